@@ -1,0 +1,75 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Layers, lowest first; a module imports only modules above it in this list.
+//   KindModel  — YAML kinds → KindDefinition; JSON validation (pure)
+//   AudioProbe — audio format recognition and duration probing (pure)
+//   Schema     — DDL + migration generation (pure SQL text) and applying migrations
+//   Storage    — PostgreSQL records and the audio file store
+//   HTTPAPI    — Hummingbird routes, problem responses, OpenAPI
+//   audio-server — CLI wiring only
+let package = Package(
+    name: "audio-file-server",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "audio-server", targets: ["audio-server"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        .target(name: "KindModel", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "AudioProbe"),
+        .target(name: "Schema", dependencies: [
+            "KindModel",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Storage", dependencies: [
+            "KindModel", "Schema", "AudioProbe",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_NIOFileSystem", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "HTTPAPI", dependencies: [
+            "KindModel", "Schema", "Storage", "AudioProbe",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "MultipartKit", package: "multipart-kit"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "audio-server", dependencies: [
+            "KindModel", "Schema", "Storage", "HTTPAPI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "TestSupport", dependencies: [
+            "Storage",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/TestSupport"),
+        .testTarget(name: "KindModelTests", dependencies: ["KindModel"]),
+        .testTarget(name: "AudioProbeTests", dependencies: ["AudioProbe"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SchemaTests", dependencies: ["KindModel", "Schema", "TestSupport",
+            .product(name: "PostgresNIO", package: "postgres-nio")]),
+        .testTarget(name: "HTTPAPITests", dependencies: [
+            "KindModel", "Schema", "Storage", "HTTPAPI", "TestSupport",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import KindModel
+import Storage
+
+/// A parsed single `Range: bytes=...` header.
+enum ByteRange: Equatable {
+    case fromTo(Int64, Int64?)   // bytes=a-b, bytes=a-
+    case suffix(Int64)           // bytes=-n
+
+    /// Parses one range; nil for a header we must ignore (other units, several ranges, bad syntax).
+    static func parse(_ header: String) -> ByteRange? {
+        let text = header.trimmingCharacters(in: .whitespaces)
+        guard text.lowercased().hasPrefix("bytes="), !text.contains(",") else { return nil }
+        let spec = text.dropFirst(6).trimmingCharacters(in: .whitespaces)
+        guard let dash = spec.firstIndex(of: "-") else { return nil }
+        let first = spec[..<dash], last = spec[spec.index(after: dash)...]
+        if first.isEmpty {
+            guard let n = Int64(last), n >= 0 else { return nil }
+            return .suffix(n)
+        }
+        guard let a = Int64(first), a >= 0 else { return nil }
+        if last.isEmpty { return .fromTo(a, nil) }
+        guard let b = Int64(last), b >= a else { return nil }
+        return .fromTo(a, b)
+    }
+
+    /// The inclusive byte span within a file of `size`, or nil when unsatisfiable (416).
+    func resolve(size: Int64) -> ClosedRange<Int64>? {
+        switch self {
+        case .fromTo(let a, let b):
+            guard a < size else { return nil }
+            return a...min(b ?? size - 1, size - 1)
+        case .suffix(let n):
+            guard n > 0, size > 0 else { return nil }
+            return max(0, size - n)...(size - 1)
+        }
+    }
+}
+
+extension AudioAPI {
+    /// `GET`/`HEAD /api/audio/<kind>/<id>/file`: the stored audio, with validators and ranges so a
+    /// browser `<audio>` element can seek.
+    func download(_ request: Request, kind token: String, id idText: String) async throws -> Response {
+        let (queries, id) = try resolve(token, idText)
+        let info = try await records.fileInfo(id, in: queries)
+        guard info.exists else { throw Problem.notFound(kind: queries.kind.name, id: id) }
+        guard let file = info.file else {
+            throw Problem(.notFound, "no-file", title: "No file uploaded",
+                          detail: "\(queries.kind.name) \(id) has no audio file yet; upload one with PUT /api/audio/\(queries.kind.name)/\(id).")
+        }
+        let etag = "\"\(file.sha256)\""
+        var headers: HTTPFields = [
+            .contentType: file.contentType,
+            .eTag: etag,
+            .acceptRanges: "bytes",
+            .contentDisposition: Self.contentDisposition(file.originalName ?? "\(queries.kind.name)-\(id)"),
+            .cacheControl: "private, max-age=0, must-revalidate",
+        ]
+        if let inm = request.headers[.ifNoneMatch], Self.matches(inm, etag) {
+            return Response(status: .notModified, headers: headers)
+        }
+        var span: ClosedRange<Int64> = 0...(file.size - 1)
+        var status: HTTPResponse.Status = .ok
+        let ifRangeOK = request.headers[.ifRange].map { $0.trimmingCharacters(in: .whitespaces) == etag } ?? true
+        if let rangeHeader = request.headers[.range], ifRangeOK, let range = ByteRange.parse(rangeHeader) {
+            guard let resolved = range.resolve(size: file.size) else {
+                headers[.contentRange] = "bytes */\(file.size)"
+                throw Problem(.rangeNotSatisfiable, "range-not-satisfiable", title: "Range not satisfiable",
+                              detail: "The file has \(file.size) bytes; the requested range \(rangeHeader) lies outside it.", headers: headers)
+            }
+            span = resolved
+            status = .partialContent
+            headers[.contentRange] = "bytes \(span.lowerBound)-\(span.upperBound)/\(file.size)"
+        }
+        let length = span.upperBound - span.lowerBound + 1
+        headers[.contentLength] = String(length)
+        if request.method == .head { return Response(status: status, headers: headers) }
+        // Opened now: a concurrent replacement unlinks the old name, but this descriptor keeps reading it whole.
+        let source = try FileByteSource(path: files.path(forKey: file.key))
+        let start = span.lowerBound
+        let body = ResponseBody(contentLength: Int(length)) { writer in
+            var offset = start
+            let end = start + length
+            while offset < end {
+                let chunk = try source.read(at: offset, count: Int(min(256 * 1024, end - offset)))
+                if chunk.isEmpty { break }
+                try await writer.write(ByteBuffer(bytes: chunk))
+                offset += Int64(chunk.count)
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: status, headers: headers, body: body)
+    }
+
+    /// `If-None-Match` comparison (weak, as RFC 9110 says for this header).
+    static func matches(_ header: String, _ etag: String) -> Bool {
+        header.split(separator: ",").contains {
+            let tag = $0.trimmingCharacters(in: .whitespaces)
+            return tag == "*" || tag == etag || tag == "W/" + etag
+        }
+    }
+
+    /// `inline` so browsers play it; an ASCII fallback name plus the exact UTF-8 name (RFC 6266).
+    static func contentDisposition(_ name: String) -> String {
+        let ascii = String(name.unicodeScalars.map { $0.isASCII && $0 != "\"" && $0 != "\\" && $0.value >= 0x20 ? Character($0) : "_" })
+        let encoded = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ascii
+        return "inline; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)"
+    }
+}

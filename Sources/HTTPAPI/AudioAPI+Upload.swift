@@ -1,0 +1,122 @@
+import AudioProbe
+import Foundation
+import Hummingbird
+import KindModel
+import NIOPosix
+import Storage
+
+extension AudioAPI {
+    /// `PUT /api/audio/<kind>/<id>`: stream, hash, probe, then commit file and row together.
+    ///
+    /// Order of commitment: temp file (fsynced) → rename to a new permanent name → row update in a
+    /// locked transaction → delete the replaced file. Every failure before the row update removes
+    /// the new file; a crash between rename and row update leaves an orphan that
+    /// `audio-server storage verify --repair` removes. The row never names a file that is not whole.
+    func upload(_ request: Request, kind token: String, id idText: String) async throws -> Response {
+        let (queries, id) = try resolve(token, idText)
+        let kind = queries.kind
+        let limit = kind.upload?.maxSize ?? maxUploadBytes
+        let mode = try uploadMode(request)
+        // Refuse before reading a byte: an oversized declared length (with room for multipart framing).
+        if let length = request.headers[.contentLength].flatMap({ Int64($0) }) {
+            let overhead: Int64 = if case .multipart = mode { 64 * 1024 } else { 0 }
+            if length > limit + overhead { throw UploadProblems.tooLarge(limit) }
+        }
+        let durationField = kind.upload?.durationTolerance == nil ? nil : kind.upload?.durationField
+        let existing = try await records.exists(id, numericField: durationField, in: queries)
+        guard existing.exists else { throw Problem.notFound(kind: kind.name, id: id) }
+
+        let sink = try files.beginUpload()
+        var committedKey: String?
+        do {
+            let receiver = UploadReceiver(mode: mode, limit: limit, fieldNames: Set(["file", kind.name] + kind.aliases))
+            let received = try await receiver.receive(request.body, into: sink, declaredType: request.headers[.contentType])
+            if sink.size == 0 {
+                throw Problem.badRequest("empty-file", "Empty file", "The uploaded file is empty; send the audio bytes.")
+            }
+            let path = sink.path
+            // Disk flush and the probe (an MP3 frame scan reads the whole file) run off the request executor.
+            let (sha256, probe) = try await NIOThreadPool.singleton.runIfActive {
+                let sha = try sink.finish()
+                return (sha, Result { try AudioProbe.probe(try FileByteSource(path: path)) })
+            }
+            let result = try checkedProbe(probe, kind: kind)
+            if let tolerance = kind.upload?.durationTolerance, let field = durationField, let declared = existing.value,
+               !tolerance.accepts(probed: result.durationSeconds, declared: declared) {
+                throw Problem(.unprocessableContent, "duration-mismatch", title: "Duration does not match the record",
+                              detail: "The file lasts \(String(format: "%.3f", result.durationSeconds)) s but the record's \(field) is \(JSONNumber(declared)) s; the allowed difference is \(tolerance.description). Fix the record or upload the right file.",
+                              extensions: [("probed_duration", .double(result.durationSeconds)), ("declared_duration", .double(declared))])
+            }
+            let fileJSON = Self.fileJSON(size: sink.size, sha256: sha256, probe: result, originalName: received.originalName)
+            let key = try files.commit(path, kind: kind.name, id: id, fileExtension: result.format.fileExtension)
+            committedKey = key
+            guard let attached = try await records.attachFile(id, fileJSON: fileJSON, key: key, in: queries) else {
+                files.remove(key: key)
+                throw Problem.notFound(kind: kind.name, id: id)
+            }
+            committedKey = nil
+            if let old = attached.replacedKey, old != key { files.remove(key: old) }
+            return JSONResponse.record(.ok, attached.record)
+        } catch {
+            sink.discard()
+            if let committedKey { files.remove(key: committedKey) }
+            throw error
+        }
+    }
+
+    private func uploadMode(_ request: Request) throws -> UploadReceiver.Mode {
+        let contentType = request.headers[.contentType] ?? ""
+        let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        if media == "multipart/form-data" {
+            guard let boundary = HeaderParameters.parse(contentType)["boundary"], !boundary.isEmpty, boundary.count <= 200 else {
+                throw Problem.badRequest("malformed-multipart", "Missing multipart boundary",
+                                         "Content-Type multipart/form-data needs a boundary parameter.")
+            }
+            return .multipart(boundary: boundary)
+        }
+        if media.hasPrefix("multipart/") || media == "application/json" || media == "application/x-www-form-urlencoded" {
+            throw Problem(.unsupportedMediaType, "unsupported-media-type", title: "Unsupported Content-Type",
+                          detail: "Upload the file as multipart/form-data with a part named 'file', or as the raw body (Content-Type audio/*) (got '\(contentType)').")
+        }
+        // Any other declared type is only a claim: the bytes are sniffed and probed either way.
+        return .raw
+    }
+
+    /// Maps the probe outcome to 415 problems, and checks the kind's accepted formats.
+    private func checkedProbe(_ probe: Result<AudioProbeResult, any Error>, kind: KindDefinition) throws -> AudioProbeResult {
+        let accepted = kind.upload?.formats ?? UploadRules.knownFormats
+        let result: AudioProbeResult
+        switch probe {
+        case .success(let r): result = r
+        case .failure(let error as AudioProbeError):
+            throw Problem(.unsupportedMediaType, "not-audio", title: "Not an accepted audio file",
+                          detail: "\(error.description) Accepted formats: \(accepted.joined(separator: ", ")).",
+                          extensions: [("accepted_formats", .array(accepted.map(JSONValue.string)))])
+        case .failure(let error):
+            throw error
+        }
+        guard accepted.contains(result.format.rawValue) else {
+            throw Problem(.unsupportedMediaType, "format-not-accepted", title: "Audio format not accepted for \(kind.name)",
+                          detail: "The file is \(result.format.rawValue), but \(kind.name) accepts: \(accepted.joined(separator: ", ")).",
+                          extensions: [("accepted_formats", .array(accepted.map(JSONValue.string)))])
+        }
+        return result
+    }
+
+    /// The public `file` object stored in the row.
+    static func fileJSON(size: Int64, sha256: String, probe: AudioProbeResult, originalName: String?) -> String {
+        let object = JSONObject([
+            ("size", .integer(size)),
+            ("sha256", .string(sha256)),
+            ("content_type", .string(probe.format.contentType)),
+            ("original_name", originalName.map(JSONValue.string) ?? .null),
+            ("format", .string(probe.format.rawValue)),
+            ("codec", .string(probe.codec)),
+            ("duration_seconds", .double((probe.durationSeconds * 1000).rounded() / 1000)),
+            ("sample_rate", probe.sampleRate.map { .integer(Int64($0)) } ?? .null),
+            ("channels", probe.channels.map { .integer(Int64($0)) } ?? .null),
+            ("bitrate", probe.bitrate.map { .integer(Int64($0)) } ?? .null),
+        ])
+        return JSONWriter.string(.object(object))
+    }
+}

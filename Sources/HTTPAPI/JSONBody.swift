@@ -1,0 +1,59 @@
+import Hummingbird
+import KindModel
+import Storage
+
+/// Reads a JSON request body with the checks a public API needs before validation even starts.
+enum JSONBody {
+    static func readObject(_ request: Request, limit: Int) async throws -> JSONObject {
+        let contentType = request.headers[.contentType] ?? ""
+        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json")) else {
+            throw Problem(.unsupportedMediaType, "unsupported-media-type", title: "Unsupported Content-Type",
+                          detail: "Send the record as JSON with Content-Type: application/json (got '\(contentType.isEmpty ? "none" : contentType)').")
+        }
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw tooLarge(limit)
+        }
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw tooLarge(limit)
+        }
+        let bytes = Array(buffer.readableBytesView)
+        if bytes.isEmpty {
+            throw Problem.badRequest("malformed-json", "Empty body", "The request body is empty; send a JSON object.")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            throw Problem.badRequest("malformed-json", "Malformed JSON", "The body is not valid JSON: \(error.description).")
+        }
+        guard case .object(let object) = value else {
+            throw Problem.badRequest("not-an-object", "JSON body must be an object",
+                                     "Send a JSON object like {\"filetype\": \"song\", ...}; got \(value.typeDescription).")
+        }
+        return object
+    }
+
+    static func tooLarge(_ limit: Int) -> Problem {
+        Problem(.contentTooLarge, "too-large", title: "Request body too large",
+                detail: "JSON bodies are limited to \(limit / 1024) KiB; this one is larger.")
+    }
+}
+
+/// Builders for JSON responses.
+enum JSONResponse {
+    static func make(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// A record body with its version as a strong ETag (used by `If-Match` on updates).
+    static func record(_ status: HTTPResponse.Status, _ record: StoredRecord) -> Response {
+        var response = make(status, record.json)
+        response.headers[.eTag] = "\"\(record.version)\""
+        return response
+    }
+}

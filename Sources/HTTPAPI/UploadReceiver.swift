@@ -1,0 +1,184 @@
+import Hummingbird
+import MultipartKit
+import Storage
+
+/// Streams an upload body into an `UploadSink` with bounded memory: raw `audio/*` bodies byte for
+/// byte, `multipart/form-data` through MultipartKit's incremental parser, taking the first file
+/// part (named `file`, named after the kind, or carrying a filename) and skipping other parts.
+struct UploadReceiver {
+    enum Mode {
+        case raw
+        case multipart(boundary: String)
+    }
+
+    let mode: Mode
+    let limit: Int64
+    let fieldNames: Set<String>
+
+    /// What arrived: the original file name (from the part's `filename`) and the declared type.
+    struct Received {
+        var originalName: String?
+        var declaredType: String?
+    }
+
+    /// Reads the request body into `sink`; throws a `Problem` for client mistakes.
+    func receive(_ body: RequestBody, into sink: UploadSink, declaredType: String?) async throws -> Received {
+        switch mode {
+        case .raw:
+            for try await buffer in body {
+                try write(buffer, to: sink)
+            }
+            return Received(originalName: nil, declaredType: declaredType)
+        case .multipart(let boundary):
+            return try await receiveMultipart(body, boundary: boundary, into: sink)
+        }
+    }
+
+    private func write(_ buffer: ByteBuffer, to sink: UploadSink) throws {
+        if sink.size + Int64(buffer.readableBytes) > limit { throw UploadProblems.tooLarge(limit) }
+        try buffer.withUnsafeReadableBytes { try sink.write($0) }
+    }
+
+    /// Events the synchronous parser callbacks queue; handled after each `execute` returns.
+    private enum Event {
+        case header(String, String)
+        case body(ByteBuffer)
+        case partComplete
+    }
+
+    private final class EventQueue: @unchecked Sendable {
+        var events: [Event] = []
+    }
+
+    private func receiveMultipart(_ body: RequestBody, boundary: String, into sink: UploadSink) async throws -> Received {
+        let parser = MultipartParser(boundary: boundary)
+        let queue = EventQueue()
+        parser.onHeader = { name, value in queue.events.append(.header(name, value)) }
+        parser.onBody = { buffer in queue.events.append(.body(buffer)) }
+        parser.onPartComplete = { queue.events.append(.partComplete) }
+
+        var headers: [(String, String)] = []
+        var partIsFile: Bool?
+        var fileDone = false
+        var inPart = false
+        var received = Received()
+        var skippedBytes = 0
+        for try await chunk in body {
+            do {
+                try parser.execute(chunk)
+            } catch {
+                throw Problem.badRequest("malformed-multipart", "Malformed multipart body",
+                                         "The multipart/form-data body could not be parsed (\(error)); send one file part named 'file'.")
+            }
+            for event in queue.events {
+                switch event {
+                case .header(let name, let value):
+                    inPart = true
+                    headers.append((name.lowercased(), value))
+                case .body(let buffer):
+                    inPart = true
+                    if partIsFile == nil {
+                        partIsFile = !fileDone && isFilePart(headers, into: &received)
+                    }
+                    if partIsFile == true {
+                        try write(buffer, to: sink)
+                    } else {
+                        skippedBytes += buffer.readableBytes
+                        if skippedBytes > 1 << 20 {
+                            throw Problem.badRequest("malformed-multipart", "Too much non-file data",
+                                                     "Only one file part is read; other parts are limited to 1 MiB in all.")
+                        }
+                    }
+                case .partComplete:
+                    if partIsFile == nil, !fileDone, isFilePart(headers, into: &received) { partIsFile = true }
+                    if partIsFile == true { fileDone = true }
+                    headers = []
+                    partIsFile = nil
+                    inPart = false
+                }
+            }
+            queue.events.removeAll(keepingCapacity: true)
+        }
+        if inPart && partIsFile == true && !fileDone {
+            throw Problem.badRequest("truncated-upload", "Upload ended early",
+                                     "The multipart body ended before the file part was complete; send the whole file again.")
+        }
+        guard fileDone else {
+            throw Problem.badRequest("missing-file", "No file part",
+                                     "The multipart body has no file part; send the audio as a part named 'file' (curl -F file=@song.mp3).")
+        }
+        return received
+    }
+
+    /// A part is the file when its Content-Disposition names `file` (or the kind) or gives a filename.
+    private func isFilePart(_ headers: [(String, String)], into received: inout Received) -> Bool {
+        guard let disposition = headers.first(where: { $0.0 == "content-disposition" })?.1 else { return false }
+        let params = HeaderParameters.parse(disposition)
+        let name = params["name"]
+        let filename = params["filename*"].flatMap(HeaderParameters.decodeRFC5987) ?? params["filename"]
+        guard name.map(fieldNames.contains) == true || filename != nil else { return false }
+        received.originalName = filename
+        received.declaredType = headers.first(where: { $0.0 == "content-type" })?.1
+        return true
+    }
+}
+
+/// Parsing of `; key=value` header parameters (Content-Type boundary, Content-Disposition names).
+enum HeaderParameters {
+    static func parse(_ header: String) -> [String: String] {
+        var out: [String: String] = [:]
+        var rest = Substring(header)
+        // Skip the leading token (form-data, multipart/form-data).
+        if let semi = rest.firstIndex(of: ";") { rest = rest[rest.index(after: semi)...] } else { return out }
+        while !rest.isEmpty {
+            rest = rest.drop { $0 == " " || $0 == "\t" || $0 == ";" }
+            guard let eq = rest.firstIndex(of: "=") else { break }
+            let key = rest[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
+            rest = rest[rest.index(after: eq)...]
+            var value = ""
+            if rest.first == "\"" {
+                rest = rest.dropFirst()
+                var escaped = false
+                while let c = rest.first {
+                    rest = rest.dropFirst()
+                    if escaped { value.append(c); escaped = false }
+                    else if c == "\\" { escaped = true }
+                    else if c == "\"" { break }
+                    else { value.append(c) }
+                }
+                if let semi = rest.firstIndex(of: ";") { rest = rest[semi...] } else { rest = "" }
+            } else {
+                let end = rest.firstIndex(of: ";") ?? rest.endIndex
+                value = rest[..<end].trimmingCharacters(in: .whitespaces)
+                rest = rest[end...]
+            }
+            out[key] = value
+        }
+        return out
+    }
+
+    /// `UTF-8''na%C3%AFve.mp3` → `naïve.mp3`.
+    static func decodeRFC5987(_ value: String) -> String? {
+        let parts = value.split(separator: "'", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].lowercased() == "utf-8" else { return nil }
+        return parts[2].removingPercentEncoding
+    }
+}
+
+enum UploadProblems {
+    static func tooLarge(_ limit: Int64) -> Problem {
+        Problem(.contentTooLarge, "too-large", title: "File too large",
+                detail: "This kind accepts files of at most \(limit) bytes (\(formatBytes(limit))); the upload is larger.",
+                extensions: [("max_bytes", .integer(limit))])
+    }
+
+    static func formatBytes(_ n: Int64) -> String {
+        let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(n)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        return unit == 0 ? "\(n) bytes" : String(format: "%.1f %@", value, units[unit])
+    }
+}
+
+import Foundation

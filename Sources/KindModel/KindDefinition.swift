@@ -1,0 +1,97 @@
+/// One kind of audio (song, podcast, ...) as declared by a YAML file in `kinds/`.
+///
+/// Everything the server does for a kind — validation, table, routes, OpenAPI — is derived from
+/// this value, so it is plain data: `Codable` so that migrations can snapshot it, `Equatable` so
+/// that the migration planner can diff two versions of it.
+public struct KindDefinition: Sendable, Equatable, Codable {
+    /// The canonical name: URL token, `filetype` value and table name.
+    public var name: String
+    public var aliases: [String]
+    public var description: String?
+    public var additionalFields: AdditionalFieldsPolicy
+    /// Fields in file order, which is also column order.
+    public var fields: [FieldDefinition]
+    public var upload: UploadRules?
+    /// Set when this kind was renamed in the YAML; read by the migration planner, not stored in snapshots.
+    public var renamedFrom: String?
+
+    public init(name: String, aliases: [String] = [], description: String? = nil,
+                additionalFields: AdditionalFieldsPolicy = .reject, fields: [FieldDefinition],
+                upload: UploadRules? = nil, renamedFrom: String? = nil) {
+        self.name = name
+        self.aliases = aliases
+        self.description = description
+        self.additionalFields = additionalFields
+        self.fields = fields
+        self.upload = upload
+        self.renamedFrom = renamedFrom
+    }
+
+    public func field(named name: String) -> FieldDefinition? { fields.first { $0.name == name } }
+
+    enum CodingKeys: String, CodingKey {
+        case name, aliases, description, additionalFields = "additional_fields", fields, upload
+        case renamedFrom = "renamed_from"
+    }
+}
+
+/// What to do with request fields that the kind does not declare.
+public enum AdditionalFieldsPolicy: String, Sendable, Codable, CaseIterable {
+    /// Refuse the request with a 400 that names the unknown fields (the default: typos are caught).
+    case reject
+    /// Drop them silently.
+    case ignore
+}
+
+/// Columns every kind's table has; no field may take these names.
+public enum SystemColumn {
+    public static let names: Set<String> = ["id", "filetype", "created_at", "updated_at", "uploaded_time", "file", "file_key"]
+}
+
+/// Upload rules from a kind's `upload:` section.
+public struct UploadRules: Sendable, Equatable, Codable {
+    /// Accepted audio formats (names from `knownFormats`); nil accepts every known format.
+    public var formats: [String]?
+    /// Largest accepted file in bytes; nil means the server-wide `MAX_UPLOAD_BYTES`.
+    public var maxSize: Int64?
+    /// A numeric field holding the record's duration in seconds, compared with the probed duration.
+    public var durationField: String?
+    public var durationTolerance: DurationTolerance?
+
+    /// Formats the audio probe recognises. Kept here as names because the kind model sits below the probe.
+    public static let knownFormats = ["wav", "aiff", "flac", "mp3", "ogg", "opus", "m4a"]
+
+    public init(formats: [String]? = nil, maxSize: Int64? = nil, durationField: String? = nil,
+                durationTolerance: DurationTolerance? = nil) {
+        self.formats = formats
+        self.maxSize = maxSize
+        self.durationField = durationField
+        self.durationTolerance = durationTolerance
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case formats, maxSize = "max_size", durationField = "duration_field", durationTolerance = "duration_tolerance"
+    }
+}
+
+/// How far a probed duration may differ from the record's declared one.
+public enum DurationTolerance: Sendable, Equatable, Codable {
+    case seconds(Double)
+    case percent(Double)
+
+    /// Whether `probed` is close enough to `declared`.
+    public func accepts(probed: Double, declared: Double) -> Bool {
+        let allowed: Double = switch self {
+        case .seconds(let s): s
+        case .percent(let p): abs(declared) * p / 100
+        }
+        return abs(probed - declared) <= allowed + 1e-9
+    }
+
+    public var description: String {
+        switch self {
+        case .seconds(let s): "\(JSONNumber(s)) s"
+        case .percent(let p): "\(JSONNumber(p))%"
+        }
+    }
+}

@@ -1,0 +1,273 @@
+import Foundation
+
+/// One reason a request's value was refused, in the shape of the API's `errors` array.
+public struct ValidationIssue: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// Path of the value: `name`, `participants[3]`.
+    public var field: String
+    /// Machine-readable rule name: `required`, `type`, `max_length`, `min`, `pattern`, `enum`, ...
+    public var code: String
+    /// A sentence a person can act on.
+    public var message: String
+
+    public init(field: String, code: String, message: String) {
+        self.field = field
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(field): \(message)" }
+}
+
+/// Every problem of one request; the API returns them all at once.
+public struct ValidationFailure: Error, Sendable, Equatable {
+    public var issues: [ValidationIssue]
+    public init(issues: [ValidationIssue]) { self.issues = issues }
+}
+
+/// A value that passed validation, typed for binding as a SQL parameter.
+public enum FieldValue: Sendable, Equatable {
+    case null
+    case string(String)
+    case integer(Int64)
+    case number(Double)
+    case boolean(Bool)
+    case datetime(Date)
+    /// `YYYY-MM-DD`, already checked to be a real calendar date.
+    case date(String)
+    case list([FieldValue])
+}
+
+/// The fields of a request that passed validation, in the kind's field order.
+public struct ValidatedRecord: Sendable, Equatable {
+    public var values: [(field: FieldDefinition, value: FieldValue)]
+
+    public static func == (lhs: ValidatedRecord, rhs: ValidatedRecord) -> Bool {
+        lhs.values.map(\.field) == rhs.values.map(\.field) && lhs.values.map(\.value) == rhs.values.map(\.value)
+    }
+
+    public subscript(name: String) -> FieldValue? { values.first { $0.field.name == name }?.value }
+}
+
+/// Checks request bodies against a kind. Pure: the same rules run at lint time on YAML defaults.
+public enum RecordValidator {
+    public enum Mode: Sendable {
+        /// Every required field must be present; absent optional fields take their default.
+        case create
+        /// Only the fields present are checked and returned; `null` clears an optional field.
+        case update
+    }
+
+    /// Validates a whole request object, collecting every problem.
+    /// - Parameter ignoring: top-level keys that belong to the envelope, not the kind (`filetype`).
+    public static func validate(_ body: JSONObject, kind: KindDefinition, mode: Mode,
+                                ignoring: Set<String> = [], now: Date = Date()) -> Result<ValidatedRecord, ValidationFailure> {
+        var issues: [ValidationIssue] = []
+        var values: [(field: FieldDefinition, value: FieldValue)] = []
+        if kind.additionalFields == .reject {
+            let known = kind.fields.map(\.name)
+            for key in body.keys where !ignoring.contains(key) && kind.field(named: key) == nil {
+                let hint = SystemColumn.names.contains(key)
+                    ? "'\(key)' is set by the server and cannot be written"
+                    : "'\(key)' is not a field of \(kind.name); known fields: \(known.joined(separator: ", "))"
+                issues.append(ValidationIssue(field: key, code: "unknown_field", message: hint))
+            }
+        }
+        for field in kind.fields {
+            let given = body[field.name]
+            let value: JSONValue
+            switch (given, mode) {
+            case (nil, .update):
+                continue
+            case (nil, .create):
+                if let d = field.defaultValue { value = d }
+                else if field.isList { value = .array([]) }
+                else if field.required {
+                    issues.append(ValidationIssue(field: field.name, code: "required",
+                        message: "'\(field.name)' is required; send \(describe(field))"))
+                    continue
+                } else { value = .null }
+            case (.some(let v), _):
+                value = v
+            }
+            if let typed = validateValue(value, field: field, path: field.name, now: now, issues: &issues) {
+                values.append((field, typed))
+            }
+        }
+        return issues.isEmpty ? .success(ValidatedRecord(values: values)) : .failure(ValidationFailure(issues: issues))
+    }
+
+    /// Validates one field's value (a list as a whole, or a scalar); nil when it was refused.
+    /// `now` nil skips time-relative rules (used when linting defaults).
+    public static func validateValue(_ value: JSONValue, field: FieldDefinition, path: String, now: Date?,
+                                     issues: inout [ValidationIssue]) -> FieldValue? {
+        if case .null = value {
+            if field.required {
+                issues.append(ValidationIssue(field: path, code: "required",
+                    message: "'\(path)' is required and cannot be null; send \(describe(field))"))
+                return nil
+            }
+            return field.isList ? .list([]) : .null
+        }
+        guard field.isList, let itemType = field.itemType else {
+            return validateScalar(value, type: field.type, rules: field.rules, path: path, now: now, issues: &issues)
+        }
+        guard case .array(let items) = value else {
+            issues.append(ValidationIssue(field: path, code: "type", message: "'\(path)' must be a list, got \(value.typeDescription)"))
+            return nil
+        }
+        let before = issues.count
+        if let lo = field.minItems, items.count < lo {
+            issues.append(ValidationIssue(field: path, code: "min_items",
+                message: "'\(path)' must have at least \(lo) item\(lo == 1 ? "" : "s") (got \(items.count))"))
+        }
+        if let hi = field.maxItems, items.count > hi {
+            issues.append(ValidationIssue(field: path, code: "max_items",
+                message: "'\(path)' must have at most \(hi) item\(hi == 1 ? "" : "s") (got \(items.count))"))
+        }
+        var typed: [FieldValue] = []
+        typed.reserveCapacity(items.count)
+        for (i, item) in items.enumerated() {
+            let itemPath = "\(path)[\(i)]"
+            if case .null = item {
+                issues.append(ValidationIssue(field: itemPath, code: "type", message: "'\(itemPath)' must not be null"))
+                continue
+            }
+            if let v = validateScalar(item, type: itemType, rules: field.rules, path: itemPath, now: now, issues: &issues) {
+                typed.append(v)
+            }
+        }
+        return issues.count == before ? .list(typed) : nil
+    }
+
+    static func validateScalar(_ value: JSONValue, type: FieldType, rules: ValueRules, path: String, now: Date?,
+                               issues: inout [ValidationIssue]) -> FieldValue? {
+        func fail(_ code: String, _ message: String) -> FieldValue? {
+            issues.append(ValidationIssue(field: path, code: code, message: message))
+            return nil
+        }
+        switch type {
+        case .string, .text, .enum:
+            guard case .string(let s) = value else { return fail("type", "'\(path)' must be a string, got \(value.typeDescription)") }
+            if s.unicodeScalars.contains("\u{0}") {
+                return fail("invalid_character", "'\(path)' contains a NUL character (\\u0000), which cannot be stored; remove it")
+            }
+            if type == .enum, let allowed = rules.enumValues, !allowed.contains(s) {
+                return fail("enum", "'\(path)' must be one of: \(allowed.joined(separator: ", ")) (got '\(s)')")
+            }
+            let length = s.unicodeScalars.count
+            if let lo = rules.minLength, length < lo {
+                return fail("min_length", "'\(path)' must be at least \(lo) character\(lo == 1 ? "" : "s") long (got \(length))")
+            }
+            if let hi = rules.maxLength, length > hi {
+                return fail("max_length", "'\(path)' must be at most \(hi) characters long (got \(length))")
+            }
+            if let pattern = rules.pattern, !PatternCache.matches(pattern, s) {
+                return fail("pattern", "'\(path)' must match the pattern \(pattern)")
+            }
+            return .string(s)
+        case .integer:
+            guard case .number(let n) = value else { return fail("type", "'\(path)' must be an integer, got \(value.typeDescription)") }
+            guard n.isIntegral else { return fail("type", "'\(path)' must be a whole number (got \(n))") }
+            guard let i = n.int64 else {
+                let negative = n.literal.hasPrefix("-")
+                if negative, let lo = rules.min { return fail("min", "'\(path)' must be ≥ \(JSONNumber(lo)) (got \(n))") }
+                if !negative, let hi = rules.max { return fail("max", "'\(path)' must be ≤ \(JSONNumber(hi)) (got \(n))") }
+                return fail("out_of_range", "'\(path)' is outside the 64-bit integer range (got \(n))")
+            }
+            if let lo = rules.min, Double(i) < lo { return fail("min", "'\(path)' must be ≥ \(JSONNumber(lo)) (got \(i))") }
+            if let hi = rules.max, Double(i) > hi { return fail("max", "'\(path)' must be ≤ \(JSONNumber(hi)) (got \(i))") }
+            return .integer(i)
+        case .number:
+            guard case .number(let n) = value else { return fail("type", "'\(path)' must be a number, got \(value.typeDescription)") }
+            guard let d = n.double else { return fail("out_of_range", "'\(path)' is too large for a double-precision number (got \(n))") }
+            if let lo = rules.min, d < lo { return fail("min", "'\(path)' must be ≥ \(JSONNumber(lo)) (got \(n))") }
+            if let hi = rules.max, d > hi { return fail("max", "'\(path)' must be ≤ \(JSONNumber(hi)) (got \(n))") }
+            return .number(d)
+        case .boolean:
+            guard case .bool(let b) = value else { return fail("type", "'\(path)' must be true or false, got \(value.typeDescription)") }
+            return .boolean(b)
+        case .datetime:
+            guard case .string(let s) = value else {
+                return fail("type", "'\(path)' must be an RFC 3339 date-time string, got \(value.typeDescription)")
+            }
+            guard let date = RFC3339.parseDateTime(s) else {
+                return fail("format", "'\(path)' must be an RFC 3339 date-time with a time zone, like 2026-01-31T18:30:00Z (got '\(s)')")
+            }
+            if rules.notInPast, let now, date < now {
+                return fail("not_in_past", "'\(path)' must not be in the past (got \(s); now is \(RFC3339.format(now)))")
+            }
+            return .datetime(date)
+        case .date:
+            guard case .string(let s) = value else { return fail("type", "'\(path)' must be a date string YYYY-MM-DD, got \(value.typeDescription)") }
+            guard RFC3339.isValidDate(s) else {
+                return fail("format", "'\(path)' must be a calendar date YYYY-MM-DD, like 2026-01-31 (got '\(s)')")
+            }
+            if rules.notInPast, let now, s < String(RFC3339.format(now).prefix(10)) {
+                return fail("not_in_past", "'\(path)' must not be in the past (got \(s); today is \(RFC3339.format(now).prefix(10)) UTC)")
+            }
+            return .date(s)
+        case .list:
+            return fail("type", "'\(path)' cannot nest lists")
+        }
+    }
+
+    /// Describes what a field accepts, for "is required; send ..." messages.
+    public static func describe(_ field: FieldDefinition) -> String {
+        if field.isList, let item = field.itemType {
+            var text = "a list of \(describe(type: item, rules: field.rules))"
+            if let hi = field.maxItems { text += " (at most \(hi))" }
+            return text
+        }
+        return describe(type: field.type, rules: field.rules)
+    }
+
+    static func describe(type: FieldType, rules: ValueRules) -> String {
+        switch type {
+        case .string, .text:
+            switch (rules.minLength, rules.maxLength) {
+            case let (lo?, hi?): return "a string of \(lo)–\(hi) characters"
+            case let (nil, hi?): return "a string of at most \(hi) characters"
+            case let (lo?, nil): return "a string of at least \(lo) characters"
+            default: return "a string"
+            }
+        case .integer, .number:
+            let noun = type == .integer ? "an integer" : "a number"
+            switch (rules.min, rules.max) {
+            case let (lo?, hi?): return "\(noun) from \(JSONNumber(lo)) to \(JSONNumber(hi))"
+            case let (lo?, nil): return "\(noun) ≥ \(JSONNumber(lo))"
+            case let (nil, hi?): return "\(noun) ≤ \(JSONNumber(hi))"
+            default: return noun
+            }
+        case .boolean: return "true or false"
+        case .datetime: return "an RFC 3339 date-time like 2026-01-31T18:30:00Z"
+        case .date: return "a date like 2026-01-31"
+        case .enum: return "one of: \((rules.enumValues ?? []).joined(separator: ", "))"
+        case .list: return "a list"
+        }
+    }
+}
+
+/// Compiled patterns, shared across requests: compiling a regex per request would dominate validation.
+enum PatternCache {
+    private final class Store: @unchecked Sendable {
+        let lock = NSLock()
+        var compiled: [String: NSRegularExpression] = [:]
+    }
+    private static let store = Store()
+
+    static func matches(_ pattern: String, _ string: String) -> Bool {
+        store.lock.lock()
+        let cached = store.compiled[pattern]
+        store.lock.unlock()
+        let regex: NSRegularExpression
+        if let cached { regex = cached } else {
+            guard let made = try? NSRegularExpression(pattern: pattern) else { return false }
+            store.lock.lock()
+            store.compiled[pattern] = made
+            store.lock.unlock()
+            regex = made
+        }
+        let range = NSRange(string.startIndex..<string.endIndex, in: string)
+        return regex.firstMatch(in: string, range: range) != nil
+    }
+}

@@ -1,0 +1,95 @@
+import KindModel
+
+/// A named table constraint derived from a YAML rule.
+public struct NamedConstraint: Sendable, Equatable, Hashable, Codable {
+    public var name: String
+    /// The constraint body: `CHECK (...)` or `UNIQUE (...)`.
+    public var definition: String
+    /// Which YAML rule it enforces (`min_length`, `max`, `unique`, ...), for migration summaries.
+    public var rule: String
+}
+
+/// Turns YAML rules into named SQL constraints, so that a bad row cannot get in by any route.
+///
+/// Rules SQL cannot express safely stay in the application: `not_in_past` depends on the clock,
+/// and a CHECK using `now()` would make old rows fail on dump/restore.
+/// List items are checked with the immutable helper functions in `SchemaHelpers`, because a
+/// CHECK constraint may not contain a subquery over `unnest`.
+public enum FieldConstraints {
+    public static func constraints(table: String, field: FieldDefinition) -> [NamedConstraint] {
+        let column = SQLText.identifier(field.name)
+        var out: [NamedConstraint] = []
+        func add(_ rule: String, _ body: String) {
+            out.append(NamedConstraint(name: ConstraintName.make(table, field.name, rule), definition: body, rule: rule))
+        }
+        let r = field.rules
+        if field.isList, let item = field.itemType {
+            let helpers = SchemaHelpers.schema
+            if let lo = field.minItems { add("min_items", "CHECK (cardinality(\(column)) >= \(lo))") }
+            if let hi = field.maxItems { add("max_items", "CHECK (cardinality(\(column)) <= \(hi))") }
+            add("items_not_null", "CHECK (array_position(\(column), NULL) IS NULL)")
+            if item.isTextual {
+                if let lo = r.minLength, lo > 0 { add("items_min_length", "CHECK (\(helpers).items_min_length(\(column)::text[], \(lo)))") }
+                if let hi = r.maxLength { add("items_max_length", "CHECK (\(helpers).items_max_length(\(column)::text[], \(hi)))") }
+                if let p = r.pattern { add("items_pattern", "CHECK (\(helpers).items_match(\(column)::text[], \(SQLText.literal(p))))") }
+                if item == .enum, let values = r.enumValues {
+                    add("items_enum", "CHECK (\(column)::text[] <@ ARRAY[\(values.map(SQLText.literal).joined(separator: ", "))]::text[])")
+                }
+            }
+            if item.isNumeric {
+                if let lo = r.min { add("items_min", "CHECK (\(helpers).items_min(\(column)::double precision[], \(SQLText.number(lo))))") }
+                if let hi = r.max { add("items_max", "CHECK (\(helpers).items_max(\(column)::double precision[], \(SQLText.number(hi))))") }
+            }
+            return out
+        }
+        switch field.type {
+        case .string, .text, .enum:
+            if let lo = r.minLength, lo > 0 { add("min_length", "CHECK (char_length(\(column)) >= \(lo))") }
+            if field.type == .text, let hi = r.maxLength { add("max_length", "CHECK (char_length(\(column)) <= \(hi))") }
+            if let p = r.pattern { add("pattern", "CHECK (\(column) ~ \(SQLText.literal(p)))") }
+            if field.type == .enum, let values = r.enumValues {
+                add("enum", "CHECK (\(column) IN (\(values.map(SQLText.literal).joined(separator: ", "))))")
+            }
+        case .integer, .number:
+            if let lo = r.min { add("min", "CHECK (\(column) >= \(SQLText.number(lo)))") }
+            if let hi = r.max { add("max", "CHECK (\(column) <= \(SQLText.number(hi)))") }
+        case .boolean, .datetime, .date, .list:
+            break
+        }
+        if field.unique { add("unique", "UNIQUE (\(column))") }
+        return out
+    }
+
+    /// Name of the b-tree index created for `index: true`.
+    public static func indexName(table: String, field: String) -> String { ConstraintName.make(table, field, "idx") }
+}
+
+/// Immutable SQL functions that CHECK constraints on list columns call.
+public enum SchemaHelpers {
+    /// Holds the helpers and the migration ledger, away from kind tables in `public`.
+    public static let schema = "audio_server"
+
+    public static let statements: [String] = [
+        "CREATE SCHEMA IF NOT EXISTS audio_server",
+        """
+        CREATE OR REPLACE FUNCTION audio_server.items_min_length(items text[], lo integer) RETURNS boolean
+          LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT coalesce(bool_and(char_length(x) >= lo), true) FROM unnest(items) AS x $$
+        """,
+        """
+        CREATE OR REPLACE FUNCTION audio_server.items_max_length(items text[], hi integer) RETURNS boolean
+          LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT coalesce(bool_and(char_length(x) <= hi), true) FROM unnest(items) AS x $$
+        """,
+        """
+        CREATE OR REPLACE FUNCTION audio_server.items_match(items text[], pattern text) RETURNS boolean
+          LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT coalesce(bool_and(x ~ pattern), true) FROM unnest(items) AS x $$
+        """,
+        """
+        CREATE OR REPLACE FUNCTION audio_server.items_min(items double precision[], lo double precision) RETURNS boolean
+          LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT coalesce(bool_and(x >= lo), true) FROM unnest(items) AS x $$
+        """,
+        """
+        CREATE OR REPLACE FUNCTION audio_server.items_max(items double precision[], hi double precision) RETURNS boolean
+          LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT coalesce(bool_and(x <= hi), true) FROM unnest(items) AS x $$
+        """,
+    ]
+}

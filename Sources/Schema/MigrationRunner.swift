@@ -1,0 +1,280 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Why applying migrations stopped. Nothing of the failing file stays applied.
+public enum MigrationError: Error, Sendable, CustomStringConvertible {
+    /// An applied file's bytes changed since it was applied.
+    case edited(file: String, applied: String, now: String)
+    /// The ledger records a file that is not in `migrations/`.
+    case missing(file: String)
+    /// A file is pending although a later file is already applied (a file was added to the
+    /// middle of the sequence, e.g. by merging two branches that both generated a migration).
+    case outOfOrder(file: String, laterApplied: String)
+    /// A statement failed; the file's transaction was rolled back. `violations` counts the rows
+    /// that break the new rule when the failure was a constraint check.
+    case statementFailed(file: String, statement: String, message: String, detail: String?, violations: RuleViolations?)
+    case directory(MigrationDirectoryError)
+
+    public var description: String {
+        switch self {
+        case .edited(let file, let applied, let now):
+            "\(file) was edited after it was applied (checksum \(applied.prefix(12))… in the database, \(now.prefix(12))… on disk); restore the applied version and put the change in a new migration"
+        case .missing(let file):
+            "\(file) is recorded as applied but is missing from migrations/; restore it"
+        case .outOfOrder(let file, let later):
+            "\(file) is not applied, but the later \(later) is: migrations apply in sequence only; delete \(file) (and its .kinds.json) and run `migrate generate` again so the change comes after \(later)"
+        case .statementFailed(let file, let statement, let message, let detail, _):
+            "\(file) failed and was rolled back completely: \(message)\(detail.map { "\n  \($0)" } ?? "")\n  in: \(statement.prefix(300))"
+        case .directory(let e): e.description
+        }
+    }
+}
+
+/// An applied or pending migration, for `migrate status`.
+public struct MigrationStatus: Sendable, Equatable {
+    public var name: String
+    public var appliedAt: Date?
+}
+
+/// Applies migration files to PostgreSQL: in order, one transaction per file, each exactly once.
+///
+/// A session-level advisory lock serialises concurrent runners (several servers starting at
+/// once); the ledger `audio_server.migrations` records each file's checksum so an edited applied
+/// file is refused instead of silently diverging.
+public struct MigrationRunner: Sendable {
+    public let client: PostgresClient
+    public let directory: MigrationDirectory
+    public let logger: Logger
+
+    /// Key of the advisory lock (the bytes of "audiomig").
+    public static let lockKey: Int64 = 0x617564696f6d6967
+
+    public init(client: PostgresClient, directory: MigrationDirectory, logger: Logger) {
+        self.client = client
+        self.directory = directory
+        self.logger = logger
+    }
+
+    static let ledgerStatements = [
+        "CREATE SCHEMA IF NOT EXISTS audio_server",
+        "CREATE TABLE IF NOT EXISTS audio_server.migrations (name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+    ]
+
+    /// Applies every pending file; returns the names applied.
+    @discardableResult
+    public func apply() async throws -> [String] {
+        let files = try directoryFiles()
+        return try await withLock { connection in
+            // Concurrent CREATE ... IF NOT EXISTS can still race on the catalog, hence under the lock.
+            for statement in Self.ledgerStatements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+            let ledger = try await readLedger(connection)
+            try verify(files, against: ledger)
+            var applied: [String] = []
+            for file in files where ledger[file.name] == nil {
+                try await applyFile(file, on: connection)
+                logger.info("applied migration", metadata: ["file": "\(file.name)"])
+                applied.append(file.name)
+            }
+            return applied
+        }
+    }
+
+    /// Runs `body` on one connection holding the migration advisory lock (waiting for it).
+    func withLock<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
+            do {
+                let result = try await body(connection)
+                try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    func directoryFiles() throws -> [MigrationFile] {
+        do { return try directory.files() } catch { throw MigrationError.directory(error) }
+    }
+
+    /// The statements of a file that the runner executes: everything but its BEGIN/COMMIT,
+    /// since the runner wraps each file in its own transaction.
+    static func statements(of text: String) -> [String] {
+        SQLStatementSplitter.split(text).filter {
+            let upper = SQLStatementSplitter.stripComments($0).uppercased()
+            return upper != "BEGIN" && upper != "COMMIT" && upper != "BEGIN TRANSACTION" && upper != "END"
+        }
+    }
+
+    private func applyFile(_ file: MigrationFile, on connection: PostgresConnection) async throws {
+        let statements = Self.statements(of: file.text)
+        try await connection.query("BEGIN", logger: logger)
+        var failure: (statement: String, error: PSQLError)?
+        var violations: RuleViolations?
+        do {
+            for statement in statements {
+                // A data-dependent statement runs after a savepoint: if existing rows break it, the
+                // rows are counted in the schema exactly as this file left it (columns it renamed
+                // included) before the whole file is rolled back.
+                let probe = DataProbe.recognise(SQLStatementSplitter.stripComments(statement))
+                if probe != nil { try await connection.query("SAVEPOINT audio_server_step", logger: logger) }
+                do {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                } catch let error as PSQLError {
+                    failure = (statement, error)
+                    if let probe, (try? await connection.query("ROLLBACK TO SAVEPOINT audio_server_step", logger: logger)) != nil {
+                        violations = try? await probe.count(on: connection, logger: logger)
+                    }
+                    throw error
+                }
+            }
+            try await connection.query("INSERT INTO audio_server.migrations (name, checksum) VALUES (\(file.name), \(file.checksum))", logger: logger)
+            try await connection.query("COMMIT", logger: logger)
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            guard let failure else { throw error }
+            let message = failure.error.serverInfo?[.message] ?? String(reflecting: failure.error)
+            if violations == nil {
+                // A hand-written statement: count in the schema as it was before this file.
+                violations = try? await ViolationReport.describe(error: failure.error, statements: statements,
+                                                                 on: connection, logger: logger)
+            }
+            throw MigrationError.statementFailed(file: file.name, statement: SQLStatementSplitter.stripComments(failure.statement),
+                                                 message: message,
+                                                 detail: violations?.description ?? failure.error.serverInfo?[.detail],
+                                                 violations: violations)
+        }
+    }
+
+    func readLedger(_ connection: PostgresConnection) async throws -> [String: (checksum: String, appliedAt: Date)] {
+        var ledger: [String: (checksum: String, appliedAt: Date)] = [:]
+        let rows = try await connection.query("SELECT name, checksum, applied_at FROM audio_server.migrations", logger: logger)
+        for try await (name, checksum, at) in rows.decode((String, String, Date).self) { ledger[name] = (checksum, at) }
+        return ledger
+    }
+
+    /// The ledger, or empty when it does not exist yet (nothing applied).
+    func readLedgerIfPresent(_ connection: PostgresConnection) async throws -> [String: (checksum: String, appliedAt: Date)] {
+        let exists = try await connection.query("SELECT to_regclass('audio_server.migrations') IS NOT NULL", logger: logger)
+        var present = false
+        for try await (p) in exists.decode(Bool.self) { present = p }
+        return present ? try await readLedger(connection) : [:]
+    }
+
+    /// Refuses an edited applied file, an applied file that is gone, and a pending file before an applied one.
+    func verify(_ files: [MigrationFile], against ledger: [String: (checksum: String, appliedAt: Date)]) throws {
+        let byName = Dictionary(uniqueKeysWithValues: files.map { ($0.name, $0) })
+        for (name, entry) in ledger.sorted(by: { $0.key < $1.key }) {
+            guard let file = byName[name] else { throw MigrationError.missing(file: name) }
+            if file.checksum != entry.checksum { throw MigrationError.edited(file: name, applied: entry.checksum, now: file.checksum) }
+        }
+        if let lastApplied = files.lastIndex(where: { ledger[$0.name] != nil }),
+           let gap = files[..<lastApplied].first(where: { ledger[$0.name] == nil }) {
+            throw MigrationError.outOfOrder(file: gap.name, laterApplied: files[lastApplied].name)
+        }
+    }
+
+    /// Applied and pending files, verifying checksums.
+    public func status() async throws -> [MigrationStatus] {
+        let files = try directoryFiles()
+        let ledger = try await client.withConnection { connection in try await readLedgerIfPresent(connection) }
+        try verify(files, against: ledger)
+        return files.map { MigrationStatus(name: $0.name, appliedAt: ledger[$0.name]?.appliedAt) }
+    }
+
+    /// Names of files not yet applied.
+    public func pending() async throws -> [String] {
+        try await status().filter { $0.appliedAt == nil }.map(\.name)
+    }
+}
+
+/// Rows that break a rule: how many, and the ids of the first few.
+public struct RuleViolations: Sendable, Equatable, CustomStringConvertible {
+    public var table: String
+    /// The constraint (or `NOT NULL` of a column) that the rows break.
+    public var rule: String
+    public var count: Int64
+    /// Up to five ids, smallest first.
+    public var sampleIDs: [Int64]
+
+    public init(table: String, rule: String, count: Int64, sampleIDs: [Int64]) {
+        self.table = table
+        self.rule = rule
+        self.count = count
+        self.sampleIDs = sampleIDs
+    }
+
+    public var description: String {
+        let ids = sampleIDs.map(String.init).joined(separator: ", ")
+        return "\(count) existing row\(count == 1 ? "" : "s") of \(table) break\(count == 1 ? "s" : "") \(rule)"
+            + (ids.isEmpty ? "" : ", e.g. id \(ids)\(count > Int64(sampleIDs.count) ? ", ..." : "")")
+            + "; fix or delete them, then apply again"
+    }
+
+    /// Counts the rows of `table` matching `condition` (SQL), with a few ids.
+    static func count(table: String, rule: String, condition: String, on connection: PostgresConnection,
+                      logger: Logger) async throws -> RuleViolations {
+        let quoted = SQLText.identifier(table)
+        let sql = "SELECT count(*)::bigint, array(SELECT id::bigint FROM \(quoted) WHERE \(condition) ORDER BY id LIMIT 5) FROM \(quoted) WHERE \(condition)"
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        for try await (count, ids) in rows.decode((Int64, [Int64]).self) {
+            return RuleViolations(table: table, rule: rule, count: count, sampleIDs: ids)
+        }
+        return RuleViolations(table: table, rule: rule, count: 0, sampleIDs: [])
+    }
+}
+
+/// After a new rule fails on existing rows, counts the rows that break it and names a few, so the
+/// person applying the migration knows what to fix. Runs after the rollback, on the old schema.
+enum ViolationReport {
+    static func describe(error: PSQLError, statements: [String], on connection: PostgresConnection,
+                         logger: Logger) async throws -> RuleViolations? {
+        guard let info = error.serverInfo, let state = info[.sqlState], let table = info[.tableName] else { return nil }
+        let quotedTable = SQLText.identifier(table)
+        let condition: String
+        let rule: String
+        switch state {
+        case "23502":  // not_null_violation
+            guard let column = info[.columnName] else { return nil }
+            condition = "\(SQLText.identifier(column)) IS NULL"
+            rule = "NOT NULL of \(column)"
+        case "23514":  // check_violation: find the CHECK text in the file's ADD CONSTRAINT statement
+            guard let name = info[.constraintName],
+                  let check = checkExpression(named: name, in: statements) else { return nil }
+            condition = "(\(check)) IS FALSE"
+            rule = name
+        case "23505":  // unique_violation: rows whose value appears more than once
+            guard let name = info[.constraintName], let column = uniqueColumn(named: name, in: statements) else { return nil }
+            condition = "\(column) IN (SELECT \(column) FROM \(quotedTable) GROUP BY \(column) HAVING count(*) > 1)"
+            rule = name
+        default:
+            return nil
+        }
+        return try await RuleViolations.count(table: table, rule: rule, condition: condition, on: connection, logger: logger)
+    }
+
+    /// `expr` of `ADD CONSTRAINT "name" CHECK (expr) [NOT VALID]` in the migration's statements.
+    static func checkExpression(named name: String, in statements: [String]) -> String? {
+        let marker = "ADD CONSTRAINT \(SQLText.identifier(name)) CHECK "
+        for statement in statements {
+            guard let range = statement.range(of: marker) else { continue }
+            var expr = String(statement[range.upperBound...]).trimmingWhitespace()
+            if expr.hasSuffix(" NOT VALID") { expr.removeLast(" NOT VALID".count) }
+            return expr
+        }
+        return nil
+    }
+
+    /// The column list of `ADD CONSTRAINT "name" UNIQUE (cols)`.
+    static func uniqueColumn(named name: String, in statements: [String]) -> String? {
+        let marker = "ADD CONSTRAINT \(SQLText.identifier(name)) UNIQUE ("
+        for statement in statements {
+            guard let range = statement.range(of: marker), let close = statement[range.upperBound...].firstIndex(of: ")") else { continue }
+            return String(statement[range.upperBound..<close])
+        }
+        return nil
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import PostgresNIO
+
+/// Parses `DATABASE_URL` (`postgres://user:pass@host:port/db?sslmode=disable`) into a
+/// `PostgresClient.Configuration`; PostgresNIO has no URL initializer.
+///
+/// A host that is an absolute path (`postgres://user@%2Ftmp%2Fpg/db` or `?host=/tmp/pg`) means a
+/// unix socket directory, as in libpq.
+public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
+    public var user: String
+    public var password: String?
+    public var host: String
+    public var port: Int
+    public var database: String
+    public var sslMode: String
+
+    public struct ParseError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(_ text: String) throws {
+        guard let components = URLComponents(string: text),
+              let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme) else {
+            throw ParseError(description: "DATABASE_URL must look like postgres://user:password@host:5432/database")
+        }
+        let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        user = components.user?.removingPercentEncoding ?? query["user"] ?? "postgres"
+        password = components.password?.removingPercentEncoding ?? query["password"]
+        host = query["host"] ?? components.percentEncodedHost?.removingPercentEncoding ?? "127.0.0.1"
+        if host.isEmpty { host = "127.0.0.1" }
+        port = components.port ?? Int(query["port"] ?? "") ?? 5432
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        database = path.isEmpty ? user : path
+        sslMode = query["sslmode"] ?? "prefer"
+        guard ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"].contains(sslMode) else {
+            throw ParseError(description: "DATABASE_URL sslmode '\(sslMode)' is not one of disable, prefer, require")
+        }
+    }
+
+    public var isUnixSocket: Bool { host.hasPrefix("/") }
+
+    /// The client configuration; a unix socket path follows libpq's `.s.PGSQL.<port>` naming.
+    public func configuration(maximumConnections: Int = 20) -> PostgresClient.Configuration {
+        var config: PostgresClient.Configuration
+        if isUnixSocket {
+            config = .init(unixSocketPath: "\(host)/.s.PGSQL.\(port)", username: user, password: password, database: database)
+        } else {
+            let tls: PostgresClient.Configuration.TLS = switch sslMode {
+            case "disable", "allow": .disable
+            case "require", "verify-ca", "verify-full": .require(.makeClientConfiguration())
+            default: host == "127.0.0.1" || host == "localhost" || host == "::1" ? .disable : .prefer(.makeClientConfiguration())
+            }
+            config = .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
+        }
+        config.options.maximumConnections = maximumConnections
+        config.options.minimumConnections = 0
+        return config
+    }
+
+    /// The URL with the password hidden, for logs and error messages.
+    public var description: String {
+        "postgres://\(user)\(password == nil ? "" : ":***")@\(isUnixSocket ? host.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? host : host):\(port)/\(database)"
+    }
+
+    /// The same server, another database (tests create one database per test).
+    public func with(database: String) -> DatabaseURL {
+        var copy = self
+        copy.database = database
+        return copy
+    }
+}

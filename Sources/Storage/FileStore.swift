@@ -1,0 +1,107 @@
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// I/O failures of the file store (a 5xx: the disk, not the client).
+public enum FileStoreError: Error, Sendable, CustomStringConvertible {
+    case io(String)
+    public var description: String { switch self { case .io(let m): m } }
+}
+
+/// Audio files on local disk under `STORAGE_DIR`:
+///
+///     files/<kind>/<id>/<uuid>.<ext>   committed files, named in the row's `file_key`
+///     tmp/<uuid>.part                  uploads in progress
+///
+/// Files are written to `tmp/`, fsynced, and renamed into `files/` only when complete and valid;
+/// every committed name is new, so a reader never sees a half-written file and an old file stays
+/// intact until the row points elsewhere.
+public struct FileStore: Sendable {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    public var temporaryDirectory: String { root + "/tmp" }
+    public var filesDirectory: String { root + "/files" }
+
+    public func path(forKey key: String) -> String { root + "/" + key }
+
+    /// Starts writing an upload into a new temporary file.
+    public func beginUpload() throws -> UploadSink {
+        try FileManager.default.createDirectory(atPath: temporaryDirectory, withIntermediateDirectories: true)
+        return try UploadSink(path: temporaryDirectory + "/\(UUID().uuidString.lowercased()).part")
+    }
+
+    /// Moves a finished upload to its permanent, never-reused name; returns the key to store in the row.
+    public func commit(_ temporaryPath: String, kind: String, id: Int64, fileExtension: String) throws -> String {
+        let key = "files/\(kind)/\(id)/\(UUID().uuidString.lowercased()).\(fileExtension)"
+        let final = path(forKey: key)
+        let dir = (final as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        guard rename(temporaryPath, final) == 0 else {
+            throw FileStoreError.io("cannot move upload into place: \(String(cString: strerror(errno)))")
+        }
+        Self.fsyncDirectory(dir)
+        return key
+    }
+
+    /// Removes a committed file (after its row no longer names it). Missing files are fine.
+    public func remove(key: String) {
+        let full = path(forKey: key)
+        unlink(full)
+        // Drop the per-record folder when it is empty; rmdir fails harmlessly otherwise.
+        rmdir((full as NSString).deletingLastPathComponent)
+    }
+
+    static func fsyncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+}
+
+/// A temporary upload file being written: counts and hashes bytes as they arrive.
+public final class UploadSink: @unchecked Sendable {
+    public let path: String
+    private var fd: Int32
+    private var hasher = SHA256()
+    public private(set) var size: Int64 = 0
+
+    init(path: String) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileStoreError.io("cannot create \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Appends bytes to the file and the hash.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        hasher.update(bufferPointer: bytes)
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileStoreError.io("write failed: \(String(cString: strerror(errno)))")
+            }
+            offset += n
+        }
+        size += Int64(bytes.count)
+    }
+
+    /// Flushes to disk and closes; returns the SHA-256 in hex.
+    public func finish() throws -> String {
+        guard fsync(fd) == 0 else { throw FileStoreError.io("fsync failed: \(String(cString: strerror(errno)))") }
+        close(fd)
+        fd = -1
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Deletes the partial file: used on every failure path so no temporary file is left behind.
+    public func discard() {
+        if fd >= 0 { close(fd); fd = -1 }
+        unlink(path)
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import KindModel
+import PostgresNIO
+import Schema
+
+/// What the download route needs of a record's file.
+public struct StoredFileInfo: Sendable, Equatable {
+    public var key: String
+    /// The public `file` object as JSON text.
+    public var json: String
+    public var size: Int64
+    public var sha256: String
+    public var contentType: String
+    public var originalName: String?
+}
+
+extension RecordStore {
+    /// Whether the record exists, and the value of `field` as a number when asked for (the
+    /// duration an upload is compared with).
+    public func exists(_ id: Int64, numericField field: String?, in queries: KindQueries) async throws -> (exists: Bool, value: Double?) {
+        var bindings = PostgresBindings()
+        bindings.append(id)
+        let column = field.map { "\(SQLText.identifier($0))::double precision" } ?? "NULL::double precision"
+        let sql = "SELECT \(column) FROM \(queries.table) WHERE \"id\" = $1"
+        let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        for try await value in rows.decode(Double?.self) { return (true, value) }
+        return (false, nil)
+    }
+
+    /// Points the record at a newly committed file, in one transaction that locks the row, and
+    /// returns the updated record and the key of the file it replaced (for the caller to delete).
+    /// Nil when the record no longer exists.
+    public func attachFile(_ id: Int64, fileJSON: String, key: String, in queries: KindQueries) async throws -> (record: StoredRecord, replacedKey: String?)? {
+        try await client.withTransaction(logger: logger) { connection in
+            var lockBindings = PostgresBindings()
+            lockBindings.append(id)
+            let lock = try await connection.query(
+                PostgresQuery(unsafeSQL: "SELECT \"file_key\" FROM \(queries.table) WHERE \"id\" = $1 FOR UPDATE", binds: lockBindings), logger: logger)
+            var found = false
+            var oldKey: String?
+            for try await key in lock.decode(String?.self) { found = true; oldKey = key }
+            guard found else { return nil }
+            var bindings = PostgresBindings()
+            bindings.append(id)
+            bindings.append(fileJSON)
+            bindings.append(key)
+            let update = "UPDATE \(queries.table) SET \"file\" = $2::json, \"file_key\" = $3, \"uploaded_time\" = now(), \"updated_at\" = greatest(clock_timestamp(), \"updated_at\" + interval '1 microsecond') WHERE \"id\" = $1 RETURNING *"
+            let sql = "WITH t AS (\(update)) " + KindQueries.wrap("SELECT \(queries.recordColumns) FROM t")
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+            for try await (rid, json, version) in rows.decode((Int64, String, String).self) {
+                return (StoredRecord(id: rid, json: json, version: version), oldKey)
+            }
+            return nil
+        }
+    }
+
+    /// The record's file, or nil when the record or its file does not exist (`exists` tells which).
+    public func fileInfo(_ id: Int64, in queries: KindQueries) async throws -> (exists: Bool, file: StoredFileInfo?) {
+        var bindings = PostgresBindings()
+        bindings.append(id)
+        let sql = """
+            SELECT "file_key", "file"::text, ("file"->>'size')::bigint, "file"->>'sha256', "file"->>'content_type', "file"->>'original_name'
+            FROM \(queries.table) WHERE "id" = $1
+            """
+        let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        for try await (key, json, size, sha, type, name) in rows.decode((String?, String?, Int64?, String?, String?, String?).self) {
+            guard let key, let json, let size, let sha, let type else { return (true, nil) }
+            return (true, StoredFileInfo(key: key, json: json, size: size, sha256: sha, contentType: type, originalName: name))
+        }
+        return (false, nil)
+    }
+
+    /// Every (kind, id, key, size, sha256) of stored files, for `storage verify`.
+    public func allFiles(in queries: KindQueries) async throws -> [(id: Int64, key: String, size: Int64, sha256: String)] {
+        let sql = "SELECT \"id\", \"file_key\", (\"file\"->>'size')::bigint, \"file\"->>'sha256' FROM \(queries.table) WHERE \"file_key\" IS NOT NULL ORDER BY \"id\""
+        let rows = try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        var out: [(id: Int64, key: String, size: Int64, sha256: String)] = []
+        for try await (id, key, size, sha) in rows.decode((Int64, String, Int64, String).self) { out.append((id, key, size, sha)) }
+        return out
+    }
+}

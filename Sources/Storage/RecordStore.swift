@@ -1,0 +1,132 @@
+import Foundation
+import KindModel
+import Logging
+import PostgresNIO
+import Schema
+
+/// A record as the API returns it: JSON text rendered by PostgreSQL, and its version for ETags.
+public struct StoredRecord: Sendable, Equatable {
+    public var id: Int64
+    public var json: String
+    /// Changes on every write of the row; the HTTP layer turns it into an ETag.
+    public var version: String
+}
+
+/// One page of a list: records in id order and the id to continue after, if there are more.
+public struct RecordPage: Sendable, Equatable {
+    public var items: [StoredRecord]
+    public var nextAfterID: Int64?
+}
+
+/// Records of every kind in PostgreSQL. Every value is a bound parameter; every name is quoted.
+public struct RecordStore: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Inserts a validated record and returns it as stored (with defaults, id and timestamps).
+    public func create(_ record: ValidatedRecord, in queries: KindQueries) async throws -> StoredRecord {
+        var bindings = PostgresBindings()
+        var names: [String] = []
+        var placeholders: [String] = []
+        for (field, value) in record.values {
+            names.append(SQLText.identifier(field.name))
+            placeholders.append(KindQueries.placeholder(placeholders.count + 1, for: field))
+            Self.bind(value, as: field, into: &bindings)
+        }
+        let insert = names.isEmpty
+            ? "\(queries.insertPrefix) DEFAULT VALUES RETURNING *"
+            : "\(queries.insertPrefix) (\(names.joined(separator: ", "))) VALUES (\(placeholders.joined(separator: ", "))) RETURNING *"
+        let sql = "WITH t AS (\(insert)) " + KindQueries.wrap("SELECT \(queries.recordColumns) FROM t")
+        return try await one(PostgresQuery(unsafeSQL: sql, binds: bindings), kind: queries.kind.name)!
+    }
+
+    /// The record with `id`, or nil.
+    public func get(_ id: Int64, in queries: KindQueries) async throws -> StoredRecord? {
+        var bindings = PostgresBindings()
+        bindings.append(id)
+        return try await one(PostgresQuery(unsafeSQL: queries.selectByID, binds: bindings), kind: queries.kind.name)
+    }
+
+    /// Records with id greater than `afterID`, in id order (keyset pagination: every page costs the same).
+    public func list(after afterID: Int64, limit: Int, in queries: KindQueries) async throws -> RecordPage {
+        var bindings = PostgresBindings()
+        bindings.append(afterID)
+        bindings.append(Int64(limit + 1))
+        var items = try await all(PostgresQuery(unsafeSQL: queries.listAfterID, binds: bindings), kind: queries.kind.name)
+        var next: Int64?
+        if items.count > limit {
+            items.removeLast()
+            next = items.last?.id
+        }
+        return RecordPage(items: items, nextAfterID: next)
+    }
+
+    /// Deletes the record; returns nil when there was none, else the key of its stored file (if any)
+    /// so the caller removes the file after the row is gone.
+    public func delete(_ id: Int64, in queries: KindQueries) async throws -> (deleted: Bool, fileKey: String?) {
+        var bindings = PostgresBindings()
+        bindings.append(id)
+        let rows = try await client.query(PostgresQuery(unsafeSQL: queries.deleteByID, binds: bindings), logger: logger)
+        for try await key in rows.decode(String?.self) { return (true, key) }
+        return (false, nil)
+    }
+
+    /// Whether the database answers (for `/healthz`).
+    public func ping() async -> Bool {
+        do {
+            try await client.query("SELECT 1", logger: logger)
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    // MARK: helpers
+
+    func one(_ query: PostgresQuery, kind: String) async throws -> StoredRecord? {
+        try await all(query, kind: kind).first
+    }
+
+    func all(_ query: PostgresQuery, kind: String) async throws -> [StoredRecord] {
+        do {
+            let rows = try await client.query(query, logger: logger)
+            var out: [StoredRecord] = []
+            for try await (id, json, version) in rows.decode((Int64, String, String).self) {
+                out.append(StoredRecord(id: id, json: json, version: version))
+            }
+            return out
+        } catch {
+            if let mapped = StorageError.from(error, kind: kind) { throw mapped }
+            throw error
+        }
+    }
+
+    /// Appends a validated value with the PostgreSQL type that matches its column.
+    static func bind(_ value: FieldValue, as field: FieldDefinition, into bindings: inout PostgresBindings) {
+        switch value {
+        case .null: bindings.appendNull()
+        case .string(let s), .date(let s): bindings.append(s)
+        case .integer(let i): bindings.append(i)
+        case .number(let d): bindings.append(d)
+        case .boolean(let b): bindings.append(b)
+        case .datetime(let d): bindings.append(d)
+        case .list(let items):
+            // The item type comes from the field, not the items: an empty list still needs the right array type.
+            switch field.valueType {
+            case .integer: bindings.append(items.compactMap { if case .integer(let v) = $0 { v } else { nil } })
+            case .number: bindings.append(items.compactMap { if case .number(let v) = $0 { v } else { nil } })
+            case .boolean: bindings.append(items.compactMap { if case .boolean(let v) = $0 { v } else { nil } })
+            case .datetime: bindings.append(items.compactMap { if case .datetime(let v) = $0 { v } else { nil } })
+            default:
+                bindings.append(items.compactMap { item -> String? in
+                    switch item { case .string(let s), .date(let s): s; default: nil }
+                })
+            }
+        }
+    }
+}

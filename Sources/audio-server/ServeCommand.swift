@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import HTTPAPI
+import Hummingbird
+import KindModel
+import Logging
+import PostgresNIO
+import Schema
+import Storage
+
+/// `audio-server serve`: checks kinds and migrations, then serves the API until SIGTERM/SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve the HTTP API.")
+
+    @OptionGroup var settings: Settings
+    @Option(help: "Address to listen on (env HOST, default 127.0.0.1).") var host: String?
+    @Option(help: "Port to listen on (env PORT, default 8080).") var port: Int?
+    @Option(name: .customLong("storage-dir"), help: "Where audio files are stored (env STORAGE_DIR, default ./storage).")
+    var storageDir: String?
+    @Option(name: .customLong("max-upload-bytes"), help: "Largest accepted upload, e.g. 536870912 or 512MiB (env MAX_UPLOAD_BYTES, default 512MiB).")
+    var maxUploadBytes: String?
+    @Flag(name: .customLong("auto-migrate"), help: "Generate and apply a non-destructive migration for kinds/ changes before serving (development).")
+    var autoMigrate = false
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let logger = settings.makeLogger()
+        let url = try settings.requireDatabaseURL()
+        let host = self.host ?? env["HOST"] ?? "127.0.0.1"
+        let portText = port.map(String.init) ?? env["PORT"] ?? "8080"
+        guard let port = Int(portText), (0...65535).contains(port) else { throw ValidationError("PORT must be 0–65535, got '\(portText)'") }
+        let uploadText = maxUploadBytes ?? env["MAX_UPLOAD_BYTES"] ?? "512MiB"
+        guard let uploadLimit = ByteSize.parse(uploadText), uploadLimit > 0 else {
+            throw ValidationError("MAX_UPLOAD_BYTES must be a size like 536870912 or 512MiB, got '\(uploadText)'")
+        }
+        let configuration = ServerConfiguration(host: host, port: port, storageDirectory: storageDir ?? env["STORAGE_DIR"] ?? "./storage",
+                                                maxUploadBytes: uploadLimit)
+
+        let catalog = try settings.loadKinds()
+        let directory = MigrationDirectory(path: settings.migrationsDirectory)
+        try await withDatabase(url, logger: logger) { client in
+            try await ensureSchema(catalog: catalog, directory: directory, client: client, logger: logger)
+        }
+
+        let client = PostgresClient(configuration: url.configuration(maximumConnections: 32), backgroundLogger: logger)
+        let app = ServerApplication.make(configuration: configuration, registry: KindRegistry(catalog), client: client, logger: logger)
+        logger.info("serving", metadata: ["kinds": "\(catalog.names.joined(separator: ","))", "address": "\(host):\(port)"])
+        try await app.runService()
+    }
+
+    /// Refuses to serve a database that does not match `kinds/`, or (with --auto-migrate) makes it match.
+    func ensureSchema(catalog: KindCatalog, directory: MigrationDirectory, client: PostgresClient, logger: Logger) async throws {
+        let runner = MigrationRunner(client: client, directory: directory, logger: logger)
+        if autoMigrate {
+            if let file = try directory.generate(for: catalog) { logger.notice("generated migration", metadata: ["file": "\(file.path)"]) }
+            let applied = try await runner.apply()
+            if !applied.isEmpty { logger.notice("applied migrations", metadata: ["files": "\(applied.joined(separator: ","))"]) }
+            return
+        }
+        let ahead = try directory.pendingPlan(for: catalog)
+        if !ahead.isEmpty {
+            printError("kinds/ has changes that no migration creates yet (\(ahead.steps.map(\.summary).joined(separator: "; "))).\nRun `audio-server migrate generate`, then `audio-server migrate apply` (or start with --auto-migrate in development).")
+            throw ExitCode(1)
+        }
+        let pending = try await runner.pending()
+        if !pending.isEmpty {
+            printError("\(pending.count) migration\(pending.count == 1 ? " is" : "s are") not applied yet: \(pending.joined(separator: ", ")).\nRun `audio-server migrate apply` (make run does this for you).")
+            throw ExitCode(1)
+        }
+    }
+}

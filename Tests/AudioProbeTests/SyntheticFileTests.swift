@@ -1,0 +1,153 @@
+import AudioProbe
+import Testing
+
+@Suite("Hand-built files for cases the fixture tools do not produce")
+struct SyntheticFileTests {
+    @Test("M4A with a 64-bit mdat size and version-1 mvhd/mdhd; channels come from esds, not the template")
+    func largeBoxSizes() throws {
+        let payload = [UInt8](repeating: 0xAB, count: 1000)
+        let file = Synthetic.ftyp + Synthetic.largeBoxHeader("mdat", totalSize: UInt64(16 + payload.count)) + payload
+            + Synthetic.moov()
+        let result = try AudioProbe.probe(InMemoryByteSource(file))
+        #expect(result == AudioProbeResult(format: .m4a, codec: "aac", durationSeconds: 2.5,
+                                           sampleRate: 44100, channels: 1, bitrate: 3200))
+    }
+
+    @Test("HE-AAC reports the SBR output rate", arguments: [
+        // AAC-LC, 44.1 kHz, mono / HE-AAC: 24 kHz core, 48 kHz output, stereo.
+        ([0x12, 0x08] as [UInt8], 44100, 1), ([0x2B, 0x11, 0x88], 48000, 2),
+    ])
+    func audioSpecificConfig(config: [UInt8], sampleRate: Int, channels: Int) throws {
+        let file = Synthetic.ftyp + Synthetic.moov(audioSpecificConfig: config) + Synthetic.box("mdat", [1, 2, 3])
+        let result = try AudioProbe.probe(InMemoryByteSource(file))
+        #expect(result.sampleRate == sampleRate)
+        #expect(result.channels == channels)
+    }
+
+    @Test("moov after a 1 GiB mdat is reached by seeking, not by reading the media")
+    func moovAfterHugeMdat() throws {
+        let mdatSize: UInt64 = 1 << 30
+        let head = Synthetic.ftyp + Synthetic.largeBoxHeader("mdat", totalSize: mdatSize)
+        let moov = Synthetic.moov()
+        let moovOffset = Int64(Synthetic.ftyp.count) + Int64(mdatSize)
+        let source = SparseByteSource(size: moovOffset + Int64(moov.count), regions: [(0, head), (moovOffset, moov)])
+        let result = try AudioProbe.probe(source)
+        #expect(result.durationSeconds == 2.5)
+        #expect(source.bytesRead < 16 * 1024)
+    }
+
+    @Test("M4A edge cases: no sound track, no duration, mdat cut short")
+    func m4aEdgeCases() throws {
+        let video = Synthetic.ftyp + Synthetic.moov(handler: "vide")
+        #expect(throws: AudioProbeError.unrecognized) { try AudioProbe.probe(InMemoryByteSource(video)) }
+
+        let unknownDuration = Synthetic.ftyp + Synthetic.moov(movieDuration: 0)
+        let fromMediaHeader = try AudioProbe.probe(InMemoryByteSource(unknownDuration))
+        #expect(fromMediaHeader.durationSeconds == 2.5)  // mdhd: 110250 / 44100
+
+        let cutMdat = Synthetic.ftyp + Synthetic.moov() + Synthetic.box("mdat", [UInt8](repeating: 0, count: 100)).dropLast(10)
+        #expect(throws: AudioProbeError.truncated(.m4a, "the 'mdat' box runs past the end of the file")) {
+            try AudioProbe.probe(InMemoryByteSource(Array(cutMdat)))
+        }
+
+        var overrun = Synthetic.ftyp + Synthetic.moov()
+        overrun[Synthetic.ftyp.count + 8 + 1] = 0xFF  // mvhd's size now exceeds moov
+        #expect(throws: AudioProbeError.corrupt(.m4a, "the 'mvhd' box overruns the 'moov' box that contains it")) {
+            try AudioProbe.probe(InMemoryByteSource(overrun))
+        }
+    }
+
+    @Test("a VBRI header gives the frame count; a smaller file than it declares is truncated")
+    func vbri() throws {
+        let result = try AudioProbe.probe(InMemoryByteSource(Synthetic.vbriFile(frames: 100)))
+        #expect(result.durationSeconds == 100.0 * 1152 / 44100)
+        #expect(result.sampleRate == 44100)
+        #expect(result.channels == 2)
+        #expect(throws: AudioProbeError.truncated(.mp3, "the VBR header declares 1000000 bytes of audio but the file holds 2085")) {
+            try AudioProbe.probe(InMemoryByteSource(Synthetic.vbriFile(frames: 100, declaredBytes: 1_000_000)))
+        }
+    }
+
+    @Test("trailing APEv2 and ID3v1 tags are not counted as frames, even when they contain frames")
+    func trailingTags() throws {
+        let mp3 = try Fixtures.bytes("mp3_cbr_mpeg2_noheader.mp3")
+        let plain = try AudioProbe.probe(InMemoryByteSource(mp3))
+        // Two real frames hidden in the tags would add 2 × 576 samples if scanned.
+        let frames = Array(mp3.prefix(2 * 104))
+        let tagged = mp3 + Synthetic.apeTag(value: frames) + Synthetic.id3v1Tag(title: Array(frames.prefix(100)))
+        let result = try AudioProbe.probe(InMemoryByteSource(tagged))
+        #expect(result.durationSeconds == plain.durationSeconds)
+        #expect(result.bitrate == 24000)
+    }
+
+    @Test("a FLAC stream behind an ID3v2 tag is probed as FLAC")
+    func id3BeforeFLAC() throws {
+        let tag = Synthetic.ascii("ID3") + [3, 0, 0, 0, 0, 0, 100] + [UInt8](repeating: 0, count: 100)
+        let result = try AudioProbe.probe(InMemoryByteSource(tag + Fixtures.bytes("flac_stereo.flac")))
+        #expect(result.format == .flac)
+        #expect(result.durationSeconds == 3)
+    }
+
+    @Test("FLAC with an unknown total (0) takes the length from the last frame header")
+    func flacUnknownLength() throws {
+        var flac = try Fixtures.bytes("flac_stereo.flac")
+        flac[21] &= 0xF0  // the low 36 bits of STREAMINFO's packed field are the total
+        flac.replaceSubrange(22..<26, with: [0, 0, 0, 0])
+        let result = try AudioProbe.probe(InMemoryByteSource(flac))
+        #expect(result.durationSeconds == 3)
+    }
+
+    @Test("AIFF's 80-bit sample rate may be fractional, like the classic Mac rate of 22254.54 Hz")
+    func aiffExtendedRate() throws {
+        let rate = 22_254.545_454_545_454
+        let result = try AudioProbe.probe(InMemoryByteSource(Synthetic.aiff(frames: 22_255, sampleRate: rate, soundBytes: 22_255)))
+        #expect(result == AudioProbeResult(format: .aiff, codec: "pcm_s8", durationSeconds: 22_255 / rate,
+                                           sampleRate: 22_255, channels: 1, bitrate: 178_036))
+        #expect(throws: AudioProbeError.truncated(.aiff, "the file ends before the SSND chunk")) {
+            try AudioProbe.probe(InMemoryByteSource(Array(Synthetic.aiff(frames: 10, sampleRate: 8000, soundBytes: 10).prefix(38))))
+        }
+    }
+
+    @Test("a 1 GiB WAV is probed from its header alone")
+    func hugeWAV() throws {
+        let dataSize: UInt32 = 1 << 30
+        let header = Synthetic.wavHeader(dataSize: dataSize)
+        let source = SparseByteSource(size: Int64(header.count) + Int64(dataSize), regions: [(0, header)])
+        let result = try AudioProbe.probe(source)
+        #expect(result.durationSeconds == Double(dataSize) / 192_000)
+        #expect(result.bitrate == 1_536_000)
+        #expect(source.bytesRead <= 4096 + 64)
+    }
+
+    @Test("an Ogg page whose checksum fails is corrupt; a cut at a page boundary keeps the length it has")
+    func oggPages() throws {
+        var damaged = try Fixtures.bytes("opus_stereo.opus")
+        damaged[damaged.count - 1] ^= 0x01
+        let error = #expect(throws: AudioProbeError.self) { try AudioProbe.probe(InMemoryByteSource(damaged)) }
+        #expect(error.map { if case .corrupt(.opus, _) = $0 { true } else { false } } == true)
+
+        let opus = try Fixtures.bytes("opus_stereo.opus")
+        let lastPageStart = try #require(Self.pageOffsets(opus).last)
+        let cut = try AudioProbe.probe(InMemoryByteSource(Array(opus.prefix(lastPageStart))))
+        #expect(cut.durationSeconds > 2 && cut.durationSeconds < 3)
+    }
+
+    @Test("errors thrown by the byte source propagate unchanged")
+    func sourceErrors() throws {
+        let source = FailingByteSource(prefix: Synthetic.wavHeader(dataSize: 1000))
+        #expect(throws: FailingByteSource.DiskError()) { try AudioProbe.probe(source) }
+    }
+
+    /// The byte offsets where Ogg pages start, found by walking page lengths.
+    private static func pageOffsets(_ bytes: [UInt8]) -> [Int] {
+        var offsets: [Int] = []
+        var offset = 0
+        while offset + 27 <= bytes.count {
+            let segments = Int(bytes[offset + 26])
+            let bodyLength = bytes[(offset + 27)..<(offset + 27 + segments)].reduce(0) { $0 + Int($1) }
+            offsets.append(offset)
+            offset += 27 + segments + bodyLength
+        }
+        return offsets
+    }
+}

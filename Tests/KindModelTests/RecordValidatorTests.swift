@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+@testable import KindModel
+
+private let catalog: KindCatalog = try! KindLoader.load(directory: repoRoot + "/kinds")
+
+private func issues(_ body: JSONValue, kind: String = "podcast", mode: RecordValidator.Mode = .create) -> [ValidationIssue] {
+    guard case .object(let object) = body, let k = catalog.kind(named: kind) else { fatalError("bad test input") }
+    switch RecordValidator.validate(object, kind: k, mode: mode, ignoring: ["filetype"]) {
+    case .success: return []
+    case .failure(let f): return f.issues
+    }
+}
+
+private func codes(_ body: JSONValue, kind: String = "podcast", mode: RecordValidator.Mode = .create) -> [String] {
+    issues(body, kind: kind, mode: mode).map { "\($0.field):\($0.code)" }
+}
+
+private let validPodcast: [(String, JSONValue)] = [("name", "Ep"), ("duration", 60), ("host", "Joe")]
+
+private func podcast(_ changes: [(String, JSONValue?)]) -> JSONValue {
+    var object = JSONObject(validPodcast.map { (key: $0.0, value: $0.1) })
+    for (k, v) in changes { object[k] = v }
+    return .object(object)
+}
+
+@Suite struct RecordValidatorTests {
+    @Test func validRecordWithDefaults() throws {
+        guard case .object(let o) = podcast([]) else { return }
+        let record = try RecordValidator.validate(o, kind: catalog.kind(named: "podcast")!, mode: .create).get()
+        #expect(record["name"] == .string("Ep"))
+        #expect(record["duration"] == .integer(60))
+        #expect(record["participants"] == .list([]))
+    }
+
+    @Test func nameLengthEdges() {
+        #expect(codes(podcast([("name", .string(String(repeating: "x", count: 100)))])) == [])
+        #expect(codes(podcast([("name", .string(String(repeating: "x", count: 101)))])) == ["name:max_length"])
+        #expect(codes(podcast([("name", "")])) == ["name:min_length"])
+        #expect(codes(podcast([("name", "x")])) == [])
+        // Length counts code points like PostgreSQL: 100 emoji with modifiers would be more.
+        #expect(codes(podcast([("name", .string(String(repeating: "é", count: 100)))])) == [])
+        #expect(codes(podcast([("name", .string(String(repeating: "e\u{301}", count: 51)))])) == ["name:max_length"])
+    }
+
+    @Test func durationEdges() {
+        #expect(codes(podcast([("duration", 0)])) == ["duration:min"])
+        #expect(codes(podcast([("duration", 1)])) == [])
+        #expect(codes(podcast([("duration", 2147483647)])) == [])
+        #expect(codes(podcast([("duration", 2147483648)])) == ["duration:max"])
+        #expect(codes(podcast([("duration", -1)])) == ["duration:min"])
+        #expect(codes(podcast([("duration", .number(JSONNumber(literal: "99999999999999999999999")))])) == ["duration:max"])
+        #expect(codes(podcast([("duration", .number(JSONNumber(literal: "-99999999999999999999999")))])) == ["duration:min"])
+        #expect(codes(podcast([("duration", .number(JSONNumber(literal: "60.0")))])) == [])
+        #expect(codes(podcast([("duration", .number(JSONNumber(literal: "60.5")))])) == ["duration:type"])
+        #expect(codes(podcast([("duration", "60")])) == ["duration:type"])
+        #expect(codes(podcast([("duration", true)])) == ["duration:type"])
+    }
+
+    @Test func participantsEdges() {
+        let ten = JSONValue.array((0..<10).map { .string("p\($0)") })
+        let eleven = JSONValue.array((0..<11).map { .string("p\($0)") })
+        #expect(codes(podcast([("participants", ten)])) == [])
+        #expect(codes(podcast([("participants", eleven)])) == ["participants:max_items"])
+        #expect(codes(podcast([("participants", ["a", "b", "c", ""])])) == ["participants[3]:min_length"])
+        #expect(codes(podcast([("participants", ["a", .string(String(repeating: "x", count: 101))])])) == ["participants[1]:max_length"])
+        #expect(codes(podcast([("participants", ["a", 5])])) == ["participants[1]:type"])
+        #expect(codes(podcast([("participants", ["a", nil])])) == ["participants[1]:type"])
+        #expect(codes(podcast([("participants", "a")])) == ["participants:type"])
+        #expect(codes(podcast([("participants", nil)])) == [])
+    }
+
+    @Test func requiredMissingAndNull() {
+        #expect(codes(podcast([("host", nil as JSONValue?)])) == ["host:required"])
+        #expect(codes(podcast([("host", .null)])) == ["host:required"])
+        let all = codes(.object(JSONObject()), kind: "podcast")
+        #expect(all == ["name:required", "duration:required", "host:required"])
+    }
+
+    @Test func everyProblemAtOnce() {
+        let found = issues(podcast([("name", ""), ("duration", 0), ("host", 3), ("participants", ["", "ok"]), ("extra", 1)]))
+        #expect(found.map(\.code).sorted() == ["max", "min", "min_length", "min_length", "type", "unknown_field"].sorted().filter { $0 != "max" }.sorted())
+        #expect(found.contains { $0.field == "extra" && $0.message.contains("not a field of podcast") })
+    }
+
+    @Test func systemFieldsAreNotWritable() {
+        let found = issues(podcast([("id", 5)]))
+        #expect(found.map(\.code) == ["unknown_field"])
+        #expect(found.first?.message.contains("set by the server") == true)
+    }
+
+    @Test func nulCharacters() {
+        #expect(codes(podcast([("name", "a\u{0}b")])) == ["name:invalid_character"])
+        #expect(codes(podcast([("participants", ["a\u{0}"])])) == ["participants[0]:invalid_character"])
+    }
+
+    @Test func updateModeOnlyChecksPresentFields() {
+        #expect(codes(.object(JSONObject([("name", "New")])), mode: .update) == [])
+        #expect(codes(.object(JSONObject([("host", .null)])), mode: .update) == ["host:required"])
+        #expect(codes(.object(JSONObject()), mode: .update) == [])
+    }
+
+    @Test func otherTypes() throws {
+        let yaml = """
+        fields:
+          when: {type: datetime, not_in_past: true}
+          day: {type: date}
+          mood: {type: enum, values: [happy, sad]}
+          flag: {type: boolean}
+          ratio: {type: number, min: 0, max: 1}
+          code: {type: string, pattern: "^[A-Z]{2}[0-9]{3}$"}
+          tags: {type: list, items: {type: integer, min: 1}, min_items: 1}
+        additional_fields: ignore
+        """
+        let kind = try #require(try KindLoader.parse([("kinds/x.yaml", yaml)]).kind(named: "x"))
+        func check(_ pairs: [(String, JSONValue)]) -> [String] {
+            switch RecordValidator.validate(JSONObject(pairs.map { (key: $0.0, value: $0.1) }), kind: kind, mode: .update) {
+            case .success: return []
+            case .failure(let f): return f.issues.map { "\($0.field):\($0.code)" }
+            }
+        }
+        #expect(check([("when", "2999-01-01T00:00:00Z")]) == [])
+        #expect(check([("when", "2999-01-01T00:00:00.5+02:00")]) == [])
+        #expect(check([("when", "2001-01-01T00:00:00Z")]) == ["when:not_in_past"])
+        #expect(check([("when", "2999-01-01")]) == ["when:format"])
+        #expect(check([("when", "2999-13-01T00:00:00Z")]) == ["when:format"])
+        #expect(check([("day", "2024-02-29")]) == [])
+        #expect(check([("day", "2023-02-29")]) == ["day:format"])
+        #expect(check([("day", 20240101)]) == ["day:type"])
+        #expect(check([("mood", "happy")]) == [])
+        #expect(check([("mood", "angry")]) == ["mood:enum"])
+        #expect(check([("flag", false)]) == [])
+        #expect(check([("flag", "false")]) == ["flag:type"])
+        #expect(check([("ratio", 0.5)]) == [])
+        #expect(check([("ratio", 1.5)]) == ["ratio:max"])
+        #expect(check([("ratio", .number(JSONNumber(literal: "1e400")))]) == ["ratio:out_of_range"])
+        #expect(check([("code", "AB123")]) == [])
+        #expect(check([("code", "ab123")]) == ["code:pattern"])
+        #expect(check([("tags", [1, 2])]) == [])
+        #expect(check([("tags", [])]) == ["tags:min_items"])
+        #expect(check([("tags", [0])]) == ["tags[0]:min"])
+        #expect(check([("unknown", 1)]) == [])  // additional_fields: ignore
+    }
+
+    @Test func rfc3339RoundTrip() throws {
+        let date = try #require(RFC3339.parseDateTime("2026-01-31T18:30:00.25+01:00"))
+        #expect(RFC3339.format(date) == "2026-01-31T17:30:00.250000Z")
+        #expect(RFC3339.parseDateTime("2026-01-31T18:30:00") == nil)
+        #expect(RFC3339.isValidDate("2000-02-29") && !RFC3339.isValidDate("1900-02-29") && !RFC3339.isValidDate("0000-01-01"))
+    }
+}
