@@ -26,8 +26,10 @@ public struct AudioAPI: Sendable {
     public func register<Context: RequestContext>(on router: Router<Context>) {
         router.add(middleware: ProblemMiddleware<Context>())
         router.get("/healthz") { _, _ in try await self.health() }
+        router.get("/_static") { _, _ in JSONResponse.make(.ok, #"{"ok":true}"#) } // benchmark ceiling: no database (bench/run.sh)
         router.get("/api/kinds") { _, _ in self.listKinds() }
         router.get("/api/kinds/:kind") { _, context in try self.describeKind(context.parameters.require("kind")) }
+        router.get("/openapi.json") { _, _ in JSONResponse.make(.ok, self.registry.runtime.openAPIJSON) }
         router.post("/api/audio/create") { request, context in try await self.create(request, context: context) }
         router.get("/api/audio/:kind") { request, context in try await self.list(request, kind: context.parameters.require("kind")) }
         router.get("/api/audio/:kind/:id") { _, context in
@@ -35,6 +37,9 @@ public struct AudioAPI: Sendable {
         }
         router.delete("/api/audio/:kind/:id") { _, context in
             try await self.delete(kind: context.parameters.require("kind"), id: context.parameters.require("id"))
+        }
+        router.patch("/api/audio/:kind/:id") { request, context in
+            try await self.update(request, kind: context.parameters.require("kind"), id: context.parameters.require("id"))
         }
         router.put("/api/audio/:kind/:id") { request, context in
             try await self.upload(request, kind: context.parameters.require("kind"), id: context.parameters.require("id"))
@@ -94,35 +99,58 @@ public struct AudioAPI: Sendable {
 
     func list(_ request: Request, kind token: String) async throws -> Response {
         let queries = try resolve(token)
-        let query = request.uri.queryParameters
-        var limit = 50
-        if let text = query["limit"].map(String.init) {
-            guard let value = Int(text), (1...1000).contains(value) else {
-                throw Problem(.badRequest, "invalid-limit", title: "Invalid limit",
-                              detail: "limit must be a whole number from 1 to 1000 (got '\(text)').",
-                              errors: [ValidationIssue(field: "limit", code: "range", message: "'limit' must be from 1 to 1000")])
-            }
-            limit = value
-        }
-        var after: Int64 = 0
-        if let text = query["cursor"].map(String.init), !text.isEmpty {
-            guard let id = Cursor.decode(text) else {
-                throw Problem(.badRequest, "invalid-cursor", title: "Invalid cursor",
-                              detail: "cursor must be a next_cursor value returned by a previous page; omit it to start at the first page.",
-                              errors: [ValidationIssue(field: "cursor", code: "format", message: "'cursor' is not a cursor this server issued")])
-            }
-            after = id
-        }
-        let page = try await records.list(after: after, limit: limit, in: queries)
+        let (query, sortSpec) = try ListQueryParser.parse(ListQueryParser.pairs(request.uri.query), kind: queries.kind)
+        let page = try await records.list(query, in: queries)
         var body = "{\"items\":["
         for (i, item) in page.items.enumerated() {
             if i > 0 { body += "," }
             body += item.json
         }
         body += "],\"next_cursor\":"
-        body += page.nextAfterID.map { "\"\(Cursor.encode(afterID: $0))\"" } ?? "null"
+        body += page.next.map { "\"\(Cursor.encode($0, sort: sortSpec))\"" } ?? "null"
+        if let total = page.total { body += ",\"total\":\(total)" }
         body += "}"
         return JSONResponse.make(.ok, body)
+    }
+
+    /// `PATCH /api/audio/<kind>/<id>`: validates only the fields sent; `If-Match` guards against lost updates.
+    func update(_ request: Request, kind token: String, id idText: String) async throws -> Response {
+        let (queries, id) = try resolve(token, idText)
+        let kind = queries.kind
+        var object = try await JSONBody.readObject(request, limit: Self.maxJSONBytes)
+        if let filetype = object["filetype"] {
+            guard let name = filetype.stringValue, registry.runtime.catalog.kind(named: name)?.name == kind.name else {
+                throw Problem.validation([ValidationIssue(field: "filetype", code: "immutable",
+                    message: "'filetype' cannot be changed; a \(kind.name) stays a \(kind.name)")], kind: kind.name)
+            }
+            object["filetype"] = nil
+        }
+        let record: ValidatedRecord
+        switch RecordValidator.validate(object, kind: kind, mode: .update) {
+        case .success(let r): record = r
+        case .failure(let failure): throw Problem.validation(failure.issues, kind: kind.name)
+        }
+        let ifMatch = request.headers[.ifMatch].map(Self.entityTags)
+        switch try await records.update(id, with: record, ifMatch: ifMatch, in: queries) {
+        case .updated(let stored):
+            return JSONResponse.record(.ok, stored)
+        case .notFound:
+            throw Problem.notFound(kind: kind.name, id: id)
+        case .stale(let current):
+            throw Problem(.preconditionFailed, "stale-version", title: "Record changed since you read it",
+                          detail: "If-Match does not match the current version of \(kind.name) \(id) (ETag \"\(current)\"); fetch it again, reapply your change and retry.",
+                          headers: [.eTag: "\"\(current)\""])
+        }
+    }
+
+    /// The tags of an `If-Match` header: `"v1", W/"v2"` → [v1, v2]; `*` stays `*`.
+    static func entityTags(_ header: String) -> [String] {
+        header.split(separator: ",").map {
+            var tag = $0.trimmingCharacters(in: .whitespaces)
+            if tag.hasPrefix("W/") { tag.removeFirst(2) }
+            if tag.hasPrefix("\""), tag.hasSuffix("\""), tag.count >= 2 { tag = String(tag.dropFirst().dropLast()) }
+            return tag
+        }
     }
 
     func delete(kind token: String, id idText: String) async throws -> Response {
@@ -138,9 +166,13 @@ public struct AudioAPI: Sendable {
         return JSONResponse.make(.ok, JSONWriter.string(.object(JSONObject([("kinds", .array(kinds))]))))
     }
 
+    /// The kind's record JSON Schema (`KindJSONSchema.record`), rendered once per catalog.
     func describeKind(_ token: String) throws -> Response {
-        let kind = try resolve(token).kind
-        return JSONResponse.make(.ok, JSONWriter.string(KindDescription.json(kind)))
+        let runtime = registry.runtime
+        guard let kind = runtime.catalog.kind(named: token), let schema = runtime.kindSchemaJSON[kind.name] else {
+            throw Problem.unknownKind(token, known: runtime.catalog.names)
+        }
+        return JSONResponse.make(.ok, schema)
     }
 
     // MARK: lookups

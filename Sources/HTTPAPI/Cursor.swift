@@ -1,20 +1,40 @@
 import Foundation
+import KindModel
+import Storage
 
-/// The opaque `next_cursor` of list pages: the last id of the page, base64url-encoded with a
-/// version prefix so that its format can change without breaking clients mid-pagination.
+/// The opaque `next_cursor` of list pages: base64url of a small JSON object holding the sort
+/// spec the page was made with, the last record's sort-key values and its id. Clients treat it as
+/// opaque; the server checks it belongs to the same sort before using it.
 enum Cursor {
-    static func encode(afterID id: Int64) -> String {
-        Data("v1:\(id)".utf8).base64EncodedString()
+    static func encode(_ position: PagePosition, sort: String) -> String {
+        let object = JSONValue.object(JSONObject([
+            ("s", .string(sort)),
+            ("k", .array(position.values.map { $0.map(JSONValue.string) ?? .null })),
+            ("i", .integer(position.id)),
+        ]))
+        return Data(JSONWriter.string(object).utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
 
-    static func decode(_ text: String) -> Int64? {
+    /// The position, or nil when the text is not a cursor this server issued for `sort`.
+    static func decode(_ text: String, sort: String, keyCount: Int) -> PagePosition? {
+        guard text.utf8.count <= 8192 else { return nil }
         var b64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while b64.count % 4 != 0 { b64 += "=" }
-        guard text.count <= 64, let data = Data(base64Encoded: b64),
-              let plain = String(data: data, encoding: .utf8), plain.hasPrefix("v1:"),
-              let id = Int64(plain.dropFirst(3)), id >= 0 else { return nil }
-        return id
+        guard let data = Data(base64Encoded: b64),
+              case .object(let o)? = try? JSONParser.parse(Array(data)),
+              o["s"]?.stringValue == sort,
+              case .number(let n)? = o["i"], let id = n.int64, id >= 0,
+              let keys = o["k"]?.arrayValue, keys.count == keyCount else { return nil }
+        var values: [String?] = []
+        for key in keys {
+            switch key {
+            case .null: values.append(nil)
+            case .string(let s): values.append(s)
+            default: return nil
+            }
+        }
+        return PagePosition(values: values, id: id)
     }
 }

@@ -6,12 +6,22 @@ import Synchronization
 public struct KindRuntime: Sendable {
     public let catalog: KindCatalog
     let queries: [String: KindQueries]
+    /// `GET /openapi.json`, rendered once per catalog rather than per request.
+    public let openAPIJSON: String
+    /// `GET /api/kinds/<kind>`: each kind's record JSON Schema, by canonical name.
+    let kindSchemaJSON: [String: String]
 
     public init(catalog: KindCatalog) {
         self.catalog = catalog
         var queries: [String: KindQueries] = [:]
-        for kind in catalog.kinds { queries[kind.name] = KindQueries(kind: kind) }
+        var schemas: [String: String] = [:]
+        for kind in catalog.kinds {
+            queries[kind.name] = KindQueries(kind: kind)
+            schemas[kind.name] = JSONWriter.string(KindJSONSchema.record(kind))
+        }
         self.queries = queries
+        self.kindSchemaJSON = schemas
+        self.openAPIJSON = OpenAPIDocument.json(catalog)
     }
 
     /// The kind a URL token names (name or alias) with its queries.

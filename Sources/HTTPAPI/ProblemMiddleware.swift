@@ -47,6 +47,12 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     static func fromHTTPError(_ error: HTTPError, request: Request) -> Problem {
         switch error.status {
         case .notFound:
+            // The path exists with other methods: 405 with Allow, as RFC 9110 asks, not the router's 404.
+            if error.body == nil, let allowed = RouteTable.allowedMethods(path: request.uri.path), !allowed.contains(request.method.rawValue) {
+                return Problem(.methodNotAllowed, "method-not-allowed", title: "Method not allowed",
+                               detail: "\(request.method) is not allowed on \(request.uri.path); allowed: \(allowed.joined(separator: ", ")).",
+                               headers: [.allow: allowed.joined(separator: ", ")])
+            }
             return Problem(.notFound, "no-route", title: "Not found",
                            detail: error.body ?? "No route matches \(request.method) \(request.uri.path). See GET /openapi.json for the API.",
                            headers: error.headers)

@@ -3,6 +3,10 @@ import Foundation
 /// RFC 3339 timestamps and ISO dates, parsed by hand: `ISO8601DateFormatter` is slow, not
 /// `Sendable`, and accepts forms (no time zone, week dates) that a timestamptz column would misread.
 public enum RFC3339 {
+    /// 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z: the instants a date-time may take (in UTC).
+    public static let earliest = Date(timeIntervalSince1970: -62_135_596_800)
+    public static let endOfYear9999 = Date(timeIntervalSince1970: 253_402_300_800)
+
     /// Parses `2026-01-31T18:30:00Z`, `2026-01-31T18:30:00.123+02:00` (`t`, `z` and a space separator also accepted).
     public static func parseDateTime(_ text: String) -> Date? {
         let b = Array(text.utf8)

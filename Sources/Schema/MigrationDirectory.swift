@@ -91,26 +91,35 @@ public struct MigrationDirectory: Sendable {
 
     /// A readable default name from the first step (`add_song_isrc`, `create_jingle`).
     static func defaultName(_ plan: MigrationPlan) -> String {
-        let parts: [String] = plan.steps.compactMap {
+        // Structural steps name the file; constraint and index steps only when there is nothing else.
+        let structural: [String] = plan.steps.compactMap {
             switch $0 {
-            case .createKind(let k): "create_\(k.name)"
-            case .dropKind(let k): "drop_\(k)"
-            case .renameKind(_, let to): "rename_to_\(to)"
-            case .addField(let k, let f): "add_\(k)_\(f.name)"
-            case .dropField(let k, let f): "drop_\(k)_\(f)"
-            case .renameField(let k, _, let to): "rename_\(k)_\(to)"
-            case .changeColumnType(let k, let f, _), .guardedChangeColumnType(let k, let f, _, _, _): "change_\(k)_\(f.name)"
-            case .setNotNull(let k, let f): "require_\(k)_\(f)"
-            case .fillNullsAndSetNotNull(let k, let f): "require_\(k)_\(f.name)"
-            case .dropNotNull(let k, let f): "optional_\(k)_\(f)"
-            case .addConstraint(let k, _), .addConstraintSafely(let k, _, _): "constrain_\(k)"
-            case .createIndex(let k, let f): "index_\(k)_\(f)"
-            default: nil
+            case .addConstraint, .addConstraintSafely, .createIndex: nil
+            default: name(of: $0)
             }
         }
+        let parts = structural.isEmpty ? plan.steps.compactMap(name(of:)) : structural
         var unique: [String] = []
         for part in parts where !unique.contains(part) { unique.append(part) }
         return unique.isEmpty ? "change" : unique.prefix(2).joined(separator: "_")
+    }
+
+    private static func name(of step: MigrationStep) -> String? {
+        switch step {
+        case .createKind(let k): "create_\(k.name)"
+        case .dropKind(let k): "drop_\(k)"
+        case .renameKind(_, let to): "rename_to_\(to)"
+        case .addField(let k, let f): "add_\(k)_\(f.name)"
+        case .dropField(let k, let f): "drop_\(k)_\(f)"
+        case .renameField(let k, _, let to): "rename_\(k)_\(to)"
+        case .changeColumnType(let k, let f, _), .guardedChangeColumnType(let k, let f, _, _, _): "change_\(k)_\(f.name)"
+        case .setNotNull(let k, let f): "require_\(k)_\(f)"
+        case .fillNullsAndSetNotNull(let k, let f): "require_\(k)_\(f.name)"
+        case .dropNotNull(let k, let f): "optional_\(k)_\(f)"
+        case .addConstraint(let k, _), .addConstraintSafely(let k, _, _): "constrain_\(k)"
+        case .createIndex(let k, let f): "index_\(k)_\(f)"
+        default: nil
+        }
     }
 
     static func slug(_ text: String) -> String {

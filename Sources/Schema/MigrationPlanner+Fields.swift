@@ -102,6 +102,10 @@ struct KindDiff {
             problems.append("field '\(table).\(field.name)' is new and required but has no default, and kind '\(table)' may already have rows, which would have no value for it: add a `default:` to the field (existing rows get it), or add the field as optional first, fill it in, and make it required in a later migration")
             return
         }
+        if field.isList, let lo = field.minItems, lo > 0, (field.defaultValue?.arrayValue?.count ?? 0) < lo {
+            problems.append("field '\(table).\(field.name)' is a new list with min_items \(lo) but no default, and kind '\(table)' may already have rows, which would get an empty list: add a `default:` with at least \(lo) item\(lo == 1 ? "" : "s"), or add the field without min_items first")
+            return
+        }
         additions.append(.addField(kind: table, field: field))
         let hasDefault = (field.defaultValue ?? .null) != .null
         for c in FieldConstraints.constraints(table: table, field: field) {
@@ -127,16 +131,21 @@ struct KindDiff {
         }
         let typeChanged = typeChange != .none
 
-        // Constraints: same name and text → kept; otherwise dropped and re-added.
+        // Constraints: same name and text → kept; otherwise dropped and re-added. When the column
+        // type changes, every constraint of the field is dropped first and re-created after: PostgreSQL
+        // would rebuild them itself, but with casts for the old type left in their expressions, so the
+        // result would differ from a fresh table (and from what `migrate check` expects).
         let before = FieldConstraints.constraints(table: table, field: previous)
         let after = FieldConstraints.constraints(table: table, field: field)
         let afterByName = Dictionary(after.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let beforeByName = Dictionary(before.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        for c in before where afterByName[c.name] != c {
+        for c in before where afterByName[c.name] != c || typeChanged {
             drops.append(.dropConstraint(kind: table, name: c.name, rule: c.rule))
         }
-        for c in after where beforeByName[c.name] != c {
-            if beforeByName[c.name] != nil, MigrationPlanner.isLooser(rule: c.rule, old: previous, new: field) {
+        for c in after where beforeByName[c.name] != c || typeChanged {
+            if beforeByName[c.name] == c {
+                constraintAdds.append(.addConstraintSafely(kind: table, constraint: c, because: "the same rule, re-created for the new column type"))
+            } else if beforeByName[c.name] != nil, MigrationPlanner.isLooser(rule: c.rule, old: previous, new: field) {
                 constraintAdds.append(.addConstraintSafely(kind: table, constraint: c, because: "it is looser than the rule it replaces"))
             } else {
                 constraintAdds.append(.addConstraint(kind: table, constraint: c))

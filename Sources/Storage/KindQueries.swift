@@ -10,25 +10,25 @@ public struct KindQueries: Sendable {
     let table: String
     /// `SELECT`-list producing the record's columns in API order, from a row source aliased `t`.
     let recordColumns: String
+    /// `id, record JSON, version` of the row aliased `t`: what every query that returns records selects.
+    /// The version (ETag value) is the `updated_at` text, which advances on every write.
+    let recordOutput: String
     /// id, record JSON and version of the record with id `$1`.
     let selectByID: String
-    /// The same for records with id > `$1`, at most `$2`, in id order.
-    let listAfterID: String
     let insertPrefix: String
     let deleteByID: String
 
     public init(kind: KindDefinition) {
         self.kind = kind
         table = SQLText.identifier(kind.name)
-        func ts(_ column: String) -> String {
-            "to_char(t.\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-        }
+        func ts(_ column: String) -> String { Self.versionExpression("t.\(column)") }
         var columns = ["t.\"id\"", "\(SQLText.literal(kind.name))::text AS \"filetype\""]
         for field in kind.fields {
             let column = SQLText.identifier(field.name)
             switch field.valueType {
             case .datetime where field.isList:
-                columns.append("(SELECT array_agg(to_char(x AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')) FROM unnest(t.\(column)) x) AS \(column)")
+                // array_agg of no rows is NULL, but a list is never null in a record: coalesce to [].
+                columns.append("coalesce((SELECT array_agg(\(Self.versionExpression("x")) ORDER BY n) FROM unnest(t.\(column)) WITH ORDINALITY AS u(x, n)), '{}') AS \(column)")
             case .datetime:
                 columns.append("\(ts(column)) AS \(column)")
             default:
@@ -38,16 +38,17 @@ public struct KindQueries: Sendable {
         columns += ["\(ts("\"uploaded_time\"")) AS \"uploaded_time\"", "\(ts("\"created_at\"")) AS \"created_at\"",
                     "\(ts("\"updated_at\"")) AS \"updated_at\"", "t.\"file\""]
         recordColumns = columns.joined(separator: ", ")
-        selectByID = Self.wrap("SELECT \(recordColumns) FROM \(table) t WHERE t.\"id\" = $1")
-        listAfterID = Self.wrap("SELECT \(recordColumns) FROM \(table) t WHERE t.\"id\" > $1 ORDER BY t.\"id\" LIMIT $2")
+        recordOutput = "t.\"id\", (SELECT row_to_json(r)::text FROM (SELECT \(recordColumns)) r), \(ts("\"updated_at\""))"
+        selectByID = "SELECT \(recordOutput) FROM \(table) t WHERE t.\"id\" = $1"
         insertPrefix = "INSERT INTO \(table)"
         deleteByID = "DELETE FROM \(table) WHERE \"id\" = $1 RETURNING \"file_key\""
     }
 
-    /// Selects (id, record JSON, version) from a subquery producing `recordColumns`.
-    /// The version (ETag value) is the `updated_at` text, which advances on every write.
-    static func wrap(_ subquery: String) -> String {
-        "SELECT r.\"id\", row_to_json(r)::text, r.\"updated_at\" FROM (\(subquery)) r"
+
+    /// A timestamptz as RFC 3339 UTC text with microseconds — how every timestamp is returned, and
+    /// the form of record versions.
+    static func versionExpression(_ column: String) -> String {
+        "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
     }
 
     /// `$n` or `$n::date` / `$n::date[]`: dates are bound as text and must be cast explicitly.

@@ -12,12 +12,6 @@ public struct StoredRecord: Sendable, Equatable {
     public var version: String
 }
 
-/// One page of a list: records in id order and the id to continue after, if there are more.
-public struct RecordPage: Sendable, Equatable {
-    public var items: [StoredRecord]
-    public var nextAfterID: Int64?
-}
-
 /// Records of every kind in PostgreSQL. Every value is a bound parameter; every name is quoted.
 public struct RecordStore: Sendable {
     public let client: PostgresClient
@@ -41,7 +35,7 @@ public struct RecordStore: Sendable {
         let insert = names.isEmpty
             ? "\(queries.insertPrefix) DEFAULT VALUES RETURNING *"
             : "\(queries.insertPrefix) (\(names.joined(separator: ", "))) VALUES (\(placeholders.joined(separator: ", "))) RETURNING *"
-        let sql = "WITH t AS (\(insert)) " + KindQueries.wrap("SELECT \(queries.recordColumns) FROM t")
+        let sql = "WITH t AS (\(insert)) SELECT \(queries.recordOutput) FROM t"
         return try await one(PostgresQuery(unsafeSQL: sql, binds: bindings), kind: queries.kind.name)!
     }
 
@@ -50,20 +44,6 @@ public struct RecordStore: Sendable {
         var bindings = PostgresBindings()
         bindings.append(id)
         return try await one(PostgresQuery(unsafeSQL: queries.selectByID, binds: bindings), kind: queries.kind.name)
-    }
-
-    /// Records with id greater than `afterID`, in id order (keyset pagination: every page costs the same).
-    public func list(after afterID: Int64, limit: Int, in queries: KindQueries) async throws -> RecordPage {
-        var bindings = PostgresBindings()
-        bindings.append(afterID)
-        bindings.append(Int64(limit + 1))
-        var items = try await all(PostgresQuery(unsafeSQL: queries.listAfterID, binds: bindings), kind: queries.kind.name)
-        var next: Int64?
-        if items.count > limit {
-            items.removeLast()
-            next = items.last?.id
-        }
-        return RecordPage(items: items, nextAfterID: next)
     }
 
     /// Deletes the record; returns nil when there was none, else the key of its stored file (if any)

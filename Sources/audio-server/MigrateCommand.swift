@@ -228,23 +228,33 @@ func withDatabase<T: Sendable>(_ url: DatabaseURL, logger: Logger, _ body: @esca
     }
 }
 
-/// Tries `SELECT 1` a few times with backoff: a database that is still starting is common in `make run` and CI.
+/// Tries `SELECT 1` a few times with backoff, each attempt bounded: a database that is still
+/// starting is common in `make run` and CI, one that is down must not hang startup.
 func waitForDatabase(_ client: PostgresClient, url: DatabaseURL, logger: Logger, attempts: Int = 5) async throws {
-    var delay: Duration = .milliseconds(200)
+    var delay: Duration = .milliseconds(250)
+    var lastError = "no answer"
     for attempt in 1...attempts {
-        do {
-            try await client.query("SELECT 1", logger: logger)
-            return
-        } catch {
-            if attempt == attempts {
-                printError("cannot reach the database at \(url) after \(attempts) attempts: \(describe(error))")
-                throw ExitCode(1)
+        let answered = await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                do { try await client.query("SELECT 1", logger: logger); return nil }
+                catch { return describe(error) }
             }
-            logger.warning("database not reachable yet, retrying", metadata: ["attempt": "\(attempt)"])
-            try await Task.sleep(for: delay)
-            delay *= 2
+            group.addTask {
+                try? await Task.sleep(for: .seconds(3))
+                return "no answer within 3 s"
+            }
+            let first = await group.next() ?? "no answer"
+            group.cancelAll()
+            return first
         }
+        guard let failure = answered else { return }
+        lastError = failure
+        logger.warning("database not reachable yet, retrying", metadata: ["attempt": "\(attempt)", "error": "\(failure)"])
+        if attempt < attempts { try await Task.sleep(for: delay) }
+        delay *= 2
     }
+    printError("cannot reach the database at \(url) after \(attempts) attempts (\(lastError)); check that PostgreSQL is running and DATABASE_URL is right")
+    throw ExitCode(1)
 }
 
 /// A one-line description of an error; PSQLError's own description is redacted.

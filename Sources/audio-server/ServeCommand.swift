@@ -43,7 +43,15 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let client = PostgresClient(configuration: url.configuration(maximumConnections: 32), backgroundLogger: logger)
-        let app = ServerApplication.make(configuration: configuration, registry: KindRegistry(catalog), client: client, logger: logger)
+        let registry = KindRegistry(catalog)
+        let app = ServerApplication.make(configuration: configuration, registry: registry, client: client, logger: logger)
+        let reloader = KindReloader(registry: registry, kindsDirectory: settings.kindsDirectory, migrations: directory,
+                                    client: client, logger: logger)
+        let hangups = SignalWatcher.watch(SIGHUP)
+        let reloads = Task {
+            for await _ in hangups { await reloader.reload() }
+        }
+        defer { reloads.cancel() }
         logger.info("serving", metadata: ["kinds": "\(catalog.names.joined(separator: ","))", "address": "\(host):\(port)"])
         try await app.runService()
     }

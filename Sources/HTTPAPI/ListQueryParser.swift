@@ -1,0 +1,147 @@
+import Foundation
+import Hummingbird
+import KindModel
+import Storage
+
+/// Turns the query string of `GET /api/audio/<kind>` into a `ListQuery`, refusing anything it does
+/// not understand with a 400 that names the parameter and what is allowed — a typo in a filter must
+/// not silently return everything.
+enum ListQueryParser {
+    static let reserved: Set<String> = ["limit", "cursor", "sort", "count", "has_file"]
+    static let systemSortColumns: [String: String] = ["id": "bigint", "created_at": "timestamptz", "updated_at": "timestamptz"]
+
+    /// Splits a raw query string as HTML forms encode it: `+` is a space, then percent-decoding,
+    /// for keys (`duration%5Bgte%5D`) as well as values.
+    static func pairs(_ query: String?) -> [(String, String)] {
+        guard let query, !query.isEmpty else { return [] }
+        return query.split(separator: "&").map { item in
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String {
+                let spaced = s.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+        }
+    }
+
+    static func parse(_ parameters: [(String, String)], kind: KindDefinition) throws -> (ListQuery, sortSpec: String) {
+        var query = ListQuery()
+        var issues: [ValidationIssue] = []
+        var cursorText: String?
+        var sortSpec = ""
+        for (key, value) in parameters {
+            switch key {
+            case "limit":
+                if let n = Int(value), (1...1000).contains(n) { query.limit = n }
+                else { issues.append(ValidationIssue(field: "limit", code: "range", message: "'limit' must be a whole number from 1 to 1000 (got '\(value)')")) }
+            case "cursor":
+                if !value.isEmpty { cursorText = value }
+            case "count":
+                if value == "exact" { query.countTotal = true }
+                else { issues.append(ValidationIssue(field: "count", code: "enum", message: "'count' must be 'exact' (got '\(value)')")) }
+            case "has_file":
+                switch value.lowercased() {
+                case "true", "1": query.hasFile = true
+                case "false", "0": query.hasFile = false
+                default: issues.append(ValidationIssue(field: "has_file", code: "type", message: "'has_file' must be true or false (got '\(value)')"))
+                }
+            case "sort":
+                sortSpec = value
+                parseSort(value, kind: kind, into: &query, issues: &issues)
+            default:
+                parseFilter(key, value, kind: kind, into: &query, issues: &issues)
+            }
+        }
+        if let cursorText {
+            if let position = Cursor.decode(cursorText, sort: sortSpec, keyCount: query.sort.count) {
+                query.after = position
+            } else {
+                issues.append(ValidationIssue(field: "cursor", code: "format",
+                    message: "'cursor' is not a next_cursor this server issued for this sort; omit it to start at the first page"))
+            }
+        }
+        if !issues.isEmpty {
+            throw Problem(.badRequest, "invalid-query", title: "Invalid list query",
+                          detail: issues.map(\.message).joined(separator: "; "), errors: issues)
+        }
+        return (query, sortSpec)
+    }
+
+    private static func parseSort(_ value: String, kind: KindDefinition, into query: inout ListQuery, issues: inout [ValidationIssue]) {
+        var seen = Set<String>()
+        for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+            let descending = part.hasPrefix("-")
+            let name = String(descending ? part.dropFirst() : part.drop { $0 == "+" })
+            if let type = systemSortColumns[name] {
+                query.sort.append(SortKey(column: name, descending: descending, sqlType: type))
+            } else if let field = kind.field(named: name), !field.isList {
+                query.sort.append(SortKey(column: name, descending: descending, sqlType: ListQuery.bindType(field.type)))
+            } else {
+                let allowed = kind.fields.filter { !$0.isList }.map(\.name) + ["id", "created_at", "updated_at"]
+                issues.append(ValidationIssue(field: "sort", code: "unknown_field",
+                    message: "cannot sort by '\(name)'; sort takes a comma list of \(allowed.joined(separator: ", ")), each optionally prefixed with '-' for descending"))
+                continue
+            }
+            if !seen.insert(name).inserted {
+                issues.append(ValidationIssue(field: "sort", code: "duplicate", message: "'sort' names '\(name)' twice"))
+            }
+        }
+    }
+
+    private static func parseFilter(_ key: String, _ value: String, kind: KindDefinition, into query: inout ListQuery, issues: inout [ValidationIssue]) {
+        var name = key
+        var op = FilterOperator.eq
+        if let open = key.firstIndex(of: "["), key.hasSuffix("]") {
+            name = String(key[..<open])
+            let opText = String(key[key.index(after: open)..<key.index(before: key.endIndex)])
+            guard let parsed = FilterOperator(rawValue: opText) else {
+                let allowed = kind.field(named: name).map { FilterOperator.allowed(for: $0).map(\.rawValue).joined(separator: ", ") } ?? "eq"
+                issues.append(ValidationIssue(field: key, code: "unknown_operator", message: "unknown operator '\(opText)' on '\(name)'; allowed: \(allowed)"))
+                return
+            }
+            op = parsed
+        }
+        guard let field = kind.field(named: name) else {
+            let filterable = kind.fields.map(\.name)
+            issues.append(ValidationIssue(field: key, code: "unknown_field",
+                message: "'\(name)' is not a field of \(kind.name); filter on \(filterable.joined(separator: ", ")), or use \(reserved.sorted().joined(separator: ", "))"))
+            return
+        }
+        let allowed = FilterOperator.allowed(for: field)
+        if field.isList && op == .eq { op = .has }
+        guard allowed.contains(op) else {
+            issues.append(ValidationIssue(field: key, code: "unknown_operator",
+                message: "operator '\(op.rawValue)' does not apply to \(field.isList ? "list" : field.type.rawValue) field '\(name)'; allowed: \(allowed.map(\.rawValue).joined(separator: ", "))"))
+            return
+        }
+        var text = value
+        // An unencoded '+' of a timestamp offset arrives as a space; put it back.
+        if field.valueType == .datetime { text = text.replacingOccurrences(of: " ", with: "+") }
+        if op == .contains {
+            guard !text.unicodeScalars.contains("\u{0}") else {
+                issues.append(ValidationIssue(field: key, code: "invalid_character", message: "'\(key)' contains a NUL character"))
+                return
+            }
+        } else {
+            var itemIssues: [ValidationIssue] = []
+            let scalar = FieldDefinition(name: name, type: field.valueType,
+                                         rules: ValueRules(enumValues: field.rules.enumValues))
+            let json: JSONValue = switch field.valueType {
+            case .integer, .number: .number(JSONNumber(literal: text))
+            case .boolean: text == "true" ? .bool(true) : text == "false" ? .bool(false) : .string(text)
+            default: .string(text)
+            }
+            let numericOK = !field.valueType.isNumeric || Double(text) != nil
+            _ = RecordValidator.validateValue(json, field: scalar, path: key, now: nil, issues: &itemIssues)
+            if !numericOK || !itemIssues.isEmpty {
+                let expected = RecordValidator.describe(scalar)
+                issues.append(ValidationIssue(field: key, code: "invalid_value", message: "'\(key)' must be \(expected) (got '\(value)')"))
+                return
+            }
+            if field.valueType == .integer, case .number(let n) = json, let i = n.int64 { text = String(i) }
+            // Bound as text and cast by PostgreSQL, which refuses offsets beyond ±15:59: send UTC.
+            if field.valueType == .datetime, let date = RFC3339.parseDateTime(text) { text = RFC3339.format(date) }
+        }
+        query.filters.append(RecordFilter(field: field, op: op, value: text))
+    }
+}

@@ -1,0 +1,106 @@
+import KindModel
+import PostgresNIO
+import Schema
+
+/// A page of a filtered, sorted list.
+public struct QueryPage: Sendable {
+    public var items: [StoredRecord]
+    /// Where the next page starts, when there is one.
+    public var next: PagePosition?
+    public var total: Int64?
+}
+
+extension RecordStore {
+    /// Runs a list query with keyset pagination: the cursor carries the last row's sort-key values,
+    /// so a page deep in the list costs the same as the first and rows inserted meanwhile are
+    /// neither skipped nor repeated. `id` is always the final tie-breaker.
+    public func list(_ query: ListQuery, in queries: KindQueries) async throws -> QueryPage {
+        var bindings = PostgresBindings()
+        func bind(_ text: String, as type: String) -> String {
+            bindings.append(text)
+            return "$\(bindings.count)::\(type)"
+        }
+        let conditions = Self.filterConditions(query, bind: bind)
+        var pageConditions = conditions
+        if let after = query.after {
+            pageConditions.append(keysetCondition(query.sort, after: after, bind: bind))
+        }
+        let order = (query.sort.map { "t.\(SQLText.identifier($0.column)) \($0.descending ? "DESC" : "ASC") NULLS LAST" } + ["t.\"id\" ASC"])
+            .joined(separator: ", ")
+        bindings.append(Int64(query.limit + 1))
+        let limitParam = "$\(bindings.count)"
+        let whereSQL = pageConditions.isEmpty ? "TRUE" : pageConditions.joined(separator: " AND ")
+        // The sort values travel beside the record as JSON text of their SQL text forms, so the cursor
+        // holds them exactly (microseconds, shortest-round-trip doubles) and casts them back losslessly.
+        let sortValues = "json_build_array(\(query.sort.map { "t.\(SQLText.identifier($0.column))::text" }.joined(separator: ", ")))::text"
+        let sql = "SELECT \(queries.recordOutput), \(sortValues) FROM \(queries.table) t WHERE \(whereSQL) ORDER BY \(order) LIMIT \(limitParam)"
+        var items: [StoredRecord] = []
+        var lastSort = ""
+        let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        for try await (id, json, version, sort) in rows.decode((Int64, String, String, String).self) {
+            if items.count < query.limit { lastSort = sort }
+            items.append(StoredRecord(id: id, json: json, version: version))
+        }
+        var next: PagePosition?
+        if items.count > query.limit {
+            items.removeLast()
+            let values = (try? JSONParser.parse(lastSort))?.arrayValue?.map(\.stringValue) ?? []
+            next = PagePosition(values: values, id: items[items.count - 1].id)
+        }
+        var total: Int64?
+        if query.countTotal {
+            var countBindings = PostgresBindings()
+            let countConditions = Self.filterConditions(query) { text, type in
+                countBindings.append(text)
+                return "$\(countBindings.count)::\(type)"
+            }
+            let countSQL = "SELECT count(*)::bigint FROM \(queries.table) t WHERE \(countConditions.isEmpty ? "TRUE" : countConditions.joined(separator: " AND "))"
+            let countRows = try await client.query(PostgresQuery(unsafeSQL: countSQL, binds: countBindings), logger: logger)
+            for try await n in countRows.decode(Int64.self) { total = n }
+        }
+        return QueryPage(items: items, next: next, total: total)
+    }
+
+    /// The WHERE terms of the filters; `bind` appends a text parameter and returns its cast placeholder.
+    static func filterConditions(_ query: ListQuery, bind: (String, String) -> String) -> [String] {
+        var conditions: [String] = []
+        for filter in query.filters {
+            let column = "t." + SQLText.identifier(filter.field.name)
+            let value = bind(filter.value, ListQuery.bindType(filter.field.valueType))
+            switch filter.op {
+            case .eq: conditions.append("\(column) = \(value)")
+            case .ne: conditions.append("\(column) IS DISTINCT FROM \(value)")
+            case .gt: conditions.append("\(column) > \(value)")
+            case .gte: conditions.append("\(column) >= \(value)")
+            case .lt: conditions.append("\(column) < \(value)")
+            case .lte: conditions.append("\(column) <= \(value)")
+            case .contains: conditions.append("strpos(lower(\(column)), lower(\(value))) > 0")
+            case .has: conditions.append("\(value) = ANY(\(column))")
+            }
+        }
+        if let hasFile = query.hasFile { conditions.append("t.\"file_key\" IS \(hasFile ? "NOT " : "")NULL") }
+        return conditions
+    }
+
+    /// `(k1, k2, ..., id) > (v1, v2, ..., vid)` in the page order, spelled out so that each key can
+    /// have its own direction and NULLs sort last in both.
+    private func keysetCondition(_ sort: [SortKey], after: PagePosition, bind: (String, String) -> String) -> String {
+        var alternatives: [String] = []
+        var equalSoFar: [String] = []
+        for (i, key) in sort.enumerated() {
+            let column = "t.\(SQLText.identifier(key.column))"
+            let value = i < after.values.count ? after.values[i] : nil
+            if let value {
+                let v = bind(value, key.sqlType)
+                alternatives.append((equalSoFar + ["(\(column) IS NULL OR \(column) \(key.descending ? "<" : ">") \(v))"]).joined(separator: " AND "))
+                equalSoFar.append("\(column) = \(v)")
+            } else {
+                // Nothing sorts after NULL within this key (NULLS LAST); rows with NULL tie.
+                equalSoFar.append("\(column) IS NULL")
+            }
+        }
+        let id = bind(String(after.id), "bigint")
+        alternatives.append((equalSoFar + ["t.\"id\" > \(id)"]).joined(separator: " AND "))
+        return "(" + alternatives.map { "(\($0))" }.joined(separator: " OR ") + ")"
+    }
+}

@@ -1,0 +1,107 @@
+import Crypto
+import Foundation
+import KindModel
+
+/// One disagreement between rows and files.
+public enum StorageMismatch: Sendable, Equatable, CustomStringConvertible {
+    /// A row names a file that is not on disk.
+    case missing(kind: String, id: Int64, key: String)
+    /// The file's size or SHA-256 differs from what the row recorded.
+    case corrupted(kind: String, id: Int64, key: String, reason: String)
+    /// A file that no row names (left by a crash between rename and row update).
+    case orphan(key: String)
+    /// An upload's temporary file that was never finished.
+    case staleTemporary(path: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let kind, let id, let key): "missing: \(kind) \(id) names \(key), which does not exist"
+        case .corrupted(let kind, let id, let key, let reason): "mismatch: \(kind) \(id) file \(key): \(reason)"
+        case .orphan(let key): "orphan: \(key) belongs to no record"
+        case .staleTemporary(let path): "orphan: unfinished upload \(path)"
+        }
+    }
+
+    /// Orphans can be removed safely; missing or corrupted files need a person.
+    public var isRepairable: Bool {
+        switch self {
+        case .orphan, .staleTemporary: true
+        case .missing, .corrupted: false
+        }
+    }
+}
+
+/// Compares every row's file with the disk (`audio-server storage verify`).
+public struct StorageVerifier: Sendable {
+    public let records: RecordStore
+    public let files: FileStore
+
+    public init(records: RecordStore, files: FileStore) {
+        self.records = records
+        self.files = files
+    }
+
+    /// Every mismatch. Temporary files younger than `temporaryGrace` may be uploads in progress and are left alone.
+    public func verify(kinds: [KindDefinition], temporaryGrace: TimeInterval = 3600) async throws -> [StorageMismatch] {
+        var problems: [StorageMismatch] = []
+        var referenced = Set<String>()
+        for kind in kinds {
+            for row in try await records.allFiles(in: KindQueries(kind: kind)) {
+                referenced.insert(row.key)
+                let path = files.path(forKey: row.key)
+                guard FileManager.default.fileExists(atPath: path) else {
+                    problems.append(.missing(kind: kind.name, id: row.id, key: row.key))
+                    continue
+                }
+                let (size, sha) = try Self.sizeAndHash(path)
+                if size != row.size {
+                    problems.append(.corrupted(kind: kind.name, id: row.id, key: row.key, reason: "size \(size) on disk, \(row.size) recorded"))
+                } else if sha != row.sha256 {
+                    problems.append(.corrupted(kind: kind.name, id: row.id, key: row.key, reason: "SHA-256 \(sha.prefix(12))… on disk, \(row.sha256.prefix(12))… recorded"))
+                }
+            }
+        }
+        let fm = FileManager.default
+        if let enumerator = fm.enumerator(atPath: files.filesDirectory) {
+            for case let relative as String in enumerator {
+                let key = "files/" + relative
+                var isDir: ObjCBool = false
+                if fm.fileExists(atPath: files.path(forKey: key), isDirectory: &isDir), !isDir.boolValue, !referenced.contains(key) {
+                    problems.append(.orphan(key: key))
+                }
+            }
+        }
+        let cutoff = Date().addingTimeInterval(-temporaryGrace)
+        for name in (try? fm.contentsOfDirectory(atPath: files.temporaryDirectory)) ?? [] {
+            let path = files.temporaryDirectory + "/" + name
+            let modified = (try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
+            if modified < cutoff { problems.append(.staleTemporary(path: path)) }
+        }
+        return problems.sorted { $0.description < $1.description }
+    }
+
+    /// Removes orphaned and stale temporary files; returns what it removed.
+    public static func repair(_ problems: [StorageMismatch], in files: FileStore) -> [StorageMismatch] {
+        problems.filter(\.isRepairable).map { problem in
+            switch problem {
+            case .orphan(let key): files.remove(key: key)
+            case .staleTemporary(let path): try? FileManager.default.removeItem(atPath: path)
+            default: break
+            }
+            return problem
+        }
+    }
+
+    static func sizeAndHash(_ path: String) throws -> (Int64, String) {
+        let source = try FileByteSource(path: path)
+        var hasher = SHA256()
+        var offset: Int64 = 0
+        while offset < source.size {
+            let chunk = try source.read(at: offset, count: 1 << 20)
+            if chunk.isEmpty { break }
+            hasher.update(data: chunk)
+            offset += Int64(chunk.count)
+        }
+        return (offset, hasher.finalize().map { String(format: "%02x", $0) }.joined())
+    }
+}

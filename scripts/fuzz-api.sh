@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The fuzzed contract: starts the real server on a throwaway PostgreSQL and runs schemathesis
+# against its own /openapi.json — every route of every kind, all checks (no 5xx, status codes,
+# content types, headers and bodies as documented, invalid input refused, valid input accepted,
+# deleted records gone). Exits non-zero on any finding.
+#
+# Kinds served: kinds/*.yaml plus scripts/fuzz-kinds/*.yaml (a fixture kind using every field type,
+# so every schema shape the generator emits is exercised).
+#
+# Environment:
+#   FUZZ_MAX_EXAMPLES  test cases per operation and phase (default 30)
+#   FUZZ_SEED          hypothesis seed (default 20260131); the run is deterministic for a given seed
+#   FUZZ_TIMEOUT       hard limit for the schemathesis run in seconds (default 1200)
+#   FUZZ_KEEP          keep the temp dir (server log, reports) when set
+#   SWIFT_BUILD_FLAGS  extra flags for `swift build` (e.g. --scratch-path .build-api)
+#   AUDIO_SERVER_BIN   use this binary instead of building
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+command -v schemathesis >/dev/null || { echo "schemathesis is not installed: pip install schemathesis==4.32.5" >&2; exit 2; }
+
+if [ -n "${AUDIO_SERVER_BIN:-}" ]; then
+  bin=$AUDIO_SERVER_BIN
+else
+  # shellcheck disable=SC2086
+  swift build --product audio-server ${SWIFT_BUILD_FLAGS:-} >&2
+  # shellcheck disable=SC2086
+  bin="$(swift build --show-bin-path ${SWIFT_BUILD_FLAGS:-})/audio-server"
+fi
+
+tmp=$(mktemp -d /tmp/audio-fuzz.XXXXXX)
+chmod 755 "$tmp"  # pgtmp.sh runs postgres as another user when we are root
+server_pid=""
+cleanup() {
+  status=$?
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  "$root/scripts/pgtmp.sh" stop "$tmp/pg" || true
+  if [ -n "${FUZZ_KEEP:-}" ] || [ "$status" -ne 0 ]; then
+    echo "fuzz artifacts kept in $tmp (server.log, report/)" >&2
+  else
+    rm -rf "$tmp"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+
+mkdir -p "$tmp/kinds" "$tmp/migrations" "$tmp/storage"
+cp kinds/*.yaml scripts/fuzz-kinds/*.yaml "$tmp/kinds/"
+cp migrations/* "$tmp/migrations/"
+
+export DATABASE_URL
+DATABASE_URL=$("$root/scripts/pgtmp.sh" start "$tmp/pg")
+export KINDS_DIR="$tmp/kinds" MIGRATIONS_DIR="$tmp/migrations" STORAGE_DIR="$tmp/storage" LOG_LEVEL=warning
+export HOST=127.0.0.1
+"$bin" migrate generate --name fuzz_kinds >/dev/null
+"$bin" migrate apply >/dev/null
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$bin" serve --port "$port" >"$tmp/server.log" 2>&1 &
+server_pid=$!
+base="http://127.0.0.1:$port"
+for _ in $(seq 1 100); do
+  if curl -fsS "$base/healthz" >/dev/null 2>&1; then break; fi
+  kill -0 "$server_pid" 2>/dev/null || { echo "server exited:" >&2; cat "$tmp/server.log" >&2; exit 1; }
+  sleep 0.2
+done
+curl -fsS "$base/healthz" >/dev/null || { echo "server did not become healthy" >&2; cat "$tmp/server.log" >&2; exit 1; }
+
+echo "fuzzing $base/openapi.json (kinds: $(ls "$tmp/kinds" | tr '\n' ' '))" >&2
+set +e
+timeout "${FUZZ_TIMEOUT:-1200}" schemathesis \
+  --config-file "$root/scripts/fuzz-api.toml" \
+  run "$base/openapi.json" \
+  --checks all \
+  --phases examples,coverage,fuzzing,stateful \
+  --max-examples "${FUZZ_MAX_EXAMPLES:-30}" \
+  --seed "${FUZZ_SEED:-20260131}" \
+  --generation-database none \
+  --workers 2 \
+  --request-timeout 30 \
+  --no-color \
+  --report junit,ndjson --report-dir "$tmp/report"
+result=$?
+set -e
+
+# What the run left behind, to show it reached past validation: records per kind and how many
+# received a file (uploads are generated as real WAV files by scripts/fuzz_api_hooks.py).
+psql "$DATABASE_URL" -qAt -F ' ' -c "
+  SELECT string_agg(format('%s: %s records, %s with a file', t, n, f), '; ' ORDER BY t) FROM (
+    SELECT c.table_name AS t,
+           (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', c.table_name), false, true, '')))[1]::text AS n,
+           (xpath('/row/f/text()', query_to_xml(format('SELECT count(file_key) AS f FROM %I', c.table_name), false, true, '')))[1]::text AS f
+    FROM information_schema.columns c WHERE c.table_schema = 'public' AND c.column_name = 'file_key') s" >&2 || true
+
+# A crash is a finding even if every response before it was fine.
+if ! kill -0 "$server_pid" 2>/dev/null; then
+  echo "the server died during the fuzz run:" >&2
+  tail -50 "$tmp/server.log" >&2
+  result=1
+fi
+if grep -q "unhandled error" "$tmp/server.log"; then
+  echo "the server logged unhandled errors (500s):" >&2
+  grep "unhandled error" "$tmp/server.log" | head -20 >&2
+  result=1
+fi
+if [ "$result" -eq 124 ]; then echo "schemathesis exceeded FUZZ_TIMEOUT" >&2; fi
+exit "$result"
