@@ -83,7 +83,7 @@ timeout "${FUZZ_TIMEOUT:-1200}" schemathesis \
   --workers 2 \
   --request-timeout 30 \
   --no-color \
-  --report junit,ndjson --report-dir "$tmp/report"
+  --report junit,ndjson,har --report-dir "$tmp/report"
 result=$?
 set -e
 
