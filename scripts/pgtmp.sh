@@ -11,8 +11,17 @@ cmd=${1:?usage: pgtmp.sh start|stop DIR [--dev]}
 dir=$(mkdir -p "${2:?dir}" && cd "$2" && pwd)
 mode=${3:-}
 
-bindir=""
-for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && bindir=$d; done
+find_bindir() {
+  bindir=""
+  for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && bindir=$d; done
+}
+find_bindir
+# On a fresh Debian machine where we are root, install the server rather than fail.
+if [ -z "$bindir" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v pg_ctl >/dev/null; then
+  echo "installing postgresql-15 (Debian package)..." >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15) >&2
+  find_bindir
+fi
 if [ -z "$bindir" ]; then
   if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then bindir=$(dirname "$(command -v pg_ctl)")
   else echo "PostgreSQL server binaries not found: install postgresql-15 (Debian/Ubuntu: apt-get install postgresql-15)" >&2; exit 1; fi
