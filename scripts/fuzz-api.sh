@@ -11,7 +11,10 @@
 #   FUZZ_MAX_EXAMPLES  test cases per operation and phase (default 30)
 #   FUZZ_SEED          hypothesis seed (default 20260131); the run is deterministic for a given seed
 #   FUZZ_TIMEOUT       hard limit for the schemathesis run in seconds (default 1200)
+#   FUZZ_WORKERS       concurrent schemathesis workers (default 1: with more, CPython 3.11 can hit
+#                      "AST constructor recursion depth mismatch" inside hypothesis)
 #   FUZZ_KEEP          keep the temp dir (server log, reports) when set
+#   FUZZ_EXTRA_ARGS    more `schemathesis run` options, e.g. --no-shrink
 #   SWIFT_BUILD_FLAGS  extra flags for `swift build` (e.g. --scratch-path .build-api)
 #   AUDIO_SERVER_BIN   use this binary instead of building
 set -euo pipefail
@@ -72,7 +75,8 @@ curl -fsS "$base/healthz" >/dev/null || { echo "server did not become healthy" >
 
 echo "fuzzing $base/openapi.json (kinds: $(ls "$tmp/kinds" | tr '\n' ' '))" >&2
 set +e
-timeout "${FUZZ_TIMEOUT:-1200}" schemathesis \
+# Run from the temp dir so schemathesis' and hypothesis' caches stay out of the repository.
+(cd "$tmp" && SCHEMATHESIS_HOOKS="$root/scripts/fuzz_api_hooks.py" timeout "${FUZZ_TIMEOUT:-1200}" schemathesis \
   --config-file "$root/scripts/fuzz-api.toml" \
   run "$base/openapi.json" \
   --checks all \
@@ -80,10 +84,11 @@ timeout "${FUZZ_TIMEOUT:-1200}" schemathesis \
   --max-examples "${FUZZ_MAX_EXAMPLES:-30}" \
   --seed "${FUZZ_SEED:-20260131}" \
   --generation-database none \
-  --workers 2 \
+  --workers "${FUZZ_WORKERS:-1}" \
   --request-timeout 30 \
   --no-color \
-  --report junit,ndjson,har --report-dir "$tmp/report"
+  --report junit,ndjson,har --report-dir "$tmp/report" \
+  ${FUZZ_EXTRA_ARGS:-})
 result=$?
 set -e
 

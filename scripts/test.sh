@@ -2,7 +2,12 @@
 # `make test`: every test against a throwaway PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Tools of the OpenAPI tests and the fuzzed contract (versions tested with this repository).
+python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+  'openapi-spec-validator==0.9.0' 'schemathesis==4.32.5'
 scripts/with-test-db.sh swift test
 # The project's own kinds/ must have their migrations committed, and those must apply cleanly
 # and leave no drift (migrate check compares the live catalog with what the migrations produce).
 scripts/with-test-db.sh sh -c '.build/debug/audio-server migrate apply --database-url "$TEST_DATABASE_URL" && .build/debug/audio-server migrate check --database-url "$TEST_DATABASE_URL"'
+# The fuzzed contract: schemathesis against a live server and its own /openapi.json (docs/api.md).
+scripts/fuzz-api.sh

@@ -133,14 +133,19 @@ enum ListQueryParser {
             }
             let numericOK = !field.valueType.isNumeric || Double(text) != nil
             _ = RecordValidator.validateValue(json, field: scalar, path: key, now: nil, issues: &itemIssues)
+            // Any RFC 3339 instant is a fine bound to compare with, even one no record can hold.
+            if field.valueType == .datetime { itemIssues.removeAll { $0.code == "out_of_range" } }
             if !numericOK || !itemIssues.isEmpty {
                 let expected = RecordValidator.describe(scalar)
                 issues.append(ValidationIssue(field: key, code: "invalid_value", message: "'\(key)' must be \(expected) (got '\(value)')"))
                 return
             }
             if field.valueType == .integer, case .number(let n) = json, let i = n.int64 { text = String(i) }
-            // Bound as text and cast by PostgreSQL, which refuses offsets beyond ±15:59: send UTC.
-            if field.valueType == .datetime, let date = RFC3339.parseDateTime(text) { text = RFC3339.format(date) }
+            // Bound as text and cast by PostgreSQL, which refuses offsets beyond ±15:59 and year 0:
+            // send UTC, and ±infinity for instants before or after every storable one.
+            if field.valueType == .datetime, let date = RFC3339.parseDateTime(text) {
+                text = date < RFC3339.earliest ? "-infinity" : date >= RFC3339.endOfYear9999 ? "infinity" : RFC3339.format(date)
+            }
         }
         query.filters.append(RecordFilter(field: field, op: op, value: text))
     }

@@ -3,9 +3,28 @@ import Foundation
 /// RFC 3339 timestamps and ISO dates, parsed by hand: `ISO8601DateFormatter` is slow, not
 /// `Sendable`, and accepts forms (no time zone, week dates) that a timestamptz column would misread.
 public enum RFC3339 {
-    /// 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z: the instants a date-time may take (in UTC).
+    /// 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z: the instants a stored date-time can take.
     public static let earliest = Date(timeIntervalSince1970: -62_135_596_800)
     public static let endOfYear9999 = Date(timeIntervalSince1970: 253_402_300_800)
+
+    /// Whether a date-time stays within years 0001–9999 once in UTC, by a rule simple enough to
+    /// state in a JSON Schema pattern (`outsideYearsPattern`): on 0001-01-01 the offset must not be
+    /// ahead of UTC, on 9999-12-31 not behind it. (An offset moves a time by less than a day, so
+    /// every other day is safe.) A stored value outside those years cannot be returned as RFC 3339.
+    public static func staysWithinYears(_ text: String) -> Bool {
+        let b = Array(text.utf8)
+        guard b.count >= 16 else { return true }
+        let day = String(decoding: b[0..<10], as: UTF8.self)
+        guard day == "0001-01-01" || day == "9999-12-31" else { return true }
+        let offset = b[(b.count - 6)...]
+        let sign = offset.first!
+        guard sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-"), Array(offset.dropFirst()) != Array("00:00".utf8) else { return true }
+        return day == "0001-01-01" ? sign == UInt8(ascii: "-") : sign == UInt8(ascii: "+")
+    }
+
+    /// Matches exactly the RFC 3339 date-times that `staysWithinYears` refuses.
+    public static let outsideYearsPattern =
+        "^(?:0001-01-01.*\\+|9999-12-31.*-)(?:(?:0[1-9]|1[0-9]|2[0-3]):[0-5][0-9]|00:(?:0[1-9]|[1-5][0-9]))$"
 
     /// Parses `2026-01-31T18:30:00Z`, `2026-01-31T18:30:00.123+02:00` (`t`, `z` and a space separator also accepted).
     public static func parseDateTime(_ text: String) -> Date? {

@@ -195,8 +195,8 @@ public enum RecordValidator {
             }
             // A time-zone offset can carry year 1 or 9999 across into year 0 or 10000 in UTC, which
             // PostgreSQL stores but cannot print back as RFC 3339.
-            guard date >= RFC3339.earliest, date < RFC3339.endOfYear9999 else {
-                return fail("out_of_range", "'\(path)' must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z in UTC (got '\(s)')")
+            guard RFC3339.staysWithinYears(s) else {
+                return fail("out_of_range", "'\(path)' must stay within years 0001–9999 in UTC: on 0001-01-01 the offset cannot be ahead of UTC, on 9999-12-31 not behind it (got '\(s)')")
             }
             if rules.notInPast, let now, date < now {
                 return fail("not_in_past", "'\(path)' must not be in the past (got \(s); now is \(RFC3339.format(now)))")

@@ -67,13 +67,16 @@ import TestSupport
             ok = {"filetype": "snippet", "title": "Hi there", "station": "north", "offset": -9223372036854775808, "count": 1,
                   "gain": -12.5, "aired_on": "2026-01-31", "air_at": "2999-01-01T00:00:00Z", "notes": None, "tags": ["a"], "extra": 1}
             assert create.is_valid(ok), list(create.iter_errors(ok))
+            assert create.is_valid(dict(ok, air_at="0001-01-01T00:30:00-01:00"))
             for bad in [dict(ok, title="no_underscores"), dict(ok, station="east"), dict(ok, offset=9223372036854775808),
                         dict(ok, count=0), dict(ok, count=11), dict(ok, gain=12.6), dict(ok, tags=[]), dict(ok, tags=["a"] * 4),
                         dict(ok, scores=[101]), dict(ok, title=None), dict(ok, title="a\\u0000b"), dict(ok, filetype="song"),
-                        {k: v for k, v in ok.items() if k != "station"}, dict(ok, aired_on="2026-02-30x")]:
+                        {k: v for k, v in ok.items() if k != "station"}, dict(ok, aired_on="2026-02-30x"),
+                        dict(ok, air_at="0001-01-01T00:30:00+01:00"), dict(ok, air_at="9999-12-31T23:30:00-01:00")]:
                 assert not create.is_valid(bad), bad
             update = V(schemas["update"])
             assert update.is_valid({}) and update.is_valid({"notes": None, "extra": True}) and not update.is_valid({"title": None})
+            assert update.is_valid({"filetype": "snippet"}) and not update.is_valid({"filetype": "song"})
             song = V(schemas["song_create"])
             assert not song.is_valid({"filetype": "song", "name": "x", "duration": 1, "extra": 1})
             assert not song.is_valid({"filetype": "song", "name": "x" * 101, "duration": 1})
@@ -88,6 +91,23 @@ import TestSupport
         ]))
         let output = try run("/usr/bin/env", ["python3", "-c", script, JSONWriter.string(schemas)])
         #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "OK")
+    }
+
+    @Test func dateTimeYearRuleMatchesItsPattern() throws {
+        let samples = ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00+00:00", "0001-01-01T00:00:00+00:09", "0001-01-01T23:00:00+01:00",
+                       "0001-01-01T00:00:00-05:00", "0001-01-02T00:00:00+23:59", "9999-12-31T23:59:59-00:01", "9999-12-31T23:59:59+01:00",
+                       "9999-12-31T23:59:59.999999Z", "9999-12-31t10:00:00-00:00", "2026-01-31T18:30:00.5+02:00", "0001-01-01 00:00:00+14:00"]
+        let expected = JSONValue.array(samples.map { .array([.string($0), .bool(RFC3339.staysWithinYears($0))]) })
+        let script = """
+            import json, re, sys
+            pattern = re.compile(sys.argv[1])
+            for text, stays in json.loads(sys.argv[2]):
+                assert (pattern.search(text) is None) == stays, (text, stays)
+            print("OK")
+            """
+        let output = try run("/usr/bin/env", ["python3", "-c", script, RFC3339.outsideYearsPattern, JSONWriter.string(expected)])
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "OK")
+        #expect(!RFC3339.staysWithinYears("0001-01-01T00:00:00+00:09") && RFC3339.staysWithinYears("0001-01-01T00:00:00-00:09"))
     }
 
     // MARK: constraints
@@ -117,8 +137,8 @@ import TestSupport
 
         let bookCreate = try #require(doc["components", "schemas", "audio_book.CreateRequest"])
         #expect(bookCreate["properties", "filetype", "enum"] == ["audio_book", "audiobook"])
-        let mapping = try #require(doc["paths", "/api/audio/create", "post", "requestBody", "content", "application/json", "schema", "discriminator", "mapping"])
-        #expect(mapping["audiobook"] == "#/components/schemas/audio_book.CreateRequest")
+        let createBody = try #require(doc["paths", "/api/audio/create", "post", "requestBody", "content", "application/json", "schema"])
+        #expect(createBody["oneOf"]?.arrayValue?.contains(["$ref": "#/components/schemas/audio_book.CreateRequest"]) == true)
 
         // The fourth kind, from YAML only.
         let clip = try #require(doc["components", "schemas", "clip.Record"])
@@ -139,6 +159,7 @@ import TestSupport
         #expect(clipCreate["properties", "title", "not"] != nil, "a declared pattern still refuses NUL")
         let clipUpdate = try #require(doc["components", "schemas", "clip.UpdateRequest"])
         #expect(clipUpdate["required"] == nil && clipUpdate["properties", "title", "type"] == "string")
+        #expect(clipUpdate["properties", "filetype", "enum"] == ["clip", "snippet"])
         for path in ["/api/audio/clip", "/api/audio/clip/{id}", "/api/audio/clip/{id}/file"] {
             #expect(doc["paths", path] != nil, "\(path)")
         }
@@ -202,6 +223,16 @@ import TestSupport
             let allowed = try #require(RouteTable.allowedMethods(path: concrete), "\(path)")
             for method in item.objectValue?.keys ?? [] { #expect(allowed.contains(method.uppercased()), "\(method) \(path)") }
         }
+    }
+
+    @Test func cliPrintsTheSameDocument() throws {
+        // `swift build --build-tests` / `swift test` build the executable next to the test bundle.
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("audio-server").path
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "no audio-server at \(binary)")
+        let kinds = TestDatabase.repositoryRoot.appendingPathComponent("kinds").path
+        let printed = try run(binary, ["openapi", "--kinds-dir", kinds, "--server-url", "http://127.0.0.1:8080"])
+        #expect(printed == OpenAPIDocument.json(try Self.catalog(extra: false), serverURL: "http://127.0.0.1:8080") + "\n")
+        #expect(try JSONParser.parse(Array(printed.utf8))["servers"] == [["url": "http://127.0.0.1:8080"]])
     }
 
     // MARK: live routes

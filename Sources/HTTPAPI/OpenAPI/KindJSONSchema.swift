@@ -45,6 +45,11 @@ public enum KindJSONSchema {
     /// The body of `PATCH /api/audio/<kind>/<id>`: any subset of the fields; `null` clears an optional one.
     public static func updateRequest(_ kind: KindDefinition) -> JSONValue {
         var properties = JSONObject()
+        properties["filetype"] = .object(JSONObject([
+            ("description", "May be sent, but only unchanged (a record never changes kind)."),
+            ("type", "string"),
+            ("enum", .array(([kind.name] + kind.aliases).map(JSONValue.string))),
+        ]))
         for field in kind.fields { properties[field.name] = fieldSchema(field, request: true, withDefault: false) }
         var object = JSONObject([
             ("title", .string("\(kind.name) update request")),
@@ -159,11 +164,15 @@ public enum KindJSONSchema {
         case .datetime, .date:
             // `anyOf` rather than `type: [string, null]`: generators (schemathesis among them)
             // drop the format of a multi-type schema and send plain strings.
-            let formatted = JSONValue.object(JSONObject([("type", "string"), ("format", type == .date ? "date" : "date-time")]))
+            var formatted = JSONObject([("type", "string"), ("format", type == .date ? "date" : "date-time")])
+            if type == .datetime && request {
+                formatted["not"] = .object(JSONObject([("pattern", .string(RFC3339.outsideYearsPattern))]))
+                formatted["description"] = "In UTC it must stay within years 0001–9999: on 0001-01-01 the offset cannot be ahead of UTC, on 9999-12-31 not behind it."
+            }
             if nullable {
-                object["anyOf"] = .array([formatted, .object(JSONObject([("type", "null")]))])
+                object["anyOf"] = .array([.object(formatted), .object(JSONObject([("type", "null")]))])
             } else {
-                for (key, value) in formatted.objectValue! { object[key] = value }
+                for (key, value) in formatted { object[key] = value }
             }
             if rules.notInPast { object["x-not-in-past"] = true }
         case .list:

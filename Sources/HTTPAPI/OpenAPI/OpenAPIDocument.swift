@@ -131,13 +131,12 @@ public enum OpenAPIDocument {
     // MARK: record routes
 
     static func create(_ catalog: KindCatalog) -> JSONValue {
-        var mapping = JSONObject()
-        for kind in catalog.kinds {
-            for token in [kind.name] + kind.aliases { mapping[token] = .string("#/components/schemas/\(name(kind, "CreateRequest"))") }
-        }
+        // No `discriminator`: each branch already pins `filetype` with an enum of the kind's name and
+        // aliases, which makes the branches exclusive; a discriminator mapping several values (the
+        // aliases) to one schema is valid OpenAPI but misread by tools (schemathesis keeps one value).
         let body = JSONObject([
+            ("description", "One of the kinds' create requests, chosen by `filetype` (a kind name or alias)."),
             ("oneOf", .array(catalog.kinds.map { ref(name($0, "CreateRequest")) })),
-            ("discriminator", .object(JSONObject([("propertyName", "filetype"), ("mapping", .object(mapping))]))),
         ])
         let record = JSONObject([("oneOf", .array(catalog.kinds.map { ref(name($0, "Record")) }))])
         return operation("create_record", tag: nil, summary: "Create a record of any kind; `filetype` names the kind (or an alias).",
