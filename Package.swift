@@ -13,6 +13,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "audio-server", targets: ["audio-server"]),
+        // For the micro-benchmarks in Benchmarks/, a separate package so this build stays lean.
+        .library(name: "KindModel", targets: ["KindModel"]),
+        .library(name: "AudioProbe", targets: ["AudioProbe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),

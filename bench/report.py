@@ -171,7 +171,9 @@ def main():
     w(f"| load generator | {m['wrk']}; 2 threads (1 at 1 connection); pgbench -j 2 |")
     w(f"| catalogue | {meta.get('rows', '?')} (loaded in {meta.get('load_s', '?')} s); pgbench scale 10 in database `pgbench` |")
     w(f"| each run | {meta.get('duration_s', '?')} s at {', '.join(map(str, conns))} connections |")
-    w(f"| load average (1/5/15 min) | start {meta.get('loadavg_start', '?')}; end {meta.get('loadavg_end', '?')} — per run below |")
+    w(f"| load average (1/5/15 min) | start {meta.get('loadavg_start', '?')}; end {meta.get('loadavg_end', '?')} — per run below; "
+      "the per-run figures include the benchmark's own runnable processes (64 connections = up to 64 busy "
+      "PostgreSQL backends), so only the start figure and the `top` line measure other users of the machine |")
     w(f"| started / finished | {meta.get('started', '?')} / {meta.get('finished', '?')} |")
     if "top_at_start" in meta:
         w(f"| busiest processes at start (`top`) | {meta['top_at_start']} |")
@@ -214,6 +216,8 @@ def main():
         targets.append((f"p99 < {P99_MS_AT_16:.0f} ms at 16 conns (every API endpoint)",
                         f"worst: {worst[0]} {worst[1]:.2f} ms", pf(worst[1] < P99_MS_AT_16)))
     for name, r in xfer.items():
+        if name.startswith("info_"):
+            continue
         mbps = num(r["bytes"]) / max(num(r["seconds"]), 1e-9) / 1e6
         targets.append((f"{name.replace('_', ' ')} ≥ {TRANSFER_MBPS:.0f} MB/s", f"{mbps:,.0f} MB/s",
                         pf(mbps >= TRANSFER_MBPS)))
@@ -253,6 +257,20 @@ def main():
           f"| {fmt(rps('static', c))} | {fmt(num(st.get('p99_us')) / 1000 if st else None, 2)} "
           f"| {fmt(combined(c))} | {fmt(combined(c, 'select_prepared'))} |")
     w("")
+    if any(k[0].startswith("server_") for k in pgb):
+        w("### Diagnostic: the server's own SQL replayed by pgbench")
+        w("")
+        w("The exact statements the server sent for one GET by id, one create and one first list page, captured from "
+          "PostgreSQL's log during this run and replayed by pgbench (`bench/.work/server-*.sql`). `extended` re-parses "
+          "and re-plans every execution, as the server's unnamed statements do; `prepared` parses once per connection. "
+          "This is the database's own limit for each endpoint, with no HTTP and no Swift.")
+        w("")
+        w("| conns | GET query, extended tps | GET query, prepared tps | list query (51 rows), extended tps | create query (INSERT … RETURNING + JSON), extended tps |")
+        w("|---:|---:|---:|---:|---:|")
+        for c in conns:
+            w(f"| {c} | {fmt(tps('server_get_extended', c))} | {fmt(tps('server_get_prepared', c))} "
+              f"| {fmt(tps('server_list_extended', c))} | {fmt(tps('server_insert_extended', c))} |")
+        w("")
 
     # ---------------------------------------------------------------- endpoints
     w("## Endpoints")
@@ -331,7 +349,9 @@ def main():
         w("## Upload and download")
         w("")
         w("WAV files (16-bit stereo PCM header + zero samples, sparse on disk) sent by curl over loopback: raw body "
-          "(`Content-Type: audio/wav`, `curl -T`) and multipart (`-F file=@…`); downloads to `/dev/null`, whole "
+          "(`Content-Type: audio/wav`, `curl -T`) and multipart (`-F file=@…`), both with `Expect:` (curl's "
+          "`Expect: 100-continue` off — the server sends no `100 Continue`, so curl would stall 1 s first; the "
+          "`info_…expect_100_continue` row shows that default); downloads to `/dev/null`, whole "
           "and with `Range`. Time is curl's `time_total` (for uploads it includes the server's SHA-256, fsync, "
           "probe and row update). MB = 10^6 bytes.")
         w("")
@@ -342,7 +362,7 @@ def main():
             rr = rss.get(name, {})
             w(f"| {name} | {int(b):,} | {s:.3f} | {b / s / 1e6:,.0f} | {b / s / 1048576:,.0f} "
               f"| {fmt(num(rr.get('hwm_kb')) / 1024 if rr else None, 1)} | {fmt(num(rr.get('rss_kb')) / 1024 if rr else None, 1)} "
-              f"| {r.get('loadavg', '').replace('/', ' ')} | {pf(b / s / 1e6 >= TRANSFER_MBPS)} |")
+              f"| {r.get('loadavg', '').replace('/', ' ')} | {'(informational)' if name.startswith('info_') else pf(b / s / 1e6 >= TRANSFER_MBPS)} |")
         w("")
         for name, r in wrk.items():
             if name[0].startswith("range_"):
@@ -366,6 +386,29 @@ def main():
         if "storage_tmp_leftovers" in meta:
             w(f"Temporary upload files left in STORAGE_DIR/tmp after the run: {meta['storage_tmp_leftovers']}.")
             w("")
+
+    perf = os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), "perf-get-song.txt")
+    if os.path.exists(perf) and os.path.getmtime(perf) >= os.path.getmtime(sys.argv[1]) - 3600:
+        w("## CPU profile (BENCH_PROFILE=1)")
+        w("")
+        w("An extra GET-by-id run at the highest connection count (not in the figures above) under "
+          "`perf record -e cpu-clock -a` (system-wide, software clock). Shares are of all CPU samples.")
+        w("")
+        w("```")
+        section, shown = None, 0
+        for line in open(perf, errors="replace"):
+            line = line.rstrip()
+            if line.startswith("## "):
+                section, shown = line, 0
+                w("")
+                w(line[3:])
+                continue
+            limit = 12 if "command" in (section or "") else 8 if "shared object" in (section or "") else 25
+            if line.strip() and shown < limit:
+                w(" ".join(line.split()).removesuffix(" - -")[:150])
+                shown += 1
+        w("```")
+        w("")
 
     w("## Reproduce")
     w("")

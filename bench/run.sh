@@ -69,7 +69,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$WORK" bench/results
 scripts/pgtmp.sh stop "$WORK/pg" >/dev/null 2>&1 || true
-rm -rf "$WORK/pg" "$WORK/storage" "$WORK"/*.wav "$WORK"/wrk-*.txt "$WORK"/pgbench-*.txt "$RES"
+rm -rf "$WORK/pg" "$WORK/storage" "$WORK"/*.wav "$WORK"/wrk-*.txt "$WORK"/pgbench-*.txt "$WORK"/server-*.sql "$WORK"/perf-*.txt "$RES"
 mkdir -p "$WORK/storage"
 : >"$RES"
 
@@ -129,6 +129,7 @@ INSERT INTO podcast (name, duration, host, participants)
   FROM generate_series(1::bigint, $PODCASTS) AS g;
 VACUUM ANALYZE song;
 VACUUM ANALYZE podcast;
+CHECKPOINT;
 SQL
 rec "meta load_s $(( $(date +%s) - t0 ))"
 rec "meta rows song=$(psql_q 'SELECT count(*) FROM song') podcast=$(psql_q 'SELECT count(*) FROM podcast') podcast_with_participants=$(psql_q 'SELECT count(*) FROM podcast WHERE cardinality(participants) > 0')"
@@ -202,13 +203,53 @@ pgbench_run() {
   log "pgbench $name c=$c: $tps tps"
 }
 
+# The server's own SQL, captured from PostgreSQL's log for one request of each kind, replayed by
+# pgbench (diagnostic: it separates the database's share of an endpoint from the server's).
+pg_sql -d postgres -c "ALTER SYSTEM SET log_min_duration_statement = 0" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 0.3
+curl -fsS "$BASE/api/audio/song/77" >/dev/null
+curl -fsS -H 'Content-Type: application/json' -d '{"filetype":"song","name":"sql capture","duration":5}' "$BASE/api/audio/create" >/dev/null
+curl -fsS "$BASE/api/audio/podcast?limit=50" >/dev/null
+sleep 0.3
+pg_sql -d postgres -c "ALTER SYSTEM RESET log_min_duration_statement" -c "SELECT pg_reload_conf()" >/dev/null
+python3 - "$WORK/pg/postgres.log" "$WORK" "$MAX_SONG" <<'PY' || log "could not capture the server's SQL; skipping the server-SQL pgbench runs"
+import re, sys
+logf, work, max_song = sys.argv[1], sys.argv[2], sys.argv[3]
+stmts = [m.group(1).strip() for m in re.finditer(r"execute <unnamed>: (.*)", open(logf, errors="replace").read())]
+def pick(pred):
+    for s in stmts:
+        if pred(s):
+            return s
+    raise SystemExit(f"statement not found in {logf}")
+def pgbench_text(sql):
+    # pgbench reads every ':name' as a variable, also inside string literals: spell ':' as \x3a there.
+    def esc(m):
+        body = m.group(1)
+        return m.group(0) if ":" not in body else "E'" + body.replace("\\", "\\\\").replace(":", "\\x3a") + "'"
+    return re.sub(r"(?<![A-Za-z0-9_])'((?:[^']|'')*)'", esc, sql)
+get = pick(lambda s: 'FROM "song" t WHERE t."id" = $1' in s and "$2" not in s)
+ins = pick(lambda s: s.startswith('WITH t AS (INSERT INTO "song"'))
+lst = pick(lambda s: 'FROM "podcast" t' in s and "LIMIT $" in s)
+n = max(int(x) for x in re.findall(r"\$(\d+)", lst))
+open(f"{work}/server-get.sql", "w").write(f"\\set id random(1, {max_song})\n" + pgbench_text(get).replace("$1", ":id") + ";\n")
+open(f"{work}/server-insert.sql", "w").write("\\set d random(1, 3600)\n" + pgbench_text(ins).replace("$1", "'pgbench song'").replace("$2", ":d") + ";\n")
+open(f"{work}/server-list.sql", "w").write(pgbench_text(lst).replace(f"${n}", "51") + ";\n")
+PY
+
 # ---------------------------------------------------------------- 5. ceilings first (same run)
 log "ceilings: pgbench -S (extended, prepared), pgbench INSERT, GET /_static"
 "$PGBENCH" -h 127.0.0.1 -p "$PGPORT" -U postgres -n -S -c 16 -j 2 -T "$WARM" pgbench >/dev/null 2>&1 || true
+"$PGBENCH" -h 127.0.0.1 -p "$PGPORT" -U postgres -n -c 16 -j 2 -T "$WARM" -f "$WORK/insert.sql" postgres >/dev/null 2>&1 || true
 for c in $CONNS; do
   pgbench_run select_extended "$c" pgbench -S -M extended
   pgbench_run select_prepared "$c" pgbench -S -M prepared
   pgbench_run insert_extended "$c" postgres -M extended -f "$WORK/insert.sql"
+  if [ -s "$WORK/server-get.sql" ]; then
+    pgbench_run server_get_extended "$c" postgres -M extended -f "$WORK/server-get.sql"
+    pgbench_run server_get_prepared "$c" postgres -M prepared -f "$WORK/server-get.sql"
+    pgbench_run server_list_extended "$c" postgres -M extended -f "$WORK/server-list.sql"
+    pgbench_run server_insert_extended "$c" postgres -M extended -f "$WORK/server-insert.sql"
+  fi
 done
 wrk_warm "$BASE/_static"
 for c in $CONNS; do wrk_run static "$c" "$BASE/_static"; done
@@ -331,8 +372,14 @@ for mib in "$SMALL_MIB" "$BIG_MIB"; do
   wav="$here/$WORK/bench-$mib.wav"
   make_wav "$wav" "$mib"
   id=$(new_song); id2=$(new_song)
-  xfer "upload_raw_${mib}MiB" 200 -X PUT -H 'Content-Type: audio/wav' -T "$wav" "$BASE/api/audio/song/$id"
-  xfer "upload_multipart_${mib}MiB" 200 -X PUT -F "file=@$wav;type=audio/wav" "$BASE/api/audio/song/$id2"
+  # `Expect:` turns off curl's `Expect: 100-continue`: the server sends no `100 Continue`, so curl
+  # would wait 1 s before sending the body. The default behaviour is measured once, separately.
+  xfer "upload_raw_${mib}MiB" 200 -H 'Expect:' -X PUT -H 'Content-Type: audio/wav' -T "$wav" "$BASE/api/audio/song/$id"
+  xfer "upload_multipart_${mib}MiB" 200 -H 'Expect:' -X PUT -F "file=@$wav;type=audio/wav" "$BASE/api/audio/song/$id2"
+  if [ "$mib" = "$SMALL_MIB" ]; then
+    id3=$(new_song)
+    xfer "info_upload_raw_${mib}MiB_with_curl_expect_100_continue" 200 -X PUT -H 'Content-Type: audio/wav' -T "$wav" "$BASE/api/audio/song/$id3"
+  fi
   size=$(( mib * 1048576 ))
   xfer "download_full_${mib}MiB" 200 "$BASE/api/audio/song/$id/file"
   xfer "download_range_half_${mib}MiB" 206 -H "Range: bytes=$(( size / 4 ))-$(( size / 4 + size / 2 - 1 ))" "$BASE/api/audio/song/$id/file"
@@ -343,6 +390,10 @@ for mib in "$SMALL_MIB" "$BIG_MIB"; do
     done
     rss_mark after_range_wrk
   fi
+  # Ceiling for uploads: the storage disk itself writing the same size with fsync (dd).
+  ddsecs=$(LC_ALL=C dd if=/dev/zero of="$WORK/storage/dd.tmp" bs=1M count="$mib" conv=fsync 2>&1 | sed -nE 's/.* copied, ([0-9.]+) s.*/\1/p')
+  rm -f "$WORK/storage/dd.tmp"
+  [ -n "$ddsecs" ] && rec "xfer info_disk_dd_fsync_${mib}MiB bytes=$size seconds=$ddsecs status=0 loadavg=$(loadavg | tr ' ' '/')"
   rm -f "$wav" "$WORK/xfer-body"
 done
 rss_mark end

@@ -31,7 +31,9 @@ public enum FieldValue: Sendable, Equatable {
     case integer(Int64)
     case number(Double)
     case boolean(Bool)
-    case datetime(Date)
+    /// RFC 3339 text as sent (already checked): bound as text and cast by PostgreSQL, because a
+    /// `Date` (a double) loses microseconds for instants far from 2001.
+    case datetime(String)
     /// `YYYY-MM-DD`, already checked to be a real calendar date.
     case date(String)
     case list([FieldValue])
@@ -201,7 +203,7 @@ public enum RecordValidator {
             if rules.notInPast, let now, date < now {
                 return fail("not_in_past", "'\(path)' must not be in the past (got \(s); now is \(RFC3339.format(now)))")
             }
-            return .datetime(date)
+            return .datetime(s.uppercased())  // PostgreSQL wants "T" and "Z"; RFC 3339 allows "t" and "z"
         case .date:
             guard case .string(let s) = value else { return fail("type", "'\(path)' must be a date string YYYY-MM-DD, got \(value.typeDescription)") }
             guard RFC3339.isValidDate(s) else {

@@ -40,7 +40,12 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     public var isUnixSocket: Bool { host.hasPrefix("/") }
 
     /// The client configuration; a unix socket path follows libpq's `.s.PGSQL.<port>` naming.
-    public func configuration(maximumConnections: Int = 20) -> PostgresClient.Configuration {
+    ///
+    /// `keepWarm` (the server's pool) opens every connection up front and turns off the pool's
+    /// keep-alive and idle timers: PostgresNIO arms those timers each time a connection is returned,
+    /// and a cancelled timer stays allocated until its deadline, so under load memory grew with
+    /// queries per second × 90 s (measured: VmHWM 162–355 MiB → ≤ 44 MiB at 16 connections).
+    public func configuration(maximumConnections: Int = 20, keepWarm: Bool = false) -> PostgresClient.Configuration {
         var config: PostgresClient.Configuration
         if isUnixSocket {
             config = .init(unixSocketPath: "\(host)/.s.PGSQL.\(port)", username: user, password: password, database: database)
@@ -53,7 +58,8 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
             config = .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
         }
         config.options.maximumConnections = maximumConnections
-        config.options.minimumConnections = 0
+        config.options.minimumConnections = keepWarm ? maximumConnections : 0
+        if keepWarm { config.options.keepAliveBehavior = nil }
         return config
     }
 

@@ -90,21 +90,19 @@ public struct RecordStore: Sendable {
     static func bind(_ value: FieldValue, as field: FieldDefinition, into bindings: inout PostgresBindings) {
         switch value {
         case .null: bindings.appendNull()
-        case .string(let s), .date(let s): bindings.append(s)
+        case .string(let s), .date(let s), .datetime(let s): bindings.append(s)
         case .integer(let i): bindings.append(i)
         case .number(let d): bindings.append(d)
         case .boolean(let b): bindings.append(b)
-        case .datetime(let d): bindings.append(d)
         case .list(let items):
             // The item type comes from the field, not the items: an empty list still needs the right array type.
             switch field.valueType {
             case .integer: bindings.append(items.compactMap { if case .integer(let v) = $0 { v } else { nil } })
             case .number: bindings.append(items.compactMap { if case .number(let v) = $0 { v } else { nil } })
             case .boolean: bindings.append(items.compactMap { if case .boolean(let v) = $0 { v } else { nil } })
-            case .datetime: bindings.append(items.compactMap { if case .datetime(let v) = $0 { v } else { nil } })
             default:
                 bindings.append(items.compactMap { item -> String? in
-                    switch item { case .string(let s), .date(let s): s; default: nil }
+                    switch item { case .string(let s), .date(let s), .datetime(let s): s; default: nil }
                 })
             }
         }

@@ -42,7 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
             try await ensureSchema(catalog: catalog, directory: directory, client: client, logger: logger)
         }
 
-        let client = PostgresClient(configuration: url.configuration(maximumConnections: 32), backgroundLogger: logger)
+        let client = PostgresClient(configuration: url.configuration(maximumConnections: 32, keepWarm: true), backgroundLogger: logger)
         let registry = KindRegistry(catalog)
         let app = ServerApplication.make(configuration: configuration, registry: registry, client: client, logger: logger)
         let reloader = KindReloader(registry: registry, kindsDirectory: settings.kindsDirectory, migrations: directory,
