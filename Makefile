@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN_DEBUG := .build/debug/audio-server
 
-.PHONY: run test build release bench db-start db-stop clean
+.PHONY: run test build release bench microbench db-start db-stop clean
 
 build:
 	$(SWIFT) build --product audio-server
@@ -20,6 +20,9 @@ test:
 
 bench:
 	bench/run.sh
+
+microbench:
+	cd Benchmarks && swift package benchmark
 
 db-start:
 	@scripts/pgtmp.sh start .data/postgres --dev
