@@ -33,9 +33,6 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             case .constraintViolation(let kind, let constraint):
                 return Problem(.badRequest, "constraint", title: "Database constraint refused the record",
                                detail: "The \(kind) breaks the database rule \(constraint).")
-            case .versionMismatch(let current):
-                return Problem(.preconditionFailed, "stale-version", title: "Record changed since you read it",
-                               detail: "If-Match does not match the current version (ETag \"\(current)\"); fetch the record again and retry.")
             }
         default:
             logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])

@@ -7,11 +7,9 @@ public enum StorageError: Error, Sendable, Equatable {
     case uniqueViolation(kind: String, field: String)
     /// A CHECK or NOT NULL constraint refused the row (validation should have caught it first).
     case constraintViolation(kind: String, constraint: String)
-    /// `If-Match` named a version that is no longer current.
-    case versionMismatch(current: String)
 
     /// Maps a PostgreSQL error to a client error when it is one; nil for everything else (a 5xx).
-    static func from(_ error: any Error, kind: KindDefinitionName) -> StorageError? {
+    static func from(_ error: any Error, kind: String) -> StorageError? {
         guard let psql = error as? PSQLError, let info = psql.serverInfo, let state = info[.sqlState] else { return nil }
         let constraint = info[.constraintName] ?? info[.columnName] ?? "unknown"
         switch state {
@@ -26,5 +24,3 @@ public enum StorageError: Error, Sendable, Equatable {
         }
     }
 }
-
-typealias KindDefinitionName = String

@@ -274,3 +274,19 @@ enum TestSupportLogger {
 }
 
 import Logging
+
+@Suite struct UniqueTests {
+    @Test func duplicateUniqueValueIs409NamingTheField() async throws {
+        let kind = "name: label\nfields:\n  code: {type: string, unique: true, max_length: 12}\n"
+        try await TestServer.run(extraKinds: ["label.yaml": kind]) { client, _ in
+            #expect(try await client.postJSON("/api/audio/create", #"{"filetype":"label","code":"ABC"}"#).status == .created)
+            let clash = try await client.postJSON("/api/audio/create", #"{"filetype":"label","code":"ABC"}"#)
+            #expect(clash.status == .conflict && clash.isProblem)
+            #expect(try clash.errorCodes() == ["code:unique"])
+            let other = try await client.create(#"{"filetype":"label","code":"XYZ"}"#)
+            let patch = try await client.execute(uri: "/api/audio/label/\(other)", method: .patch,
+                                                 headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"code":"ABC"}"#))
+            #expect(patch.status == .conflict)
+        }
+    }
+}
