@@ -55,7 +55,7 @@ public struct AudioAPI: Sendable {
     // MARK: handlers
 
     func health() async throws -> Response {
-        guard await records.ping() else {
+        guard await records.ping() == nil else {
             throw Problem(.serviceUnavailable, "database-unavailable", title: "Database unavailable",
                           detail: "The server cannot reach PostgreSQL; check that it is running and DATABASE_URL is right.")
         }

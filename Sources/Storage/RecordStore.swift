@@ -56,13 +56,27 @@ public struct RecordStore: Sendable {
         return (false, nil)
     }
 
-    /// Whether the database answers (for `/healthz`).
-    public func ping() async -> Bool {
-        do {
-            try await client.query("SELECT 1", logger: logger)
-            return true
-        } catch {
-            return false
+    /// nil when the database answers `SELECT 1` within `timeout`, else why not. Bounded because the
+    /// pool keeps retrying a refused connection for a long time: `/healthz` and startup must not hang.
+    public func ping(timeout: Duration = .seconds(2)) async -> String? {
+        await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                do {
+                    try await client.query("SELECT 1", logger: logger)
+                    return nil
+                } catch let error as PSQLError {
+                    return error.serverInfo?[.message] ?? "\(error.code)"
+                } catch {
+                    return "\(error)"
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return "no answer within \(timeout)"
+            }
+            let first = await group.next() ?? "no answer"
+            group.cancelAll()
+            return first
         }
     }
 

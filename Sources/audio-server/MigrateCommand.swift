@@ -234,19 +234,7 @@ func waitForDatabase(_ client: PostgresClient, url: DatabaseURL, logger: Logger,
     var delay: Duration = .milliseconds(250)
     var lastError = "no answer"
     for attempt in 1...attempts {
-        let answered = await withTaskGroup(of: String?.self) { group in
-            group.addTask {
-                do { try await client.query("SELECT 1", logger: logger); return nil }
-                catch { return describe(error) }
-            }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(3))
-                return "no answer within 3 s"
-            }
-            let first = await group.next() ?? "no answer"
-            group.cancelAll()
-            return first
-        }
+        let answered = await RecordStore(client: client, logger: logger).ping(timeout: .seconds(3))
         guard let failure = answered else { return }
         lastError = failure
         logger.warning("database not reachable yet, retrying", metadata: ["attempt": "\(attempt)", "error": "\(failure)"])

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import KindModel
 import PostgresNIO
+import Storage
 import Testing
 
 @Suite struct RecordAPITests {
@@ -287,6 +288,22 @@ import Logging
             let patch = try await client.execute(uri: "/api/audio/label/\(other)", method: .patch,
                                                  headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"code":"ABC"}"#))
             #expect(patch.status == .conflict)
+        }
+    }
+}
+
+@Suite struct HealthTests {
+    @Test func healthzIs503QuicklyWhenTheDatabaseIsDown() async throws {
+        // A port nothing listens on: the pool would retry for a minute; /healthz must answer now.
+        let url = try DatabaseURL("postgres://nobody@127.0.0.1:1/none?sslmode=disable")
+        let client = PostgresClient(configuration: url.configuration(maximumConnections: 1))
+        let app = ServerApplication.make(configuration: ServerConfiguration(port: 0), registry: KindRegistry(try KindLoader.load(directory: TestServer.repoKinds)),
+                                         client: client, logger: Logger(label: "health-test"))
+        try await app.test(.router) { client in
+            let started = ContinuousClock.now
+            let response = try await client.get("/healthz")
+            #expect(response.status == .serviceUnavailable && response.isProblem)
+            #expect(ContinuousClock.now - started < .seconds(10))
         }
     }
 }
