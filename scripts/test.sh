@@ -5,9 +5,14 @@ cd "$(dirname "$0")/.."
 # Tools of the OpenAPI tests and the fuzzed contract (versions tested with this repository).
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
   'openapi-spec-validator==0.9.0' 'schemathesis==4.32.5'
-scripts/with-test-db.sh swift test
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+scripts/with-test-db.sh swift test 2>&1 | tee "$log"
 # The project's own kinds/ must have their migrations committed, and those must apply cleanly
 # and leave no drift (migrate check compares the live catalog with what the migrations produce).
 scripts/with-test-db.sh sh -c '.build/debug/audio-server migrate apply --database-url "$TEST_DATABASE_URL" && .build/debug/audio-server migrate check --database-url "$TEST_DATABASE_URL"'
 # The fuzzed contract: schemathesis against a live server and its own /openapi.json (docs/api.md).
 scripts/fuzz-api.sh
+# Repeat the test runner's closing line last, so the summary is not buried under the fuzzer's output.
+echo
+grep -E "Test run with [0-9]+ tests?" "$log" | tail -1
