@@ -6,9 +6,51 @@ import Glibc
 /// A bare TCP client for what HTTP clients refuse to do: hang up in the middle of a request body.
 enum RawConnection {
     static func sendThenClose(port: Int, head: String, body: [UInt8]) throws {
+        let fd = try open(port: port)
+        defer { close(fd) }
+        try send(fd, Array(head.utf8) + body)
+        usleep(100_000)  // let the server start writing the upload before the hang-up
+    }
+
+    /// Sends `head`, waits for what the server answers before any body (at most `wait`), then
+    /// sends `body` and returns both answers: the interim one and the final one.
+    static func sendHeadWaitThenBody(port: Int, head: String, body: [UInt8], wait: Duration = .seconds(2)) throws -> (interim: String, final: String) {
+        let fd = try open(port: port)
+        defer { close(fd) }
+        try send(fd, Array(head.utf8))
+        let interim = receive(fd, until: "\r\n\r\n", timeout: wait)
+        try send(fd, body)
+        let final = receive(fd, until: "}", timeout: .seconds(10))
+        return (interim, final)
+    }
+
+    private static func receive(_ fd: Int32, until marker: String, timeout: Duration) -> String {
+        var data: [UInt8] = []
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 50) > 0 else { continue }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            data += buffer[0..<n]
+            if String(decoding: data, as: UTF8.self).contains(marker) { break }
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func send(_ fd: Int32, _ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw TestFailure("send failed") }
+            sent += n
+        }
+    }
+
+    private static func open(port: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket failed") }
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -16,14 +58,10 @@ enum RawConnection {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw TestFailure("connect failed") }
-        let bytes = Array(head.utf8) + body
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw TestFailure("send failed") }
-            sent += n
+        guard connected == 0 else {
+            close(fd)
+            throw TestFailure("connect failed")
         }
-        usleep(100_000)  // let the server start writing the upload before the hang-up
+        return fd
     }
 }

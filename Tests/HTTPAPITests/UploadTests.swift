@@ -229,6 +229,25 @@ import Testing
         }
     }
 
+    @Test func expectContinueIsAnsweredBeforeTheBody() async throws {
+        try await TestServer.run(setup: .live) { client, _ in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let port = try #require(client.port)
+            let wav = try Fixture.bytes("wav_mono_s16.wav")
+            let answers = try RawConnection.sendHeadWaitThenBody(port: port, head: """
+                PUT /api/audio/song/\(id) HTTP/1.1\r
+                Host: 127.0.0.1\r
+                Content-Type: audio/wav\r
+                Content-Length: \(wav.count)\r
+                Expect: 100-continue\r
+                \r
+
+                """, body: wav)
+            #expect(answers.interim.hasPrefix("HTTP/1.1 100 Continue"), "\(answers.interim)")
+            #expect(answers.final.hasPrefix("HTTP/1.1 200 OK"), "\(answers.final.prefix(200))")
+        }
+    }
+
     @Test func storageVerifyFindsAndRepairsMismatches() async throws {
         try await TestServer.run { client, context in
             let a = try await client.create(#"{"filetype":"song","name":"a","duration":3}"#)
