@@ -13,6 +13,8 @@ public struct KindQueries: Sendable {
     let recordOutput: String
     /// id, record JSON and version of the record with id `$1`.
     let selectByID: String
+    /// Where `selectByID` is prepared (see `PreparedLookups`); nil runs it unprepared.
+    let selectByIDSlot: Int?
     let insertPrefix: String
     let deleteByID: String
 
@@ -47,6 +49,7 @@ public struct KindQueries: Sendable {
         }
         recordOutput = "t.\"id\", \(json), \(ts("\"updated_at\""))"
         selectByID = "SELECT \(recordOutput) FROM \(table) t WHERE t.\"id\" = $1"
+        selectByIDSlot = PreparedLookups.claim(sql: selectByID)
         insertPrefix = "INSERT INTO \(table)"
         deleteByID = "DELETE FROM \(table) WHERE \"id\" = $1 RETURNING \"file_key\""
     }

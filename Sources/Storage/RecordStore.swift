@@ -43,6 +43,10 @@ public struct RecordStore: Sendable {
     public func get(_ id: Int64, in queries: KindQueries) async throws -> StoredRecord? {
         var bindings = PostgresBindings()
         bindings.append(id)
+        if let slot = queries.selectByIDSlot {
+            return try await PreparedLookups.recordByID(slot: slot, id: id, client: client, logger: logger)
+                .first.map { StoredRecord(id: $0.0, json: $0.1, version: $0.2) }
+        }
         return try await one(PostgresQuery(unsafeSQL: queries.selectByID, binds: bindings), kind: queries.kind.name)
     }
 
