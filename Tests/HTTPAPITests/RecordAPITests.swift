@@ -307,3 +307,21 @@ import Logging
         }
     }
 }
+
+@Suite struct PreparedLookupTests {
+    /// Only 16 GET statements are prepared per process; kinds beyond them run unprepared. Both paths must serve.
+    @Test func getByIDWorksPreparedAndBeyondTheSlots() async throws {
+        let tag = UInt32.random(in: 0...UInt32.max)
+        var kinds: [String: String] = [:]
+        for i in 0..<18 { kinds["p\(i)_\(tag).yaml"] = "name: p\(i)_\(tag)\nfields:\n  n: {type: integer}\n" }
+        try await TestServer.run(extraKinds: kinds) { client, _ in
+            for i in 0..<18 {
+                let id = try await client.create(#"{"filetype":"p\#(i)_\#(tag)","n":\#(i)}"#)
+                let fetched = try await client.get("/api/audio/p\(i)_\(tag)/\(id)")
+                #expect(fetched.status == .ok)
+                #expect(try fetched.json()["n"]?.int64 == Int64(i))
+                #expect(try await client.get("/api/audio/p\(i)_\(tag)/\(id + 1000)").status == .notFound)
+            }
+        }
+    }
+}
