@@ -83,10 +83,16 @@ extension AudioAPI {
             var offset = start
             let end = start + length
             while offset < end {
-                let chunk = try source.read(at: offset, count: Int(min(256 * 1024, end - offset)))
-                if chunk.isEmpty { break }
-                try await writer.write(ByteBuffer(bytes: chunk))
-                offset += Int64(chunk.count)
+                let wanted = Int(min(256 * 1024, end - offset))
+                var chunk = ByteBuffer()
+                chunk.reserveCapacity(wanted)
+                let read = try chunk.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) {
+                    try source.read(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: $0.prefix(wanted)))
+                }
+                // The file shrank under us: fail the response rather than send less than Content-Length.
+                guard read > 0 else { throw FileStoreError.io("stored file \(file.key) is shorter than its recorded size") }
+                try await writer.write(chunk)
+                offset += Int64(read)
             }
             try await writer.finish(nil)
         }

@@ -30,7 +30,7 @@ extension AudioAPI {
         var committedKey: String?
         do {
             let receiver = UploadReceiver(mode: mode, limit: limit, fieldNames: Set(["file", kind.name] + kind.aliases))
-            let received = try await receiver.receive(request.body, into: sink, declaredType: request.headers[.contentType])
+            let received = try await receiver.receive(request.body, into: sink)
             if sink.size == 0 {
                 throw Problem.badRequest("empty-file", "Empty file", "The uploaded file is empty; send the audio bytes.")
             }

@@ -42,9 +42,12 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = self.headers
         headers[.contentType] = "application/problem+json"
-        let body = request.method == .head ? ByteBuffer() : ByteBuffer(string: JSONWriter.string(json))
-        if request.method == .head { headers[.contentLength] = String(JSONWriter.string(json).utf8.count) }
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
+        let text = JSONWriter.string(json)
+        guard request.method != .head else {
+            headers[.contentLength] = String(text.utf8.count)
+            return Response(status: status, headers: headers)
+        }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 }
 

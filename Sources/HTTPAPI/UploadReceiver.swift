@@ -15,20 +15,20 @@ struct UploadReceiver {
     let limit: Int64
     let fieldNames: Set<String>
 
-    /// What arrived: the original file name (from the part's `filename`) and the declared type.
+    /// What arrived besides the bytes: the original file name (from the part's `filename`).
+    /// The declared type is not kept: the stored type is the detected one.
     struct Received {
         var originalName: String?
-        var declaredType: String?
     }
 
     /// Reads the request body into `sink`; throws a `Problem` for client mistakes.
-    func receive(_ body: RequestBody, into sink: UploadSink, declaredType: String?) async throws -> Received {
+    func receive(_ body: RequestBody, into sink: UploadSink) async throws -> Received {
         switch mode {
         case .raw:
             for try await buffer in body {
                 try write(buffer, to: sink)
             }
-            return Received(originalName: nil, declaredType: declaredType)
+            return Received(originalName: nil)
         case .multipart(let boundary):
             return try await receiveMultipart(body, boundary: boundary, into: sink)
         }
@@ -118,7 +118,6 @@ struct UploadReceiver {
         let filename = params["filename*"].flatMap(HeaderParameters.decodeRFC5987) ?? params["filename"]
         guard name.map(fieldNames.contains) == true || filename != nil else { return false }
         received.originalName = filename
-        received.declaredType = headers.first(where: { $0.0 == "content-type" })?.1
         return true
     }
 }

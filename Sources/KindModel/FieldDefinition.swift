@@ -67,7 +67,6 @@ public enum FieldType: String, Sendable, Codable, CaseIterable {
 
     public var isTextual: Bool { self == .string || self == .text || self == .enum }
     public var isNumeric: Bool { self == .integer || self == .number }
-    public var isTemporal: Bool { self == .datetime || self == .date }
 }
 
 /// Constraints on a single value. Which ones apply depends on the type; the kind linter refuses

@@ -27,9 +27,17 @@ public final class FileByteSource: ByteSource, @unchecked Sendable {
         guard offset >= 0, offset < size, count > 0 else { return [] }
         let wanted = Int(min(Int64(count), size - offset))
         var bytes = [UInt8](repeating: 0, count: wanted)
+        let done = try bytes.withUnsafeMutableBytes { try read(at: offset, into: $0) }
+        if done < wanted { bytes.removeLast(wanted - done) }
+        return bytes
+    }
+
+    /// Fills `buffer` from `offset` (fewer bytes at the end of the file); returns how many were read.
+    /// Lets the download path read straight into a response buffer, without an intermediate array.
+    public func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         var done = 0
-        while done < wanted {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, wanted - done, off_t(offset) + off_t(done)) }
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
             if n < 0 {
                 if errno == EINTR { continue }
                 throw FileStoreError.io("read failed: \(String(cString: strerror(errno)))")
@@ -37,7 +45,6 @@ public final class FileByteSource: ByteSource, @unchecked Sendable {
             if n == 0 { break }
             done += n
         }
-        if done < wanted { bytes.removeLast(wanted - done) }
-        return bytes
+        return done
     }
 }

@@ -6,8 +6,6 @@ import Schema
 /// What the download route needs of a record's file.
 public struct StoredFileInfo: Sendable, Equatable {
     public var key: String
-    /// The public `file` object as JSON text.
-    public var json: String
     public var size: Int64
     public var sha256: String
     public var contentType: String
@@ -59,13 +57,13 @@ extension RecordStore {
         var bindings = PostgresBindings()
         bindings.append(id)
         let sql = """
-            SELECT "file_key", "file"::text, ("file"->>'size')::bigint, "file"->>'sha256', "file"->>'content_type', "file"->>'original_name'
+            SELECT "file_key", ("file"->>'size')::bigint, "file"->>'sha256', "file"->>'content_type', "file"->>'original_name'
             FROM \(queries.table) WHERE "id" = $1
             """
         let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
-        for try await (key, json, size, sha, type, name) in rows.decode((String?, String?, Int64?, String?, String?, String?).self) {
-            guard let key, let json, let size, let sha, let type else { return (true, nil) }
-            return (true, StoredFileInfo(key: key, json: json, size: size, sha256: sha, contentType: type, originalName: name))
+        for try await (key, size, sha, type, name) in rows.decode((String?, Int64?, String?, String?, String?).self) {
+            guard let key, let size, let sha, let type else { return (true, nil) }
+            return (true, StoredFileInfo(key: key, size: size, sha256: sha, contentType: type, originalName: name))
         }
         return (false, nil)
     }

@@ -160,7 +160,6 @@ extension TestClientProtocol {
             for i in 0..<20 { original.append(try await client.create(#"{"filetype":"song","name":"s\#(i)","duration":\#(100 + i)}"#)) }
             var seen: [Int64] = []
             var cursor: String?
-            var inserted = 0
             for _ in 0..<50 {
                 let uri = "/api/audio/song?sort=-duration&limit=3" + (cursor.map { "&cursor=\($0)" } ?? "")
                 let page = try await client.get(uri).json()
@@ -168,13 +167,11 @@ extension TestClientProtocol {
                 // Between pages, others insert records both before and after the reader's position.
                 _ = try await client.create(#"{"filetype":"song","name":"early","duration":1000}"#)
                 _ = try await client.create(#"{"filetype":"song","name":"late","duration":1}"#)
-                inserted += 2
                 cursor = page["next_cursor"]?.stringValue
                 if cursor == nil { break }
             }
             #expect(Set(seen).count == seen.count, "repeated: \(seen)")
             #expect(Set(original).isSubset(of: Set(seen)), "skipped some of \(original)")
-            #expect(inserted > 0)
         }
     }
 }

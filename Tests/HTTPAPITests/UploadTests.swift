@@ -100,6 +100,22 @@ import Testing
         }
     }
 
+    @Test func truncatedMultipartIs400AndLeavesNothing() async throws {
+        try await TestServer.run { client, context in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            var body = MultipartBody()
+            body.addFile(filename: "x.wav", contentType: "audio/wav", bytes: try Fixture.bytes("wav_mono_s16.wav"))
+            // Cut inside the file part: no closing boundary ever arrives.
+            let cut = Array(body.bytes.prefix(10_000))
+            let response = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
+                                                    headers: [.contentType: body.contentType], body: ByteBuffer(bytes: cut))
+            #expect(response.status == .badRequest && response.isProblem)
+            #expect(try response.json()["type"] == "/problems/truncated-upload")
+            #expect(context.storedFiles().isEmpty)
+            #expect(try await client.get("/api/audio/song/\(id)").json()["file"] == .null)
+        }
+    }
+
     @Test func sizeLimits() async throws {
         let small = """
         name: clip
