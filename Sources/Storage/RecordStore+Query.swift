@@ -15,7 +15,7 @@ extension RecordStore {
     /// so a page deep in the list costs the same as the first and rows inserted meanwhile are
     /// neither skipped nor repeated. `id` is always the final tie-breaker.
     public func list(_ query: ListQuery, in queries: KindQueries) async throws -> QueryPage {
-        var bindings = PostgresBindings()
+        var bindings = StatementBindings()
         func bind(_ text: String, as type: String) -> String {
             bindings.append(text)
             return "$\(bindings.count)::\(type)"
@@ -29,22 +29,25 @@ extension RecordStore {
             .joined(separator: ", ")
         bindings.append(Int64(query.limit + 1))
         let limitParam = "$\(bindings.count)"
-        let whereSQL = pageConditions.isEmpty ? "TRUE" : pageConditions.joined(separator: " AND ")
-        // The sort values travel beside the record as JSON text of their SQL text forms, so the cursor
-        // holds them exactly (microseconds, shortest-round-trip doubles) and casts them back losslessly.
-        let sortValues = "json_build_array(\(query.sort.map { "t.\(SQLText.identifier($0.column))::text" }.joined(separator: ", ")))::text"
-        let sql = "SELECT \(queries.recordOutput), \(sortValues) FROM \(queries.table) t WHERE \(whereSQL) ORDER BY \(order) LIMIT \(limitParam)"
+        let whereSQL = pageConditions.isEmpty ? "" : " WHERE " + pageConditions.joined(separator: " AND ")
+        // The sort values travel after the record's columns as JSON text of their SQL text forms, so
+        // the cursor holds them exactly (microseconds, shortest-round-trip doubles) and casts them
+        // back losslessly. Without sort keys the cursor needs only the id.
+        let sortValues = query.sort.isEmpty ? ""
+            : ", json_build_array(\(query.sort.map { "t.\(SQLText.identifier($0.column))::text" }.joined(separator: ", ")))::text"
+        let sql = "SELECT \(queries.recordColumns)\(sortValues) FROM \(queries.table) t\(whereSQL) ORDER BY \(order) LIMIT \(limitParam)"
+        let rows = try await PreparedStatements.rows(sql, bindings, client: client, logger: logger)
         var items: [StoredRecord] = []
-        var lastSort = ""
-        let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
-        for try await (id, json, version, sort) in rows.decode((Int64, String, String, String).self) {
-            if items.count < query.limit { lastSort = sort }
-            items.append(StoredRecord(id: id, json: json, version: version))
-        }
+        items.reserveCapacity(rows.count)
+        for row in rows { items.append(try queries.renderer.render(row)) }
         var next: PagePosition?
         if items.count > query.limit {
             items.removeLast()
-            let values = (try? JSONParser.parse(lastSort))?.arrayValue?.map(\.stringValue) ?? []
+            var values: [String?] = []
+            if !query.sort.isEmpty {
+                let sortText = try PostgresRandomAccessRow(rows[query.limit - 1])[queries.renderer.columnCount].decode(String.self)
+                values = (try? JSONParser.parse(sortText))?.arrayValue?.map(\.stringValue) ?? []
+            }
             next = PagePosition(values: values, id: items[items.count - 1].id)
         }
         var total: Int64?

@@ -14,7 +14,7 @@ extension RecordStore {
     /// Writes the given fields. With `ifMatch`, only when the record's version is one of them (or `*`):
     /// the check and the write are one statement, so two editors cannot both win.
     public func update(_ id: Int64, with record: ValidatedRecord, ifMatch: [String]?, in queries: KindQueries) async throws -> UpdateOutcome {
-        var bindings = PostgresBindings()
+        var bindings = StatementBindings()
         bindings.append(id)
         var sets: [String] = []
         for (field, value) in record.values {
@@ -28,8 +28,8 @@ extension RecordStore {
             condition += " AND \(KindQueries.versionExpression("\"updated_at\"")) = ANY($\(bindings.count))"
         }
         let update = "UPDATE \(queries.table) SET \(sets.joined(separator: ", ")) WHERE \(condition) RETURNING *"
-        let sql = "WITH t AS (\(update)) SELECT \(queries.recordOutput) FROM t"
-        if let stored = try await one(PostgresQuery(unsafeSQL: sql, binds: bindings), kind: queries.kind.name) {
+        let sql = "WITH t AS (\(update)) SELECT \(queries.recordColumns) FROM t"
+        if let stored = try await records(sql, bindings, in: queries, prepared: false).first {
             return .updated(stored)
         }
         guard let current = try await get(id, in: queries) else { return .notFound }

@@ -24,7 +24,7 @@ public struct RecordStore: Sendable {
 
     /// Inserts a validated record and returns it as stored (with defaults, id and timestamps).
     public func create(_ record: ValidatedRecord, in queries: KindQueries) async throws -> StoredRecord {
-        var bindings = PostgresBindings()
+        var bindings = StatementBindings()
         var names: [String] = []
         var placeholders: [String] = []
         for (field, value) in record.values {
@@ -35,19 +35,15 @@ public struct RecordStore: Sendable {
         let insert = names.isEmpty
             ? "\(queries.insertPrefix) DEFAULT VALUES RETURNING *"
             : "\(queries.insertPrefix) (\(names.joined(separator: ", "))) VALUES (\(placeholders.joined(separator: ", "))) RETURNING *"
-        let sql = "WITH t AS (\(insert)) SELECT \(queries.recordOutput) FROM t"
-        return try await one(PostgresQuery(unsafeSQL: sql, binds: bindings), kind: queries.kind.name)!
+        let sql = "WITH t AS (\(insert)) SELECT \(queries.recordColumns) FROM t"
+        return try await records(sql, bindings, in: queries).first!
     }
 
     /// The record with `id`, or nil.
     public func get(_ id: Int64, in queries: KindQueries) async throws -> StoredRecord? {
-        var bindings = PostgresBindings()
+        var bindings = StatementBindings()
         bindings.append(id)
-        if let slot = queries.selectByIDSlot {
-            return try await PreparedLookups.recordByID(slot: slot, id: id, client: client, logger: logger)
-                .first.map { StoredRecord(id: $0.0, json: $0.1, version: $0.2) }
-        }
-        return try await one(PostgresQuery(unsafeSQL: queries.selectByID, binds: bindings), kind: queries.kind.name)
+        return try await records(queries.selectByID, bindings, in: queries).first
     }
 
     /// Deletes the record; returns nil when there was none, else the key of its stored file (if any)
@@ -86,28 +82,30 @@ public struct RecordStore: Sendable {
 
     // MARK: helpers
 
-    func one(_ query: PostgresQuery, kind: String) async throws -> StoredRecord? {
-        try await all(query, kind: kind).first
-    }
-
-    func all(_ query: PostgresQuery, kind: String) async throws -> [StoredRecord] {
+    /// Runs a statement whose rows start with `queries.recordColumns` and renders them;
+    /// `prepared: false` for rare shapes that should not take one of the prepared slots.
+    func records(_ sql: String, _ bindings: StatementBindings, in queries: KindQueries, prepared: Bool = true) async throws -> [StoredRecord] {
         do {
-            let rows = try await client.query(query, logger: logger)
-            var out: [StoredRecord] = []
-            for try await (id, json, version) in rows.decode((Int64, String, String).self) {
-                out.append(StoredRecord(id: id, json: json, version: version))
+            var rows: [PostgresRow] = []
+            if prepared {
+                rows = try await PreparedStatements.rows(sql, bindings, client: client, logger: logger)
+            } else {
+                for try await row in try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings.values), logger: logger) {
+                    rows.append(row)
+                }
             }
-            return out
+            return try rows.map(queries.renderer.render)
         } catch {
-            if let mapped = StorageError.from(error, kind: kind) { throw mapped }
+            if let mapped = StorageError.from(error, kind: queries.kind.name) { throw mapped }
             throw error
         }
     }
 
-    /// Appends a validated value with the PostgreSQL type that matches its column.
-    static func bind(_ value: FieldValue, as field: FieldDefinition, into bindings: inout PostgresBindings) {
+    /// Appends a validated value with the type its placeholder expects (`KindQueries.placeholder`):
+    /// dates and datetimes as text cast in SQL, everything else as the column's own type.
+    static func bind(_ value: FieldValue, as field: FieldDefinition, into bindings: inout StatementBindings) {
         switch value {
-        case .null: bindings.appendNull()
+        case .null: bindings.appendNull(bindingType(field))
         case .string(let s), .date(let s), .datetime(let s): bindings.append(s)
         case .integer(let i): bindings.append(i)
         case .number(let d): bindings.append(d)
@@ -123,6 +121,20 @@ public struct RecordStore: Sendable {
                     switch item { case .string(let s), .date(let s), .datetime(let s): s; default: nil }
                 })
             }
+        }
+    }
+
+    /// The type `bind` gives a non-null value of `field`.
+    static func bindingType(_ field: FieldDefinition) -> PostgresDataType {
+        switch (field.valueType, field.isList) {
+        case (.integer, false): .int8
+        case (.number, false): .float8
+        case (.boolean, false): .bool
+        case (.integer, true): .int8Array
+        case (.number, true): .float8Array
+        case (.boolean, true): .boolArray
+        case (_, true): .textArray
+        default: .text
         }
     }
 }

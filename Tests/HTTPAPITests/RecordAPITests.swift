@@ -308,19 +308,22 @@ import Logging
     }
 }
 
-@Suite struct PreparedLookupTests {
-    /// Only 16 GET statements are prepared per process; kinds beyond them run unprepared. Both paths must serve.
-    @Test func getByIDWorksPreparedAndBeyondTheSlots() async throws {
+@Suite struct PreparedStatementTests {
+    /// 64 statement shapes are prepared per process (`PreparedStatements`); later ones run unprepared.
+    /// 40 kinds × (insert, GET, list page) = 120 shapes: both paths must serve the same records.
+    @Test func statementsWorkPreparedAndBeyondTheSlots() async throws {
         let tag = UInt32.random(in: 0...UInt32.max)
         var kinds: [String: String] = [:]
-        for i in 0..<18 { kinds["p\(i)_\(tag).yaml"] = "name: p\(i)_\(tag)\nfields:\n  n: {type: integer}\n" }
+        for i in 0..<40 { kinds["p\(i)_\(tag).yaml"] = "name: p\(i)_\(tag)\nfields:\n  n: {type: integer}\n" }
         try await TestServer.run(extraKinds: kinds) { client, _ in
-            for i in 0..<18 {
+            for i in 0..<40 {
                 let id = try await client.create(#"{"filetype":"p\#(i)_\#(tag)","n":\#(i)}"#)
                 let fetched = try await client.get("/api/audio/p\(i)_\(tag)/\(id)")
                 #expect(fetched.status == .ok)
                 #expect(try fetched.json()["n"]?.int64 == Int64(i))
                 #expect(try await client.get("/api/audio/p\(i)_\(tag)/\(id + 1000)").status == .notFound)
+                let page = try await client.get("/api/audio/p\(i)_\(tag)?limit=5")
+                #expect(try page.json()["items"]?.arrayValue?.first?["n"]?.int64 == Int64(i))
             }
         }
     }

@@ -1,0 +1,54 @@
+import PostgresNIO
+
+/// Turns a row of `KindQueries.recordColumns` into the record's JSON and version.
+///
+/// The keys, in API order, are fixed when kinds are loaded: each column's value is preceded by
+/// its prepared bytes (`{"id":`, then `,"filetype":"song","name":`, …), so rendering a row is one
+/// pass over its cells with no per-row dictionary or `Codable` work.
+struct RecordRenderer: Sendable {
+    /// Bytes written before each column's value; the first is for `id`.
+    private let prefixes: [[UInt8]]
+    /// Where `updated_at` is; its text is the record's version (the ETag value).
+    private let updatedAtColumn: Int
+
+    /// How many leading columns of a row are the record's; a query may select more after them.
+    var columnCount: Int { prefixes.count }
+
+    /// `keys` name the columns after `id`, in order; `filetype` (a constant, the kind's name) follows `id`.
+    init(kindName: String, keys: [String]) {
+        var filetype: [UInt8] = []
+        CellJSON.writeString(kindName.utf8, into: &filetype)
+        var prefixes: [[UInt8]] = [Array(#"{"id":"#.utf8)]
+        for (i, key) in keys.enumerated() {
+            var prefix: [UInt8] = Array(",".utf8)
+            if i == 0 { prefix = Array(#","filetype":"#.utf8) + filetype + prefix }
+            CellJSON.writeString(key.utf8, into: &prefix)
+            prefix.append(UInt8(ascii: ":"))
+            prefixes.append(prefix)
+        }
+        self.prefixes = prefixes
+        updatedAtColumn = (keys.firstIndex(of: "updated_at") ?? 0) + 1
+    }
+
+    func render(_ row: PostgresRow) throws -> StoredRecord {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        var id: Int64 = 0
+        var version = ""
+        var column = 0
+        for cell in row {
+            guard column < prefixes.count else { break }
+            out.append(contentsOf: prefixes[column])
+            let start = out.count
+            try CellJSON.write(cell, into: &out)
+            if column == 0 {
+                id = Int64(String(decoding: out[start...], as: UTF8.self)) ?? 0
+            } else if column == updatedAtColumn {
+                version = String(decoding: out[(start + 1)..<(out.count - 1)], as: UTF8.self)
+            }
+            column += 1
+        }
+        out.append(UInt8(ascii: "}"))
+        return StoredRecord(id: id, json: String(decoding: out, as: UTF8.self), version: version)
+    }
+}
