@@ -101,15 +101,14 @@ public struct AudioAPI: Sendable {
         let queries = try resolve(token)
         let (query, sortSpec) = try ListQueryParser.parse(ListQueryParser.pairs(request.uri.query), kind: queries.kind)
         let page = try await records.list(query, in: queries)
-        var body = "{\"items\":["
-        for (i, item) in page.items.enumerated() {
-            if i > 0 { body += "," }
-            body += item.json
-        }
-        body += "],\"next_cursor\":"
-        body += page.next.map { "\"\(Cursor.encode($0, sort: sortSpec))\"" } ?? "null"
-        if let total = page.total { body += ",\"total\":\(total)" }
-        body += "}"
+        var body = ByteBuffer()
+        body.reserveCapacity(page.itemsJSON.count + 128)
+        body.writeString("{\"items\":[")
+        body.writeBytes(page.itemsJSON)
+        body.writeString("],\"next_cursor\":")
+        body.writeString(page.next.map { "\"\(Cursor.encode($0, sort: sortSpec))\"" } ?? "null")
+        if let total = page.total { body.writeString(",\"total\":\(total)") }
+        body.writeString("}")
         return JSONResponse.make(.ok, body)
     }
 

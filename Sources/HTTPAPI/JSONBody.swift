@@ -47,7 +47,11 @@ enum JSONBody {
 /// Builders for JSON responses.
 enum JSONResponse {
     static func make(_ status: HTTPResponse.Status, _ body: String) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+        make(status, ByteBuffer(string: body))
+    }
+
+    static func make(_ status: HTTPResponse.Status, _ body: ByteBuffer) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: body))
     }
 
     /// A record body with its version as a strong ETag (used by `If-Match` on updates).

@@ -33,22 +33,31 @@ struct RecordRenderer: Sendable {
     func render(_ row: PostgresRow) throws -> StoredRecord {
         var out: [UInt8] = []
         out.reserveCapacity(256)
+        let (id, version) = try write(row, into: &out)
+        return StoredRecord(id: id, json: String(decoding: out, as: UTF8.self), version: String(decoding: out[version], as: UTF8.self))
+    }
+
+    /// Appends the record's JSON to `out` (a list page writes all its records into one buffer) and
+    /// returns its id and where its version text is in `out`.
+    @discardableResult
+    func write(_ row: PostgresRow, into out: inout [UInt8]) throws -> (id: Int64, version: Range<Int>) {
         var id: Int64 = 0
-        var version = ""
+        var version = out.count..<out.count
         var column = 0
         for cell in row {
             guard column < prefixes.count else { break }
             out.append(contentsOf: prefixes[column])
-            let start = out.count
-            try CellJSON.write(cell, into: &out)
             if column == 0 {
-                id = Int64(String(decoding: out[start...], as: UTF8.self)) ?? 0
-            } else if column == updatedAtColumn {
-                version = String(decoding: out[(start + 1)..<(out.count - 1)], as: UTF8.self)
+                id = try cell.decode(Int64.self)
+                out.append(contentsOf: String(id).utf8)
+            } else {
+                let start = out.count
+                try CellJSON.write(cell, into: &out)
+                if column == updatedAtColumn { version = (start + 1)..<(out.count - 1) }
             }
             column += 1
         }
         out.append(UInt8(ascii: "}"))
-        return StoredRecord(id: id, json: String(decoding: out, as: UTF8.self), version: version)
+        return (id, version)
     }
 }

@@ -4,7 +4,10 @@ import Schema
 
 /// A page of a filtered, sorted list.
 public struct QueryPage: Sendable {
-    public var items: [StoredRecord]
+    /// The page's records as JSON, comma-separated (the inside of the `items` array): written
+    /// straight from the rows into one buffer, with no per-record string.
+    public var itemsJSON: [UInt8]
+    public var count: Int
     /// Where the next page starts, when there is one.
     public var next: PagePosition?
     public var total: Int64?
@@ -37,18 +40,22 @@ extension RecordStore {
             : ", json_build_array(\(query.sort.map { "t.\(SQLText.identifier($0.column))::text" }.joined(separator: ", ")))::text"
         let sql = "SELECT \(queries.recordColumns)\(sortValues) FROM \(queries.table) t\(whereSQL) ORDER BY \(order) LIMIT \(limitParam)"
         let rows = try await PreparedStatements.rows(sql, bindings, client: client, logger: logger)
-        var items: [StoredRecord] = []
-        items.reserveCapacity(rows.count)
-        for row in rows { items.append(try queries.renderer.render(row)) }
+        let shown = min(rows.count, query.limit)
+        var json: [UInt8] = []
+        json.reserveCapacity(shown * 320)
+        var lastID: Int64 = 0
+        for (i, row) in rows.prefix(shown).enumerated() {
+            if i > 0 { json.append(UInt8(ascii: ",")) }
+            lastID = try queries.renderer.write(row, into: &json).id
+        }
         var next: PagePosition?
-        if items.count > query.limit {
-            items.removeLast()
+        if rows.count > query.limit {
             var values: [String?] = []
             if !query.sort.isEmpty {
                 let sortText = try PostgresRandomAccessRow(rows[query.limit - 1])[queries.renderer.columnCount].decode(String.self)
                 values = (try? JSONParser.parse(sortText))?.arrayValue?.map(\.stringValue) ?? []
             }
-            next = PagePosition(values: values, id: items[items.count - 1].id)
+            next = PagePosition(values: values, id: lastID)
         }
         var total: Int64?
         if query.countTotal {
@@ -61,7 +68,7 @@ extension RecordStore {
             let countRows = try await client.query(PostgresQuery(unsafeSQL: countSQL, binds: countBindings), logger: logger)
             for try await n in countRows.decode(Int64.self) { total = n }
         }
-        return QueryPage(items: items, next: next, total: total)
+        return QueryPage(itemsJSON: json, count: shown, next: next, total: total)
     }
 
     /// The WHERE terms of the filters; `bind` appends a text parameter and returns its cast placeholder.
