@@ -26,78 +26,100 @@ enum CellJSON {
     /// Appends the cell's value (`null` for SQL NULL).
     static func write(_ cell: PostgresCell, into out: inout [UInt8]) throws {
         guard cell.format == .binary else { throw Failure.textFormat }
-        guard var bytes = cell.bytes else { out.append(contentsOf: "null".utf8); return }
-        try write(oid: cell.dataType.rawValue, &bytes, into: &out)
+        guard let bytes = cell.bytes else { out.append(contentsOf: "null".utf8); return }
+        let oid = cell.dataType.rawValue
+        try bytes.withUnsafeReadableBytes { try write(oid: oid, $0, into: &out) }
     }
 
-    static func write(oid: UInt32, _ bytes: inout ByteBuffer, into out: inout [UInt8]) throws {
+    /// Reads the value in place (no `ByteBuffer` slices, hence no reference counting per value).
+    static func write(oid: UInt32, _ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) throws {
+        var reader = Reader(bytes: bytes, oid: oid)
         switch oid {
-        case 20: try writeInteger(bytes.readInteger(as: Int64.self), oid, &out)
-        case 23: try writeInteger(bytes.readInteger(as: Int32.self).map(Int64.init), oid, &out)
-        case 21: try writeInteger(bytes.readInteger(as: Int16.self).map(Int64.init), oid, &out)
-        case 16:
-            guard let b = bytes.readInteger(as: UInt8.self) else { throw Failure.malformed(oid) }
-            out.append(contentsOf: (b != 0 ? "true" : "false").utf8)
-        case 701:
-            guard let bits = bytes.readInteger(as: UInt64.self) else { throw Failure.malformed(oid) }
-            writeDouble(Double(bitPattern: bits), into: &out)
-        case 700:
-            guard let bits = bytes.readInteger(as: UInt32.self) else { throw Failure.malformed(oid) }
-            writeDouble(Double(Float(bitPattern: bits)), into: &out)
+        case 20: writeInteger(try reader.read(Int64.self), &out)
+        case 23: writeInteger(Int64(try reader.read(Int32.self)), &out)
+        case 21: writeInteger(Int64(try reader.read(Int16.self)), &out)
+        case 16: out.append(contentsOf: (try reader.read(UInt8.self) != 0 ? "true" : "false").utf8)
+        case 701: writeDouble(Double(bitPattern: try reader.read(UInt64.self)), into: &out)
+        case 700: writeDouble(Double(Float(bitPattern: try reader.read(UInt32.self))), into: &out)
         case 25, 1043, 1042, 19: // text, varchar, bpchar, name
-            writeString(bytes.readableBytesView, into: &out)
+            writeString(bytes, into: &out)
         case 1184: // timestamptz: microseconds since 2000-01-01 UTC
-            guard let micros = bytes.readInteger(as: Int64.self) else { throw Failure.malformed(oid) }
+            let micros = try reader.read(Int64.self)
             out.append(UInt8(ascii: "\""))
             TimestampText.write(micros: micros, into: &out)
             out.append(UInt8(ascii: "\""))
         case 1082: // date: days since 2000-01-01
-            guard let days = bytes.readInteger(as: Int32.self) else { throw Failure.malformed(oid) }
+            let days = try reader.read(Int32.self)
             out.append(UInt8(ascii: "\""))
             TimestampText.write(days: days, into: &out)
             out.append(UInt8(ascii: "\""))
         case 114: // json: its text as it is
-            out.append(contentsOf: bytes.readableBytesView)
+            out.append(contentsOf: bytes)
         case 3802: // jsonb: a version byte, then the text
-            guard bytes.readInteger(as: UInt8.self) == 1 else { throw Failure.malformed(oid) }
-            out.append(contentsOf: bytes.readableBytesView)
+            guard try reader.read(UInt8.self) == 1 else { throw Failure.malformed(oid) }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[1...]))
         case 1016, 1007, 1005, 1000, 1022, 1021, 1009, 1015, 1014, 1185, 1182, 199, 3807:
-            try writeArray(&bytes, oid: oid, into: &out)
+            try writeArray(&reader, into: &out)
         default:
             throw Failure.unsupportedType(oid)
         }
     }
 
-    private static func writeInteger(_ value: Int64?, _ oid: UInt32, _ out: inout [UInt8]) throws {
-        guard let value else { throw Failure.malformed(oid) }
+    /// Big-endian reads from a binary value, failing (not trapping) on short input.
+    private struct Reader {
+        let bytes: UnsafeRawBufferPointer
+        let oid: UInt32
+        var offset = 0
+
+        mutating func read<T: FixedWidthInteger>(_: T.Type) throws -> T {
+            guard offset + MemoryLayout<T>.size <= bytes.count else { throw Failure.malformed(oid) }
+            defer { offset += MemoryLayout<T>.size }
+            return T(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
+        }
+
+        mutating func slice(_ length: Int) throws -> UnsafeRawBufferPointer {
+            guard length >= 0, offset + length <= bytes.count else { throw Failure.malformed(oid) }
+            defer { offset += length }
+            return UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)])
+        }
+    }
+
+    private static func writeInteger(_ value: Int64, _ out: inout [UInt8]) {
         if value >= 0 && value < 10 { out.append(UInt8(ascii: "0") &+ UInt8(value)); return }
         out.append(contentsOf: String(value).utf8)
     }
 
     /// A one-dimensional array (the only kind the schema creates) as a JSON array; the element
     /// type comes from the array's own header.
-    private static func writeArray(_ bytes: inout ByteBuffer, oid: UInt32, into out: inout [UInt8]) throws {
-        guard let dimensions = bytes.readInteger(as: Int32.self), bytes.readInteger(as: Int32.self) != nil,
-              let element = bytes.readInteger(as: UInt32.self) else { throw Failure.malformed(oid) }
+    private static func writeArray(_ reader: inout Reader, into out: inout [UInt8]) throws {
+        let dimensions = try reader.read(Int32.self)
+        _ = try reader.read(Int32.self) // has-nulls flag
+        let element = try reader.read(UInt32.self)
         var count = 0
         for d in 0..<Int(dimensions) {
-            guard let size = bytes.readInteger(as: Int32.self), bytes.readInteger(as: Int32.self) != nil else { throw Failure.malformed(oid) }
+            let size = try reader.read(Int32.self)
+            _ = try reader.read(Int32.self) // lower bound
             count = d == 0 ? Int(size) : count * Int(size)
         }
         out.append(UInt8(ascii: "["))
         for i in 0..<count {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            guard let length = bytes.readInteger(as: Int32.self) else { throw Failure.malformed(oid) }
+            let length = try reader.read(Int32.self)
             if length < 0 { out.append(contentsOf: "null".utf8); continue }
-            guard var item = bytes.readSlice(length: Int(length)) else { throw Failure.malformed(oid) }
-            try write(oid: element, &item, into: &out)
+            try write(oid: element, try reader.slice(Int(length)), into: &out)
         }
         out.append(UInt8(ascii: "]"))
     }
 
     /// A JSON string with the escapes PostgreSQL's `escape_json` uses; other characters as they are.
-    static func writeString<Bytes: Sequence<UInt8>>(_ bytes: Bytes, into out: inout [UInt8]) {
+    static func writeString<Bytes: Collection<UInt8>>(_ bytes: Bytes, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most text needs no escape: copy it whole.
+        if !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: bytes)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in bytes {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])

@@ -6,8 +6,10 @@ import PostgresNIO
 /// its prepared bytes (`{"id":`, then `,"filetype":"song","name":`, …), so rendering a row is one
 /// pass over its cells with no per-row dictionary or `Codable` work.
 struct RecordRenderer: Sendable {
-    /// Bytes written before each column's value; the first is for `id`.
-    private let prefixes: [[UInt8]]
+    /// Bytes written before each column's value (the first is for `id`), all in one array so
+    /// that writing a row does not retain an array per column.
+    private let prefixBytes: [UInt8]
+    private let prefixes: [Range<Int>]
     /// Where `updated_at` is; its text is the record's version (the ETag value).
     private let updatedAtColumn: Int
 
@@ -26,7 +28,14 @@ struct RecordRenderer: Sendable {
             prefix.append(UInt8(ascii: ":"))
             prefixes.append(prefix)
         }
-        self.prefixes = prefixes
+        self.prefixBytes = prefixes.flatMap { $0 }
+        var ranges: [Range<Int>] = []
+        var start = 0
+        for prefix in prefixes {
+            ranges.append(start..<(start + prefix.count))
+            start += prefix.count
+        }
+        self.prefixes = ranges
         updatedAtColumn = (keys.firstIndex(of: "updated_at") ?? 0) + 1
     }
 
@@ -46,7 +55,7 @@ struct RecordRenderer: Sendable {
         var column = 0
         for cell in row {
             guard column < prefixes.count else { break }
-            out.append(contentsOf: prefixes[column])
+            out.append(contentsOf: prefixBytes[prefixes[column]])
             if column == 0 {
                 id = try cell.decode(Int64.self)
                 out.append(contentsOf: String(id).utf8)
