@@ -309,9 +309,9 @@ import Logging
 }
 
 @Suite struct PreparedStatementTests {
-    /// 64 statement shapes are prepared per process (`PreparedStatements`); later ones run unprepared.
-    /// 40 kinds × (insert, GET, list page) = 120 shapes: both paths must serve the same records.
-    @Test func statementsWorkPreparedAndBeyondTheSlots() async throws {
+    /// Every kind's insert, GET and list page are prepared statements of their own
+    /// (`PreparedStatements`): 40 kinds × 3 shapes, each serving its own kind's records.
+    @Test func statementsOfManyKindsServeTheirOwnRecords() async throws {
         let tag = UInt32.random(in: 0...UInt32.max)
         var kinds: [String: String] = [:]
         for i in 0..<40 { kinds["p\(i)_\(tag).yaml"] = "name: p\(i)_\(tag)\nfields:\n  n: {type: integer}\n" }
