@@ -215,7 +215,8 @@ pg_sql -d postgres -c "ALTER SYSTEM RESET log_min_duration_statement" -c "SELECT
 python3 - "$WORK/pg/postgres.log" "$WORK" "$MAX_SONG" <<'PY' || log "could not capture the server's SQL; skipping the server-SQL pgbench runs"
 import re, sys
 logf, work, max_song = sys.argv[1], sys.argv[2], sys.argv[3]
-stmts = [m.group(1).strip() for m in re.finditer(r"execute <unnamed>: (.*)", open(logf, errors="replace").read())]
+# "execute <unnamed>: SQL" for unprepared statements, "execute audio_statement_N: SQL" for prepared ones.
+stmts = [m.group(1).strip() for m in re.finditer(r"execute [^:\s]+: (.*)", open(logf, errors="replace").read())]
 def pick(pred):
     for s in stmts:
         if pred(s):
@@ -228,7 +229,7 @@ def pgbench_text(sql):
         return m.group(0) if ":" not in body else "E'" + body.replace("\\", "\\\\").replace(":", "\\x3a") + "'"
     return re.sub(r"(?<![A-Za-z0-9_])'((?:[^']|'')*)'", esc, sql)
 get = pick(lambda s: 'FROM "song" t WHERE t."id" = $1' in s and "$2" not in s)
-ins = pick(lambda s: s.startswith('WITH t AS (INSERT INTO "song"'))
+ins = pick(lambda s: s.startswith('INSERT INTO "song"'))
 lst = pick(lambda s: 'FROM "podcast" t' in s and "LIMIT $" in s)
 n = max(int(x) for x in re.findall(r"\$(\d+)", lst))
 open(f"{work}/server-get.sql", "w").write(f"\\set id random(1, {max_song})\n" + pgbench_text(get).replace("$1", ":id") + ";\n")
@@ -248,7 +249,9 @@ for c in $CONNS; do
     pgbench_run server_get_extended "$c" postgres -M extended -f "$WORK/server-get.sql"
     pgbench_run server_get_prepared "$c" postgres -M prepared -f "$WORK/server-get.sql"
     pgbench_run server_list_extended "$c" postgres -M extended -f "$WORK/server-list.sql"
+    pgbench_run server_list_prepared "$c" postgres -M prepared -f "$WORK/server-list.sql"
     pgbench_run server_insert_extended "$c" postgres -M extended -f "$WORK/server-insert.sql"
+    pgbench_run server_insert_prepared "$c" postgres -M prepared -f "$WORK/server-insert.sql"
   fi
 done
 wrk_warm "$BASE/_static"

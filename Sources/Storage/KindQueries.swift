@@ -25,7 +25,7 @@ public struct KindQueries: Sendable {
         recordColumns = (["id"] + keys).map { "t.\(SQLText.identifier($0))" }.joined(separator: ", ")
         renderer = RecordRenderer(kindName: kind.name, keys: keys)
         selectByID = "SELECT \(recordColumns) FROM \(table) t WHERE t.\"id\" = $1"
-        insertPrefix = "INSERT INTO \(table)"
+        insertPrefix = "INSERT INTO \(table) AS t"
         deleteByID = "DELETE FROM \(table) WHERE \"id\" = $1 RETURNING \"file_key\""
     }
 

@@ -42,8 +42,7 @@ extension RecordStore {
             bindings.append(id)
             bindings.append(fileJSON)
             bindings.append(key)
-            let update = "UPDATE \(queries.table) SET \"file\" = $2::json, \"file_key\" = $3, \"uploaded_time\" = now(), \"updated_at\" = greatest(clock_timestamp(), \"updated_at\" + interval '1 microsecond') WHERE \"id\" = $1 RETURNING *"
-            let sql = "WITH t AS (\(update)) SELECT \(queries.recordColumns) FROM t"
+            let sql = "UPDATE \(queries.table) AS t SET \"file\" = $2::json, \"file_key\" = $3, \"uploaded_time\" = now(), \"updated_at\" = greatest(clock_timestamp(), \"updated_at\" + interval '1 microsecond') WHERE \"id\" = $1 RETURNING \(queries.recordColumns)"
             let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
             for try await row in rows { return (try queries.renderer.render(row), oldKey) }
             return nil

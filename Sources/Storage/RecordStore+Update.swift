@@ -27,8 +27,7 @@ extension RecordStore {
             bindings.append(tags)
             condition += " AND \(KindQueries.versionExpression("\"updated_at\"")) = ANY($\(bindings.count))"
         }
-        let update = "UPDATE \(queries.table) SET \(sets.joined(separator: ", ")) WHERE \(condition) RETURNING *"
-        let sql = "WITH t AS (\(update)) SELECT \(queries.recordColumns) FROM t"
+        let sql = "UPDATE \(queries.table) AS t SET \(sets.joined(separator: ", ")) WHERE \(condition) RETURNING \(queries.recordColumns)"
         if let stored = try await records(sql, bindings, in: queries, prepared: false).first {
             return .updated(stored)
         }

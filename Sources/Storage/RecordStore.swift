@@ -32,10 +32,8 @@ public struct RecordStore: Sendable {
             placeholders.append(KindQueries.placeholder(placeholders.count + 1, for: field))
             Self.bind(value, as: field, into: &bindings)
         }
-        let insert = names.isEmpty
-            ? "\(queries.insertPrefix) DEFAULT VALUES RETURNING *"
-            : "\(queries.insertPrefix) (\(names.joined(separator: ", "))) VALUES (\(placeholders.joined(separator: ", "))) RETURNING *"
-        let sql = "WITH t AS (\(insert)) SELECT \(queries.recordColumns) FROM t"
+        let values = names.isEmpty ? "DEFAULT VALUES" : "(\(names.joined(separator: ", "))) VALUES (\(placeholders.joined(separator: ", ")))"
+        let sql = "\(queries.insertPrefix) \(values) RETURNING \(queries.recordColumns)"
         return try await records(sql, bindings, in: queries).first!
     }
 
