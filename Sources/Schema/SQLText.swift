@@ -3,14 +3,29 @@ import KindModel
 /// Quoting for SQL text we generate. Names come from YAML, so every one is quoted even though
 /// the kind linter already restricts them to `[a-z][a-z0-9_]*`: defence in depth costs nothing.
 public enum SQLText {
-    /// `"name"`, with embedded quotes doubled.
+    /// `"name"`, with embedded quotes doubled. (Doubling character by character rather than with
+    /// Foundation's `replacingOccurrences`, which was 2% of a create's CPU: inserts quote their
+    /// column names per request.)
     public static func identifier(_ name: String) -> String {
-        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        quoted(name, by: "\"")
     }
 
     /// `'text'`, with embedded quotes doubled (standard_conforming_strings is on in every supported PostgreSQL).
     public static func literal(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+        quoted(text, by: "'")
+    }
+
+    /// By Unicode scalar, not by Character: a quote followed by a combining mark is one Character
+    /// that is not equal to the quote, and must still be doubled.
+    private static func quoted(_ text: String, by quote: Unicode.Scalar) -> String {
+        var out = String.UnicodeScalarView()
+        out.append(quote)
+        for scalar in text.unicodeScalars {
+            out.append(scalar)
+            if scalar == quote { out.append(quote) }
+        }
+        out.append(quote)
+        return String(out)
     }
 
     /// A number literal; integral values print without a fraction so they fit bigint columns.

@@ -99,6 +99,9 @@ import Testing
     @Test func quotingOfIdentifiersAndLiterals() {
         #expect(SQLText.identifier("we\"ird") == "\"we\"\"ird\"")
         #expect(SQLText.literal("it's") == "'it''s'")
+        // A quote followed by a combining mark is one Character but still a quote to PostgreSQL.
+        #expect(SQLText.literal("a'\u{301}b") == "'a''\u{301}b'")
+        #expect(SQLText.identifier("x\"\u{301}") == "\"x\"\"\u{301}\"")
         #expect(SQLText.number(3) == "3")
         #expect(SQLText.number(-2.5) == "-2.5")
         #expect(SQLText.number(2147483647) == "2147483647")
