@@ -19,6 +19,8 @@ struct ServeCommand: AsyncParsableCommand {
     var storageDir: String?
     @Option(name: .customLong("max-upload-bytes"), help: "Largest accepted upload, e.g. 536870912 or 512MiB (env MAX_UPLOAD_BYTES, default 512MiB).")
     var maxUploadBytes: String?
+    @Option(name: .customLong("db-pool-size"), help: "PostgreSQL connections the server keeps open (env DB_POOL_SIZE, default 32).")
+    var dbPoolSize: Int?
     @Flag(name: .customLong("auto-migrate"), help: "Generate and apply a non-destructive migration for kinds/ changes before serving (development).")
     var autoMigrate = false
 
@@ -42,7 +44,11 @@ struct ServeCommand: AsyncParsableCommand {
             try await ensureSchema(catalog: catalog, directory: directory, client: client, logger: logger)
         }
 
-        let client = PostgresClient(configuration: url.configuration(maximumConnections: 32, keepWarm: true), backgroundLogger: logger)
+        let poolText = dbPoolSize.map(String.init) ?? env["DB_POOL_SIZE"] ?? "32"
+        guard let poolSize = Int(poolText), (1...1000).contains(poolSize) else {
+            throw ValidationError("DB_POOL_SIZE must be 1–1000, got '\(poolText)'")
+        }
+        let client = PostgresClient(configuration: url.configuration(maximumConnections: poolSize, keepWarm: true), backgroundLogger: logger)
         let registry = KindRegistry(catalog)
         let app = ServerApplication.make(configuration: configuration, registry: registry, client: client, logger: logger)
         let reloader = KindReloader(registry: registry, kindsDirectory: settings.kindsDirectory, migrations: directory,
