@@ -7,7 +7,6 @@ public struct QueryPage: Sendable {
     /// The page's records as JSON, comma-separated (the inside of the `items` array): written
     /// straight from the rows into one buffer, with no per-record string.
     public var itemsJSON: [UInt8]
-    public var count: Int
     /// Where the next page starts, when there is one.
     public var next: PagePosition?
     public var total: Int64?
@@ -68,7 +67,7 @@ extension RecordStore {
             let countRows = try await client.query(PostgresQuery(unsafeSQL: countSQL, binds: countBindings), logger: logger)
             for try await n in countRows.decode(Int64.self) { total = n }
         }
-        return QueryPage(itemsJSON: json, count: shown, next: next, total: total)
+        return QueryPage(itemsJSON: json, next: next, total: total)
     }
 
     /// The WHERE terms of the filters; `bind` appends a text parameter and returns its cast placeholder.
