@@ -56,7 +56,7 @@ enum JSONResponse {
 
     /// A record body with its version as a strong ETag (used by `If-Match` on updates).
     static func record(_ status: HTTPResponse.Status, _ record: StoredRecord) -> Response {
-        var response = make(status, record.json)
+        var response = make(status, ByteBuffer(bytes: record.json))
         response.headers[.eTag] = "\"\(record.version)\""
         return response
     }

@@ -84,7 +84,7 @@ enum CellJSON {
         }
     }
 
-    private static func writeInteger(_ value: Int64, _ out: inout [UInt8]) {
+    static func writeInteger(_ value: Int64, _ out: inout [UInt8]) {
         if value >= 0 && value < 10 { out.append(UInt8(ascii: "0") &+ UInt8(value)); return }
         out.append(contentsOf: String(value).utf8)
     }
@@ -111,6 +111,8 @@ enum CellJSON {
         out.append(UInt8(ascii: "]"))
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     /// A JSON string with the escapes PostgreSQL's `escape_json` uses; other characters as they are.
     static func writeString<Bytes: Collection<UInt8>>(_ bytes: Bytes, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
@@ -121,19 +123,24 @@ enum CellJSON {
             return
         }
         for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x08: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
-            case 0x0C: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
-            case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                        hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default: out.append(byte)
+            let short: UInt8? = switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): byte
+            case 0x08: UInt8(ascii: "b")
+            case 0x0C: UInt8(ascii: "f")
+            case 0x0A: UInt8(ascii: "n")
+            case 0x0D: UInt8(ascii: "r")
+            case 0x09: UInt8(ascii: "t")
+            default: nil
+            }
+            if let short {
+                out.append(UInt8(ascii: "\\"))
+                out.append(short)
+            } else if byte < 0x20 {
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 0xF)])
+            } else {
+                out.append(byte)
             }
         }
         out.append(UInt8(ascii: "\""))

@@ -26,11 +26,16 @@ enum PreparedStatements {
         var types: [PostgresDataType]
     }
 
-    private static let table = Mutex<[String: Entry]>([:])
+    private struct Key: Hashable {
+        var sql: String
+        var types: [PostgresDataType]
+    }
+
+    private static let table = Mutex<[Key: Entry]>([:])
 
     /// The prepared entry for `sql` and `types`, numbering it if new; nil when `capacity` are taken.
     static func claim(sql: String, types: [PostgresDataType]) -> Entry? {
-        let key = sql + "\u{0}" + types.map { String($0.rawValue) }.joined(separator: ",")
+        let key = Key(sql: sql, types: types)
         return table.withLock { table in
             if let entry = table[key] { return entry }
             guard table.count < capacity else { return nil }
@@ -40,10 +45,11 @@ enum PreparedStatements {
         }
     }
 
-    /// Runs `sql` with `bindings`, prepared unless `capacity` shapes are taken, and returns all its rows.
-    static func rows(_ sql: String, _ bindings: StatementBindings, client: PostgresClient, logger: Logger) async throws -> [PostgresRow] {
+    /// Runs `sql` with `bindings` and returns all its rows: prepared unless `prepare` is false (rare
+    /// shapes that should not take a slot) or `capacity` shapes are taken.
+    static func rows(_ sql: String, _ bindings: StatementBindings, prepare: Bool = true, client: PostgresClient, logger: Logger) async throws -> [PostgresRow] {
         var rows: [PostgresRow] = []
-        if let entry = claim(sql: sql, types: bindings.types) {
+        if prepare, let entry = claim(sql: sql, types: bindings.types) {
             try await RunTimeStatement.$current.withValue(entry) {
                 for try await row in try await client.execute(RunTimeStatement(bindings: bindings.values), logger: logger) {
                     rows.append(row)

@@ -43,7 +43,8 @@ struct RecordRenderer: Sendable {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         let (id, version) = try write(row, into: &out)
-        return StoredRecord(id: id, json: String(decoding: out, as: UTF8.self), version: String(decoding: out[version], as: UTF8.self))
+        let text = String(decoding: out[version], as: UTF8.self)
+        return StoredRecord(id: id, json: out, version: text)
     }
 
     /// Appends the record's JSON to `out` (a list page writes all its records into one buffer) and
@@ -58,7 +59,7 @@ struct RecordRenderer: Sendable {
             out.append(contentsOf: prefixBytes[prefixes[column]])
             if column == 0 {
                 id = try cell.decode(Int64.self)
-                out.append(contentsOf: String(id).utf8)
+                CellJSON.writeInteger(id, &out)
             } else {
                 let start = out.count
                 try CellJSON.write(cell, into: &out)

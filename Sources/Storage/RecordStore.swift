@@ -4,10 +4,10 @@ import Logging
 import PostgresNIO
 import Schema
 
-/// A record as the API returns it: JSON text rendered by PostgreSQL, and its version for ETags.
+/// A record as the API returns it: its JSON (UTF-8 bytes, the response body as is) and its version for ETags.
 public struct StoredRecord: Sendable, Equatable {
     public var id: Int64
-    public var json: String
+    public var json: [UInt8]
     /// Changes on every write of the row; the HTTP layer turns it into an ETag.
     public var version: String
 }
@@ -84,14 +84,7 @@ public struct RecordStore: Sendable {
     /// `prepared: false` for rare shapes that should not take one of the prepared slots.
     func records(_ sql: String, _ bindings: StatementBindings, in queries: KindQueries, prepared: Bool = true) async throws -> [StoredRecord] {
         do {
-            var rows: [PostgresRow] = []
-            if prepared {
-                rows = try await PreparedStatements.rows(sql, bindings, client: client, logger: logger)
-            } else {
-                for try await row in try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings.values), logger: logger) {
-                    rows.append(row)
-                }
-            }
+            let rows = try await PreparedStatements.rows(sql, bindings, prepare: prepared, client: client, logger: logger)
             return try rows.map(queries.renderer.render)
         } catch {
             if let mapped = StorageError.from(error, kind: queries.kind.name) { throw mapped }

@@ -1,3 +1,5 @@
+import KindModel
+
 /// PostgreSQL's binary timestamps and dates as the text the API uses: RFC 3339 in UTC with six
 /// fractional digits (`2026-11-26T20:51:53.123456Z`) and ISO dates (`2026-11-26`).
 ///
@@ -5,8 +7,8 @@
 /// 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` gives (`KindQueries.versionExpression`), because a record's
 /// version — its ETag — is compared with that expression in SQL by `If-Match`.
 enum TimestampText {
-    /// Days from 0000-03-01 to 2000-01-01 in the proleptic Gregorian calendar.
-    private static let epochShift: Int64 = 730_425
+    /// Days from 1970-01-01 (`RFC3339.civilFromDays`' epoch) to 2000-01-01 (PostgreSQL's).
+    private static let epochShift: Int64 = 10_957
 
     static func write(micros: Int64, into out: inout [UInt8]) {
         if micros == .max { out.append(contentsOf: "infinity".utf8); return }
@@ -34,31 +36,15 @@ enum TimestampText {
         writeDate(days: Int64(days), into: &out)
     }
 
-    /// The version text of a timestamp, as a String (for ETags).
-    static func string(micros: Int64) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(27)
-        write(micros: micros, into: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Civil date of a day count from 2000-01-01 (H. Hinnant's `civil_from_days`, shifted).
+    /// The date of a day count from 2000-01-01.
     private static func writeDate(days: Int64, into out: inout [UInt8]) {
-        let z = days + epochShift
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = RFC3339.civilFromDays(Int(days + epochShift))
         if year < 0 { out.append(UInt8(ascii: "-")) }
-        pad(abs(year), 4, &out)
+        pad(Int64(abs(year)), 4, &out)
         out.append(UInt8(ascii: "-"))
-        pad(month, 2, &out)
+        pad(Int64(month), 2, &out)
         out.append(UInt8(ascii: "-"))
-        pad(day, 2, &out)
+        pad(Int64(day), 2, &out)
     }
 
     /// `value` (≥ 0) in decimal, zero-padded to at least `width` digits, without allocating.

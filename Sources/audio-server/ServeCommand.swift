@@ -35,6 +35,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard let uploadLimit = ByteSize.parse(uploadText), uploadLimit > 0 else {
             throw ValidationError("MAX_UPLOAD_BYTES must be a size like 536870912 or 512MiB, got '\(uploadText)'")
         }
+        let poolText = dbPoolSize.map(String.init) ?? env["DB_POOL_SIZE"] ?? "32"
+        guard let poolSize = Int(poolText), (1...1000).contains(poolSize) else {
+            throw ValidationError("DB_POOL_SIZE must be 1–1000, got '\(poolText)'")
+        }
         let configuration = ServerConfiguration(host: host, port: port, storageDirectory: storageDir ?? env["STORAGE_DIR"] ?? "./storage",
                                                 maxUploadBytes: uploadLimit)
 
@@ -44,10 +48,6 @@ struct ServeCommand: AsyncParsableCommand {
             try await ensureSchema(catalog: catalog, directory: directory, client: client, logger: logger)
         }
 
-        let poolText = dbPoolSize.map(String.init) ?? env["DB_POOL_SIZE"] ?? "32"
-        guard let poolSize = Int(poolText), (1...1000).contains(poolSize) else {
-            throw ValidationError("DB_POOL_SIZE must be 1–1000, got '\(poolText)'")
-        }
         let client = PostgresClient(configuration: url.configuration(maximumConnections: poolSize, keepWarm: true), backgroundLogger: logger)
         let registry = KindRegistry(catalog)
         let app = ServerApplication.make(configuration: configuration, registry: registry, client: client, logger: logger)

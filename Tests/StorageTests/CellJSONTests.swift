@@ -19,25 +19,18 @@ import TestSupport
             if d.isFinite && d != 0 { values.append(d) }
             values.append(Double(Int64.random(in: -10_000_000...10_000_000)) / pow10(Int.random(in: 0...9)))
         }
-        let url = try await TestDatabase.create(label: "celljson")
-        let sent = values
-        let expected: [String] = try await TestDatabase.withClient(url) { client in
-            var bindings = PostgresBindings()
-            bindings.append(sent)
-            var out: [String] = []
-            let rows = try await client.query(PostgresQuery(unsafeSQL: "SELECT x::text FROM unnest($1::float8[]) WITH ORDINALITY u(x, n) ORDER BY n", binds: bindings), logger: TestDatabase.logger)
-            for try await text in rows.decode(String.self) { out.append(text) }
-            return out
-        }
+        let expected = try await postgresTexts(of: values, as: "float8[]", select: "x::text")
         #expect(expected.count == values.count)
         var mismatches: [String] = []
         for (value, pg) in zip(values, expected) {
             var out: [UInt8] = []
             CellJSON.writeDouble(value, into: &out)
             let swift = String(decoding: out, as: UTF8.self)
-            // Where the shortest decimal lies exactly halfway between two doubles (1e23), Swift prints it and
-            // PostgreSQL's Ryu the longer neighbour; both read back as the same double, so JSON is unchanged.
-            if swift != pg && !(Double(swift) == value && Double(pg) == value) {
+            guard swift != pg else { continue }
+            // Where the shortest decimal lies exactly halfway between two doubles (1e23), Swift picks
+            // it and PostgreSQL's Ryu the longer neighbour: other digits, the same double. Only then
+            // may the texts differ; the same digits laid out differently is a mismatch.
+            if Self.digits(swift) == Self.digits(pg) || Double(swift) != value || Double(pg) != value {
                 mismatches.append("\(value.bitPattern): swift \(swift) postgres \(pg)")
             }
         }
@@ -52,30 +45,19 @@ import TestSupport
         var micros: [Int64] = [0, -1, 1, low, high, 86_400_000_000 * 59, 86_400_000_000 * 60 - 1, 951_782_400_000_000]
         while micros.count < 3000 { micros.append(Int64.random(in: low...high)) }
         let days = micros.map { Int64($0 >= 0 ? $0 / 86_400_000_000 : ($0 + 1) / 86_400_000_000 - 1) }
-        let url = try await TestDatabase.create(label: "celljson")
-        let sent = micros
-        let (stamps, dates): ([String], [String]) = try await TestDatabase.withClient(url) { client in
-            var bindings = PostgresBindings()
-            bindings.append(sent)
-            bindings.append(days)
-            let sql = """
-                SELECT to_char((timestamptz '2000-01-01 00:00:00+00' + interval '1 second' * (x / 1000000)::float8
-                                 + interval '1 microsecond' * (x % 1000000)::float8) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                       (date '2000-01-01' + d::int)::text
-                FROM unnest($1::int8[], $2::int8[]) WITH ORDINALITY u(x, d, n) ORDER BY n
-                """
-            var s: [String] = [], d: [String] = []
-            for try await (a, b) in try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: TestDatabase.logger).decode((String, String).self) {
-                s.append(a); d.append(b)
-            }
-            return (s, d)
-        }
-        #expect(stamps.count == micros.count)
-        for (i, value) in micros.enumerated() where i < stamps.count {
-            #expect(TimestampText.string(micros: value) == stamps[i], "µs \(value)")
-            var out: [UInt8] = []
-            TimestampText.write(days: Int32(days[i]), into: &out)
-            #expect(String(decoding: out, as: UTF8.self) == dates[i], "days \(days[i])")
+        let stamps = try await postgresTexts(of: micros, as: "int8[]", select: """
+            to_char((timestamptz '2000-01-01 00:00:00+00' + interval '1 second' * (x / 1000000)::float8
+                     + interval '1 microsecond' * (x % 1000000)::float8) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+            """)
+        let dates = try await postgresTexts(of: days, as: "int8[]", select: "(date '2000-01-01' + x::int)::text")
+        #expect(stamps.count == micros.count && dates.count == days.count)
+        for (i, value) in micros.enumerated() where i < stamps.count && i < dates.count {
+            var stamp: [UInt8] = []
+            TimestampText.write(micros: value, into: &stamp)
+            #expect(String(decoding: stamp, as: UTF8.self) == stamps[i], "µs \(value)")
+            var date: [UInt8] = []
+            TimestampText.write(days: Int32(days[i]), into: &date)
+            #expect(String(decoding: date, as: UTF8.self) == dates[i], "days \(days[i])")
         }
     }
 
@@ -88,16 +70,8 @@ import TestSupport
             for _ in 0..<Int.random(in: 0...20) { s.append(alphabet.randomElement()!) }
             strings.append(String(s))
         }
-        let url = try await TestDatabase.create(label: "celljson")
-        let sentStrings = strings
-        let expected: [String] = try await TestDatabase.withClient(url) { client in
-            var bindings = PostgresBindings()
-            bindings.append(sentStrings)
-            var out: [String] = []
-            let rows = try await client.query(PostgresQuery(unsafeSQL: "SELECT to_json(x)::text FROM unnest($1::text[]) WITH ORDINALITY u(x, n) ORDER BY n", binds: bindings), logger: TestDatabase.logger)
-            for try await text in rows.decode(String.self) { out.append(text) }
-            return out
-        }
+        let expected = try await postgresTexts(of: strings, as: "text[]", select: "to_json(x)::text")
+        #expect(expected.count == strings.count)
         for (s, pg) in zip(strings, expected) {
             var out: [UInt8] = []
             CellJSON.writeString(s.utf8, into: &out)
@@ -135,6 +109,44 @@ import TestSupport
             "[true,false]", "[\"1999-12-31T23:59:59.999999Z\"]",
             "[\"2024-02-29\"]", "null", "null",
         ])
+    }
+
+    /// A malformed or unknown binary value is an error, never a crash or a guess.
+    @Test func malformedAndUnknownValuesAreErrors() throws {
+        func render(_ oid: UInt32, _ bytes: [UInt8]) throws {
+            var out: [UInt8] = []
+            try bytes.withUnsafeBytes { try CellJSON.write(oid: oid, $0, into: &out) }
+        }
+        try render(20, [0, 0, 0, 0, 0, 0, 0, 7]) // a whole int8 renders
+        #expect(throws: CellJSON.Failure.self) { try render(20, [0, 0, 0, 7]) } // int8 cut short
+        #expect(throws: CellJSON.Failure.self) { try render(1184, [1, 2]) } // timestamptz cut short
+        #expect(throws: CellJSON.Failure.self) { try render(3802, [2, 0x7B, 0x7D]) } // jsonb of an unknown version
+        #expect(throws: CellJSON.Failure.self) { try render(1016, [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 3, 0, 0, 0, 1]) } // 3 items, none sent
+        #expect(throws: CellJSON.Failure.self) { try render(1700, [0, 0]) } // numeric: no column type makes it
+    }
+
+    /// PostgreSQL's text of `select` (over `x`) for each of `values`, in order, on a fresh database.
+    private func postgresTexts<Value: PostgresArrayEncodable & PostgresNonThrowingEncodable & Sendable>(
+        of values: [Value], as arrayType: String, select: String
+    ) async throws -> [String] {
+        let url = try await TestDatabase.create(label: "celljson")
+        return try await TestDatabase.withClient(url) { client in
+            var bindings = PostgresBindings()
+            bindings.append(values)
+            let sql = "SELECT \(select) FROM unnest($1::\(arrayType)) WITH ORDINALITY u(x, n) ORDER BY n"
+            var out: [String] = []
+            for try await text in try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: TestDatabase.logger).decode(String.self) {
+                out.append(text)
+            }
+            return out
+        }
+    }
+
+    /// The significant digits of a number's text, without sign, point, exponent or outer zeros.
+    private static func digits(_ text: String) -> String {
+        let mantissa = text.split(separator: "e").first ?? ""
+        let digits = mantissa.filter(\.isNumber)
+        return String(digits.drop { $0 == "0" }.reversed().drop { $0 == "0" }.reversed())
     }
 
     private func pow10(_ e: Int) -> Double {
