@@ -1,4 +1,3 @@
-import Foundation
 import KindModel
 import Storage
 
@@ -12,18 +11,14 @@ enum Cursor {
             ("k", .array(position.values.map { $0.map(JSONValue.string) ?? .null })),
             ("i", .integer(position.id)),
         ]))
-        return Data(JSONWriter.string(object).utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Base64URL.encode(Array(JSONWriter.string(object).utf8))
     }
 
     /// The position, or nil when the text is not a cursor this server issued for `sort`.
     static func decode(_ text: String, sort: String, keyCount: Int) -> PagePosition? {
         guard text.utf8.count <= 8192 else { return nil }
-        var b64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while b64.count % 4 != 0 { b64 += "=" }
-        guard let data = Data(base64Encoded: b64),
-              case .object(let o)? = try? JSONParser.parse(Array(data)),
+        guard let data = Base64URL.decode(Substring(text).utf8),
+              case .object(let o)? = try? JSONParser.parse(data),
               o["s"]?.stringValue == sort,
               case .number(let n)? = o["i"], let id = n.int64, id >= 0,
               let keys = o["k"]?.arrayValue, keys.count == keyCount else { return nil }

@@ -48,19 +48,21 @@ enum TimestampText {
     }
 
     /// `value` (≥ 0) in decimal, zero-padded to at least `width` digits, without allocating.
+    ///
+    /// Digits are appended most significant first (no write-back into `out`, which costs a
+    /// uniqueness check per digit); a list page writes about 20 of these per record.
     private static func pad(_ value: Int64, _ width: Int, _ out: inout [UInt8]) {
-        var count = 1
-        var t = value / 10
-        while t > 0 { count += 1; t /= 10 }
-        let n = max(count, width)
-        let start = out.count
-        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: n))
-        var v = value
-        var i = start + n - 1
-        while v > 0 {
-            out[i] = UInt8(ascii: "0") &+ UInt8(v % 10)
-            v /= 10
-            i -= 1
+        var divisor: Int64 = 1
+        var digits = 1
+        while digits < width || value / divisor >= 10 {
+            divisor *= 10
+            digits += 1
+        }
+        var rest = value
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest / divisor))
+            rest %= divisor
+            divisor /= 10
         }
     }
 }
