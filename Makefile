@@ -22,7 +22,7 @@ bench:
 	bench/run.sh
 
 microbench:
-	cd Benchmarks && swift package benchmark
+	Benchmarks/run.sh
 
 db-start:
 	@scripts/pgtmp.sh start .data/postgres --dev
