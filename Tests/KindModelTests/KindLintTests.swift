@@ -33,6 +33,7 @@ func expectProblem(_ yaml: String, _ fragment: String, line: Int? = nil, sourceL
         #expect(participants.defaultValue == .array([]))
         let duration = try #require(podcast.field(named: "duration"))
         #expect(duration.rules.min == 1 && duration.rules.max == 2147483647 && duration.required)
+        #expect(podcast.indexes == [KindIndex(["host", "-duration", "name"])])
     }
 
     @Test func fullVocabularyParses() throws {
