@@ -79,9 +79,8 @@ enum ListQueryParser {
             } else if let field = kind.field(named: name), !field.isList {
                 query.sort.append(SortKey(column: name, descending: descending, sqlType: ListQuery.bindType(field.type)))
             } else {
-                let allowed = kind.fields.filter { !$0.isList }.map(\.name) + ["id", "created_at", "updated_at"]
                 issues.append(ValidationIssue(field: "sort", code: "unknown_field",
-                    message: "cannot sort by '\(name)'; sort takes a comma list of \(allowed.joined(separator: ", ")), each optionally prefixed with '-' for descending"))
+                    message: "cannot sort by '\(name)'; sort takes a comma list of \(kind.sortableNames.joined(separator: ", ")), each optionally prefixed with '-' for descending"))
                 continue
             }
             if !seen.insert(name).inserted {

@@ -9,7 +9,7 @@ struct KindFileReader {
 
     init(file: String) { self.file = file }
 
-    static let kindKeys: Set<String> = ["name", "description", "aliases", "additional_fields", "fields", "upload", "renamed_from"]
+    static let kindKeys: Set<String> = ["name", "description", "aliases", "additional_fields", "fields", "upload", "indexes", "renamed_from"]
     static let commonFieldKeys: Set<String> = ["type", "description", "required", "default", "unique", "index", "renamed_from"]
     static let uploadKeys: Set<String> = ["formats", "max_size", "duration_field", "duration_tolerance"]
 
@@ -55,6 +55,7 @@ struct KindFileReader {
         let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         var kind = KindDefinition(name: stem, fields: [])
         var fieldsNode: Node?
+        var indexesNode: Node?
         for (keyNode, value) in mapping {
             guard let key = keyNode.string else { problem(keyNode, "keys must be strings"); continue }
             switch key {
@@ -70,6 +71,7 @@ struct KindFileReader {
                 }
             case "fields": fieldsNode = value
             case "upload": kind.upload = readUpload(value)
+            case "indexes": indexesNode = value
             case "renamed_from": kind.renamedFrom = scalarString(value, key)
             default:
                 problem(keyNode, "unknown kind key '\(key)'; expected one of: \(Self.kindKeys.sorted().joined(separator: ", "))")
@@ -104,6 +106,7 @@ struct KindFileReader {
         }
         checkRenames(kind, fieldMap)
         if let upload = kind.upload { checkUpload(upload, kind: kind, node: mapping["upload"]) }
+        if let indexesNode { kind.indexes = readIndexes(indexesNode, kind: kind) }
         return kind
     }
 

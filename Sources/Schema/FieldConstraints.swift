@@ -62,6 +62,13 @@ public enum FieldConstraints {
 
     /// Name of the b-tree index created for `index: true`.
     public static func indexName(table: String, field: String) -> String { ConstraintName.make(table, field, "idx") }
+
+    /// Name of the index for an `indexes:` entry: `<kind>_<key>_<key>..._idx`, a descending key
+    /// written `<field>_desc` (`podcast_host_duration_desc_name_idx`), so that entries differing in
+    /// direction differ in name. The appended `id` tiebreaker is not part of it. Hashed past 63 bytes.
+    public static func indexName(table: String, index: KindIndex) -> String {
+        indexName(table: table, field: index.keys.map(\.namePart).joined(separator: "_"))
+    }
 }
 
 /// Immutable SQL functions that CHECK constraints on list columns call.

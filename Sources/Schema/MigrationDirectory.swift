@@ -94,7 +94,7 @@ public struct MigrationDirectory: Sendable {
         // Structural steps name the file; constraint and index steps only when there is nothing else.
         let structural: [String] = plan.steps.compactMap {
             switch $0 {
-            case .addConstraint, .addConstraintSafely, .createIndex: nil
+            case .addConstraint, .addConstraintSafely, .createIndex, .createKindIndex: nil
             default: name(of: $0)
             }
         }
@@ -118,6 +118,7 @@ public struct MigrationDirectory: Sendable {
         case .dropNotNull(let k, let f): "optional_\(k)_\(f)"
         case .addConstraint(let k, _), .addConstraintSafely(let k, _, _): "constrain_\(k)"
         case .createIndex(let k, let f): "index_\(k)_\(f)"
+        case .createKindIndex(let k, let index): "index_\(k)_" + index.keys.map(\.field).joined(separator: "_")
         default: nil
         }
     }

@@ -66,6 +66,16 @@ struct KindDiff {
                 problems.append("field '\(table).\(field.name)' was removed: dropping column \"\(field.name)\" would delete its values in every row of '\(table)'; rerun with --allow-destructive to generate it, or add `renamed_from: \(field.name)` to the field that replaces it")
             }
         }
+        planIndexes(fieldRenames: Dictionary(renames.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    /// `indexes:` entries: renames join the other object renames, drops precede field drops (a
+    /// dropped column would take its indexes along), creates come last with the field indexes.
+    private mutating func planIndexes(fieldRenames: [String: String]) {
+        let changes = KindIndexChanges(old: old, new: new, fieldRenames: fieldRenames)
+        objectRenames += changes.renames
+        drops += changes.drops
+        indexAdds += changes.creates
     }
 
     // MARK: renames

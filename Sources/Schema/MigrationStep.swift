@@ -64,6 +64,11 @@ public enum MigrationStep: Sendable, Equatable {
     case dropConstraint(kind: String, name: String, rule: String)
     case createIndex(kind: String, field: String)
     case dropIndex(kind: String, field: String)
+    /// Creates the index of an `indexes:` entry.
+    case createKindIndex(kind: String, index: KindIndex)
+    /// Drops the index of a removed `indexes:` entry; `name` is the one it has in the database
+    /// (derived from the committed kind, which a rename in the same migration may have changed).
+    case dropKindIndex(kind: String, name: String, index: KindIndex)
 
     public var safety: StepSafety {
         switch self {
@@ -102,6 +107,9 @@ public enum MigrationStep: Sendable, Equatable {
         case .dropConstraint(let k, let name, let rule): "drop constraint \(name) on '\(k)' (\(rule))"
         case .createIndex(let k, let f): "create index on '\(k).\(f)'"
         case .dropIndex(let k, let f): "drop index on '\(k).\(f)'"
+        case .createKindIndex(let k, let index):
+            "create index \(FieldConstraints.indexName(table: k, index: index)) on '\(k)' for sorting by [\(index)]"
+        case .dropKindIndex(let k, let name, let index): "drop index \(name) on '\(k)' (was for sorting by [\(index)])"
         }
     }
 
@@ -188,6 +196,10 @@ public enum MigrationStep: Sendable, Equatable {
             return [TableDDL.createIndex(kind: k, field: f)]
         case .dropIndex(let k, let f):
             return ["DROP INDEX \(col(FieldConstraints.indexName(table: k, field: f)))"]
+        case .createKindIndex(let k, let index):
+            return [TableDDL.createIndex(kind: k, index)]
+        case .dropKindIndex(_, let name, _):
+            return ["DROP INDEX \(col(name))"]
         }
     }
 }

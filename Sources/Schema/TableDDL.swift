@@ -25,6 +25,7 @@ public enum TableDDL {
         for field in kind.fields where field.index {
             statements.append(createIndex(kind: kind.name, field: field.name))
         }
+        for index in kind.indexes { statements.append(createIndex(kind: kind.name, index)) }
         return statements
     }
 
@@ -38,6 +39,16 @@ public enum TableDDL {
         if field.required { def += " NOT NULL" }
         if let d = field.defaultValue, d != .null { def += " DEFAULT " + SQLText.literal(d, for: field) }
         return def
+    }
+
+    /// `CREATE INDEX` for an `indexes:` entry. Every key spells out `ASC|DESC NULLS LAST` and `"id" ASC`
+    /// ends it, exactly as the list query's ORDER BY reads, so that PostgreSQL can return a page in
+    /// index order: an index sorted differently (e.g. the default NULLS FIRST of DESC) would not match.
+    public static func createIndex(kind: String, _ index: KindIndex) -> String {
+        var columns = index.keys.map { "\(SQLText.identifier($0.field)) \($0.descending ? "DESC" : "ASC") NULLS LAST" }
+        if index.needsIDTiebreaker { columns.append("\"id\" ASC") }
+        let name = SQLText.identifier(FieldConstraints.indexName(table: kind, index: index))
+        return "CREATE INDEX \(name) ON \(SQLText.identifier(kind)) (\(columns.joined(separator: ", ")))"
     }
 
     public static func createIndex(kind: String, field: String) -> String {

@@ -2,7 +2,7 @@ import Testing
 @testable import KindModel
 
 /// Parses one kind file named `kinds/<file>` and returns the problems as `FILE:LINE:COL: message` lines.
-private func problems(_ yaml: String, file: String = "kinds/sample.yaml") -> [String] {
+func problems(_ yaml: String, file: String = "kinds/sample.yaml") -> [String] {
     do {
         _ = try KindLoader.parse([(file, yaml)])
         return []
@@ -11,7 +11,7 @@ private func problems(_ yaml: String, file: String = "kinds/sample.yaml") -> [St
     }
 }
 
-private func expectProblem(_ yaml: String, _ fragment: String, line: Int? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectProblem(_ yaml: String, _ fragment: String, line: Int? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
     let found = problems(yaml)
     #expect(found.contains { $0.contains(fragment) }, "expected a problem containing '\(fragment)', got \(found)", sourceLocation: sourceLocation)
     if let line {
@@ -33,6 +33,7 @@ private func expectProblem(_ yaml: String, _ fragment: String, line: Int? = nil,
         #expect(participants.defaultValue == .array([]))
         let duration = try #require(podcast.field(named: "duration"))
         #expect(duration.rules.min == 1 && duration.rules.max == 2147483647 && duration.required)
+        #expect(podcast.indexes == [KindIndex(["host", "-duration", "name"])])
     }
 
     @Test func fullVocabularyParses() throws {

@@ -59,7 +59,8 @@ struct SplitMix64: RandomNumberGenerator {
 }
 
 /// Random kinds and random edits of them, always valid (as the kind linter would accept) and
-/// always within what the planner generates (renames, lossless or guarded type changes, any rule).
+/// always within what the planner generates (renames, lossless or guarded type changes, any rule,
+/// `indexes:` entries added and removed).
 struct KindEditor {
     var rng: SplitMix64
     var counter = 0
@@ -145,7 +146,7 @@ struct KindEditor {
 
     /// Applies one random edit to `kinds`; returns what it did, for failure messages.
     mutating func edit(_ kinds: inout [KindDefinition]) -> String {
-        switch int(0...9) {
+        switch int(0...11) {
         case 0:
             let kind = newKind()
             kinds.append(kind)
@@ -168,14 +169,29 @@ struct KindEditor {
         case 5 where kinds.contains { $0.fields.count > 1 }:
             let i = kinds.indices.filter { kinds[$0].fields.count > 1 }.first!
             let removed = kinds[i].fields.remove(at: int(0...kinds[i].fields.count - 1))
+            kinds[i].indexes.removeAll { $0.keys.contains { $0.field == removed.name } }
             return "remove field \(kinds[i].name).\(removed.name)"
         case 6:
             let i = int(0...kinds.count - 1), j = int(0...kinds[i].fields.count - 1)
             let old = kinds[i].fields[j].name
             kinds[i].fields[j].name = freshName("f")
             kinds[i].fields[j].renamedFrom = old
+            kinds[i].indexes = kinds[i].indexes.map { $0.renamingFields([old: kinds[i].fields[j].name]) }
             if fieldsAddedSinceLastMigration.contains(old) { fieldsAddedSinceLastMigration.insert(kinds[i].fields[j].name) }
             return "rename field \(kinds[i].name).\(old) → \(kinds[i].fields[j].name)"
+        case 10 where kinds.contains { $0.fields.filter { !$0.isList }.count > 1 }:
+            let i = kinds.indices.filter { kinds[$0].fields.filter { !$0.isList }.count > 1 }.first!
+            let names = kinds[i].fields.filter { !$0.isList }.map(\.name).shuffled(using: &rng)
+            // Two keys or more: one key could take the name of a field's own index, which the linter refuses.
+            var keys = names.prefix(int(2...min(3, names.count))).map { IndexKey(field: $0, descending: chance(0.5)) }
+            if chance(0.2) { keys.append(IndexKey(field: pick(["id", "created_at"]), descending: chance(0.5))) }
+            let index = KindIndex(keys: keys)
+            if !kinds[i].indexes.contains(index) { kinds[i].indexes.append(index) }
+            return "add index \(kinds[i].name) [\(index)]"
+        case 11 where kinds.contains { !$0.indexes.isEmpty }:
+            let i = kinds.indices.filter { !kinds[$0].indexes.isEmpty }.first!
+            let removed = kinds[i].indexes.remove(at: int(0...kinds[i].indexes.count - 1))
+            return "remove index \(kinds[i].name) [\(removed)]"
         default:
             // Change a field's rules (and maybe its type, within lossless or guarded changes).
             let i = int(0...kinds.count - 1), j = int(0...kinds[i].fields.count - 1)
