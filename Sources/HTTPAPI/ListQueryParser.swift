@@ -75,9 +75,9 @@ enum ListQueryParser {
             let descending = part.hasPrefix("-")
             let name = String(descending ? part.dropFirst() : part.drop { $0 == "+" })
             if let type = systemSortColumns[name] {
-                query.sort.append(SortKey(column: name, descending: descending, sqlType: type))
+                query.sort.append(SortKey(column: name, descending: descending, sqlType: type, nullable: false))
             } else if let field = kind.field(named: name), !field.isList {
-                query.sort.append(SortKey(column: name, descending: descending, sqlType: ListQuery.bindType(field.type)))
+                query.sort.append(SortKey(column: name, descending: descending, sqlType: ListQuery.bindType(field.type), nullable: !field.required))
             } else {
                 issues.append(ValidationIssue(field: "sort", code: "unknown_field",
                     message: "cannot sort by '\(name)'; sort takes a comma list of \(kind.sortableNames.joined(separator: ", ")), each optionally prefixed with '-' for descending"))

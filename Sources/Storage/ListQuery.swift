@@ -36,11 +36,14 @@ public struct SortKey: Sendable, Equatable {
     public var descending: Bool
     /// The SQL type to cast cursor values to.
     public var sqlType: String
+    /// Whether the column admits NULL (an optional field); `id`, timestamps and required fields do not.
+    public var nullable: Bool
 
-    public init(column: String, descending: Bool, sqlType: String) {
+    public init(column: String, descending: Bool, sqlType: String, nullable: Bool = true) {
         self.column = column
         self.descending = descending
         self.sqlType = sqlType
+        self.nullable = nullable
     }
 }
 

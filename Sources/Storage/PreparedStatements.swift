@@ -84,9 +84,9 @@ struct RunTimeStatement: PostgresPreparedStatement {
 }
 
 /// Bound values with the PostgreSQL type of each, which a prepared statement declares up front.
-struct StatementBindings: Sendable {
-    var values = PostgresBindings()
-    var types: [PostgresDataType] = []
+public struct StatementBindings: Sendable {
+    public var values = PostgresBindings()
+    public var types: [PostgresDataType] = []
 
     var count: Int { types.count }
 

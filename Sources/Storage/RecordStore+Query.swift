@@ -17,27 +17,7 @@ extension RecordStore {
     /// so a page deep in the list costs the same as the first and rows inserted meanwhile are
     /// neither skipped nor repeated. `id` is always the final tie-breaker.
     public func list(_ query: ListQuery, in queries: KindQueries) async throws -> QueryPage {
-        var bindings = StatementBindings()
-        func bind(_ text: String, as type: String) -> String {
-            bindings.append(text)
-            return "$\(bindings.count)::\(type)"
-        }
-        let conditions = Self.filterConditions(query, bind: bind)
-        var pageConditions = conditions
-        if let after = query.after {
-            pageConditions.append(keysetCondition(query.sort, after: after, bind: bind))
-        }
-        let order = (query.sort.map { "t.\(SQLText.identifier($0.column)) \($0.descending ? "DESC" : "ASC") NULLS LAST" } + ["t.\"id\" ASC"])
-            .joined(separator: ", ")
-        bindings.append(Int64(query.limit + 1))
-        let limitParam = "$\(bindings.count)"
-        let whereSQL = pageConditions.isEmpty ? "" : " WHERE " + pageConditions.joined(separator: " AND ")
-        // The sort values travel after the record's columns as JSON text of their SQL text forms, so
-        // the cursor holds them exactly (microseconds, shortest-round-trip doubles) and casts them
-        // back losslessly. Without sort keys the cursor needs only the id.
-        let sortValues = query.sort.isEmpty ? ""
-            : ", json_build_array(\(query.sort.map { "t.\(SQLText.identifier($0.column))::text" }.joined(separator: ", ")))::text"
-        let sql = "SELECT \(queries.recordColumns)\(sortValues) FROM \(queries.table) t\(whereSQL) ORDER BY \(order) LIMIT \(limitParam)"
+        let (sql, bindings) = Self.pageStatement(query, in: queries)
         let rows = try await PreparedStatements.rows(sql, bindings, client: client, logger: logger)
         let shown = min(rows.count, query.limit)
         var json: [UInt8] = []
@@ -70,6 +50,33 @@ extension RecordStore {
         return QueryPage(itemsJSON: json, next: next, total: total)
     }
 
+    /// The SQL and bindings of one page (one more row than `limit`, to know whether a next page
+    /// exists). Pure, so that tests can ask PostgreSQL how it plans exactly what the server sends.
+    public static func pageStatement(_ query: ListQuery, in queries: KindQueries) -> (sql: String, bindings: StatementBindings) {
+        var bindings = StatementBindings()
+        func bind(_ text: String, as type: String) -> String {
+            bindings.append(text)
+            return "$\(bindings.count)::\(type)"
+        }
+        let conditions = Self.filterConditions(query, bind: bind)
+        var pageConditions = conditions
+        if let after = query.after {
+            pageConditions.append(Self.keysetCondition(query.sort, after: after, bind: bind))
+        }
+        let order = (query.sort.map { "t.\(SQLText.identifier($0.column)) \($0.descending ? "DESC" : "ASC") NULLS LAST" } + ["t.\"id\" ASC"])
+            .joined(separator: ", ")
+        bindings.append(Int64(query.limit + 1))
+        let limitParam = "$\(bindings.count)"
+        let whereSQL = pageConditions.isEmpty ? "" : " WHERE " + pageConditions.joined(separator: " AND ")
+        // The sort values travel after the record's columns as JSON text of their SQL text forms, so
+        // the cursor holds them exactly (microseconds, shortest-round-trip doubles) and casts them
+        // back losslessly. Without sort keys the cursor needs only the id.
+        let sortValues = query.sort.isEmpty ? ""
+            : ", json_build_array(\(query.sort.map { "t.\(SQLText.identifier($0.column))::text" }.joined(separator: ", ")))::text"
+        let sql = "SELECT \(queries.recordColumns)\(sortValues) FROM \(queries.table) t\(whereSQL) ORDER BY \(order) LIMIT \(limitParam)"
+        return (sql, bindings)
+    }
+
     /// The WHERE terms of the filters; `bind` appends a text parameter and returns its cast placeholder.
     static func filterConditions(_ query: ListQuery, bind: (String, String) -> String) -> [String] {
         var conditions: [String] = []
@@ -93,14 +100,21 @@ extension RecordStore {
 
     /// `(k1, k2, ..., id) > (v1, v2, ..., vid)` in the page order, spelled out so that each key can
     /// have its own direction and NULLs sort last in both.
-    private func keysetCondition(_ sort: [SortKey], after: PagePosition, bind: (String, String) -> String) -> String {
+    ///
+    /// When the first key cannot be NULL, the condition also carries the redundant bound
+    /// `k1 >= v1` (`<=` descending): PostgreSQL cannot start an index scan from the OR chain, but
+    /// it can from that bound, so a deep page read through a matching `indexes:` entry starts at
+    /// the cursor instead of filtering every row before it.
+    private static func keysetCondition(_ sort: [SortKey], after: PagePosition, bind: (String, String) -> String) -> String {
         var alternatives: [String] = []
         var equalSoFar: [String] = []
+        var firstKeyBound: String?
         for (i, key) in sort.enumerated() {
             let column = "t.\(SQLText.identifier(key.column))"
             let value = i < after.values.count ? after.values[i] : nil
             if let value {
                 let v = bind(value, key.sqlType)
+                if i == 0 && !key.nullable { firstKeyBound = "\(column) \(key.descending ? "<=" : ">=") \(v)" }
                 alternatives.append((equalSoFar + ["(\(column) IS NULL OR \(column) \(key.descending ? "<" : ">") \(v))"]).joined(separator: " AND "))
                 equalSoFar.append("\(column) = \(v)")
             } else {
@@ -110,6 +124,7 @@ extension RecordStore {
         }
         let id = bind(String(after.id), "bigint")
         alternatives.append((equalSoFar + ["t.\"id\" > \(id)"]).joined(separator: " AND "))
-        return "(" + alternatives.map { "(\($0))" }.joined(separator: " OR ") + ")"
+        let chain = "(" + alternatives.map { "(\($0))" }.joined(separator: " OR ") + ")"
+        return firstKeyBound.map { "\($0) AND \(chain)" } ?? chain
     }
 }
