@@ -6,8 +6,7 @@ import Storage
 enum JSONBody {
     static func readObject(_ request: Request, limit: Int) async throws -> JSONObject {
         let contentType = request.headers[.contentType] ?? ""
-        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-        guard mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json")) else {
+        guard isJSON(contentType) else {
             throw Problem(.unsupportedMediaType, "unsupported-media-type", title: "Unsupported Content-Type",
                           detail: "Send the record as JSON with Content-Type: application/json (got '\(contentType.isEmpty ? "none" : contentType)').")
         }
@@ -36,6 +35,15 @@ enum JSONBody {
                                      "Send a JSON object like {\"filetype\": \"song\", ...}; got \(value.typeDescription).")
         }
         return object
+    }
+
+    /// Whether a Content-Type names JSON (`application/json` or `application/*+json`, any case,
+    /// with parameters). The exact common spelling is checked first: the general path goes
+    /// through Foundation's trimming, which cost 1% of a create's CPU in the benchmark profile.
+    static func isJSON(_ contentType: String) -> Bool {
+        if contentType == "application/json" || contentType == "application/json; charset=utf-8" { return true }
+        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
     }
 
     static func tooLarge(_ limit: Int) -> Problem {
