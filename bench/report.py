@@ -350,7 +350,7 @@ def main():
     if xfer:
         w("## Upload and download")
         w("")
-        w("WAV files (16-bit stereo PCM header + zero samples, sparse on disk) sent by curl over loopback: raw body "
+        w("WAV files (16-bit stereo PCM header + random samples, as dense in CR bytes and boundary-like runs as real audio) sent by curl over loopback: raw body "
           "(`Content-Type: audio/wav`, `curl -T`) and multipart (`-F file=@…`), both with `Expect:` (curl's "
           "`Expect: 100-continue` off — the server sends no `100 Continue`, so curl would stall 1 s first; the "
           "`info_…expect_100_continue` row shows that default); downloads to `/dev/null`, whole "

@@ -1,9 +1,8 @@
 import Hummingbird
-import MultipartKit
 import Storage
 
 /// Streams an upload body into an `UploadSink` with bounded memory: raw `audio/*` bodies byte for
-/// byte, `multipart/form-data` through MultipartKit's incremental parser, taking the first file
+/// byte, `multipart/form-data` through `MultipartScanner`, taking the first file
 /// part (named `file`, named after the kind, or carrying a filename) and skipping other parts.
 struct UploadReceiver {
     enum Mode {
@@ -35,79 +34,75 @@ struct UploadReceiver {
     }
 
     private func write(_ buffer: ByteBuffer, to sink: UploadSink) throws {
-        if sink.size + Int64(buffer.readableBytes) > limit { throw UploadProblems.tooLarge(limit) }
-        try buffer.withUnsafeReadableBytes { try sink.write($0) }
+        try buffer.withUnsafeReadableBytes { try write($0, to: sink) }
     }
 
-    /// Events the synchronous parser callbacks queue; handled after each `execute` returns.
-    private enum Event {
-        case header(String, String)
-        case body(ByteBuffer)
-        case partComplete
+    private func write(_ bytes: UnsafeRawBufferPointer, to sink: UploadSink) throws {
+        if sink.size + Int64(bytes.count) > limit { throw UploadProblems.tooLarge(limit) }
+        try sink.write(bytes)
     }
 
-    private final class EventQueue: @unchecked Sendable {
-        var events: [Event] = []
+    /// Where the multipart walk is: the current part's headers and whether it is the file.
+    private struct PartState {
+        var headers: [(String, String)] = []
+        var isFile: Bool?
+        var fileDone = false
+        var inPart = false
+        var skippedBytes = 0
+        var received = Received()
     }
 
     private func receiveMultipart(_ body: RequestBody, boundary: String, into sink: UploadSink) async throws -> Received {
-        let parser = MultipartParser(boundary: boundary)
-        let queue = EventQueue()
-        parser.onHeader = { name, value in queue.events.append(.header(name, value)) }
-        parser.onBody = { buffer in queue.events.append(.body(buffer)) }
-        parser.onPartComplete = { queue.events.append(.partComplete) }
-
-        var headers: [(String, String)] = []
-        var partIsFile: Bool?
-        var fileDone = false
-        var inPart = false
-        var received = Received()
-        var skippedBytes = 0
+        var scanner = MultipartScanner(boundary: boundary)
+        var part = PartState()
         for try await chunk in body {
             do {
-                try parser.execute(chunk)
-            } catch {
+                try chunk.withUnsafeReadableBytes { bytes in
+                    try scanner.feed(bytes) { event in try handle(event, &part, sink) }
+                }
+            } catch let error as MultipartScanner.Failure {
                 throw Problem.badRequest("malformed-multipart", "Malformed multipart body",
                                          "The multipart/form-data body could not be parsed (\(error)); send one file part named 'file'.")
             }
-            for event in queue.events {
-                switch event {
-                case .header(let name, let value):
-                    inPart = true
-                    headers.append((name.lowercased(), value))
-                case .body(let buffer):
-                    inPart = true
-                    if partIsFile == nil {
-                        partIsFile = !fileDone && isFilePart(headers, into: &received)
-                    }
-                    if partIsFile == true {
-                        try write(buffer, to: sink)
-                    } else {
-                        skippedBytes += buffer.readableBytes
-                        if skippedBytes > 1 << 20 {
-                            throw Problem.badRequest("malformed-multipart", "Too much non-file data",
-                                                     "Only one file part is read; other parts are limited to 1 MiB in all.")
-                        }
-                    }
-                case .partComplete:
-                    if partIsFile == nil, !fileDone, isFilePart(headers, into: &received) { partIsFile = true }
-                    if partIsFile == true { fileDone = true }
-                    headers = []
-                    partIsFile = nil
-                    inPart = false
-                }
-            }
-            queue.events.removeAll(keepingCapacity: true)
         }
-        if inPart && partIsFile == true && !fileDone {
+        if part.inPart && part.isFile == true && !part.fileDone {
             throw Problem.badRequest("truncated-upload", "Upload ended early",
                                      "The multipart body ended before the file part was complete; send the whole file again.")
         }
-        guard fileDone else {
+        guard part.fileDone else {
             throw Problem.badRequest("missing-file", "No file part",
                                      "The multipart body has no file part; send the audio as a part named 'file' (curl -F file=@song.mp3).")
         }
-        return received
+        return part.received
+    }
+
+    /// One scanner event: the first file part goes to `sink`, other parts are skipped (1 MiB in all).
+    private func handle(_ event: MultipartScanner.Event, _ part: inout PartState, _ sink: UploadSink) throws {
+        switch event {
+        case .header(let name, let value):
+            part.inPart = true
+            part.headers.append((name, value))
+        case .body(let bytes):
+            part.inPart = true
+            if part.isFile == nil {
+                part.isFile = !part.fileDone && isFilePart(part.headers, into: &part.received)
+            }
+            if part.isFile == true {
+                try write(bytes, to: sink)
+            } else {
+                part.skippedBytes += bytes.count
+                if part.skippedBytes > 1 << 20 {
+                    throw Problem.badRequest("malformed-multipart", "Too much non-file data",
+                                             "Only one file part is read; other parts are limited to 1 MiB in all.")
+                }
+            }
+        case .partComplete:
+            if part.isFile == nil, !part.fileDone, isFilePart(part.headers, into: &part.received) { part.isFile = true }
+            if part.isFile == true { part.fileDone = true }
+            part.headers = []
+            part.isFile = nil
+            part.inPart = false
+        }
     }
 
     /// A part is the file when its Content-Disposition names `file` (or the kind) or gives a filename.
