@@ -104,7 +104,10 @@ pg_sql() { psql -X -q -v ON_ERROR_STOP=1 -h "$here/$WORK/pg" -p "$(cat "$WORK/pg
 pg_sql -d postgres -c "ALTER SYSTEM SET shared_buffers = '512MB'" \
   -c "ALTER SYSTEM SET effective_cache_size = '4GB'" -c "ALTER SYSTEM SET work_mem = '16MB'" \
   -c "ALTER SYSTEM SET maintenance_work_mem = '256MB'" -c "ALTER SYSTEM SET max_wal_size = '4GB'" \
-  -c "ALTER SYSTEM SET checkpoint_timeout = '30min'" -c "ALTER SYSTEM SET autovacuum = 'on'"
+  -c "ALTER SYSTEM SET checkpoint_timeout = '30min'" -c "ALTER SYSTEM SET autovacuum = 'off'"
+# autovacuum is off so that no background vacuum of song (the INSERT ceilings below add about
+# 2 million rows) competes for the two cores during a measurement; the script vacuums explicitly
+# after the load and after the ceilings instead, so every wrk phase starts from the same state.
 scripts/pgtmp.sh stop "$WORK/pg"
 DATABASE_URL=$(scripts/pgtmp.sh start "$WORK/pg")
 export DATABASE_URL
@@ -254,6 +257,7 @@ for c in $CONNS; do
     pgbench_run server_insert_prepared "$c" postgres -M prepared -f "$WORK/server-insert.sql"
   fi
 done
+pg_sql -d postgres -c "VACUUM ANALYZE song" -c "CHECKPOINT"
 wrk_warm "$BASE/_static"
 for c in $CONNS; do wrk_run static "$c" "$BASE/_static"; done
 rss_mark after_static
