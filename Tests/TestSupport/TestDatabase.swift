@@ -68,7 +68,9 @@ private actor ClusterBox {
         ownClusterScript = script
         atexit {
             guard let dir = ownClusterDir, let script = ownClusterScript else { return }
-            _ = try? run(script, ["stop", dir])
+            // `system`, not Foundation's `Process`: during exit `Process.waitUntilExit` never sees
+            // its child end (the zombie stays unreaped), which hung plain `swift test` at its end.
+            _ = system("'\(script)' stop '\(dir)' >/dev/null 2>&1")
             try? FileManager.default.removeItem(atPath: dir)
         }
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -81,21 +83,43 @@ nonisolated(unsafe) private var ownClusterScript: String?
 struct ScriptError: Error, CustomStringConvertible { let description: String }
 
 /// Runs a program and returns its standard output; throws with its stderr when it fails.
+///
+/// `posix_spawn` + `waitpid` rather than Foundation's `Process`: `Process.waitUntilExit` never
+/// saw `scripts/pgtmp.sh start` end (the child stayed an unreaped zombie), which hung plain
+/// `swift test` — the path without `TEST_DATABASE_URL`. Output goes to temporary files, so a
+/// server the script leaves running cannot hold a pipe open either.
 @discardableResult
 public func run(_ program: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw ScriptError(description: "\(program) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: errData, as: UTF8.self))")
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)").path
+    let outPath = scratch + ".out", errPath = scratch + ".err"
+    defer {
+        unlink(outPath)
+        unlink(errPath)
     }
-    return String(decoding: data, as: UTF8.self)
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+    let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
+    let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    var pid = pid_t()
+    let spawned = posix_spawn(&pid, program, &actions, nil, argv, envp)
+    guard spawned == 0 else {
+        throw ScriptError(description: "\(program) could not be started: \(String(cString: strerror(spawned)))")
+    }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    let out = FileManager.default.contents(atPath: outPath) ?? Data()
+    let err = FileManager.default.contents(atPath: errPath) ?? Data()
+    let exited = status & 0x7f == 0
+    let code = (status >> 8) & 0xff
+    guard exited && code == 0 else {
+        let how = exited ? "exited \(code)" : "was killed by signal \(status & 0x7f)"
+        throw ScriptError(description: "\(program) \(arguments.joined(separator: " ")) \(how): \(String(decoding: err, as: UTF8.self))")
+    }
+    return String(decoding: out, as: UTF8.self)
 }
