@@ -66,7 +66,7 @@ extension AudioAPI {
 
     private func uploadMode(_ request: Request) throws -> UploadReceiver.Mode {
         let contentType = request.headers[.contentType] ?? ""
-        let media = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let media = HeaderText.mediaType(contentType)
         if media == "multipart/form-data" {
             guard let boundary = HeaderParameters.parse(contentType)["boundary"], !boundary.isEmpty, boundary.count <= 200 else {
                 throw Problem.badRequest("malformed-multipart", "Missing multipart boundary",

@@ -37,12 +37,10 @@ enum JSONBody {
         return object
     }
 
-    /// Whether a Content-Type names JSON (`application/json` or `application/*+json`, any case,
-    /// with parameters). The exact common spelling is checked first: the general path goes
-    /// through Foundation's trimming, which cost 1% of a create's CPU in the benchmark profile.
+    /// Whether a Content-Type names JSON: `application/json` or `application/*+json`, any case,
+    /// with or without parameters.
     static func isJSON(_ contentType: String) -> Bool {
-        if contentType == "application/json" || contentType == "application/json; charset=utf-8" { return true }
-        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let mediaType = HeaderText.mediaType(contentType)
         return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
     }
 

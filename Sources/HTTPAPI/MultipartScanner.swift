@@ -38,6 +38,8 @@ struct MultipartScanner {
     /// Most bytes before the first delimiter, and in one part's header section.
     static let maxPreambleBytes = 64 * 1024
     static let maxHeaderBytes = 16 * 1024
+    /// Most spaces and tabs between a delimiter and its CRLF (RFC 2046's transport padding).
+    static let maxPaddingBytes = 256
 
     private enum State { case preamble, afterDelimiter, headers, body, epilogue }
 
@@ -100,10 +102,12 @@ struct MultipartScanner {
                 }
                 var i = start
                 while i < buffer.count && (buffer[i] == 0x20 || buffer[i] == 0x09) { i += 1 }
-                guard i + 1 < buffer.count else {
-                    if i - start > 256 { throw Failure.syntax("a boundary delimiter is followed by neither CRLF nor '--'") }
-                    return
+                // Padding is bounded whether or not its CRLF has arrived yet, so that the verdict
+                // never depends on where the body was cut into chunks.
+                if i - start > Self.maxPaddingBytes {
+                    throw Failure.syntax("a boundary delimiter is followed by more than \(Self.maxPaddingBytes) bytes of padding")
                 }
+                guard i + 1 < buffer.count else { return }
                 guard buffer[i] == 0x0D && buffer[i + 1] == 0x0A else {
                     throw Failure.syntax("a boundary delimiter is followed by neither CRLF nor '--'")
                 }
@@ -172,13 +176,13 @@ struct MultipartScanner {
         var i = bytes.startIndex
         func takeLine(_ line: ArraySlice<UInt8>) throws {
             if let first = line.first, first == 0x20 || first == 0x09, !headers.isEmpty {
-                headers[headers.count - 1].1 += " " + trimmed(line)
+                headers[headers.count - 1].1 += " " + HeaderText.trimmed(line)
                 return
             }
             guard let colon = line.firstIndex(of: 0x3A), colon > line.startIndex else {
                 throw Failure.syntax("a part header line is not 'Name: value'")
             }
-            headers.append((trimmed(line[..<colon]).lowercased(), trimmed(line[(colon + 1)...])))
+            headers.append((HeaderText.trimmed(line[..<colon]).lowercased(), HeaderText.trimmed(line[(colon + 1)...])))
         }
         while i + 1 < bytes.endIndex {
             if bytes[i] == 0x0D && bytes[i + 1] == 0x0A {
@@ -191,12 +195,5 @@ struct MultipartScanner {
         }
         if lineStart < bytes.endIndex { try takeLine(bytes[lineStart..<bytes.endIndex]) }
         return headers
-    }
-
-    private static func trimmed(_ bytes: ArraySlice<UInt8>) -> String {
-        var slice = bytes
-        while let f = slice.first, f == 0x20 || f == 0x09 { slice = slice.dropFirst() }
-        while let l = slice.last, l == 0x20 || l == 0x09 { slice = slice.dropLast() }
-        return String(decoding: slice, as: UTF8.self)
     }
 }

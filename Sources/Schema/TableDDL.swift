@@ -41,12 +41,11 @@ public enum TableDDL {
         return def
     }
 
-    /// `CREATE INDEX` for an `indexes:` entry. Every key spells out `ASC|DESC NULLS LAST` and `"id" ASC`
-    /// ends it, exactly as the list query's ORDER BY reads, so that PostgreSQL can return a page in
-    /// index order: an index sorted differently (e.g. the default NULLS FIRST of DESC) would not match.
+    /// `CREATE INDEX` for an `indexes:` entry, its keys in `ListOrder`, exactly as the list query's
+    /// ORDER BY reads, so that PostgreSQL can return a page in index order.
     public static func createIndex(kind: String, _ index: KindIndex) -> String {
-        var columns = index.keys.map { "\(SQLText.identifier($0.field)) \($0.descending ? "DESC" : "ASC") NULLS LAST" }
-        if index.needsIDTiebreaker { columns.append("\"id\" ASC") }
+        var columns = index.keys.map { ListOrder.key($0.field, descending: $0.descending) }
+        if index.needsIDTiebreaker { columns.append(ListOrder.tiebreaker()) }
         let name = SQLText.identifier(FieldConstraints.indexName(table: kind, index: index))
         return "CREATE INDEX \(name) ON \(SQLText.identifier(kind)) (\(columns.joined(separator: ", ")))"
     }

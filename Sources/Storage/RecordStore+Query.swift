@@ -63,7 +63,7 @@ extension RecordStore {
         if let after = query.after {
             pageConditions.append(Self.keysetCondition(query.sort, after: after, bind: bind))
         }
-        let order = (query.sort.map { "t.\(SQLText.identifier($0.column)) \($0.descending ? "DESC" : "ASC") NULLS LAST" } + ["t.\"id\" ASC"])
+        let order = (query.sort.map { ListOrder.key($0.column, descending: $0.descending, alias: "t") } + [ListOrder.tiebreaker(alias: "t")])
             .joined(separator: ", ")
         bindings.append(Int64(query.limit + 1))
         let limitParam = "$\(bindings.count)"

@@ -41,7 +41,7 @@ import TestSupport
                 for try await row in try await db.query("SELECT duration::text, name FROM podcast WHERE id = \(last)", logger: TestDatabase.logger).decode((String, String).self) {
                     return row
                 }
-                throw CancellationError()
+                throw TestFailure("record \(last) is gone")
             }
             query.after = PagePosition(values: [position.0, position.1], id: last)
             let (sql, bindings) = RecordStore.pageStatement(query, in: KindQueries(kind: kind))

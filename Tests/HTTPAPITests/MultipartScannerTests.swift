@@ -76,11 +76,15 @@ import Testing
         let cases: [[UInt8]] = [
             Self.bytes("--XyZ\r\nno colon here\r\n\r\nx\r\n--XyZ--"),
             Self.bytes("--XyZgarbage\r\n\r\nx\r\n--XyZ--"),
+            Self.bytes("--XyZ") + Array(repeating: UInt8(ascii: " "), count: 300) + Self.bytes("\r\n\r\nx\r\n--XyZ--"),
             Self.bytes("--XyZ\r\n") + Array(repeating: UInt8(ascii: "a"), count: MultipartScanner.maxHeaderBytes + 10),
             Array(repeating: UInt8(ascii: "p"), count: MultipartScanner.maxPreambleBytes + 100),
         ]
+        // Refused however the body is cut into chunks.
         for body in cases {
-            #expect(throws: MultipartScanner.Failure.self) { try Self.parse(body, chunks: [5, 1000]) }
+            for chunks in [[1], [5, 1000], [1 << 20]] {
+                #expect(throws: MultipartScanner.Failure.self, "chunks \(chunks)") { try Self.parse(body, chunks: chunks) }
+            }
         }
     }
 

@@ -100,6 +100,30 @@ import Testing
         }
     }
 
+    @Test func malformedMultipartAndOversizedOtherPartsAre400AndLeaveNothing() async throws {
+        try await TestServer.run { client, context in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            // A delimiter followed by neither CRLF nor "--".
+            var body = MultipartBody()
+            body.addFile(filename: "x.wav", contentType: "audio/wav", bytes: try Fixture.bytes("wav_mono_s16.wav"))
+            let broken = Array("--\(body.boundary)garbage\r\n\r\n".utf8) + body.bytes
+            let malformed = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
+                                                     headers: [.contentType: body.contentType], body: ByteBuffer(bytes: broken))
+            #expect(malformed.status == .badRequest && malformed.isProblem)
+            #expect(try malformed.json()["type"] == "/problems/malformed-multipart")
+            // A text part of more than 1 MiB before the file: refused, the file is never read.
+            var chatty = MultipartBody()
+            chatty.addField(name: "notes", value: String(repeating: "n", count: (1 << 20) + 1))
+            chatty.addFile(filename: "x.wav", contentType: "audio/wav", bytes: try Fixture.bytes("wav_mono_s16.wav"))
+            let tooMuch = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
+                                                   headers: [.contentType: chatty.contentType], body: ByteBuffer(bytes: chatty.bytes))
+            #expect(tooMuch.status == .badRequest && tooMuch.isProblem)
+            #expect(try tooMuch.json()["detail"]?.stringValue?.contains("1 MiB") == true)
+            #expect(context.storedFiles().isEmpty)
+            #expect(try await client.get("/api/audio/song/\(id)").json()["file"] == .null)
+        }
+    }
+
     @Test func truncatedMultipartIs400AndLeavesNothing() async throws {
         try await TestServer.run { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
