@@ -56,7 +56,8 @@ struct RecordRenderer: Sendable {
         var column = 0
         for cell in row {
             guard column < prefixes.count else { break }
-            out.append(contentsOf: prefixBytes[prefixes[column]])
+            // Through a pointer: appending an `ArraySlice` retains and releases the array per column.
+            prefixBytes.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[prefixes[column]])) }
             if column == 0 {
                 id = try cell.decode(Int64.self)
                 CellJSON.writeInteger(id, &out)

@@ -18,15 +18,28 @@ enum TimestampText {
         var rest = micros % perDay
         if rest < 0 { rest += perDay; days -= 1 }
         writeDate(days: days, into: &out)
-        out.append(UInt8(ascii: "T"))
+        // The time of day is always 16 bytes: fill them in place and append once (a list page
+        // writes three timestamps per record; appending digit by digit checked uniqueness each time).
         let seconds = rest / 1_000_000
-        pad(seconds / 3600, 2, &out)
-        out.append(UInt8(ascii: ":"))
-        pad(seconds / 60 % 60, 2, &out)
-        out.append(UInt8(ascii: ":"))
-        pad(seconds % 60, 2, &out)
-        out.append(UInt8(ascii: "."))
-        pad(rest % 1_000_000, 6, &out)
+        var time: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &time) { t in
+            func put(_ value: Int64, _ width: Int, at offset: Int) {
+                var v = value
+                for i in stride(from: offset + width - 1, through: offset, by: -1) {
+                    t[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10)
+                    v /= 10
+                }
+            }
+            t[0] = UInt8(ascii: "T")
+            put(seconds / 3600, 2, at: 1)
+            t[3] = UInt8(ascii: ":")
+            put(seconds / 60 % 60, 2, at: 4)
+            t[6] = UInt8(ascii: ":")
+            put(seconds % 60, 2, at: 7)
+            t[9] = UInt8(ascii: ".")
+            put(rest % 1_000_000, 6, at: 10)
+        }
+        withUnsafeBytes(of: &time) { out.append(contentsOf: $0) }
         out.append(UInt8(ascii: "Z"))
     }
 
