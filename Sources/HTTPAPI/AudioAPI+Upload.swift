@@ -1,5 +1,6 @@
 import AudioProbe
 import Foundation
+import HTTPTypes
 import Hummingbird
 import KindModel
 import NIOPosix
@@ -25,6 +26,15 @@ extension AudioAPI {
         let durationField = kind.upload?.durationTolerance == nil ? nil : kind.upload?.durationField
         let existing = try await records.exists(id, numericField: durationField, in: queries)
         guard existing.exists else { throw Problem.notFound(kind: kind.name, id: id) }
+        // A stale If-Match is refused before a declared body is read (a body-less request gets its
+        // 400 first); it is checked again under the row lock when the file is attached, in case the
+        // record changes during the upload, and that check covers chunked bodies too.
+        let ifMatch = Self.versionGuard(request)
+        let declaredLength: Int64 = request.headers[.contentLength].flatMap { Int64($0) } ?? 0
+        let declaresBody = declaredLength > 0
+        if declaresBody, let ifMatch, let version = existing.version, !ifMatch.accepts(version) {
+            throw Self.stale(kind: kind.name, id: id, current: version, action: "check the record")
+        }
 
         let sink = try files.beginUpload()
         var committedKey: String?
@@ -50,18 +60,33 @@ extension AudioAPI {
             let fileJSON = Self.fileJSON(size: sink.size, sha256: sha256, probe: result, originalName: received.originalName)
             let key = try files.commit(path, kind: kind.name, id: id, fileExtension: result.format.fileExtension)
             committedKey = key
-            guard let attached = try await records.attachFile(id, fileJSON: fileJSON, key: key, in: queries) else {
-                files.remove(key: key)
+            switch try await records.attachFile(id, fileJSON: fileJSON, key: key, ifMatch: ifMatch, in: queries) {
+            case .attached(let record, let replacedKey):
+                committedKey = nil
+                if let replacedKey, replacedKey != key { files.remove(key: replacedKey) }
+                return JSONResponse.record(.ok, record)
+            case .notFound:
                 throw Problem.notFound(kind: kind.name, id: id)
+            case .stale(let current):
+                throw Self.stale(kind: kind.name, id: id, current: current, action: "check the record")
             }
-            committedKey = nil
-            if let old = attached.replacedKey, old != key { files.remove(key: old) }
-            return JSONResponse.record(.ok, attached.record)
         } catch {
             sink.discard()
             if let committedKey { files.remove(key: committedKey) }
             throw error
         }
+    }
+
+    /// Whether a request's declared body can be accepted, judged from its head alone (for
+    /// `Expect: 100-continue`): false for an upload whose Content-Length is over its kind's limit.
+    @Sendable func acceptsBody(_ head: HTTPRequest) -> Bool {
+        guard head.method == .put, let length = head.headerFields[.contentLength].flatMap({ Int64($0) }),
+              let path = head.path?.split(separator: "?", maxSplits: 1).first else { return true }
+        let segments = path.split(separator: "/")
+        guard segments.count == 4, segments[0] == "api", segments[1] == "audio",
+              let queries = registry.runtime.resolve(String(segments[2])) else { return true }
+        let limit = queries.kind.upload?.maxSize ?? maxUploadBytes
+        return length <= limit + 64 * 1024 // room for multipart framing, as `upload` allows
     }
 
     private func uploadMode(_ request: Request) throws -> UploadReceiver.Mode {

@@ -32,11 +32,17 @@ public struct AudioAPI: Sendable {
         router.get("/openapi.json") { _, _ in JSONResponse.make(.ok, self.registry.runtime.openAPIJSON) }
         router.post("/api/audio/create") { request, context in try await self.create(request, context: context) }
         router.get("/api/audio/:kind") { request, context in try await self.list(request, kind: context.parameters.require("kind")) }
-        router.get("/api/audio/:kind/:id") { _, context in
-            try await self.get(kind: context.parameters.require("kind"), id: context.parameters.require("id"))
+        router.head("/api/audio/:kind") { request, context in
+            try await Self.head(of: self.list(request, kind: context.parameters.require("kind")))
         }
-        router.delete("/api/audio/:kind/:id") { _, context in
-            try await self.delete(kind: context.parameters.require("kind"), id: context.parameters.require("id"))
+        router.get("/api/audio/:kind/:id") { request, context in
+            try await self.get(request, kind: context.parameters.require("kind"), id: context.parameters.require("id"))
+        }
+        router.head("/api/audio/:kind/:id") { request, context in
+            try await Self.head(of: self.get(request, kind: context.parameters.require("kind"), id: context.parameters.require("id")))
+        }
+        router.delete("/api/audio/:kind/:id") { request, context in
+            try await self.delete(request, kind: context.parameters.require("kind"), id: context.parameters.require("id"))
         }
         router.patch("/api/audio/:kind/:id") { request, context in
             try await self.update(request, kind: context.parameters.require("kind"), id: context.parameters.require("id"))
@@ -91,16 +97,37 @@ public struct AudioAPI: Sendable {
         return response
     }
 
-    func get(kind token: String, id idText: String) async throws -> Response {
+    /// `GET /api/audio/<kind>/<id>`; `If-None-Match` with the current ETag → 304, so a client can
+    /// revalidate a cached record without the body.
+    func get(_ request: Request, kind token: String, id idText: String) async throws -> Response {
         let (queries, id) = try resolve(token, idText)
         guard let stored = try await records.get(id, in: queries) else { throw Problem.notFound(kind: queries.kind.name, id: id) }
+        if let inm = request.headers[.ifNoneMatch], Self.matches(inm, "\"\(stored.version)\"") {
+            return Response(status: .notModified, headers: [.eTag: "\"\(stored.version)\""])
+        }
         return JSONResponse.record(.ok, stored)
+    }
+
+    /// The HEAD answer of a GET response: its status and headers, with the body's length but not the body.
+    static func head(of response: Response) -> Response {
+        var headers = response.headers
+        if let length = response.body.contentLength { headers[.contentLength] = String(length) }
+        return Response(status: response.status, headers: headers)
     }
 
     func list(_ request: Request, kind token: String) async throws -> Response {
         let queries = try resolve(token)
         let (query, sortSpec) = try ListQueryParser.parse(ListQueryParser.pairs(request.uri.query), kind: queries.kind)
-        let page = try await records.list(query, in: queries)
+        let page: QueryPage
+        do {
+            page = try await records.list(query, in: queries)
+        } catch StorageError.invalidValue(let message) where query.after != nil {
+            // Filters are checked before the query runs, so this is a cursor edited by hand.
+            throw Problem(.badRequest, "invalid-query", title: "Invalid list query",
+                          detail: "'cursor' is not a next_cursor this server issued for this sort (\(message)); omit it to start at the first page.",
+                          errors: [ValidationIssue(field: "cursor", code: "format",
+                                                   message: "'cursor' is not a next_cursor this server issued for this sort; omit it to start at the first page")])
+        }
         var body = ByteBuffer()
         body.reserveCapacity(page.itemsJSON.count + 128)
         body.writeString("{\"items\":[")
@@ -129,17 +156,29 @@ public struct AudioAPI: Sendable {
         case .success(let r): record = r
         case .failure(let failure): throw Problem.validation(failure.issues, kind: kind.name)
         }
-        let ifMatch = request.headers[.ifMatch].map(Self.entityTags)
-        switch try await records.update(id, with: record, ifMatch: ifMatch, in: queries) {
+        switch try await records.update(id, with: record, ifMatch: Self.versionGuard(request), in: queries) {
         case .updated(let stored):
             return JSONResponse.record(.ok, stored)
         case .notFound:
             throw Problem.notFound(kind: kind.name, id: id)
         case .stale(let current):
-            throw Problem(.preconditionFailed, "stale-version", title: "Record changed since you read it",
-                          detail: "If-Match does not match the current version of \(kind.name) \(id) (ETag \"\(current)\"); fetch it again, reapply your change and retry.",
-                          headers: [.eTag: "\"\(current)\""])
+            throw Self.stale(kind: kind.name, id: id, current: current, action: "reapply your change")
         }
+    }
+
+    /// The `If-Match` condition of a write (PATCH, PUT of a file, DELETE); nil when absent or `*`.
+    static func versionGuard(_ request: Request) -> VersionGuard? {
+        // Every If-Match field line, joined: a list may arrive as one line or several.
+        let lines = request.headers[values: .ifMatch]
+        guard !lines.isEmpty else { return nil }
+        return VersionGuard(entityTags(lines.joined(separator: ",")))
+    }
+
+    /// 412 for a write whose `If-Match` names another version than the record's `current` one.
+    static func stale(kind: String, id: Int64, current: String, action: String) -> Problem {
+        Problem(.preconditionFailed, "stale-version", title: "Record changed since you read it",
+                detail: "If-Match does not match the current version of \(kind) \(id) (ETag \"\(current)\"); fetch it again, \(action) and retry.",
+                headers: [.eTag: "\"\(current)\""])
     }
 
     /// The tags of an `If-Match` header: `"v1", W/"v2"` → [v1, v2]; `*` stays `*`.
@@ -152,12 +191,18 @@ public struct AudioAPI: Sendable {
         }
     }
 
-    func delete(kind token: String, id idText: String) async throws -> Response {
+    /// `DELETE /api/audio/<kind>/<id>`: the row, then its file; `If-Match` makes it conditional like PATCH.
+    func delete(_ request: Request, kind token: String, id idText: String) async throws -> Response {
         let (queries, id) = try resolve(token, idText)
-        let result = try await records.delete(id, in: queries)
-        guard result.deleted else { throw Problem.notFound(kind: queries.kind.name, id: id) }
-        if let key = result.fileKey { files.remove(key: key) }
-        return Response(status: .noContent)
+        switch try await records.delete(id, ifMatch: Self.versionGuard(request), in: queries) {
+        case .deleted(let fileKey):
+            if let fileKey { files.remove(key: fileKey) }
+            return Response(status: .noContent)
+        case .notFound:
+            throw Problem.notFound(kind: queries.kind.name, id: id)
+        case .stale(let current):
+            throw Self.stale(kind: queries.kind.name, id: id, current: current, action: "check it is still the record to delete")
+        }
     }
 
     func listKinds() -> Response {

@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import KindModel
 import Storage
 
@@ -19,8 +20,13 @@ enum JSONBody {
             buffer = try await request.collectBody(upTo: limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw tooLarge(limit)
+        } catch is NIOTooManyBytesError {
+            // A chunked body (no Content-Length) that passes the limit while being read.
+            throw tooLarge(limit)
         }
-        let bytes = Array(buffer.readableBytesView)
+        var bytes = Array(buffer.readableBytesView)
+        // RFC 8259 §8.1 lets a parser ignore a UTF-8 byte-order mark; some Windows tools add one.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         if bytes.isEmpty {
             throw Problem.badRequest("malformed-json", "Empty body", "The request body is empty; send a JSON object.")
         }

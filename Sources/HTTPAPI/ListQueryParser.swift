@@ -12,17 +12,25 @@ enum ListQueryParser {
 
     /// Splits a raw query string as HTML forms encode it: `+` is a space, then percent-decoding,
     /// for keys (`duration%5Bgte%5D`) as well as values.
-    static func pairs(_ query: String?) -> [(String, String)] {
+    /// A `%` not followed by two hex digits, or escapes that are not UTF-8, are a 400: searching
+    /// for the literal text would quietly answer an empty page.
+    static func pairs(_ query: String?) throws -> [(String, String)] {
         guard let query, !query.isEmpty else { return [] }
-        return query.split(separator: "&").map { item in
+        return try query.split(separator: "&").map { item in
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String {
+            func decode(_ s: Substring) throws -> String {
                 // Most parameters (`limit=50`, `cursor=…`) need no decoding; skip Foundation for them.
                 if !s.utf8.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "%") }) { return String(s) }
                 let spaced = s.replacingOccurrences(of: "+", with: " ")
-                return spaced.removingPercentEncoding ?? spaced
+                guard let decoded = spaced.removingPercentEncoding else {
+                    let name = String(parts[0])
+                    throw Problem(.badRequest, "invalid-query", title: "Invalid list query",
+                                  detail: "'\(item)' is not valid percent-encoding (a '%' must start two hex digits of UTF-8); encode the value with encodeURIComponent or curl --data-urlencode.",
+                                  errors: [ValidationIssue(field: name, code: "encoding", message: "'\(name)' is not valid percent-encoded UTF-8")])
+                }
+                return decoded
             }
-            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+            return (try decode(parts[0]), parts.count > 1 ? try decode(parts[1]) : "")
         }
     }
 
@@ -32,6 +40,8 @@ enum ListQueryParser {
         var cursorText: String?
         var sortSpec = ""
         for (key, value) in parameters {
+            // A repeated paging parameter takes its last value (as most frameworks do, so a client
+            // may append `&limit=1` to a URL it was given); filters repeat and combine with AND.
             switch key {
             case "limit":
                 if let n = Int(value), (1...1000).contains(n) { query.limit = n }

@@ -53,6 +53,8 @@ struct MultipartScanner {
 
     /// Whether the close delimiter (`--boundary--`) was seen.
     var isClosed: Bool { state == .epilogue }
+    /// Whether the first delimiter has been seen (false: the boundary never appeared in the body).
+    var foundDelimiter: Bool { state != .preamble }
 
     init(boundary: String) {
         delimiter = Array("\r\n--\(boundary)".utf8)

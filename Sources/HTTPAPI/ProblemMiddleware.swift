@@ -1,6 +1,7 @@
 import Hummingbird
 import KindModel
 import Logging
+import NIOCore
 import Storage
 
 /// Turns every error into a problem response. Without it Hummingbird answers errors that are not
@@ -33,7 +34,19 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             case .constraintViolation(let kind, let constraint):
                 return Problem(.badRequest, "constraint", title: "Database constraint refused the record",
                                detail: "The \(kind) breaks the database rule \(constraint).")
+            case .invalidValue(let message):
+                return Problem(.badRequest, "invalid-value", title: "Invalid value",
+                               detail: "A value of the request is not valid for its column: \(message).")
             }
+        case is NIOTooManyBytesError:
+            return Problem(.contentTooLarge, "too-large", title: "Request body too large",
+                           detail: "The request body is larger than this endpoint accepts.")
+        case _ where StorageError.unavailability(of: error) != nil:
+            let reason = StorageError.unavailability(of: error) ?? ""
+            logger.warning("database unavailable", metadata: ["error": "\(reason)", "path": "\(request.uri.path)"])
+            return Problem(.serviceUnavailable, "database-unavailable", title: "Database unavailable",
+                           detail: "The server cannot reach PostgreSQL right now (\(reason)); retry shortly.",
+                           headers: [.retryAfter: "5"])
         default:
             logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
             return Problem(.internalServerError, "internal", title: "Internal server error",

@@ -10,8 +10,8 @@ enum RouteTable {
         (["api", "kinds"], ["GET"]),
         (["api", "kinds", "*"], ["GET"]),
         (["api", "audio", "create"], ["POST"]),  // `create` is a reserved kind name
-        (["api", "audio", "*"], ["GET"]),
-        (["api", "audio", "*", "*"], ["GET", "PATCH", "PUT", "DELETE"]),
+        (["api", "audio", "*"], ["GET", "HEAD"]),
+        (["api", "audio", "*", "*"], ["GET", "HEAD", "PATCH", "PUT", "DELETE"]),
         (["api", "audio", "*", "*", "file"], ["GET", "HEAD"]),
     ]
 

@@ -32,7 +32,7 @@ public enum ServerApplication {
         let router = Router()
         api.register(on: router)
         return Application(router: router,
-                           server: .http1(configuration: .init(additionalChannelHandlers: [ContinueHandler()])),
+                           server: .http1(configuration: .init(additionalChannelHandlers: [ContinueHandler(accepts: api.acceptsBody)])),
                            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "audio-server"),
                            services: [client], logger: logger)
     }

@@ -69,6 +69,10 @@ struct UploadReceiver {
             throw Problem.badRequest("truncated-upload", "Upload ended early",
                                      "The multipart body ended before the file part was complete; send the whole file again.")
         }
+        if !scanner.foundDelimiter {
+            throw Problem.badRequest("malformed-multipart", "Malformed multipart body",
+                                     "The body never contains the delimiter --\(boundary) of its Content-Type boundary; send the multipart body the header describes (curl -F file=@song.mp3 builds both).")
+        }
         guard part.fileDone else {
             throw Problem.badRequest("missing-file", "No file part",
                                      "The multipart body has no file part; send the audio as a part named 'file' (curl -F file=@song.mp3).")
@@ -85,6 +89,7 @@ struct UploadReceiver {
         case .body(let bytes):
             part.inPart = true
             if part.isFile == nil {
+                try refuseSecondFile(part)
                 part.isFile = !part.fileDone && isFilePart(part.headers, into: &part.received)
             }
             if part.isFile == true {
@@ -97,11 +102,21 @@ struct UploadReceiver {
                 }
             }
         case .partComplete:
+            if part.isFile == nil { try refuseSecondFile(part) }
             if part.isFile == nil, !part.fileDone, isFilePart(part.headers, into: &part.received) { part.isFile = true }
             if part.isFile == true { part.fileDone = true }
             part.headers = []
             part.isFile = nil
             part.inPart = false
+        }
+    }
+
+    /// A second file part is refused rather than silently dropped: which file was meant is unclear.
+    private func refuseSecondFile(_ part: PartState) throws {
+        var ignored = Received()
+        if part.fileDone && isFilePart(part.headers, into: &ignored) {
+            throw Problem.badRequest("multiple-files", "More than one file",
+                                     "The multipart body has more than one file part; send one file per request.")
         }
     }
 
@@ -112,8 +127,18 @@ struct UploadReceiver {
         let name = params["name"]
         let filename = params["filename*"].flatMap(HeaderParameters.decodeRFC5987) ?? params["filename"]
         guard name.map(fieldNames.contains) == true || filename != nil else { return false }
-        received.originalName = filename
+        received.originalName = filename.flatMap(Self.baseName)
         return true
+    }
+
+    /// The last segment of a client's file name (browsers on Windows and some tools send a whole
+    /// path: `C:\Users\me\song.wav`, `../../song.wav`), without control characters; nil when
+    /// nothing is left, so the record says "no name" rather than `""`.
+    static func baseName(_ filename: String) -> String? {
+        let last = filename.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
+        let clean = String(String.UnicodeScalarView(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }))
+            .trimmingCharacters(in: .whitespaces)
+        return clean.isEmpty || clean == "." || clean == ".." ? nil : clean
     }
 }
 
@@ -132,12 +157,14 @@ enum HeaderParameters {
             var value = ""
             if rest.first == "\"" {
                 rest = rest.dropFirst()
-                var escaped = false
                 while let c = rest.first {
                     rest = rest.dropFirst()
-                    if escaped { value.append(c); escaped = false }
-                    else if c == "\\" { escaped = true }
-                    else if c == "\"" { break }
+                    // A backslash escapes only `"` and `\`: browsers send Windows paths unescaped
+                    // (`C:\Users\me\song.wav`), which must keep their separators.
+                    if c == "\\", let next = rest.first, next == "\"" || next == "\\" {
+                        value.append(next)
+                        rest = rest.dropFirst()
+                    } else if c == "\"" { break }
                     else { value.append(c) }
                 }
                 if let semi = rest.firstIndex(of: ";") { rest = rest[semi...] } else { rest = "" }

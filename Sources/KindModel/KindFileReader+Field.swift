@@ -110,7 +110,7 @@ extension KindFileReader {
         let allowed = (Self.commonFieldKeys.union(Self.constraintKeys[type] ?? [])).sorted().joined(separator: ", ")
         if Self.allConstraintKeys.contains(key) {
             let fits = Self.constraintKeys.filter { $0.value.contains(key) }.map(\.key.rawValue).sorted().joined(separator: ", ")
-            problem(node, "field '\(field)': `\(key)` does not apply to a \(type.rawValue) (it applies to: \(fits)); allowed here: \(allowed)")
+            problem(node, "field '\(field)': `\(key)` does not apply to \(type.rawValue.first.map { "aeiou".contains($0) } == true ? "an" : "a") \(type.rawValue) (it applies to: \(fits)); allowed here: \(allowed)")
         } else {
             problem(node, "field '\(field)': unknown constraint `\(key)`; allowed for \(type.rawValue): \(allowed)")
         }

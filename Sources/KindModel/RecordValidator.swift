@@ -75,7 +75,10 @@ public enum RecordValidator {
             }
         }
         for field in kind.fields {
-            let given = body[field.name]
+            var given = body[field.name]
+            // On create, `null` for an optional field means "not given": its default applies, as
+            // the API documents, instead of storing NULL where a default was declared.
+            if mode == .create, !field.required, case .null? = given { given = nil }
             let value: JSONValue
             switch (given, mode) {
             case (nil, .update):
@@ -108,7 +111,8 @@ public enum RecordValidator {
                     message: "'\(path)' is required and cannot be null; send \(describe(field))"))
                 return nil
             }
-            return field.isList ? .list([]) : .null
+            // A cleared list is the empty list, which must still satisfy `min_items`.
+            return field.isList ? validateValue(.array([]), field: field, path: path, now: now, issues: &issues) : .null
         }
         guard field.isList, let itemType = field.itemType else {
             return validateScalar(value, type: field.type, rules: field.rules, path: path, now: now, issues: &issues)

@@ -13,39 +13,40 @@ public struct StoredFileInfo: Sendable, Equatable {
 }
 
 extension RecordStore {
-    /// Whether the record exists, and the value of `field` as a number when asked for (the
-    /// duration an upload is compared with).
-    public func exists(_ id: Int64, numericField field: String?, in queries: KindQueries) async throws -> (exists: Bool, value: Double?) {
+    /// Whether the record exists, the value of `field` as a number when asked for (the duration an
+    /// upload is compared with), and its version (for `If-Match` before the body is read).
+    public func exists(_ id: Int64, numericField field: String?, in queries: KindQueries) async throws -> (exists: Bool, value: Double?, version: String?) {
         var bindings = PostgresBindings()
         bindings.append(id)
         let column = field.map { "\(SQLText.identifier($0))::double precision" } ?? "NULL::double precision"
-        let sql = "SELECT \(column) FROM \(queries.table) WHERE \"id\" = $1"
+        let sql = "SELECT \(column), \(KindQueries.versionExpression("\"updated_at\"")) FROM \(queries.table) WHERE \"id\" = $1"
         let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
-        for try await value in rows.decode(Double?.self) { return (true, value) }
-        return (false, nil)
+        for try await (value, version) in rows.decode((Double?, String).self) { return (true, value, version) }
+        return (false, nil, nil)
     }
 
-    /// Points the record at a newly committed file, in one transaction that locks the row, and
-    /// returns the updated record and the key of the file it replaced (for the caller to delete).
-    /// Nil when the record no longer exists.
-    public func attachFile(_ id: Int64, fileJSON: String, key: String, in queries: KindQueries) async throws -> (record: StoredRecord, replacedKey: String?)? {
+    /// Points the record at a newly committed file, in one transaction that locks the row (and
+    /// checks its version against `ifMatch` under that lock), and returns the updated record and
+    /// the key of the file it replaced (for the caller to delete).
+    public func attachFile(_ id: Int64, fileJSON: String, key: String, ifMatch: VersionGuard? = nil,
+                           in queries: KindQueries) async throws -> AttachOutcome {
         try await client.withTransaction(logger: logger) { connection in
             var lockBindings = PostgresBindings()
             lockBindings.append(id)
-            let lock = try await connection.query(
-                PostgresQuery(unsafeSQL: "SELECT \"file_key\" FROM \(queries.table) WHERE \"id\" = $1 FOR UPDATE", binds: lockBindings), logger: logger)
-            var found = false
-            var oldKey: String?
-            for try await key in lock.decode(String?.self) { found = true; oldKey = key }
-            guard found else { return nil }
+            let lockSQL = "SELECT \"file_key\", \(KindQueries.versionExpression("\"updated_at\"")) FROM \(queries.table) WHERE \"id\" = $1 FOR UPDATE"
+            let lock = try await connection.query(PostgresQuery(unsafeSQL: lockSQL, binds: lockBindings), logger: logger)
+            var found: (oldKey: String?, version: String)?
+            for try await (oldKey, version) in lock.decode((String?, String).self) { found = (oldKey, version) }
+            guard let found else { return .notFound }
+            if let ifMatch, !ifMatch.accepts(found.version) { return .stale(current: found.version) }
             var bindings = PostgresBindings()
             bindings.append(id)
             bindings.append(fileJSON)
             bindings.append(key)
             let sql = "UPDATE \(queries.table) AS t SET \"file\" = $2::json, \"file_key\" = $3, \"uploaded_time\" = now(), \"updated_at\" = greatest(clock_timestamp(), \"updated_at\" + interval '1 microsecond') WHERE \"id\" = $1 RETURNING \(queries.recordColumns)"
             let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
-            for try await row in rows { return (try queries.renderer.render(row), oldKey) }
-            return nil
+            for try await row in rows { return .attached(try queries.renderer.render(row), replacedKey: found.oldKey) }
+            return .notFound
         }
     }
 

@@ -10,10 +10,40 @@ public enum UpdateOutcome: Sendable, Equatable {
     case stale(current: String)
 }
 
+/// How a conditional delete ended.
+public enum DeleteOutcome: Sendable, Equatable {
+    /// The row is gone; `fileKey` is its stored file, for the caller to remove.
+    case deleted(fileKey: String?)
+    case notFound
+    case stale(current: String)
+}
+
+/// How attaching an uploaded file to its record ended.
+public enum AttachOutcome: Sendable, Equatable {
+    /// `replacedKey` is the file the record named before, for the caller to remove.
+    case attached(StoredRecord, replacedKey: String?)
+    case notFound
+    case stale(current: String)
+}
+
+/// The `If-Match` tags a write is conditional on (`*` or none: unconditional).
+public struct VersionGuard: Sendable, Equatable {
+    public var tags: [String]
+
+    /// nil when the header was absent or is `*` (any existing record matches).
+    public init?(_ tags: [String]?) {
+        guard let tags, !tags.contains("*") else { return nil }
+        self.tags = tags
+    }
+
+    /// Whether `version` is one of the tags.
+    public func accepts(_ version: String) -> Bool { tags.contains(version) }
+}
+
 extension RecordStore {
     /// Writes the given fields. With `ifMatch`, only when the record's version is one of them (or `*`):
     /// the check and the write are one statement, so two editors cannot both win.
-    public func update(_ id: Int64, with record: ValidatedRecord, ifMatch: [String]?, in queries: KindQueries) async throws -> UpdateOutcome {
+    public func update(_ id: Int64, with record: ValidatedRecord, ifMatch: VersionGuard?, in queries: KindQueries) async throws -> UpdateOutcome {
         var bindings = StatementBindings()
         bindings.append(id)
         var sets: [String] = []
@@ -23,8 +53,8 @@ extension RecordStore {
         }
         sets.append("\"updated_at\" = greatest(clock_timestamp(), \"updated_at\" + interval '1 microsecond')")
         var condition = "\"id\" = $1"
-        if let tags = ifMatch, !tags.contains("*") {
-            bindings.append(tags)
+        if let ifMatch {
+            bindings.append(ifMatch.tags)
             condition += " AND \(KindQueries.versionExpression("\"updated_at\"")) = ANY($\(bindings.count))"
         }
         let sql = "UPDATE \(queries.table) AS t SET \(sets.joined(separator: ", ")) WHERE \(condition) RETURNING \(queries.recordColumns)"

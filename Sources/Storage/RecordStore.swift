@@ -44,14 +44,21 @@ public struct RecordStore: Sendable {
         return try await records(queries.selectByID, bindings, in: queries).first
     }
 
-    /// Deletes the record; returns nil when there was none, else the key of its stored file (if any)
-    /// so the caller removes the file after the row is gone.
-    public func delete(_ id: Int64, in queries: KindQueries) async throws -> (deleted: Bool, fileKey: String?) {
+    /// Deletes the record, when its version matches `ifMatch` (if given). The row goes first and the
+    /// caller removes the returned file key after, so a crash leaves at worst an orphan file
+    /// (`storage verify --repair`), never a row naming a missing file.
+    public func delete(_ id: Int64, ifMatch: VersionGuard? = nil, in queries: KindQueries) async throws -> DeleteOutcome {
         var bindings = PostgresBindings()
         bindings.append(id)
-        let rows = try await client.query(PostgresQuery(unsafeSQL: queries.deleteByID, binds: bindings), logger: logger)
-        for try await key in rows.decode(String?.self) { return (true, key) }
-        return (false, nil)
+        var sql = queries.deleteByID
+        if let ifMatch {
+            bindings.append(ifMatch.tags)
+            sql = "DELETE FROM \(queries.table) WHERE \"id\" = $1 AND \(KindQueries.versionExpression("\"updated_at\"")) = ANY($2) RETURNING \"file_key\""
+        }
+        let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        for try await key in rows.decode(String?.self) { return .deleted(fileKey: key) }
+        guard ifMatch != nil, let current = try await get(id, in: queries) else { return .notFound }
+        return .stale(current: current.version)
     }
 
     /// nil when the database answers `SELECT 1` within `timeout`, else why not. Bounded because the

@@ -7,6 +7,9 @@ public enum StorageError: Error, Sendable, Equatable {
     case uniqueViolation(kind: String, field: String)
     /// A CHECK or NOT NULL constraint refused the row (validation should have caught it first).
     case constraintViolation(kind: String, constraint: String)
+    /// PostgreSQL could not read a value sent as text as its column's type (SQLSTATE class 22):
+    /// in a list query only a tampered cursor gets that far, since filters are checked first.
+    case invalidValue(message: String)
 
     /// Maps a PostgreSQL error to a client error when it is one; nil for everything else (a 5xx).
     static func from(_ error: any Error, kind: String) -> StorageError? {
@@ -19,8 +22,37 @@ public enum StorageError: Error, Sendable, Equatable {
             return .uniqueViolation(kind: kind, field: field)
         case "23514", "23502":
             return .constraintViolation(kind: kind, constraint: constraint)
+        case _ where state.hasPrefix("22"):
+            return .invalidValue(message: info[.message] ?? "invalid value (SQLSTATE \(state))")
         default:
             return nil
         }
+    }
+
+    /// Why the database is unreachable, when `error` says so (the HTTP layer answers 503, not 500):
+    /// a refused or lost connection, a server shutting down or out of connection slots, or the
+    /// pool giving up on creating connections.
+    public static func unavailability(of error: any Error) -> String? {
+        if let psql = error as? PSQLError {
+            switch psql.code {
+            case .connectionError, .serverClosedConnection, .uncleanShutdown, .poolClosed, .clientClosedConnection:
+                return "the connection to PostgreSQL failed (\(psql.code))"
+            case .server:
+                guard let state = psql.serverInfo?[.sqlState] else { return nil }
+                // 08: connection exception; 57P01–57P03: shutting down / cannot connect now; 53300: too many connections.
+                if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" {
+                    return psql.serverInfo?[.message] ?? "PostgreSQL refused the connection (SQLSTATE \(state))"
+                }
+                return nil
+            default:
+                return nil
+            }
+        }
+        // PostgresNIO's pool reports through `ConnectionPoolError` of its underscored
+        // `_ConnectionPoolModule`; matched by name rather than depending on that unstable module.
+        if String(describing: type(of: error)) == "ConnectionPoolError" {
+            return "no database connection could be made (\(error))"
+        }
+        return nil
     }
 }

@@ -24,7 +24,7 @@ enum RawConnection {
         return (interim, final)
     }
 
-    private static func receive(_ fd: Int32, until marker: String, timeout: Duration) -> String {
+    fileprivate static func receive(_ fd: Int32, until marker: String, timeout: Duration) -> String {
         var data: [UInt8] = []
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -39,7 +39,7 @@ enum RawConnection {
         return String(decoding: data, as: UTF8.self)
     }
 
-    private static func send(_ fd: Int32, _ bytes: [UInt8]) throws {
+    fileprivate static func send(_ fd: Int32, _ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
@@ -48,7 +48,7 @@ enum RawConnection {
         }
     }
 
-    private static func open(port: Int) throws -> Int32 {
+    fileprivate static func open(port: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket failed") }
         var address = sockaddr_in()
@@ -63,5 +63,25 @@ enum RawConnection {
             throw TestFailure("connect failed")
         }
         return fd
+    }
+}
+
+extension RawConnection {
+    /// Sends `head` (and `body`, if any) and returns whatever the server answers within `wait`.
+    ///
+    /// On a thread of its own: the socket calls block, and the server under test runs in this
+    /// process on Swift's cooperative pool (two threads here), which a blocked test thread would
+    /// starve while the server has a large body to read.
+    static func sendAndRead(port: Int, head: String, body: [UInt8] = [], until marker: String, wait: Duration = .seconds(10)) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result {
+                    let fd = try open(port: port)
+                    defer { close(fd) }
+                    try send(fd, Array(head.utf8) + body)
+                    return receive(fd, until: marker, timeout: wait)
+                })
+            }.start()
+        }
     }
 }

@@ -91,7 +91,7 @@ func expectProblem(_ yaml: String, _ fragment: String, line: Int? = nil, sourceL
 
     @Test func constraintThatDoesNotFitType() {
         expectProblem("fields:\n  name:\n    type: string\n    max_items: 3\n", "`max_items` does not apply to a string", line: 4)
-        expectProblem("fields:\n  n:\n    type: integer\n    max_length: 3\n", "`max_length` does not apply to a integer")
+        expectProblem("fields:\n  n:\n    type: integer\n    max_length: 3\n", "`max_length` does not apply to an integer")
         expectProblem("fields:\n  n:\n    type: boolean\n    min: 3\n", "`min` does not apply to a boolean")
         expectProblem("fields:\n  n:\n    type: string\n    not_in_past: true\n", "`not_in_past` does not apply to a string")
     }

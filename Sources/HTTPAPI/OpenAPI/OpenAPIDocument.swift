@@ -37,9 +37,11 @@ public enum OpenAPIDocument {
             // `create` is also a list route when a kind is called so; keep the POST beside the GET.
             var collection = paths[base]?.objectValue ?? JSONObject()
             collection["get"] = list(kind)
+            collection["head"] = headOf(list(kind), id: "head_list_\(kind.name)", summary: "The headers of a page of \(kind.name) records, without the body.")
             paths[base] = .object(collection)
             paths[base + "/{id}"] = .object(JSONObject([
                 ("get", getRecord(kind)),
+                ("head", headOf(getRecord(kind), id: "head_\(kind.name)", summary: "The headers of a \(kind.name) record (its ETag), without the body.")),
                 ("patch", update(kind)),
                 ("put", upload(kind)),
                 ("delete", delete(kind)),
@@ -169,12 +171,33 @@ public enum OpenAPIDocument {
     }
 
     static func getRecord(_ kind: KindDefinition) -> JSONValue {
-        operation("get_\(kind.name)", tag: kind.name, summary: "One \(kind.name) record.", parameters: [idParameter(kind)], responses: [
+        operation("get_\(kind.name)", tag: kind.name, summary: "One \(kind.name) record.",
+                  parameters: [idParameter(kind), headerParameter("If-None-Match", "ETags you have; the current one gives 304 without the body.")],
+                  responses: [
             ("200", jsonResponse("The record.", ref(name(kind, "Record")), headers: [("ETag", etagHeader)])),
+            ("304", .object(JSONObject([("description", "Not modified: If-None-Match names the current ETag."),
+                                        ("headers", .object(JSONObject([("ETag", etagHeader)])))]))),
             ("400", problem("The id is not a positive 64-bit integer.")),
             ("404", problem("No \(kind.name) has this id.")),
         ])
     }
+
+    /// The HEAD operation of a GET one: the same parameters and statuses, another id and summary.
+    static func headOf(_ get: JSONValue, id: String, summary: String) -> JSONValue {
+        guard var o = get.objectValue else { return get }
+        o["operationId"] = .string(id)
+        o["summary"] = .string(summary)
+        o["description"] = nil
+        return .object(o)
+    }
+
+    /// `If-Match` on a write, and its 412.
+    static func ifMatchParameter(_ what: String) -> JSONValue {
+        headerParameter("If-Match", "The ETag you last read; \(what) only if the record still has it, else 412.")
+    }
+
+    static let staleResponse = ("412", problem("If-Match does not match the record's current ETag (sent back in `ETag`).",
+                                               headers: [("ETag", header("The record's current ETag.", required: false))]))
 
     static func update(_ kind: KindDefinition) -> JSONValue {
         operation("update_\(kind.name)", tag: kind.name, summary: "Change some fields of a \(kind.name).",
@@ -183,25 +206,26 @@ public enum OpenAPIDocument {
                       for a required one. `filetype` may be sent only unchanged. `updated_at` and the ETag advance. \
                       With `If-Match`, the update happens only if the record still has that ETag.
                       """,
-                  parameters: [idParameter(kind), headerParameter("If-Match", "The ETag you last read; a stale one is refused with 412 so no change is lost silently.")],
+                  parameters: [idParameter(kind), ifMatchParameter("the update happens")],
                   requestBody: jsonRequestBody(ref(name(kind, "UpdateRequest")), "The fields to change."),
                   responses: [
                     ("200", jsonResponse("The updated record.", ref(name(kind, "Record")), headers: [("ETag", etagHeader)])),
                     ("400", problem("Malformed JSON, a bad id, or invalid fields (`errors` lists every one).")),
                     ("404", problem("No \(kind.name) has this id.")),
                     ("409", problem("A field marked unique already has this value in another record.")),
-                    ("412", problem("If-Match does not match the record's current ETag (sent back in `ETag`).",
-                                    headers: [("ETag", header("The record's current ETag.", required: false))])),
+                    staleResponse,
                     ("413", problem("The JSON body is larger than 1 MiB.")),
                     ("415", problem("Content-Type is not application/json.")),
                   ])
     }
 
     static func delete(_ kind: KindDefinition) -> JSONValue {
-        operation("delete_\(kind.name)", tag: kind.name, summary: "Delete a \(kind.name) and its stored file.", parameters: [idParameter(kind)], responses: [
+        operation("delete_\(kind.name)", tag: kind.name, summary: "Delete a \(kind.name) and its stored file.",
+                  parameters: [idParameter(kind), ifMatchParameter("the record is deleted")], responses: [
             ("204", .object(JSONObject([("description", "Deleted.")]))),
             ("400", problem("The id is not a positive 64-bit integer.")),
             ("404", problem("No \(kind.name) has this id.")),
+            staleResponse,
         ])
     }
 
@@ -236,11 +260,12 @@ public enum OpenAPIDocument {
         ])
         return operation("upload_\(kind.name)_file", tag: kind.name, summary: "Upload (or replace) the audio file of a \(kind.name).",
                          description: "Streamed to disk, hashed and probed; the record's `file` and `uploaded_time` are set only once the file is whole. A replaced file is removed.",
-                         parameters: [idParameter(kind)], requestBody: .object(body),
+                         parameters: [idParameter(kind), ifMatchParameter("the file is stored")], requestBody: .object(body),
                          responses: [
                             ("200", jsonResponse("The record with its new `file`.", ref(name(kind, "Record")), headers: [("ETag", etagHeader)])),
                             ("400", problem("A bad id, no file part, a malformed or truncated multipart body, or an empty file.")),
                             ("404", problem("No \(kind.name) has this id.")),
+                            staleResponse,
                             ("413", problem("The file is larger than the limit (`max_bytes`).")),
                             ("415", problem("Not a recognised audio file, a format this kind does not accept (`accepted_formats`), or a Content-Type that cannot carry a file.")),
                             ("422", problem("The probed duration disagrees with the record (`probed_duration`, `declared_duration`).")),
