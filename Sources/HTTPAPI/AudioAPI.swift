@@ -181,6 +181,13 @@ public struct AudioAPI: Sendable {
                 headers: [.eTag: "\"\(current)\""])
     }
 
+    /// A URL path segment as the router hands it over, percent-decoded (`so%6Eg` is `song`); the
+    /// router matches raw segments, and clients are free to escape any character.
+    static func pathSegment(_ raw: String) -> String {
+        guard raw.utf8.contains(UInt8(ascii: "%")) else { return raw }
+        return raw.removingPercentEncoding ?? raw
+    }
+
     /// The tags of an `If-Match` header: `"v1", W/"v2"` → [v1, v2]; `*` stays `*`.
     static func entityTags(_ header: String) -> [String] {
         header.split(separator: ",").map {
@@ -223,12 +230,14 @@ public struct AudioAPI: Sendable {
 
     func resolve(_ token: String) throws -> KindQueries {
         let runtime = registry.runtime
+        let token = Self.pathSegment(token)
         guard let queries = runtime.resolve(token) else { throw Problem.unknownKind(token, known: runtime.catalog.names) }
         return queries
     }
 
     func resolve(_ token: String, _ idText: String) throws -> (KindQueries, Int64) {
         let queries = try resolve(token)
+        let idText = Self.pathSegment(idText)
         guard let id = Int64(idText), id > 0 else {
             throw Problem(.badRequest, "invalid-id", title: "Invalid id",
                           detail: "The id in the URL must be a positive integer (got '\(idText)').",

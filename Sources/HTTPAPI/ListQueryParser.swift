@@ -106,14 +106,14 @@ enum ListQueryParser {
             name = String(key[..<open])
             let opText = String(key[key.index(after: open)..<key.index(before: key.endIndex)])
             guard let parsed = FilterOperator(rawValue: opText) else {
-                let allowed = kind.field(named: name).map { FilterOperator.allowed(for: $0).map(\.rawValue).joined(separator: ", ") } ?? "eq"
+                let allowed = kind.filterField(named: name).map { FilterOperator.allowed(for: $0).map(\.rawValue).joined(separator: ", ") } ?? "eq"
                 issues.append(ValidationIssue(field: key, code: "unknown_operator", message: "unknown operator '\(opText)' on '\(name)'; allowed: \(allowed)"))
                 return
             }
             op = parsed
         }
-        guard let field = kind.field(named: name) else {
-            let filterable = kind.fields.map(\.name)
+        guard let field = kind.filterField(named: name) else {
+            let filterable = (kind.fields + KindDefinition.filterableSystemFields).map(\.name)
             issues.append(ValidationIssue(field: key, code: "unknown_field",
                 message: "'\(name)' is not a field of \(kind.name); filter on \(filterable.joined(separator: ", ")), or use \(reserved.sorted().joined(separator: ", "))"))
             return

@@ -64,6 +64,21 @@ extension KindDefinition {
     /// System columns a list may be sorted (and therefore an index keyed) by.
     public static let sortableSystemColumns = ["id", "created_at", "updated_at"]
 
+    /// System columns a list may be filtered by, as the fields they behave like: `id`, the record's
+    /// timestamps, and `uploaded_time` (null until a file is uploaded). `updated_at[gt]=…` is how a
+    /// client syncs what changed since it last looked.
+    public static let filterableSystemFields: [FieldDefinition] = [
+        FieldDefinition(name: "id", type: .integer, required: true),
+        FieldDefinition(name: "created_at", type: .datetime, required: true),
+        FieldDefinition(name: "updated_at", type: .datetime, required: true),
+        FieldDefinition(name: "uploaded_time", type: .datetime),
+    ]
+
+    /// The field `name` filters on: a declared field or a filterable system column.
+    public func filterField(named name: String) -> FieldDefinition? {
+        field(named: name) ?? Self.filterableSystemFields.first { $0.name == name }
+    }
+
     /// Names `sort=` and `indexes:` accept: the non-list fields, then the sortable system columns.
     public var sortableNames: [String] {
         fields.filter { !$0.isList }.map(\.name) + Self.sortableSystemColumns

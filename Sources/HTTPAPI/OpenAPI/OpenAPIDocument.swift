@@ -328,7 +328,7 @@ public enum OpenAPIDocument {
             queryParameter("has_file", "true: only records with an uploaded file; false: only those without.",
                            .object(JSONObject([("type", "boolean")]))),
         ]
-        for field in kind.fields {
+        for field in kind.fields + KindDefinition.filterableSystemFields {
             let reserved = ListQueryParser.reserved.contains(field.name)
             if field.isList, let item = field.itemType {
                 parameters.append(queryParameter("\(field.name)[has]", "Records whose \(field.name) contains this value.", filterValueSchema(item, field.rules)))
