@@ -67,6 +67,10 @@ public final class UploadSink: @unchecked Sendable {
     private var fd: Int32
     private var hasher = SHA256()
     public private(set) var size: Int64 = 0
+    /// Bytes up to here have had their write-back started (see `startWriteBack`).
+    private var writeBackStarted: Int64 = 0
+    /// How much is written between two write-back starts.
+    static let writeBehindBytes: Int64 = 8 << 20
 
     init(path: String) throws {
         self.path = path
@@ -89,7 +93,28 @@ public final class UploadSink: @unchecked Sendable {
             offset += n
         }
         size += Int64(bytes.count)
+        if size - writeBackStarted >= Self.writeBehindBytes { startWriteBack() }
     }
+
+    /// Asks the kernel to start writing what has arrived so far, without waiting for it.
+    ///
+    /// Why: the file is fsynced before its row may name it, and a large upload otherwise sits in the
+    /// page cache until then (the kernel's background write-back starts only past ~10% of memory),
+    /// so the final fsync flushed the whole file after the last byte arrived: on a disk that
+    /// flushes ~380 MB/s, a 1 GiB upload took receive time plus 2.8 s. Started every 8 MiB,
+    /// write-back overlaps with receiving and the fsync finds little left (PostgreSQL's
+    /// `*_flush_after` settings do the same). Linux only; elsewhere the fsync does it all.
+    private func startWriteBack() {
+        _ = Self.syncFileRange?(fd, writeBackStarted, size - writeBackStarted, 2) // SYNC_FILE_RANGE_WRITE
+        writeBackStarted = size
+    }
+
+    /// glibc's `sync_file_range`, looked up at run time: Swift's Glibc module does not import it
+    /// (it is declared only under _GNU_SOURCE). Nil where the C library has none.
+    private static let syncFileRange: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
+    }()
 
     /// Flushes to disk and closes; returns the SHA-256 in hex.
     public func finish() throws -> String {
