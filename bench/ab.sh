@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# bench/ab.sh OLD_BINARY NEW_BINARY PATH [CONNECTIONS] [PAIRS]
+#
+# Alternating A/B of two server binaries on one database: the measurement behind "this change made
+# X faster" on a machine too noisy for two separate `make bench` runs to tell. Each pair runs A then
+# B for 8 s of wrk (after 2 s of warm-up) against PATH, and prints req/s and the CPU each process
+# used per request (from /proc/<pid>/stat), which is steadier than req/s when other tenants share
+# the cores. Compare within pairs, not across them.
+#
+# Needs the catalogue of a kept benchmark database: run `BENCH_KEEP=1 make bench` first (or
+# `BENCH_KEEP=1 BENCH_DURATION=2 make bench` for a quicker one); this starts that cluster again.
+# PATH is a server path, or `random-song` for GET /api/audio/song/<random id>.
+#
+#   bench/ab.sh /tmp/audio-server-before .build-release/release/audio-server random-song 64 3
+#   bench/ab.sh old new '/api/audio/podcast?limit=50' 16 4
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+A=${1:?old binary}; B=${2:?new binary}; P=${3:?path or random-song}; C=${4:-64}; PAIRS=${5:-3}
+WORK=bench/.work
+[ -d "$WORK/pg/data" ] || { echo "no kept benchmark database in $WORK/pg: run BENCH_KEEP=1 make bench first" >&2; exit 2; }
+DATABASE_URL=$(scripts/pgtmp.sh start "$WORK/pg")
+export DATABASE_URL KINDS_DIR="$here/kinds" MIGRATIONS_DIR="$here/migrations"
+max_song=$(psql -X -qtA "$DATABASE_URL" -c 'SELECT max(id) FROM song')
+mode=(); url_path=$P
+if [ "$P" = random-song ]; then mode=(BENCH_MODE=random_id BENCH_PREFIX=/api/audio/song/ BENCH_MAX_ID="$max_song"); url_path=/; fi
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+
+ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"; }
+one() { # one LABEL BINARY
+  mkdir -p "$WORK/ab-storage"
+  HOST=127.0.0.1 PORT=$port STORAGE_DIR="$here/$WORK/ab-storage" LOG_LEVEL=warning "$2" serve >"$WORK/ab-server.log" 2>&1 &
+  local pid=$! _
+  for _ in $(seq 150); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+  env "${mode[@]}" timeout 30 wrk -t2 -c"$C" -d2s -s bench/lua/bench.lua "$base$url_path" >/dev/null 2>&1 || true
+  local pg; pg=$(pgrep -f "postgres" | tr '\n' ' ')
+  local s0 g0 s1 g1 line rps
+  s0=$(ticks "$pid"); g0=$(ticks $pg)
+  line=$(env "${mode[@]}" timeout 40 wrk -t2 -c"$C" -d8s -s bench/lua/bench.lua "$base$url_path" 2>&1 | grep '^WRK_RESULT' || true)
+  s1=$(ticks "$pid"); g1=$(ticks $pg)
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  rps=$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line")
+  python3 -c "
+rps=float('${rps:-0}' or 0); n=max(rps*8,1); hz=$(getconf CLK_TCK)
+print(f'$1 {rps:10.0f} req/s   server {($s1-$s0)/hz/n*1e6:6.1f} µs CPU/req   postgres {($g1-$g0)/hz/n*1e6:6.1f} µs CPU/req')"
+}
+echo "A = $A"; echo "B = $B"; echo "GET $P at $C connections, $PAIRS alternating pairs"
+for i in $(seq "$PAIRS"); do one "pair $i A" "$A"; one "pair $i B" "$B"; done
+scripts/pgtmp.sh stop "$WORK/pg" >/dev/null 2>&1 || true
