@@ -41,7 +41,7 @@ enum ByteRange: Equatable {
 extension AudioAPI {
     /// `GET`/`HEAD /api/audio/<kind>/<id>/file`: the stored audio, with validators and ranges so a
     /// browser `<audio>` element can seek.
-    func download(_ request: Request, kind token: String, id idText: String) async throws -> Response {
+    func download(_ request: Request, context: some RequestContext, kind token: String, id idText: String) async throws -> Response {
         let (queries, id) = try resolve(token, idText)
         let info = try await records.fileInfo(id, in: queries)
         guard info.exists else { throw Problem.notFound(kind: queries.kind.name, id: id) }
@@ -49,12 +49,25 @@ extension AudioAPI {
             throw Problem(.notFound, "no-file", title: "No file uploaded",
                           detail: "\(queries.kind.name) \(id) has no audio file yet; upload one with PUT /api/audio/\(queries.kind.name)/\(id).")
         }
+        // Opened first, for HEAD and 304 too: a row whose file is gone from disk gets the same clear
+        // answer from every method. Kept open: a concurrent replacement unlinks the old name, but
+        // this descriptor keeps reading it whole.
+        let source: FileByteSource
+        do {
+            source = try FileByteSource(path: files.path(forKey: file.key))
+        } catch {
+            context.logger.error("stored file missing", metadata: ["key": "\(file.key)", "error": "\(error)"])
+            throw Problem(.notFound, "file-missing", title: "Stored file missing",
+                          detail: "The file of \(queries.kind.name) \(id) is recorded but missing from the server's storage; upload it again (an operator can list such records with `audio-server storage verify`).")
+        }
         let etag = "\"\(file.sha256)\""
+        // Without an original name, the kind, id and the detected format's extension (`song-7.wav`).
+        let fallbackName = "\(queries.kind.name)-\(id)" + (file.key.split(separator: "/").last?.split(separator: ".").dropFirst().last.map { ".\($0)" } ?? "")
         var headers: HTTPFields = [
             .contentType: file.contentType,
             .eTag: etag,
             .acceptRanges: "bytes",
-            .contentDisposition: Self.contentDisposition(file.originalName ?? "\(queries.kind.name)-\(id)"),
+            .contentDisposition: Self.contentDisposition(file.originalName ?? fallbackName),
             .cacheControl: "private, max-age=0, must-revalidate",
         ]
         if let inm = request.headers[.ifNoneMatch], Self.matches(inm, etag) {
@@ -76,8 +89,6 @@ extension AudioAPI {
         let length = span.upperBound - span.lowerBound + 1
         headers[.contentLength] = String(length)
         if request.method == .head { return Response(status: status, headers: headers) }
-        // Opened now: a concurrent replacement unlinks the old name, but this descriptor keeps reading it whole.
-        let source = try FileByteSource(path: files.path(forKey: file.key))
         let start = span.lowerBound
         let body = ResponseBody(contentLength: Int(length)) { writer in
             var offset = start

@@ -51,10 +51,10 @@ public struct AudioAPI: Sendable {
             try await self.upload(request, kind: context.parameters.require("kind"), id: context.parameters.require("id"))
         }
         router.get("/api/audio/:kind/:id/file") { request, context in
-            try await self.download(request, kind: context.parameters.require("kind"), id: context.parameters.require("id"))
+            try await self.download(request, context: context, kind: context.parameters.require("kind"), id: context.parameters.require("id"))
         }
         router.head("/api/audio/:kind/:id/file") { request, context in
-            try await self.download(request, kind: context.parameters.require("kind"), id: context.parameters.require("id"))
+            try await self.download(request, context: context, kind: context.parameters.require("kind"), id: context.parameters.require("id"))
         }
     }
 
@@ -188,11 +188,13 @@ public struct AudioAPI: Sendable {
         return raw.removingPercentEncoding ?? raw
     }
 
-    /// The tags of an `If-Match` header: `"v1", W/"v2"` → [v1, v2]; `*` stays `*`.
+    /// The tags of an `If-Match` header: `"v1", "v2"` → [v1, v2]; `*` stays `*`. A weak tag
+    /// (`W/"v"`) is kept with its prefix so that it matches no version: If-Match compares strongly
+    /// (RFC 9110 §13.1.1).
     static func entityTags(_ header: String) -> [String] {
         header.split(separator: ",").map {
             var tag = $0.trimmingCharacters(in: .whitespaces)
-            if tag.hasPrefix("W/") { tag.removeFirst(2) }
+            if tag.hasPrefix("W/") { return tag }
             if tag.hasPrefix("\""), tag.hasSuffix("\""), tag.count >= 2 { tag = String(tag.dropFirst().dropLast()) }
             return tag
         }

@@ -286,3 +286,45 @@ import TestSupport
         }
     }
 }
+
+@Suite struct StoredFileEdgeTests {
+    @Test func aFileMissingFromDiskIsTheSame404ForEveryMethod() async throws {
+        try await TestServer.run { client, context in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            #expect(try await client.upload("/api/audio/song/\(id)", file: "wav_mono_s16.wav").status == .ok)
+            for path in context.storedFiles() { try FileManager.default.removeItem(atPath: context.storageDirectory + "/" + path) }
+            let uri = "/api/audio/song/\(id)/file"
+            let get = try await client.get(uri)
+            let head = try await client.execute(uri: uri, method: .head)
+            let range = try await client.get(uri, headers: [.range: "bytes=0-9"])
+            for response in [get, range] {
+                #expect(response.status == .notFound && response.isProblem)
+                #expect(try response.json()["type"] == "/problems/file-missing")
+            }
+            #expect(head.status == .notFound)
+        }
+    }
+
+    @Test func aRawUploadDownloadsUnderANameWithItsFormatsExtension() async throws {
+        try await TestServer.run { client, _ in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let upload = try await client.uploadRaw("/api/audio/song/\(id)", bytes: try Fixture.bytes("wav_mono_s16.wav"), contentType: "audio/wav")
+            #expect(upload.status == .ok)
+            let disposition = try await client.execute(uri: "/api/audio/song/\(id)/file", method: .head).headers[.contentDisposition]
+            #expect(disposition?.contains("filename=\"song-\(id).wav\"") == true, "\(disposition ?? "none")")
+        }
+    }
+
+    @Test func aWeakTagInIfMatchMatchesNothing() async throws {
+        try await TestServer.run { client, _ in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let etag = try #require(try await client.get("/api/audio/song/\(id)").headers[.eTag])
+            let weak = try await client.execute(uri: "/api/audio/song/\(id)", method: .patch,
+                                                headers: [.contentType: "application/json", .ifMatch: "W/\(etag)"], body: ByteBuffer(string: #"{"name":"u"}"#))
+            #expect(weak.status == .preconditionFailed)
+            let strong = try await client.execute(uri: "/api/audio/song/\(id)", method: .patch,
+                                                  headers: [.contentType: "application/json", .ifMatch: "W/\(etag), \(etag)"], body: ByteBuffer(string: #"{"name":"u"}"#))
+            #expect(strong.status == .ok)
+        }
+    }
+}

@@ -303,7 +303,7 @@ public enum OpenAPIDocument {
                             ("304", .object(JSONObject([("description", "Not modified: If-None-Match matched."),
                                                         ("headers", .object(JSONObject([("ETag", header("The file's ETag.", required: true))])))]))),
                             ("400", problem("The id is not a positive 64-bit integer.")),
-                            ("404", problem("No \(kind.name) has this id, or it has no file yet.")),
+                            ("404", problem("No \(kind.name) has this id, it has no file yet, or its stored file is missing from the server (`file-missing`).")),
                             ("416", problem("The range starts past the end of the file.",
                                             headers: [("Content-Range", header("`bytes */size`.", required: true,
                                                                                schema: .object(JSONObject([("type", "string"), ("pattern", "^bytes \\*/[0-9]+$")]))))])),
