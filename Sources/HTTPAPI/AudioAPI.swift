@@ -11,15 +11,19 @@ public struct AudioAPI: Sendable {
     public let files: FileStore
     /// Server-wide upload limit; a kind's `upload.max_size` overrides it.
     public let maxUploadBytes: Int64
+    /// Whether PostgreSQL is known to be unreachable (`DatabaseHealth`): record routes then answer 503 at once.
+    public let health: DatabaseHealth
 
     /// Largest JSON request body; larger ones are refused with 413 before being read whole.
     public static let maxJSONBytes = 1 << 20
 
-    public init(registry: KindRegistry, records: RecordStore, files: FileStore, maxUploadBytes: Int64) {
+    public init(registry: KindRegistry, records: RecordStore, files: FileStore, maxUploadBytes: Int64,
+                health: DatabaseHealth = DatabaseHealth()) {
         self.registry = registry
         self.records = records
         self.files = files
         self.maxUploadBytes = maxUploadBytes
+        self.health = health
     }
 
     /// Adds every route to `router`.
@@ -230,7 +234,10 @@ public struct AudioAPI: Sendable {
 
     // MARK: lookups
 
+    /// The kind of a record route. Every such route starts here, so this is also where a request is
+    /// refused at once while the database is known to be unreachable (instead of waiting on the pool).
     func resolve(_ token: String) throws -> KindQueries {
+        if health.isKnownDown { throw Problem.databaseUnavailable(health.problem ?? "it does not answer") }
         let runtime = registry.runtime
         let token = Self.pathSegment(token)
         guard let queries = runtime.resolve(token) else { throw Problem.unknownKind(token, known: runtime.catalog.names) }

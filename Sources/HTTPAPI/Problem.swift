@@ -72,4 +72,11 @@ extension Problem {
     static func notFound(kind: String, id: Int64) -> Problem {
         Problem(.notFound, "not-found", title: "Record not found", detail: "There is no \(kind) with id \(id).")
     }
+
+    /// 503 while PostgreSQL cannot be reached; `Retry-After` says when to try again.
+    static func databaseUnavailable(_ reason: String) -> Problem {
+        Problem(.serviceUnavailable, "database-unavailable", title: "Database unavailable",
+                detail: "The server cannot reach PostgreSQL right now (\(reason)); retry shortly.",
+                headers: [.retryAfter: "5"])
+    }
 }

@@ -44,9 +44,7 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         case _ where StorageError.unavailability(of: error) != nil:
             let reason = StorageError.unavailability(of: error) ?? ""
             logger.warning("database unavailable", metadata: ["error": "\(reason)", "path": "\(request.uri.path)"])
-            return Problem(.serviceUnavailable, "database-unavailable", title: "Database unavailable",
-                           detail: "The server cannot reach PostgreSQL right now (\(reason)); retry shortly.",
-                           headers: [.retryAfter: "5"])
+            return Problem.databaseUnavailable(reason)
         default:
             logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
             return Problem(.internalServerError, "internal", title: "Internal server error",

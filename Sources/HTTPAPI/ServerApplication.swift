@@ -2,6 +2,7 @@ import Hummingbird
 import KindModel
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 import Storage
 
 /// Server-wide settings that are not kinds.
@@ -25,15 +26,34 @@ public struct ServerConfiguration: Sendable {
 /// Builds the Hummingbird application: the one place where routes, the database pool and the
 /// file store meet, used by `audio-server serve` and by the HTTP tests alike.
 public enum ServerApplication {
+    /// - Parameter watch: the database to probe with connections of its own (`DatabaseHealth`), so
+    ///   record routes answer 503 at once while it is unreachable; nil: no watcher (most tests).
     public static func make(configuration: ServerConfiguration, registry: KindRegistry, client: PostgresClient,
-                            logger: Logger) -> some ApplicationProtocol {
+                            watch: PostgresConnection.Configuration? = nil, logger: Logger) -> some ApplicationProtocol {
+        let health = DatabaseHealth()
         let api = AudioAPI(registry: registry, records: RecordStore(client: client, logger: logger),
-                           files: FileStore(root: configuration.storageDirectory), maxUploadBytes: configuration.maxUploadBytes)
+                           files: FileStore(root: configuration.storageDirectory), maxUploadBytes: configuration.maxUploadBytes,
+                           health: health)
+        var services: [any Service] = [client]
+        if let watch { services.append(DatabaseWatchService(health: health, configuration: watch, logger: logger)) }
         let router = Router()
         api.register(on: router)
         return Application(router: router,
                            server: .http1(configuration: .init(additionalChannelHandlers: [ContinueHandler(accepts: api.acceptsBody)])),
                            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "audio-server"),
-                           services: [client], logger: logger)
+                           services: services, logger: logger)
+    }
+}
+
+/// Runs `DatabaseHealth.watch` for the server's lifetime; a graceful shutdown stops it.
+struct DatabaseWatchService: Service {
+    let health: DatabaseHealth
+    let configuration: PostgresConnection.Configuration
+    let logger: Logger
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            await health.watch(configuration, logger: logger)
+        }
     }
 }

@@ -50,7 +50,8 @@ struct ServeCommand: AsyncParsableCommand {
 
         let client = PostgresClient(configuration: url.configuration(maximumConnections: poolSize, keepWarm: true), backgroundLogger: logger)
         let registry = KindRegistry(catalog)
-        let app = ServerApplication.make(configuration: configuration, registry: registry, client: client, logger: logger)
+        let app = ServerApplication.make(configuration: configuration, registry: registry, client: client,
+                                         watch: try url.connectionConfiguration(), logger: logger)
         let reloader = KindReloader(registry: registry, kindsDirectory: settings.kindsDirectory, migrations: directory,
                                     client: client, logger: logger)
         let hangups = SignalWatcher.watch(SIGHUP)

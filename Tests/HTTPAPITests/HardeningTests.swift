@@ -4,6 +4,7 @@ import HTTPTypes
 import HummingbirdTesting
 import KindModel
 import NIOCore
+import PostgresNIO
 import Testing
 import TestSupport
 
@@ -325,6 +326,35 @@ import TestSupport
             let strong = try await client.execute(uri: "/api/audio/song/\(id)", method: .patch,
                                                   headers: [.contentType: "application/json", .ifMatch: "W/\(etag), \(etag)"], body: ByteBuffer(string: #"{"name":"u"}"#))
             #expect(strong.status == .ok)
+        }
+    }
+}
+
+@Suite struct DatabaseOutageTests {
+    /// The watcher, pointed at a port where nothing listens, reports the database unreachable:
+    /// record routes answer 503 at once (not after the pool's 60 s of retries), while routes that
+    /// need no database keep working.
+    @Test func recordRoutesFailFastWhileTheWatcherSeesNoDatabase() async throws {
+        let dead = PostgresConnection.Configuration(host: "127.0.0.1", port: 1, username: "nobody", password: nil, database: nil, tls: .disable)
+        try await TestServer.run(watch: dead) { client, _ in
+            var status: HTTPResponse.Status = .ok
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
+                status = try await client.get("/api/audio/song/1").status
+                if status == .serviceUnavailable { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(status == .serviceUnavailable)
+            let started = ContinuousClock.now
+            for path in ["/api/audio/song/1", "/api/audio/podcast?limit=5"] {
+                let response = try await client.get(path)
+                #expect(response.status == .serviceUnavailable && response.isProblem, "\(path)")
+                #expect(try response.json()["type"] == "/problems/database-unavailable")
+                #expect(response.headers[.retryAfter] == "5")
+            }
+            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(try await client.get("/_static").status == .ok)
+            #expect(try await client.get("/api/kinds").status == .ok)
         }
     }
 }

@@ -27,7 +27,7 @@ enum TestServer {
 
     /// - Parameter extraKinds: YAML files added beside the shipped kinds (file name → text), as a user would drop them in `kinds/`.
     static func run<T: Sendable>(extraKinds: [String: String] = [:], maxUploadBytes: Int64 = 512 * 1024 * 1024,
-                                 setup: TestingSetup = .router,
+                                 setup: TestingSetup = .router, watch: PostgresConnection.Configuration? = nil,
                                  _ body: @Sendable (any TestClientProtocol, ServerContext) async throws -> T) async throws -> T {
         let fm = FileManager.default
         let root = fm.temporaryDirectory.appendingPathComponent("audio-test-\(UUID().uuidString)").path
@@ -49,7 +49,8 @@ enum TestServer {
         }
         let client = PostgresClient(configuration: url.configuration(maximumConnections: 8), backgroundLogger: logger)
         let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, storageDirectory: storageDir, maxUploadBytes: maxUploadBytes)
-        let app = ServerApplication.make(configuration: configuration, registry: KindRegistry(catalog), client: client, logger: logger)
+        let app = ServerApplication.make(configuration: configuration, registry: KindRegistry(catalog), client: client,
+                                         watch: watch, logger: logger)
         let context = ServerContext(databaseURL: url, storageDirectory: storageDir, kindsDirectory: kindsDir)
         return try await app.test(setup) { client in try await body(client, context) }
     }

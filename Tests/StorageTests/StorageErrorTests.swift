@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PostgresNIO
 @testable import Storage
@@ -42,5 +43,59 @@ import TestSupport
                 #expect(StorageError.unavailability(of: error) == nil && StorageError.from(error, kind: "song") == nil)
             }
         }
+    }
+}
+
+@Suite struct DatabaseHealthTests {
+    static let dead = PostgresConnection.Configuration(host: "127.0.0.1", port: 1, username: "nobody", password: nil, database: nil, tls: .disable)
+
+    @Test func theWatcherSeesAReachableAndAnUnreachableDatabase() async throws {
+        let logger = Logger(label: "health-test")
+        let url = try await TestDatabase.create(label: "health")
+        let up = DatabaseHealth()
+        up.record(reachable: false, problem: "not probed yet")
+        let down = DatabaseHealth()
+        let live = try url.connectionConfiguration()
+        let watchers = [
+            Task { await up.watch(live, interval: .milliseconds(100), logger: logger) },
+            Task { await down.watch(Self.dead, interval: .milliseconds(100), logger: logger) },
+        ]
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline && !(!up.isKnownDown && down.isKnownDown) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        for watcher in watchers { watcher.cancel() }
+        #expect(!up.isKnownDown)
+        #expect(down.isKnownDown && down.problem != nil)
+    }
+
+    /// A verdict that is not renewed stops counting: a stalled watcher must not keep turning a
+    /// healthy server's requests away.
+    @Test func anOldVerdictFailsOpen() async throws {
+        let health = DatabaseHealth(staleAfter: .milliseconds(200))
+        health.record(reachable: false, problem: "probe failed")
+        #expect(health.isKnownDown)
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(!health.isKnownDown)
+    }
+
+    /// A probe gives its verdict within its timeout even when nothing ever answers: here a socket
+    /// that accepts connections and never speaks.
+    @Test func aSilentServerIsAVerdictWithinTheTimeout() async throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        #expect(listen(fd, 4) == 0)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let silent = PostgresConnection.Configuration(host: "127.0.0.1", port: port, username: "nobody", password: nil, database: nil, tls: .disable)
+        let started = ContinuousClock.now
+        let verdict = await DatabaseHealth.probe(silent, id: 1, timeout: .milliseconds(500), logger: Logger(label: "health-test"))
+        #expect(verdict != nil)
+        #expect(ContinuousClock.now - started < .seconds(2))
     }
 }
