@@ -212,7 +212,7 @@ extension Settings {
 /// Runs `body` with a connected client, retrying the first connection a few times, and reports
 /// failures as one clear line instead of a stack of NIO errors.
 func withDatabase<T: Sendable>(_ url: DatabaseURL, logger: Logger, _ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
-    let client = PostgresClient(configuration: url.configuration(maximumConnections: 4), backgroundLogger: logger)
+    let client = PostgresClient(configuration: url.configuration(maximumConnections: 4), backgroundLogger: poolLogger(logger))
     do {
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { await client.run(); return nil }
@@ -252,4 +252,13 @@ func describe(_ error: any Error) -> String {
         return "\(psql.code)"
     }
     return "\(error)"
+}
+
+/// The logger for PostgresNIO's pool: its own events at `info` ("Connection creation failed" for a
+/// connection the pool closes on shutdown, one line per retry during an outage) are noise at the
+/// default level, so they show only from `LOG_LEVEL=debug` down; warnings and errors always.
+func poolLogger(_ logger: Logger) -> Logger {
+    var pool = logger
+    if logger.logLevel > .debug { pool.logLevel = max(logger.logLevel, .notice) }
+    return pool
 }

@@ -48,7 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
             try await ensureSchema(catalog: catalog, directory: directory, client: client, logger: logger)
         }
 
-        let client = PostgresClient(configuration: url.configuration(maximumConnections: poolSize, keepWarm: true), backgroundLogger: logger)
+        let client = PostgresClient(configuration: url.configuration(maximumConnections: poolSize, keepWarm: true), backgroundLogger: poolLogger(logger))
         let registry = KindRegistry(catalog)
         let app = ServerApplication.make(configuration: configuration, registry: registry, client: client,
                                          watch: try url.connectionConfiguration(), logger: logger)
