@@ -62,7 +62,8 @@ extension AudioAPI {
         }
         let etag = "\"\(file.sha256)\""
         // Without an original name, the kind, id and the detected format's extension (`song-7.wav`).
-        let fallbackName = "\(queries.kind.name)-\(id)" + (file.key.split(separator: "/").last?.split(separator: ".").dropFirst().last.map { ".\($0)" } ?? "")
+        let fileExtension = (file.key as NSString).pathExtension
+        let fallbackName = "\(queries.kind.name)-\(id)" + (fileExtension.isEmpty ? "" : ".\(fileExtension)")
         var headers: HTTPFields = [
             .contentType: file.contentType,
             .eTag: etag,

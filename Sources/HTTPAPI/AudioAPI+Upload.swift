@@ -16,12 +16,12 @@ extension AudioAPI {
     func upload(_ request: Request, kind token: String, id idText: String) async throws -> Response {
         let (queries, id) = try resolve(token, idText)
         let kind = queries.kind
-        let limit = kind.upload?.maxSize ?? maxUploadBytes
+        let limit = uploadLimit(kind)
         let mode = try uploadMode(request)
-        // Refuse before reading a byte: an oversized declared length (with room for multipart framing).
-        if let length = request.headers[.contentLength].flatMap({ Int64($0) }) {
-            let overhead: Int64 = if case .multipart = mode { 64 * 1024 } else { 0 }
-            if length > limit + overhead { throw UploadProblems.tooLarge(limit) }
+        // Refuse before reading a byte: an oversized declared length.
+        let declaredLength = request.headers[.contentLength].flatMap { Int64($0) }
+        if let declaredLength, !declaredLengthFits(declaredLength, kind: kind, multipart: mode.isMultipart) {
+            throw UploadProblems.tooLarge(limit)
         }
         let durationField = kind.upload?.durationTolerance == nil ? nil : kind.upload?.durationField
         let existing = try await records.exists(id, numericField: durationField, in: queries)
@@ -30,9 +30,7 @@ extension AudioAPI {
         // 400 first); it is checked again under the row lock when the file is attached, in case the
         // record changes during the upload, and that check covers chunked bodies too.
         let ifMatch = Self.versionGuard(request)
-        let declaredLength: Int64 = request.headers[.contentLength].flatMap { Int64($0) } ?? 0
-        let declaresBody = declaredLength > 0
-        if declaresBody, let ifMatch, let version = existing.version, !ifMatch.accepts(version) {
+        if let declaredLength, declaredLength > 0, let ifMatch, let version = existing.version, !ifMatch.accepts(version) {
             throw Self.stale(kind: kind.name, id: id, current: version, action: "check the record")
         }
 
@@ -84,9 +82,18 @@ extension AudioAPI {
               let path = head.path?.split(separator: "?", maxSplits: 1).first else { return true }
         let segments = path.split(separator: "/")
         guard segments.count == 4, segments[0] == "api", segments[1] == "audio",
-              let queries = registry.runtime.resolve(String(segments[2])) else { return true }
-        let limit = queries.kind.upload?.maxSize ?? maxUploadBytes
-        return length <= limit + 64 * 1024 // room for multipart framing, as `upload` allows
+              let queries = registry.runtime.resolve(Self.pathSegment(String(segments[2]))) else { return true }
+        let multipart = HeaderText.mediaType(head.headerFields[.contentType] ?? "") == "multipart/form-data"
+        return declaredLengthFits(length, kind: queries.kind, multipart: multipart)
+    }
+
+    /// The kind's upload limit in bytes: its `upload.max_size`, else the server's.
+    func uploadLimit(_ kind: KindDefinition) -> Int64 { kind.upload?.maxSize ?? maxUploadBytes }
+
+    /// Whether a declared Content-Length can carry a file within the kind's limit; a multipart body
+    /// gets 64 KiB more for its framing and other parts.
+    func declaredLengthFits(_ length: Int64, kind: KindDefinition, multipart: Bool) -> Bool {
+        length <= uploadLimit(kind) + (multipart ? 64 * 1024 : 0)
     }
 
     private func uploadMode(_ request: Request) throws -> UploadReceiver.Mode {

@@ -128,9 +128,8 @@ public struct AudioAPI: Sendable {
         } catch StorageError.invalidValue(let message) where query.after != nil {
             // Filters are checked before the query runs, so this is a cursor edited by hand.
             throw Problem(.badRequest, "invalid-query", title: "Invalid list query",
-                          detail: "'cursor' is not a next_cursor this server issued for this sort (\(message)); omit it to start at the first page.",
-                          errors: [ValidationIssue(field: "cursor", code: "format",
-                                                   message: "'cursor' is not a next_cursor this server issued for this sort; omit it to start at the first page")])
+                          detail: "\(ListQueryParser.cursorIssue.message) (PostgreSQL: \(message)).",
+                          errors: [ListQueryParser.cursorIssue])
         }
         var body = ByteBuffer()
         body.reserveCapacity(page.itemsJSON.count + 128)

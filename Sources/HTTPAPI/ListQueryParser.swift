@@ -34,6 +34,10 @@ enum ListQueryParser {
         }
     }
 
+    /// The issue of a cursor this server did not issue for the page's sort (or whose values were edited).
+    static let cursorIssue = ValidationIssue(field: "cursor", code: "format",
+        message: "'cursor' is not a next_cursor this server issued for this sort; omit it to start at the first page")
+
     static func parse(_ parameters: [(String, String)], kind: KindDefinition) throws -> (ListQuery, sortSpec: String) {
         var query = ListQuery()
         var issues: [ValidationIssue] = []
@@ -68,8 +72,7 @@ enum ListQueryParser {
             if let position = Cursor.decode(cursorText, sort: sortSpec, keyCount: query.sort.count) {
                 query.after = position
             } else {
-                issues.append(ValidationIssue(field: "cursor", code: "format",
-                    message: "'cursor' is not a next_cursor this server issued for this sort; omit it to start at the first page"))
+                issues.append(cursorIssue)
             }
         }
         if !issues.isEmpty {

@@ -1,7 +1,6 @@
 import Hummingbird
 import KindModel
 import Logging
-import NIOCore
 import Storage
 
 /// Turns every error into a problem response. Without it Hummingbird answers errors that are not
@@ -38,14 +37,11 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 return Problem(.badRequest, "invalid-value", title: "Invalid value",
                                detail: "A value of the request is not valid for its column: \(message).")
             }
-        case is NIOTooManyBytesError:
-            return Problem(.contentTooLarge, "too-large", title: "Request body too large",
-                           detail: "The request body is larger than this endpoint accepts.")
-        case _ where StorageError.unavailability(of: error) != nil:
-            let reason = StorageError.unavailability(of: error) ?? ""
-            logger.warning("database unavailable", metadata: ["error": "\(reason)", "path": "\(request.uri.path)"])
-            return Problem.databaseUnavailable(reason)
         default:
+            if let reason = StorageError.unavailability(of: error) {
+                logger.warning("database unavailable", metadata: ["error": "\(reason)", "path": "\(request.uri.path)"])
+                return Problem.databaseUnavailable(reason)
+            }
             logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
             return Problem(.internalServerError, "internal", title: "Internal server error",
                            detail: "The server failed to handle this request; it has been logged.")

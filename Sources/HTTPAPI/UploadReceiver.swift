@@ -8,6 +8,8 @@ struct UploadReceiver {
     enum Mode {
         case raw
         case multipart(boundary: String)
+
+        var isMultipart: Bool { if case .multipart = self { true } else { false } }
     }
 
     let mode: Mode

@@ -1,5 +1,4 @@
 import Logging
-import NIOSSL
 import PostgresNIO
 import Synchronization
 
@@ -111,21 +110,5 @@ private final class FirstVerdict: Sendable {
             return stored
         }
         pending?.resume(returning: verdict)
-    }
-}
-
-extension DatabaseURL {
-    /// A single connection's configuration (the health watcher's), with the same TLS choice as the pool.
-    public func connectionConfiguration() throws -> PostgresConnection.Configuration {
-        if isUnixSocket {
-            return .init(unixSocketPath: "\(host)/.s.PGSQL.\(port)", username: user, password: password, database: database)
-        }
-        let tls: PostgresConnection.Configuration.TLS = switch sslMode {
-        case "disable", "allow": .disable
-        case "require", "verify-ca", "verify-full": .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        default: host == "127.0.0.1" || host == "localhost" || host == "::1" ? .disable
-            : .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        }
-        return .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
     }
 }

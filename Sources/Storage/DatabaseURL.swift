@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import PostgresNIO
 
 /// Parses `DATABASE_URL` (`postgres://user:pass@host:port/db?sslmode=disable`) into a
@@ -48,12 +49,12 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     public func configuration(maximumConnections: Int = 20, keepWarm: Bool = false) -> PostgresClient.Configuration {
         var config: PostgresClient.Configuration
         if isUnixSocket {
-            config = .init(unixSocketPath: "\(host)/.s.PGSQL.\(port)", username: user, password: password, database: database)
+            config = .init(unixSocketPath: socketPath, username: user, password: password, database: database)
         } else {
-            let tls: PostgresClient.Configuration.TLS = switch sslMode {
-            case "disable", "allow": .disable
-            case "require", "verify-ca", "verify-full": .require(.makeClientConfiguration())
-            default: host == "127.0.0.1" || host == "localhost" || host == "::1" ? .disable : .prefer(.makeClientConfiguration())
+            let tls: PostgresClient.Configuration.TLS = switch tlsUse {
+            case .off: .disable
+            case .require: .require(.makeClientConfiguration())
+            case .prefer: .prefer(.makeClientConfiguration())
             }
             config = .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
         }
@@ -61,6 +62,33 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         config.options.minimumConnections = keepWarm ? maximumConnections : 0
         if keepWarm { config.options.keepAliveBehavior = nil }
         return config
+    }
+
+    /// A single connection's configuration (the health watcher's), with the same TLS choice as the pool.
+    public func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        if isUnixSocket {
+            return .init(unixSocketPath: socketPath, username: user, password: password, database: database)
+        }
+        let tls: PostgresConnection.Configuration.TLS = switch tlsUse {
+        case .off: .disable
+        case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+        return .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
+    }
+
+    /// libpq's `.s.PGSQL.<port>` socket in the directory `host`.
+    private var socketPath: String { "\(host)/.s.PGSQL.\(port)" }
+
+    /// TLS as libpq's `sslmode` asks; unset, off on loopback and tried elsewhere.
+    private enum TLSUse { case off, prefer, require }
+
+    private var tlsUse: TLSUse {
+        switch sslMode {
+        case "disable", "allow": .off
+        case "require", "verify-ca", "verify-full": .require
+        default: host == "127.0.0.1" || host == "localhost" || host == "::1" ? .off : .prefer
+        }
     }
 
     /// The URL with the password hidden, for logs and error messages.

@@ -17,6 +17,8 @@ public struct KindQueries: Sendable {
     let selectByID: String
     let insertPrefix: String
     let deleteByID: String
+    /// `deleteByID` only while the record's version is one of `$2` (`If-Match`).
+    let deleteByIDIfVersion: String
 
     public init(kind: KindDefinition) {
         self.kind = kind
@@ -27,13 +29,12 @@ public struct KindQueries: Sendable {
         selectByID = "SELECT \(recordColumns) FROM \(table) t WHERE t.\"id\" = $1"
         insertPrefix = "INSERT INTO \(table) AS t"
         deleteByID = "DELETE FROM \(table) WHERE \"id\" = $1 RETURNING \"file_key\""
+        deleteByIDIfVersion = "DELETE FROM \(table) WHERE \"id\" = $1 AND \(Self.version) = ANY($2) RETURNING \"file_key\""
     }
 
-    /// A timestamptz as RFC 3339 UTC text with microseconds, in SQL: the form of record versions
-    /// that `If-Match` compares with (`TimestampText` writes the same text in Swift).
-    static func versionExpression(_ column: String) -> String {
-        "to_char(\(column) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-    }
+    /// A record's version in SQL: its `updated_at` as RFC 3339 UTC text with microseconds, the form
+    /// `If-Match` compares with (`TimestampText` writes the same text in Swift).
+    static let version = "to_char(\"updated_at\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
     /// `$n`, or `$n::date` / `$n::timestamptz` (and arrays): those are bound as text and cast explicitly.
     static func placeholder(_ index: Int, for field: FieldDefinition) -> String {

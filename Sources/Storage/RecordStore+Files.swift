@@ -19,7 +19,7 @@ extension RecordStore {
         var bindings = PostgresBindings()
         bindings.append(id)
         let column = field.map { "\(SQLText.identifier($0))::double precision" } ?? "NULL::double precision"
-        let sql = "SELECT \(column), \(KindQueries.versionExpression("\"updated_at\"")) FROM \(queries.table) WHERE \"id\" = $1"
+        let sql = "SELECT \(column), \(KindQueries.version) FROM \(queries.table) WHERE \"id\" = $1"
         let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
         for try await (value, version) in rows.decode((Double?, String).self) { return (true, value, version) }
         return (false, nil, nil)
@@ -33,7 +33,7 @@ extension RecordStore {
         try await client.withTransaction(logger: logger) { connection in
             var lockBindings = PostgresBindings()
             lockBindings.append(id)
-            let lockSQL = "SELECT \"file_key\", \(KindQueries.versionExpression("\"updated_at\"")) FROM \(queries.table) WHERE \"id\" = $1 FOR UPDATE"
+            let lockSQL = "SELECT \"file_key\", \(KindQueries.version) FROM \(queries.table) WHERE \"id\" = $1 FOR UPDATE"
             let lock = try await connection.query(PostgresQuery(unsafeSQL: lockSQL, binds: lockBindings), logger: logger)
             var found: (oldKey: String?, version: String)?
             for try await (oldKey, version) in lock.decode((String?, String).self) { found = (oldKey, version) }

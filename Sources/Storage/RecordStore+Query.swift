@@ -18,13 +18,7 @@ extension RecordStore {
     /// neither skipped nor repeated. `id` is always the final tie-breaker.
     public func list(_ query: ListQuery, in queries: KindQueries) async throws -> QueryPage {
         let (sql, bindings) = Self.pageStatement(query, in: queries)
-        let rows: [PostgresRow]
-        do {
-            rows = try await PreparedStatements.rows(sql, bindings, client: client, logger: logger)
-        } catch {
-            if let mapped = StorageError.from(error, kind: queries.kind.name) { throw mapped }
-            throw error
-        }
+        let rows = try await rows(sql, bindings, in: queries)
         let shown = min(rows.count, query.limit)
         var json: [UInt8] = []
         json.reserveCapacity(shown * 320)

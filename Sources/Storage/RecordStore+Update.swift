@@ -55,7 +55,7 @@ extension RecordStore {
         var condition = "\"id\" = $1"
         if let ifMatch {
             bindings.append(ifMatch.tags)
-            condition += " AND \(KindQueries.versionExpression("\"updated_at\"")) = ANY($\(bindings.count))"
+            condition += " AND \(KindQueries.version) = ANY($\(bindings.count))"
         }
         let sql = "UPDATE \(queries.table) AS t SET \(sets.joined(separator: ", ")) WHERE \(condition) RETURNING \(queries.recordColumns)"
         if let stored = try await records(sql, bindings, in: queries, prepared: false).first {

@@ -50,11 +50,8 @@ public struct RecordStore: Sendable {
     public func delete(_ id: Int64, ifMatch: VersionGuard? = nil, in queries: KindQueries) async throws -> DeleteOutcome {
         var bindings = PostgresBindings()
         bindings.append(id)
-        var sql = queries.deleteByID
-        if let ifMatch {
-            bindings.append(ifMatch.tags)
-            sql = "DELETE FROM \(queries.table) WHERE \"id\" = $1 AND \(KindQueries.versionExpression("\"updated_at\"")) = ANY($2) RETURNING \"file_key\""
-        }
+        if let ifMatch { bindings.append(ifMatch.tags) }
+        let sql = ifMatch == nil ? queries.deleteByID : queries.deleteByIDIfVersion
         let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
         for try await key in rows.decode(String?.self) { return .deleted(fileKey: key) }
         guard ifMatch != nil, let current = try await get(id, in: queries) else { return .notFound }
@@ -90,9 +87,14 @@ public struct RecordStore: Sendable {
     /// Runs a statement whose rows start with `queries.recordColumns` and renders them;
     /// `prepared: false` for rare shapes that should not take one of the prepared slots.
     func records(_ sql: String, _ bindings: StatementBindings, in queries: KindQueries, prepared: Bool = true) async throws -> [StoredRecord] {
+        try await rows(sql, bindings, in: queries, prepared: prepared).map(queries.renderer.render)
+    }
+
+    /// The rows of a statement on `queries`' table, with PostgreSQL's client errors (constraint
+    /// violations, values it cannot read) turned into `StorageError`s.
+    func rows(_ sql: String, _ bindings: StatementBindings, in queries: KindQueries, prepared: Bool = true) async throws -> [PostgresRow] {
         do {
-            let rows = try await PreparedStatements.rows(sql, bindings, prepare: prepared, client: client, logger: logger)
-            return try rows.map(queries.renderer.render)
+            return try await PreparedStatements.rows(sql, bindings, prepare: prepared, client: client, logger: logger)
         } catch {
             if let mapped = StorageError.from(error, kind: queries.kind.name) { throw mapped }
             throw error

@@ -4,7 +4,7 @@ import KindModel
 /// fractional digits (`2026-11-26T20:51:53.123456Z`) and ISO dates (`2026-11-26`).
 ///
 /// The timestamp text is byte for byte what `to_char(t AT TIME ZONE 'UTC',
-/// 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` gives (`KindQueries.versionExpression`), because a record's
+/// 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` gives (`KindQueries.version`), because a record's
 /// version — its ETag — is compared with that expression in SQL by `If-Match`.
 enum TimestampText {
     /// Days from 1970-01-01 (`RFC3339.civilFromDays`' epoch) to 2000-01-01 (PostgreSQL's).
