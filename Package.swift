@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "AudioProbeTests", dependencies: ["AudioProbe"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SchemaTests", dependencies: ["KindModel", "Schema", "TestSupport",
             .product(name: "PostgresNIO", package: "postgres-nio")]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport",
+        .testTarget(name: "StorageTests", dependencies: ["KindModel", "Schema", "Storage", "TestSupport",
             .product(name: "PostgresNIO", package: "postgres-nio")]),
         .testTarget(name: "HTTPAPITests", dependencies: [
             "KindModel", "Schema", "Storage", "HTTPAPI", "TestSupport",

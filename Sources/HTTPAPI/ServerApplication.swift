@@ -13,13 +13,16 @@ public struct ServerConfiguration: Sendable {
     public var storageDirectory: String
     /// Largest accepted upload unless a kind's `upload.max_size` says otherwise.
     public var maxUploadBytes: Int64
+    /// How concurrent record requests share database round trips.
+    public var sharedRoundTrips: RoundTripLimits
 
     public init(host: String = "127.0.0.1", port: Int = 8080, storageDirectory: String = "./storage",
-                maxUploadBytes: Int64 = 512 * 1024 * 1024) {
+                maxUploadBytes: Int64 = 512 * 1024 * 1024, sharedRoundTrips: RoundTripLimits = .standard) {
         self.host = host
         self.port = port
         self.storageDirectory = storageDirectory
         self.maxUploadBytes = maxUploadBytes
+        self.sharedRoundTrips = sharedRoundTrips
     }
 }
 
@@ -31,7 +34,7 @@ public enum ServerApplication {
     public static func make(configuration: ServerConfiguration, registry: KindRegistry, client: PostgresClient,
                             watch: PostgresConnection.Configuration? = nil, logger: Logger) -> some ApplicationProtocol {
         let health = DatabaseHealth()
-        let api = AudioAPI(registry: registry, records: RecordStore(client: client, logger: logger),
+        let api = AudioAPI(registry: registry, records: RecordStore(client: client, logger: logger, sharing: configuration.sharedRoundTrips),
                            files: FileStore(root: configuration.storageDirectory), maxUploadBytes: configuration.maxUploadBytes,
                            health: health)
         var services: [any Service] = [client]

@@ -15,6 +15,8 @@ public struct KindQueries: Sendable {
     let renderer: RecordRenderer
     /// The record with id `$1`.
     let selectByID: String
+    /// The records whose ids are in the array `$1` (GETs sharing a round trip, `RoundTripSharing`).
+    let selectByIDs: String
     let insertPrefix: String
     let deleteByID: String
     /// `deleteByID` only while the record's version is one of `$2` (`If-Match`).
@@ -27,6 +29,7 @@ public struct KindQueries: Sendable {
         recordColumns = (["id"] + keys).map { "t.\(SQLText.identifier($0))" }.joined(separator: ", ")
         renderer = RecordRenderer(kindName: kind.name, keys: keys)
         selectByID = "SELECT \(recordColumns) FROM \(table) t WHERE t.\"id\" = $1"
+        selectByIDs = "SELECT \(recordColumns) FROM \(table) t WHERE t.\"id\" = ANY($1)"
         insertPrefix = "INSERT INTO \(table) AS t"
         deleteByID = "DELETE FROM \(table) WHERE \"id\" = $1 RETURNING \"file_key\""
         deleteByIDIfVersion = "DELETE FROM \(table) WHERE \"id\" = $1 AND \(Self.version) = ANY($2) RETURNING \"file_key\""

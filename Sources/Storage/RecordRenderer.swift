@@ -48,13 +48,16 @@ struct RecordRenderer: Sendable {
     }
 
     /// Appends the record's JSON to `out` (a list page writes all its records into one buffer) and
-    /// returns its id and where its version text is in `out`.
+    /// returns its id and where its version text is in `out`. The record's columns start after
+    /// `skipping` leading ones (a shared list statement puts whose page the row is first).
     @discardableResult
-    func write(_ row: PostgresRow, into out: inout [UInt8]) throws -> (id: Int64, version: Range<Int>) {
+    func write(_ row: PostgresRow, into out: inout [UInt8], skipping: Int = 0) throws -> (id: Int64, version: Range<Int>) {
         var id: Int64 = 0
         var version = out.count..<out.count
         var column = 0
+        var skip = skipping
         for cell in row {
+            if skip > 0 { skip -= 1; continue }
             guard column < prefixes.count else { break }
             // Through a pointer: appending an `ArraySlice` retains and releases the array per column.
             prefixBytes.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[prefixes[column]])) }

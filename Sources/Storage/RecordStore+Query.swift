@@ -3,7 +3,7 @@ import PostgresNIO
 import Schema
 
 /// A page of a filtered, sorted list.
-public struct QueryPage: Sendable {
+public struct QueryPage: Sendable, Equatable {
     /// The page's records as JSON, comma-separated (the inside of the `items` array): written
     /// straight from the rows into one buffer, with no per-record string.
     public var itemsJSON: [UInt8]
@@ -12,31 +12,39 @@ public struct QueryPage: Sendable {
     public var total: Int64?
 }
 
+/// One request's page in a shared list statement: its bound texts and limit, and the query that
+/// made them (for the next-page cursor).
+struct PageRequest: Sendable {
+    let query: ListQuery
+    let statement: PageSQL
+}
+
+/// A page query's SQL and its values: `texts[i]` fills text placeholder `i + 1`; the row limit
+/// (one more than the page's, to know whether a next page exists) is the last placeholder.
+struct PageSQL: Sendable, Hashable {
+    var sql: String
+    var texts: [String]
+    var limit: Int64
+}
+
 extension RecordStore {
     /// Runs a list query with keyset pagination: the cursor carries the last row's sort-key values,
     /// so a page deep in the list costs the same as the first and rows inserted meanwhile are
     /// neither skipped nor repeated. `id` is always the final tie-breaker.
+    ///
+    /// Concurrent pages of one query shape share a statement (`RoundTripSharing`): each request's
+    /// values become one row of `unnest(...)`, and its page is a `LATERAL` subquery, so every
+    /// page is still read with its own index scan. Identical requests waiting together are read once.
     public func list(_ query: ListQuery, in queries: KindQueries) async throws -> QueryPage {
-        let (sql, bindings) = Self.pageStatement(query, in: queries)
-        let rows = try await rows(sql, bindings, in: queries)
-        let shown = min(rows.count, query.limit)
-        var json: [UInt8] = []
-        json.reserveCapacity(shown * 320)
-        var lastID: Int64 = 0
-        for (i, row) in rows.prefix(shown).enumerated() {
-            if i > 0 { json.append(UInt8(ascii: ",")) }
-            lastID = try queries.renderer.write(row, into: &json).id
-        }
-        var next: PagePosition?
-        if rows.count > query.limit {
-            var values: [String?] = []
-            if !query.sort.isEmpty {
-                let sortText = try PostgresRandomAccessRow(rows[query.limit - 1])[queries.renderer.columnCount].decode(String.self)
-                values = (try? JSONParser.parse(sortText))?.arrayValue?.map(\.stringValue) ?? []
+        let statement = Self.pageSQL(query, in: queries)
+        var page: QueryPage
+        if let sharedPages {
+            page = try await sharedPages.submit(PageRequest(query: query, statement: statement), lane: statement.sql) { batch in
+                try await pages(batch, in: queries)
             }
-            next = PagePosition(values: values, id: lastID)
+        } else {
+            page = try await pages([PageRequest(query: query, statement: statement)], in: queries)[0]
         }
-        var total: Int64?
         if query.countTotal {
             var countBindings = PostgresBindings()
             let countConditions = Self.filterConditions(query) { text, type in
@@ -45,18 +53,102 @@ extension RecordStore {
             }
             let countSQL = "SELECT count(*)::bigint FROM \(queries.table) t WHERE \(countConditions.isEmpty ? "TRUE" : countConditions.joined(separator: " AND "))"
             let countRows = try await client.query(PostgresQuery(unsafeSQL: countSQL, binds: countBindings), logger: logger)
-            for try await n in countRows.decode(Int64.self) { total = n }
+            for try await n in countRows.decode(Int64.self) { page.total = n }
         }
-        return QueryPage(itemsJSON: json, next: next, total: total)
+        return page
+    }
+
+    /// The pages of `requests` (all of one SQL shape), in order: one statement for all of them.
+    func pages(_ requests: [PageRequest], in queries: KindQueries) async throws -> [QueryPage] {
+        // Identical requests are read once.
+        var distinct: [PageSQL: Int] = [:]
+        var order: [PageRequest] = []
+        let slots = requests.map { request in
+            if let slot = distinct[request.statement] { return slot }
+            distinct[request.statement] = order.count
+            order.append(request)
+            return order.count - 1
+        }
+        var read: [QueryPage]
+        if order.count == 1 {
+            let statement = order[0].statement
+            var bindings = StatementBindings()
+            for text in statement.texts { bindings.append(text) }
+            bindings.append(statement.limit)
+            read = [try page(of: try await rows(statement.sql, bindings, in: queries), order[0].query, skipping: 0, in: queries)]
+        } else {
+            read = try await sharedPages(order, in: queries)
+        }
+        return slots.map { read[$0] }
+    }
+
+    /// Several distinct pages of one shape in one statement:
+    /// `SELECT b.n, r.* FROM unnest($1::text[], …, $k::int8[]) WITH ORDINALITY b(p1, …, lim, n)
+    /// CROSS JOIN LATERAL (<the page query, reading b's columns>) r`. A lateral subquery is evaluated
+    /// per row of `b`, so each page keeps its own ORDER BY … LIMIT; `n` says whose page a row is.
+    private func sharedPages(_ requests: [PageRequest], in queries: KindQueries) async throws -> [QueryPage] {
+        let first = requests[0]
+        let inner = Self.pageSQL(first.query, in: queries, placeholder: { i, type in "b.\"p\(i)\"::\(type)" }, limit: "b.\"lim\"").sql
+        let textCount = first.statement.texts.count
+        var bindings = StatementBindings()
+        for i in 0..<textCount { bindings.append(requests.map { $0.statement.texts[i] }) }
+        bindings.append(requests.map(\.statement.limit))
+        let arrays = (0..<textCount).map { "$\($0 + 1)::text[]" } + ["$\(textCount + 1)::int8[]"]
+        let names = (0..<textCount).map { "\"p\($0 + 1)\"" } + ["\"lim\"", "\"n\""]
+        let sql = "SELECT b.\"n\", r.* FROM unnest(\(arrays.joined(separator: ", "))) WITH ORDINALITY AS b(\(names.joined(separator: ", ")))"
+            + " CROSS JOIN LATERAL (\(inner)) r"
+        var rowsOf = [[PostgresRow]](repeating: [], count: requests.count)
+        for row in try await rows(sql, bindings, in: queries) {
+            var cells = row.makeIterator()
+            guard let n = try cells.next()?.decode(Int64.self), (1...Int64(requests.count)).contains(n) else {
+                throw CellJSON.Failure.malformed(20)
+            }
+            rowsOf[Int(n) - 1].append(row)
+        }
+        return try requests.indices.map { try page(of: rowsOf[$0], requests[$0].query, skipping: 1, in: queries) }
+    }
+
+    /// A page of the rows of one request (the record's columns after `skipping` leading ones, then
+    /// its sort values when it sorts).
+    private func page(of rows: [PostgresRow], _ query: ListQuery, skipping: Int, in queries: KindQueries) throws -> QueryPage {
+        let shown = min(rows.count, query.limit)
+        var json: [UInt8] = []
+        json.reserveCapacity(shown * 320)
+        var lastID: Int64 = 0
+        for (i, row) in rows.prefix(shown).enumerated() {
+            if i > 0 { json.append(UInt8(ascii: ",")) }
+            lastID = try queries.renderer.write(row, into: &json, skipping: skipping).id
+        }
+        var next: PagePosition?
+        if rows.count > query.limit {
+            var values: [String?] = []
+            if !query.sort.isEmpty {
+                let sortText = try PostgresRandomAccessRow(rows[query.limit - 1])[skipping + queries.renderer.columnCount].decode(String.self)
+                values = (try? JSONParser.parse(sortText))?.arrayValue?.map(\.stringValue) ?? []
+            }
+            next = PagePosition(values: values, id: lastID)
+        }
+        return QueryPage(itemsJSON: json, next: next, total: nil)
     }
 
     /// The SQL and bindings of one page (one more row than `limit`, to know whether a next page
     /// exists). Pure, so that tests can ask PostgreSQL how it plans exactly what the server sends.
     public static func pageStatement(_ query: ListQuery, in queries: KindQueries) -> (sql: String, bindings: StatementBindings) {
+        let statement = pageSQL(query, in: queries)
         var bindings = StatementBindings()
+        for text in statement.texts { bindings.append(text) }
+        bindings.append(statement.limit)
+        return (statement.sql, bindings)
+    }
+
+    /// The page query, its values written as `placeholder(i, type)` (default `$i::type`) and its
+    /// row limit as `limit` (default the placeholder after the texts').
+    static func pageSQL(_ query: ListQuery, in queries: KindQueries,
+                        placeholder: (Int, String) -> String = { i, type in "$\(i)::\(type)" }, limit: String? = nil) -> PageSQL {
+        var texts: [String] = []
         func bind(_ text: String, as type: String) -> String {
-            bindings.append(text)
-            return "$\(bindings.count)::\(type)"
+            texts.append(text)
+            return placeholder(texts.count, type)
         }
         let conditions = Self.filterConditions(query, bind: bind)
         var pageConditions = conditions
@@ -65,16 +157,15 @@ extension RecordStore {
         }
         let order = (query.sort.map { ListOrder.key($0.column, descending: $0.descending, alias: "t") } + [ListOrder.tiebreaker(alias: "t")])
             .joined(separator: ", ")
-        bindings.append(Int64(query.limit + 1))
-        let limitParam = "$\(bindings.count)"
+        let limitSQL = limit ?? "$\(texts.count + 1)"
         let whereSQL = pageConditions.isEmpty ? "" : " WHERE " + pageConditions.joined(separator: " AND ")
         // The sort values travel after the record's columns as JSON text of their SQL text forms, so
         // the cursor holds them exactly (microseconds, shortest-round-trip doubles) and casts them
         // back losslessly. Without sort keys the cursor needs only the id.
         let sortValues = query.sort.isEmpty ? ""
             : ", json_build_array(\(query.sort.map { "t.\(SQLText.identifier($0.column))::text" }.joined(separator: ", ")))::text"
-        let sql = "SELECT \(queries.recordColumns)\(sortValues) FROM \(queries.table) t\(whereSQL) ORDER BY \(order) LIMIT \(limitParam)"
-        return (sql, bindings)
+        let sql = "SELECT \(queries.recordColumns)\(sortValues) FROM \(queries.table) t\(whereSQL) ORDER BY \(order) LIMIT \(limitSQL)"
+        return PageSQL(sql: sql, texts: texts, limit: Int64(query.limit + 1))
     }
 
     /// The WHERE terms of the filters; `bind` appends a text parameter and returns its cast placeholder.

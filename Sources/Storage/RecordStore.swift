@@ -16,32 +16,39 @@ public struct StoredRecord: Sendable, Equatable {
 public struct RecordStore: Sendable {
     public let client: PostgresClient
     public let logger: Logger
+    /// Concurrent GETs by id of one kind share a statement (`RoundTripSharing`); nil: each runs alone.
+    let sharedGets: RoundTripSharing<Int64, StoredRecord?>?
+    /// Concurrent creates of one kind and column set share a multi-row `INSERT`; nil: each runs alone.
+    let sharedCreates: RoundTripSharing<ValidatedRecord, Result<StoredRecord, any Error>>?
+    /// Concurrent list pages of one query shape share a statement; nil: each runs alone.
+    let sharedPages: RoundTripSharing<PageRequest, QueryPage>?
 
-    public init(client: PostgresClient, logger: Logger) {
+    /// - Parameter sharing: how concurrent requests share round trips; `.off` runs each alone.
+    public init(client: PostgresClient, logger: Logger, sharing: RoundTripLimits = .standard) {
         self.client = client
         self.logger = logger
+        sharedGets = sharing.isOn ? RoundTripSharing(maxRunning: sharing.maxRunning, maxBatch: sharing.maxBatch) : nil
+        sharedCreates = sharing.isOn ? RoundTripSharing(maxRunning: sharing.maxRunning, maxBatch: sharing.maxBatch) : nil
+        sharedPages = sharing.isOn ? RoundTripSharing(maxRunning: sharing.maxRunning, maxBatch: sharing.maxBatch) : nil
     }
 
-    /// Inserts a validated record and returns it as stored (with defaults, id and timestamps).
-    public func create(_ record: ValidatedRecord, in queries: KindQueries) async throws -> StoredRecord {
-        var bindings = StatementBindings()
-        var names: [String] = []
-        var placeholders: [String] = []
-        for (field, value) in record.values {
-            names.append(SQLText.identifier(field.name))
-            placeholders.append(KindQueries.placeholder(placeholders.count + 1, for: field))
-            Self.bind(value, as: field, into: &bindings)
-        }
-        let values = names.isEmpty ? "DEFAULT VALUES" : "(\(names.joined(separator: ", "))) VALUES (\(placeholders.joined(separator: ", ")))"
-        let sql = "\(queries.insertPrefix) \(values) RETURNING \(queries.recordColumns)"
-        return try await records(sql, bindings, in: queries).first!
-    }
-
-    /// The record with `id`, or nil.
+    /// The record with `id`, or nil. Concurrent GETs of a kind share one `id = ANY($1)` statement.
     public func get(_ id: Int64, in queries: KindQueries) async throws -> StoredRecord? {
+        guard let sharedGets else { return try await get(ids: [id], in: queries)[0] }
+        return try await sharedGets.submit(id, lane: queries.selectByIDs) { ids in try await get(ids: ids, in: queries) }
+    }
+
+    /// The record of each id (nil where none), in the order of `ids`; one statement.
+    func get(ids: [Int64], in queries: KindQueries) async throws -> [StoredRecord?] {
         var bindings = StatementBindings()
-        bindings.append(id)
-        return try await records(queries.selectByID, bindings, in: queries).first
+        if ids.count == 1 {
+            bindings.append(ids[0])
+            return [try await records(queries.selectByID, bindings, in: queries).first]
+        }
+        bindings.append(ids)
+        var byID: [Int64: StoredRecord] = [:]
+        for record in try await records(queries.selectByIDs, bindings, in: queries) { byID[record.id] = record }
+        return ids.map { byID[$0] }
     }
 
     /// Deletes the record, when its version matches `ifMatch` (if given). The row goes first and the

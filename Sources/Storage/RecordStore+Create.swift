@@ -1,0 +1,100 @@
+import KindModel
+import PostgresNIO
+import Schema
+
+extension RecordStore {
+    /// Inserts a validated record and returns it as stored (with defaults, id and timestamps).
+    ///
+    /// Concurrent creates of a kind that set the same fields share one `INSERT … SELECT` from
+    /// `json_populate_recordset` (`RoundTripSharing`). When PostgreSQL rejects such a batch for a
+    /// value (a unique or check constraint, a value it cannot read), each of its records is
+    /// inserted again alone, so every request gets the answer it would have had alone and a bad
+    /// record never fails its neighbours.
+    public func create(_ record: ValidatedRecord, in queries: KindQueries) async throws -> StoredRecord {
+        guard let sharedCreates, !record.values.isEmpty else { return try await insert(record, in: queries) }
+        let columns = record.values.map { SQLText.identifier($0.field.name) }.joined(separator: ", ")
+        let result = try await sharedCreates.submit(record, lane: "\(queries.table) (\(columns))") { batch in
+            try await insert(batch, columns: columns, in: queries)
+        }
+        return try result.get()
+    }
+
+    /// One record, one `INSERT … VALUES`.
+    func insert(_ record: ValidatedRecord, in queries: KindQueries) async throws -> StoredRecord {
+        var bindings = StatementBindings()
+        var names: [String] = []
+        var placeholders: [String] = []
+        for (field, value) in record.values {
+            names.append(SQLText.identifier(field.name))
+            placeholders.append(KindQueries.placeholder(placeholders.count + 1, for: field))
+            Self.bind(value, as: field, into: &bindings)
+        }
+        let values = names.isEmpty ? "DEFAULT VALUES" : "(\(names.joined(separator: ", "))) VALUES (\(placeholders.joined(separator: ", ")))"
+        let sql = "\(queries.insertPrefix) \(values) RETURNING \(queries.recordColumns)"
+        return try await records(sql, bindings, in: queries).first!
+    }
+
+    /// Records that all set `columns` (quoted, in the kind's order), in one statement when there are
+    /// several; one result per record, in order.
+    func insert(_ batch: [ValidatedRecord], columns: String, in queries: KindQueries) async throws -> [Result<StoredRecord, any Error>] {
+        guard batch.count > 1 else {
+            do { return [.success(try await insert(batch[0], in: queries))] } catch { return [.failure(error)] }
+        }
+        var json: [UInt8] = [UInt8(ascii: "[")]
+        json.reserveCapacity(batch.count * 160)
+        for (i, record) in batch.enumerated() {
+            if i > 0 { json.append(UInt8(ascii: ",")) }
+            Self.writeJSON(record, into: &json)
+        }
+        json.append(UInt8(ascii: "]"))
+        var bindings = StatementBindings()
+        bindings.append(String(decoding: json, as: UTF8.self))
+        let selected = batch[0].values.map { "r.\(SQLText.identifier($0.field.name))" }.joined(separator: ", ")
+        // WITH ORDINALITY … ORDER BY: rows go in (and take their ids) in the batch's order.
+        let sql = "\(queries.insertPrefix) (\(columns)) SELECT \(selected) FROM json_populate_recordset(NULL::\(queries.table), $1::json)"
+            + " WITH ORDINALITY AS r ORDER BY r.ordinality RETURNING \(queries.recordColumns)"
+        let stored: [StoredRecord]
+        do {
+            stored = try await records(sql, bindings, in: queries)
+        } catch is StorageError {
+            var results: [Result<StoredRecord, any Error>] = []
+            for record in batch {
+                do { results.append(.success(try await insert(record, in: queries))) } catch { results.append(.failure(error)) }
+            }
+            return results
+        }
+        // Ids come from the sequence in insertion order, so sorting by id restores the batch's order.
+        return stored.sorted { $0.id < $1.id }.map { .success($0) }
+    }
+
+    /// The record as a JSON object of its set fields, for `json_populate_recordset`: PostgreSQL reads
+    /// each value with its column type's input function, as it reads the text the single-record
+    /// `INSERT` binds (numbers print with the shortest round-trip digits, so they read back equal).
+    static func writeJSON(_ record: ValidatedRecord, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        for (i, (field, value)) in record.values.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            CellJSON.writeString(field.name.utf8, into: &out)
+            out.append(UInt8(ascii: ":"))
+            writeJSON(value, into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    private static func writeJSON(_ value: FieldValue, into out: inout [UInt8]) {
+        switch value {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .string(let s), .date(let s), .datetime(let s): CellJSON.writeString(s.utf8, into: &out)
+        case .integer(let i): CellJSON.writeInteger(i, &out)
+        case .number(let d): CellJSON.writeDouble(d, into: &out)
+        case .boolean(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .list(let items):
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                writeJSON(item, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+    }
+}

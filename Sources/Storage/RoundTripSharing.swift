@@ -1,0 +1,127 @@
+import Synchronization
+
+/// Lets concurrent requests of one shape share a database round trip: while `maxRunning`
+/// statements of a lane (one SQL shape, e.g. "song by id") are running, further requests of that
+/// lane wait, and when one finishes, all that waited go to PostgreSQL together as one statement
+/// (`WHERE id = ANY($1)`, a multi-row `INSERT`).
+///
+/// Why: on this 2-core machine a GET by id spent most of its CPU per round trip, not per row —
+/// PostgreSQL's per-statement work (bind, executor start/stop, the network write) and
+/// PostgresNIO's per-query path in the server (pool lease, state machine, async row stream).
+/// Sharing the round trip divides that cost by the batch size. See docs/performance.md.
+///
+/// What it keeps:
+/// - **No added latency when idle.** A request with a free slot runs at once, alone; only
+///   requests that arrive while `maxRunning` statements of their lane are running wait, and only
+///   until one of those finishes.
+/// - **Read-your-writes.** A request never joins a statement that was already sent: every
+///   statement starts after all its requests arrived, so it sees every write that committed
+///   before any of them.
+/// - **No shared failure from one request's cancellation.** A batch with other requests in it
+///   runs in a task of its own, so a client that hangs up does not cancel its neighbours' query.
+///
+/// The waiting request that is first in line runs the next batch itself (`Turn.lead`), so no
+/// background task is needed and nothing outlives the requests.
+final class RoundTripSharing<Input: Sendable, Output: Sendable>: Sendable {
+    private struct Waiter: Sendable {
+        let input: Input
+        let continuation: UnsafeContinuation<Turn, any Error>
+    }
+
+    private enum Turn: Sendable {
+        /// Another request's batch carried this one: here is its output.
+        case done(Output)
+        /// Run a batch of this request and `others` (they are waiting for it).
+        case lead(others: [Waiter])
+    }
+
+    private struct Lane {
+        var running = 0
+        var waiting: [Waiter] = []
+    }
+
+    enum Failure: Error, CustomStringConvertible {
+        case outputCount(expected: Int, got: Int)
+        var description: String {
+            switch self {
+            case .outputCount(let expected, let got): "a shared statement returned \(got) results for \(expected) requests"
+            }
+        }
+    }
+
+    private let lanes = Mutex<[String: Lane]>([:])
+    private let statements = Atomic<Int>(0)
+    /// Statements of one lane running at once; more requests wait for the next batch.
+    let maxRunning: Int
+    /// Requests one statement carries at most.
+    let maxBatch: Int
+
+    /// Statements run so far, of all lanes (fewer than requests when requests shared them).
+    var statementsRun: Int { statements.load(ordering: .relaxed) }
+
+    init(maxRunning: Int, maxBatch: Int) {
+        precondition(maxRunning >= 1 && maxBatch >= 1)
+        self.maxRunning = maxRunning
+        self.maxBatch = maxBatch
+    }
+
+    /// Runs `input` through `run`, alone or in a batch with other requests of `lane`. `run` gets the
+    /// inputs of a batch and returns one output per input, in the same order; every request of a
+    /// lane must pass an equivalent `run` (the lane names the statement).
+    func submit(_ input: Input, lane: String, run: @escaping @Sendable ([Input]) async throws -> [Output]) async throws -> Output {
+        let turn: Turn = try await withUnsafeThrowingContinuation { continuation in
+            let runNow = lanes.withLock { lanes in
+                if lanes[lane, default: Lane()].running < maxRunning {
+                    lanes[lane, default: Lane()].running += 1
+                    return true
+                }
+                lanes[lane, default: Lane()].waiting.append(Waiter(input: input, continuation: continuation))
+                return false
+            }
+            if runNow { continuation.resume(returning: .lead(others: [])) }
+        }
+        switch turn {
+        case .done(let output):
+            return output
+        case .lead(let others):
+            return try await lead(input, others: others, lane: lane, run: run)
+        }
+    }
+
+    private func lead(_ input: Input, others: [Waiter], lane: String, run: @escaping @Sendable ([Input]) async throws -> [Output]) async throws -> Output {
+        let inputs = [input] + others.map(\.input)
+        statements.add(1, ordering: .relaxed)
+        let outputs: [Output]
+        do {
+            // Alone, the statement is this request's own; with others, it must not inherit this
+            // request's cancellation.
+            outputs = others.isEmpty ? try await run(inputs) : try await Task { try await run(inputs) }.value
+            guard outputs.count == inputs.count else { throw Failure.outputCount(expected: inputs.count, got: outputs.count) }
+        } catch {
+            handOff(lane)
+            for waiter in others { waiter.continuation.resume(throwing: error) }
+            throw error
+        }
+        handOff(lane)
+        for (waiter, output) in zip(others, outputs.dropFirst()) { waiter.continuation.resume(returning: .done(output)) }
+        return outputs[0]
+    }
+
+    /// A statement of `lane` finished: the first waiting request leads the next batch with up to
+    /// `maxBatch - 1` more, or the lane has one statement fewer running.
+    private func handOff(_ lane: String) {
+        let next: (leader: Waiter, others: [Waiter])? = lanes.withLock { lanes in
+            guard var state = lanes[lane] else { return nil }
+            defer { lanes[lane] = state.running == 0 && state.waiting.isEmpty ? nil : state }
+            guard !state.waiting.isEmpty else {
+                state.running -= 1
+                return nil
+            }
+            let taken = min(maxBatch, state.waiting.count)
+            let batch = Array(state.waiting[..<taken])
+            state.waiting.removeFirst(taken)
+            return (batch[0], Array(batch.dropFirst()))
+        }
+        if let next { next.leader.continuation.resume(returning: .lead(others: next.others)) }
+    }
+}

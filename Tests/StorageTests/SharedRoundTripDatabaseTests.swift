@@ -1,0 +1,206 @@
+import Foundation
+import KindModel
+import PostgresNIO
+import Schema
+@testable import Storage
+import Testing
+import TestSupport
+
+/// GETs and creates that share statements (`RoundTripSharing`) against a real PostgreSQL: each
+/// request must get exactly what it would have got alone.
+@Suite struct SharedRoundTripDatabaseTests {
+    static let kindYAML = """
+    name: track
+    fields:
+      title: {type: string, required: true, max_length: 100}
+      code: {type: string, max_length: 20, unique: true}
+      gain: {type: number}
+      loud: {type: boolean, default: false}
+      released: {type: date}
+      air_at: {type: datetime}
+      tags: {type: list, items: {type: string, max_length: 40}, max_items: 10, default: []}
+      marks: {type: list, items: {type: datetime}, max_items: 10}
+    """
+
+    /// A fresh database with the `track` table, and its queries.
+    static func withTrackTable(_ body: @Sendable (PostgresClient, KindQueries) async throws -> Void) async throws {
+        let catalog = try KindLoader.parse([(file: "kinds/track.yaml", text: kindYAML)])
+        let kind = try #require(catalog.kinds.first)
+        let url = try await TestDatabase.create(label: "sharing")
+        let migrations = FileManager.default.temporaryDirectory.appendingPathComponent("sharing-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: migrations) }
+        let directory = MigrationDirectory(path: migrations)
+        _ = try directory.generate(for: catalog)
+        try await TestDatabase.withClient(url, maximumConnections: 8) { client in
+            _ = try await MigrationRunner(client: client, directory: directory, logger: TestDatabase.logger).apply()
+            try await body(client, KindQueries(kind: kind))
+        }
+    }
+
+    static func validated(_ json: String, _ kind: KindDefinition) throws -> ValidatedRecord {
+        let object = try #require(try JSONParser.parse(json).objectValue)
+        return try RecordValidator.validate(object, kind: kind, mode: .create).get()
+    }
+
+    /// The record's JSON without what differs between two inserts of the same values.
+    static func content(_ record: StoredRecord) throws -> JSONObject {
+        var object = try #require(try JSONParser.parse(record.json).objectValue)
+        for key in ["id", "created_at", "updated_at"] { object[key] = nil }
+        return object
+    }
+
+    static let bodies: [String] = (0..<40).map { n in
+        let tricky = ["plain", "quote \\\" and backslash \\\\", "line\\nbreak\\ttab", "ünïcødé 🎵", "\\u0001 control"][n % 5]
+        return """
+        {"title":"t\(n) \(tricky)","code":"c\(n)","gain":\([1.5, -0.1, 1e-7, 123456789.125, 3.0][n % 5]),"loud":\(n % 2 == 0),
+         "released":"2024-02-\(String(format: "%02d", n % 28 + 1))","air_at":"2024-03-01T12:00:0\(n % 10).123456+02:00",
+         "tags":["a\(n)","b \\"q\\""],"marks":["2020-01-01T00:00:00Z","2021-06-15T08:30:00.5-05:00"]}
+        """
+    }
+
+    /// Forty concurrent creates through one slot: they share statements, and each response equals
+    /// the record that a lone `INSERT` of the same body stores.
+    @Test func sharedCreatesStoreWhatLoneCreatesStore() async throws {
+        try await Self.withTrackTable { client, queries in
+            let shared = RecordStore(client: client, logger: TestDatabase.logger, sharing: RoundTripLimits(maxRunning: 1, maxBatch: 64))
+            let alone = RecordStore(client: client, logger: TestDatabase.logger, sharing: .off)
+            let kind = queries.kind
+            let records = try Self.bodies.map { try Self.validated($0, kind) }
+            let created = try await withThrowingTaskGroup(of: (Int, StoredRecord).self) { group in
+                for (i, record) in records.enumerated() { group.addTask { (i, try await shared.create(record, in: queries)) } }
+                var out: [Int: StoredRecord] = [:]
+                for try await (i, stored) in group { out[i] = stored }
+                return out
+            }
+            let statements = try #require(shared.sharedCreates).statementsRun
+            #expect(statements < records.count, "creates should have shared statements: \(statements) for \(records.count)")
+            for (i, record) in records.enumerated() {
+                let mine = try #require(created[i])
+                #expect(try Self.content(mine)["code"] == .string("c\(i)"))
+                // The same values once more, alone (a different code, since it is unique).
+                var again = record
+                again.values = again.values.map { $0.field.name == "code" ? ($0.field, .string("again\(i)")) : $0 }
+                var expected = try Self.content(try await alone.create(again, in: queries))
+                expected["code"] = .string("c\(i)")
+                #expect(try Self.content(mine) == expected)
+                // And as GET reads it back.
+                #expect(try await alone.get(mine.id, in: queries) == mine)
+            }
+        }
+    }
+
+    /// A batch that PostgreSQL rejects for one record (a duplicate unique code) is retried record by
+    /// record: the duplicate gets its unique violation, its neighbours are stored.
+    @Test func aRejectedRecordDoesNotFailItsNeighbours() async throws {
+        try await Self.withTrackTable { client, queries in
+            let store = RecordStore(client: client, logger: TestDatabase.logger, sharing: RoundTripLimits(maxRunning: 1, maxBatch: 64))
+            let kind = queries.kind
+            _ = try await store.create(try Self.validated(#"{"title":"first","code":"taken"}"#, kind), in: queries)
+            let codes = (0..<30).map { $0 == 17 ? "taken" : "free\($0)" }
+            let outcomes = try await withThrowingTaskGroup(of: (String, Result<StoredRecord, any Error>).self) { group in
+                for code in codes {
+                    let record = try Self.validated(#"{"title":"x","code":"\#(code)"}"#, kind)
+                    group.addTask {
+                        do { return (code, .success(try await store.create(record, in: queries))) } catch { return (code, .failure(error)) }
+                    }
+                }
+                var out: [String: Result<StoredRecord, any Error>] = [:]
+                for try await (code, outcome) in group { out[code] = outcome }
+                return out
+            }
+            for code in codes {
+                switch try #require(outcomes[code]) {
+                case .success(let stored):
+                    #expect(code != "taken")
+                    #expect(try Self.content(stored)["code"] == .string(code))
+                case .failure(let error):
+                    #expect(code == "taken")
+                    #expect(error as? StorageError == .uniqueViolation(kind: "track", field: "code"))
+                }
+            }
+            let count = try await client.query("SELECT count(*)::int8 FROM track", logger: TestDatabase.logger)
+            for try await n in count.decode(Int64.self) { #expect(n == 30) }
+        }
+    }
+
+    /// Concurrent GETs of present, missing and repeated ids through one slot: each gets its own record or nil.
+    @Test func sharedGetsReturnEachRequestsOwnRecord() async throws {
+        try await Self.withTrackTable { client, queries in
+            let store = RecordStore(client: client, logger: TestDatabase.logger, sharing: RoundTripLimits(maxRunning: 1, maxBatch: 64))
+            let alone = RecordStore(client: client, logger: TestDatabase.logger, sharing: .off)
+            var stored: [Int64: StoredRecord] = [:]
+            for n in 0..<20 {
+                let record = try await alone.create(try Self.validated(#"{"title":"g\#(n)"}"#, queries.kind), in: queries)
+                stored[record.id] = record
+            }
+            let ids = Array(stored.keys) + Array(stored.keys.prefix(5)) + [0, -3, 999_999]
+            let answers = try await withThrowingTaskGroup(of: (Int64, StoredRecord?).self) { group in
+                for id in ids { group.addTask { (id, try await store.get(id, in: queries)) } }
+                var out: [(Int64, StoredRecord?)] = []
+                for try await answer in group { out.append(answer) }
+                return out
+            }
+            #expect(answers.count == ids.count)
+            for (id, record) in answers { #expect(record == stored[id]) }
+            let statements = try #require(store.sharedGets).statementsRun
+            #expect(statements < ids.count, "GETs should have shared statements: \(statements) for \(ids.count)")
+        }
+    }
+
+    /// Concurrent list pages of one shape but different values (filters, cursors, limits), and
+    /// identical ones, through one slot: each request gets the page it gets alone.
+    @Test func sharedPagesEqualLonePages() async throws {
+        try await Self.withTrackTable { client, queries in
+            let shared = RecordStore(client: client, logger: TestDatabase.logger, sharing: RoundTripLimits(maxRunning: 1, maxBatch: 64))
+            let alone = RecordStore(client: client, logger: TestDatabase.logger, sharing: .off)
+            let kind = queries.kind
+            for n in 0..<120 {
+                let gain = n % 7 == 0 ? "null" : String(Double(n % 13) / 4)
+                let body = #"{"title":"t\#(n)","code":"c\#(n)","gain":\#(gain),"loud":\#(n % 3 == 0),"tags":["a\#(n % 5)"]}"#
+                _ = try await alone.create(try Self.validated(body, kind), in: queries)
+            }
+            func field(_ name: String) throws -> FieldDefinition { try #require(kind.field(named: name)) }
+            let byGain = [SortKey(column: "gain", descending: true, sqlType: "double precision", nullable: true)]
+            var variants: [ListQuery] = []
+            for limit in [1, 7, 50] { var q = ListQuery(); q.limit = limit; variants.append(q) }
+            for value in ["true", "false"] {
+                var q = ListQuery(); q.limit = 10; q.filters = [RecordFilter(field: try field("loud"), op: .eq, value: value)]; variants.append(q)
+            }
+            for tag in ["a0", "a3", "zz"] {
+                var q = ListQuery(); q.limit = 8; q.filters = [RecordFilter(field: try field("tags"), op: .has, value: tag)]; variants.append(q)
+            }
+            var sorted = ListQuery(); sorted.limit = 9; sorted.sort = byGain
+            variants.append(sorted)
+            // Deep pages: the cursors of pages read alone, continued through the shared path.
+            var cursorQuery = sorted
+            for _ in 0..<12 {
+                guard let next = try await alone.list(cursorQuery, in: queries).next else { break }
+                cursorQuery.after = next
+                variants.append(cursorQuery)
+            }
+            var plain = ListQuery(); plain.limit = 20
+            for _ in 0..<5 {
+                guard let next = try await alone.list(plain, in: queries).next else { break }
+                plain.after = next
+                variants.append(plain)
+            }
+            var expected: [QueryPage] = []
+            for q in variants { expected.append(try await alone.list(q, in: queries)) }
+            #expect(expected.contains { $0.next == nil } && expected.contains { $0.itemsJSON.isEmpty })
+            let all = variants
+            let requests = Array(variants.indices) + Array(variants.indices) + Array(variants.indices.prefix(6))
+            let got = try await withThrowingTaskGroup(of: (Int, QueryPage).self) { group in
+                for i in requests { group.addTask { (i, try await shared.list(all[i], in: queries)) } }
+                var out: [(Int, QueryPage)] = []
+                for try await answer in group { out.append(answer) }
+                return out
+            }
+            #expect(got.count == requests.count)
+            for (i, page) in got {
+                #expect(page == expected[i], "variant \(i) differs when shared")
+            }
+            let statements = try #require(shared.sharedPages).statementsRun
+            #expect(statements < requests.count, "pages should have shared statements: \(statements) for \(requests.count)")
+        }
+    }
+}
