@@ -9,7 +9,9 @@
 #
 # Needs the catalogue of a kept benchmark database: run `BENCH_KEEP=1 make bench` first (or
 # `BENCH_KEEP=1 BENCH_DURATION=2 make bench` for a quicker one); this starts that cluster again.
-# PATH is a server path, or `random-song` for GET /api/audio/song/<random id>.
+# PATH is a server path, `random-song` for GET /api/audio/song/<random id>, or `create-song` for
+# POST /api/audio/create of a valid song; a PATH with {n} takes a random AB_MIN..AB_MAX (default
+# 1..1000) per request. The servers inherit the environment (e.g. SHARED_ROUND_TRIPS).
 #
 #   bench/ab.sh /tmp/audio-server-before .build-release/release/audio-server random-song 64 3
 #   bench/ab.sh old new '/api/audio/podcast?limit=50' 16 4
@@ -24,6 +26,8 @@ export DATABASE_URL KINDS_DIR="$here/kinds" MIGRATIONS_DIR="$here/migrations"
 max_song=$(psql -X -qtA "$DATABASE_URL" -c 'SELECT max(id) FROM song')
 mode=(); url_path=$P
 if [ "$P" = random-song ]; then mode=(BENCH_MODE=random_id BENCH_PREFIX=/api/audio/song/ BENCH_MAX_ID="$max_song"); url_path=/; fi
+case "$P" in *'{n}'*) mode=(BENCH_MODE=template "BENCH_TEMPLATE=$P" "BENCH_MIN=${AB_MIN:-1}" "BENCH_MAX_ID=${AB_MAX:-1000}"); url_path=/ ;; esac
+if [ "$P" = create-song ]; then mode=(BENCH_MODE=post 'BENCH_BODY={"filetype":"song","name":"Bench song","duration":215}'); url_path=/api/audio/create; fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 
@@ -45,6 +49,6 @@ one() { # one LABEL BINARY
 rps=float('${rps:-0}' or 0); n=max(rps*8,1); hz=$(getconf CLK_TCK)
 print(f'$1 {rps:10.0f} req/s   server {($s1-$s0)/hz/n*1e6:6.1f} µs CPU/req   postgres {($g1-$g0)/hz/n*1e6:6.1f} µs CPU/req')"
 }
-echo "A = $A"; echo "B = $B"; echo "GET $P at $C connections, $PAIRS alternating pairs"
+echo "A = $A"; echo "B = $B"; echo "$P at $C connections, $PAIRS alternating pairs"
 for i in $(seq "$PAIRS"); do one "pair $i A" "$A"; one "pair $i B" "$B"; done
 scripts/pgtmp.sh stop "$WORK/pg" >/dev/null 2>&1 || true

@@ -201,12 +201,20 @@ def main():
         targets.append((f"{label}, {tc} conns ≥ {LIST_COMBINED_RATIO:.0%} of combined ceiling",
                         f"{fmt(r)} req/s = {fmt(r / comb * 100 if comb else None, 1)}%",
                         pf(comb is not None and r >= LIST_COMBINED_RATIO * comb)))
+    for name, label in (("list_varied_deep", "diagnostic: podcast list, a different deep page per request (random `id[gt]`)"),
+                        ("list_varied_filtered", "diagnostic: podcast list, a different filtered + sorted page per request (random host)")):
+        r = rps(name, tc)
+        if r is not None:
+            targets.append((f"{label}, {tc} conns ≥ {LIST_COMBINED_RATIO:.0%} of combined ceiling",
+                            f"{fmt(r)} req/s = {fmt(r / comb * 100 if comb else None, 1)}%",
+                            pf(comb is not None and r >= LIST_COMBINED_RATIO * comb)))
     cr, ins = rps("create_valid", tc), tps("insert_extended", tc)
     targets.append((f"create (valid song), {tc} conns ≥ {CREATE_INSERT_RATIO:.0%} of pgbench INSERT",
                     f"{fmt(cr)} req/s = {fmt(cr / ins * 100 if cr and ins else None, 1)}% of {fmt(ins)} tps",
                     pf(cr is not None and ins is not None and cr >= CREATE_INSERT_RATIO * ins)))
     worst = None
-    for name in ("get_song", "list_first", "list_deep", "list_filtered", "create_valid", "create_invalid"):
+    for name in ("get_song", "list_first", "list_deep", "list_filtered", "list_varied_deep", "list_varied_filtered",
+                 "create_valid", "create_invalid"):
         r = wrk.get((name, 16))
         if r:
             p99 = num(r["p99_us"]) / 1000
@@ -287,6 +295,8 @@ def main():
         ("list_first", "GET /api/audio/podcast?limit=50"),
         ("list_deep", "GET /api/audio/podcast?limit=50&cursor=&lt;page 1000&gt;"),
         ("list_filtered", "GET /api/audio/podcast?host=…&duration[gte]=60&sort=-duration,name"),
+        ("list_varied_deep", "GET /api/audio/podcast?limit=50&id[gt]=&lt;random&gt; (a different page each)"),
+        ("list_varied_filtered", "GET /api/audio/podcast?host=&lt;random of 500&gt;&duration[gte]=60&sort=-duration,name"),
         ("create_valid", "POST /api/audio/create (valid song → 201)"),
         ("create_invalid", "POST /api/audio/create (invalid song → 400)"),
         ("static", "GET /_static (ceiling route)"),
@@ -298,7 +308,7 @@ def main():
                 continue
             v = num(r["rps"])
             ceiling, ratio, target, result = "—", None, "—", None
-            if name in ("get_song", "list_first", "list_deep", "list_filtered"):
+            if name in ("get_song", "list_first", "list_deep", "list_filtered", "list_varied_deep", "list_varied_filtered"):
                 cb = combined(c)
                 ceiling = f"combined {fmt(cb)}"
                 ratio = v / cb if cb else None
@@ -344,6 +354,37 @@ def main():
     fs = meta.get("filter_supported", "")
     if not fs.startswith("yes"):
         w(f"Filtered, sorted page: **not measured** — the server did not filter and sort ({fs}).")
+        w("")
+
+    # ---------------------------------------------------------------- sharing
+    off_rows = [(n, c) for (n, c) in wrk if n.endswith("_unshared")]
+    if off_rows:
+        w("## Shared round trips (diagnostic)")
+        w("")
+        w("The server lets concurrent requests of one shape share a PostgreSQL statement "
+          "(`SHARED_ROUND_TRIPS`, default `2,64`; docs/performance.md): GETs by id become one `id = ANY($1)`, "
+          "creates one multi-row `INSERT`, list pages one `LATERAL` statement with identical pages read once. "
+          "A statement is only sent after all its requests arrived, so each still sees every write committed "
+          "before it. Here the same endpoints ran against a second server on the same database with "
+          "`SHARED_ROUND_TRIPS=off` — one statement per request, as a plain pool client does.")
+        w("")
+        w("| endpoint | conns | shared req/s | ratio | one statement per request req/s | ratio | ceiling |")
+        w("|---|---:|---:|---:|---:|---:|---|")
+        names = OrderedDict([("get_song", "GET song by random id"), ("list_first", "podcast list, first page"),
+                             ("list_varied_filtered", "podcast list, a different filtered page each"),
+                             ("create_valid", "create (valid song)")])
+        for name, label in names.items():
+            for (n, c) in off_rows:
+                if n != name + "_unshared":
+                    continue
+                on, off = rps(name, c), rps(n, c)
+                if name == "create_valid":
+                    ceil, cl = tps("insert_extended", c), "pgbench INSERT"
+                else:
+                    ceil, cl = combined(c), "combined"
+                def ratio(v):
+                    return f"{v / ceil * 100:.1f}%" if v and ceil else "—"
+                w(f"| {label} | {c} | {fmt(on)} | {ratio(on)} | {fmt(off)} | {ratio(off)} | {cl} {fmt(ceil)} |")
         w("")
 
     # ---------------------------------------------------------------- transfers

@@ -54,10 +54,11 @@ PGBENCH=${PGBIN:+$PGBIN/}pgbench
 command -v "$PGBENCH" >/dev/null || PGBENCH=pgbench
 
 # ---------------------------------------------------------------- work dir and cleanup
-server_pid=""; sampler_pid=""
+server_pid=""; sampler_pid=""; off_pid=""
 cleanup() {
   set +e
   [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
+  [ -n "$off_pid" ] && kill "$off_pid" 2>/dev/null
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
     kill -TERM "$server_pid"; for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.2; done
     kill -KILL "$server_pid" 2>/dev/null
@@ -336,6 +337,17 @@ if [ "$filter_ok" = yes ]; then
 else
   log "filters not implemented by this server (HTTP $fcode, or the page was not filtered/sorted): skipped"
 fi
+
+# Diagnostic: the same two page shapes, but every request asks for a different page (a random
+# start id; a random host of 500), so concurrent requests cannot share one identical read.
+MAX_PODCAST=$(psql_q 'SELECT max(id) FROM podcast')
+VARIED_DEEP='/api/audio/podcast?limit=50&id%5Bgt%5D={n}'
+VARIED_FILTER='/api/audio/podcast?host=Host%20{n}&duration%5Bgte%5D=60&sort=-duration,name&limit=50'
+DEEPENV=(BENCH_MODE=template "BENCH_TEMPLATE=$VARIED_DEEP" BENCH_MIN=1 BENCH_MAX_ID=$(( MAX_PODCAST - 100 )))
+FILTERENV=(BENCH_MODE=template "BENCH_TEMPLATE=$VARIED_FILTER" BENCH_MIN=0 BENCH_MAX_ID=499)
+wrk_warm "$BASE/" "${DEEPENV[@]}"
+for c in $CONNS; do wrk_run list_varied_deep "$c" "$BASE/" "${DEEPENV[@]}"; done
+for c in $CONNS; do wrk_run list_varied_filtered "$c" "$BASE/" "${FILTERENV[@]}"; done
 rss_mark after_list
 
 # ---------------------------------------------------------------- 3. create
@@ -348,6 +360,24 @@ wrk_warm "$BASE/api/audio/create" BENCH_MODE=post BENCH_BODY="$VALID"
 for c in $CONNS; do wrk_run create_valid "$c" "$BASE/api/audio/create" BENCH_MODE=post BENCH_BODY="$VALID"; done
 for c in $CONNS; do wrk_run create_invalid "$c" "$BASE/api/audio/create" BENCH_MODE=post BENCH_BODY="$INVALID"; done
 rss_mark after_create
+
+# Diagnostic: what sharing round trips buys. A second server on the same database with
+# SHARED_ROUND_TRIPS=off (one statement per request) runs the shareable endpoints at the
+# highest connection count; the main server sits idle meanwhile.
+c_off=${CONNS##* }
+OFF_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+OFF_BASE="http://127.0.0.1:$OFF_PORT"
+HOST=127.0.0.1 PORT=$OFF_PORT STORAGE_DIR="$here/$WORK/storage" SHARED_ROUND_TRIPS=off LOG_LEVEL=warning \
+  "$BIN" serve >"$WORK/server-unshared.log" 2>&1 &
+off_pid=$!
+for _ in $(seq 150); do curl -fsS "$OFF_BASE/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+curl -fsS "$OFF_BASE/healthz" >/dev/null || die "the unshared server did not start"
+wrk_warm "$OFF_BASE/" "${GETENV[@]}"
+wrk_run get_song_unshared "$c_off" "$OFF_BASE/" "${GETENV[@]}"
+wrk_run list_first_unshared "$c_off" "$OFF_BASE/api/audio/podcast?limit=50"
+wrk_run list_varied_filtered_unshared "$c_off" "$OFF_BASE/" "${FILTERENV[@]}"
+wrk_run create_valid_unshared "$c_off" "$OFF_BASE/api/audio/create" BENCH_MODE=post BENCH_BODY="$VALID"
+kill "$off_pid"; wait "$off_pid" 2>/dev/null || true
 
 # ---------------------------------------------------------------- 4. upload / download
 make_wav() { # make_wav PATH MIB: a valid 16-bit stereo 44.1 kHz PCM WAV of random samples

@@ -1,3 +1,5 @@
+import Foundation
+
 /// How concurrent requests share database round trips (`RoundTripSharing`): the server's setting,
 /// `--shared-round-trips` / `SHARED_ROUND_TRIPS`.
 public struct RoundTripLimits: Sendable, Equatable {
@@ -14,7 +16,18 @@ public struct RoundTripLimits: Sendable, Equatable {
         self.isOn = isOn
     }
 
+    /// Reads the setting's text: `off`, `RUNNING` or `RUNNING,BATCH`, both 1–1000; nil if it is none of those.
+    public init?(setting text: String) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.lowercased() == "off" { self = .off; return }
+        let parts = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard (1...2).contains(parts.count), let running = parts[0], (1...1000).contains(running) else { return nil }
+        let batch = parts.count == 2 ? parts[1] : Self.standard.maxBatch
+        guard let batch, (1...1000).contains(batch) else { return nil }
+        self.init(maxRunning: running, maxBatch: batch)
+    }
+
     /// Measured on the benchmark (docs/performance.md).
-    public static let standard = RoundTripLimits(maxRunning: 4, maxBatch: 64)
+    public static let standard = RoundTripLimits(maxRunning: 2, maxBatch: 64)
     public static let off = RoundTripLimits(maxRunning: 1, maxBatch: 1, isOn: false)
 }

@@ -22,7 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("db-pool-size"), help: "PostgreSQL connections the server keeps open (env DB_POOL_SIZE, default 32).")
     var dbPoolSize: Int?
     @Option(name: .customLong("shared-round-trips"),
-            help: "How concurrent GETs and creates share PostgreSQL round trips: RUNNING[,BATCH] statements of one shape at once and requests per statement, or off (env SHARED_ROUND_TRIPS, default 4,64).")
+            help: "How concurrent GETs, creates and list pages share PostgreSQL round trips: RUNNING[,BATCH] statements of one shape at once and requests per statement, or off (env SHARED_ROUND_TRIPS, default 2,64).")
     var sharedRoundTrips: String?
     @Flag(name: .customLong("auto-migrate"), help: "Generate and apply a non-destructive migration for kinds/ changes before serving (development).")
     var autoMigrate = false
@@ -42,9 +42,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard let poolSize = Int(poolText), (1...1000).contains(poolSize) else {
             throw ValidationError("DB_POOL_SIZE must be 1–1000, got '\(poolText)'")
         }
-        let sharingText = sharedRoundTrips ?? env["SHARED_ROUND_TRIPS"] ?? "4,64"
-        guard let sharing = Self.roundTripLimits(sharingText) else {
-            throw ValidationError("SHARED_ROUND_TRIPS must be off or RUNNING[,BATCH] with both 1–1000, e.g. 4,64; got '\(sharingText)'")
+        let sharingText = sharedRoundTrips ?? env["SHARED_ROUND_TRIPS"] ?? "2,64"
+        guard let sharing = RoundTripLimits(setting: sharingText) else {
+            throw ValidationError("SHARED_ROUND_TRIPS must be off or RUNNING[,BATCH] with both 1–1000, e.g. 2,64; got '\(sharingText)'")
         }
         let configuration = ServerConfiguration(host: host, port: port, storageDirectory: storageDir ?? env["STORAGE_DIR"] ?? "./storage",
                                                 maxUploadBytes: uploadLimit, sharedRoundTrips: sharing)
@@ -68,16 +68,6 @@ struct ServeCommand: AsyncParsableCommand {
         defer { reloads.cancel() }
         logger.info("serving", metadata: ["kinds": "\(catalog.names.joined(separator: ","))", "address": "\(host):\(port)"])
         try await app.runService()
-    }
-
-    /// `off`, `RUNNING` or `RUNNING,BATCH`.
-    static func roundTripLimits(_ text: String) -> RoundTripLimits? {
-        if text.lowercased() == "off" { return .off }
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard (1...2).contains(parts.count), let running = parts[0], (1...1000).contains(running) else { return nil }
-        let batch = parts.count == 2 ? parts[1] : RoundTripLimits.standard.maxBatch
-        guard let batch, (1...1000).contains(batch) else { return nil }
-        return RoundTripLimits(maxRunning: running, maxBatch: batch)
     }
 
     /// Refuses to serve a database that does not match `kinds/`, or (with --auto-migrate) makes it match.

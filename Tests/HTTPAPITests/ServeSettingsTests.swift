@@ -23,4 +23,22 @@ import TestSupport
             }
         }
     }
+
+    @Test func badSharedRoundTripsIsRefusedByName() throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("audio-server").path
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "no audio-server at \(binary)")
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = "postgres://nobody@127.0.0.1:1/none?sslmode=disable"
+        environment["SHARED_ROUND_TRIPS"] = "sometimes"
+        for arguments in [["serve"], ["serve", "--shared-round-trips", "0,4"]] {
+            do {
+                try run(binary, arguments, environment: environment)
+                Issue.record("serve \(arguments) started with a bad SHARED_ROUND_TRIPS")
+            } catch {
+                let message = "\(error)"
+                #expect(message.contains("SHARED_ROUND_TRIPS must be off or RUNNING[,BATCH]"), "\(message)")
+                #expect(!message.contains("database"), "\(message)")
+            }
+        }
+    }
 }

@@ -107,4 +107,15 @@ import Testing
         // Not stuck: the slot was given back.
         #expect(try await sharing.submit(7, lane: "x", run: fake.run) == 70)
     }
+
+    /// `SHARED_ROUND_TRIPS` / `--shared-round-trips`.
+    @Test func limitsSetting() {
+        #expect(RoundTripLimits(setting: "off") == .off)
+        #expect(RoundTripLimits(setting: " OFF ") == .off)
+        #expect(RoundTripLimits(setting: "3") == RoundTripLimits(maxRunning: 3, maxBatch: RoundTripLimits.standard.maxBatch))
+        #expect(RoundTripLimits(setting: "1, 16") == RoundTripLimits(maxRunning: 1, maxBatch: 16))
+        for bad in ["", "0", "2,0", "1001", "2,1001", "2,", ",2", "on", "2,3,4", "-1"] {
+            #expect(RoundTripLimits(setting: bad) == nil, "\(bad)")
+        }
+    }
 }

@@ -1,6 +1,8 @@
 -- One wrk script for every HTTP scenario of bench/run.sh, configured by environment variables:
---   BENCH_MODE      path (default: the URL's own path) | random_id | post | range
+--   BENCH_MODE      path (default: the URL's own path) | random_id | template | post | range
 --   BENCH_PREFIX    random_id: path prefix, e.g. /api/audio/song/   BENCH_MAX_ID: ids 1..N
+--   BENCH_TEMPLATE  template: a path whose "{n}" becomes a random integer BENCH_MIN..BENCH_MAX_ID,
+--                   so that concurrent requests ask for different pages
 --   BENCH_BODY      post: the JSON body (Content-Type application/json)
 --   BENCH_FILE_SIZE, BENCH_RANGE_SIZE   range: random aligned ranges of RANGE_SIZE bytes
 -- done() prints one line that bench/run.sh parses:
@@ -9,6 +11,8 @@
 local mode = os.getenv("BENCH_MODE") or "path"
 local prefix = os.getenv("BENCH_PREFIX") or "/"
 local max_id = tonumber(os.getenv("BENCH_MAX_ID") or "1")
+local min_id = tonumber(os.getenv("BENCH_MIN") or "1")
+local template = os.getenv("BENCH_TEMPLATE") or "/"
 local body = os.getenv("BENCH_BODY") or ""
 local file_size = tonumber(os.getenv("BENCH_FILE_SIZE") or "0")
 local range_size = tonumber(os.getenv("BENCH_RANGE_SIZE") or "1048576")
@@ -31,6 +35,10 @@ end
 if mode == "random_id" then
   request = function()
     return wrk.format("GET", prefix .. math.random(1, max_id))
+  end
+elseif mode == "template" then
+  request = function()
+    return wrk.format("GET", (template:gsub("{n}", tostring(math.random(min_id, max_id)))))
   end
 elseif mode == "range" then
   local slots = math.max(1, math.floor(file_size / range_size))
