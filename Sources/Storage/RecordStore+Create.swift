@@ -11,12 +11,30 @@ extension RecordStore {
     /// inserted again alone, so every request gets the answer it would have had alone and a bad
     /// record never fails its neighbours.
     public func create(_ record: ValidatedRecord, in queries: KindQueries) async throws -> StoredRecord {
-        guard let sharedCreates, !record.values.isEmpty else { return try await insert(record, in: queries) }
+        guard let sharedCreates, !record.values.isEmpty, Self.approximateSize(record) <= Self.sharedCreateSizeLimit else {
+            return try await insert(record, in: queries)
+        }
         let columns = record.values.map { SQLText.identifier($0.field.name) }.joined(separator: ", ")
         let result = try await sharedCreates.submit(record, lane: "\(queries.table) (\(columns))") { batch in
             try await insert(batch, columns: columns, in: queries)
         }
         return try result.get()
+    }
+
+    /// Records larger than this (as JSON, roughly) are inserted alone: a batch's JSON is one more copy
+    /// of its records in memory, and this keeps that copy under `maxBatch` × 16 KiB.
+    static let sharedCreateSizeLimit = 16 * 1024
+
+    /// About how many bytes the record's values take as JSON.
+    static func approximateSize(_ record: ValidatedRecord) -> Int {
+        func size(_ value: FieldValue) -> Int {
+            switch value {
+            case .string(let s), .date(let s), .datetime(let s): s.utf8.count + 2
+            case .list(let items): items.reduce(2) { $0 + size($1) + 1 }
+            case .null, .integer, .number, .boolean: 24
+            }
+        }
+        return record.values.reduce(2) { $0 + $1.field.name.utf8.count + 4 + size($1.value) }
     }
 
     /// One record, one `INSERT … VALUES`.

@@ -20,6 +20,7 @@ import TestSupport
       air_at: {type: datetime}
       tags: {type: list, items: {type: string, max_length: 40}, max_items: 10, default: []}
       marks: {type: list, items: {type: datetime}, max_items: 10}
+      notes: {type: text}
     """
 
     /// A fresh database with the `track` table, and its queries.
@@ -201,6 +202,24 @@ import TestSupport
             }
             let statements = try #require(shared.sharedPages).statementsRun
             #expect(statements < requests.count, "pages should have shared statements: \(statements) for \(requests.count)")
+        }
+    }
+
+    /// A record over the size limit is inserted alone (its JSON is not copied into a batch).
+    @Test func largeRecordsAreInsertedAlone() async throws {
+        try await Self.withTrackTable { client, queries in
+            let store = RecordStore(client: client, logger: TestDatabase.logger, sharing: RoundTripLimits(maxRunning: 1, maxBatch: 64))
+            let notes = String(repeating: "long notes ", count: 2_000)
+            let large = try Self.validated(#"{"title":"large","notes":"\#(notes)"}"#, queries.kind)
+            let small = try Self.validated(#"{"title":"small","notes":"short"}"#, queries.kind)
+            #expect(RecordStore.approximateSize(large) > RecordStore.sharedCreateSizeLimit)
+            #expect(RecordStore.approximateSize(small) < RecordStore.sharedCreateSizeLimit)
+            let sharing = try #require(store.sharedCreates)
+            let stored = try await store.create(large, in: queries)
+            #expect(try Self.content(stored)["notes"] == .string(notes))
+            #expect(sharing.statementsRun == 0)
+            _ = try await store.create(small, in: queries)
+            #expect(sharing.statementsRun == 1)
         }
     }
 }
