@@ -7,9 +7,9 @@ extension RecordStore {
     ///
     /// Concurrent creates of a kind that set the same fields share one `INSERT … SELECT` from
     /// `json_populate_recordset` (`RoundTripSharing`). When PostgreSQL rejects such a batch for a
-    /// value (a unique or check constraint, a value it cannot read), each of its records is
-    /// inserted again alone, so every request gets the answer it would have had alone and a bad
-    /// record never fails its neighbours.
+    /// value (a unique or check constraint, a value it cannot read) or aborts it in a deadlock with
+    /// another batch, each of its records is inserted again alone, so every request gets the answer
+    /// it would have had alone and a bad record never fails its neighbours.
     public func create(_ record: ValidatedRecord, in queries: KindQueries) async throws -> StoredRecord {
         guard let sharedCreates, !record.values.isEmpty, Self.approximateSize(record) <= Self.sharedCreateSizeLimit else {
             return try await insert(record, in: queries)
@@ -74,7 +74,7 @@ extension RecordStore {
         let stored: [StoredRecord]
         do {
             stored = try await records(sql, bindings, in: queries)
-        } catch is StorageError {
+        } catch let error where error is StorageError || Self.isRolledBackByConflict(error) {
             var results: [Result<StoredRecord, any Error>] = []
             for record in batch {
                 do { results.append(.success(try await insert(record, in: queries))) } catch { results.append(.failure(error)) }
@@ -83,6 +83,14 @@ extension RecordStore {
         }
         // Ids come from the sequence in insertion order, so sorting by id restores the batch's order.
         return stored.sorted { $0.id < $1.id }.map { .success($0) }
+    }
+
+    /// A deadlock or serialization failure (SQLSTATE class 40). Two multi-row inserts can deadlock
+    /// where single-row ones cannot: batch A inserts unique values x then y while batch B inserts y
+    /// then x, and each waits for the other's uncommitted row. PostgreSQL then aborts one of them;
+    /// its records are retried alone, like a batch rejected for a value.
+    static func isRolledBackByConflict(_ error: any Error) -> Bool {
+        (error as? PSQLError)?.serverInfo?[.sqlState]?.hasPrefix("40") == true
     }
 
     /// The record as a JSON object of its set fields, for `json_populate_recordset`: PostgreSQL reads

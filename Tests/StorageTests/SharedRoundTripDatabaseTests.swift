@@ -222,4 +222,50 @@ import TestSupport
             #expect(sharing.statementsRun == 1)
         }
     }
+
+    /// A batch that PostgreSQL aborts as a deadlock victim (SQLSTATE 40P01: two multi-row inserts
+    /// waiting on each other's unique values) is retried record by record, so no request sees it.
+    /// A statement trigger aborts every multi-row insert that way here.
+    @Test func aDeadlockedBatchIsRetriedAlone() async throws {
+        try await Self.withTrackTable { client, queries in
+            try await client.query("""
+                CREATE FUNCTION abort_multi_row() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF (SELECT count(*) FROM inserted) > 1 THEN
+                    RAISE EXCEPTION 'deadlock detected (simulated)' USING ERRCODE = '40P01';
+                  END IF;
+                  RETURN NULL;
+                END $$
+                """, logger: TestDatabase.logger)
+            try await client.query("""
+                CREATE TRIGGER abort_multi_row AFTER INSERT ON track REFERENCING NEW TABLE AS inserted
+                FOR EACH STATEMENT EXECUTE FUNCTION abort_multi_row()
+                """, logger: TestDatabase.logger)
+            let store = RecordStore(client: client, logger: TestDatabase.logger, sharing: RoundTripLimits(maxRunning: 1, maxBatch: 64))
+            let records = try (0..<30).map { try Self.validated(#"{"title":"d\#($0)","code":"d\#($0)"}"#, queries.kind) }
+            let codes = try await withThrowingTaskGroup(of: String?.self) { group in
+                for record in records { group.addTask { try Self.content(try await store.create(record, in: queries))["code"]?.stringValue } }
+                var out: Set<String> = []
+                for try await code in group { if let code { out.insert(code) } }
+                return out
+            }
+            #expect(codes == Set((0..<30).map { "d\($0)" }))
+            let statements = try #require(store.sharedCreates).statementsRun
+            #expect(statements < records.count, "creates should have shared (and lost) a batch: \(statements) statements for \(records.count)")
+        }
+    }
+
+    @Test func conflictClassification() async throws {
+        let url = try await TestDatabase.create(label: "sharing")
+        try await TestDatabase.withClient(url) { client in
+            for (state, expected) in [("40P01", true), ("40001", true), ("23505", false), ("22P02", false)] {
+                do {
+                    try await client.query(PostgresQuery(unsafeSQL: "DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '\(state)'; END $$"), logger: TestDatabase.logger)
+                    Issue.record("no error for \(state)")
+                } catch {
+                    #expect(RecordStore.isRolledBackByConflict(error) == expected, "\(state)")
+                }
+            }
+        }
+    }
 }
