@@ -47,20 +47,30 @@ enum PreparedStatements {
 
     /// Runs `sql` with `bindings` and returns all its rows: prepared unless `prepare` is false (rare
     /// shapes that should not take a slot) or `capacity` shapes are taken.
+    ///
+    /// On a connection leased with `withConnection`, not through `PostgresClient.execute`/`query`:
+    /// those return the connection to the pool when the row stream finishes, and PostgresNIO
+    /// (1.x, `PSQLRowStream.asyncSequence`) never reports that finish for a statement that failed
+    /// after sending rows but before the stream was handed over — a multi-row `INSERT … RETURNING`
+    /// rejected at its second row did exactly that, and every such failure leaked a connection
+    /// until the pool was empty and every request hung. With `withConnection` the lease ends with
+    /// the closure, whatever the stream did.
     static func rows(_ sql: String, _ bindings: StatementBindings, prepare: Bool = true, client: PostgresClient, logger: Logger) async throws -> [PostgresRow] {
-        var rows: [PostgresRow] = []
-        if prepare, let entry = claim(sql: sql, types: bindings.types) {
-            try await RunTimeStatement.$current.withValue(entry) {
-                for try await row in try await client.execute(RunTimeStatement(bindings: bindings.values), logger: logger) {
-                    rows.append(row)
+        try await client.withConnection { connection in
+            var rows: [PostgresRow] = []
+            if prepare, let entry = claim(sql: sql, types: bindings.types) {
+                try await RunTimeStatement.$current.withValue(entry) {
+                    for try await row in try await connection.execute(RunTimeStatement(bindings: bindings.values), logger: logger) {
+                        rows.append(row)
+                    }
                 }
+                return rows
+            }
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings.values), logger: logger) {
+                rows.append(row)
             }
             return rows
         }
-        for try await row in try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings.values), logger: logger) {
-            rows.append(row)
-        }
-        return rows
     }
 }
 

@@ -14,7 +14,7 @@ extension RecordStore {
         guard let sharedCreates, !record.values.isEmpty, Self.approximateSize(record) <= Self.sharedCreateSizeLimit else {
             return try await insert(record, in: queries)
         }
-        let columns = record.values.map { SQLText.identifier($0.field.name) }.joined(separator: ", ")
+        let columns = Self.columns(of: record)
         let result = try await sharedCreates.submit(record, lane: "\(queries.table) (\(columns))") { batch in
             try await insert(batch, columns: columns, in: queries)
         }
@@ -37,6 +37,11 @@ extension RecordStore {
         return record.values.reduce(2) { $0 + $1.field.name.utf8.count + 4 + size($1.value) }
     }
 
+    /// The quoted columns a record sets, in the kind's order: records with the same ones share a lane.
+    static func columns(of record: ValidatedRecord) -> String {
+        record.values.map { SQLText.identifier($0.field.name) }.joined(separator: ", ")
+    }
+
     /// One record, one `INSERT … VALUES`.
     func insert(_ record: ValidatedRecord, in queries: KindQueries) async throws -> StoredRecord {
         var bindings = StatementBindings()
@@ -56,7 +61,7 @@ extension RecordStore {
     /// several; one result per record, in order.
     func insert(_ batch: [ValidatedRecord], columns: String, in queries: KindQueries) async throws -> [Result<StoredRecord, any Error>] {
         guard batch.count > 1 else {
-            do { return [.success(try await insert(batch[0], in: queries))] } catch { return [.failure(error)] }
+            return [await Result(awaiting: { try await insert(batch[0], in: queries) })]
         }
         var json: [UInt8] = [UInt8(ascii: "[")]
         json.reserveCapacity(batch.count * 160)
@@ -76,9 +81,7 @@ extension RecordStore {
             stored = try await records(sql, bindings, in: queries)
         } catch let error where error is StorageError || Self.isRolledBackByConflict(error) {
             var results: [Result<StoredRecord, any Error>] = []
-            for record in batch {
-                do { results.append(.success(try await insert(record, in: queries))) } catch { results.append(.failure(error)) }
-            }
+            for record in batch { results.append(await Result(awaiting: { try await insert(record, in: queries) })) }
             return results
         }
         // Ids come from the sequence in insertion order, so sorting by id restores the batch's order.

@@ -41,9 +41,9 @@ extension RecordStore {
         if let sharedPages {
             page = try await sharedPages.submit(PageRequest(query: query, statement: statement), lane: statement.sql) { batch in
                 try await pages(batch, in: queries)
-            }
+            }.get()
         } else {
-            page = try await pages([PageRequest(query: query, statement: statement)], in: queries)[0]
+            page = try await pages([PageRequest(query: query, statement: statement)], in: queries)[0].get()
         }
         if query.countTotal {
             var countBindings = PostgresBindings()
@@ -58,8 +58,10 @@ extension RecordStore {
         return page
     }
 
-    /// The pages of `requests` (all of one SQL shape), in order: one statement for all of them.
-    func pages(_ requests: [PageRequest], in queries: KindQueries) async throws -> [QueryPage] {
+    /// The pages of `requests` (all of one SQL shape), in order: one statement for all of them. When
+    /// PostgreSQL rejects a shared statement for a value (a cursor edited by hand that no longer
+    /// casts), each page is read again alone, so only the request that sent it gets the error.
+    func pages(_ requests: [PageRequest], in queries: KindQueries) async throws -> [Result<QueryPage, any Error>] {
         // Identical requests are read once.
         var distinct: [PageSQL: Int] = [:]
         var order: [PageRequest] = []
@@ -69,17 +71,26 @@ extension RecordStore {
             order.append(request)
             return order.count - 1
         }
-        var read: [QueryPage]
+        var read: [Result<QueryPage, any Error>]
         if order.count == 1 {
-            let statement = order[0].statement
-            var bindings = StatementBindings()
-            for text in statement.texts { bindings.append(text) }
-            bindings.append(statement.limit)
-            read = [try page(of: try await rows(statement.sql, bindings, in: queries), order[0].query, skipping: 0, in: queries)]
+            read = [await Result(awaiting: { try await page(alone: order[0], in: queries) })]
         } else {
-            read = try await sharedPages(order, in: queries)
+            do {
+                read = try await sharedPages(order, in: queries).map { .success($0) }
+            } catch is StorageError {
+                read = []
+                for request in order { read.append(await Result(awaiting: { try await page(alone: request, in: queries) })) }
+            }
         }
         return slots.map { read[$0] }
+    }
+
+    /// One request's page with its own statement.
+    private func page(alone request: PageRequest, in queries: KindQueries) async throws -> QueryPage {
+        var bindings = StatementBindings()
+        for text in request.statement.texts { bindings.append(text) }
+        bindings.append(request.statement.limit)
+        return try page(of: try await rows(request.statement.sql, bindings, in: queries), request.query, skipping: 0, in: queries)
     }
 
     /// Several distinct pages of one shape in one statement:

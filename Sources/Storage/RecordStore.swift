@@ -21,7 +21,7 @@ public struct RecordStore: Sendable {
     /// Concurrent creates of one kind and column set share a multi-row `INSERT`; nil: each runs alone.
     let sharedCreates: RoundTripSharing<ValidatedRecord, Result<StoredRecord, any Error>>?
     /// Concurrent list pages of one query shape share a statement; nil: each runs alone.
-    let sharedPages: RoundTripSharing<PageRequest, QueryPage>?
+    let sharedPages: RoundTripSharing<PageRequest, Result<QueryPage, any Error>>?
 
     /// - Parameter sharing: how concurrent requests share round trips; `.off` runs each alone.
     public init(client: PostgresClient, logger: Logger, sharing: RoundTripLimits = .standard) {

@@ -125,3 +125,10 @@ final class RoundTripSharing<Input: Sendable, Output: Sendable>: Sendable {
         if let next { next.leader.continuation.resume(returning: .lead(others: next.others)) }
     }
 }
+
+extension Result where Failure == any Error {
+    /// The outcome of `body`, for a batch whose requests each get their own success or error.
+    init(awaiting body: () async throws -> Success) async {
+        do { self = .success(try await body()) } catch { self = .failure(error) }
+    }
+}

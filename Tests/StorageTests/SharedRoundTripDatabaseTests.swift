@@ -24,7 +24,7 @@ import TestSupport
     """
 
     /// A fresh database with the `track` table, and its queries.
-    static func withTrackTable(_ body: @Sendable (PostgresClient, KindQueries) async throws -> Void) async throws {
+    static func withTrackTable(poolSize: Int = 8, _ body: @Sendable (PostgresClient, KindQueries) async throws -> Void) async throws {
         let catalog = try KindLoader.parse([(file: "kinds/track.yaml", text: kindYAML)])
         let kind = try #require(catalog.kinds.first)
         let url = try await TestDatabase.create(label: "sharing")
@@ -32,7 +32,7 @@ import TestSupport
         defer { try? FileManager.default.removeItem(atPath: migrations) }
         let directory = MigrationDirectory(path: migrations)
         _ = try directory.generate(for: catalog)
-        try await TestDatabase.withClient(url, maximumConnections: 8) { client in
+        try await TestDatabase.withClient(url, maximumConnections: poolSize) { client in
             _ = try await MigrationRunner(client: client, directory: directory, logger: TestDatabase.logger).apply()
             try await body(client, KindQueries(kind: kind))
         }
@@ -266,6 +266,76 @@ import TestSupport
                     #expect(RecordStore.isRolledBackByConflict(error) == expected, "\(state)")
                 }
             }
+        }
+    }
+
+    struct Hung: Error {}
+
+    /// `body`, or `Hung` after `seconds`: a leaked pool connection shows as a request that never ends.
+    static func within<T: Sendable>(_ seconds: Int, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask { try await Task.sleep(for: .seconds(seconds)); throw Hung() }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+
+    /// A shared INSERT that PostgreSQL rejects at its second row has already sent the first row.
+    /// Statements failing that way must give their connection back: with a pool of two, twenty of
+    /// them and then a GET all finish (through `PostgresClient.execute` the pool lost a connection
+    /// to each, and the GET waited forever).
+    @Test func statementsFailingAfterTheirFirstRowReturnTheirConnection() async throws {
+        try await Self.withTrackTable(poolSize: 2) { client, queries in
+            let store = RecordStore(client: client, logger: TestDatabase.logger, sharing: RoundTripLimits(maxRunning: 1, maxBatch: 64))
+            let kind = queries.kind
+            let taken = try await store.create(try Self.validated(#"{"title":"taken","code":"taken"}"#, kind), in: queries)
+            for n in 0..<20 {
+                let batch = try [Self.validated(#"{"title":"new","code":"new\#(n)"}"#, kind), Self.validated(#"{"title":"dup","code":"taken"}"#, kind)]
+                let results = try await Self.within(20) { try await store.insert(batch, columns: RecordStore.columns(of: batch[0]), in: queries) }
+                #expect(try Self.content(try results[0].get())["code"] == .string("new\(n)"))
+                if case .failure(let error) = results[1] {
+                    #expect(error as? StorageError == .uniqueViolation(kind: "track", field: "code"))
+                } else {
+                    Issue.record("the duplicate was stored")
+                }
+            }
+            let fetched = try await Self.within(20) { try await store.get(taken.id, in: queries) }
+            #expect(fetched == taken)
+        }
+    }
+
+    /// A page whose cursor no longer casts (edited by hand) fails alone, even when it shared a
+    /// statement with other pages that PostgreSQL had already sent rows for; and the failed shared
+    /// statement gives its connection back.
+    @Test func aBadCursorFailsOnlyItsOwnPage() async throws {
+        try await Self.withTrackTable(poolSize: 2) { client, queries in
+            let store = RecordStore(client: client, logger: TestDatabase.logger, sharing: RoundTripLimits(maxRunning: 1, maxBatch: 64))
+            for n in 0..<30 {
+                _ = try await store.create(try Self.validated(#"{"title":"p\#(n)","gain":\#(n % 7)}"#, queries.kind), in: queries)
+            }
+            var good = ListQuery()
+            good.limit = 5
+            good.sort = [SortKey(column: "gain", descending: false, sqlType: "double precision", nullable: true)]
+            // Page 2 through a cursor, and the same shape with a value that does not cast.
+            good.after = try #require(try await store.list(good, in: queries).next)
+            var bad = good
+            bad.after = PagePosition(values: ["not a number"], id: 3)
+            let expected = try await store.list(good, in: queries)
+            let goodQuery = good
+            for _ in 0..<20 {
+                let requests = [PageRequest(query: good, statement: RecordStore.pageSQL(good, in: queries)),
+                                PageRequest(query: bad, statement: RecordStore.pageSQL(bad, in: queries))]
+                let results = try await Self.within(20) { try await store.pages(requests, in: queries) }
+                #expect((try? results[0].get()) == expected)
+                if case .failure(let error) = results[1] {
+                    #expect(error is StorageError, "\(error)")
+                } else {
+                    Issue.record("a page with an edited cursor was read")
+                }
+            }
+            let again = try await Self.within(20) { try await store.list(goodQuery, in: queries) }
+            #expect(again == expected, "the page read after the failures differs")
         }
     }
 }
