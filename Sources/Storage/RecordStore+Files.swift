@@ -20,8 +20,10 @@ extension RecordStore {
         bindings.append(id)
         let column = field.map { "\(SQLText.identifier($0))::double precision" } ?? "NULL::double precision"
         let sql = "SELECT \(column), \(KindQueries.version) FROM \(queries.table) WHERE \"id\" = $1"
-        let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
-        for try await (value, version) in rows.decode((Double?, String).self) { return (true, value, version) }
+        for row in try await allRows(PostgresQuery(unsafeSQL: sql, binds: bindings)) {
+            let (value, version) = try row.decode((Double?, String).self)
+            return (true, value, version)
+        }
         return (false, nil, nil)
     }
 
@@ -58,8 +60,8 @@ extension RecordStore {
             SELECT "file_key", ("file"->>'size')::bigint, "file"->>'sha256', "file"->>'content_type', "file"->>'original_name'
             FROM \(queries.table) WHERE "id" = $1
             """
-        let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
-        for try await (key, size, sha, type, name) in rows.decode((String?, Int64?, String?, String?, String?).self) {
+        for row in try await allRows(PostgresQuery(unsafeSQL: sql, binds: bindings)) {
+            let (key, size, sha, type, name) = try row.decode((String?, Int64?, String?, String?, String?).self)
             guard let key, let size, let sha, let type else { return (true, nil) }
             return (true, StoredFileInfo(key: key, size: size, sha256: sha, contentType: type, originalName: name))
         }
@@ -69,9 +71,6 @@ extension RecordStore {
     /// Every (kind, id, key, size, sha256) of stored files, for `storage verify`.
     public func allFiles(in queries: KindQueries) async throws -> [(id: Int64, key: String, size: Int64, sha256: String)] {
         let sql = "SELECT \"id\", \"file_key\", (\"file\"->>'size')::bigint, \"file\"->>'sha256' FROM \(queries.table) WHERE \"file_key\" IS NOT NULL ORDER BY \"id\""
-        let rows = try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
-        var out: [(id: Int64, key: String, size: Int64, sha256: String)] = []
-        for try await (id, key, size, sha) in rows.decode((Int64, String, Int64, String).self) { out.append((id, key, size, sha)) }
-        return out
+        return try await allRows(PostgresQuery(unsafeSQL: sql)).map { try $0.decode((Int64, String, Int64, String).self) }
     }
 }

@@ -52,8 +52,7 @@ extension RecordStore {
                 return "$\(countBindings.count)::\(type)"
             }
             let countSQL = "SELECT count(*)::bigint FROM \(queries.table) t WHERE \(countConditions.isEmpty ? "TRUE" : countConditions.joined(separator: " AND "))"
-            let countRows = try await client.query(PostgresQuery(unsafeSQL: countSQL, binds: countBindings), logger: logger)
-            for try await n in countRows.decode(Int64.self) { page.total = n }
+            for row in try await allRows(PostgresQuery(unsafeSQL: countSQL, binds: countBindings)) { page.total = try row.decode(Int64.self) }
         }
         return page
     }

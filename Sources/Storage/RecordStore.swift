@@ -59,8 +59,7 @@ public struct RecordStore: Sendable {
         bindings.append(id)
         if let ifMatch { bindings.append(ifMatch.tags) }
         let sql = ifMatch == nil ? queries.deleteByID : queries.deleteByIDIfVersion
-        let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
-        for try await key in rows.decode(String?.self) { return .deleted(fileKey: key) }
+        for row in try await allRows(PostgresQuery(unsafeSQL: sql, binds: bindings)) { return .deleted(fileKey: try row.decode(String?.self)) }
         guard ifMatch != nil, let current = try await get(id, in: queries) else { return .notFound }
         return .stale(current: current.version)
     }
@@ -90,6 +89,16 @@ public struct RecordStore: Sendable {
     }
 
     // MARK: helpers
+
+    /// Every row of an unprepared statement, on a connection leased for just this call (see
+    /// `PreparedStatements.rows` for why not `PostgresClient.query`).
+    func allRows(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await client.withConnection { connection in
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
+            return rows
+        }
+    }
 
     /// Runs a statement whose rows start with `queries.recordColumns` and renders them;
     /// `prepared: false` for rare shapes that should not take one of the prepared slots.
