@@ -56,19 +56,25 @@ enum PreparedStatements {
     /// until the pool was empty and every request hung. With `withConnection` the lease ends with
     /// the closure, whatever the stream did.
     static func rows(_ sql: String, _ bindings: StatementBindings, prepare: Bool = true, client: PostgresClient, logger: Logger) async throws -> [PostgresRow] {
+        guard prepare, let entry = claim(sql: sql, types: bindings.types) else {
+            return try await rows(PostgresQuery(unsafeSQL: sql, binds: bindings.values), client: client, logger: logger)
+        }
+        return try await client.withConnection { connection in
+            var rows: [PostgresRow] = []
+            try await RunTimeStatement.$current.withValue(entry) {
+                for try await row in try await connection.execute(RunTimeStatement(bindings: bindings.values), logger: logger) {
+                    rows.append(row)
+                }
+            }
+            return rows
+        }
+    }
+
+    /// Every row of an unprepared statement, on a connection leased for this call (see above).
+    static func rows(_ query: PostgresQuery, client: PostgresClient, logger: Logger) async throws -> [PostgresRow] {
         try await client.withConnection { connection in
             var rows: [PostgresRow] = []
-            if prepare, let entry = claim(sql: sql, types: bindings.types) {
-                try await RunTimeStatement.$current.withValue(entry) {
-                    for try await row in try await connection.execute(RunTimeStatement(bindings: bindings.values), logger: logger) {
-                        rows.append(row)
-                    }
-                }
-                return rows
-            }
-            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings.values), logger: logger) {
-                rows.append(row)
-            }
+            for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
             return rows
         }
     }

@@ -45,14 +45,12 @@ extension RecordStore {
     /// One record, one `INSERT … VALUES`.
     func insert(_ record: ValidatedRecord, in queries: KindQueries) async throws -> StoredRecord {
         var bindings = StatementBindings()
-        var names: [String] = []
         var placeholders: [String] = []
         for (field, value) in record.values {
-            names.append(SQLText.identifier(field.name))
             placeholders.append(KindQueries.placeholder(placeholders.count + 1, for: field))
             Self.bind(value, as: field, into: &bindings)
         }
-        let values = names.isEmpty ? "DEFAULT VALUES" : "(\(names.joined(separator: ", "))) VALUES (\(placeholders.joined(separator: ", ")))"
+        let values = placeholders.isEmpty ? "DEFAULT VALUES" : "(\(Self.columns(of: record))) VALUES (\(placeholders.joined(separator: ", ")))"
         let sql = "\(queries.insertPrefix) \(values) RETURNING \(queries.recordColumns)"
         return try await records(sql, bindings, in: queries).first!
     }
@@ -60,9 +58,7 @@ extension RecordStore {
     /// Records that all set `columns` (quoted, in the kind's order), in one statement when there are
     /// several; one result per record, in order.
     func insert(_ batch: [ValidatedRecord], columns: String, in queries: KindQueries) async throws -> [Result<StoredRecord, any Error>] {
-        guard batch.count > 1 else {
-            return [await Result(awaiting: { try await insert(batch[0], in: queries) })]
-        }
+        guard batch.count > 1 else { return await eachAlone(batch) { try await insert($0, in: queries) } }
         var json: [UInt8] = [UInt8(ascii: "[")]
         json.reserveCapacity(batch.count * 160)
         for (i, record) in batch.enumerated() {
@@ -80,9 +76,7 @@ extension RecordStore {
         do {
             stored = try await records(sql, bindings, in: queries)
         } catch let error where error is StorageError || Self.isRolledBackByConflict(error) {
-            var results: [Result<StoredRecord, any Error>] = []
-            for record in batch { results.append(await Result(awaiting: { try await insert(record, in: queries) })) }
-            return results
+            return await eachAlone(batch) { try await insert($0, in: queries) }
         }
         // Ids come from the sequence in insertion order, so sorting by id restores the batch's order.
         return stored.sorted { $0.id < $1.id }.map { .success($0) }

@@ -70,16 +70,12 @@ extension RecordStore {
             order.append(request)
             return order.count - 1
         }
+        let alone = { (requests: [PageRequest]) in await eachAlone(requests) { try await page(alone: $0, in: queries) } }
         var read: [Result<QueryPage, any Error>]
         if order.count == 1 {
-            read = [await Result(awaiting: { try await page(alone: order[0], in: queries) })]
+            read = await alone(order)
         } else {
-            do {
-                read = try await sharedPages(order, in: queries).map { .success($0) }
-            } catch is StorageError {
-                read = []
-                for request in order { read.append(await Result(awaiting: { try await page(alone: request, in: queries) })) }
-            }
+            do { read = try await sharedPages(order, in: queries).map { .success($0) } } catch is StorageError { read = await alone(order) }
         }
         return slots.map { read[$0] }
     }

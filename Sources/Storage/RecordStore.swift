@@ -27,9 +27,9 @@ public struct RecordStore: Sendable {
     public init(client: PostgresClient, logger: Logger, sharing: RoundTripLimits = .standard) {
         self.client = client
         self.logger = logger
-        sharedGets = sharing.isOn ? RoundTripSharing(maxRunning: sharing.maxRunning, maxBatch: sharing.maxBatch) : nil
-        sharedCreates = sharing.isOn ? RoundTripSharing(maxRunning: sharing.maxRunning, maxBatch: sharing.maxBatch) : nil
-        sharedPages = sharing.isOn ? RoundTripSharing(maxRunning: sharing.maxRunning, maxBatch: sharing.maxBatch) : nil
+        sharedGets = sharing.makeSharing()
+        sharedCreates = sharing.makeSharing()
+        sharedPages = sharing.makeSharing()
     }
 
     /// The record with `id`, or nil. Concurrent GETs of a kind share one `id = ANY($1)` statement.
@@ -93,11 +93,7 @@ public struct RecordStore: Sendable {
     /// Every row of an unprepared statement, on a connection leased for just this call (see
     /// `PreparedStatements.rows` for why not `PostgresClient.query`).
     func allRows(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        try await client.withConnection { connection in
-            var rows: [PostgresRow] = []
-            for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
-            return rows
-        }
+        try await PreparedStatements.rows(query, client: client, logger: logger)
     }
 
     /// Runs a statement whose rows start with `queries.recordColumns` and renders them;

@@ -27,6 +27,11 @@ public struct RoundTripLimits: Sendable, Equatable {
         self.init(maxRunning: running, maxBatch: batch)
     }
 
+    /// A lane set with these limits, or nil when sharing is off.
+    func makeSharing<Input: Sendable, Output: Sendable>() -> RoundTripSharing<Input, Output>? {
+        isOn ? RoundTripSharing(maxRunning: maxRunning, maxBatch: maxBatch) : nil
+    }
+
     /// Measured on the benchmark (docs/performance.md).
     public static let standard = RoundTripLimits(maxRunning: 2, maxBatch: 64)
     public static let off = RoundTripLimits(maxRunning: 1, maxBatch: 1, isOn: false)

@@ -126,9 +126,13 @@ final class RoundTripSharing<Input: Sendable, Output: Sendable>: Sendable {
     }
 }
 
-extension Result where Failure == any Error {
-    /// The outcome of `body`, for a batch whose requests each get their own success or error.
-    init(awaiting body: () async throws -> Success) async {
-        do { self = .success(try await body()) } catch { self = .failure(error) }
+/// Each input through `body` on its own, one after another, each with its own outcome: a batch of
+/// one, or what a batch falls back to when PostgreSQL rejects the shared statement for one
+/// request's value, so that only that request gets the error.
+func eachAlone<Input, Output>(_ inputs: [Input], _ body: (Input) async throws -> Output) async -> [Result<Output, any Error>] {
+    var results: [Result<Output, any Error>] = []
+    for input in inputs {
+        do { results.append(.success(try await body(input))) } catch { results.append(.failure(error)) }
     }
+    return results
 }

@@ -42,9 +42,12 @@ struct ServeCommand: AsyncParsableCommand {
         guard let poolSize = Int(poolText), (1...1000).contains(poolSize) else {
             throw ValidationError("DB_POOL_SIZE must be 1–1000, got '\(poolText)'")
         }
-        let sharingText = sharedRoundTrips ?? env["SHARED_ROUND_TRIPS"] ?? "2,64"
-        guard let sharing = RoundTripLimits(setting: sharingText) else {
-            throw ValidationError("SHARED_ROUND_TRIPS must be off or RUNNING[,BATCH] with both 1–1000, e.g. 2,64; got '\(sharingText)'")
+        var sharing = RoundTripLimits.standard
+        if let text = sharedRoundTrips ?? env["SHARED_ROUND_TRIPS"] {
+            guard let limits = RoundTripLimits(setting: text) else {
+                throw ValidationError("SHARED_ROUND_TRIPS must be off or RUNNING[,BATCH] with both 1–1000, e.g. 2,64; got '\(text)'")
+            }
+            sharing = limits
         }
         let configuration = ServerConfiguration(host: host, port: port, storageDirectory: storageDir ?? env["STORAGE_DIR"] ?? "./storage",
                                                 maxUploadBytes: uploadLimit, sharedRoundTrips: sharing)

@@ -118,4 +118,26 @@ import Testing
             #expect(RoundTripLimits(setting: bad) == nil, "\(bad)")
         }
     }
+
+    /// A statement that answers for fewer requests than it carried fails every request it carried
+    /// (none gets another's answer), and the slot is given back.
+    @Test func aShortAnswerFailsTheWholeBatch() async throws {
+        let sharing = RoundTripSharing<Int, Int>(maxRunning: 1, maxBatch: 64)
+        let fake = FakeStatement()
+        let short: @Sendable ([Int]) async throws -> [Int] = { inputs in Array(try await fake.run(inputs).dropLast()) }
+        let failures = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { _ = try? await sharing.submit(0, lane: "x", run: short); return false }
+            await fake.waitUntilFirstStarted()
+            for n in 1...5 {
+                group.addTask {
+                    do { _ = try await sharing.submit(n, lane: "x", run: short); return false } catch { return "\(error)".contains("returned 4 results for 5 requests") }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            fake.release()
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(failures == 5)
+        #expect(try await sharing.submit(7, lane: "x", run: fake.run) == 70)
+    }
 }
