@@ -1,18 +1,22 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a helper.
 SWIFT ?= swift
 BIN_DEBUG := .build/debug/audio-server
+# An already built audio-server for `make run` to use instead of building (scripts/smoke-clone.sh).
+AUDIO_SERVER_BIN ?=
+DEV_PG = $$(scripts/pgtmp.sh devdir .)
 
-.PHONY: run test build release bench microbench db-start db-stop clean
+.PHONY: run test build release bench microbench db-start db-stop db-remove clean
 
 build:
+	@command -v $(SWIFT) >/dev/null || { echo "Swift 6.2 or newer is not installed: get it from https://www.swift.org/install, then run make again" >&2; exit 1; }
 	$(SWIFT) build --product audio-server
 
 release:
 	$(SWIFT) build -c release --product audio-server
 
 ## Build, start a local PostgreSQL under .data/ when DATABASE_URL is unset, apply migrations, serve.
-run: build
-	@scripts/run-dev.sh $(BIN_DEBUG)
+run: $(if $(AUDIO_SERVER_BIN),,build)
+	@scripts/run-dev.sh $(or $(AUDIO_SERVER_BIN),$(BIN_DEBUG))
 
 ## Start a throwaway PostgreSQL, run every test against it, stop it.
 test:
@@ -24,11 +28,15 @@ bench:
 microbench:
 	Benchmarks/run.sh
 
+## The development database of `make run` (where it lives: README, "Where your data lives").
 db-start:
-	@scripts/pgtmp.sh start .data/postgres --dev
+	@scripts/pgtmp.sh start "$(DEV_PG)" --dev
 
 db-stop:
-	@scripts/pgtmp.sh stop .data/postgres
+	@scripts/pgtmp.sh stop "$(DEV_PG)"
+
+db-remove:
+	@scripts/pgtmp.sh remove "$(DEV_PG)"
 
 clean:
 	rm -rf .build

@@ -1,14 +1,53 @@
 #!/usr/bin/env bash
 # `make run`: serve with a development database. Uses DATABASE_URL when set; otherwise starts (or
-# reuses) a PostgreSQL cluster under .data/postgres that keeps its data between runs.
+# reuses) this clone's development PostgreSQL cluster, which keeps its data between runs:
+# .data/postgres, or as root /var/lib/audio-file-server/<clone>-<hash> (scripts/pgtmp.sh devdir says
+# which; `make db-stop` stops it, `make db-remove` deletes it).
+# Each way this can fail on a fresh machine ends in one line that says what to do.
 set -euo pipefail
 bin=${1:-.build/debug/audio-server}; shift || true
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
+die() { echo "make run: $*" >&2; exit 1; }
+host=${HOST:-127.0.0.1}
+port=${PORT:-8080}
+mkdir -p .data
+pidfile=.data/serve.pid
+
+# A second `make run` of this clone while the first still serves.
+if [ -f "$pidfile" ]; then
+  pid=$(cat "$pidfile")
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -qa audio-server "/proc/$pid/cmdline" 2>/dev/null; then
+    die "this clone's server is already running (pid $pid, $(cat .data/serve.address 2>/dev/null)): use it, or stop it with Ctrl-C in its terminal or 'kill $pid'"
+  fi
+  rm -f "$pidfile"
+fi
+# Anything else on the port.
+probe_host=$host; [ "$probe_host" = 0.0.0.0 ] && probe_host=127.0.0.1; [ "$probe_host" = "::" ] && probe_host=::1
+if (exec 3<>"/dev/tcp/$probe_host/$port") 2>/dev/null; then
+  die "port $port on $host is already in use by another program: pick a free one with 'PORT=8081 make run' (or stop that program)"
+fi
+
 if [ -z "${DATABASE_URL:-}" ]; then
-  DATABASE_URL=$(scripts/pgtmp.sh start .data/postgres --dev)
+  dev=$(scripts/pgtmp.sh devdir "$here")
+  # An older layout kept the cluster in .data/postgres even as root; bring its data along.
+  if [ "$dev" != "$here/.data/postgres" ] && [ -d .data/postgres ]; then
+    if [ -f .data/postgres/data/PG_VERSION ] && [ ! -e "$dev/data" ]; then
+      scripts/pgtmp.sh stop .data/postgres
+      mkdir -p "$dev" && mv .data/postgres/data "$dev/data" && rm -rf .data/postgres \
+        || die "could not move the development database from .data/postgres to $dev: move .data/postgres/data there by hand, or delete .data/postgres to start empty"
+      echo "moved the development database from .data/postgres to $dev (its new home; see README)" >&2
+    elif [ ! -f .data/postgres/data/PG_VERSION ]; then
+      rm -rf .data/postgres   # the remains of an initdb that could not finish: no data in it
+    else
+      die "two development databases: .data/postgres (older layout) and $dev: delete the one you do not need ('rm -rf .data/postgres', or 'make db-remove' for the other)"
+    fi
+  fi
+  DATABASE_URL=$(scripts/pgtmp.sh start "$dev" --dev)
   export DATABASE_URL
-  echo "development database: $DATABASE_URL (stop it with: make db-stop)"
+  echo "development database: $DATABASE_URL, data in $dev (stop: make db-stop; delete: make db-remove)"
 fi
 "$bin" migrate apply
+echo "$$" >"$pidfile"
+echo "http://$host:$port" >.data/serve.address
 exec "$bin" serve --auto-migrate "$@"
