@@ -62,7 +62,8 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then
     id audio_pg >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin audio_pg
     chown -R audio_pg "$dir"
-    runuser -u audio_pg -- "$@"
+    # From the cluster's folder: the caller's may be private to root (a clone under /root).
+    (cd "$dir" && runuser -u audio_pg -- "$@")
   else
     "$@"
   fi
@@ -79,7 +80,7 @@ start)
     # The service user must pass through every folder above the cluster.
     id audio_pg >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin audio_pg
     chown audio_pg "$dir"
-    runuser -u audio_pg -- test -x "$dir" \
+    (cd / && runuser -u audio_pg -- test -x "$dir") \
       || die "the PostgreSQL service user audio_pg cannot reach $dir (a folder above it is private): use a clone-independent place, e.g. AUDIO_DEV_PG_ROOT=/var/lib/audio-file-server"
   fi
   if [ -f "$dir/data/PG_VERSION" ]; then
@@ -96,8 +97,10 @@ start)
   if [ -f "$dir/port" ] && as_pg "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
     echo "postgres://postgres@127.0.0.1:$(cat "$dir/port")/postgres?sslmode=disable"; exit 0
   fi
-  port=$(free_port)
-  if [ "$mode" = --dev ] && ! (exec 3<>/dev/tcp/127.0.0.1/54329) 2>/dev/null; then port=54329; fi
+  # The port it had before, when still free: a restarted cluster keeps its DATABASE_URL.
+  if [ -f "$dir/port" ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$(cat "$dir/port")") 2>/dev/null; then port=$(cat "$dir/port")
+  elif [ "$mode" = --dev ] && ! (exec 3<>/dev/tcp/127.0.0.1/54329) 2>/dev/null; then port=54329
+  else port=$(free_port); fi
   opts="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=200"
   [ "$mode" = --dev ] || opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -o "$opts" -w -t 60 start >/dev/null \

@@ -47,6 +47,12 @@ if [ -z "${DATABASE_URL:-}" ]; then
   export DATABASE_URL
   echo "development database: $DATABASE_URL, data in $dev (stop: make db-stop; delete: make db-remove)"
 fi
+# The server secret (signs list cursors), made once and kept with the development data.
+if [ -z "${SECRET_KEY:-}" ]; then
+  [ -s .data/secret-key ] || (umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n' >.data/secret-key)
+  SECRET_KEY=$(cat .data/secret-key)
+  export SECRET_KEY
+fi
 "$bin" migrate apply
 echo "$$" >"$pidfile"
 echo "http://$host:$port" >.data/serve.address

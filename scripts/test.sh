@@ -13,6 +13,8 @@ scripts/with-test-db.sh swift test 2>&1 | tee "$log"
 scripts/with-test-db.sh sh -c '.build/debug/audio-server migrate apply --database-url "$TEST_DATABASE_URL" && .build/debug/audio-server migrate check --database-url "$TEST_DATABASE_URL"'
 # The README's first command as a newcomer meets it: a clone under a private folder, `make run`.
 scripts/smoke-clone.sh
+# The server through PostgreSQL restarts, a stop and refused logins, under load (docs/operations.md).
+scripts/soak-db.sh
 # The fuzzed contract: schemathesis against a live server and its own /openapi.json (docs/api.md).
 scripts/fuzz-api.sh
 # Repeat the test runner's closing line last, so the summary is not buried under the fuzzer's output.

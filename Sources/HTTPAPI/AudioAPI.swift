@@ -13,17 +13,20 @@ public struct AudioAPI: Sendable {
     public let maxUploadBytes: Int64
     /// Whether PostgreSQL is known to be unreachable (`DatabaseHealth`): record routes then answer 503 at once.
     public let health: DatabaseHealth
+    /// Signs and checks list cursors (`SECRET_KEY`).
+    public let cursors: CursorSigner
 
     /// Largest JSON request body; larger ones are refused with 413 before being read whole.
     public static let maxJSONBytes = 1 << 20
 
     public init(registry: KindRegistry, records: RecordStore, files: FileStore, maxUploadBytes: Int64,
-                health: DatabaseHealth = DatabaseHealth()) {
+                health: DatabaseHealth = DatabaseHealth(), cursors: CursorSigner = .ephemeral()) {
         self.registry = registry
         self.records = records
         self.files = files
         self.maxUploadBytes = maxUploadBytes
         self.health = health
+        self.cursors = cursors
     }
 
     /// Adds every route to `router`.
@@ -65,14 +68,12 @@ public struct AudioAPI: Sendable {
     // MARK: handlers
 
     func health() async throws -> Response {
-        guard await records.ping() == nil else {
-            throw Problem(.serviceUnavailable, "database-unavailable", title: "Database unavailable",
-                          detail: "The server cannot reach PostgreSQL; check that it is running and DATABASE_URL is right.")
-        }
+        if let problem = await records.ping() { throw Problem.databaseUnavailable(problem) }
         return JSONResponse.make(.ok, #"{"status":"ok","database":"ok"}"#)
     }
 
     func create(_ request: Request, context: some RequestContext) async throws -> Response {
+        try refuseWhileDatabaseDown()
         let runtime = registry.runtime
         let object = try await JSONBody.readObject(request, limit: Self.maxJSONBytes)
         let known = runtime.catalog.names
@@ -121,7 +122,7 @@ public struct AudioAPI: Sendable {
 
     func list(_ request: Request, kind token: String) async throws -> Response {
         let queries = try resolve(token)
-        let (query, sortSpec) = try ListQueryParser.parse(ListQueryParser.pairs(request.uri.query), kind: queries.kind)
+        let (query, sortSpec) = try ListQueryParser.parse(ListQueryParser.pairs(request.uri.query), kind: queries.kind, cursors: cursors)
         let page: QueryPage
         do {
             page = try await records.list(query, in: queries)
@@ -136,7 +137,7 @@ public struct AudioAPI: Sendable {
         body.writeString("{\"items\":[")
         body.writeBytes(page.itemsJSON)
         body.writeString("],\"next_cursor\":")
-        body.writeString(page.next.map { "\"\(Cursor.encode($0, sort: sortSpec))\"" } ?? "null")
+        body.writeString(page.next.map { "\"\(cursors.encode($0, sort: sortSpec))\"" } ?? "null")
         if let total = page.total { body.writeString(",\"total\":\(total)") }
         body.writeString("}")
         return JSONResponse.make(.ok, body)
@@ -236,11 +237,16 @@ public struct AudioAPI: Sendable {
     /// The kind of a record route. Every such route starts here, so this is also where a request is
     /// refused at once while the database is known to be unreachable (instead of waiting on the pool).
     func resolve(_ token: String) throws -> KindQueries {
-        if health.isKnownDown { throw Problem.databaseUnavailable(health.problem ?? "it does not answer") }
+        try refuseWhileDatabaseDown()
         let runtime = registry.runtime
         let token = Self.pathSegment(token)
         guard let queries = runtime.resolve(token) else { throw Problem.unknownKind(token, known: runtime.catalog.names) }
         return queries
+    }
+
+    /// 503 at once while the health watcher's last probe failed (record routes, create included).
+    func refuseWhileDatabaseDown() throws {
+        if health.isKnownDown { throw Problem.databaseUnavailable(health.problem ?? "it does not answer") }
     }
 
     func resolve(_ token: String, _ idText: String) throws -> (KindQueries, Int64) {

@@ -1,24 +1,56 @@
+import Crypto
 import KindModel
 import Storage
 
 /// The opaque `next_cursor` of list pages: base64url of a small JSON object holding the sort
-/// spec the page was made with, the last record's sort-key values and its id. Clients treat it as
-/// opaque; the server checks it belongs to the same sort before using it.
-enum Cursor {
-    static func encode(_ position: PagePosition, sort: String) -> String {
+/// spec the page was made with, the last record's sort-key values and its id, then `.` and an
+/// HMAC-SHA256 tag (first 16 bytes) under the server's secret.
+///
+/// Why signed: the values go to PostgreSQL as text cast to the sort columns, so an edited cursor
+/// could carry input PostgreSQL reads specially (`now`, `epoch`, `infinity`) or that it refuses
+/// with its own error text. A cursor that was not issued by a server holding the same secret
+/// (`SECRET_KEY`; several servers behind one balancer must share it) is refused before any of
+/// its values is read.
+public struct CursorSigner: Sendable {
+    private let key: SymmetricKey
+
+    /// Signs with a key derived from `secret` (so any length of secret gives a full-size key).
+    public init(secret: String) {
+        key = SymmetricKey(data: SHA256.hash(data: Array("audio-server cursor\u{0}\(secret)".utf8)))
+    }
+
+    /// A random key: cursors last as long as the process.
+    public static func ephemeral() -> CursorSigner {
+        CursorSigner(key: SymmetricKey(size: .bits256))
+    }
+
+    private init(key: SymmetricKey) { self.key = key }
+
+    private static let tagBytes = 16
+
+    func encode(_ position: PagePosition, sort: String) -> String {
         let object = JSONValue.object(JSONObject([
             ("s", .string(sort)),
             ("k", .array(position.values.map { $0.map(JSONValue.string) ?? .null })),
             ("i", .integer(position.id)),
         ]))
-        return Base64URL.encode(Array(JSONWriter.string(object).utf8))
+        let payload = Array(JSONWriter.string(object).utf8)
+        let tag = HMAC<SHA256>.authenticationCode(for: payload, using: key)
+        return Base64URL.encode(payload) + "." + Base64URL.encode(Array(tag.prefix(Self.tagBytes)))
     }
 
-    /// The position, or nil when the text is not a cursor this server issued for `sort`.
-    static func decode(_ text: String, sort: String, keyCount: Int) -> PagePosition? {
-        guard text.utf8.count <= 8192 else { return nil }
-        guard let data = Base64URL.decode(Substring(text).utf8),
-              case .object(let o)? = try? JSONParser.parse(data),
+    /// The position, or nil when the text is not a cursor issued under this key for `sort`.
+    func decode(_ text: String, sort: String, keyCount: Int) -> PagePosition? {
+        guard text.utf8.count <= 8192, let dot = text.utf8.lastIndex(of: UInt8(ascii: ".")) else { return nil }
+        let payloadText = Substring(text)[..<dot], tagText = Substring(text)[text.index(after: dot)...]
+        guard let payload = Base64URL.decode(payloadText.utf8), let tag = Base64URL.decode(tagText.utf8),
+              tag.count == Self.tagBytes else { return nil }
+        // Constant-time: compare the full expected prefix with the given tag without early exit.
+        let expected = Array(HMAC<SHA256>.authenticationCode(for: payload, using: key).prefix(Self.tagBytes))
+        var difference: UInt8 = 0
+        for (a, b) in zip(expected, tag) { difference |= a ^ b }
+        guard difference == 0,
+              case .object(let o)? = try? JSONParser.parse(payload),
               o["s"]?.stringValue == sort,
               case .number(let n)? = o["i"], let id = n.int64, id >= 0,
               let keys = o["k"]?.arrayValue, keys.count == keyCount else { return nil }

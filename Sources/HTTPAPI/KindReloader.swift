@@ -11,10 +11,10 @@ public struct KindReloader: Sendable {
     public let registry: KindRegistry
     public let kindsDirectory: String
     public let migrations: MigrationDirectory
-    public let client: PostgresClient
+    public let client: any ConnectionSource
     public let logger: Logger
 
-    public init(registry: KindRegistry, kindsDirectory: String, migrations: MigrationDirectory, client: PostgresClient, logger: Logger) {
+    public init(registry: KindRegistry, kindsDirectory: String, migrations: MigrationDirectory, client: any ConnectionSource, logger: Logger) {
         self.registry = registry
         self.kindsDirectory = kindsDirectory
         self.migrations = migrations

@@ -8,6 +8,13 @@ import Storage
 /// not silently return everything.
 enum ListQueryParser {
     static let reserved: Set<String> = ["limit", "cursor", "sort", "count", "has_file"]
+    /// Most filters and sort keys one request may use. Each distinct filter shape is a statement
+    /// PostgreSQL plans (and, prepared, keeps per connection), and a shared list statement carries
+    /// a column per filter value: thousands of filters cost seconds of planning and megabytes per
+    /// backend, and past PostgreSQL's 1,664 columns a shared page would fail. No browsing UI needs
+    /// more than a handful.
+    public static let maxFilters = 32
+    public static let maxSortKeys = 8
     static let systemSortColumns: [String: String] = ["id": "bigint", "created_at": "timestamptz", "updated_at": "timestamptz"]
 
     /// Splits a raw query string as HTML forms encode it: `+` is a space, then percent-decoding,
@@ -38,11 +45,12 @@ enum ListQueryParser {
     static let cursorIssue = ValidationIssue(field: "cursor", code: "format",
         message: "'cursor' is not a next_cursor this server issued for this sort; omit it to start at the first page")
 
-    static func parse(_ parameters: [(String, String)], kind: KindDefinition) throws -> (ListQuery, sortSpec: String) {
+    static func parse(_ parameters: [(String, String)], kind: KindDefinition, cursors: CursorSigner = .ephemeral()) throws -> (ListQuery, sortSpec: String) {
         var query = ListQuery()
         var issues: [ValidationIssue] = []
         var cursorText: String?
         var sortSpec = ""
+        var filterCount = 0
         for (key, value) in parameters {
             // A repeated paging parameter takes its last value (as most frameworks do, so a client
             // may append `&limit=1` to a URL it was given); filters repeat and combine with AND.
@@ -65,11 +73,17 @@ enum ListQueryParser {
                 sortSpec = value
                 parseSort(value, kind: kind, into: &query, issues: &issues)
             default:
+                filterCount += 1
+                if filterCount == maxFilters + 1 {
+                    issues.append(ValidationIssue(field: key, code: "too_many_filters",
+                        message: "a list request takes at most \(maxFilters) filters; narrow the query (repeat it with other filters, or filter on fewer fields)"))
+                }
+                if filterCount > maxFilters { continue }
                 parseFilter(key, value, kind: kind, into: &query, issues: &issues)
             }
         }
         if let cursorText {
-            if let position = Cursor.decode(cursorText, sort: sortSpec, keyCount: query.sort.count) {
+            if let position = cursors.decode(cursorText, sort: sortSpec, keyCount: query.sort.count) {
                 query.after = position
             } else {
                 issues.append(cursorIssue)
@@ -83,8 +97,15 @@ enum ListQueryParser {
     }
 
     private static func parseSort(_ value: String, kind: KindDefinition, into query: inout ListQuery, issues: inout [ValidationIssue]) {
+        query.sort = []   // the last `sort` wins, like `sortSpec` and the other paging parameters
         var seen = Set<String>()
-        for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+        let parts = value.split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count <= maxSortKeys else {
+            issues.append(ValidationIssue(field: "sort", code: "too_many_sort_keys",
+                message: "'sort' takes at most \(maxSortKeys) keys (got \(parts.count)); the id already breaks ties"))
+            return
+        }
+        for part in parts {
             let descending = part.hasPrefix("-")
             let name = String(descending ? part.dropFirst() : part.drop { $0 == "+" })
             if let type = systemSortColumns[name] {

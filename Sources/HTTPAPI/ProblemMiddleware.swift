@@ -42,7 +42,7 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 logger.warning("database unavailable", metadata: ["error": "\(reason)", "path": "\(request.uri.path)"])
                 return Problem.databaseUnavailable(reason)
             }
-            logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            logger.error("unhandled error", metadata: ["error": "\(ErrorLogText.describe(error))", "path": "\(request.uri.path)"])
             return Problem(.internalServerError, "internal", title: "Internal server error",
                            detail: "The server failed to handle this request; it has been logged.")
         }

@@ -15,14 +15,18 @@ public struct ServerConfiguration: Sendable {
     public var maxUploadBytes: Int64
     /// How concurrent record requests share database round trips.
     public var sharedRoundTrips: RoundTripLimits
+    /// The server secret (`SECRET_KEY`) that list cursors are signed under; nil: a random one per
+    /// process, so cursors stop working after a restart and differ between servers.
+    public var secretKey: String?
 
     public init(host: String = "127.0.0.1", port: Int = 8080, storageDirectory: String = "./storage",
-                maxUploadBytes: Int64 = 512 * 1024 * 1024, sharedRoundTrips: RoundTripLimits = .standard) {
+                maxUploadBytes: Int64 = 512 * 1024 * 1024, sharedRoundTrips: RoundTripLimits = .standard, secretKey: String? = nil) {
         self.host = host
         self.port = port
         self.storageDirectory = storageDirectory
         self.maxUploadBytes = maxUploadBytes
         self.sharedRoundTrips = sharedRoundTrips
+        self.secretKey = secretKey
     }
 }
 
@@ -31,13 +35,15 @@ public struct ServerConfiguration: Sendable {
 public enum ServerApplication {
     /// - Parameter watch: the database to probe with connections of its own (`DatabaseHealth`), so
     ///   record routes answer 503 at once while it is unreachable; nil: no watcher (most tests).
-    public static func make(configuration: ServerConfiguration, registry: KindRegistry, client: PostgresClient,
+    /// - Parameter database: the pool record routes lease connections from; it runs as one of the
+    ///   application's services (its warm-up, lease timeouts and shutdown).
+    public static func make(configuration: ServerConfiguration, registry: KindRegistry, database: DatabasePool,
                             watch: PostgresConnection.Configuration? = nil, logger: Logger) -> some ApplicationProtocol {
         let health = DatabaseHealth()
-        let api = AudioAPI(registry: registry, records: RecordStore(client: client, logger: logger, sharing: configuration.sharedRoundTrips),
+        let api = AudioAPI(registry: registry, records: RecordStore(client: database, logger: logger, sharing: configuration.sharedRoundTrips),
                            files: FileStore(root: configuration.storageDirectory), maxUploadBytes: configuration.maxUploadBytes,
-                           health: health)
-        var services: [any Service] = [client]
+                           health: health, cursors: configuration.secretKey.map(CursorSigner.init(secret:)) ?? .ephemeral())
+        var services: [any Service] = [database]
         if let watch { services.append(DatabaseWatchService(health: health, configuration: watch, logger: logger)) }
         let router = Router()
         api.register(on: router)

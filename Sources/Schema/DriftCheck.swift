@@ -89,7 +89,7 @@ extension MigrationRunner {
     /// Pending files, and how the database differs from the snapshot of the last applied file.
     public func checkDrift() async throws -> DriftReport {
         let files = try directoryFiles()
-        return try await client.withConnection { connection in
+        return try await client.lease { connection in
             let ledger = try await readLedgerIfPresent(connection)
             try verify(files, against: ledger)
             let applied = files.filter { ledger[$0.name] != nil }

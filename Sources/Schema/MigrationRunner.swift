@@ -43,14 +43,14 @@ public struct MigrationStatus: Sendable, Equatable {
 /// once); the ledger `audio_server.migrations` records each file's checksum so an edited applied
 /// file is refused instead of silently diverging.
 public struct MigrationRunner: Sendable {
-    public let client: PostgresClient
+    public let client: any ConnectionSource
     public let directory: MigrationDirectory
     public let logger: Logger
 
     /// Key of the advisory lock (the bytes of "audiomig").
     public static let lockKey: Int64 = 0x617564696f6d6967
 
-    public init(client: PostgresClient, directory: MigrationDirectory, logger: Logger) {
+    public init(client: any ConnectionSource, directory: MigrationDirectory, logger: Logger) {
         self.client = client
         self.directory = directory
         self.logger = logger
@@ -82,7 +82,7 @@ public struct MigrationRunner: Sendable {
 
     /// Runs `body` on one connection holding the migration advisory lock (waiting for it).
     func withLock<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
+        try await client.lease { connection in
             try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
             do {
                 let result = try await body(connection)
@@ -180,7 +180,7 @@ public struct MigrationRunner: Sendable {
     /// Applied and pending files, verifying checksums.
     public func status() async throws -> [MigrationStatus] {
         let files = try directoryFiles()
-        let ledger = try await client.withConnection { connection in try await readLedgerIfPresent(connection) }
+        let ledger = try await client.lease { connection in try await readLedgerIfPresent(connection) }
         try verify(files, against: ledger)
         return files.map { MigrationStatus(name: $0.name, appliedAt: ledger[$0.name]?.appliedAt) }
     }

@@ -28,6 +28,18 @@ public struct FileStore: Sendable {
 
     public func path(forKey key: String) -> String { root + "/" + key }
 
+    /// Deletes every unfinished upload in `tmp/` (left by a crash or a kill): `serve` calls it when
+    /// it starts, before any upload of its own can be in progress. Returns how many it removed.
+    @discardableResult
+    public func removeUnfinishedUploads() -> Int {
+        let fm = FileManager.default
+        var removed = 0
+        for name in (try? fm.contentsOfDirectory(atPath: temporaryDirectory)) ?? [] {
+            if (try? fm.removeItem(atPath: temporaryDirectory + "/" + name)) != nil { removed += 1 }
+        }
+        return removed
+    }
+
     /// Starts writing an upload into a new temporary file.
     public func beginUpload() throws -> UploadSink {
         try FileManager.default.createDirectory(atPath: temporaryDirectory, withIntermediateDirectories: true)

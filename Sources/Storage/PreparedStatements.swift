@@ -1,4 +1,5 @@
 import PostgresNIO
+import Schema
 import Synchronization
 
 /// Named prepared statements for SQL that is only known at run time (each kind's GET, list page
@@ -19,6 +20,10 @@ import Synchronization
 /// unprepared vs 49.1k prepared; a 51-row page of plain columns 24.4k vs 28.4k at 16 clients.
 enum PreparedStatements {
     static let capacity = 256
+    /// Most SQL text, in bytes, all prepared shapes together may hold: what PostgreSQL keeps per
+    /// connection for a statement grows with its text, so this bounds each backend's cache by
+    /// memory and not only by count (a shape with many filters takes more of it).
+    static let byteBudget = 1 << 20
 
     struct Entry: Sendable {
         var name: String
@@ -31,35 +36,40 @@ enum PreparedStatements {
         var types: [PostgresDataType]
     }
 
-    private static let table = Mutex<[Key: Entry]>([:])
+    private struct Table {
+        var entries: [Key: Entry] = [:]
+        var bytes = 0
+    }
+
+    private static let table = Mutex(Table())
 
     /// The prepared entry for `sql` and `types`, numbering it if new; nil when `capacity` are taken.
     static func claim(sql: String, types: [PostgresDataType]) -> Entry? {
         let key = Key(sql: sql, types: types)
         return table.withLock { table in
-            if let entry = table[key] { return entry }
-            guard table.count < capacity else { return nil }
-            let entry = Entry(name: "audio_statement_\(table.count)", sql: sql, types: types)
-            table[key] = entry
+            if let entry = table.entries[key] { return entry }
+            guard table.entries.count < capacity, table.bytes + sql.utf8.count <= byteBudget else { return nil }
+            let entry = Entry(name: "audio_statement_\(table.entries.count)", sql: sql, types: types)
+            table.entries[key] = entry
+            table.bytes += sql.utf8.count
             return entry
         }
     }
 
     /// Runs `sql` with `bindings` and returns all its rows: prepared unless `prepare` is false (rare
-    /// shapes that should not take a slot) or `capacity` shapes are taken.
+    /// shapes that should not take a slot) or `capacity` shapes (or `byteBudget` bytes of SQL) are taken.
     ///
-    /// On a connection leased with `withConnection`, not through `PostgresClient.execute`/`query`:
-    /// those return the connection to the pool when the row stream finishes, and PostgresNIO
-    /// (1.x, `PSQLRowStream.asyncSequence`) never reports that finish for a statement that failed
-    /// after sending rows but before the stream was handed over — a multi-row `INSERT … RETURNING`
-    /// rejected at its second row did exactly that, and every such failure leaked a connection
-    /// until the pool was empty and every request hung. With `withConnection` the lease ends with
-    /// the closure, whatever the stream did.
-    static func rows(_ sql: String, _ bindings: StatementBindings, prepare: Bool = true, client: PostgresClient, logger: Logger) async throws -> [PostgresRow] {
+    /// On a connection leased for the call (`ConnectionSource.lease`), never through
+    /// `PostgresClient.execute`/`query`: those return the connection to the pool when the row
+    /// stream finishes, and PostgresNIO (1.x, `PSQLRowStream.asyncSequence`) never reports that
+    /// finish for a statement that failed after sending rows but before the stream was handed over
+    /// — every such failure leaked a connection until every request hung. A lease ends with the
+    /// closure, whatever the stream did.
+    static func rows(_ sql: String, _ bindings: StatementBindings, prepare: Bool = true, client: any ConnectionSource, logger: Logger) async throws -> [PostgresRow] {
         guard prepare, let entry = claim(sql: sql, types: bindings.types) else {
             return try await rows(PostgresQuery(unsafeSQL: sql, binds: bindings.values), client: client, logger: logger)
         }
-        return try await client.withConnection { connection in
+        return try await client.lease { connection in
             var rows: [PostgresRow] = []
             try await RunTimeStatement.$current.withValue(entry) {
                 for try await row in try await connection.execute(RunTimeStatement(bindings: bindings.values), logger: logger) {
@@ -71,8 +81,8 @@ enum PreparedStatements {
     }
 
     /// Every row of an unprepared statement, on a connection leased for this call (see above).
-    static func rows(_ query: PostgresQuery, client: PostgresClient, logger: Logger) async throws -> [PostgresRow] {
-        try await client.withConnection { connection in
+    static func rows(_ query: PostgresQuery, client: any ConnectionSource, logger: Logger) async throws -> [PostgresRow] {
+        try await client.lease { connection in
             var rows: [PostgresRow] = []
             for try await row in try await connection.query(query, logger: logger) { rows.append(row) }
             return rows

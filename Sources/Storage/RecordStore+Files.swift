@@ -32,7 +32,7 @@ extension RecordStore {
     /// the key of the file it replaced (for the caller to delete).
     public func attachFile(_ id: Int64, fileJSON: String, key: String, ifMatch: VersionGuard? = nil,
                            in queries: KindQueries) async throws -> AttachOutcome {
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.lease { try await $0.withTransaction(logger: logger) { connection in
             var lockBindings = PostgresBindings()
             lockBindings.append(id)
             let lockSQL = "SELECT \"file_key\", \(KindQueries.version) FROM \(queries.table) WHERE \"id\" = $1 FOR UPDATE"
@@ -49,7 +49,7 @@ extension RecordStore {
             let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
             for try await row in rows { return .attached(try queries.renderer.render(row), replacedKey: found.oldKey) }
             return .notFound
-        }
+        } }
     }
 
     /// The record's file, or nil when the record or its file does not exist (`exists` tells which).

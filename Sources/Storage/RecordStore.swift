@@ -14,7 +14,7 @@ public struct StoredRecord: Sendable, Equatable {
 
 /// Records of every kind in PostgreSQL. Every value is a bound parameter; every name is quoted.
 public struct RecordStore: Sendable {
-    public let client: PostgresClient
+    public let client: any ConnectionSource
     public let logger: Logger
     /// Concurrent GETs by id of one kind share a statement (`RoundTripSharing`); nil: each runs alone.
     let sharedGets: RoundTripSharing<Int64, StoredRecord?>?
@@ -24,7 +24,7 @@ public struct RecordStore: Sendable {
     let sharedPages: RoundTripSharing<PageRequest, Result<QueryPage, any Error>>?
 
     /// - Parameter sharing: how concurrent requests share round trips; `.off` runs each alone.
-    public init(client: PostgresClient, logger: Logger, sharing: RoundTripLimits = .standard) {
+    public init(client: any ConnectionSource, logger: Logger, sharing: RoundTripLimits = .standard) {
         self.client = client
         self.logger = logger
         sharedGets = sharing.makeSharing()
@@ -70,12 +70,10 @@ public struct RecordStore: Sendable {
         await withTaskGroup(of: String?.self) { group in
             group.addTask {
                 do {
-                    try await client.query("SELECT 1", logger: logger)
+                    try await client.lease { try await $0.query("SELECT 1", logger: logger) }
                     return nil
-                } catch let error as PSQLError {
-                    return error.serverInfo?[.message] ?? "\(error.code)"
                 } catch {
-                    return "\(error)"
+                    return StorageError.unavailability(of: error) ?? ConnectFailure.explain(error)
                 }
             }
             group.addTask {

@@ -33,15 +33,22 @@ public enum StorageError: Error, Sendable, Equatable {
     /// a refused or lost connection, a server shutting down or out of connection slots, or the
     /// pool giving up on creating connections.
     public static func unavailability(of error: any Error) -> String? {
+        if let unavailable = error as? DatabaseUnavailable { return unavailable.reason }
+        if let transaction = error as? PostgresTransactionError,
+           let cause = transaction.beginError ?? transaction.closureError ?? transaction.commitError {
+            return unavailability(of: cause)
+        }
         if let psql = error as? PSQLError {
             switch psql.code {
-            case .connectionError, .serverClosedConnection, .uncleanShutdown, .poolClosed, .clientClosedConnection:
-                return "the connection to PostgreSQL failed (\(psql.code))"
+            case .connectionError, .serverClosedConnection, .uncleanShutdown, .poolClosed, .clientClosedConnection,
+                 .authMechanismRequiresPassword, .unsupportedAuthMechanism, .saslError, .sslUnsupported:
+                return ConnectFailure.explain(psql)
             case .server:
                 guard let state = psql.serverInfo?[.sqlState] else { return nil }
-                // 08: connection exception; 57P01–57P03: shutting down / cannot connect now; 53300: too many connections.
-                if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" {
-                    return psql.serverInfo?[.message] ?? "PostgreSQL refused the connection (SQLSTATE \(state))"
+                // 08: connection exception; 57P01–57P03: shutting down / cannot connect now; 53300: too many
+                // connections; 28: authentication refused; 3D000: the database does not exist (dropped, renamed).
+                if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" || state.hasPrefix("28") || state == "3D000" {
+                    return ConnectFailure.explain(psql)
                 }
                 return nil
             default:

@@ -3,7 +3,7 @@ import Foundation
 import KindModel
 
 /// One disagreement between rows and files.
-public enum StorageMismatch: Sendable, Equatable, CustomStringConvertible {
+public enum StorageMismatch: Sendable, Hashable, CustomStringConvertible {
     /// A row names a file that is not on disk.
     case missing(kind: String, id: Int64, key: String)
     /// The file's size or SHA-256 differs from what the row recorded.
@@ -41,8 +41,11 @@ public struct StorageVerifier: Sendable {
         self.files = files
     }
 
-    /// Every mismatch. Temporary files younger than `temporaryGrace` may be uploads in progress and are left alone.
-    public func verify(kinds: [KindDefinition], temporaryGrace: TimeInterval = 3600) async throws -> [StorageMismatch] {
+    /// Every mismatch: every file anywhere under the storage root that no row names is an orphan
+    /// (a stray file in the root as much as one in `files/`), and every unfinished upload in `tmp/`
+    /// older than `temporaryGrace` (by default all of them: a running server's in-progress uploads
+    /// are the only young ones, and `serve` clears `tmp/` when it starts).
+    public func verify(kinds: [KindDefinition], temporaryGrace: TimeInterval = 0) async throws -> [StorageMismatch] {
         var problems: [StorageMismatch] = []
         var referenced = Set<String>()
         for kind in kinds {
@@ -62,20 +65,19 @@ public struct StorageVerifier: Sendable {
             }
         }
         let fm = FileManager.default
-        if let enumerator = fm.enumerator(atPath: files.filesDirectory) {
-            for case let relative as String in enumerator {
-                let key = "files/" + relative
+        let cutoff = Date().addingTimeInterval(-temporaryGrace)
+        if let enumerator = fm.enumerator(atPath: files.root) {
+            for case let key as String in enumerator {
                 var isDir: ObjCBool = false
-                if fm.fileExists(atPath: files.path(forKey: key), isDirectory: &isDir), !isDir.boolValue, !referenced.contains(key) {
+                guard fm.fileExists(atPath: files.path(forKey: key), isDirectory: &isDir), !isDir.boolValue else { continue }
+                if key.hasPrefix("tmp/") {
+                    let path = files.path(forKey: key)
+                    let modified = (try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
+                    if modified <= cutoff { problems.append(.staleTemporary(path: path)) }
+                } else if !referenced.contains(key) {
                     problems.append(.orphan(key: key))
                 }
             }
-        }
-        let cutoff = Date().addingTimeInterval(-temporaryGrace)
-        for name in (try? fm.contentsOfDirectory(atPath: files.temporaryDirectory)) ?? [] {
-            let path = files.temporaryDirectory + "/" + name
-            let modified = (try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
-            if modified < cutoff { problems.append(.staleTemporary(path: path)) }
         }
         return problems.sorted { $0.description < $1.description }
     }

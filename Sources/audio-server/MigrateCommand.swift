@@ -233,15 +233,18 @@ func withDatabase<T: Sendable>(_ url: DatabaseURL, logger: Logger, _ body: @esca
 func waitForDatabase(_ client: PostgresClient, url: DatabaseURL, logger: Logger, attempts: Int = 5) async throws {
     var delay: Duration = .milliseconds(250)
     var lastError = "no answer"
+    // Each attempt is a connection of its own, so the failure is PostgreSQL's own answer (refused,
+    // no such database, bad password) rather than the pool's silence while it retries.
+    let configuration = try url.connectionConfiguration()
     for attempt in 1...attempts {
-        let answered = await RecordStore(client: client, logger: logger).ping(timeout: .seconds(3))
+        let answered = await DatabaseHealth.probe(configuration, id: attempt, timeout: .seconds(3), logger: logger)
         guard let failure = answered else { return }
         lastError = failure
         logger.warning("database not reachable yet, retrying", metadata: ["attempt": "\(attempt)", "error": "\(failure)"])
         if attempt < attempts { try await Task.sleep(for: delay) }
         delay *= 2
     }
-    printError("cannot reach the database at \(url) after \(attempts) attempts (\(lastError)); check that PostgreSQL is running and DATABASE_URL is right")
+    printError("cannot reach the database at \(url) after \(attempts) attempts: \(lastError)")
     throw ExitCode(1)
 }
 

@@ -49,21 +49,30 @@ struct ServeCommand: AsyncParsableCommand {
             }
             sharing = limits
         }
+        let secret = env["SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        if let secret, secret.count < 32 {
+            throw ValidationError("SECRET_KEY must be at least 32 characters (e.g. the output of: openssl rand -base64 32); got \(secret.count)")
+        }
+        if secret == nil {
+            logger.notice("SECRET_KEY is not set: list cursors are signed with a random key, so they stop working when the server restarts and differ between servers; set SECRET_KEY (at least 32 characters) to keep them")
+        }
         let configuration = ServerConfiguration(host: host, port: port, storageDirectory: storageDir ?? env["STORAGE_DIR"] ?? "./storage",
-                                                maxUploadBytes: uploadLimit, sharedRoundTrips: sharing)
+                                                maxUploadBytes: uploadLimit, sharedRoundTrips: sharing, secretKey: secret)
 
+        let unfinished = FileStore(root: configuration.storageDirectory).removeUnfinishedUploads()
+        if unfinished > 0 { logger.notice("removed unfinished uploads left by an earlier run", metadata: ["count": "\(unfinished)"]) }
         let catalog = try settings.loadKinds()
         let directory = MigrationDirectory(path: settings.migrationsDirectory)
         try await withDatabase(url, logger: logger) { client in
             try await ensureSchema(catalog: catalog, directory: directory, client: client, logger: logger)
         }
 
-        let client = PostgresClient(configuration: url.configuration(maximumConnections: poolSize, keepWarm: true), backgroundLogger: poolLogger(logger))
+        let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: poolSize), logger: poolLogger(logger))
         let registry = KindRegistry(catalog)
-        let app = ServerApplication.make(configuration: configuration, registry: registry, client: client,
+        let app = ServerApplication.make(configuration: configuration, registry: registry, database: database,
                                          watch: try url.connectionConfiguration(), logger: logger)
         let reloader = KindReloader(registry: registry, kindsDirectory: settings.kindsDirectory, migrations: directory,
-                                    client: client, logger: logger)
+                                    client: database, logger: logger)
         let hangups = SignalWatcher.watch(SIGHUP)
         let reloads = Task {
             for await _ in hangups { await reloader.reload() }

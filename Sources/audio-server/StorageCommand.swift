@@ -13,7 +13,9 @@ struct StorageCommand: AsyncParsableCommand {
         @OptionGroup var settings: Settings
         @Option(name: .customLong("storage-dir"), help: "Where audio files are stored (env STORAGE_DIR, default ./storage).")
         var storageDir: String?
-        @Flag(help: "Remove orphaned files and unfinished uploads older than an hour.") var repair = false
+        @Flag(help: "Remove orphaned files and unfinished uploads (stop the server first, or pass --grace so uploads in progress are kept).") var repair = false
+        @Option(help: "Leave unfinished uploads younger than this many seconds alone (default 0: report and repair them all).")
+        var grace: Double = 0
 
         func run() async throws {
             let url = try settings.requireDatabaseURL()
@@ -21,7 +23,7 @@ struct StorageCommand: AsyncParsableCommand {
             let kinds = try settings.loadKinds().kinds
             let root = storageDir ?? ProcessInfo.processInfo.environment["STORAGE_DIR"] ?? "./storage"
             let problems = try await withDatabase(url, logger: logger) { client in
-                try await StorageVerifier(records: RecordStore(client: client, logger: logger), files: FileStore(root: root)).verify(kinds: kinds)
+                try await StorageVerifier(records: RecordStore(client: client, logger: logger), files: FileStore(root: root)).verify(kinds: kinds, temporaryGrace: grace)
             }
             var remaining = problems
             if repair {

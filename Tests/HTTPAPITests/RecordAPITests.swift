@@ -296,9 +296,9 @@ import Logging
     @Test func healthzIs503QuicklyWhenTheDatabaseIsDown() async throws {
         // A port nothing listens on: the pool would retry for a minute; /healthz must answer now.
         let url = try DatabaseURL("postgres://nobody@127.0.0.1:1/none?sslmode=disable")
-        let client = PostgresClient(configuration: url.configuration(maximumConnections: 1))
+        let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: 1), logger: Logger(label: "health-test"))
         let app = ServerApplication.make(configuration: ServerConfiguration(port: 0), registry: KindRegistry(try KindLoader.load(directory: TestServer.repoKinds)),
-                                         client: client, logger: Logger(label: "health-test"))
+                                         database: database, logger: Logger(label: "health-test"))
         try await app.test(.router) { client in
             let started = ContinuousClock.now
             let response = try await client.get("/healthz")

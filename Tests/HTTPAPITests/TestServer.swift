@@ -47,9 +47,9 @@ enum TestServer {
         try await TestDatabase.withClient(url) { client in
             try await MigrationRunner(client: client, directory: directory, logger: logger).apply()
         }
-        let client = PostgresClient(configuration: url.configuration(maximumConnections: 8), backgroundLogger: logger)
+        let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: 8), logger: logger)
         let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, storageDirectory: storageDir, maxUploadBytes: maxUploadBytes)
-        let app = ServerApplication.make(configuration: configuration, registry: KindRegistry(catalog), client: client,
+        let app = ServerApplication.make(configuration: configuration, registry: KindRegistry(catalog), database: database,
                                          watch: watch, logger: logger)
         let context = ServerContext(databaseURL: url, storageDirectory: storageDir, kindsDirectory: kindsDir)
         return try await app.test(setup) { client in try await body(client, context) }

@@ -40,13 +40,11 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
 
     public var isUnixSocket: Bool { host.hasPrefix("/") }
 
-    /// The client configuration; a unix socket path follows libpq's `.s.PGSQL.<port>` naming.
-    ///
-    /// `keepWarm` (the server's pool) opens every connection up front and turns off the pool's
-    /// keep-alive and idle timers: PostgresNIO arms those timers each time a connection is returned,
-    /// and a cancelled timer stays allocated until its deadline, so under load memory grew with
-    /// queries per second × 90 s (measured: VmHWM 162–355 MiB → ≤ 44 MiB at 16 connections).
-    public func configuration(maximumConnections: Int = 20, keepWarm: Bool = false) -> PostgresClient.Configuration {
+    /// The `PostgresClient` configuration of the short-lived commands (`migrate`, `storage`) and of
+    /// tests; `serve` uses `DatabasePool` instead. A unix socket path follows libpq's
+    /// `.s.PGSQL.<port>` naming. No minimum of connections: with one, PostgresNIO 1.33's pool can
+    /// trap after failed reconnects (see `DatabasePool`).
+    public func configuration(maximumConnections: Int = 20) -> PostgresClient.Configuration {
         var config: PostgresClient.Configuration
         if isUnixSocket {
             config = .init(unixSocketPath: socketPath, username: user, password: password, database: database)
@@ -59,8 +57,7 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
             config = .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
         }
         config.options.maximumConnections = maximumConnections
-        config.options.minimumConnections = keepWarm ? maximumConnections : 0
-        if keepWarm { config.options.keepAliveBehavior = nil }
+        config.options.minimumConnections = 0
         return config
     }
 

@@ -70,7 +70,7 @@ public final class DatabaseHealth: Sendable {
     /// One probe: nil when the database answered within `timeout`, else why not. Never waits past
     /// `timeout`, whatever the connection does: the work runs in a task of its own, and whichever
     /// of it and the deadline comes first answers.
-    static func probe(_ configuration: PostgresConnection.Configuration, id: Int, timeout: Duration, logger: Logger) async -> String? {
+    public static func probe(_ configuration: PostgresConnection.Configuration, id: Int, timeout: Duration, logger: Logger) async -> String? {
         await withCheckedContinuation { (continuation: CheckedContinuation<String?, Never>) in
             let verdict = FirstVerdict(continuation)
             let work = Task {
@@ -80,16 +80,16 @@ public final class DatabaseHealth: Sendable {
                         try await connection.query("SELECT 1", logger: logger)
                         verdict.give(nil)
                     } catch {
-                        verdict.give(StorageError.unavailability(of: error) ?? "SELECT 1 failed: \(error)")
+                        verdict.give("SELECT 1 failed: " + ConnectFailure.explain(error))
                     }
                     try? await connection.close()
                 } catch {
-                    verdict.give(StorageError.unavailability(of: error) ?? "\(error)")
+                    verdict.give(ConnectFailure.explain(error))
                 }
             }
             Task {
                 try? await Task.sleep(for: timeout)
-                verdict.give("no answer to SELECT 1 within \(timeout)")
+                verdict.give("no answer within \(timeout): the host may be wrong, or PostgreSQL is overloaded or stopped")
                 work.cancel()
             }
         }

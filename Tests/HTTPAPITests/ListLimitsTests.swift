@@ -1,0 +1,104 @@
+import Foundation
+@testable import HTTPAPI
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KindModel
+import Logging
+import PostgresNIO
+import Storage
+import Testing
+
+/// Bounded cost per list request: capped filters and sort keys, signed cursors.
+@Suite struct ListLimitsTests {
+    @Test func moreThanThirtyTwoFiltersIs400NamingTheLimit() async throws {
+        try await TestServer.run { client, _ in
+            let filters = (0..<33).map { "duration%5Bgte%5D=\($0)" }.joined(separator: "&")
+            let response = try await client.get("/api/audio/song?\(filters)")
+            #expect(response.status == .badRequest && response.isProblem, "\(response.text)")
+            #expect(try response.errorCodes().contains { $0.hasSuffix(":too_many_filters") }, "\(response.text)")
+            #expect(response.text.contains("at most 32 filters"))
+            // Thousands of them are refused as cheaply, with one error, not one per filter.
+            let many = (0..<3500).map { "name=\($0)" }.joined(separator: "&")
+            let refused = try await client.get("/api/audio/song?\(many)")
+            #expect(refused.status == .badRequest)
+            #expect(try refused.errorCodes().count == 1, "\(refused.text.prefix(300))")
+            // 32 are fine.
+            let allowed = (0..<32).map { "duration%5Bgte%5D=\($0)" }.joined(separator: "&")
+            #expect(try await client.get("/api/audio/song?\(allowed)").status == .ok)
+        }
+    }
+
+    @Test func moreThanEightSortKeysIs400() async throws {
+        try await TestServer.run { client, _ in
+            let sort = Array(repeating: "name", count: 9).joined(separator: ",")
+            let response = try await client.get("/api/audio/song?sort=\(sort)")
+            #expect(response.status == .badRequest && response.isProblem)
+            #expect(try response.errorCodes() == ["sort:too_many_sort_keys"], "\(response.text)")
+            // A repeated `sort` takes the last one, not the sum of all.
+            let repeated = (0..<20).map { _ in "sort=-duration" }.joined(separator: "&")
+            #expect(try await client.get("/api/audio/song?\(repeated)").status == .ok)
+        }
+    }
+
+    /// A cursor is signed: one whose payload was edited (even to a value PostgreSQL would read
+    /// specially, like `now`), whose tag was changed, or that another secret signed is refused
+    /// before PostgreSQL sees it; the cursor the server issued keeps working.
+    @Test func cursorsAreSignedAndForgeriesAre400() async throws {
+        try await TestServer.run { client, _ in
+            for i in 0..<3 { _ = try await client.create(#"{"filetype":"song","name":"s\#(i)","duration":\#(100 + i)}"#) }
+            let path = "/api/audio/song?sort=created_at&limit=1"
+            let cursor = try #require(try await client.get(path).json()["next_cursor"]?.stringValue)
+            #expect(try await client.get(path + "&cursor=\(cursor)").status == .ok)
+            let parts = cursor.split(separator: ".")
+            #expect(parts.count == 2)
+            let payload = try #require(Base64URL.decode(parts[0].utf8))
+            var object = try #require(try JSONParser.parse(payload).objectValue)
+            object["k"] = .array([.string("now")])
+            let edited = Base64URL.encode(Array(JSONWriter.string(.object(object)).utf8)) + "." + parts[1]
+            var tag = Array(try #require(Base64URL.decode(parts[1].utf8)))
+            tag[0] ^= 1
+            let retagged = String(parts[0]) + "." + Base64URL.encode(tag)
+            let foreign = CursorSigner(secret: String(repeating: "x", count: 40))
+                .encode(PagePosition(values: [nil], id: 1), sort: "created_at")
+            for bad in [edited, retagged, foreign, String(parts[0])] {
+                let response = try await client.get(path + "&cursor=\(bad)")
+                #expect(response.status == .badRequest && response.isProblem, "\(response.text)")
+                #expect(try response.errorCodes() == ["cursor:format"], "\(response.text)")
+                #expect(!response.text.contains("invalid input syntax"), "PostgreSQL's text leaked: \(response.text)")
+            }
+        }
+    }
+}
+
+@Suite struct OutageAnswerTests {
+    /// Create, like every other record route, answers 503 with Retry-After at once while the
+    /// watcher sees no database; `/healthz` says the same, with Retry-After too.
+    @Test func createAndHealthzAre503WithRetryAfterWhileTheDatabaseIsDown() async throws {
+        let dead = PostgresConnection.Configuration(host: "127.0.0.1", port: 1, username: "nobody", password: nil, database: nil, tls: .disable)
+        try await TestServer.run(watch: dead) { client, _ in
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline, try await client.get("/api/audio/song/1").status != .serviceUnavailable {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let started = ContinuousClock.now
+            let created = try await client.postJSON("/api/audio/create", #"{"filetype":"song","name":"x","duration":1}"#)
+            #expect(created.status == .serviceUnavailable && created.isProblem, "\(created.text)")
+            #expect(created.headers[.retryAfter] == "5")
+            #expect(ContinuousClock.now - started < .seconds(1))
+        }
+    }
+
+    @Test func healthzProblemCarriesRetryAfter() async throws {
+        let url = try DatabaseURL("postgres://nobody@127.0.0.1:1/none?sslmode=disable")
+        let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: 1), logger: Logger(label: "health-test"))
+        let app = ServerApplication.make(configuration: ServerConfiguration(port: 0), registry: KindRegistry(try KindLoader.load(directory: TestServer.repoKinds)),
+                                         database: database, logger: Logger(label: "health-test"))
+        try await app.test(.router) { client in
+            let response = try await client.get("/healthz")
+            #expect(response.status == .serviceUnavailable && response.isProblem)
+            #expect(response.headers[.retryAfter] == "5")
+            #expect(response.text.contains("connection refused"), "\(response.text)")
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Storage
+import Testing
+import TestSupport
+
+/// `DatabasePool` against a real PostgreSQL: reuse, the size cap, lease timeouts, cancellation,
+/// dead connections, and an unreachable server (the faults the soak test puts it through at scale).
+@Suite struct DatabasePoolTests {
+    /// Runs `body` with a pool whose `run()` (warm-up, lease timeouts) is running.
+    static func withPool<T: Sendable>(_ url: DatabaseURL, _ settings: DatabasePool.Settings,
+                                      _ body: @Sendable (DatabasePool) async throws -> T) async throws -> T {
+        let pool = DatabasePool(configuration: try url.connectionConfiguration(), settings: settings, logger: TestDatabase.logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await pool.run(); return nil }
+            defer { group.cancelAll(); pool.shutDown() }
+            return try await body(pool)
+        }
+    }
+
+    static func backendPID(_ connection: PostgresConnection) async throws -> Int32 {
+        for try await pid in try await connection.query("SELECT pg_backend_pid()", logger: TestDatabase.logger).decode(Int32.self) { return pid }
+        throw PoolTestFailure()
+    }
+
+    @Test func opensAtMostSizeConnectionsAndReusesThem() async throws {
+        let url = try await TestDatabase.create(label: "pool")
+        try await Self.withPool(url, .init(size: 3)) { pool in
+            let pids = try await withThrowingTaskGroup(of: Int32.self) { group in
+                for _ in 0..<30 {
+                    group.addTask {
+                        try await pool.lease { connection in
+                            try await Task.sleep(for: .milliseconds(20))
+                            return try await Self.backendPID(connection)
+                        }
+                    }
+                }
+                var pids = Set<Int32>()
+                for try await pid in group { pids.insert(pid) }
+                return pids
+            }
+            #expect(pids.count <= 3, "30 leases on a pool of 3 used \(pids.count) backends")
+            #expect(pool.counts.open <= 3 && pool.counts.waiting == 0)
+        }
+    }
+
+    @Test func aWaiterGivesUpAfterTheLeaseTimeout() async throws {
+        let url = try await TestDatabase.create(label: "pool")
+        try await Self.withPool(url, .init(size: 1, leaseTimeout: .milliseconds(300))) { pool in
+            async let holder: Void = pool.lease { _ in try await Task.sleep(for: .seconds(2)) }
+            try await Task.sleep(for: .milliseconds(100))
+            let started = ContinuousClock.now
+            await #expect(throws: DatabaseUnavailable.self) { try await pool.lease { _ in } }
+            let waited = ContinuousClock.now - started
+            #expect(waited >= .milliseconds(250) && waited < .seconds(1.5), "waited \(waited)")
+            try await holder
+            // The pool still works, with its one connection.
+            #expect(try await pool.lease { try await Self.backendPID($0) } > 0)
+        }
+    }
+
+    @Test func aCancelledWaiterLeavesTheLine() async throws {
+        let url = try await TestDatabase.create(label: "pool")
+        try await Self.withPool(url, .init(size: 1)) { pool in
+            async let holder: Void = pool.lease { _ in try await Task.sleep(for: .milliseconds(600)) }
+            try await Task.sleep(for: .milliseconds(100))
+            let waiter = Task { try await pool.lease { _ in 1 } }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(pool.counts.waiting == 1)
+            waiter.cancel()
+            await #expect(throws: CancellationError.self) { try await waiter.value }
+            #expect(pool.counts.waiting == 0)
+            try await holder
+            #expect(try await pool.lease { _ in 2 } == 2)
+        }
+    }
+
+    @Test func aConnectionTheServerEndedIsReplaced() async throws {
+        let url = try await TestDatabase.create(label: "pool")
+        try await Self.withPool(url, .init(size: 1)) { pool in
+            let first = try await pool.lease { try await Self.backendPID($0) }
+            try await TestDatabase.withClient(url) { admin in
+                try await admin.query("SELECT pg_terminate_backend(\(first))", logger: TestDatabase.logger)
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let second = try await pool.lease { try await Self.backendPID($0) }
+            #expect(second != first)
+            #expect(pool.counts.open == 1)
+        }
+    }
+
+    @Test func anUnreachableServerFailsLeasesAtOnceAndWaitersWithThem() async throws {
+        // A port nothing listens on: connection refused.
+        let url = try DatabaseURL("postgres://nobody@127.0.0.1:1/none?sslmode=disable")
+        try await Self.withPool(url, .init(size: 2, leaseTimeout: .seconds(30))) { pool in
+            let started = ContinuousClock.now
+            let outcomes = await withTaskGroup(of: String?.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        do { try await pool.lease { _ in }; return nil } catch { return StorageError.unavailability(of: error) }
+                    }
+                }
+                return await group.reduce(into: [String?]()) { $0.append($1) }
+            }
+            #expect(outcomes.count == 8 && outcomes.allSatisfy { $0 != nil }, "\(outcomes)")
+            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(pool.counts.open == 0 && pool.counts.waiting == 0)
+        }
+    }
+
+    @Test func connectFailuresAreExplained() async throws {
+        let refused = try DatabaseURL("postgres://nobody@127.0.0.1:1/none?sslmode=disable")
+        let verdict = await DatabaseHealth.probe(try refused.connectionConfiguration(), id: 1, timeout: .seconds(3), logger: TestDatabase.logger)
+        #expect(verdict?.contains("connection refused") == true, "\(verdict ?? "nil")")
+        let url = try await TestDatabase.create(label: "pool")
+        let missing = await DatabaseHealth.probe(try url.with(database: "no_such_db_\(UInt32.random(in: 0...UInt32.max))").connectionConfiguration(),
+                                                 id: 2, timeout: .seconds(3), logger: TestDatabase.logger)
+        #expect(missing?.contains("does not exist") == true, "\(missing ?? "nil")")
+    }
+}
+struct PoolTestFailure: Error {}
