@@ -149,7 +149,10 @@ def faults():
     pg("start", cluster); mark("back after outage")
     time.sleep(4)
     mark("logins refused"); set_auth("scram-sha-256")
-    time.sleep(5)
+    # A command started now says why it cannot connect, not just that it could not.
+    said = subprocess.run([binary, "migrate", "status"], env=env, cwd=repo, capture_output=True, text=True, timeout=60)
+    check(said.returncode != 0 and "password" in said.stderr, f"migrate status names the refused login: {said.stderr.strip()[-200:]!r}")
+    time.sleep(2)
     set_auth("trust"); mark("logins allowed")
     time.sleep(5)
     stop.set()

@@ -120,3 +120,22 @@ import TestSupport
     }
 }
 struct PoolTestFailure: Error {}
+
+@Suite struct ErrorLogTextTests {
+    /// A failed statement's log text names the error without the statement's whole text, which for
+    /// a list page with many filters ran to megabytes per line.
+    @Test func aPostgreSQLErrorIsLoggedWithoutItsWholeStatement() async throws {
+        let url = try await TestDatabase.create(label: "logtext")
+        let longSQL = "SELECT 1/0 AS x WHERE " + Array(repeating: "1 = 1", count: 2000).joined(separator: " AND ")
+        let text: String = try await TestDatabase.withClient(url) { client in
+            do {
+                try await client.query(PostgresQuery(unsafeSQL: longSQL), logger: TestDatabase.logger)
+                return "no error"
+            } catch {
+                return ErrorLogText.describe(error)
+            }
+        }
+        #expect(text.contains("22012") && text.contains("division by zero"), "\(text)")
+        #expect(text.count < 400 && !text.contains(longSQL), "\(text.count) characters")
+    }
+}
