@@ -79,4 +79,70 @@ import Testing
             #expect(try response.json()["name"] == "big")
         }
     }
+
+    // MARK: original_name
+
+    @Test func originalNamesLoseControlAndBidiCharacters() {
+        // U+202E shows "song\u{202E}vaw.exe" as "songexe.wav" in a file list.
+        #expect(UploadReceiver.baseName("song\u{202E}vaw.exe") == "songvaw.exe")
+        let controls = ["\u{202A}", "\u{202B}", "\u{202C}", "\u{202D}", "\u{202E}", "\u{2066}", "\u{2067}", "\u{2068}", "\u{2069}",
+                        "\u{200E}", "\u{200F}", "\u{061C}", "\u{0}", "\u{1B}", "\u{7F}", "\u{85}", "\u{9F}"]
+        for c in controls {
+            #expect(UploadReceiver.baseName("a\(c)b.wav") == "ab.wav", "U+\(String(c.unicodeScalars.first!.value, radix: 16))")
+        }
+        // Letters, marks, emoji and the zero-width joiner are not controls.
+        #expect(UploadReceiver.baseName("Beyoncé – déjà vu 👩‍🎤.wav") == "Beyoncé – déjà vu 👩‍🎤.wav")
+        #expect(UploadReceiver.baseName("\u{202E}\u{200F}") == nil)
+    }
+
+    @Test func originalNamesAreCutTo255BytesKeepingTheExtension() throws {
+        let ascii = try #require(UploadReceiver.baseName(String(repeating: "a", count: 300) + ".wav"))
+        #expect(ascii.utf8.count == 255 && ascii.hasSuffix("a.wav"))
+        // Two-byte characters: cut between characters, never inside one.
+        let accented = try #require(UploadReceiver.baseName(String(repeating: "é", count: 200) + ".flac"))
+        #expect(accented.utf8.count <= 255 && accented.utf8.count >= 254 && accented.hasSuffix("é.flac"))
+        #expect(accented == String(repeating: "é", count: 125) + ".flac")
+        // Grapheme clusters stay whole: 100 × (e + U+0301) is 300 bytes.
+        let combining = try #require(UploadReceiver.baseName(String(repeating: "e\u{301}", count: 100)))
+        #expect(combining == String(repeating: "e\u{301}", count: 85))
+        // No extension, or one too long to be one: a plain prefix.
+        let noExtension = try #require(UploadReceiver.baseName(String(repeating: "€", count: 100)))
+        #expect(noExtension == String(repeating: "€", count: 85))
+        let longExtension = try #require(UploadReceiver.baseName("a." + String(repeating: "b", count: 300)))
+        #expect(longExtension == "a." + String(repeating: "b", count: 253))
+        // A single character longer than the cap is cut between scalars rather than dropped.
+        let huge = try #require(UploadReceiver.baseName("e" + String(repeating: "\u{301}", count: 200)))
+        #expect(huge.utf8.count == 255 && huge.unicodeScalars.first == "e")
+        // At the cap nothing changes.
+        let exact = String(repeating: "b", count: 251) + ".wav"
+        #expect(UploadReceiver.baseName(exact) == exact)
+    }
+
+    @Test func uploadedNamesAreCleanedAndDownloadsAreNotSniffed() async throws {
+        try await TestServer.run { client, _ in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let cases = [("song\u{202E}vaw.exe\u{200F}", "songvaw.exe"),
+                         (String(repeating: "n", count: 400) + "\u{2066}.wav", String(repeating: "n", count: 251) + ".wav")]
+            for (sent, expected) in cases {
+                var body = MultipartBody()
+                body.addFile(filename: sent, contentType: "audio/wav", bytes: try Fixture.bytes("wav_mono_s16.wav"))
+                let upload = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
+                                                      headers: [.contentType: body.contentType], body: ByteBuffer(bytes: body.bytes))
+                #expect(upload.status == .ok, "\(upload.text)")
+                #expect(try upload.json()["file"]?["original_name"]?.stringValue == expected)
+                #expect(try await client.get("/api/audio/song/\(id)").json()["file"]?["original_name"]?.stringValue == expected)
+            }
+
+            let uri = "/api/audio/song/\(id)/file"
+            let get = try await client.get(uri)
+            let head = try await client.execute(uri: uri, method: .head)
+            let range = try await client.get(uri, headers: [.range: "bytes=0-9"])
+            let etag = try #require(get.headers[.eTag])
+            let notModified = try await client.get(uri, headers: [.ifNoneMatch: etag])
+            #expect(get.status == .ok && head.status == .ok && range.status == .partialContent && notModified.status == .notModified)
+            for response in [get, head, range, notModified] {
+                #expect(response.headers[.xContentTypeOptions] == "nosniff", "\(response.status)")
+            }
+        }
+    }
 }
