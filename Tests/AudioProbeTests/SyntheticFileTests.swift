@@ -202,4 +202,34 @@ struct PlausibleSizeTests {
         guard case .corrupt(.mp3, let reason)? = error else { Issue.record("\(String(describing: error))"); return }
         #expect(reason.contains("261224 s") && reason.contains("1000 bit/s") && reason.contains("2085 bytes"), "\(reason)")
     }
+
+    @Test("an Opus file whose last granule claims more than 64 bit/s of its size allows is corrupt")
+    func oggGranuleBeyondSize() throws {
+        var opus = try Fixtures.bytes("opus_stereo.opus")
+        // The last page: walk page lengths from the start.
+        var offset = 0, last = 0
+        while offset + 27 <= opus.count {
+            last = offset
+            let segments = Int(opus[offset + 26])
+            offset += 27 + segments + opus[(offset + 27)..<(offset + 27 + segments)].reduce(0) { $0 + Int($1) }
+        }
+        // Granule 2^40 at 48 kHz: ~22.9 million seconds. Re-sign the page so only the claim is wrong.
+        opus.replaceSubrange((last + 6)..<(last + 14), with: Synthetic.le(1 << 40, width: 8))
+        opus.replaceSubrange((last + 22)..<(last + 26), with: [0, 0, 0, 0])
+        let crc = Self.oggCRC(opus[last..<offset])
+        opus.replaceSubrange((last + 22)..<(last + 26), with: Synthetic.le(UInt64(crc), width: 4))
+        let error = #expect(throws: AudioProbeError.self) { try AudioProbe.probe(InMemoryByteSource(opus)) }
+        guard case .corrupt(.opus, let reason)? = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(reason.contains("64 bit/s") && reason.contains("the file has \(opus.count) bytes"), "\(reason)")
+    }
+
+    /// Ogg's page checksum: CRC-32, polynomial 0x04C11DB7, no reflection, initial value 0.
+    static func oggCRC(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var crc: UInt32 = 0
+        for byte in bytes {
+            crc ^= UInt32(byte) << 24
+            for _ in 0..<8 { crc = crc & 0x8000_0000 != 0 ? (crc << 1) ^ 0x04C1_1DB7 : crc << 1 }
+        }
+        return crc
+    }
 }
