@@ -10,7 +10,7 @@ enum AIFFProbe {
         let isAIFC = try reader.read(at: 8, count: 4).matches("AIFC", at: 0)
         var offset: Int64 = 12
         var common: AIFFCommon?
-        var soundFound = false
+        var soundBytes: Int64?
         for _ in 0..<maxChunks {
             let header = try reader.read(at: offset, count: 8)
             guard let id = header.fourCC(at: 0), let size32 = header.be32(at: 4) else { return try endOfFile(common) }
@@ -24,11 +24,11 @@ enum AIFFProbe {
                 guard size <= reader.size - body else {
                     throw AudioProbeError.truncated(.aiff, "the SSND chunk declares \(size) bytes but only \(reader.size - body) are present")
                 }
-                soundFound = true
+                soundBytes = size
             default:
                 break
             }
-            if let common, soundFound { return try result(common) }
+            if let common, let soundBytes { return try result(common, soundBytes: soundBytes) }
             offset = body + size + (size & 1)
         }
         throw AudioProbeError.corrupt(.aiff, "more than \(maxChunks) chunks precede the audio")
@@ -38,11 +38,21 @@ enum AIFFProbe {
     private static func endOfFile(_ common: AIFFCommon?) throws -> AudioProbeResult {
         guard let common else { throw AudioProbeError.truncated(.aiff, "the file ends before the COMM chunk") }
         guard common.frames == 0 else { throw AudioProbeError.truncated(.aiff, "the file ends before the SSND chunk") }
-        return try result(common)
+        return try result(common, soundBytes: 0)
     }
 
-    private static func result(_ common: AIFFCommon) throws -> AudioProbeResult {
-        try AudioProbeResult(checking: .aiff, codec: common.codec,
+    private static func result(_ common: AIFFCommon, soundBytes: Int64) throws -> AudioProbeResult {
+        // Uncompressed samples: the frames COMM claims must be in SSND (after its 8-byte offset and
+        // block size fields), byte for byte.
+        if let frameBytes = common.frameBytes {
+            let needed = Int64(common.frames) * frameBytes
+            let present = max(0, soundBytes - 8)
+            guard needed <= present else {
+                throw AudioProbeError.corrupt(.aiff, "COMM claims \(common.frames) sample frames, which need \(needed) bytes, "
+                    + "but the SSND chunk holds \(present) bytes of samples")
+            }
+        }
+        return try AudioProbeResult(checking: .aiff, codec: common.codec,
                              duration: Double(common.frames) / common.sampleRate,
                              sampleRate: Int(roundingChecked: common.sampleRate), channels: Int(common.channels),
                              bitrate: common.bitrate)
@@ -95,6 +105,18 @@ struct AIFFCommon {
         case "ima4": return "adpcm_ima_qt"
         default: return compression.lowercased().withoutTrailingSpaces()
         }
+    }
+
+    /// Bytes per sample frame of uncompressed samples; nil for compressed ones.
+    var frameBytes: Int64? {
+        guard Self.uncompressed.contains(compression) else { return nil }
+        let bytes: Int64 = switch compression {
+        case "raw ": 1
+        case "fl32", "FL32": 4
+        case "fl64", "FL64": 8
+        default: (Int64(bitsPerSample) + 7) / 8
+        }
+        return bytes * Int64(channels)
     }
 
     var bitrate: Int? {

@@ -70,11 +70,29 @@ struct WAVFormat {
         guard channels > 0 else { throw AudioProbeError.corrupt(.wav, "the fmt chunk declares 0 channels") }
         guard sampleRate > 0 else { throw AudioProbeError.corrupt(.wav, "the fmt chunk declares a sample rate of 0") }
         guard byteRate > 0 else { throw AudioProbeError.corrupt(.wav, "the fmt chunk declares a byte rate of 0") }
+        // Duration is data size over byte rate, so a PCM byte rate below what its samples need
+        // would stretch a few bytes into hours: it must cover rate × channels × bytes per sample.
+        if let sampleBytes = Self.pcmSampleBytes(tag: tag, bits: bits) {
+            let needed = UInt64(sampleRate) * UInt64(channels) * sampleBytes
+            guard UInt64(byteRate) >= needed else {
+                throw AudioProbeError.corrupt(.wav, "the fmt chunk's byte rate \(byteRate) is below the \(needed) bytes/s "
+                    + "that \(sampleRate) Hz × \(channels) channels × \(sampleBytes) bytes need")
+            }
+        }
         self.tag = tag
         self.channels = channels
         self.sampleRate = sampleRate
         self.byteRate = byteRate
         self.bitsPerSample = bits
+    }
+
+    /// Bytes per sample of the uncompressed tags (PCM, float, A-law, µ-law); nil for others.
+    static func pcmSampleBytes(tag: UInt16, bits: UInt16) -> UInt64? {
+        switch tag {
+        case 1, 3: bits == 0 ? nil : (UInt64(bits) + 7) / 8
+        case 6, 7: 1
+        default: nil
+        }
     }
 
     var codec: String {

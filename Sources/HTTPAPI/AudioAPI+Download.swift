@@ -70,6 +70,9 @@ extension AudioAPI {
             .acceptRanges: "bytes",
             .contentDisposition: Self.contentDisposition(file.originalName ?? fallbackName),
             .cacheControl: "private, max-age=0, must-revalidate",
+            // The Content-Type comes from the probe, never the client; a browser must not sniff
+            // an uploaded file into HTML or script.
+            .xContentTypeOptions: "nosniff",
         ]
         if let inm = request.headers[.ifNoneMatch], Self.matches(inm, etag) {
             return Response(status: .notModified, headers: headers)

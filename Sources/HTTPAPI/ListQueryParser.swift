@@ -91,7 +91,7 @@ enum ListQueryParser {
         }
         if !issues.isEmpty {
             throw Problem(.badRequest, "invalid-query", title: "Invalid list query",
-                          detail: issues.map(\.message).joined(separator: "; "), errors: issues)
+                          detail: Problem.summary(issues.map(\.message)), errors: issues)
         }
         return (query, sortSpec)
     }

@@ -133,14 +133,67 @@ struct UploadReceiver {
         return true
     }
 
+    /// The longest `original_name` kept, in UTF-8 bytes (the usual file-system name limit).
+    static let maxNameBytes = 255
+    /// An extension up to this many bytes (after the dot) survives truncation: `….flac`.
+    static let maxKeptExtensionBytes = 16
+
     /// The last segment of a client's file name (browsers on Windows and some tools send a whole
-    /// path: `C:\Users\me\song.wav`, `../../song.wav`), without control characters; nil when
-    /// nothing is left, so the record says "no name" rather than `""`.
+    /// path: `C:\Users\me\song.wav`, `../../song.wav`), without control characters (Unicode Cc)
+    /// nor bidirectional controls (a name with U+202E shows `song\u{202E}vaw.exe` as
+    /// `songexe.wav`), at most `maxNameBytes` UTF-8 bytes — cut between characters, keeping a
+    /// short extension; nil when nothing is left, so the record says "no name" rather than `""`.
     static func baseName(_ filename: String) -> String? {
         let last = filename.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        let clean = String(String.UnicodeScalarView(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }))
+        let clean = String(String.UnicodeScalarView(last.unicodeScalars.filter { !isDropped($0) }))
             .trimmingCharacters(in: .whitespaces)
-        return clean.isEmpty || clean == "." || clean == ".." ? nil : clean
+        guard !clean.isEmpty, clean != ".", clean != ".." else { return nil }
+        return truncated(clean)
+    }
+
+    /// Cc (C0, DEL, C1) and the bidi controls: LRM/RLM, ALM, the embeddings and overrides
+    /// U+202A–U+202E and the isolates U+2066–U+2069.
+    static func isDropped(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F, 0x200E, 0x200F, 0x061C, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
+    }
+
+    /// `name` cut to `maxNameBytes` UTF-8 bytes on a character boundary; a short extension is kept
+    /// and the stem before it is cut instead.
+    static func truncated(_ name: String) -> String {
+        guard name.utf8.count > maxNameBytes else { return name }
+        if let dot = name.lastIndex(of: "."), dot != name.startIndex {
+            let ext = name[dot...]  // with the dot
+            if ext.utf8.count - 1 <= maxKeptExtensionBytes, ext.utf8.count > 1 {
+                let stem = prefix(of: name[..<dot], bytes: maxNameBytes - ext.utf8.count)
+                if !stem.isEmpty { return stem + ext }
+            }
+        }
+        return prefix(of: Substring(name), bytes: maxNameBytes)
+    }
+
+    /// The longest prefix of whole characters within `bytes` UTF-8 bytes (whole scalars when even
+    /// the first character is longer, as a run of combining marks can be).
+    private static func prefix(of text: Substring, bytes: Int) -> String {
+        var used = 0
+        var end = text.startIndex
+        for character in text {
+            let size = character.utf8.count
+            guard used + size <= bytes else { break }
+            used += size
+            end = text.index(after: end)
+        }
+        if end != text.startIndex { return String(text[..<end]) }
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            let size = UTF8.width(scalar)
+            guard used + size <= bytes else { break }
+            used += size
+            scalars.append(scalar)
+        }
+        return String(scalars)
     }
 }
 

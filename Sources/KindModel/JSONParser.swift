@@ -3,15 +3,36 @@ public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
     public let message: String
     public let line: Int
     public let column: Int
+    /// True when the text may be valid JSON but passes one of the parser's limits (members per
+    /// object, nesting depth): the client has to send less, not fix its syntax.
+    public let isLimit: Bool
     public var description: String { "\(message) at line \(line), column \(column)" }
+
+    public init(message: String, line: Int, column: Int, isLimit: Bool = false) {
+        self.message = message
+        self.line = line
+        self.column = column
+        self.isLimit = isLimit
+    }
 }
 
 /// A strict RFC 8259 parser over UTF-8 bytes.
 ///
 /// Strict on purpose: duplicate keys, trailing commas, comments, lone surrogates and nesting deeper
 /// than `maxDepth` are errors, because a server that guesses what a client meant stores surprises.
+///
+/// Linear in the input on purpose, since every create and PATCH body goes through it: members are
+/// appended without a lookup (duplicates are caught by a linear scan while an object is small and
+/// by a hash set past `smallObject` members), and a string with escapes is decoded into one byte
+/// buffer validated once. An object may have at most `maxMembers` members.
 public struct JSONParser {
     public static let maxDepth = 64
+    /// Members per object. A record has tens of fields; 10,000 leaves room for any `json` field a
+    /// client means to store and bounds what one object costs to hold and to validate.
+    public static let maxMembers = 10_000
+    /// Up to this many members, duplicates are found by comparing with the keys already read
+    /// (cheaper than building a hash set for the few keys of a record).
+    static let smallObject = 16
 
     private let bytes: [UInt8]
     private var index = 0
@@ -32,12 +53,12 @@ public struct JSONParser {
 
     private init(bytes: [UInt8]) { self.bytes = bytes }
 
-    private func error(_ message: String) -> JSONSyntaxError {
+    private func error(_ message: String, isLimit: Bool = false) -> JSONSyntaxError {
         var line = 1, column = 1
         for b in bytes[..<min(index, bytes.count)] {
             if b == UInt8(ascii: "\n") { line += 1; column = 1 } else if b & 0xC0 != 0x80 { column += 1 }
         }
-        return JSONSyntaxError(message: message, line: line, column: column)
+        return JSONSyntaxError(message: message, line: line, column: column, isLimit: isLimit)
     }
 
     private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
@@ -71,30 +92,45 @@ public struct JSONParser {
 
     private mutating func enter() throws(JSONSyntaxError) {
         depth += 1
-        if depth > Self.maxDepth { throw error("JSON nested deeper than \(Self.maxDepth) levels") }
+        if depth > Self.maxDepth { throw error("JSON nested deeper than \(Self.maxDepth) levels", isLimit: true) }
     }
 
     private mutating func parseObject() throws(JSONSyntaxError) -> JSONValue {
         try enter()
         index += 1
-        var object = JSONObject()
-        var seen = Set<String>()
+        var entries: [(key: String, value: JSONValue)] = []
+        var seen: Set<String>? = nil  // built once the object outgrows `smallObject`
         skipWhitespace()
-        if current == UInt8(ascii: "}") { index += 1; depth -= 1; return .object(object) }
+        if current == UInt8(ascii: "}") { index += 1; depth -= 1; return .object(JSONObject(entries)) }
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw error("Expected a string key") }
+            if entries.count == Self.maxMembers {
+                throw error("Object has more than \(Self.maxMembers) members (the limit per object)", isLimit: true)
+            }
             let key = try parseString()
-            guard seen.insert(key).inserted else { throw error("Duplicate key \"\(key)\"") }
+            let duplicate: Bool
+            if seen != nil {
+                duplicate = !seen!.insert(key).inserted
+            } else if entries.count < Self.smallObject {
+                duplicate = entries.contains { $0.key == key }
+            } else {
+                var set = Set<String>(minimumCapacity: entries.count * 2)
+                for entry in entries { set.insert(entry.key) }
+                duplicate = !set.insert(key).inserted
+                seen = set
+            }
+            if duplicate { throw error("Duplicate key \"\(key)\"") }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw error("Expected ':' after key \"\(key)\"") }
             index += 1
             skipWhitespace()
-            object[key] = try parseValue()
+            // Keys are known to be distinct: append, never the subscript's lookup (quadratic).
+            entries.append((key, try parseValue()))
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"): index += 1; depth -= 1; return .object(object)
+            case UInt8(ascii: "}"): index += 1; depth -= 1; return .object(JSONObject(entries))
             default: throw error("Expected ',' or '}' in object")
             }
         }
@@ -154,22 +190,34 @@ public struct JSONParser {
             index += 1
             return try decodeUTF8(slice)
         }
-        var scalars = String.UnicodeScalarView()
-        let prefix = try decodeUTF8(bytes[start..<index])
-        scalars.append(contentsOf: prefix.unicodeScalars)
-        var runStart = index
+        // Escapes: raw runs and decoded escapes go into one UTF-8 buffer, validated once at the end.
+        // (Escapes always encode whole scalars starting with a lead byte, so a raw run cut inside a
+        // sequence stays invalid, exactly as when each run was validated on its own.)
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(index - start + 16)
+        var runStart = start
         while true {
             guard let b = current else { throw error("Unterminated string") }
             if b == UInt8(ascii: "\"") {
-                scalars.append(contentsOf: try decodeUTF8(bytes[runStart..<index]).unicodeScalars)
+                utf8.append(contentsOf: bytes[runStart..<index])
+                let end = index
                 index += 1
-                return String(scalars)
+                guard let s = String(validating: utf8, as: UTF8.self) else {
+                    index = end
+                    throw error("Invalid UTF-8 in string")
+                }
+                return s
             }
             if b < 0x20 { throw error("Control character in string (escape it as \\u00XX)") }
             if b == UInt8(ascii: "\\") {
-                scalars.append(contentsOf: try decodeUTF8(bytes[runStart..<index]).unicodeScalars)
+                utf8.append(contentsOf: bytes[runStart..<index])
                 index += 1
-                scalars.append(try parseEscape())
+                let scalar = try parseEscape()
+                if scalar.value < 0x80 {
+                    utf8.append(UInt8(truncatingIfNeeded: scalar.value))
+                } else {
+                    utf8.append(contentsOf: scalar.utf8)
+                }
                 runStart = index
             } else {
                 index += 1

@@ -151,3 +151,85 @@ struct SyntheticFileTests {
         return offsets
     }
 }
+
+/// A header's duration claim is held against the bytes the file has, so a forged header cannot
+/// pass a duration check (the issue's example: a 1.6 KB AIFF claiming 536,870 s).
+@Suite("Header claims cross-checked against the file's size")
+struct PlausibleSizeTests {
+    @Test("an AIFF whose COMM claims more PCM frames than SSND holds is corrupt")
+    func aiffFramesBeyondSSND() throws {
+        // 2^32 - 1 frames at 8 kHz: 536,870 s in a 1.6 KB file.
+        let forged = Synthetic.aiff(frames: UInt32.max, sampleRate: 8000, soundBytes: 1600)
+        #expect(forged.count < 1700)
+        #expect(throws: AudioProbeError.corrupt(.aiff, "COMM claims 4294967295 sample frames, which need 4294967295 bytes, "
+            + "but the SSND chunk holds 1600 bytes of samples")) {
+            try AudioProbe.probe(InMemoryByteSource(forged))
+        }
+        // One frame more than SSND holds is refused too (PCM is checked exactly); exactly full passes.
+        #expect(throws: AudioProbeError.self) {
+            try AudioProbe.probe(InMemoryByteSource(Synthetic.aiff(frames: 1601, sampleRate: 8000, soundBytes: 1600)))
+        }
+        let full = try AudioProbe.probe(InMemoryByteSource(Synthetic.aiff(frames: 1600, sampleRate: 8000, soundBytes: 1600)))
+        #expect(full.durationSeconds == 0.2)
+    }
+
+    @Test("a PCM WAV whose byte rate is below what its samples need is corrupt")
+    func wavByteRateTooLow() throws {
+        var wav = Synthetic.wavHeader(dataSize: 1600, channels: 1, sampleRate: 8000) + [UInt8](repeating: 0, count: 1600)
+        // byte rate (offset 28) 1 instead of 16,000: 1,600 bytes would last 1,600 s.
+        wav.replaceSubrange(28..<32, with: Synthetic.le(1, width: 4))
+        #expect(throws: AudioProbeError.corrupt(.wav, "the fmt chunk's byte rate 1 is below the 16000 bytes/s that 8000 Hz × 1 channels × 2 bytes need")) {
+            try AudioProbe.probe(InMemoryByteSource(wav))
+        }
+        var honest = wav
+        honest.replaceSubrange(28..<32, with: Synthetic.le(16000, width: 4))
+        #expect(try AudioProbe.probe(InMemoryByteSource(honest)).durationSeconds == 0.1)
+    }
+
+    @Test("an M4A whose mvhd claims more than 64 bit/s of its size allows is corrupt")
+    func m4aDurationBeyondSize() throws {
+        // timescale 1000: 2,000,000 s needs 16,000,000 bytes at 64 bit/s.
+        let file = Synthetic.ftyp + Synthetic.moov(movieDuration: 2_000_000_000) + Synthetic.box("mdat", [1, 2, 3])
+        let error = #expect(throws: AudioProbeError.self) { try AudioProbe.probe(InMemoryByteSource(file)) }
+        #expect(error == .corrupt(.m4a, "the header claims 2000000 s of audio, which needs at least 16000000 bytes even at 64 bit/s, but the file has \(file.count) bytes"))
+    }
+
+    @Test("an MP3 whose VBRI header claims more frames than 1 kbit/s allows is corrupt")
+    func mp3FramesBeyondSize() throws {
+        // 10,000,000 frames of 1152 samples at 44.1 kHz: 261,224 s in 2,085 bytes.
+        let file = Synthetic.vbriFile(frames: 10_000_000)
+        let error = #expect(throws: AudioProbeError.self) { try AudioProbe.probe(InMemoryByteSource(file)) }
+        guard case .corrupt(.mp3, let reason)? = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(reason.contains("261224 s") && reason.contains("1000 bit/s") && reason.contains("2085 bytes"), "\(reason)")
+    }
+
+    @Test("an Opus file whose last granule claims more than 64 bit/s of its size allows is corrupt")
+    func oggGranuleBeyondSize() throws {
+        var opus = try Fixtures.bytes("opus_stereo.opus")
+        // The last page: walk page lengths from the start.
+        var offset = 0, last = 0
+        while offset + 27 <= opus.count {
+            last = offset
+            let segments = Int(opus[offset + 26])
+            offset += 27 + segments + opus[(offset + 27)..<(offset + 27 + segments)].reduce(0) { $0 + Int($1) }
+        }
+        // Granule 2^40 at 48 kHz: ~22.9 million seconds. Re-sign the page so only the claim is wrong.
+        opus.replaceSubrange((last + 6)..<(last + 14), with: Synthetic.le(1 << 40, width: 8))
+        opus.replaceSubrange((last + 22)..<(last + 26), with: [0, 0, 0, 0])
+        let crc = Self.oggCRC(opus[last..<offset])
+        opus.replaceSubrange((last + 22)..<(last + 26), with: Synthetic.le(UInt64(crc), width: 4))
+        let error = #expect(throws: AudioProbeError.self) { try AudioProbe.probe(InMemoryByteSource(opus)) }
+        guard case .corrupt(.opus, let reason)? = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(reason.contains("64 bit/s") && reason.contains("the file has \(opus.count) bytes"), "\(reason)")
+    }
+
+    /// Ogg's page checksum: CRC-32, polynomial 0x04C11DB7, no reflection, initial value 0.
+    static func oggCRC(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var crc: UInt32 = 0
+        for byte in bytes {
+            crc ^= UInt32(byte) << 24
+            for _ in 0..<8 { crc = crc & 0x8000_0000 != 0 ? (crc << 1) ^ 0x04C1_1DB7 : crc << 1 }
+        }
+        return crc
+    }
+}
