@@ -39,13 +39,15 @@ import TestSupport
             for i in 0..<3 { _ = try await client.create(#"{"filetype":"podcast","name":"Ep \#(i)","duration":\#(60 + i),"host":"Joe"}"#) }
             let first = try await client.get("/api/audio/podcast?sort=-duration,name&limit=1")
             let cursor = try #require(try first.json()["next_cursor"]?.stringValue)
-            // The cursor is base64url JSON; a client can decode and edit it. Each edit below passes
-            // the shape checks but holds values PostgreSQL cannot read as the sort columns.
-            let decoded = try JSONParser.parse(try #require(Base64URL.decode(Substring(cursor).utf8)))
+            // The cursor is base64url JSON and a signature; a client can decode and edit the JSON.
+            // Each edit below keeps the shape but holds values PostgreSQL cannot read as the sort
+            // columns; with the old signature kept, none of them gets past the signature check.
+            let parts = cursor.split(separator: ".")
+            let decoded = try JSONParser.parse(try #require(Base64URL.decode(parts[0].utf8)))
             var object = try #require(decoded.objectValue)
             for keys: [JSONValue] in [["abc", "x"], ["99999999999999999999", "x"], ["61", "x\u{0}y"]] {
                 object["k"] = .array(keys)
-                let edited = Base64URL.encode(Array(JSONWriter.string(.object(object)).utf8))
+                let edited = Base64URL.encode(Array(JSONWriter.string(.object(object)).utf8)) + "." + parts[1]
                 let response = try await client.get("/api/audio/podcast?sort=-duration,name&limit=1&cursor=\(edited)")
                 #expect(response.status == .badRequest && response.isProblem, "\(keys): \(response.status) \(response.text)")
                 #expect(try response.json()["errors"]?.arrayValue?.first?["field"] == "cursor", "\(response.text)")
