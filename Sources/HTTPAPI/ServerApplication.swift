@@ -15,14 +15,24 @@ public struct ServerConfiguration: Sendable {
     public var maxUploadBytes: Int64
     /// How concurrent record requests share database round trips.
     public var sharedRoundTrips: RoundTripLimits
+    /// Timeouts, minimum body rate and the connection cap (`ConnectionGuard`).
+    public var connections: ConnectionLimits
+    /// The `Host` names answered (`ALLOWED_HOSTS`); nil: `HostAllowList.defaults(listeningOn: host)`.
+    public var allowedHosts: HostAllowList?
+    /// Whether the benchmark-only `GET /_static` route exists (`BENCH_ROUTES=on`).
+    public var benchRoutes: Bool
 
     public init(host: String = "127.0.0.1", port: Int = 8080, storageDirectory: String = "./storage",
-                maxUploadBytes: Int64 = 512 * 1024 * 1024, sharedRoundTrips: RoundTripLimits = .standard) {
+                maxUploadBytes: Int64 = 512 * 1024 * 1024, sharedRoundTrips: RoundTripLimits = .standard,
+                connections: ConnectionLimits = .standard, allowedHosts: HostAllowList? = nil, benchRoutes: Bool = false) {
         self.host = host
         self.port = port
         self.storageDirectory = storageDirectory
         self.maxUploadBytes = maxUploadBytes
         self.sharedRoundTrips = sharedRoundTrips
+        self.connections = connections
+        self.allowedHosts = allowedHosts
+        self.benchRoutes = benchRoutes
     }
 }
 
@@ -40,9 +50,15 @@ public enum ServerApplication {
         var services: [any Service] = [client]
         if let watch { services.append(DatabaseWatchService(health: health, configuration: watch, logger: logger)) }
         let router = Router()
-        api.register(on: router)
+        router.add(middleware: RequestGuardMiddleware(hosts: configuration.allowedHosts ?? .defaults(listeningOn: configuration.host)))
+        api.register(on: router, benchRoutes: configuration.benchRoutes)
+        let limits = configuration.connections
+        let counter = ConnectionCounter()
         return Application(router: router,
-                           server: .http1(configuration: .init(additionalChannelHandlers: [ContinueHandler(accepts: api.acceptsBody)])),
+                           server: .http1(configuration: .init(additionalChannelHandlers: [
+                               ConnectionGuard(limits: limits, counter: counter, logger: logger),
+                               ContinueHandler(accepts: api.acceptsBody),
+                           ])),
                            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "audio-server"),
                            services: services, logger: logger)
     }
