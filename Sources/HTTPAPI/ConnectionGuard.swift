@@ -167,6 +167,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         let logger: Logger
         var counted = false
         var tick: RepeatedTask?
+        var lastTick: NIODeadline?
 
         init(limits: ConnectionLimits, counter: ConnectionCounter, state: State, logger: Logger) {
             self.limits = limits
@@ -241,6 +242,14 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         func check(context: ChannelHandlerContext) {
             guard !state.closing, context.channel.isActive else { return }
             let now = NIODeadline.now()
+            defer { lastTick = now }
+            // A tick far later than planned means this event loop was stalled: bytes may be waiting
+            // unread in the socket, which is not the client's fault. Judge nothing this time and
+            // start the body window again.
+            if let every = limits.tick, let last = lastTick, now - last > every * 3 {
+                state.windowStart = nil
+                return
+            }
             if state.requestOpen {
                 // Receiving a body. Time counts only while the server is waiting for bytes.
                 guard let rate = limits.minBodyRate else { return }

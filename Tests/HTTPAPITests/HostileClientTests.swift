@@ -49,16 +49,10 @@ private func healthz(_ host: String = "127.0.0.1") -> String { "GET /healthz HTT
             let wav = LargeUploadTests.wav(dataBytes: 16_000)
             let slow = try await RawSocket.connect(port: port)
             try await slow.send("PUT /api/audio/song/\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nContent-Length: \(wav.count)\r\n\r\n")
-            // 1,500 bytes every 250 ms: 6 KB/s, above the 2,000 bytes per 500 ms floor, for ~2.7 s
-            // (much longer than every timeout).
-            var offset = 0
-            while offset < wav.count {
-                let end = min(offset + 1500, wav.count)
-                try await slow.send(Array(wav[offset..<end]))
-                offset = end
-                try await Task.sleep(for: .milliseconds(250))
-            }
-            let answer = try await slow.read(until: "}\r\n")
+            // 1,500 bytes every 100 ms: 15 KB/s, ~4× the floor of 2,000 bytes per 500 ms, for ~1.1 s
+            // (longer than every timeout).
+            try await slow.sendSlowly(wav, chunk: 1500, every: .milliseconds(100))
+            let answer = try await slow.read(until: "}")
             #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(400))")
 
             let stalled = try await RawSocket.connect(port: port)

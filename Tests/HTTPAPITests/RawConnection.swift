@@ -110,6 +110,20 @@ final class RawSocket: @unchecked Sendable {
         try await Self.onThread { try RawConnection.send(self.fd, bytes) }
     }
 
+    /// Sends `bytes` in `chunk`-sized pieces, one every `every`, on one thread (so the pace holds
+    /// however busy Swift's cooperative pool is).
+    func sendSlowly(_ bytes: [UInt8], chunk: Int, every: Duration) async throws {
+        try await Self.onThread {
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(offset + chunk, bytes.count)
+                try RawConnection.send(self.fd, Array(bytes[offset..<end]))
+                offset = end
+                Thread.sleep(forTimeInterval: Double(every.components.attoseconds) / 1e18 + Double(every.components.seconds))
+            }
+        }
+    }
+
     /// What arrives until `marker` (or the peer closes, or `wait` passes).
     func read(until marker: String, wait: Duration = .seconds(10)) async throws -> String {
         try await Self.onThread { RawConnection.receive(self.fd, until: marker, timeout: wait) }
