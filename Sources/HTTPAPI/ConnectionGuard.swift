@@ -95,7 +95,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) {
-            state.responsesPending -= 1
+            state.responsesPending = max(0, state.responsesPending - 1)
             if state.responsesPending == 0 {
                 state.servedOne = true
                 state.idleSince = nil
@@ -109,6 +109,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard let parseError = error as? HTTPParserError, !state.requestOpen, state.responsesPending == 0, !state.closing else {
             context.fireErrorCaught(error)
+            return
+        }
+        guard context.channel.isActive, parseError != .invalidEOFState else {
+            // The client left in the middle of a head: nobody to answer.
+            logger.debug("client closed the connection during a request head")
             return
         }
         let problem = Self.problem(for: parseError, head: state.headBytes)

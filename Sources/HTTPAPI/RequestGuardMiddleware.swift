@@ -12,7 +12,12 @@ public struct HostAllowList: Sendable {
     public let allowsAll: Bool
 
     public init(names: [String], allowsAll: Bool = false) {
-        self.names = names.map { Self.hostPart(Substring($0.lowercased())).map(String.init) ?? $0.lowercased() }
+        self.names = names.map { name in
+            let lower = name.lowercased()
+            // A bare IPv6 address (`::1`) is written in brackets in a Host header.
+            if !lower.hasPrefix("["), lower.filter({ $0 == ":" }).count > 1 { return "[\(lower)]" }
+            return Self.hostPart(Substring(lower)).map(String.init) ?? lower
+        }
         self.allowsAll = allowsAll
     }
 
@@ -33,7 +38,7 @@ public struct HostAllowList: Sendable {
         if host == "0.0.0.0" || host == "::" || host.isEmpty {
             names += localNames()
         } else {
-            names.append(host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host)
+            names.append(host)
         }
         var seen = Set<String>()
         return HostAllowList(names: names.filter { seen.insert($0.lowercased()).inserted })

@@ -195,6 +195,7 @@ private func healthz(_ host: String = "127.0.0.1") -> String { "GET /healthz HTT
         #expect(list.allows("api.example.com") && list.allows("other.example:8080") && list.allows(nil))
         #expect(!list.allows("localhost") && !list.allows("api.example.com.evil"))
         #expect(HostAllowList(setting: " , ") == nil)
+        #expect(try #require(HostAllowList(setting: "::1,fe80::2")).allows("[FE80::2]:80"))
         let wildcard = HostAllowList.defaults(listeningOn: "0.0.0.0")
         #expect(wildcard.allows("localhost") && wildcard.allows("127.0.0.1:1") && !wildcard.allows("evil.example"))
     }
