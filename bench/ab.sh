@@ -11,7 +11,8 @@
 # `BENCH_KEEP=1 BENCH_DURATION=2 make bench` for a quicker one); this starts that cluster again.
 # PATH is a server path, `random-song` for GET /api/audio/song/<random id>, or `create-song` for
 # POST /api/audio/create of a valid song; a PATH with {n} takes a random AB_MIN..AB_MAX (default
-# 1..1000) per request. The servers inherit the environment (e.g. SHARED_ROUND_TRIPS).
+# 1..1000) per request. The servers inherit the environment (e.g. SHARED_ROUND_TRIPS); BENCH_ROUTES=on
+# turns on the /_static ceiling route.
 #
 #   bench/ab.sh /tmp/audio-server-before .build-release/release/audio-server random-song 64 3
 #   bench/ab.sh old new '/api/audio/podcast?limit=50' 16 4
@@ -34,7 +35,7 @@ base="http://127.0.0.1:$port"
 ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"; }
 one() { # one LABEL BINARY
   mkdir -p "$WORK/ab-storage"
-  HOST=127.0.0.1 PORT=$port STORAGE_DIR="$here/$WORK/ab-storage" LOG_LEVEL=warning "$2" serve >"$WORK/ab-server.log" 2>&1 &
+  BENCH_ROUTES=on HOST=127.0.0.1 PORT=$port STORAGE_DIR="$here/$WORK/ab-storage" LOG_LEVEL=warning "$2" serve >"$WORK/ab-server.log" 2>&1 &
   local pid=$! _
   for _ in $(seq 150); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
   env "${mode[@]}" timeout 30 wrk -t2 -c"$C" -d2s -s bench/lua/bench.lua "$base$url_path" >/dev/null 2>&1 || true

@@ -152,7 +152,7 @@ SQL
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 BASE="http://127.0.0.1:$PORT"
 log "starting $BIN serve on 127.0.0.1:$PORT"
-HOST=127.0.0.1 PORT=$PORT STORAGE_DIR="$here/$WORK/storage" MAX_UPLOAD_BYTES=$(( (BIG_MIB + 64) * 1048576 )) \
+BENCH_ROUTES=on HOST=127.0.0.1 PORT=$PORT STORAGE_DIR="$here/$WORK/storage" MAX_UPLOAD_BYTES=$(( (BIG_MIB + 64) * 1048576 )) \
   LOG_LEVEL=${BENCH_LOG_LEVEL:-warning} "$BIN" serve >"$WORK/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 150); do

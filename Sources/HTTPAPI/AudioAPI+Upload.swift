@@ -37,7 +37,8 @@ extension AudioAPI {
         let sink = try files.beginUpload()
         var committedKey: String?
         do {
-            let receiver = UploadReceiver(mode: mode, limit: limit, fieldNames: Set(["file", kind.name] + kind.aliases))
+            let receiver = UploadReceiver(mode: mode, limit: limit, fieldNames: Set(["file", kind.name] + kind.aliases),
+                                          notAudio: Self.notAudio(AudioProbeError.unrecognized, kind: kind))
             let received = try await receiver.receive(request.body, into: sink)
             if sink.size == 0 {
                 throw Problem.badRequest("empty-file", "Empty file", "The uploaded file is empty; send the audio bytes.")
@@ -121,9 +122,7 @@ extension AudioAPI {
         switch probe {
         case .success(let r): result = r
         case .failure(let error as AudioProbeError):
-            throw Problem(.unsupportedMediaType, "not-audio", title: "Not an accepted audio file",
-                          detail: "\(error.description) Accepted formats: \(accepted.joined(separator: ", ")).",
-                          extensions: [("accepted_formats", .array(accepted.map(JSONValue.string)))])
+            throw Self.notAudio(error, kind: kind)
         case .failure(let error):
             throw error
         }
@@ -133,6 +132,13 @@ extension AudioAPI {
                           extensions: [("accepted_formats", .array(accepted.map(JSONValue.string)))])
         }
         return result
+    }
+
+    static func notAudio(_ error: AudioProbeError, kind: KindDefinition) -> Problem {
+        let accepted = kind.upload?.formats ?? UploadRules.knownFormats
+        return Problem(.unsupportedMediaType, "not-audio", title: "Not an accepted audio file",
+                       detail: "\(error.description) Accepted formats: \(accepted.joined(separator: ", ")).",
+                       extensions: [("accepted_formats", .array(accepted.map(JSONValue.string)))])
     }
 
     /// The public `file` object stored in the row.

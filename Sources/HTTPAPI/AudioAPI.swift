@@ -29,11 +29,14 @@ public struct AudioAPI: Sendable {
         self.cursors = cursors
     }
 
-    /// Adds every route to `router`.
-    public func register<Context: RequestContext>(on router: Router<Context>) {
+    /// Adds every route to `router`; `benchRoutes` adds `GET /_static`, the benchmark's ceiling
+    /// (a fixed body, no database: bench/run.sh), which a production server does not expose.
+    public func register<Context: RequestContext>(on router: Router<Context>, benchRoutes: Bool = false) {
         router.add(middleware: ProblemMiddleware<Context>())
         router.get("/healthz") { _, _ in try await self.health() }
-        router.get("/_static") { _, _ in JSONResponse.make(.ok, #"{"ok":true}"#) } // benchmark ceiling: no database (bench/run.sh)
+        if benchRoutes {
+            router.get("/_static") { _, _ in JSONResponse.make(.ok, #"{"ok":true}"#) }
+        }
         router.get("/api/kinds") { _, _ in self.listKinds() }
         router.get("/api/kinds/:kind") { _, context in try self.describeKind(context.parameters.require("kind")) }
         router.get("/openapi.json") { _, _ in JSONResponse.make(.ok, self.registry.runtime.openAPIJSON) }

@@ -1,6 +1,8 @@
 import Hummingbird
 import KindModel
 import Logging
+import NIOCore
+import NIOHTTP1
 import Storage
 
 /// Turns every error into a problem response. Without it Hummingbird answers errors that are not
@@ -37,6 +39,23 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 return Problem(.badRequest, "invalid-value", title: "Invalid value",
                                detail: "A value of the request is not valid for its column: \(message).")
             }
+        case let parse as HTTPParserError:
+            // Raised by the request body stream: a hang-up mid-body, or a body that breaks its framing.
+            if parse == .invalidEOFState || parse == .closedConnection {
+                logger.debug("client closed the connection during the request body", metadata: ["path": "\(request.uri.path)"])
+                return clientGone
+            }
+            logger.debug("malformed request body", metadata: ["error": "\(parse)", "path": "\(request.uri.path)"])
+            if parse == .invalidChunkSize { return ConnectionGuard.malformedChunks }
+            return Problem(.badRequest, "malformed-body", title: "Malformed request body",
+                           detail: "The request body does not match its framing (\(parse)); send a Content-Length body of exactly that many bytes, or a valid chunked body.")
+        case let channel as ChannelError where channel == .ioOnClosedChannel || channel == .eof || channel == .inputClosed || channel == .outputClosed:
+            logger.debug("client closed the connection during the request", metadata: ["error": "\(channel)", "path": "\(request.uri.path)"])
+            return clientGone
+        case let file as FileStoreError where file.isOutOfSpace:
+            logger.warning("storage is full", metadata: ["error": "\(file)", "path": "\(request.uri.path)"])
+            return Problem(.init(code: 507, reasonPhrase: "Insufficient Storage"), "insufficient-storage", title: "Storage full",
+                           detail: "The server has no room left to store this file; nothing was changed (the previous file, if any, is kept). Retry later or upload a smaller file; operators: free space in STORAGE_DIR.")
         default:
             if let reason = StorageError.unavailability(of: error) {
                 logger.warning("database unavailable", metadata: ["error": "\(reason)", "path": "\(request.uri.path)"])
@@ -47,6 +66,10 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                            detail: "The server failed to handle this request; it has been logged.")
         }
     }
+
+    /// For a client that hung up: nobody reads it, but the request still ends with a problem.
+    static var clientGone: Problem { Problem(.badRequest, "client-closed", title: "Connection closed by the client",
+                                    detail: "The connection closed before the request body was complete; send the whole body again.") }
 
     static func fromHTTPError(_ error: HTTPError, request: Request) -> Problem {
         switch error.status {

@@ -18,15 +18,25 @@ public struct ServerConfiguration: Sendable {
     /// The server secret (`SECRET_KEY`) that list cursors are signed under; nil: a random one per
     /// process, so cursors stop working after a restart and differ between servers.
     public var secretKey: String?
+    /// Timeouts, minimum body rate and the connection cap (`ConnectionGuard`).
+    public var connections: ConnectionLimits
+    /// The `Host` names answered (`ALLOWED_HOSTS`); nil: `HostAllowList.defaults(listeningOn: host)`.
+    public var allowedHosts: HostAllowList?
+    /// Whether the benchmark-only `GET /_static` route exists (`BENCH_ROUTES=on`).
+    public var benchRoutes: Bool
 
     public init(host: String = "127.0.0.1", port: Int = 8080, storageDirectory: String = "./storage",
-                maxUploadBytes: Int64 = 512 * 1024 * 1024, sharedRoundTrips: RoundTripLimits = .standard, secretKey: String? = nil) {
+                maxUploadBytes: Int64 = 512 * 1024 * 1024, sharedRoundTrips: RoundTripLimits = .standard, secretKey: String? = nil,
+                connections: ConnectionLimits = .standard, allowedHosts: HostAllowList? = nil, benchRoutes: Bool = false) {
         self.host = host
         self.port = port
         self.storageDirectory = storageDirectory
         self.maxUploadBytes = maxUploadBytes
         self.sharedRoundTrips = sharedRoundTrips
         self.secretKey = secretKey
+        self.connections = connections
+        self.allowedHosts = allowedHosts
+        self.benchRoutes = benchRoutes
     }
 }
 
@@ -46,9 +56,15 @@ public enum ServerApplication {
         var services: [any Service] = [database]
         if let watch { services.append(DatabaseWatchService(health: health, configuration: watch, logger: logger)) }
         let router = Router()
-        api.register(on: router)
+        router.add(middleware: RequestGuardMiddleware(hosts: configuration.allowedHosts ?? .defaults(listeningOn: configuration.host)))
+        api.register(on: router, benchRoutes: configuration.benchRoutes)
+        let limits = configuration.connections
+        let counter = ConnectionCounter()
         return Application(router: router,
-                           server: .http1(configuration: .init(additionalChannelHandlers: [ContinueHandler(accepts: api.acceptsBody)])),
+                           server: .http1(configuration: .init(additionalChannelHandlers: [
+                               ConnectionGuard(limits: limits, counter: counter, logger: logger),
+                               ContinueHandler(accepts: api.acceptsBody),
+                           ])),
                            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "audio-server"),
                            services: services, logger: logger)
     }

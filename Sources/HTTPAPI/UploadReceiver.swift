@@ -1,3 +1,4 @@
+import AudioProbe
 import Hummingbird
 import Storage
 
@@ -15,6 +16,40 @@ struct UploadReceiver {
     let mode: Mode
     let limit: Int64
     let fieldNames: Set<String>
+    /// The 415 for a file whose first bytes are no audio format: thrown as soon as they arrived,
+    /// before the rest of the body is read or written.
+    let notAudio: Problem
+    private let sniffer = Sniffer()
+
+    init(mode: Mode, limit: Int64, fieldNames: Set<String>, notAudio: Problem) {
+        self.mode = mode
+        self.limit = limit
+        self.fieldNames = fieldNames
+        self.notAudio = notAudio
+    }
+
+    /// Collects the file's first 4096 bytes, as many as `AudioProbe.probe` sniffs, and judges them
+    /// once: the verdict the full probe would reach first, without waiting for the rest.
+    final class Sniffer {
+        static let length = 4096
+        var prefix: [UInt8] = []
+        var decided = false
+
+        /// Takes the next bytes of the file; false once they show it is not audio.
+        func take(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            guard !decided else { return true }
+            prefix.append(contentsOf: bytes.prefix(Self.length - prefix.count))
+            return prefix.count < Self.length || decide()
+        }
+
+        /// Judges what arrived (at the end of a file shorter than the sniff length, too).
+        func decide() -> Bool {
+            guard !decided else { return true }
+            decided = true
+            defer { prefix = [] }
+            return prefix.isEmpty || AudioFormat.sniff(prefix) != nil
+        }
+    }
 
     /// What arrived besides the bytes: the original file name (from the part's `filename`).
     /// The declared type is not kept: the stored type is the detected one.
@@ -24,15 +59,18 @@ struct UploadReceiver {
 
     /// Reads the request body into `sink`; throws a `Problem` for client mistakes.
     func receive(_ body: RequestBody, into sink: UploadSink) async throws -> Received {
+        let received: Received
         switch mode {
         case .raw:
             for try await buffer in body {
                 try write(buffer, to: sink)
             }
-            return Received(originalName: nil)
+            received = Received(originalName: nil)
         case .multipart(let boundary):
-            return try await receiveMultipart(body, boundary: boundary, into: sink)
+            received = try await receiveMultipart(body, boundary: boundary, into: sink)
         }
+        guard sniffer.decide() else { throw notAudio }
+        return received
     }
 
     private func write(_ buffer: ByteBuffer, to sink: UploadSink) throws {
@@ -41,6 +79,7 @@ struct UploadReceiver {
 
     private func write(_ bytes: UnsafeRawBufferPointer, to sink: UploadSink) throws {
         if sink.size + Int64(bytes.count) > limit { throw UploadProblems.tooLarge(limit) }
+        guard sniffer.take(bytes) else { throw notAudio }
         try sink.write(bytes)
     }
 

@@ -4,10 +4,22 @@ import Foundation
 import Glibc
 #endif
 
-/// I/O failures of the file store (a 5xx: the disk, not the client).
+/// I/O failures of the file store (a 5xx: the disk, not the client). `errno` is the system's
+/// error number (0 when none), so a full disk (ENOSPC, EDQUOT) can be told from a failing one.
 public enum FileStoreError: Error, Sendable, CustomStringConvertible {
-    case io(String)
-    public var description: String { switch self { case .io(let m): m } }
+    case io(String, errno: Int32 = 0)
+    public var description: String { switch self { case .io(let m, _): m } }
+
+    public var errno: Int32 { switch self { case .io(_, let e): e } }
+
+    /// The file system is full or the quota is used up: 507, not a bug.
+    public var isOutOfSpace: Bool { errno == ENOSPC || errno == EDQUOT }
+
+    /// An error carrying the current `errno` and its text.
+    static func system(_ what: String) -> FileStoreError {
+        let code = Glibc.errno
+        return .io("\(what): \(String(cString: strerror(code)))", errno: code)
+    }
 }
 
 /// Audio files on local disk under `STORAGE_DIR`:
@@ -51,9 +63,14 @@ public struct FileStore: Sendable {
         let key = "files/\(kind)/\(id)/\(UUID().uuidString.lowercased()).\(fileExtension)"
         let final = path(forKey: key)
         let dir = (final as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } catch let error as CocoaError {
+            // Foundation hides errno behind its own codes; a full disk is the one that matters here.
+            throw FileStoreError.io("cannot create \(dir): \(error)", errno: error.code == .fileWriteOutOfSpace ? ENOSPC : 0)
+        }
         guard rename(temporaryPath, final) == 0 else {
-            throw FileStoreError.io("cannot move upload into place: \(String(cString: strerror(errno)))")
+            throw FileStoreError.system("cannot move upload into place")
         }
         Self.fsyncDirectory(dir)
         return key
@@ -87,7 +104,7 @@ public final class UploadSink: @unchecked Sendable {
     init(path: String) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw FileStoreError.io("cannot create \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw FileStoreError.system("cannot create \(path)") }
     }
 
     deinit { if fd >= 0 { close(fd) } }
@@ -100,7 +117,7 @@ public final class UploadSink: @unchecked Sendable {
             let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw FileStoreError.io("write failed: \(String(cString: strerror(errno)))")
+                throw FileStoreError.system("write failed")
             }
             offset += n
         }
@@ -130,7 +147,7 @@ public final class UploadSink: @unchecked Sendable {
 
     /// Flushes to disk and closes; returns the SHA-256 in hex.
     public func finish() throws -> String {
-        guard fsync(fd) == 0 else { throw FileStoreError.io("fsync failed: \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 else { throw FileStoreError.system("fsync failed") }
         close(fd)
         fd = -1
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()

@@ -24,6 +24,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("shared-round-trips"),
             help: "How concurrent GETs, creates and list pages share PostgreSQL round trips: RUNNING[,BATCH] statements of one shape at once and requests per statement, or off (env SHARED_ROUND_TRIPS, default 2,64).")
     var sharedRoundTrips: String?
+    @Option(name: .customLong("request-header-timeout"), help: "A request head must be complete this long after the connection opens or its first byte, e.g. 10s, 500ms, off (env REQUEST_HEADER_TIMEOUT, default 10s).")
+    var requestHeaderTimeout: String?
+    @Option(name: .customLong("idle-timeout"), help: "Close a kept-alive connection idle this long, e.g. 60s, off (env IDLE_TIMEOUT, default 60s).")
+    var idleTimeout: String?
+    @Option(name: .customLong("min-upload-rate"), help: "Abort a request body when fewer than BYTES arrive in a WINDOW the server waited for them, BYTES/WINDOW e.g. 4KiB/10s, or off (env MIN_UPLOAD_RATE, default 4KiB/10s).")
+    var minUploadRate: String?
+    @Option(name: .customLong("max-connections"), help: "Connections served at once; more get a 503 and are closed (env MAX_CONNECTIONS, default: the open-file limit minus 256).")
+    var maxConnections: String?
+    @Option(name: .customLong("allowed-hosts"), help: "Host header values answered, comma-separated, or * (env ALLOWED_HOSTS, default: localhost, 127.0.0.1, [::1] and the listen address).")
+    var allowedHosts: String?
+    @Option(name: .customLong("bench-routes"), help: "on: serve the benchmark-only GET /_static (env BENCH_ROUTES, default off).")
+    var benchRoutes: String?
     @Flag(name: .customLong("auto-migrate"), help: "Generate and apply a non-destructive migration for kinds/ changes before serving (development).")
     var autoMigrate = false
 
@@ -56,8 +68,22 @@ struct ServeCommand: AsyncParsableCommand {
         if secret == nil {
             logger.notice("SECRET_KEY is not set: list cursors are signed with a random key, so they stop working when the server restarts and differ between servers; set SECRET_KEY (at least 32 characters) to keep them")
         }
+        let connections = try connectionLimits(env)
+        var hosts: HostAllowList?
+        if let text = allowedHosts ?? env["ALLOWED_HOSTS"] {
+            guard let list = HostAllowList(setting: text) else {
+                throw ValidationError("ALLOWED_HOSTS must be comma-separated host names or *, e.g. api.example.com,localhost; got '\(text)'")
+            }
+            hosts = list
+        }
+        let benchText = (benchRoutes ?? env["BENCH_ROUTES"] ?? "off").lowercased()
+        guard ["on", "off", "true", "false", "1", "0"].contains(benchText) else {
+            throw ValidationError("BENCH_ROUTES must be on or off, got '\(benchText)'")
+        }
         let configuration = ServerConfiguration(host: host, port: port, storageDirectory: storageDir ?? env["STORAGE_DIR"] ?? "./storage",
-                                                maxUploadBytes: uploadLimit, sharedRoundTrips: sharing, secretKey: secret)
+                                                maxUploadBytes: uploadLimit, sharedRoundTrips: sharing, secretKey: secret,
+                                                connections: connections,
+                                                allowedHosts: hosts, benchRoutes: ["on", "true", "1"].contains(benchText))
 
         let unfinished = FileStore(root: configuration.storageDirectory).removeUnfinishedUploads()
         if unfinished > 0 { logger.notice("removed unfinished uploads left by an earlier run", metadata: ["count": "\(unfinished)"]) }
@@ -78,8 +104,49 @@ struct ServeCommand: AsyncParsableCommand {
             for await _ in hangups { await reloader.reload() }
         }
         defer { reloads.cancel() }
-        logger.info("serving", metadata: ["kinds": "\(catalog.names.joined(separator: ","))", "address": "\(host):\(port)"])
+        logger.info("serving", metadata: ["kinds": "\(catalog.names.joined(separator: ","))", "address": "\(host):\(port)",
+                                          "max_connections": "\(connections.maxConnections ?? 0)"])
         try await app.runService()
+    }
+
+    /// Timeouts, body rate and connection cap from flags and environment; bad values refused by name.
+    func connectionLimits(_ env: [String: String]) throws -> ConnectionLimits {
+        var limits = ConnectionLimits.standard
+        if let text = requestHeaderTimeout ?? env["REQUEST_HEADER_TIMEOUT"] {
+            guard let value = ConnectionLimits.parseDuration(text) else {
+                throw ValidationError("REQUEST_HEADER_TIMEOUT must be a duration like 10s or 500ms, or off; got '\(text)'")
+            }
+            limits.headerTimeout = value
+        }
+        if let text = idleTimeout ?? env["IDLE_TIMEOUT"] {
+            guard let value = ConnectionLimits.parseDuration(text) else {
+                throw ValidationError("IDLE_TIMEOUT must be a duration like 60s or 2m, or off; got '\(text)'")
+            }
+            limits.idleTimeout = value
+        }
+        if let text = minUploadRate ?? env["MIN_UPLOAD_RATE"] {
+            guard let value = ConnectionLimits.parseRate(text) else {
+                throw ValidationError("MIN_UPLOAD_RATE must be BYTES/WINDOW like 4KiB/10s, BYTES (per second), or off; got '\(text)'")
+            }
+            limits.minBodyRate = value
+        }
+        let fileLimit = ConnectionLimits.fileLimit()
+        let largest = ConnectionLimits.largestMaxConnections(fileLimit: fileLimit)
+        if let text = maxConnections ?? env["MAX_CONNECTIONS"] {
+            guard let value = Int(text), value >= 1 else {
+                throw ValidationError("MAX_CONNECTIONS must be a whole number of at least 1; got '\(text)'")
+            }
+            guard value <= largest else {
+                throw ValidationError("MAX_CONNECTIONS must stay \(ConnectionLimits.reservedDescriptors) below the open-file limit (ulimit -n = \(fileLimit)), so at most \(largest); got \(value). Raise ulimit -n or lower MAX_CONNECTIONS.")
+            }
+            limits.maxConnections = value
+        } else {
+            guard largest >= 16 else {
+                throw ValidationError("the open-file limit (ulimit -n = \(fileLimit)) leaves room for fewer than 16 connections (MAX_CONNECTIONS); raise it to at least \(ConnectionLimits.reservedDescriptors + 16)")
+            }
+            limits.maxConnections = largest
+        }
+        return limits
     }
 
     /// Refuses to serve a database that does not match `kinds/`, or (with --auto-migrate) makes it match.

@@ -341,7 +341,7 @@ import TestSupport
     /// need no database keep working.
     @Test func recordRoutesFailFastWhileTheWatcherSeesNoDatabase() async throws {
         let dead = PostgresConnection.Configuration(host: "127.0.0.1", port: 1, username: "nobody", password: nil, database: nil, tls: .disable)
-        try await TestServer.run(watch: dead) { client, _ in
+        try await TestServer.run(watch: dead, benchRoutes: true) { client, _ in
             var status: HTTPResponse.Status = .ok
             let deadline = ContinuousClock.now + .seconds(10)
             while ContinuousClock.now < deadline {

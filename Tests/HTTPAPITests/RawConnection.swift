@@ -24,7 +24,7 @@ enum RawConnection {
         return (interim, final)
     }
 
-    fileprivate static func receive(_ fd: Int32, until marker: String, timeout: Duration) -> String {
+    static func receive(_ fd: Int32, until marker: String, timeout: Duration) -> String {
         var data: [UInt8] = []
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -39,7 +39,7 @@ enum RawConnection {
         return String(decoding: data, as: UTF8.self)
     }
 
-    fileprivate static func send(_ fd: Int32, _ bytes: [UInt8]) throws {
+    static func send(_ fd: Int32, _ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
@@ -48,7 +48,7 @@ enum RawConnection {
         }
     }
 
-    fileprivate static func open(port: Int) throws -> Int32 {
+    static func open(port: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket failed") }
         var address = sockaddr_in()
@@ -82,6 +82,71 @@ extension RawConnection {
                     return receive(fd, until: marker, timeout: wait)
                 })
             }.start()
+        }
+    }
+}
+
+/// A raw connection kept open across steps, for timeouts and the connection cap. Every blocking
+/// call runs on a thread of its own (see `sendAndRead`).
+final class RawSocket: @unchecked Sendable {
+    let fd: Int32
+    private var closed = false
+
+    private init(fd: Int32) { self.fd = fd }
+
+    static func connect(port: Int) async throws -> RawSocket {
+        try await onThread { RawSocket(fd: try RawConnection.open(port: port)) }
+    }
+
+    deinit { if !closed { close(fd) } }
+
+    func shut() {
+        if !closed { closed = true; close(fd) }
+    }
+
+    func send(_ text: String) async throws { try await send(Array(text.utf8)) }
+
+    func send(_ bytes: [UInt8]) async throws {
+        try await Self.onThread { try RawConnection.send(self.fd, bytes) }
+    }
+
+    /// Sends `bytes` in `chunk`-sized pieces, one every `every`, on one thread (so the pace holds
+    /// however busy Swift's cooperative pool is).
+    func sendSlowly(_ bytes: [UInt8], chunk: Int, every: Duration) async throws {
+        try await Self.onThread {
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(offset + chunk, bytes.count)
+                try RawConnection.send(self.fd, Array(bytes[offset..<end]))
+                offset = end
+                Thread.sleep(forTimeInterval: Double(every.components.attoseconds) / 1e18 + Double(every.components.seconds))
+            }
+        }
+    }
+
+    /// What arrives until `marker` (or the peer closes, or `wait` passes).
+    func read(until marker: String, wait: Duration = .seconds(10)) async throws -> String {
+        try await Self.onThread { RawConnection.receive(self.fd, until: marker, timeout: wait) }
+    }
+
+    /// How long until the server closed the connection (reading and dropping whatever it sends),
+    /// or nil when it is still open after `wait`.
+    func closedWithin(_ wait: Duration) async throws -> Duration? {
+        try await Self.onThread {
+            let start = ContinuousClock.now
+            while ContinuousClock.now - start < wait {
+                var pfd = pollfd(fd: self.fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&pfd, 1, 20) > 0 else { continue }
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                if recv(self.fd, &buffer, buffer.count, 0) <= 0 { return ContinuousClock.now - start }
+            }
+            return nil
+        }
+    }
+
+    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
         }
     }
 }

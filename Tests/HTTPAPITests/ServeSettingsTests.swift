@@ -14,6 +14,19 @@ import TestSupport
                           message: "SHARED_ROUND_TRIPS must be off or RUNNING[,BATCH]")
     }
 
+    @Test func badTimeoutsRatesAndCapsAreRefusedByName() throws {
+        try expectRefused(setting: "REQUEST_HEADER_TIMEOUT", value: "soon", argumentSets: [["serve"], ["serve", "--request-header-timeout=-1s"]],
+                          message: "REQUEST_HEADER_TIMEOUT must be a duration")
+        try expectRefused(setting: "IDLE_TIMEOUT", value: "10 parsecs", argumentSets: [["serve"]], message: "IDLE_TIMEOUT must be a duration")
+        try expectRefused(setting: "MIN_UPLOAD_RATE", value: "fast", argumentSets: [["serve"], ["serve", "--min-upload-rate", "4KiB/never"]],
+                          message: "MIN_UPLOAD_RATE must be BYTES/WINDOW")
+        try expectRefused(setting: "MAX_CONNECTIONS", value: "0", argumentSets: [["serve"]], message: "MAX_CONNECTIONS must be a whole number")
+        // More connections than file descriptors: refused, naming the file limit.
+        try expectRefused(setting: "MAX_CONNECTIONS", value: "2000000000", argumentSets: [["serve"]], message: "MAX_CONNECTIONS must stay 256 below the open-file limit")
+        try expectRefused(setting: "ALLOWED_HOSTS", value: ",", argumentSets: [["serve"]], message: "ALLOWED_HOSTS must be comma-separated")
+        try expectRefused(setting: "BENCH_ROUTES", value: "maybe", argumentSets: [["serve"]], message: "BENCH_ROUTES must be on or off")
+    }
+
     /// Runs `serve` with `setting=value` in the environment, once per argument set, and expects each
     /// run to fail with `message` and without mentioning the database.
     private func expectRefused(setting: String, value: String, argumentSets: [[String]], message expected: String) throws {

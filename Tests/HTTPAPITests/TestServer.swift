@@ -26,13 +26,17 @@ enum TestServer {
     static let repoKinds = TestDatabase.repositoryRoot.appendingPathComponent("kinds").path
 
     /// - Parameter extraKinds: YAML files added beside the shipped kinds (file name → text), as a user would drop them in `kinds/`.
+    /// - Parameter storageDirectory: where files go instead of a fresh folder under the test's root
+    ///   (a small file system, to fill it); `logger`: instead of the default warning-level one.
     static func run<T: Sendable>(extraKinds: [String: String] = [:], maxUploadBytes: Int64 = 512 * 1024 * 1024,
                                  setup: TestingSetup = .router, watch: PostgresConnection.Configuration? = nil,
+                                 connections: ConnectionLimits = .standard, allowedHosts: HostAllowList? = nil,
+                                 benchRoutes: Bool = false, storageDirectory: String? = nil, logger: Logger? = nil,
                                  _ body: @Sendable (any TestClientProtocol, ServerContext) async throws -> T) async throws -> T {
         let fm = FileManager.default
         let root = fm.temporaryDirectory.appendingPathComponent("audio-test-\(UUID().uuidString)").path
         defer { try? fm.removeItem(atPath: root) }
-        let kindsDir = root + "/kinds", migrationsDir = root + "/migrations", storageDir = root + "/storage"
+        let kindsDir = root + "/kinds", migrationsDir = root + "/migrations", storageDir = storageDirectory ?? root + "/storage"
         try fm.createDirectory(atPath: kindsDir, withIntermediateDirectories: true)
         for name in try fm.contentsOfDirectory(atPath: repoKinds) where name.hasSuffix(".yaml") {
             try fm.copyItem(atPath: repoKinds + "/" + name, toPath: kindsDir + "/" + name)
@@ -43,12 +47,13 @@ enum TestServer {
         let directory = MigrationDirectory(path: migrationsDir)
         _ = try directory.generate(for: catalog)
         let url = try await TestDatabase.create(label: "http")
-        let logger = { var l = Logger(label: "test-server"); l.logLevel = .warning; return l }()
+        let logger = logger ?? { var l = Logger(label: "test-server"); l.logLevel = .warning; return l }()
         try await TestDatabase.withClient(url) { client in
             try await MigrationRunner(client: client, directory: directory, logger: logger).apply()
         }
         let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: 8), logger: logger)
-        let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, storageDirectory: storageDir, maxUploadBytes: maxUploadBytes)
+        let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, storageDirectory: storageDir, maxUploadBytes: maxUploadBytes,
+                                                connections: connections, allowedHosts: allowedHosts, benchRoutes: benchRoutes)
         let app = ServerApplication.make(configuration: configuration, registry: KindRegistry(catalog), database: database,
                                          watch: watch, logger: logger)
         let context = ServerContext(databaseURL: url, storageDirectory: storageDir, kindsDirectory: kindsDir)

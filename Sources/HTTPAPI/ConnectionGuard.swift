@@ -1,0 +1,305 @@
+import HTTPTypes
+import KindModel
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import Synchronization
+
+/// Open connections of one server, shared by all its event loops.
+final class ConnectionCounter: Sendable {
+    let open = Atomic<Int>(0)
+}
+
+/// Protects the server from clients that hold connections without using them and from malformed
+/// request heads:
+///
+/// - a request head must be complete within `headerTimeout` (of the connection opening, or of the
+///   first byte of a later request); a kept-alive connection without a request is closed after
+///   `idleTimeout`; a body must keep arriving at `minBodyRate` while the server waits for it;
+/// - past `maxConnections`, a new connection gets a 503 problem and is closed at once, so the
+///   process never runs out of file descriptors and existing connections keep being served;
+/// - an unparseable request head gets a problem response (400, 431 or 501) instead of
+///   Hummingbird's empty 400.
+///
+/// The per-request work is a few stores of flags: timestamps are taken by a per-connection tick
+/// (`ConnectionLimits.tick`), so no clock is read and no timer is scheduled per request.
+///
+/// Sits after the HTTP codec (it sees request heads and response ends) and installs a byte-level
+/// `Watcher` at the front of the pipeline (it sees raw reads, read demand and the connection opening).
+final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    /// What both handlers know about the connection (confined to its event loop).
+    final class State {
+        /// Between a request head and its end.
+        var requestOpen = false
+        /// Request heads whose response has not ended yet.
+        var responsesPending = 0
+        /// A byte arrived while no request was open or answered: a head is under way.
+        var headStarted = false
+        var headStartedAt: NIODeadline?
+        /// Whether a request was answered: the connection is then kept alive, not new.
+        var servedOne = false
+        var idleSince: NIODeadline?
+        /// Bytes read in all, and at the start of the current body-rate window.
+        var bytesRead = 0
+        var windowStart: NIODeadline?
+        var windowBytes = 0
+        /// The pipeline asked for bytes that have not arrived yet (the server is waiting on the client).
+        var readPending = false
+        /// The last raw read while a head was under way, to explain a parse error.
+        var headBytes: ByteBuffer?
+        var closing = false
+    }
+
+    let limits: ConnectionLimits
+    let counter: ConnectionCounter
+    let logger: Logger
+    let state = State()
+
+    init(limits: ConnectionLimits, counter: ConnectionCounter, logger: Logger) {
+        self.limits = limits
+        self.counter = counter
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let watcher = Watcher(limits: limits, counter: counter, state: state, logger: logger)
+        do {
+            try context.pipeline.syncOperations.addHandler(watcher, position: .first)
+        } catch {
+            logger.error("cannot install the connection watcher", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            state.requestOpen = true
+            state.responsesPending += 1
+            state.headStarted = false
+            state.headStartedAt = nil
+            state.headBytes = nil
+            state.windowStart = nil
+        case .end:
+            state.requestOpen = false
+        case .body:
+            break
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) {
+            state.responsesPending = max(0, state.responsesPending - 1)
+            if state.responsesPending == 0 {
+                state.servedOne = true
+                state.idleSince = nil
+            }
+        }
+        context.write(data, promise: promise)
+    }
+
+    /// A request head the decoder cannot parse: answer with a problem and close, unless a handler
+    /// already owns the request (its body stream then throws the error: `ProblemMiddleware`).
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parseError = error as? HTTPParserError, !state.requestOpen, state.responsesPending == 0, !state.closing else {
+            context.fireErrorCaught(error)
+            return
+        }
+        guard context.channel.isActive, parseError != .invalidEOFState else {
+            // The client left in the middle of a head: nobody to answer.
+            logger.debug("client closed the connection during a request head")
+            return
+        }
+        let problem = Self.problem(for: parseError, head: state.headBytes)
+        logger.debug("unparseable request head", metadata: ["error": "\(parseError)", "status": "\(problem.status.code)"])
+        state.closing = true
+        let body = ByteBuffer(string: JSONWriter.string(problem.json))
+        let head = HTTPResponse(status: problem.status, headerFields: [
+            .contentType: "application/problem+json", .contentLength: String(body.readableBytes), .connection: "close",
+        ])
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    static func problem(for error: HTTPParserError, head: ByteBuffer?) -> Problem {
+        switch error {
+        case .headerOverflow:
+            return Problem(.requestHeaderFieldsTooLarge, "headers-too-large", title: "Request headers too large",
+                          detail: "The request's header section is larger than the server accepts (80 KiB); send fewer or shorter headers.")
+        case .invalidContentLength, .unexpectedContentLength:
+            return Problem(.badRequest, "invalid-content-length", title: "Invalid Content-Length",
+                          detail: "Content-Length must be one decimal number, and not combined with Transfer-Encoding; fix the request's framing.")
+        case .invalidChunkSize:
+            return malformedChunks
+        case .unknown where head.map(Self.mentionsTransferEncoding) == true:
+            return unsupportedTransferEncoding
+        default:
+            return Problem(.badRequest, "malformed-request", title: "Malformed request",
+                          detail: "The request head could not be parsed as HTTP/1.1 (\(error)); check the request line and header syntax.")
+        }
+    }
+
+    static let malformedChunks = Problem(.badRequest, "malformed-chunked-body", title: "Malformed chunked body",
+                                         detail: "The Transfer-Encoding: chunked body has an invalid chunk size line; each chunk starts with its size in hex followed by CRLF, and a 0-size chunk ends the body.")
+
+    static let unsupportedTransferEncoding = Problem(.notImplemented, "unsupported-transfer-encoding", title: "Transfer-Encoding not supported",
+                                                     detail: "This server accepts only Transfer-Encoding: chunked (or a Content-Length); send the body unencoded.")
+
+    /// Whether raw head bytes contain a Transfer-Encoding header (only looked at on a parse error).
+    static func mentionsTransferEncoding(_ buffer: ByteBuffer) -> Bool {
+        String(buffer: buffer).lowercased().contains("\ntransfer-encoding:")
+    }
+
+    /// The byte-level half: counts the connection against the cap, sees every read and read
+    /// demand, and runs the tick that enforces the timeouts.
+    final class Watcher: ChannelDuplexHandler, RemovableChannelHandler {
+        typealias InboundIn = ByteBuffer
+        typealias InboundOut = ByteBuffer
+        typealias OutboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+
+        let limits: ConnectionLimits
+        let counter: ConnectionCounter
+        let state: State
+        let logger: Logger
+        var counted = false
+        var tick: RepeatedTask?
+        var lastTick: NIODeadline?
+
+        init(limits: ConnectionLimits, counter: ConnectionCounter, state: State, logger: Logger) {
+            self.limits = limits
+            self.counter = counter
+            self.state = state
+            self.logger = logger
+        }
+
+        func handlerAdded(context: ChannelHandlerContext) {
+            if context.channel.isActive { start(context: context) }
+        }
+
+        func channelActive(context: ChannelHandlerContext) {
+            context.fireChannelActive()
+            start(context: context)
+        }
+
+        private func start(context: ChannelHandlerContext) {
+            guard !counted else { return }
+            counted = true
+            let open = counter.open.wrappingAdd(1, ordering: .relaxed).newValue
+            if let max = limits.maxConnections, open > max {
+                logger.debug("connection refused: too many open connections", metadata: ["open": "\(open)", "max": "\(max)"])
+                state.closing = true
+                let channel = context.channel
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: Self.tooManyConnections))).whenComplete { _ in
+                    channel.close(promise: nil)
+                }
+                return
+            }
+            if let every = limits.tick {
+                let bound = NIOLoopBound((watcher: self, context: context), eventLoop: context.eventLoop)
+                tick = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { _ in
+                    bound.value.watcher.check(context: bound.value.context)
+                }
+            }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            tick?.cancel()
+            tick = nil
+            if counted {
+                counted = false
+                counter.open.wrappingSubtract(1, ordering: .relaxed)
+            }
+            context.fireChannelInactive()
+        }
+
+        func handlerRemoved(context: ChannelHandlerContext) {
+            tick?.cancel()
+            tick = nil
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let buffer = unwrapInboundIn(data)
+            state.bytesRead &+= buffer.readableBytes
+            state.readPending = false
+            if !state.requestOpen && state.responsesPending == 0 {
+                state.headStarted = true
+                state.headBytes = buffer
+            }
+            context.fireChannelRead(data)
+        }
+
+        func read(context: ChannelHandlerContext) {
+            state.readPending = true
+            context.read()
+        }
+
+        /// Runs every tick: stamps what happened since the last one and closes the connection when
+        /// a limit is broken.
+        func check(context: ChannelHandlerContext) {
+            guard !state.closing, context.channel.isActive else { return }
+            let now = NIODeadline.now()
+            defer { lastTick = now }
+            // A tick far later than planned means this event loop was stalled: bytes may be waiting
+            // unread in the socket, which is not the client's fault. Judge nothing this time and
+            // start the body window again.
+            if let every = limits.tick, let last = lastTick, now - last > every * 3 {
+                state.windowStart = nil
+                return
+            }
+            if state.requestOpen {
+                // Receiving a body. Time counts only while the server is waiting for bytes.
+                guard let rate = limits.minBodyRate else { return }
+                guard state.readPending, let start = state.windowStart else {
+                    state.windowStart = now
+                    state.windowBytes = state.bytesRead
+                    return
+                }
+                guard now - start >= rate.window else { return }
+                if state.bytesRead - state.windowBytes < rate.bytes {
+                    close(context, reason: "request body slower than \(rate.bytes) bytes per \(ConnectionLimits.describe(rate.window))")
+                } else {
+                    state.windowStart = now
+                    state.windowBytes = state.bytesRead
+                }
+            } else if state.responsesPending > 0 {
+                return // the server is answering: not the client's time
+            } else if state.headStarted || !state.servedOne {
+                guard let timeout = limits.headerTimeout else { return }
+                guard let start = state.headStartedAt else { state.headStartedAt = now; return }
+                if now - start >= timeout {
+                    close(context, reason: "request head not complete within \(ConnectionLimits.describe(timeout))")
+                }
+            } else {
+                guard let timeout = limits.idleTimeout else { return }
+                guard let since = state.idleSince else { state.idleSince = now; return }
+                if now - since >= timeout { close(context, reason: "idle for \(ConnectionLimits.describe(timeout))") }
+            }
+        }
+
+        private func close(_ context: ChannelHandlerContext, reason: String) {
+            logger.debug("closing connection", metadata: ["reason": "\(reason)"])
+            state.closing = true
+            tick?.cancel()
+            tick = nil
+            context.close(promise: nil)
+        }
+
+        /// The answer to a connection over the cap, written before any request is read.
+        static let tooManyConnections: [UInt8] = {
+            let problem = Problem(.serviceUnavailable, "too-many-connections", title: "Too many connections",
+                                  detail: "The server has MAX_CONNECTIONS connections open; retry shortly, and reuse connections (keep-alive) instead of opening many.")
+            let body = JSONWriter.string(problem.json)
+            let text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nContent-Length: \(body.utf8.count)\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + body
+            return Array(text.utf8)
+        }()
+    }
+}

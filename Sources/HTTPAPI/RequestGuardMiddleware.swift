@@ -1,0 +1,130 @@
+import Hummingbird
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The host names a request's `Host` may carry (`ALLOWED_HOSTS`), so that a web page cannot reach
+/// a server on loopback through DNS rebinding: the browser then sends the attacker's name.
+public struct HostAllowList: Sendable {
+    /// Lower-case names without port (`localhost`, `127.0.0.1`, `[::1]`); any port matches.
+    public let names: [String]
+    /// `*`: every Host is accepted.
+    public let allowsAll: Bool
+
+    public init(names: [String], allowsAll: Bool = false) {
+        self.names = names.map { name in
+            let lower = name.lowercased()
+            // A bare IPv6 address (`::1`) is written in brackets in a Host header.
+            if !lower.hasPrefix("["), lower.filter({ $0 == ":" }).count > 1 { return "[\(lower)]" }
+            return Self.hostPart(Substring(lower)).map(String.init) ?? lower
+        }
+        self.allowsAll = allowsAll
+    }
+
+    /// `ALLOWED_HOSTS` text: comma-separated names (a port after a name is ignored), or `*`.
+    /// Nil for an empty list.
+    public init?(setting: String) {
+        let items = setting.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !items.isEmpty else { return nil }
+        if items.contains("*") { self.init(names: [], allowsAll: true) } else { self.init(names: items) }
+    }
+
+    static let loopbackNames = ["localhost", "127.0.0.1", "[::1]"]
+
+    /// The default: loopback names plus the address the server listens on; for a wildcard address
+    /// (`0.0.0.0`, `::`), this machine's host name and the addresses of its interfaces.
+    public static func defaults(listeningOn host: String) -> HostAllowList {
+        var names = loopbackNames
+        if host == "0.0.0.0" || host == "::" || host.isEmpty {
+            names += localNames()
+        } else {
+            names.append(host)
+        }
+        var seen = Set<String>()
+        return HostAllowList(names: names.filter { seen.insert($0.lowercased()).inserted })
+    }
+
+    /// The machine's host name and interface addresses (IPv6 in brackets).
+    static func localNames() -> [String] {
+        var names: [String] = []
+        var buffer = [CChar](repeating: 0, count: 256)
+        if gethostname(&buffer, buffer.count) == 0 { names.append(String(cString: buffer)) }
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return names }
+        defer { freeifaddrs(list) }
+        var cursor: UnsafeMutablePointer<ifaddrs>? = first
+        while let entry = cursor {
+            defer { cursor = entry.pointee.ifa_next }
+            guard let address = entry.pointee.ifa_addr else { continue }
+            let family = Int32(address.pointee.sa_family)
+            guard family == AF_INET || family == AF_INET6 else { continue }
+            var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            let length = socklen_t(family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
+            guard getnameinfo(address, length, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
+            let name = String(cString: text)
+            if name.contains("%") { continue } // link-local with a zone: not usable in a Host header
+            names.append(family == AF_INET6 ? "[\(name)]" : name)
+        }
+        return names
+    }
+
+    /// The host of an authority: `[::1]:8080` → `[::1]`, `example.com:80` → `example.com`; nil when empty.
+    static func hostPart(_ authority: Substring) -> Substring? {
+        var host = authority
+        if host.hasPrefix("[") {
+            if let close = host.firstIndex(of: "]") { host = host[...close] }
+        } else if let colon = host.lastIndex(of: ":") {
+            host = host[..<colon]
+        }
+        return host.isEmpty ? nil : host
+    }
+
+    /// Whether `authority` (the request's Host) names this server. A request without one is
+    /// accepted: browsers always send it, so rebinding cannot reach the server that way.
+    public func allows(_ authority: String?) -> Bool {
+        guard !allowsAll, let authority else { return true }
+        return matches(authority)
+    }
+
+    func matches(_ authority: String) -> Bool {
+        guard let host = Self.hostPart(Substring(authority)) else { return false }
+        for name in names where name.utf8.count == host.utf8.count {
+            if name.utf8.elementsEqual(host.utf8) { return true }
+        }
+        // Host names are case-insensitive; this slower path runs only for a miss.
+        let lower = host.lowercased()
+        return names.contains(lower)
+    }
+}
+
+/// Refuses requests the API cannot serve as sent, before any handler runs: a `Host` that is not
+/// this server (421), a `Transfer-Encoding` other than chunked (501), a `Content-Encoding` on a
+/// body (415: bodies are read as sent, never decompressed). A few header comparisons per request.
+struct RequestGuardMiddleware<Context: RequestContext>: RouterMiddleware {
+    let hosts: HostAllowList
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let head = request.head
+        guard hosts.allows(head.authority) else {
+            throw Problem(.misdirectedRequest, "host-not-allowed", title: "Host not allowed",
+                          detail: "This server does not answer for Host '\(head.authority ?? "")'. Use one of its own names (\(hosts.names.joined(separator: ", "))), or add this one to the ALLOWED_HOSTS setting (comma-separated names, * for any).",
+                          extensions: [("allowed_hosts", .array(hosts.names.map { .string($0) }))])
+        }
+        let fields = head.headerFields
+        if let encoding = fields[.transferEncoding], !Self.isChunked(encoding) {
+            throw Problem(.notImplemented, "unsupported-transfer-encoding", title: "Transfer-Encoding not supported",
+                          detail: "Transfer-Encoding '\(encoding)' is not supported: this server accepts only chunked (or a Content-Length); send the body unencoded.")
+        }
+        if let encoding = fields[.contentEncoding], encoding.lowercased() != "identity",
+           fields[.transferEncoding] != nil || (fields[.contentLength].map { $0 != "0" } ?? false) {
+            throw Problem(.unsupportedMediaType, "unsupported-content-encoding", title: "Content-Encoding not supported",
+                          detail: "The body is sent with Content-Encoding '\(encoding)', which this server does not decode; send it uncompressed (identity) and without the Content-Encoding header.",
+                          headers: [.acceptEncoding: "identity"])
+        }
+        return try await next(request, context)
+    }
+
+    static func isChunked(_ value: String) -> Bool {
+        value.count == 7 ? value.lowercased() == "chunked" : value.trimmingCharacters(in: .whitespaces).lowercased() == "chunked"
+    }
+}
