@@ -93,7 +93,7 @@ struct ServeCommand: AsyncParsableCommand {
             try await ensureSchema(catalog: catalog, directory: directory, client: client, logger: logger)
         }
 
-        let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: poolSize), logger: poolLogger(logger))
+        let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: poolSize, warm: true), logger: poolLogger(logger))
         let registry = KindRegistry(catalog)
         let app = ServerApplication.make(configuration: configuration, registry: registry, database: database,
                                          watch: try url.connectionConfiguration(), logger: logger)

@@ -32,11 +32,15 @@ public final class DatabasePool: ConnectionSource, Service {
         public var leaseTimeout: Duration
         /// How long one connection attempt may take.
         public var connectTimeout: Duration
+        /// Whether `run()` opens all `size` connections at once (`serve`), or they open on demand
+        /// (tests, where dozens of servers share one PostgreSQL's connection slots).
+        public var warm: Bool
 
-        public init(size: Int, leaseTimeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(3)) {
+        public init(size: Int, leaseTimeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(3), warm: Bool = false) {
             self.size = size
             self.leaseTimeout = leaseTimeout
             self.connectTimeout = connectTimeout
+            self.warm = warm
         }
     }
 
@@ -189,13 +193,13 @@ public final class DatabasePool: ConnectionSource, Service {
 
     // MARK: lifetime
 
-    /// Opens `size` connections up front (best effort: requests connect on demand when these
-    /// fail) while, until shutdown, failing waiters whose `leaseTimeout` passed; at shutdown closes
+    /// Opens `size` connections up front when `settings.warm` (best effort: requests connect on
+    /// demand when these fail) while, until shutdown, failing waiters whose `leaseTimeout` passed; at shutdown closes
     /// every idle connection and refuses new leases (leased ones close when returned).
     public func run() async throws {
         try? await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { await self.warmUp() }
+                if self.settings.warm { group.addTask { await self.warmUp() } }
                 group.addTask {
                     while true {
                         try await Task.sleep(for: .milliseconds(100))
