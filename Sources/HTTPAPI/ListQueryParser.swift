@@ -11,10 +11,20 @@ enum ListQueryParser {
     /// Most filters and sort keys one request may use. Each distinct filter shape is a statement
     /// PostgreSQL plans (and, prepared, keeps per connection), and a shared list statement carries
     /// a column per filter value: thousands of filters cost seconds of planning and megabytes per
-    /// backend, and past PostgreSQL's 1,664 columns a shared page would fail. No browsing UI needs
-    /// more than a handful.
-    public static let maxFilters = 32
+    /// backend, and past PostgreSQL's 1,664 columns a shared page would fail.
+    ///
+    /// The filter cap is 100, or the number of filter parameters the kind declares when that is
+    /// more: a request that uses every documented filter once is always valid (the OpenAPI
+    /// contract cannot say "at most N of these parameters", and the fuzzer sends them all).
+    public static let minimumFilterCap = 100
     public static let maxSortKeys = 8
+
+    public static func maxFilters(for kind: KindDefinition) -> Int {
+        let declared = (kind.fields + KindDefinition.filterableSystemFields).reduce(0) {
+            $0 + ($1.isList ? 1 : FilterOperator.allowed(for: $1).count)
+        }
+        return max(minimumFilterCap, declared)
+    }
     static let systemSortColumns: [String: String] = ["id": "bigint", "created_at": "timestamptz", "updated_at": "timestamptz"]
 
     /// Splits a raw query string as HTML forms encode it: `+` is a space, then percent-decoding,
@@ -51,6 +61,7 @@ enum ListQueryParser {
         var cursorText: String?
         var sortSpec = ""
         var filterCount = 0
+        var filterCap = minimumFilterCap
         for (key, value) in parameters {
             // A repeated paging parameter takes its last value (as most frameworks do, so a client
             // may append `&limit=1` to a URL it was given); filters repeat and combine with AND.
@@ -74,11 +85,12 @@ enum ListQueryParser {
                 parseSort(value, kind: kind, into: &query, issues: &issues)
             default:
                 filterCount += 1
-                if filterCount == maxFilters + 1 {
+                if filterCount == minimumFilterCap + 1 { filterCap = maxFilters(for: kind) }
+                if filterCount == filterCap + 1 {
                     issues.append(ValidationIssue(field: key, code: "too_many_filters",
-                        message: "a list request takes at most \(maxFilters) filters; narrow the query (repeat it with other filters, or filter on fewer fields)"))
+                        message: "a list request on \(kind.name) takes at most \(filterCap) filters; narrow the query (split it, or filter on fewer values)"))
                 }
-                if filterCount > maxFilters { continue }
+                if filterCount > filterCap { continue }
                 parseFilter(key, value, kind: kind, into: &query, issues: &issues)
             }
         }

@@ -161,7 +161,8 @@ public enum OpenAPIDocument {
                       Keyset pagination: pass the page's `next_cursor` as `cursor` (with the same `sort` and filters) \
                       for the next page; it is null on the last page. Filters combine with AND. Unknown parameters, \
                       operators that do not fit a field's type and malformed values are refused with 400 naming them. \
-                      Every filter also accepts the explicit operator `[eq]`.
+                      Every filter also accepts the explicit operator `[eq]`. A request takes at most \(ListQueryParser.maxFilters(for: kind)) \
+                      filters (a filter may repeat) and \(ListQueryParser.maxSortKeys) sort keys; more is a 400 naming the limit.
                       """,
                   parameters: listParameters(kind),
                   responses: [
