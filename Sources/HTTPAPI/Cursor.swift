@@ -12,11 +12,13 @@ import Storage
 /// (`SECRET_KEY`; several servers behind one balancer must share it) is refused before any of
 /// its values is read.
 public struct CursorSigner: Sendable {
-    private let key: SymmetricKey
+    /// The HMAC with the key's pads already absorbed: each tag copies it and hashes only the
+    /// cursor (every list page signs one, so the per-key work is done once, not per page).
+    private let keyed: HMAC<SHA256>
 
     /// Signs with a key derived from `secret` (so any length of secret gives a full-size key).
     public init(secret: String) {
-        key = SymmetricKey(data: SHA256.hash(data: Array("audio-server cursor\u{0}\(secret)".utf8)))
+        self.init(key: SymmetricKey(data: SHA256.hash(data: Array("audio-server cursor\u{0}\(secret)".utf8))))
     }
 
     /// A random key: cursors last as long as the process.
@@ -24,7 +26,14 @@ public struct CursorSigner: Sendable {
         CursorSigner(key: SymmetricKey(size: .bits256))
     }
 
-    private init(key: SymmetricKey) { self.key = key }
+    private init(key: SymmetricKey) { keyed = HMAC<SHA256>(key: key) }
+
+    private func tag(_ payload: [UInt8]) -> [UInt8] {
+        var hmac = keyed
+        // One contiguous raw buffer: the array would go through the generic `DataProtocol` regions.
+        payload.withUnsafeBytes { hmac.update(data: $0) }
+        return hmac.finalize().withUnsafeBytes { Array($0.prefix(Self.tagBytes)) }
+    }
 
     private static let tagBytes = 16
 
@@ -35,8 +44,7 @@ public struct CursorSigner: Sendable {
             ("i", .integer(position.id)),
         ]))
         let payload = Array(JSONWriter.string(object).utf8)
-        let tag = HMAC<SHA256>.authenticationCode(for: payload, using: key)
-        return Base64URL.encode(payload) + "." + Base64URL.encode(Array(tag.prefix(Self.tagBytes)))
+        return Base64URL.encode(payload) + "." + Base64URL.encode(tag(payload))
     }
 
     /// The position, or nil when the text is not a cursor issued under this key for `sort`.
@@ -46,7 +54,7 @@ public struct CursorSigner: Sendable {
         guard let payload = Base64URL.decode(payloadText.utf8), let tag = Base64URL.decode(tagText.utf8),
               tag.count == Self.tagBytes else { return nil }
         // Constant-time: compare the full expected prefix with the given tag without early exit.
-        let expected = Array(HMAC<SHA256>.authenticationCode(for: payload, using: key).prefix(Self.tagBytes))
+        let expected = self.tag(payload)
         var difference: UInt8 = 0
         for (a, b) in zip(expected, tag) { difference |= a ^ b }
         guard difference == 0,
