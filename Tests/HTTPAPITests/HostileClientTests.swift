@@ -247,20 +247,8 @@ final class LogCapture: Sendable {
         let capture = LogCapture()
         try await TestServer.run(setup: .live, logger: capture.logger) { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
-            try RawConnection.sendThenClose(port: try #require(client.port), head: """
-                PUT /api/audio/song/\(id) HTTP/1.1\r
-                Host: 127.0.0.1\r
-                Content-Type: audio/wav\r
-                Content-Length: 10000000\r
-                \r
-
-                """, body: LargeUploadTests.wav(dataBytes: 20_000))
-            var leftovers = context.storedFiles()
-            for _ in 0..<100 where !leftovers.isEmpty {
-                try await Task.sleep(for: .milliseconds(50))
-                leftovers = context.storedFiles()
-            }
-            #expect(leftovers.isEmpty)
+            try RawConnection.hangUpMidUpload(port: try #require(client.port), id: id, body: LargeUploadTests.wav(dataBytes: 20_000))
+            #expect(try await context.storedFilesAfterCleanup().isEmpty)
             try await Task.sleep(for: .milliseconds(200))
         }
         let loud = capture.messages(atLeast: .warning)

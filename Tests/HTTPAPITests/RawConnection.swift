@@ -5,6 +5,18 @@ import Glibc
 
 /// A bare TCP client for what HTTP clients refuse to do: hang up in the middle of a request body.
 enum RawConnection {
+    /// A raw PUT of `song` `id` that announces 10 MB, sends `body` (a few KB of audio) and hangs up.
+    static func hangUpMidUpload(port: Int, id: Int64, body: [UInt8]) throws {
+        try sendThenClose(port: port, head: """
+            PUT /api/audio/song/\(id) HTTP/1.1\r
+            Host: 127.0.0.1\r
+            Content-Type: audio/wav\r
+            Content-Length: 10000000\r
+            \r
+
+            """, body: body)
+    }
+
     static func sendThenClose(port: Int, head: String, body: [UInt8]) throws {
         let fd = try open(port: port)
         defer { close(fd) }

@@ -304,6 +304,9 @@ import Logging
             let response = try await client.get("/healthz")
             #expect(response.status == .serviceUnavailable && response.isProblem)
             #expect(ContinuousClock.now - started < .seconds(10))
+            // Like every 503 of the API: when to retry, and why in words an operator can act on.
+            #expect(response.headers[.retryAfter] == "5")
+            #expect(response.text.contains("connection refused"), "\(response.text)")
         }
     }
 }

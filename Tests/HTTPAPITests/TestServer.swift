@@ -15,6 +15,17 @@ struct ServerContext: Sendable {
     let storageDirectory: String
     let kindsDirectory: String
 
+    /// The stored and temporary files once the server had up to 5 s to remove what a dropped
+    /// upload left (it notices the drop asynchronously).
+    func storedFilesAfterCleanup() async throws -> [String] {
+        var leftovers = storedFiles()
+        for _ in 0..<100 where !leftovers.isEmpty {
+            try await Task.sleep(for: .milliseconds(50))
+            leftovers = storedFiles()
+        }
+        return leftovers
+    }
+
     /// Runs SQL directly against the server's database (to check what the API cannot show).
     func sql<T: Sendable>(_ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
         try await TestDatabase.withClient(databaseURL, body)

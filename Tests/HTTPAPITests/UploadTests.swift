@@ -248,20 +248,8 @@ import Testing
             let port = try #require(client.port)
             let wav = try Fixture.bytes("wav_stereo_s16.wav")
             // Announce 10 MB, send a few KB of a real file, then hang up.
-            try RawConnection.sendThenClose(port: port, head: """
-                PUT /api/audio/song/\(id) HTTP/1.1\r
-                Host: 127.0.0.1\r
-                Content-Type: audio/wav\r
-                Content-Length: 10000000\r
-                \r
-
-                """, body: Array(wav.prefix(20_000)))
-            // The server notices the drop asynchronously; wait for the temp file to go.
-            var leftovers = context.storedFiles()
-            for _ in 0..<100 where !leftovers.isEmpty {
-                try await Task.sleep(for: .milliseconds(50))
-                leftovers = context.storedFiles()
-            }
+            try RawConnection.hangUpMidUpload(port: port, id: id, body: Array(wav.prefix(20_000)))
+            let leftovers = try await context.storedFilesAfterCleanup()
             #expect(leftovers.isEmpty, "\(leftovers)")
             #expect(try await client.get("/api/audio/song/\(id)").json()["file"] == .null)
             // The server still serves.
