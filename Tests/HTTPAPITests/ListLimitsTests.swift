@@ -88,7 +88,8 @@ import Testing
             let created = try await client.postJSON("/api/audio/create", #"{"filetype":"song","name":"x","duration":1}"#)
             #expect(created.status == .serviceUnavailable && created.isProblem, "\(created.text)")
             #expect(created.headers[.retryAfter] == "5")
-            #expect(ContinuousClock.now - started < .seconds(1))
+            // At once, not after a lease or connect timeout (bound loose for a loaded test machine).
+            #expect(ContinuousClock.now - started < .seconds(3))
         }
     }
 }
