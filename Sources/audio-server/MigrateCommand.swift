@@ -217,7 +217,7 @@ func withDatabase<T: Sendable>(_ url: DatabaseURL, logger: Logger, _ body: @esca
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { await client.run(); return nil }
             defer { group.cancelAll() }
-            try await waitForDatabase(client, url: url, logger: logger)
+            try await waitForDatabase(url, logger: logger)
             return try await body(client)
         }
     } catch let error as ExitCode {
@@ -230,7 +230,7 @@ func withDatabase<T: Sendable>(_ url: DatabaseURL, logger: Logger, _ body: @esca
 
 /// Tries `SELECT 1` a few times with backoff, each attempt bounded: a database that is still
 /// starting is common in `make run` and CI, one that is down must not hang startup.
-func waitForDatabase(_ client: PostgresClient, url: DatabaseURL, logger: Logger, attempts: Int = 5) async throws {
+func waitForDatabase(_ url: DatabaseURL, logger: Logger, attempts: Int = 5) async throws {
     var delay: Duration = .milliseconds(250)
     var lastError = "no answer"
     // Each attempt is a connection of its own, so the failure is PostgreSQL's own answer (refused,

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import PostgresNIO
 import Storage
 import Testing
@@ -116,7 +117,26 @@ import TestSupport
         }
     }
 
+    /// At shutdown, idle connections close, new leases are refused, and a connection still leased
+    /// closes when it comes back instead of returning to the idle list.
+    @Test func shutdownRefusesLeasesAndClosesWhatComesBack() async throws {
+        let url = try await TestDatabase.create(label: "pool")
+        let pool = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: 2), logger: TestDatabase.logger)
+        _ = try await pool.lease { try await Self.backendPID($0) }   // one idle connection
+        let leased = try await pool.lease { connection in
+            pool.shutDown()
+            return connection.isClosed
+        }
+        #expect(!leased)
+        #expect(pool.counts.open == 0 && pool.counts.idle == 0, "\(pool.counts)")
+        await #expect(throws: DatabaseUnavailable.self) { try await pool.lease { _ in } }
+    }
+
     @Test func connectFailuresAreExplained() async throws {
+        // Typed causes, as PostgresNIO wraps them, say what to check.
+        #expect(ConnectFailure.explain(ChannelError.connectTimeout(.seconds(3))).hasPrefix("no answer within"))
+        #expect(ConnectFailure.explain(IOError(errnoCode: ECONNREFUSED, reason: "connect")).hasPrefix("connection refused"))
+
         let refused = try DatabaseURL("postgres://nobody@127.0.0.1:1/none?sslmode=disable")
         let verdict = await DatabaseHealth.probe(try refused.connectionConfiguration(), id: 1, timeout: .seconds(3), logger: TestDatabase.logger)
         #expect(verdict?.contains("connection refused") == true, "\(verdict ?? "nil")")

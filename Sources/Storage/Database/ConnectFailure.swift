@@ -44,10 +44,9 @@ public enum ConnectFailure {
         if let connect = error as? NIOConnectionError, let first = connect.connectionErrors.first?.error {
             return explainSocket(first)
         }
-        let text = String(describing: error)
-        if text.contains("connectTimeout") || text.contains("timeout") {
-            return "no answer: the host may be wrong or a firewall drops the packets; check the host and port in DATABASE_URL"
+        if case .connectTimeout(let after)? = error as? ChannelError {
+            return "no answer within \(after): the host may be wrong or a firewall drops the packets; check the host and port in DATABASE_URL"
         }
-        return text
+        return String(describing: error)
     }
 }
