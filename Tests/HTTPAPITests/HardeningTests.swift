@@ -357,7 +357,8 @@ import TestSupport
                 #expect(try response.json()["type"] == "/problems/database-unavailable")
                 #expect(response.headers[.retryAfter] == "5")
             }
-            #expect(ContinuousClock.now - started < .seconds(2))
+            // Far below the minute a pool would wait; loose for a loaded test machine.
+            #expect(ContinuousClock.now - started < .seconds(5))
             #expect(try await client.get("/_static").status == .ok)
             #expect(try await client.get("/api/kinds").status == .ok)
         }

@@ -43,22 +43,25 @@ private func healthz(_ host: String = "127.0.0.1") -> String { "GET /healthz HTT
     }
 
     @Test func aSlowButLiveUploadSucceedsAndAStalledBodyIsClosed() async throws {
-        try await TestServer.run(setup: .live, connections: quick) { client, context in
+        // A 2 s window (floor 1,000 bytes/s): the slow sender below may be paused for ~1.6 s by a
+        // loaded test machine and still be live, which a 500 ms window did not tolerate.
+        let rate = ConnectionLimits(headerTimeout: .seconds(5), idleTimeout: .seconds(5),
+                                    minBodyRate: .init(bytes: 2000, window: .seconds(2)))
+        try await TestServer.run(setup: .live, connections: rate) { client, context in
             let port = try #require(client.port)
             let id = try await client.create(#"{"filetype":"song","name":"slow","duration":1}"#)
             let wav = LargeUploadTests.wav(dataBytes: 16_000)
             let slow = try await RawSocket.connect(port: port)
             try await slow.send("PUT /api/audio/song/\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nContent-Length: \(wav.count)\r\n\r\n")
-            // 1,500 bytes every 100 ms: 15 KB/s, ~4× the floor of 2,000 bytes per 500 ms, for ~1.1 s
-            // (longer than every timeout).
-            try await slow.sendSlowly(wav, chunk: 1500, every: .milliseconds(100))
+            // 500 bytes every 100 ms: 5 KB/s, 5× the floor, for ~3.2 s (longer than the window).
+            try await slow.sendSlowly(wav, chunk: 500, every: .milliseconds(100))
             let answer = try await slow.read(until: "}")
             #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(400))")
 
             let stalled = try await RawSocket.connect(port: port)
             try await stalled.send("PUT /api/audio/song/\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nContent-Length: 100000\r\n\r\n")
             try await stalled.send(Array(wav.prefix(5000)))
-            #expect(try await stalled.closedWithin(.seconds(5)) != nil, "a stalled body kept its connection")
+            #expect(try await stalled.closedWithin(.seconds(8)) != nil, "a stalled body kept its connection")
             var leftovers = context.storedFiles().filter { $0.hasPrefix("tmp/") }
             for _ in 0..<50 where !leftovers.isEmpty {
                 try await Task.sleep(for: .milliseconds(50))
