@@ -41,13 +41,17 @@ enum ByteRange: Equatable {
 extension AudioAPI {
     /// `GET`/`HEAD /api/audio/<kind>/<id>/file`: the stored audio, with validators and ranges so a
     /// browser `<audio>` element can seek.
-    func download(_ request: Request, context: some RequestContext, kind token: String, id idText: String) async throws -> Response {
-        let (queries, id) = try resolve(token, idText)
+    ///
+    /// With a signed link (`grant` says so), the link is checked against the record's file before
+    /// anything else is answered: a missing record or file gets the same 403 as a bad signature.
+    func download(_ request: Request, _ context: AudioRequestContext, queries: KindQueries, id: Int64, grant: AccessGate.Grant) async throws -> Response {
         let info = try await records.fileInfo(id, in: queries)
+        if case .ifLinkVerifies(let link) = grant {
+            try await access.verifyLink(link, kind: queries.kind.name, id: id, sha256: info.file?.sha256, request, context)
+        }
         guard info.exists else { throw Problem.notFound(kind: queries.kind.name, id: id) }
         guard let file = info.file else {
-            throw Problem(.notFound, "no-file", title: "No file uploaded",
-                          detail: "\(queries.kind.name) \(id) has no audio file yet; upload one with PUT /api/audio/\(queries.kind.name)/\(id).")
+            throw Self.noFile(queries.kind.name, id)
         }
         // Opened first, for HEAD and 304 too: a row whose file is gone from disk gets the same clear
         // answer from every method. Kept open: a concurrent replacement unlinks the old name, but

@@ -13,8 +13,7 @@ extension AudioAPI {
     /// locked transaction → delete the replaced file. Every failure before the row update removes
     /// the new file; a crash between rename and row update leaves an orphan that
     /// `audio-server storage verify --repair` removes. The row never names a file that is not whole.
-    func upload(_ request: Request, kind token: String, id idText: String) async throws -> Response {
-        let (queries, id) = try resolve(token, idText)
+    func upload(_ request: Request, queries: KindQueries, id: Int64, actor: AuditActor) async throws -> Response {
         let kind = queries.kind
         let limit = uploadLimit(kind)
         let mode = try uploadMode(request)
@@ -59,7 +58,7 @@ extension AudioAPI {
             let fileJSON = Self.fileJSON(size: sink.size, sha256: sha256, probe: result, originalName: received.originalName)
             let key = try files.commit(path, kind: kind.name, id: id, fileExtension: result.format.fileExtension)
             committedKey = key
-            switch try await records.attachFile(id, fileJSON: fileJSON, key: key, ifMatch: ifMatch, in: queries) {
+            switch try await records.attachFile(id, fileJSON: fileJSON, key: key, ifMatch: ifMatch, in: queries, audit: actor) {
             case .attached(let record, let replacedKey):
                 committedKey = nil
                 if let replacedKey, replacedKey != key { files.remove(key: replacedKey) }

@@ -15,57 +15,104 @@ public struct AudioAPI: Sendable {
     public let health: DatabaseHealth
     /// Signs and checks list cursors (`SECRET_KEY`).
     public let cursors: CursorSigner
+    /// Keys, scopes, signed links, lockouts: every route's access check.
+    public let access: AccessGate
 
     /// Largest JSON request body; larger ones are refused with 413 before being read whole.
     public static let maxJSONBytes = 1 << 20
 
     public init(registry: KindRegistry, records: RecordStore, files: FileStore, maxUploadBytes: Int64,
-                health: DatabaseHealth = DatabaseHealth(), cursors: CursorSigner = .ephemeral()) {
+                health: DatabaseHealth = DatabaseHealth(), cursors: CursorSigner, access: AccessGate) {
         self.registry = registry
         self.records = records
         self.files = files
         self.maxUploadBytes = maxUploadBytes
         self.health = health
         self.cursors = cursors
+        self.access = access
     }
 
-    /// Adds every route to `router`; `benchRoutes` adds `GET /_static`, the benchmark's ceiling
-    /// (a fixed body, no database: bench/run.sh), which a production server does not expose.
-    public func register<Context: RequestContext>(on router: Router<Context>, benchRoutes: Bool = false) {
-        router.add(middleware: ProblemMiddleware<Context>())
-        router.get("/healthz") { _, _ in try await self.health() }
+    /// Adds every route of `APIOperation` to `router` (HEAD beside each GET); `benchRoutes` adds
+    /// `GET /_static`, the benchmark's ceiling (a fixed body, no database: bench/run.sh), which a
+    /// production server does not expose.
+    public func register(on router: Router<AudioRequestContext>, benchRoutes: Bool = false) {
+        router.add(middleware: ProblemMiddleware<AudioRequestContext>())
         if benchRoutes {
             router.get("/_static") { _, _ in JSONResponse.make(.ok, #"{"ok":true}"#) }
         }
-        router.get("/api/kinds") { _, _ in self.listKinds() }
-        router.get("/api/kinds/:kind") { _, context in try self.describeKind(context.parameters.require("kind")) }
-        router.get("/openapi.json") { _, _ in JSONResponse.make(.ok, self.registry.runtime.openAPIJSON) }
-        router.post("/api/audio/create") { request, context in try await self.create(request, context: context) }
-        router.get("/api/audio/:kind") { request, context in try await self.list(request, kind: context.parameters.require("kind")) }
-        router.head("/api/audio/:kind") { request, context in
-            try await Self.head(of: self.list(request, kind: context.parameters.require("kind")))
+        for operation in APIOperation.allCases {
+            router.on(RouterPath(operation.path), method: operation.method) { request, context in
+                try await self.respond(operation, request, context)
+            }
+            if operation.answersHead {
+                router.on(RouterPath(operation.path), method: .head) { request, context in
+                    try await Self.head(of: self.respond(operation, request, context))
+                }
+            }
         }
-        router.get("/api/audio/:kind/:id") { request, context in
-            try await self.get(request, kind: context.parameters.require("kind"), id: context.parameters.require("id"))
+    }
+
+    /// Runs `operation`'s handler. Every kind route resolves the kind, then checks access
+    /// (`AccessGate`) before it reads anything of a record.
+    func respond(_ operation: APIOperation, _ request: Request, _ context: AudioRequestContext) async throws -> Response {
+        switch operation {
+        case .health: return try await health()
+        case .openAPI: return JSONResponse.make(.ok, registry.runtime.openAPIJSON)
+        case .listKinds: return listKinds()
+        case .describeKind: return try describeKind(context.parameters.require("kind"))
+        case .create: return try await create(request, context)
+        case .list:
+            let (queries, _) = try await authorized(operation, request, context)
+            return try await list(request, queries: queries)
+        case .get:
+            let (queries, _) = try await authorized(operation, request, context)
+            return try await get(request, queries: queries, id: Self.recordID(context))
+        case .update:
+            let (queries, key) = try await authorized(operation, request, context)
+            return try await update(request, queries: queries, id: Self.recordID(context), actor: access.actor(key, request, context))
+        case .upload:
+            let (queries, key) = try await authorized(operation, request, context)
+            return try await upload(request, queries: queries, id: Self.recordID(context), actor: access.actor(key, request, context))
+        case .delete:
+            let (queries, key) = try await authorized(operation, request, context)
+            return try await delete(request, queries: queries, id: Self.recordID(context), actor: access.actor(key, request, context))
+        case .download:
+            let kind = try resolve(context.parameters.require("kind"))
+            let key = try await access.identify(request, context)
+            let grant = try access.require(APIOperation.download.decision(for: kind.kind), key: key, request, context)
+            return try await download(request, context, queries: kind, id: Self.recordID(context), grant: grant)
+        case .createLink:
+            let (queries, _) = try await authorized(operation, request, context)
+            return try await createLink(request, queries: queries, id: Self.recordID(context))
+        case .listKeys, .createKey, .revokeKey, .listAudit:
+            let key = try await access.identify(request, context)
+            try access.require(.admin, key: key, request, context)
+            switch operation {
+            case .listKeys: return try await listKeys()
+            case .createKey: return try await createKey(request, context, by: key)
+            case .revokeKey: return try await revokeKey(context.parameters.require("id"), request, context, by: key)
+            default: return try await listAudit(request)
+            }
         }
-        router.head("/api/audio/:kind/:id") { request, context in
-            try await Self.head(of: self.get(request, kind: context.parameters.require("kind"), id: context.parameters.require("id")))
+    }
+
+    /// The kind of a kind route, once the caller is allowed to use it; and the caller's key.
+    func authorized(_ operation: APIOperation, _ request: Request, _ context: AudioRequestContext) async throws -> (KindQueries, ActiveKey?) {
+        let queries = try resolve(context.parameters.require("kind"))
+        let key = try await access.identify(request, context)
+        _ = try access.require(operation.decision(for: queries.kind), key: key, request, context)
+        return (queries, key)
+    }
+
+    /// The record id of the path, or 400.
+    static func recordID(_ context: AudioRequestContext) throws -> Int64 {
+        let idText = pathSegment(try context.parameters.require("id"))
+        guard let id = Int64(idText), id > 0 else {
+            throw Problem(.badRequest, "invalid-id", title: "Invalid id",
+                          detail: "The id in the URL must be a positive integer (got '\(idText)').",
+                          errors: [ValidationIssue(field: "id", code: "type", message: "'id' must be a positive integer")])
         }
-        router.delete("/api/audio/:kind/:id") { request, context in
-            try await self.delete(request, kind: context.parameters.require("kind"), id: context.parameters.require("id"))
-        }
-        router.patch("/api/audio/:kind/:id") { request, context in
-            try await self.update(request, kind: context.parameters.require("kind"), id: context.parameters.require("id"))
-        }
-        router.put("/api/audio/:kind/:id") { request, context in
-            try await self.upload(request, kind: context.parameters.require("kind"), id: context.parameters.require("id"))
-        }
-        router.get("/api/audio/:kind/:id/file") { request, context in
-            try await self.download(request, context: context, kind: context.parameters.require("kind"), id: context.parameters.require("id"))
-        }
-        router.head("/api/audio/:kind/:id/file") { request, context in
-            try await self.download(request, context: context, kind: context.parameters.require("kind"), id: context.parameters.require("id"))
-        }
+        return id
     }
 
     // MARK: handlers
@@ -75,8 +122,12 @@ public struct AudioAPI: Sendable {
         return JSONResponse.make(.ok, #"{"status":"ok","database":"ok"}"#)
     }
 
-    func create(_ request: Request, context: some RequestContext) async throws -> Response {
+    /// `POST /api/audio/create`: the kind is named in the body, so the key is checked first (every
+    /// write needs one) and its scope once `filetype` is read, before anything is validated.
+    func create(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
         try refuseWhileDatabaseDown()
+        let key = try await access.identify(request, context)
+        if key == nil { try access.require(.action(.write, kind: "<kind>"), key: nil, request, context) }
         let runtime = registry.runtime
         let object = try await JSONBody.readObject(request, limit: Self.maxJSONBytes)
         let known = runtime.catalog.names
@@ -94,12 +145,13 @@ public struct AudioAPI: Sendable {
                           extensions: [("known_kinds", .array(known.map(JSONValue.string)))])
         }
         let kind = queries.kind
+        _ = try access.require(APIOperation.create.decision(for: kind), key: key, request, context)
         let record: ValidatedRecord
         switch RecordValidator.validate(object, kind: kind, mode: .create, ignoring: ["filetype"]) {
         case .success(let r): record = r
         case .failure(let failure): throw Problem.validation(failure.issues, kind: kind.name)
         }
-        let stored = try await records.create(record, in: queries)
+        let stored = try await records.create(record, in: queries, audit: access.actor(key, request, context))
         var response = JSONResponse.record(.created, stored)
         response.headers[.location] = "/api/audio/\(kind.name)/\(stored.id)"
         return response
@@ -107,8 +159,7 @@ public struct AudioAPI: Sendable {
 
     /// `GET /api/audio/<kind>/<id>`; `If-None-Match` with the current ETag → 304, so a client can
     /// revalidate a cached record without the body.
-    func get(_ request: Request, kind token: String, id idText: String) async throws -> Response {
-        let (queries, id) = try resolve(token, idText)
+    func get(_ request: Request, queries: KindQueries, id: Int64) async throws -> Response {
         guard let stored = try await records.get(id, in: queries) else { throw Problem.notFound(kind: queries.kind.name, id: id) }
         if let inm = request.headers[.ifNoneMatch], Self.matches(inm, "\"\(stored.version)\"") {
             return Response(status: .notModified, headers: [.eTag: "\"\(stored.version)\""])
@@ -119,12 +170,12 @@ public struct AudioAPI: Sendable {
     /// The HEAD answer of a GET response: its status and headers, with the body's length but not the body.
     static func head(of response: Response) -> Response {
         var headers = response.headers
-        if let length = response.body.contentLength { headers[.contentLength] = String(length) }
+        // A handler that answered HEAD itself (the file download) has set the length already.
+        if headers[.contentLength] == nil, let length = response.body.contentLength { headers[.contentLength] = String(length) }
         return Response(status: response.status, headers: headers)
     }
 
-    func list(_ request: Request, kind token: String) async throws -> Response {
-        let queries = try resolve(token)
+    func list(_ request: Request, queries: KindQueries) async throws -> Response {
         let (query, sortSpec) = try ListQueryParser.parse(ListQueryParser.pairs(request.uri.query), kind: queries.kind, cursors: cursors)
         let page: QueryPage
         do {
@@ -147,8 +198,7 @@ public struct AudioAPI: Sendable {
     }
 
     /// `PATCH /api/audio/<kind>/<id>`: validates only the fields sent; `If-Match` guards against lost updates.
-    func update(_ request: Request, kind token: String, id idText: String) async throws -> Response {
-        let (queries, id) = try resolve(token, idText)
+    func update(_ request: Request, queries: KindQueries, id: Int64, actor: AuditActor) async throws -> Response {
         let kind = queries.kind
         var object = try await JSONBody.readObject(request, limit: Self.maxJSONBytes)
         if let filetype = object["filetype"] {
@@ -163,7 +213,7 @@ public struct AudioAPI: Sendable {
         case .success(let r): record = r
         case .failure(let failure): throw Problem.validation(failure.issues, kind: kind.name)
         }
-        switch try await records.update(id, with: record, ifMatch: Self.versionGuard(request), in: queries) {
+        switch try await records.update(id, with: record, ifMatch: Self.versionGuard(request), in: queries, audit: actor) {
         case .updated(let stored):
             return JSONResponse.record(.ok, stored)
         case .notFound:
@@ -208,9 +258,8 @@ public struct AudioAPI: Sendable {
     }
 
     /// `DELETE /api/audio/<kind>/<id>`: the row, then its file; `If-Match` makes it conditional like PATCH.
-    func delete(_ request: Request, kind token: String, id idText: String) async throws -> Response {
-        let (queries, id) = try resolve(token, idText)
-        switch try await records.delete(id, ifMatch: Self.versionGuard(request), in: queries) {
+    func delete(_ request: Request, queries: KindQueries, id: Int64, actor: AuditActor) async throws -> Response {
+        switch try await records.delete(id, ifMatch: Self.versionGuard(request), in: queries, audit: actor) {
         case .deleted(let fileKey):
             if let fileKey { files.remove(key: fileKey) }
             return Response(status: .noContent)
@@ -250,16 +299,5 @@ public struct AudioAPI: Sendable {
     /// 503 at once while the health watcher's last probe failed (record routes, create included).
     func refuseWhileDatabaseDown() throws {
         if health.isKnownDown { throw Problem.databaseUnavailable(health.problem ?? "it does not answer") }
-    }
-
-    func resolve(_ token: String, _ idText: String) throws -> (KindQueries, Int64) {
-        let queries = try resolve(token)
-        let idText = Self.pathSegment(idText)
-        guard let id = Int64(idText), id > 0 else {
-            throw Problem(.badRequest, "invalid-id", title: "Invalid id",
-                          detail: "The id in the URL must be a positive integer (got '\(idText)').",
-                          errors: [ValidationIssue(field: "id", code: "type", message: "'id' must be a positive integer")])
-        }
-        return (queries, id)
     }
 }

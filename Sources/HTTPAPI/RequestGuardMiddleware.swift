@@ -100,7 +100,8 @@ public struct HostAllowList: Sendable {
 /// Refuses requests the API cannot serve as sent, before any handler runs: a `Host` that is not
 /// this server (421), a `Transfer-Encoding` other than chunked (501), a `Content-Encoding` on a
 /// body (415: bodies are read as sent, never decompressed). A few header comparisons per request.
-struct RequestGuardMiddleware<Context: RequestContext>: RouterMiddleware {
+struct RequestGuardMiddleware: RouterMiddleware {
+    typealias Context = AudioRequestContext
     let hosts: HostAllowList
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

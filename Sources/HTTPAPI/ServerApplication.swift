@@ -24,10 +24,15 @@ public struct ServerConfiguration: Sendable {
     public var allowedHosts: HostAllowList?
     /// Whether the benchmark-only `GET /_static` route exists (`BENCH_ROUTES=on`).
     public var benchRoutes: Bool
+    /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
+    public var trustedProxies: TrustedProxies
+    /// Browser origins allowed to call the API (`CORS_ORIGINS`); nil: none.
+    public var corsOrigins: CORSOrigins?
 
     public init(host: String = "127.0.0.1", port: Int = 8080, storageDirectory: String = "./storage",
                 maxUploadBytes: Int64 = 512 * 1024 * 1024, sharedRoundTrips: RoundTripLimits = .standard, secretKey: String? = nil,
-                connections: ConnectionLimits = .standard, allowedHosts: HostAllowList? = nil, benchRoutes: Bool = false) {
+                connections: ConnectionLimits = .standard, allowedHosts: HostAllowList? = nil, benchRoutes: Bool = false,
+                trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil) {
         self.host = host
         self.port = port
         self.storageDirectory = storageDirectory
@@ -37,6 +42,8 @@ public struct ServerConfiguration: Sendable {
         self.connections = connections
         self.allowedHosts = allowedHosts
         self.benchRoutes = benchRoutes
+        self.trustedProxies = trustedProxies
+        self.corsOrigins = corsOrigins
     }
 }
 
@@ -47,15 +54,26 @@ public enum ServerApplication {
     ///   record routes answer 503 at once while it is unreachable; nil: no watcher (most tests).
     /// - Parameter database: the pool record routes lease connections from; it runs as one of the
     ///   application's services (its warm-up, lease timeouts and shutdown).
+    /// - Parameter keyChanges: the database to `LISTEN` on for keys revoked by other servers
+    ///   (`KeyDirectory`); nil: this server sees only its own revocations at once, others' within
+    ///   the periodic reload.
     public static func make(configuration: ServerConfiguration, registry: KindRegistry, database: DatabasePool,
-                            watch: PostgresConnection.Configuration? = nil, logger: Logger) -> some ApplicationProtocol {
+                            watch: PostgresConnection.Configuration? = nil, keyChanges: PostgresConnection.Configuration? = nil,
+                            logger: Logger) -> some ApplicationProtocol {
         let health = DatabaseHealth()
+        // Without SECRET_KEY (tests; `serve` refuses to start without one) a random secret per process.
+        let secret = configuration.secretKey ?? Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max) })
+        let keys = KeyDirectory(store: APIKeyStore(client: database, logger: logger), listen: keyChanges)
+        let gate = AccessGate(keys: keys, links: SignedLinkSigner(secret: secret), proxies: configuration.trustedProxies,
+                              audit: AuditLog(client: database, logger: logger))
         let api = AudioAPI(registry: registry, records: RecordStore(client: database, logger: logger, sharing: configuration.sharedRoundTrips),
                            files: FileStore(root: configuration.storageDirectory), maxUploadBytes: configuration.maxUploadBytes,
-                           health: health, cursors: configuration.secretKey.map(CursorSigner.init(secret:)) ?? .ephemeral())
-        var services: [any Service] = [database]
+                           health: health, cursors: CursorSigner(secret: secret), access: gate)
+        var services: [any Service] = [database, KeyDirectoryService(directory: keys)]
         if let watch { services.append(DatabaseWatchService(health: health, configuration: watch, logger: logger)) }
-        let router = Router()
+        let router = Router(context: AudioRequestContext.self)
+        router.add(middleware: RequestIDMiddleware())
+        if let origins = configuration.corsOrigins { router.add(middleware: CORSMiddleware(allowed: origins)) }
         router.add(middleware: RequestGuardMiddleware(hosts: configuration.allowedHosts ?? .defaults(listeningOn: configuration.host)))
         api.register(on: router, benchRoutes: configuration.benchRoutes)
         let limits = configuration.connections

@@ -16,10 +16,13 @@ public struct KindDefinition: Sendable, Equatable, Codable {
     public var indexes: [KindIndex]
     /// Set when this kind was renamed in the YAML; read by the migration planner, not stored in snapshots.
     public var renamedFrom: String?
+    /// Who may read and download without a key (`access:`). Not in snapshots: access changes need
+    /// no migration, a reload applies them.
+    public var access: KindAccess
 
     public init(name: String, aliases: [String] = [], description: String? = nil,
                 additionalFields: AdditionalFieldsPolicy = .reject, fields: [FieldDefinition],
-                upload: UploadRules? = nil, indexes: [KindIndex] = [], renamedFrom: String? = nil) {
+                upload: UploadRules? = nil, indexes: [KindIndex] = [], renamedFrom: String? = nil, access: KindAccess = .private) {
         self.name = name
         self.aliases = aliases
         self.description = description
@@ -28,6 +31,7 @@ public struct KindDefinition: Sendable, Equatable, Codable {
         self.upload = upload
         self.indexes = indexes
         self.renamedFrom = renamedFrom
+        self.access = access
     }
 
     public func field(named name: String) -> FieldDefinition? { fields.first { $0.name == name } }
@@ -50,6 +54,7 @@ public struct KindDefinition: Sendable, Equatable, Codable {
         upload = try c.decodeIfPresent(UploadRules.self, forKey: .upload)
         indexes = try c.decodeIfPresent([KindIndex].self, forKey: .indexes) ?? []
         renamedFrom = try c.decodeIfPresent(String.self, forKey: .renamedFrom)
+        access = .private
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -9,7 +9,7 @@ struct KindFileReader {
 
     init(file: String) { self.file = file }
 
-    static let kindKeys: Set<String> = ["name", "description", "aliases", "additional_fields", "fields", "upload", "indexes", "renamed_from"]
+    static let kindKeys: Set<String> = ["name", "description", "aliases", "additional_fields", "fields", "upload", "indexes", "renamed_from", "access"]
     static let commonFieldKeys: Set<String> = ["type", "description", "required", "default", "unique", "index", "renamed_from"]
     static let uploadKeys: Set<String> = ["formats", "max_size", "duration_field", "duration_tolerance"]
 
@@ -73,6 +73,7 @@ struct KindFileReader {
             case "upload": kind.upload = readUpload(value)
             case "indexes": indexesNode = value
             case "renamed_from": kind.renamedFrom = scalarString(value, key)
+            case "access": kind.access = readAccess(value)
             default:
                 problem(keyNode, "unknown kind key '\(key)'; expected one of: \(Self.kindKeys.sorted().joined(separator: ", "))")
             }

@@ -9,6 +9,7 @@ public enum Snapshot {
     public static func normalized(_ kind: KindDefinition) -> KindDefinition {
         var k = kind
         k.renamedFrom = nil
+        k.access = .private  // not part of the schema (see `KindDefinition.access`)
         k.fields = k.fields.map { var f = $0; f.renamedFrom = nil; return f }
         return k
     }

@@ -31,8 +31,8 @@ public struct KindQueries: Sendable {
         selectByID = "SELECT \(recordColumns) FROM \(table) t WHERE t.\"id\" = $1"
         selectByIDs = "SELECT \(recordColumns) FROM \(table) t WHERE t.\"id\" = ANY($1)"
         insertPrefix = "INSERT INTO \(table) AS t"
-        deleteByID = "DELETE FROM \(table) WHERE \"id\" = $1 RETURNING \"file_key\""
-        deleteByIDIfVersion = "DELETE FROM \(table) WHERE \"id\" = $1 AND \(Self.version) = ANY($2) RETURNING \"file_key\""
+        deleteByID = "DELETE FROM \(table) WHERE \"id\" = $1 RETURNING \"file_key\", \"id\""
+        deleteByIDIfVersion = "DELETE FROM \(table) WHERE \"id\" = $1 AND \(Self.version) = ANY($2) RETURNING \"file_key\", \"id\""
     }
 
     /// A record's version in SQL: its `updated_at` as RFC 3339 UTC text with microseconds, the form

@@ -10,12 +10,16 @@ extension RecordStore {
     /// value (a unique or check constraint, a value it cannot read) or aborts it in a deadlock with
     /// another batch, each of its records is inserted again alone, so every request gets the answer
     /// it would have had alone and a bad record never fails its neighbours.
-    public func create(_ record: ValidatedRecord, in queries: KindQueries) async throws -> StoredRecord {
+    ///
+    /// `audit`: who asked; the audit row (`create`) is written by the same statement.
+    public func create(_ record: ValidatedRecord, in queries: KindQueries, audit: AuditActor? = nil) async throws -> StoredRecord {
+        let pending = PendingCreate(record: record, actor: audit)
         guard let sharedCreates, !record.values.isEmpty, Self.approximateSize(record) <= Self.sharedCreateSizeLimit else {
-            return try await insert(record, in: queries)
+            return try await insert(pending, in: queries)
         }
         let columns = Self.columns(of: record)
-        let result = try await sharedCreates.submit(record, lane: "\(queries.table) (\(columns))") { batch in
+        let lane = "\(queries.table) (\(columns))" + (audit == nil ? "" : " audited")
+        let result = try await sharedCreates.submit(pending, lane: lane) { batch in
             try await insert(batch, columns: columns, in: queries)
         }
         return try result.get()
@@ -42,8 +46,9 @@ extension RecordStore {
         record.values.map { SQLText.identifier($0.field.name) }.joined(separator: ", ")
     }
 
-    /// One record, one `INSERT … VALUES`.
-    func insert(_ record: ValidatedRecord, in queries: KindQueries) async throws -> StoredRecord {
+    /// One record, one `INSERT … VALUES` (with its audit row when it has an actor).
+    func insert(_ pending: PendingCreate, in queries: KindQueries) async throws -> StoredRecord {
+        let record = pending.record
         var bindings = StatementBindings()
         var placeholders: [String] = []
         for (field, value) in record.values {
@@ -51,27 +56,37 @@ extension RecordStore {
             Self.bind(value, as: field, into: &bindings)
         }
         let values = placeholders.isEmpty ? "DEFAULT VALUES" : "(\(Self.columns(of: record))) VALUES (\(placeholders.joined(separator: ", ")))"
-        let sql = "\(queries.insertPrefix) \(values) RETURNING \(queries.recordColumns)"
+        var sql = "\(queries.insertPrefix) \(values) RETURNING \(queries.recordColumns)"
+        if let actor = pending.actor {
+            sql = AuditLog.wrapping(sql, firstParameter: bindings.count + 1)
+            AuditLog.bind(.create, kind: queries.kind.name, actor: actor, into: &bindings)
+        }
         return try await records(sql, bindings, in: queries).first!
     }
 
     /// Records that all set `columns` (quoted, in the kind's order), in one statement when there are
     /// several; one result per record, in order.
-    func insert(_ batch: [ValidatedRecord], columns: String, in queries: KindQueries) async throws -> [Result<StoredRecord, any Error>] {
+    /// Every record of a batch has an actor or none has (they share a lane only then).
+    func insert(_ batch: [PendingCreate], columns: String, in queries: KindQueries) async throws -> [Result<StoredRecord, any Error>] {
         guard batch.count > 1 else { return await eachAlone(batch) { try await insert($0, in: queries) } }
         var json: [UInt8] = [UInt8(ascii: "[")]
         json.reserveCapacity(batch.count * 160)
-        for (i, record) in batch.enumerated() {
+        for (i, pending) in batch.enumerated() {
             if i > 0 { json.append(UInt8(ascii: ",")) }
-            Self.writeJSON(record, into: &json)
+            Self.writeJSON(pending.record, into: &json)
         }
         json.append(UInt8(ascii: "]"))
         var bindings = StatementBindings()
         bindings.append(String(decoding: json, as: UTF8.self))
-        let selected = batch[0].values.map { "r.\(SQLText.identifier($0.field.name))" }.joined(separator: ", ")
+        let selected = batch[0].record.values.map { "r.\(SQLText.identifier($0.field.name))" }.joined(separator: ", ")
         // WITH ORDINALITY … ORDER BY: rows go in (and take their ids) in the batch's order.
-        let sql = "\(queries.insertPrefix) (\(columns)) SELECT \(selected) FROM json_populate_recordset(NULL::\(queries.table), $1::json)"
+        var sql = "\(queries.insertPrefix) (\(columns)) SELECT \(selected) FROM json_populate_recordset(NULL::\(queries.table), $1::json)"
             + " WITH ORDINALITY AS r ORDER BY r.ordinality RETURNING \(queries.recordColumns)"
+        if batch[0].actor != nil {
+            sql = AuditLog.wrappingBatch(sql)
+            bindings.append(AuditLog.actorsJSON(batch.map(\.actor)))
+            bindings.append(queries.kind.name)
+        }
         let stored: [StoredRecord]
         do {
             stored = try await records(sql, bindings, in: queries)
@@ -120,4 +135,10 @@ extension RecordStore {
             out.append(UInt8(ascii: "]"))
         }
     }
+}
+
+/// A create waiting for its round trip: the record and who asked (nil: not audited).
+struct PendingCreate: Sendable {
+    var record: ValidatedRecord
+    var actor: AuditActor?
 }

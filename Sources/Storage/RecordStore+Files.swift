@@ -30,8 +30,9 @@ extension RecordStore {
     /// Points the record at a newly committed file, in one transaction that locks the row (and
     /// checks its version against `ifMatch` under that lock), and returns the updated record and
     /// the key of the file it replaced (for the caller to delete).
+    /// `audit`: who asked; the audit row (`upload`) is written by the same statement.
     public func attachFile(_ id: Int64, fileJSON: String, key: String, ifMatch: VersionGuard? = nil,
-                           in queries: KindQueries) async throws -> AttachOutcome {
+                           in queries: KindQueries, audit: AuditActor? = nil) async throws -> AttachOutcome {
         try await client.lease { try await $0.withTransaction(logger: logger) { connection in
             var lockBindings = PostgresBindings()
             lockBindings.append(id)
@@ -45,7 +46,11 @@ extension RecordStore {
             bindings.append(id)
             bindings.append(fileJSON)
             bindings.append(key)
-            let sql = "UPDATE \(queries.table) AS t SET \"file\" = $2::json, \"file_key\" = $3, \"uploaded_time\" = now(), \"updated_at\" = greatest(clock_timestamp(), \"updated_at\" + interval '1 microsecond') WHERE \"id\" = $1 RETURNING \(queries.recordColumns)"
+            var sql = "UPDATE \(queries.table) AS t SET \"file\" = $2::json, \"file_key\" = $3, \"uploaded_time\" = now(), \"updated_at\" = greatest(clock_timestamp(), \"updated_at\" + interval '1 microsecond') WHERE \"id\" = $1 RETURNING \(queries.recordColumns)"
+            if let audit {
+                sql = AuditLog.wrapping(sql, firstParameter: 4)
+                AuditLog.bind(.upload, kind: queries.kind.name, actor: audit, into: &bindings)
+            }
             let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
             for try await row in rows { return .attached(try queries.renderer.render(row), replacedKey: found.oldKey) }
             return .notFound

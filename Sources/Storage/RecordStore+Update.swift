@@ -43,7 +43,8 @@ public struct VersionGuard: Sendable, Equatable {
 extension RecordStore {
     /// Writes the given fields. With `ifMatch`, only when the record's version is one of them (or `*`):
     /// the check and the write are one statement, so two editors cannot both win.
-    public func update(_ id: Int64, with record: ValidatedRecord, ifMatch: VersionGuard?, in queries: KindQueries) async throws -> UpdateOutcome {
+    /// `audit`: who asked; the audit row (`update`) is written by the same statement.
+    public func update(_ id: Int64, with record: ValidatedRecord, ifMatch: VersionGuard?, in queries: KindQueries, audit: AuditActor? = nil) async throws -> UpdateOutcome {
         var bindings = StatementBindings()
         bindings.append(id)
         var sets: [String] = []
@@ -57,7 +58,11 @@ extension RecordStore {
             bindings.append(ifMatch.tags)
             condition += " AND \(KindQueries.version) = ANY($\(bindings.count))"
         }
-        let sql = "UPDATE \(queries.table) AS t SET \(sets.joined(separator: ", ")) WHERE \(condition) RETURNING \(queries.recordColumns)"
+        var sql = "UPDATE \(queries.table) AS t SET \(sets.joined(separator: ", ")) WHERE \(condition) RETURNING \(queries.recordColumns)"
+        if let audit {
+            sql = AuditLog.wrapping(sql, firstParameter: bindings.count + 1)
+            AuditLog.bind(.update, kind: queries.kind.name, actor: audit, into: &bindings)
+        }
         if let stored = try await records(sql, bindings, in: queries, prepared: false).first {
             return .updated(stored)
         }

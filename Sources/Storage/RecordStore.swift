@@ -19,7 +19,7 @@ public struct RecordStore: Sendable {
     /// Concurrent GETs by id of one kind share a statement (`RoundTripSharing`); nil: each runs alone.
     let sharedGets: RoundTripSharing<Int64, StoredRecord?>?
     /// Concurrent creates of one kind and column set share a multi-row `INSERT`; nil: each runs alone.
-    let sharedCreates: RoundTripSharing<ValidatedRecord, Result<StoredRecord, any Error>>?
+    let sharedCreates: RoundTripSharing<PendingCreate, Result<StoredRecord, any Error>>?
     /// Concurrent list pages of one query shape share a statement; nil: each runs alone.
     let sharedPages: RoundTripSharing<PageRequest, Result<QueryPage, any Error>>?
 
@@ -54,12 +54,17 @@ public struct RecordStore: Sendable {
     /// Deletes the record, when its version matches `ifMatch` (if given). The row goes first and the
     /// caller removes the returned file key after, so a crash leaves at worst an orphan file
     /// (`storage verify --repair`), never a row naming a missing file.
-    public func delete(_ id: Int64, ifMatch: VersionGuard? = nil, in queries: KindQueries) async throws -> DeleteOutcome {
+    /// `audit`: who asked; the audit row (`delete`) is written by the same statement.
+    public func delete(_ id: Int64, ifMatch: VersionGuard? = nil, in queries: KindQueries, audit: AuditActor? = nil) async throws -> DeleteOutcome {
         var bindings = PostgresBindings()
         bindings.append(id)
         if let ifMatch { bindings.append(ifMatch.tags) }
-        let sql = ifMatch == nil ? queries.deleteByID : queries.deleteByIDIfVersion
-        for row in try await allRows(PostgresQuery(unsafeSQL: sql, binds: bindings)) { return .deleted(fileKey: try row.decode(String?.self)) }
+        var sql = ifMatch == nil ? queries.deleteByID : queries.deleteByIDIfVersion
+        if let audit {
+            sql = AuditLog.wrapping(sql, firstParameter: ifMatch == nil ? 2 : 3)
+            AuditLog.bind(.delete, kind: queries.kind.name, actor: audit, into: &bindings)
+        }
+        for row in try await allRows(PostgresQuery(unsafeSQL: sql, binds: bindings)) { return .deleted(fileKey: try row.decode((String?, Int64).self).0) }
         guard ifMatch != nil, let current = try await get(id, in: queries) else { return .notFound }
         return .stale(current: current.version)
     }

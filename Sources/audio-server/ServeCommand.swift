@@ -34,6 +34,10 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConnections: String?
     @Option(name: .customLong("allowed-hosts"), help: "Host header values answered, comma-separated, or * (env ALLOWED_HOSTS, default: localhost, 127.0.0.1, [::1] and the listen address).")
     var allowedHosts: String?
+    @Option(name: .customLong("trusted-proxies"), help: "Proxy addresses whose X-Forwarded-For names the client, comma-separated (env TRUSTED_PROXIES, default none).")
+    var trustedProxies: String?
+    @Option(name: .customLong("cors-origins"), help: "Browser origins allowed to call the API, comma-separated, or * (env CORS_ORIGINS, default none).")
+    var corsOrigins: String?
     @Option(name: .customLong("bench-routes"), help: "on: serve the benchmark-only GET /_static (env BENCH_ROUTES, default off).")
     var benchRoutes: String?
     @Flag(name: .customLong("auto-migrate"), help: "Generate and apply a non-destructive migration for kinds/ changes before serving (development).")
@@ -61,12 +65,13 @@ struct ServeCommand: AsyncParsableCommand {
             }
             sharing = limits
         }
-        let secret = env["SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        if let secret, secret.count < 32 {
-            throw ValidationError("SECRET_KEY must be at least 32 characters (e.g. the output of: openssl rand -base64 32); got \(secret.count)")
+        // Signed links and list cursors are signed under it: a random one per process would break
+        // every link at a restart and differ between servers, so it is required.
+        guard let secret = env["SECRET_KEY"], !secret.isEmpty else {
+            throw ValidationError("SECRET_KEY is not set; export SECRET_KEY=\"$(openssl rand -base64 32)\" (at least 32 characters, the same on every server; make run keeps one in .data/secret-key)")
         }
-        if secret == nil {
-            logger.notice("SECRET_KEY is not set: list cursors are signed with a random key, so they stop working when the server restarts and differ between servers; set SECRET_KEY (at least 32 characters) to keep them")
+        guard secret.count >= 32 else {
+            throw ValidationError("SECRET_KEY must be at least 32 characters (e.g. the output of: openssl rand -base64 32); got \(secret.count)")
         }
         let connections = try connectionLimits(env)
         var hosts: HostAllowList?
@@ -76,6 +81,20 @@ struct ServeCommand: AsyncParsableCommand {
             }
             hosts = list
         }
+        var proxies = TrustedProxies.none
+        if let text = trustedProxies ?? env["TRUSTED_PROXIES"], !text.trimmingCharacters(in: .whitespaces).isEmpty {
+            guard let list = TrustedProxies(setting: text) else {
+                throw ValidationError("TRUSTED_PROXIES must be comma-separated IP addresses, e.g. 127.0.0.1,::1; got '\(text)'")
+            }
+            proxies = list
+        }
+        var cors: CORSOrigins?
+        if let text = corsOrigins ?? env["CORS_ORIGINS"], !text.trimmingCharacters(in: .whitespaces).isEmpty {
+            guard let origins = CORSOrigins(setting: text) else {
+                throw ValidationError("CORS_ORIGINS must be comma-separated origins like https://app.example.com (scheme, host, optional port; no path), or *; got '\(text)'")
+            }
+            cors = origins
+        }
         let benchText = (benchRoutes ?? env["BENCH_ROUTES"] ?? "off").lowercased()
         guard ["on", "off", "true", "false", "1", "0"].contains(benchText) else {
             throw ValidationError("BENCH_ROUTES must be on or off, got '\(benchText)'")
@@ -83,7 +102,8 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = ServerConfiguration(host: host, port: port, storageDirectory: storageDir ?? env["STORAGE_DIR"] ?? "./storage",
                                                 maxUploadBytes: uploadLimit, sharedRoundTrips: sharing, secretKey: secret,
                                                 connections: connections,
-                                                allowedHosts: hosts, benchRoutes: ["on", "true", "1"].contains(benchText))
+                                                allowedHosts: hosts, benchRoutes: ["on", "true", "1"].contains(benchText),
+                                                trustedProxies: proxies, corsOrigins: cors)
 
         let unfinished = FileStore(root: configuration.storageDirectory).removeUnfinishedUploads()
         if unfinished > 0 { logger.notice("removed unfinished uploads left by an earlier run", metadata: ["count": "\(unfinished)"]) }
@@ -91,12 +111,13 @@ struct ServeCommand: AsyncParsableCommand {
         let directory = MigrationDirectory(path: settings.migrationsDirectory)
         try await withDatabase(url, logger: logger) { client in
             try await ensureSchema(catalog: catalog, directory: directory, client: client, logger: logger)
+            try await AccessTables.ensure(on: client, logger: logger)
         }
 
         let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: poolSize, warm: true), logger: poolLogger(logger))
         let registry = KindRegistry(catalog)
         let app = ServerApplication.make(configuration: configuration, registry: registry, database: database,
-                                         watch: try url.connectionConfiguration(), logger: logger)
+                                         watch: try url.connectionConfiguration(), keyChanges: try url.connectionConfiguration(), logger: logger)
         let reloader = KindReloader(registry: registry, kindsDirectory: settings.kindsDirectory, migrations: directory,
                                     client: database, logger: logger)
         let hangups = SignalWatcher.watch(SIGHUP)

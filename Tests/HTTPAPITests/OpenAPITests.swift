@@ -267,8 +267,12 @@ import TestSupport
     @Test func otherMethodsOnKnownPathsAre405WithAllow() async throws {
         try await TestServer.run { client, _ in
             let cases: [(String, HTTPRequest.Method, String)] = [
-                ("/api/kinds", .delete, "GET"),
-                ("/openapi.json", .post, "GET"),
+                ("/api/kinds", .delete, "GET, HEAD"),
+                ("/openapi.json", .post, "GET, HEAD"),
+                ("/api/keys", .put, "GET, HEAD, POST"),
+                ("/api/keys/3", .get, "DELETE"),
+                ("/api/audit", .post, "GET, HEAD"),
+                ("/api/audio/song/1/file/link", .get, "POST"),
                 ("/api/audio/create", .put, "POST"),
                 ("/api/audio/song", .post, "GET, HEAD"),
                 ("/api/audio/song/1", .post, "GET, HEAD, PATCH, PUT, DELETE"),

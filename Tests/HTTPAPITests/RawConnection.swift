@@ -20,7 +20,7 @@ enum RawConnection {
     static func sendThenClose(port: Int, head: String, body: [UInt8]) throws {
         let fd = try open(port: port)
         defer { close(fd) }
-        try send(fd, Array(head.utf8) + body)
+        try send(fd, Array(TestServer.withAdminKey(head, port: port).utf8) + body)
         usleep(100_000)  // let the server start writing the upload before the hang-up
     }
 
@@ -29,7 +29,7 @@ enum RawConnection {
     static func sendHeadWaitThenBody(port: Int, head: String, body: [UInt8], wait: Duration = .seconds(2)) throws -> (interim: String, final: String) {
         let fd = try open(port: port)
         defer { close(fd) }
-        try send(fd, Array(head.utf8))
+        try send(fd, Array(TestServer.withAdminKey(head, port: port).utf8))
         let interim = receive(fd, until: "\r\n\r\n", timeout: wait)
         try send(fd, body)
         let final = receive(fd, until: "}", timeout: .seconds(10))
@@ -90,7 +90,7 @@ extension RawConnection {
                 continuation.resume(with: Result {
                     let fd = try open(port: port)
                     defer { close(fd) }
-                    try send(fd, Array(head.utf8) + body)
+                    try send(fd, Array(TestServer.withAdminKey(head, port: port).utf8) + body)
                     return receive(fd, until: marker, timeout: wait)
                 })
             }.start()
@@ -102,12 +102,17 @@ extension RawConnection {
 /// call runs on a thread of its own (see `sendAndRead`).
 final class RawSocket: @unchecked Sendable {
     let fd: Int32
+    /// The server's port: a request head sent with `send(_: String)` gets its admin key.
+    let port: Int
     private var closed = false
 
-    private init(fd: Int32) { self.fd = fd }
+    private init(fd: Int32, port: Int) {
+        self.fd = fd
+        self.port = port
+    }
 
     static func connect(port: Int) async throws -> RawSocket {
-        try await onThread { RawSocket(fd: try RawConnection.open(port: port)) }
+        try await onThread { RawSocket(fd: try RawConnection.open(port: port), port: port) }
     }
 
     deinit { if !closed { close(fd) } }
@@ -116,7 +121,7 @@ final class RawSocket: @unchecked Sendable {
         if !closed { closed = true; close(fd) }
     }
 
-    func send(_ text: String) async throws { try await send(Array(text.utf8)) }
+    func send(_ text: String) async throws { try await send(Array(TestServer.withAdminKey(text, port: port).utf8)) }
 
     func send(_ bytes: [UInt8]) async throws {
         try await Self.onThread { try RawConnection.send(self.fd, bytes) }

@@ -25,6 +25,10 @@ import TestSupport
         try expectRefused(setting: "MAX_CONNECTIONS", value: "2000000000", argumentSets: [["serve"]], message: "MAX_CONNECTIONS must stay 256 below the open-file limit")
         try expectRefused(setting: "ALLOWED_HOSTS", value: ",", argumentSets: [["serve"]], message: "ALLOWED_HOSTS must be comma-separated")
         try expectRefused(setting: "BENCH_ROUTES", value: "maybe", argumentSets: [["serve"]], message: "BENCH_ROUTES must be on or off")
+        try expectRefused(setting: "SECRET_KEY", value: "", argumentSets: [["serve"]], message: "SECRET_KEY is not set")
+        try expectRefused(setting: "SECRET_KEY", value: "too-short", argumentSets: [["serve"]], message: "SECRET_KEY must be at least 32 characters")
+        try expectRefused(setting: "TRUSTED_PROXIES", value: "not-an-address", argumentSets: [["serve"]], message: "TRUSTED_PROXIES must be comma-separated IP addresses")
+        try expectRefused(setting: "CORS_ORIGINS", value: "example.com/path", argumentSets: [["serve"]], message: "CORS_ORIGINS must be comma-separated origins")
     }
 
     /// Runs `serve` with `setting=value` in the environment, once per argument set, and expects each
@@ -36,6 +40,7 @@ import TestSupport
         // Nothing listens on port 1: reaching the database would fail with another message.
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = "postgres://nobody@127.0.0.1:1/none?sslmode=disable"
+        environment["SECRET_KEY"] = String(repeating: "s", count: 32)
         environment[setting] = value
         for arguments in argumentSets {
             do {

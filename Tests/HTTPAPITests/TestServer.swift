@@ -1,5 +1,6 @@
 import Foundation
 import HTTPAPI
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import KindModel
@@ -7,6 +8,7 @@ import Logging
 import PostgresNIO
 import Schema
 import Storage
+import Synchronization
 import TestSupport
 
 /// What a test gets besides the HTTP client: where the server's data lives.
@@ -14,6 +16,8 @@ struct ServerContext: Sendable {
     let databaseURL: DatabaseURL
     let storageDirectory: String
     let kindsDirectory: String
+    /// The secret of the admin key the test client sends by default (`KeyedTestClient`).
+    let adminSecret: String
 
     /// The stored and temporary files once the server had up to 5 s to remove what a dropped
     /// upload left (it notices the drop asynchronously).
@@ -43,6 +47,8 @@ enum TestServer {
                                  setup: TestingSetup = .router, watch: PostgresConnection.Configuration? = nil,
                                  connections: ConnectionLimits = .standard, allowedHosts: HostAllowList? = nil,
                                  benchRoutes: Bool = false, storageDirectory: String? = nil, logger: Logger? = nil,
+                                 databaseURL: DatabaseURL? = nil, keyChanges: Bool = false, secretKey: String? = nil,
+                                 trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil,
                                  _ body: @Sendable (any TestClientProtocol, ServerContext) async throws -> T) async throws -> T {
         let fm = FileManager.default
         let root = fm.temporaryDirectory.appendingPathComponent("audio-test-\(UUID().uuidString)").path
@@ -57,18 +63,61 @@ enum TestServer {
         let catalog = try KindLoader.load(directory: kindsDir)
         let directory = MigrationDirectory(path: migrationsDir)
         _ = try directory.generate(for: catalog)
-        let url = try await TestDatabase.create(label: "http")
+        let url: DatabaseURL
+        if let databaseURL { url = databaseURL } else { url = try await TestDatabase.create(label: "http") }
         let logger = logger ?? { var l = Logger(label: "test-server"); l.logLevel = .warning; return l }()
-        try await TestDatabase.withClient(url) { client in
+        // Every test server has an admin key its client sends unless a test sets its own
+        // Authorization (the access tests, through `anonymous`).
+        let adminSecret = try await TestDatabase.withClient(url) { client in
             try await MigrationRunner(client: client, directory: directory, logger: logger).apply()
+            try await AccessTables.ensure(on: client, logger: logger)
+            return try await APIKeyStore(client: client, logger: logger)
+                .create(name: "test-admin-\(UInt32.random(in: 0...UInt32.max))", scopes: [.admin], expiresAt: nil, actor: nil).secret
         }
         let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: 8), logger: logger)
         let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, storageDirectory: storageDir, maxUploadBytes: maxUploadBytes,
-                                                connections: connections, allowedHosts: allowedHosts, benchRoutes: benchRoutes)
+                                                secretKey: secretKey, connections: connections, allowedHosts: allowedHosts, benchRoutes: benchRoutes,
+                                                trustedProxies: trustedProxies, corsOrigins: corsOrigins)
         let app = ServerApplication.make(configuration: configuration, registry: KindRegistry(catalog), database: database,
-                                         watch: watch, logger: logger)
-        let context = ServerContext(databaseURL: url, storageDirectory: storageDir, kindsDirectory: kindsDir)
-        return try await app.test(setup) { client in try await body(client, context) }
+                                         watch: watch, keyChanges: keyChanges ? try url.connectionConfiguration() : nil, logger: logger)
+        let context = ServerContext(databaseURL: url, storageDirectory: storageDir, kindsDirectory: kindsDir, adminSecret: adminSecret)
+        return try await app.test(setup) { client in
+            if let port = client.port { adminSecrets.withLock { $0[port] = adminSecret } }
+            defer { if let port = client.port { _ = adminSecrets.withLock { $0.removeValue(forKey: port) } } }
+            return try await body(KeyedTestClient(base: client, secret: adminSecret), context)
+        }
+    }
+
+    /// The admin secret of each live test server, by port, for `RawConnection`.
+    static let adminSecrets = Mutex([Int: String]())
+
+    /// `head` with the admin key of the server on `port` after its request line, unless it
+    /// already has an Authorization header or the server is unknown.
+    static func withAdminKey(_ head: String, port: Int) -> String {
+        guard !head.lowercased().contains("\nauthorization:"), let secret = adminSecrets.withLock({ $0[port] }),
+              let lineEnd = head.range(of: "\r\n"), head[..<lineEnd.lowerBound].hasSuffix(" HTTP/1.1") else { return head }
+        return String(head[..<lineEnd.upperBound]) + "Authorization: Bearer \(secret)\r\n" + String(head[lineEnd.upperBound...])
+    }
+}
+
+/// The test client every test gets: it sends the server's admin key unless the request has its
+/// own `Authorization`, or the header `X-Test-Anonymous` (removed before sending) asks for none.
+struct KeyedTestClient: TestClientProtocol {
+    let base: any TestClientProtocol
+    let secret: String
+
+    static let anonymous = HTTPField.Name("X-Test-Anonymous")!
+
+    var port: Int? { base.port }
+
+    func executeRequest(uri: String, method: HTTPRequest.Method, headers: HTTPFields, body: ByteBuffer?) async throws -> TestResponse {
+        var headers = headers
+        if headers[Self.anonymous] != nil {
+            headers[Self.anonymous] = nil
+        } else if headers[.authorization] == nil {
+            headers[.authorization] = "Bearer \(secret)"
+        }
+        return try await base.executeRequest(uri: uri, method: method, headers: headers, body: body)
     }
 }
 

@@ -78,6 +78,6 @@ import Testing
     }
 
     @Test func unknownKindKeyListsIndexes() {
-        expectProblem("fields:\n  a: {type: string}\nindex: [[a]]\n", "expected one of: additional_fields, aliases, description, fields, indexes, name, renamed_from, upload")
+        expectProblem("fields:\n  a: {type: string}\nindex: [[a]]\n", "expected one of: access, additional_fields, aliases, description, fields, indexes, name, renamed_from, upload")
     }
 }

@@ -292,7 +292,7 @@ import TestSupport
             let taken = try await store.create(try Self.validated(#"{"title":"taken","code":"taken"}"#, kind), in: queries)
             for n in 0..<20 {
                 let batch = try [Self.validated(#"{"title":"new","code":"new\#(n)"}"#, kind), Self.validated(#"{"title":"dup","code":"taken"}"#, kind)]
-                let results = try await Self.within(20) { try await store.insert(batch, columns: RecordStore.columns(of: batch[0]), in: queries) }
+                let results = try await Self.within(20) { try await store.insert(batch.map { PendingCreate(record: $0) }, columns: RecordStore.columns(of: batch[0]), in: queries) }
                 #expect(try Self.content(try results[0].get())["code"] == .string("new\(n)"))
                 if case .failure(let error) = results[1] {
                     #expect(error as? StorageError == .uniqueViolation(kind: "track", field: "code"))

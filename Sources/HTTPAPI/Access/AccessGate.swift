@@ -1,0 +1,190 @@
+import Foundation
+import Hummingbird
+import KindModel
+import Logging
+import Storage
+
+/// The one place requests are checked against `APIOperation.access` and the kind's `access:`
+/// block: which key a request presents, whether it may do what it asks, failed attempts and
+/// lockouts. Handlers call it before they read a record, so a refusal reveals nothing about data.
+public final class AccessGate: Sendable {
+    public let keys: KeyDirectory
+    let limiter: FailedAuthLimiter
+    let links: SignedLinkSigner
+    let proxies: TrustedProxies
+    let audit: AuditLog
+
+    init(keys: KeyDirectory, links: SignedLinkSigner, proxies: TrustedProxies, audit: AuditLog, limiter: FailedAuthLimiter = FailedAuthLimiter()) {
+        self.keys = keys
+        self.links = links
+        self.proxies = proxies
+        self.audit = audit
+        self.limiter = limiter
+    }
+
+    /// What `require` allows.
+    enum Grant: Sendable {
+        case allowed
+        /// Allowed if the signed link verifies against the record's file (`verifyLink`).
+        case ifLinkVerifies(SignedLinkQuery)
+    }
+
+    /// Why a presented credential was refused.
+    enum Failure: String {
+        case malformed, unknown, expired, link
+    }
+
+    /// The client's address as the limiter and the audit trail see it.
+    func client(_ request: Request, _ context: AudioRequestContext) -> String {
+        let forwarded = proxies.addresses.isEmpty ? nil : request.headers[values: .xForwardedFor].joined(separator: ",")
+        return proxies.client(peer: context.remoteAddress, forwardedFor: forwarded)
+    }
+
+    /// Who made a change, for its audit row.
+    func actor(_ key: ActiveKey?, _ request: Request, _ context: AudioRequestContext) -> AuditActor {
+        AuditActor(keyID: key?.id, keyName: key?.name, requestID: context.requestID, client: client(request, context))
+    }
+
+    /// The key the request presents (`Authorization: Bearer <secret>`), checked; nil when none.
+    func identify(_ request: Request, _ context: AudioRequestContext) async throws -> ActiveKey? {
+        guard let header = request.headers[.authorization] else { return nil }
+        try refuseIfLockedOut(request, context)
+        guard let secret = Self.bearerToken(header), APIKeySecret.isWellFormed(secret) else {
+            throw await fail(.malformed, request, context)
+        }
+        switch await keys.lookup(secret) {
+        case .valid(let key): return key
+        case .expired: throw await fail(.expired, request, context)
+        case .unknown: throw await fail(.unknown, request, context)
+        }
+    }
+
+    /// Throws the 401/403 a caller holding `key` (or none) gets for `decision`.
+    func require(_ decision: AccessDecision, key: ActiveKey?, _ request: Request, _ context: AudioRequestContext) throws -> Grant {
+        switch decision {
+        case .allowed:
+            return .allowed
+        case .needsScope(let scope):
+            try require(scope, key: key, request, context)
+            return .allowed
+        case .needsScopeOrSignature(let scope):
+            if let key, Self.allows(key, scope) { return .allowed }
+            if let link = SignedLinkQuery(query: request.uri.query) {
+                try refuseIfLockedOut(request, context)
+                return .ifLinkVerifies(link)
+            }
+            try require(scope, key: key, request, context)
+            return .allowed
+        }
+    }
+
+    /// 401 without a key, 403 with one that lacks `scope`.
+    func require(_ scope: Scope, key: ActiveKey?, _ request: Request, _ context: AudioRequestContext) throws {
+        guard let key else {
+            try refuseIfLockedOut(request, context)
+            throw AccessProblems.missingKey(scope)
+        }
+        if !Self.allows(key, scope) { throw AccessProblems.missingScope(scope, key: key) }
+    }
+
+    static func allows(_ key: ActiveKey, _ scope: Scope) -> Bool {
+        switch scope {
+        case .admin: key.scopes.allowsAdmin
+        case .action(let action, let kind): kind.map { key.scopes.allows(action, on: $0) } ?? key.scopes.allowsAdmin
+        }
+    }
+
+    /// Checks a signed link against the record's file (`sha256` nil: no record or no file, which
+    /// gets the same answer as a wrong signature, so a link cannot probe for records).
+    func verifyLink(_ link: SignedLinkQuery, kind: String, id: Int64, sha256: String?, _ request: Request, _ context: AudioRequestContext,
+                    now: Double = Date().timeIntervalSince1970) async throws {
+        guard let expires = link.expires, !link.signature.isEmpty else { throw await fail(.link, request, context) }
+        if Double(expires) < now {
+            guard let sha256, links.verify(link.signature, kind: kind, id: id, expires: expires, sha256: sha256) else {
+                throw await fail(.link, request, context)
+            }
+            throw AccessProblems.linkExpired(expires)
+        }
+        guard let sha256, links.verify(link.signature, kind: kind, id: id, expires: expires, sha256: sha256) else {
+            throw await fail(.link, request, context)
+        }
+    }
+
+    /// 429 while the client is locked out.
+    func refuseIfLockedOut(_ request: Request, _ context: AudioRequestContext) throws {
+        guard !limiter.isQuiet else { return }
+        if let seconds = limiter.lockedFor(client(request, context)) { throw AccessProblems.lockedOut(retryAfter: seconds) }
+    }
+
+    /// Counts a failed attempt (auditing the lockout it may start) and returns its problem.
+    func fail(_ failure: Failure, _ request: Request, _ context: AudioRequestContext) async -> Problem {
+        let client = client(request, context)
+        if limiter.recordFailure(client) {
+            context.logger.warning("client locked out after repeated failed authentication", metadata: ["client": "\(client)"])
+            do {
+                try await audit.append(.lockout, actor: AuditActor(keyID: nil, keyName: nil, requestID: context.requestID, client: client))
+            } catch {
+                context.logger.error("could not audit a lockout", metadata: ["error": "\(ErrorLogText.describe(error))"])
+            }
+        }
+        return AccessProblems.refused(failure)
+    }
+
+    /// The secret of `Bearer <secret>` (scheme case-insensitive, RFC 6750 §2.1).
+    static func bearerToken(_ header: String) -> Substring? {
+        let text = Substring(header)
+        guard text.count > 7, text.prefix(7).lowercased() == "bearer " else { return nil }
+        return text.dropFirst(7).drop { $0 == " " }
+    }
+}
+
+/// The problems of access control, each saying what was wrong and what to do.
+enum AccessProblems {
+    static let challenge = #"Bearer realm="audio-server""#
+
+    static func missingKey(_ scope: Scope) -> Problem {
+        Problem(.unauthorized, "key-missing", title: "API key required",
+                detail: "This route needs an API key with the \(scope) scope; send it as 'Authorization: Bearer <key>'. An admin makes keys with `audio-server keys create` or POST /api/keys.",
+                extensions: [("reason", "missing"), ("required_scope", .string(scope.description))],
+                headers: [.wwwAuthenticate: challenge])
+    }
+
+    static func refused(_ failure: AccessGate.Failure) -> Problem {
+        let invalid = #"Bearer realm="audio-server", error="invalid_token""#
+        switch failure {
+        case .malformed:
+            return Problem(.unauthorized, "key-malformed", title: "Malformed API key",
+                           detail: "The Authorization header must be 'Bearer <key>' with a key as `keys create` prints it (\(APIKeySecret.prefix) followed by 43 characters).",
+                           extensions: [("reason", "malformed")], headers: [.wwwAuthenticate: invalid])
+        case .unknown:
+            return Problem(.unauthorized, "key-invalid", title: "Unknown or revoked API key",
+                           detail: "No working key has this secret: it was never made, or it was revoked. Ask an admin for a new key.",
+                           extensions: [("reason", "unknown_or_revoked")], headers: [.wwwAuthenticate: invalid])
+        case .expired:
+            return Problem(.unauthorized, "key-expired", title: "API key expired",
+                           detail: "This key has expired; ask an admin for a new key (`audio-server keys create … --expires 30d`).",
+                           extensions: [("reason", "expired")], headers: [.wwwAuthenticate: invalid])
+        case .link:
+            return Problem(.forbidden, "link-invalid", title: "Invalid signed link",
+                           detail: "The link's signature does not match: it was edited, is for another record, or the file was replaced since it was made. Ask for a new link with POST …/file/link.")
+        }
+    }
+
+    static func missingScope(_ scope: Scope, key: ActiveKey) -> Problem {
+        Problem(.forbidden, "scope-missing", title: "Key lacks the scope",
+                detail: "Key '\(key.name)' does not hold the \(scope) scope this route needs; use a key that does, or have an admin make one.",
+                extensions: [("required_scope", .string(scope.description))])
+    }
+
+    static func linkExpired(_ expires: Int64) -> Problem {
+        Problem(.forbidden, "link-expired", title: "Signed link expired",
+                detail: "This link expired at \(RFC3339.format(Date(timeIntervalSince1970: Double(expires)))); ask for a new one with POST …/file/link.",
+                extensions: [("expired_at", .string(RFC3339.format(Date(timeIntervalSince1970: Double(expires)))))])
+    }
+
+    static func lockedOut(retryAfter seconds: Int) -> Problem {
+        Problem(.tooManyRequests, "too-many-failures", title: "Too many failed attempts",
+                detail: "Too many failed authentications came from your address; try again in \(seconds) s with a valid key.",
+                headers: [.retryAfter: String(seconds)])
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import Hummingbird
+import KindModel
+import Storage
+
+extension AudioAPI {
+    /// `POST /api/audio/<kind>/<id>/file/link?expires_in=SECONDS`: a signed link to the record's
+    /// file that plays without any header (`<audio src>`), for 1 s to 7 days (default 1 hour).
+    func createLink(_ request: Request, queries: KindQueries, id: Int64) async throws -> Response {
+        let lifetime = try Self.linkLifetime(request.uri.queryParameters.get("expires_in"))
+        let info = try await records.fileInfo(id, in: queries)
+        guard info.exists else { throw Problem.notFound(kind: queries.kind.name, id: id) }
+        guard let file = info.file else { throw Self.noFile(queries.kind.name, id) }
+        let expires = Int64(Date().timeIntervalSince1970.rounded(.down)) + lifetime
+        let url = access.links.url(kind: queries.kind.name, id: id, expires: expires, sha256: file.sha256)
+        let body = JSONObject([("url", .string(url)), ("expires_at", .string(RFC3339.format(Date(timeIntervalSince1970: Double(expires)))))])
+        return JSONResponse.make(.ok, JSONWriter.string(.object(body)))
+    }
+
+    static func linkLifetime(_ text: String?) throws -> Int64 {
+        guard let text else { return SignedLinkSigner.defaultLifetime }
+        let range = SignedLinkSigner.lifetimes
+        guard let seconds = Int64(text), range.contains(seconds) else {
+            throw Problem(.badRequest, "invalid-query", title: "Invalid link lifetime",
+                          detail: "expires_in must be a whole number of seconds from \(range.lowerBound) to \(range.upperBound) (7 days); got '\(text)'.",
+                          errors: [ValidationIssue(field: "expires_in", code: "range", message: "'expires_in' must be \(range.lowerBound)–\(range.upperBound) seconds")])
+        }
+        return seconds
+    }
+
+    static func noFile(_ kind: String, _ id: Int64) -> Problem {
+        Problem(.notFound, "no-file", title: "No file uploaded",
+                detail: "\(kind) \(id) has no audio file yet; upload one with PUT /api/audio/\(kind)/\(id).")
+    }
+}

@@ -1,0 +1,91 @@
+import HTTPTypes
+import KindModel
+
+/// Every route of the API, declared once: its method, path, what it needs to be allowed, and
+/// what body it reads. Registration (`AudioAPI.register`), 405 with `Allow` (`RouteTable`), the
+/// 100-continue decision, OpenAPI's security requirements and the reserved kind names all derive
+/// from this list, so a route cannot be served without an access rule.
+/// (`GET /_static`, the benchmark-only route behind BENCH_ROUTES, is left out: off, it does not exist.)
+public enum APIOperation: String, CaseIterable, Sendable {
+    case health, openAPI, listKinds, describeKind
+    case create, list, get, update, upload, delete, download, createLink
+    case listKeys, createKey, revokeKey, listAudit
+
+    public var method: HTTPRequest.Method {
+        switch self {
+        case .health, .openAPI, .listKinds, .describeKind, .list, .get, .download, .listKeys, .listAudit: .get
+        case .create, .createLink, .createKey: .post
+        case .update: .patch
+        case .upload: .put
+        case .delete, .revokeKey: .delete
+        }
+    }
+
+    /// The router's pattern; `:name` is one path segment.
+    public var path: String {
+        switch self {
+        case .health: "/healthz"
+        case .openAPI: "/openapi.json"
+        case .listKinds: "/api/kinds"
+        case .describeKind: "/api/kinds/:kind"
+        case .create: "/api/audio/create"
+        case .list: "/api/audio/:kind"
+        case .get, .update, .upload, .delete: "/api/audio/:kind/:id"
+        case .download: "/api/audio/:kind/:id/file"
+        case .createLink: "/api/audio/:kind/:id/file/link"
+        case .listKeys, .createKey: "/api/keys"
+        case .revokeKey: "/api/keys/:id"
+        case .listAudit: "/api/audit"
+        }
+    }
+
+    /// What the route needs before it answers (the kind's `access:` decides reads and downloads).
+    public var access: AccessRule {
+        switch self {
+        case .health, .openAPI, .listKinds, .describeKind: .open
+        case .list, .get: .kind(.read)
+        case .download: .kind(.download)
+        case .createLink: .kind(.link)
+        case .create, .update: .kind(.write)
+        case .upload: .kind(.upload)
+        case .delete: .kind(.delete)
+        case .listKeys, .createKey, .revokeKey, .listAudit: .admin
+        }
+    }
+
+    /// What the request body is.
+    public enum Body: Sendable { case none, json, audio }
+
+    public var body: Body {
+        switch self {
+        case .create, .update, .createKey: .json
+        case .upload: .audio
+        case .health, .openAPI, .listKinds, .describeKind, .list, .get, .delete, .download, .createLink, .listKeys, .revokeKey, .listAudit: .none
+        }
+    }
+
+    /// GET routes answer HEAD too, with the same headers and no body.
+    public var answersHead: Bool { method == .get }
+
+    /// The path's segments, `*` for a parameter.
+    var shape: [String] {
+        path.split(separator: "/").map { $0.hasPrefix(":") ? "*" : String($0) }
+    }
+
+    /// Fixed segments that sit where a kind name goes (`/api/audio/create`): no kind may take them.
+    public static var reservedKindNames: Set<String> {
+        let kindRoute = ["api", "audio", "*"]
+        return Set(allCases.map(\.shape).filter { $0.count == 3 && $0[0] == "api" && $0[1] == "audio" && $0 != kindRoute }.map { $0[2] })
+    }
+}
+
+extension APIOperation {
+    /// What this operation needs on `kind` (for kind routes; the others ignore it).
+    func decision(for kind: KindDefinition) -> AccessDecision {
+        switch access {
+        case .open: .allowed
+        case .admin: .needsScope(.admin)
+        case .kind(let purpose): purpose.decide(kind: kind.name, access: kind.access)
+        }
+    }
+}

@@ -1,0 +1,20 @@
+import Hummingbird
+import NIOCore
+
+/// The request context of every route: Hummingbird's core storage plus the connection's peer
+/// (for the failed-authentication limiter and the audit trail) and the request's id.
+public struct AudioRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+    /// `X-Request-Id`: a well-formed incoming one, else Hummingbird's own id of the request
+    /// (set by `RequestIDMiddleware`, the outermost middleware).
+    public var requestID = ""
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+
+    /// Read when needed (a write's audit row, a failed authentication), not on every request.
+    public var remoteAddress: SocketAddress? { channel.remoteAddress }
+}

@@ -1,0 +1,47 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Gives every response an `X-Request-Id` and every log line of the request the same id
+/// (`hb.request.id`, where Hummingbird puts its own): a well-formed incoming id is kept, so a
+/// proxy's or client's id follows the request through; otherwise Hummingbird's is used.
+struct RequestIDMiddleware: RouterMiddleware {
+    typealias Context = AudioRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if let incoming = request.headers[.xRequestID], Self.isWellFormed(incoming) {
+            context.logger[metadataKey: "hb.request.id"] = .string(incoming)
+            context.requestID = incoming
+        } else {
+            context.requestID = context.id
+        }
+        do {
+            var response = try await next(request, context)
+            response.headers[.xRequestID] = context.requestID
+            return response
+        } catch var problem as Problem {
+            problem.headers[.xRequestID] = context.requestID
+            throw problem
+        } catch {
+            var problem = ProblemMiddleware<Context>.problem(for: error, request: request, logger: context.logger)
+            problem.headers[.xRequestID] = context.requestID
+            throw problem
+        }
+    }
+
+    /// 1–128 characters of letters, digits and `-_.:`; anything else (log injection, huge ids) is replaced.
+    static func isWellFormed(_ id: String) -> Bool {
+        let utf8 = id.utf8
+        guard (1...128).contains(utf8.count) else { return false }
+        return utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2D || byte == 0x5F || byte == 0x2E || byte == 0x3A
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let xRequestID = Self("X-Request-Id")!
+    static let xForwardedFor = Self("X-Forwarded-For")!
+}

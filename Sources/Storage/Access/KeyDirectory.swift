@@ -1,0 +1,134 @@
+import Foundation
+import KindModel
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// What a presented secret turned out to be.
+public enum KeyLookup: Sendable, Equatable {
+    case valid(ActiveKey)
+    case expired(ActiveKey)
+    /// No working key has this secret: never made, or revoked (one answer, so a guesser learns nothing).
+    case unknown
+}
+
+/// The working keys, kept in memory so that checking a key costs a hash and a dictionary lookup,
+/// not a database round trip.
+///
+/// Kept current three ways: this server's own revocations apply at once; other servers' arrive
+/// through PostgreSQL `LISTEN/NOTIFY` on `APIKeyStore.channel` (a revocation's notice carries the
+/// key's id, dropped before anything is reloaded); and a full reload every `reloadInterval` (and
+/// on every reconnect) catches up on notices missed while disconnected. A secret not in memory is
+/// looked up in the database once before it is refused, so a key made on another server works
+/// at once; repeated misses from one address are slowed by `FailedAuthLimiter`.
+public final class KeyDirectory: Sendable {
+    public let store: APIKeyStore
+    private let state = Mutex(State())
+    /// The connection `run()` listens on; nil: no LISTEN (periodic reloads only).
+    let listenConfiguration: PostgresConnection.Configuration?
+    let reloadInterval: Duration
+
+    struct State {
+        var byHash: [[UInt8]: ActiveKey] = [:]
+        /// Keys used since the last `last_used_at` flush.
+        var used: Set<Int64> = []
+    }
+
+    public init(store: APIKeyStore, listen: PostgresConnection.Configuration?, reloadInterval: Duration = .seconds(30)) {
+        self.store = store
+        self.listenConfiguration = listen
+        self.reloadInterval = reloadInterval
+    }
+
+    /// Replaces the keys in memory with the database's.
+    public func reload() async throws {
+        let keys = try await store.allActive()
+        var byHash: [[UInt8]: ActiveKey] = [:]
+        for key in keys { byHash[key.secretHash] = key }
+        state.withLock { $0.byHash = byHash }
+    }
+
+    /// The key `secret` names (the text after `Bearer `, already checked to be well formed).
+    public func lookup(_ secret: Substring, now: Double = Date().timeIntervalSince1970) async -> KeyLookup {
+        let hash = APIKeySecret.hash(secret)
+        var found = state.withLock { $0.byHash[hash] }
+        if found == nil, let fetched = try? await store.active(hash: hash) {
+            state.withLock { $0.byHash[hash] = fetched }
+            found = fetched
+        }
+        guard let key = found, APIKeySecret.constantTimeEqual(key.secretHash, hash) else { return .unknown }
+        if key.isExpired(at: now) { return .expired(key) }
+        state.withLock { _ = $0.used.insert(key.id) }
+        return .valid(key)
+    }
+
+    /// Forgets a revoked key at once (this server's revocation, or another's notice).
+    public func forget(id: Int64) {
+        state.withLock { state in state.byHash = state.byHash.filter { $0.value.id != id } }
+    }
+
+    /// Writes `last_used_at` for the keys used since the last call, in one statement.
+    public func flushUsage() async {
+        let ids = state.withLock { state -> [Int64] in
+            defer { state.used.removeAll() }
+            return Array(state.used)
+        }
+        do { try await store.touch(ids) } catch {
+            store.logger.debug("could not record key usage", metadata: ["error": "\(error)"])
+            state.withLock { $0.used.formUnion(ids) }
+        }
+    }
+
+    /// Listens for key changes and reloads periodically until cancelled.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.listenLoop() }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: self.reloadInterval)
+                    if Task.isCancelled { break }
+                    await self.flushUsage()
+                    try? await self.reload()
+                }
+                await self.flushUsage()
+            }
+            await group.waitForAll()
+        }
+    }
+
+    private func listenLoop() async {
+        guard let configuration = listenConfiguration else { return }
+        var attempt = 0
+        while !Task.isCancelled {
+            do {
+                let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: store.logger)
+                defer { Task { try? await connection.close() } }
+                let notices = try await connection.listen(APIKeyStore.channel)
+                // Reload after LISTEN is in place: whatever changed while disconnected is caught.
+                try await reload()
+                attempt = 0
+                for try await notice in notices {
+                    if notice.payload.hasPrefix("revoke:"), let id = Int64(notice.payload.dropFirst(7)) { forget(id: id) }
+                    try? await reload()
+                }
+            } catch {
+                if Task.isCancelled { return }
+                store.logger.debug("key change listener disconnected; retrying", metadata: ["error": "\(error)"])
+            }
+            attempt += 1
+            try? await Task.sleep(for: .milliseconds(min(5_000, 100 * attempt)))
+        }
+    }
+}
+
+/// Runs `KeyDirectory.run` for the server's lifetime; a graceful shutdown stops it.
+public struct KeyDirectoryService: Service {
+    let directory: KeyDirectory
+
+    public init(directory: KeyDirectory) { self.directory = directory }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown { await directory.run() }
+    }
+}
