@@ -29,6 +29,14 @@ mode=(); url_path=$P
 if [ "$P" = random-song ]; then mode=(BENCH_MODE=random_id BENCH_PREFIX=/api/audio/song/ BENCH_MAX_ID="$max_song"); url_path=/; fi
 case "$P" in *'{n}'*) mode=(BENCH_MODE=template "BENCH_TEMPLATE=$P" "BENCH_MIN=${AB_MIN:-1}" "BENCH_MAX_ID=${AB_MAX:-1000}"); url_path=/ ;; esac
 if [ "$P" = create-song ]; then mode=(BENCH_MODE=post 'BENCH_BODY={"filetype":"song","name":"Bench song","duration":215}'); url_path=/api/audio/create; fi
+# Both servers get a key on every request; a binary from before access control ignores it, so
+# an A/B across that change measures what the check costs. The key is made with the newer binary.
+export SECRET_KEY="bench-secret-key-of-at-least-32-characters"
+for bin in "$B" "$A"; do
+  if "$bin" keys --help >/dev/null 2>&1; then
+    BENCH_KEY=$("$bin" keys create --name "ab-$(date +%s%N)" --scope admin | tail -1); export BENCH_KEY; break
+  fi
+done
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 

@@ -118,6 +118,11 @@ rec "meta postgres $(psql_q 'SHOW server_version') fsync=$(psql_q 'SHOW fsync') 
 
 export KINDS_DIR="$here/kinds" MIGRATIONS_DIR="$here/migrations"
 "$BIN" migrate apply >"$WORK/migrate.log" 2>&1 || { cat "$WORK/migrate.log" >&2; die "migrate apply"; }
+# Access control is on, as in production: every request of the benchmark sends an admin key
+# (bench/lua/bench.lua reads BENCH_KEY), so its check is part of every figure.
+export SECRET_KEY="bench-secret-key-of-at-least-32-characters"
+BENCH_KEY=$("$BIN" keys create --name "bench-$(date +%s)" --scope admin | tail -1) || die "keys create"
+export BENCH_KEY
 
 log "loading $SONGS songs and $PODCASTS podcasts"
 t0=$(date +%s)
@@ -401,7 +406,7 @@ PY
 xfer() { # xfer NAME EXPECTED_STATUS CURL_ARGS...: records "xfer NAME bytes=N seconds=S status=C"
   local name=$1 want=$2; shift 2
   local sink="$WORK/xfer-body"; [[ $name == download* ]] && sink=/dev/null
-  local out; out=$(timeout 600 curl -sS -o "$sink" -w '%{http_code} %{size_upload} %{size_download} %{time_total}' "$@") || die "curl $name"
+  local out; out=$(timeout 600 curl -sS -o "$sink" -w '%{http_code} %{size_upload} %{size_download} %{time_total}' -H "Authorization: Bearer $BENCH_KEY" "$@") || die "curl $name"
   read -r code up down secs <<<"$out"
   [ "$code" = "$want" ] || { [ "$sink" = /dev/null ] || head -c 600 "$sink" >&2; die "$name: HTTP $code, expected $want"; }
   local bytes=$up; [ "${up%.*}" = 0 ] && bytes=$down
@@ -409,7 +414,7 @@ xfer() { # xfer NAME EXPECTED_STATUS CURL_ARGS...: records "xfer NAME bytes=N se
   log "$name: $(python3 -c "print(f'{${bytes%.*}/$secs/1e6:.0f} MB/s')")"
   rss_mark "$name"
 }
-new_song() { curl -fsS -H 'Content-Type: application/json' -d '{"filetype":"song","name":"upload target","duration":600}' "$BASE/api/audio/create" | jq -r .id; }
+new_song() { curl -fsS -H "Authorization: Bearer $BENCH_KEY" -H 'Content-Type: application/json' -d '{"filetype":"song","name":"upload target","duration":600}' "$BASE/api/audio/create" | jq -r .id; }
 for mib in "$SMALL_MIB" "$BIG_MIB"; do
   log "upload/download ${mib} MiB"
   wav="$here/$WORK/bench-$mib.wav"

@@ -27,11 +27,13 @@ bindir=""; for d in /usr/lib/postgresql/*/bin; do [ -x "$d/pg_ctl" ] && bindir=$
 [ -n "$bindir" ] || bindir=$(dirname "$(command -v pg_ctl)")
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u audio_pg -- "$@"; else "$@"; fi; }
 "$BIN" migrate apply >/dev/null
+export SECRET_KEY="outage-check-secret-key-of-32-characters"
+key=$("$BIN" keys create --name outage --scope admin | tail -1)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 HOST=127.0.0.1 PORT=$port STORAGE_DIR="$dir/storage" LOG_LEVEL=warning "$BIN" serve >"$dir/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-id=$(curl -fsS -H 'Content-Type: application/json' -d '{"filetype":"song","name":"outage","duration":5}' "http://127.0.0.1:$port/api/audio/create" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+id=$(curl -fsS -H "Authorization: Bearer $key" -H 'Content-Type: application/json' -d '{"filetype":"song","name":"outage","duration":5}' "http://127.0.0.1:$port/api/audio/create" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 get() { curl -s --max-time 80 -o /dev/null -w "%{http_code} in %{time_total}s" "http://127.0.0.1:$port/api/audio/song/$id"; }
 echo "database up:    GET -> $(get)"
 as_pg "$bindir/pg_ctl" -D "$dir/pg/data" -m fast stop >/dev/null

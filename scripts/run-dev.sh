@@ -47,13 +47,22 @@ if [ -z "${DATABASE_URL:-}" ]; then
   export DATABASE_URL
   echo "development database: $DATABASE_URL, data in $dev (stop: make db-stop; delete: make db-remove)"
 fi
-# The server secret (signs list cursors), made once and kept with the development data.
+# The server secret (signs list cursors and signed links), made once and kept with the development data.
 if [ -z "${SECRET_KEY:-}" ]; then
   [ -s .data/secret-key ] || (umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n' >.data/secret-key)
   SECRET_KEY=$(cat .data/secret-key)
   export SECRET_KEY
 fi
 "$bin" migrate apply
+# A development admin key, made on first start and kept in .data/admin-key for the README's curl
+# lines. Made again when the database no longer has it (a removed or new database): its secret
+# cannot be read back, so a working key of that name without the file is revoked first.
+working=$("$bin" keys list 2>/dev/null | awk -F'\t' '$2 == "dev-admin" && $7 == "no" { print $1 }')
+if [ ! -s .data/admin-key ] || [ -z "$working" ]; then
+  [ -n "$working" ] && "$bin" keys revoke dev-admin >/dev/null
+  (umask 077; "$bin" keys create --name dev-admin --scope admin | tail -1 >.data/admin-key.new) && mv .data/admin-key.new .data/admin-key
+  echo "development admin key (kept in .data/admin-key; send it as -H \"Authorization: Bearer \$(cat .data/admin-key)\"): $(cat .data/admin-key)"
+fi
 echo "$$" >"$pidfile"
 echo "http://$host:$port" >.data/serve.address
 exec "$bin" serve --auto-migrate "$@"

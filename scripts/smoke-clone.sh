@@ -35,23 +35,29 @@ done
 curl -fs "$base/healthz" >/dev/null || fail "no /healthz within 120 s"
 
 passed=0
-expect() { # expect STATUS METHOD PATH [JSON]
+# make run made a development admin key and kept it where the README says.
+[ -s "$clone/.data/admin-key" ] || fail "make run kept no development admin key in .data/admin-key"
+auth="Authorization: Bearer $(cat "$clone/.data/admin-key")"
+expect() { # expect STATUS METHOD PATH [JSON]   (with the admin key; ANON=1 without)
   local want=$1 method=$2 path=$3 body=${4:-} got
+  local header=$auth
+  [ -n "${ANON:-}" ] && header="X-Anonymous: 1"
   if [ -n "$body" ]; then
-    got=$(curl -s -o "$parent/body" -w '%{http_code}' -X "$method" "$base$path" -H 'Content-Type: application/json' -d "$body")
+    got=$(curl -s -o "$parent/body" -w '%{http_code}' -X "$method" "$base$path" -H "$header" -H 'Content-Type: application/json' -d "$body")
   else
-    got=$(curl -s -o "$parent/body" -w '%{http_code}' -X "$method" "$base$path")
+    got=$(curl -s -o "$parent/body" -w '%{http_code}' -X "$method" "$base$path" -H "$header")
   fi
   [ "$got" = "$want" ] || fail "$method $path answered $got, expected $want: $(head -c 400 "$parent/body")"
   passed=$((passed + 1))
 }
+ANON=1 expect 401 POST /api/audio/create '{"filetype":"song","name":"Blue in Green","duration":337}'
 expect 201 POST /api/audio/create '{"filetype":"song","name":"Blue in Green","duration":337}'
 song=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$parent/body")
 expect 201 POST /api/audio/create '{"filetype":"podcast","name":"Episode 1","duration":3600,"host":"Joe","participants":["Ann","Bo"]}'
 expect 201 POST /api/audio/create '{"filetype":"audiobook","title":"Dune","author":"Frank Herbert","narrator":"Scott Brick","duration":75600}'
 expect 200 GET "/api/audio/song/$song"
 grep -q '"Blue in Green"' "$parent/body" || fail "GET song/$song did not return the created song"
-expect 200 GET '/api/audio/song?limit=2'
+ANON=1 expect 200 GET '/api/audio/song?limit=2'
 grep -q '"items"' "$parent/body" || fail "the song list has no items"
 expect 404 GET /api/audio/song/999999999
 expect 400 POST /api/audio/create '{"filetype":"podcast","name":"","duration":0,"participants":["a","b","c","d","e","f","g","h","i","j","k"]}'

@@ -69,6 +69,9 @@ work = tempfile.mkdtemp(prefix="audio-soak-")
 env = dict(os.environ, DATABASE_URL=database_url, PORT=str(port), STORAGE_DIR=os.path.join(work, "storage"),
            SECRET_KEY="soak-test-secret-key-of-at-least-32-chars", LOG_LEVEL="info", DB_POOL_SIZE="16")
 subprocess.run([binary, "migrate", "apply"], env=env, cwd=repo, check=True, stdout=subprocess.DEVNULL)
+# Writes need a key (the secret is the last line `keys create` prints).
+admin_key = subprocess.run([binary, "keys", "create", "--name", "soak", "--scope", "admin"], env=env, cwd=repo,
+                           check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
 log = open(os.path.join(work, "server.log"), "w")
 server = subprocess.Popen([binary, "serve"], env=env, cwd=repo, stdout=log, stderr=subprocess.STDOUT)
 
@@ -78,6 +81,7 @@ def request(method, path, body=None):
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
         headers = {"Content-Type": "application/json"} if body else {}
+        headers["Authorization"] = f"Bearer {admin_key}"
         conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         payload = response.read()

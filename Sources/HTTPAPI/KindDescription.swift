@@ -17,6 +17,7 @@ enum KindDescription {
         } else {
             object["upload"] = .null
         }
+        object["access"] = .object(JSONObject([("read", .string(kind.access.read.rawValue)), ("download", .string(kind.access.download.rawValue))]))
         return .object(object)
     }
 

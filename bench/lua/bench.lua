@@ -25,6 +25,9 @@ end
 
 function init(args)
   math.randomseed(os.time() * 1000 + (tid or 0) * 7919)
+  -- BENCH_KEY: an API key sent with every request (access control on).
+  local key = os.getenv("BENCH_KEY")
+  if key and key ~= "" then wrk.headers["Authorization"] = "Bearer " .. key end
   if mode == "post" then
     wrk.method = "POST"
     wrk.body = body

@@ -23,7 +23,7 @@ public enum OpenAPIDocument {
         ])
         if let serverURL { document["servers"] = .array([.object(JSONObject([("url", .string(serverURL))]))]) }
         document["tags"] = .array([tag("kinds", "The kinds this server serves and their schemas."),
-                                   tag("service", "Health and this document.")]
+                                   tag("service", "Health and this document."), tag("access", "API keys and the audit trail (admin scope).")]
                                   + catalog.kinds.map { tag($0.name, $0.description ?? "Records of kind \($0.name).") })
 
         var paths = JSONObject()
@@ -50,7 +50,10 @@ public enum OpenAPIDocument {
                 ("get", download(kind, head: false)),
                 ("head", download(kind, head: true)),
             ]))
+            paths[base + "/{id}/file/link"] = .object(JSONObject([("post", createLink(kind))]))
         }
+        for (path, item) in adminPaths { paths[path] = item }
+        secure(&paths, catalog)
         document["paths"] = .object(paths)
 
         var schemas = JSONObject()
@@ -64,7 +67,8 @@ public enum OpenAPIDocument {
             schemas[name(kind, "UpdateRequest")] = KindJSONSchema.updateRequest(kind)
             schemas[name(kind, "Page")] = page(kind)
         }
-        document["components"] = .object(JSONObject([("schemas", .object(schemas))]))
+        for (name, schema) in accessSchemas(catalog) { schemas[name] = schema }
+        document["components"] = .object(JSONObject([("schemas", .object(schemas)), ("securitySchemes", securitySchemes)]))
         return .object(document)
     }
 
@@ -501,8 +505,18 @@ public enum OpenAPIDocument {
                 ("additional_fields", .object(JSONObject([("type", "string"), ("enum", .array(AdditionalFieldsPolicy.allCases.map { .string($0.rawValue) }))]))),
                 ("fields", .object(JSONObject([("type", "array"), ("items", field)]))),
                 ("upload", upload),
+                ("access", .object(JSONObject([
+                    ("description", "Who may read and download without a key (the kind's `access:` block); writes, uploads and deletes always need one."),
+                    ("type", "object"),
+                    ("properties", .object(JSONObject([
+                        ("read", .object(JSONObject([("type", "string"), ("enum", .array(ReadAccess.allCases.map { .string($0.rawValue) }))]))),
+                        ("download", .object(JSONObject([("type", "string"), ("enum", .array(DownloadAccess.allCases.map { .string($0.rawValue) }))]))),
+                    ]))),
+                    ("required", ["read", "download"]),
+                    ("additionalProperties", false),
+                ]))),
             ]))),
-            ("required", ["name", "aliases", "description", "additional_fields", "fields", "upload"]),
+            ("required", ["name", "aliases", "description", "additional_fields", "fields", "upload", "access"]),
             ("additionalProperties", false),
         ]))
     }

@@ -68,7 +68,7 @@ public enum APIOperation: String, CaseIterable, Sendable {
     public var answersHead: Bool { method == .get }
 
     /// The path's segments, `*` for a parameter.
-    var shape: [String] {
+    public var shape: [String] {
         path.split(separator: "/").map { $0.hasPrefix(":") ? "*" : String($0) }
     }
 
