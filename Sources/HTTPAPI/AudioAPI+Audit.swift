@@ -8,7 +8,9 @@ extension AudioAPI {
     static let auditLimits = (default: 50, max: 500)
 
     func listAudit(_ request: Request) async throws -> Response {
-        let filter = try Self.auditFilter(request.uri.queryParameters)
+        var filter = try Self.auditFilter(request.uri.queryParameters)
+        // A kind is recorded by its canonical name; an alias finds the same rows.
+        if let kind = filter.kind, let canonical = registry.runtime.catalog.kind(named: kind)?.name { filter.kind = canonical }
         // One row more than asked tells whether there is a next page.
         var asked = filter
         asked.limit = filter.limit + 1
@@ -29,6 +31,8 @@ extension AudioAPI {
             case "limit":
                 if let n = Int(text), (1...auditLimits.max).contains(n) { filter.limit = n }
                 else { issues.append(ValidationIssue(field: "limit", code: "range", message: "'limit' must be 1–\(auditLimits.max)")) }
+            case "cursor" where text.isEmpty:
+                continue  // an empty cursor is the first page, as for record lists
             case "cursor":
                 if let bytes = Base64URL.decode(Substring(text).utf8), let decoded = String(bytes: bytes, encoding: .utf8),
                    decoded.hasPrefix("audit:"), let id = Int64(decoded.dropFirst(6)) {

@@ -28,6 +28,10 @@ public struct ServerConfiguration: Sendable {
     public var trustedProxies: TrustedProxies
     /// Browser origins allowed to call the API (`CORS_ORIGINS`); nil: none.
     public var corsOrigins: CORSOrigins?
+    /// Failed authentications one address may make in a minute before it gets 429 (`FailedAuthLimiter`).
+    public var failedAuthBurst: Int = 20
+    /// How often keys are reloaded from the database and `last_used_at` written (`KeyDirectory`).
+    public var keyReloadInterval: Duration = .seconds(30)
 
     public init(host: String = "127.0.0.1", port: Int = 8080, storageDirectory: String = "./storage",
                 maxUploadBytes: Int64 = 512 * 1024 * 1024, sharedRoundTrips: RoundTripLimits = .standard, secretKey: String? = nil,
@@ -63,9 +67,9 @@ public enum ServerApplication {
         let health = DatabaseHealth()
         // Without SECRET_KEY (tests; `serve` refuses to start without one) a random secret per process.
         let secret = configuration.secretKey ?? Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max) })
-        let keys = KeyDirectory(store: APIKeyStore(client: database, logger: logger), listen: keyChanges)
+        let keys = KeyDirectory(store: APIKeyStore(client: database, logger: logger), listen: keyChanges, reloadInterval: configuration.keyReloadInterval)
         let gate = AccessGate(keys: keys, links: SignedLinkSigner(secret: secret), proxies: configuration.trustedProxies,
-                              audit: AuditLog(client: database, logger: logger))
+                              audit: AuditLog(client: database, logger: logger), limiter: FailedAuthLimiter(burst: configuration.failedAuthBurst))
         let api = AudioAPI(registry: registry, records: RecordStore(client: database, logger: logger, sharing: configuration.sharedRoundTrips),
                            files: FileStore(root: configuration.storageDirectory), maxUploadBytes: configuration.maxUploadBytes,
                            health: health, cursors: CursorSigner(secret: secret), access: gate)

@@ -35,7 +35,7 @@ struct KeysCommand: AsyncParsableCommand {
             let logger = settings.makeLogger()
             let made = try await withDatabase(url, logger: logger) { client in
                 try await AccessTables.ensure(on: client, logger: logger)
-                return try await APIKeyStore(client: client, logger: logger).create(name: parsed.0, scopes: parsed.1, expiresAt: parsed.2, actor: nil)
+                return try await APIKeyStore(client: client, logger: logger).create(name: parsed.0, scopes: parsed.1, expiresAt: parsed.2, actor: commandLineActor)
             }
             print("created key \(made.key.id) '\(made.key.name)' with scopes \(made.key.scopes.joined(separator: " "))"
                   + (made.key.expiresAt.map { ", expires \($0)" } ?? ", never expires"))
@@ -84,7 +84,7 @@ struct KeysCommand: AsyncParsableCommand {
             do {
                 let revoked = try await withDatabase(url, logger: logger) { client in
                     try await AccessTables.ensure(on: client, logger: logger)
-                    return try await APIKeyStore(client: client, logger: logger).revoke(key, actor: nil)
+                    return try await APIKeyStore(client: client, logger: logger).revoke(key, actor: commandLineActor)
                 }
                 print("revoked key \(revoked.id) '\(revoked.name)'")
             } catch APIKeyError.notFound {
@@ -93,6 +93,16 @@ struct KeysCommand: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// Who the audit trail names for a key made or revoked with `audio-server keys`: no key (the
+/// command needs none: it has the database), the command as the request, the user and host as
+/// the client.
+var commandLineActor: AuditActor {
+    let env = ProcessInfo.processInfo.environment
+    let user = env["USER"] ?? env["LOGNAME"] ?? "unknown"
+    return AuditActor(keyID: nil, keyName: nil, requestID: "cli-\(UInt64.random(in: 0...UInt64.max))",
+                      client: "audio-server CLI (\(user)@\(ProcessInfo.processInfo.hostName))")
 }
 
 /// `audio-server audit`: the audit trail, newest first, like `GET /api/audit`.

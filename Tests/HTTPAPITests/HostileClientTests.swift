@@ -219,9 +219,11 @@ private func healthz(_ host: String = "127.0.0.1") -> String { "GET /healthz HTT
 final class LogCapture: Sendable {
     let records = Mutex<[(Logger.Level, String)]>([])
 
-    var logger: Logger {
+    var logger: Logger { logger(level: .debug) }
+
+    func logger(level: Logger.Level) -> Logger {
         var logger = Logger(label: "capture") { _ in Handler(capture: self) }
-        logger.logLevel = .debug
+        logger.logLevel = level
         return logger
     }
 

@@ -48,7 +48,7 @@ enum TestServer {
                                  connections: ConnectionLimits = .standard, allowedHosts: HostAllowList? = nil,
                                  benchRoutes: Bool = false, storageDirectory: String? = nil, logger: Logger? = nil,
                                  databaseURL: DatabaseURL? = nil, keyChanges: Bool = false, secretKey: String? = nil,
-                                 trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil,
+                                 trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil, failedAuthBurst: Int = 20, keyReloadInterval: Duration = .seconds(30),
                                  _ body: @Sendable (any TestClientProtocol, ServerContext) async throws -> T) async throws -> T {
         let fm = FileManager.default
         let root = fm.temporaryDirectory.appendingPathComponent("audio-test-\(UUID().uuidString)").path
@@ -75,9 +75,11 @@ enum TestServer {
                 .create(name: "test-admin-\(UInt32.random(in: 0...UInt32.max))", scopes: [.admin], expiresAt: nil, actor: nil).secret
         }
         let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: 8), logger: logger)
-        let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, storageDirectory: storageDir, maxUploadBytes: maxUploadBytes,
+        var configuration = ServerConfiguration(host: "127.0.0.1", port: 0, storageDirectory: storageDir, maxUploadBytes: maxUploadBytes,
                                                 secretKey: secretKey, connections: connections, allowedHosts: allowedHosts, benchRoutes: benchRoutes,
                                                 trustedProxies: trustedProxies, corsOrigins: corsOrigins)
+        configuration.failedAuthBurst = failedAuthBurst
+        configuration.keyReloadInterval = keyReloadInterval
         let app = ServerApplication.make(configuration: configuration, registry: KindRegistry(catalog), database: database,
                                          watch: watch, keyChanges: keyChanges ? try url.connectionConfiguration() : nil, logger: logger)
         let context = ServerContext(databaseURL: url, storageDirectory: storageDir, kindsDirectory: kindsDir, adminSecret: adminSecret)

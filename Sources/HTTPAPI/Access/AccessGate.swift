@@ -68,8 +68,10 @@ public final class AccessGate: Sendable {
             try require(scope, key: key, request, context)
             return .allowed
         case .needsScopeOrSignature(let scope):
+            let link = SignedLinkQuery(query: request.uri.query)
+            if let problem = link?.malformation { throw problem }
             if let key, Self.allows(key, scope) { return .allowed }
-            if let link = SignedLinkQuery(query: request.uri.query) {
+            if let link {
                 try refuseIfLockedOut(request, context)
                 return .ifLinkVerifies(link)
             }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import KindModel
 
 /// Links to a record's file that work without any header, for players (`<audio src>`) that
 /// cannot send a key: `/api/audio/<kind>/<id>/file?expires=<unix seconds>&signature=<base64url>`.
@@ -45,6 +46,20 @@ public struct SignedLinkSigner: Sendable {
 struct SignedLinkQuery: Sendable {
     var expires: Int64?
     var signature: String
+
+    /// The problem of a link whose parts are not even well formed (`expires` not a 64-bit integer,
+    /// `signature` not 43 base64url characters): a 400 whoever sends it, key or not.
+    var malformation: Problem? {
+        var issues: [ValidationIssue] = []
+        if expires == nil { issues.append(ValidationIssue(field: "expires", code: "type", message: "'expires' must be a whole number of seconds since 1970, as the link had it")) }
+        let wellFormed = signature.utf8.count == 43 && signature.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x5F
+        }
+        if !wellFormed { issues.append(ValidationIssue(field: "signature", code: "format", message: "'signature' must be the 43 characters the link had")) }
+        guard !issues.isEmpty else { return nil }
+        return Problem(.badRequest, "invalid-query", title: "Malformed signed link",
+                       detail: Problem.summary(issues.map(\.message)) + "; use the link exactly as POST …/file/link returned it.", errors: issues)
+    }
 
     /// nil when the query has neither; a link with only one of them is still a (broken) link.
     init?(query: String?) {

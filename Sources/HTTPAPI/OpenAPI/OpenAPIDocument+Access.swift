@@ -43,7 +43,7 @@ extension OpenAPIDocument {
                     parameters.append(queryParameter("expires", "A signed link's expiry (Unix seconds), as POST …/file/link returned it.",
                                                      .object(JSONObject([("type", "integer"), ("format", "int64")]))))
                     parameters.append(queryParameter("signature", "A signed link's signature, as POST …/file/link returned it.",
-                                                     .object(JSONObject([("type", "string")]))))
+                                                     .object(JSONObject([("type", "string"), ("pattern", "^[A-Za-z0-9_-]{43}$")]))))
                     operation["parameters"] = .array(parameters)
                     refusals(&responses, scope: scope)
                 }
@@ -112,6 +112,8 @@ extension OpenAPIDocument {
                     ("201", jsonResponse("The key with its secret.", ref("APIKeyWithSecret"))),
                     ("400", problem("A field is missing or invalid (errors[] names it).")),
                     ("409", problem("A working key already has this name.")),
+                    ("413", problem("The body is larger than 64 KiB.")),
+                    ("415", problem("The body is not JSON (send Content-Type: application/json).")),
                 ])),
             ]))),
             ("/api/keys/{id}", .object(JSONObject([

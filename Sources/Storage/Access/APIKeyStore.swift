@@ -48,7 +48,7 @@ public struct APIKeyStore: Sendable {
                 try await connection.withTransaction(logger: logger) { connection in
                     let rows = try await connection.query("""
                         INSERT INTO audio_server.api_keys (name, secret_sha256, scopes, expires_at)
-                        VALUES (\(name), \(Data(hash)), \(scopeText), to_timestamp(\(expires)))
+                        VALUES (\(name), \(Data(hash)), \(scopeText), to_timestamp(\(expires)::float8))
                         RETURNING \(unescaped: Self.infoColumns)
                         """, logger: logger)
                     var made: APIKeyInfo?
@@ -58,10 +58,18 @@ public struct APIKeyStore: Sendable {
                     return (made, secret)
                 }
             }
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw {
-            throw APIKeyError.nameTaken(name)
+        } catch {
+            if Self.cause(of: error)?.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw { throw APIKeyError.nameTaken(name) }
+            throw Self.unwrapped(error)
         }
     }
+
+    /// The error a transaction's body threw (PostgresNIO wraps it in `PostgresTransactionError`).
+    static func unwrapped(_ error: any Error) -> any Error {
+        (error as? PostgresTransactionError)?.closureError ?? error
+    }
+
+    static func cause(of error: any Error) -> PSQLError? { unwrapped(error) as? PSQLError }
 
     /// Every key, newest first (revoked ones too, marked).
     public func list() async throws -> [APIKeyInfo] {
@@ -73,11 +81,19 @@ public struct APIKeyStore: Sendable {
     /// at commit (`NOTIFY`), so it stops working everywhere at once.
     public func revoke(_ idOrName: String, actor: AuditActor?) async throws -> APIKeyInfo {
         let id = Int64(idOrName)
-        return try await client.lease { connection in
+        do {
+            return try await revoke(id: id, idOrName: idOrName, actor: actor)
+        } catch {
+            throw Self.unwrapped(error)
+        }
+    }
+
+    private func revoke(id: Int64?, idOrName: String, actor: AuditActor?) async throws -> APIKeyInfo {
+        try await client.lease { connection in
             try await connection.withTransaction(logger: logger) { connection in
                 let rows = try await connection.query("""
                     UPDATE audio_server.api_keys SET revoked_at = now()
-                    WHERE revoked_at IS NULL AND (id = \(id) OR (\(id) IS NULL AND name = \(idOrName)))
+                    WHERE revoked_at IS NULL AND (id = \(id)::bigint OR (\(id)::bigint IS NULL AND name = \(idOrName)))
                     RETURNING \(unescaped: Self.infoColumns)
                     """, logger: logger)
                 var revoked: APIKeyInfo?
