@@ -40,7 +40,9 @@ extension AudioAPI {
                 } else {
                     issues.append(ValidationIssue(field: "cursor", code: "format", message: "'cursor' must be a next_cursor this route returned"))
                 }
-            case "kind": filter.kind = text
+            case "kind":
+                if KindLoader.isValidName(text) { filter.kind = text }
+                else { issues.append(ValidationIssue(field: "kind", code: "format", message: "'kind' must be a kind name ([a-z][a-z0-9_]*)")) }
             case "record_id":
                 if let n = Int64(text) { filter.recordID = n }
                 else { issues.append(ValidationIssue(field: "record_id", code: "type", message: "'record_id' must be an integer")) }

@@ -4,6 +4,8 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import KindModel
+import Logging
+import Schema
 import Storage
 import Testing
 
@@ -152,6 +154,27 @@ import Testing
                 #expect(try await client.call(.get, path, auth: nil).status == .ok, "\(path)")
                 #expect(try await client.call(.get, path, auth: "Bearer nonsense").status == .ok, "\(path) with a bad key")
             }
+        }
+    }
+
+    /// Access is a reload away (SIGHUP), with no migration: a private kind opened to public reads.
+    @Test func accessChangesApplyOnReloadWithoutAMigration() async throws {
+        try await TestServer.run(extraKinds: Self.kinds) { client, context in
+            let id = try await client.create(#"{"filetype":"privclip","title":"t"}"#)
+            #expect(try await client.call(.get, "/api/audio/privclip/\(id)", auth: nil).status == .unauthorized)
+            let path = context.kindsDirectory + "/privclip.yaml"
+            try (try String(contentsOfFile: path, encoding: .utf8)).replacingOccurrences(of: "fields:", with: "access:\n  read: public\nfields:")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            let outcome = try await context.sql { db in
+                await KindReloader(registry: context.registry, kindsDirectory: context.kindsDirectory,
+                                   migrations: MigrationDirectory(path: context.migrationsDirectory), client: db, logger: Logger(label: "reload")).reload()
+            }
+            #expect(outcome == .reloaded(["audio_book", "keyclip", "openclip", "podcast", "privclip", "song"]))
+            #expect(try await client.call(.get, "/api/audio/privclip/\(id)", auth: nil).status == .ok)
+            let kinds = try await client.get("/api/kinds").json()["kinds"]?.arrayValue?.compactMap(\.objectValue)
+            #expect(kinds?.first { $0["name"] == "privclip" }?["access"] == .object(JSONObject([("read", "public"), ("download", "key")])))
+            // Writes still need a key.
+            #expect(try await client.call(.delete, "/api/audio/privclip/\(id)", auth: nil).status == .unauthorized)
         }
     }
 

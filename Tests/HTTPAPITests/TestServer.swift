@@ -18,6 +18,9 @@ struct ServerContext: Sendable {
     let kindsDirectory: String
     /// The secret of the admin key the test client sends by default (`KeyedTestClient`).
     let adminSecret: String
+    /// The kinds the server serves (a `KindReloader` on it is what SIGHUP runs).
+    let registry: KindRegistry
+    var migrationsDirectory: String { kindsDirectory + "/../migrations" }
 
     /// The stored and temporary files once the server had up to 5 s to remove what a dropped
     /// upload left (it notices the drop asynchronously).
@@ -80,9 +83,10 @@ enum TestServer {
                                                 trustedProxies: trustedProxies, corsOrigins: corsOrigins)
         configuration.failedAuthBurst = failedAuthBurst
         configuration.keyReloadInterval = keyReloadInterval
-        let app = ServerApplication.make(configuration: configuration, registry: KindRegistry(catalog), database: database,
+        let registry = KindRegistry(catalog)
+        let app = ServerApplication.make(configuration: configuration, registry: registry, database: database,
                                          watch: watch, keyChanges: keyChanges ? try url.connectionConfiguration() : nil, logger: logger)
-        let context = ServerContext(databaseURL: url, storageDirectory: storageDir, kindsDirectory: kindsDir, adminSecret: adminSecret)
+        let context = ServerContext(databaseURL: url, storageDirectory: storageDir, kindsDirectory: kindsDir, adminSecret: adminSecret, registry: registry)
         return try await app.test(setup) { client in
             if let port = client.port { adminSecrets.withLock { $0[port] = adminSecret } }
             defer { if let port = client.port { _ = adminSecrets.withLock { $0.removeValue(forKey: port) } } }

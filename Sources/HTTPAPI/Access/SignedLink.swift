@@ -42,40 +42,50 @@ public struct SignedLinkSigner: Sendable {
     }
 }
 
-/// The `expires` and `signature` of a request's query, when it carries a signed link.
+/// The `expires` and `signature` of a request's query, when it carries (part of) a signed link.
 struct SignedLinkQuery: Sendable {
-    var expires: Int64?
-    var signature: String
+    /// The raw texts; either may be missing from a broken link.
+    var expiresText: String?
+    var signatureText: String?
 
-    /// The problem of a link whose parts are not even well formed (`expires` not a 64-bit integer,
-    /// `signature` not 43 base64url characters): a 400 whoever sends it, key or not.
+    var expires: Int64? { expiresText.flatMap { Int64($0) } }
+    var signature: String { signatureText ?? "" }
+
+    /// nil when the query has neither.
+    init?(query: String?) {
+        guard let query, query.contains("signature=") || query.contains("expires=") else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2 else { continue }
+            let value = String(parts[1]).removingPercentEncoding ?? String(parts[1])
+            switch parts[0] {
+            case "expires": expiresText = value
+            case "signature": signatureText = value
+            default: continue
+            }
+        }
+        if expiresText == nil && signatureText == nil { return nil }
+    }
+
+    /// The problem of a part that is present but not even well formed (`expires` not a 64-bit
+    /// integer, `signature` not 43 base64url characters): a 400 whoever sends it, key or not.
+    /// A missing part is not malformed: the link then simply does not verify.
     var malformation: Problem? {
         var issues: [ValidationIssue] = []
-        if expires == nil { issues.append(ValidationIssue(field: "expires", code: "type", message: "'expires' must be a whole number of seconds since 1970, as the link had it")) }
-        let wellFormed = signature.utf8.count == 43 && signature.utf8.allSatisfy { b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x5F
+        if expiresText != nil && expires == nil {
+            issues.append(ValidationIssue(field: "expires", code: "type", message: "'expires' must be a whole number of seconds since 1970, as the link had it"))
         }
-        if !wellFormed { issues.append(ValidationIssue(field: "signature", code: "format", message: "'signature' must be the 43 characters the link had")) }
+        if let signatureText, !Self.isWellFormed(signatureText) {
+            issues.append(ValidationIssue(field: "signature", code: "format", message: "'signature' must be the 43 characters the link had"))
+        }
         guard !issues.isEmpty else { return nil }
         return Problem(.badRequest, "invalid-query", title: "Malformed signed link",
                        detail: Problem.summary(issues.map(\.message)) + "; use the link exactly as POST …/file/link returned it.", errors: issues)
     }
 
-    /// nil when the query has neither; a link with only one of them is still a (broken) link.
-    init?(query: String?) {
-        guard let query, query.contains("signature=") || query.contains("expires=") else { return nil }
-        var expires: Int64?
-        var signature = ""
-        for pair in query.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2 else { continue }
-            switch parts[0] {
-            case "expires": expires = Int64(parts[1])
-            case "signature": signature = String(parts[1]).removingPercentEncoding ?? String(parts[1])
-            default: continue
-            }
+    static func isWellFormed(_ signature: String) -> Bool {
+        signature.utf8.count == 43 && signature.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x5F
         }
-        self.expires = expires
-        self.signature = signature
     }
 }
