@@ -76,12 +76,15 @@ extension AudioAPI {
     }
 
     /// Whether a request's declared body can be accepted, judged from its head alone (for
-    /// `Expect: 100-continue`): false for an upload whose Content-Length is over its kind's limit.
+    /// `Expect: 100-continue`), from the route table: false for a body on a route that needs a key
+    /// when none is sent (its 401 comes first), and for an upload whose Content-Length is over
+    /// its kind's limit.
     @Sendable func acceptsBody(_ head: HTTPRequest) -> Bool {
-        guard head.method == .put, let length = head.headerFields[.contentLength].flatMap({ Int64($0) }),
-              let path = head.path?.split(separator: "?", maxSplits: 1).first else { return true }
-        let segments = path.split(separator: "/")
-        guard segments.count == 4, segments[0] == "api", segments[1] == "audio",
+        guard let path = head.path?.split(separator: "?", maxSplits: 1).first,
+              let (operation, segments) = APIOperation.matching(head.method, path: path) else { return true }
+        if case .kind(let purpose) = operation.access, purpose != .read, purpose != .download,
+           head.headerFields[.authorization] == nil { return false }
+        guard operation.body == .audio, let length = head.headerFields[.contentLength].flatMap({ Int64($0) }),
               let queries = registry.runtime.resolve(Self.pathSegment(String(segments[2]))) else { return true }
         let multipart = HeaderText.mediaType(head.headerFields[.contentType] ?? "") == "multipart/form-data"
         return declaredLengthFits(length, kind: queries.kind, multipart: multipart)

@@ -125,6 +125,26 @@ import TestSupport
     }
 }
 
+/// An upload without a key gets its 401 before the body is sent: no `100 Continue` for it.
+@Suite struct ContinueWithoutKeyTests {
+    @Test func noContinueForAWriteWithoutAKey() async throws {
+        try await TestServer.run(setup: .live) { client, _ in
+            let port = try #require(client.port)
+            let id = try await client.create(#"{"filetype":"song","name":"c","duration":1}"#)
+            let wav = LargeUploadTests.wav(dataBytes: 44_100 * 4)
+            let head = "PUT /api/audio/song/\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Test-Anonymous: 1\r\nContent-Type: audio/wav\r\nContent-Length: \(wav.count)\r\nExpect: 100-continue\r\n\r\n"
+            let anonymous = try await RawSocket.onThread { try RawConnection.sendHeadWaitThenBody(port: port, head: head, body: []) }
+            #expect(anonymous.interim.hasPrefix("HTTP/1.1 401"), "\(anonymous.interim.prefix(200))")
+            // With the key the same upload is invited to send its body.
+            let keyed = try await RawSocket.onThread {
+                try RawConnection.sendHeadWaitThenBody(port: port, head: head.replacingOccurrences(of: "X-Test-Anonymous: 1\r\n", with: ""), body: wav)
+            }
+            #expect(keyed.interim.hasPrefix("HTTP/1.1 100"), "\(keyed.interim.prefix(200))")
+            #expect(keyed.final.contains("HTTP/1.1 200"), "\(keyed.final.prefix(300))")
+        }
+    }
+}
+
 /// Signed links: made for a record's file, played without headers, refused when anything is off.
 @Suite struct SignedLinkTests {
     static func link(_ client: some TestClientProtocol, _ path: String) async throws -> String {

@@ -100,7 +100,7 @@ enum TestServer {
     /// `head` with the admin key of the server on `port` after its request line, unless it
     /// already has an Authorization header or the server is unknown.
     static func withAdminKey(_ head: String, port: Int) -> String {
-        guard !head.lowercased().contains("\nauthorization:"), let secret = adminSecrets.withLock({ $0[port] }),
+        guard !head.lowercased().contains("\nauthorization:"), !head.contains("X-Test-Anonymous:"), let secret = adminSecrets.withLock({ $0[port] }),
               let lineEnd = head.range(of: "\r\n"), head[..<lineEnd.lowerBound].hasSuffix(" HTTP/1.1") else { return head }
         return String(head[..<lineEnd.upperBound]) + "Authorization: Bearer \(secret)\r\n" + String(head[lineEnd.upperBound...])
     }
