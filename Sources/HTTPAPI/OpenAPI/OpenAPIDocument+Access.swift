@@ -127,7 +127,8 @@ extension OpenAPIDocument {
                 ("get", operation("list_audit", tag: "access", summary: "The audit trail, newest first.", parameters: [
                     queryParameter("limit", "Items per page, 1–500 (default 50).", .object(JSONObject([("type", "integer"), ("minimum", 1), ("maximum", 500)]))),
                     queryParameter("cursor", "The next_cursor of the previous page.", .object(JSONObject([("type", "string")]))),
-                    queryParameter("kind", "Only this kind.", .object(JSONObject([("type", "string")]))),
+                    queryParameter("kind", "Only this kind (its name; an alias finds the same rows).",
+                                   .object(JSONObject([("type", "string"), ("pattern", "^[a-z][a-z0-9_]{0,47}$")]))),
                     queryParameter("record_id", "Only this record (or key, for key actions).", .object(JSONObject([("type", "integer"), ("format", "int64")]))),
                     queryParameter("key_id", "Only changes made with this key.", .object(JSONObject([("type", "integer"), ("format", "int64")]))),
                     queryParameter("action", "Only this action.", .object(JSONObject([("type", "string"), ("enum", .array(AuditAction.allCases.map { .string($0.rawValue) }))]))),
