@@ -11,7 +11,8 @@
 # `BENCH_KEEP=1 BENCH_DURATION=2 make bench` for a quicker one); this starts that cluster again.
 # PATH is a server path, `random-song` for GET /api/audio/song/<random id>, or `create-song` for
 # POST /api/audio/create of a valid song; a PATH with {n} takes a random AB_MIN..AB_MAX (default
-# 1..1000) per request. The servers inherit the environment (e.g. SHARED_ROUND_TRIPS); BENCH_ROUTES=on
+# 1..1000) per request. AB_KINDS_A=DIR gives A its own kinds folder (an older binary cannot read a
+# newer kinds/ vocabulary, e.g. `access:`). The servers inherit the environment (e.g. SHARED_ROUND_TRIPS); BENCH_ROUTES=on
 # turns on the /_static ceiling route.
 #
 #   bench/ab.sh /tmp/audio-server-before .build-release/release/audio-server random-song 64 3
@@ -41,9 +42,9 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 base="http://127.0.0.1:$port"
 
 ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"; }
-one() { # one LABEL BINARY
+one() { # one LABEL BINARY [KINDS_DIR]
   mkdir -p "$WORK/ab-storage"
-  BENCH_ROUTES=on HOST=127.0.0.1 PORT=$port STORAGE_DIR="$here/$WORK/ab-storage" LOG_LEVEL=warning "$2" serve >"$WORK/ab-server.log" 2>&1 &
+  KINDS_DIR=${3:-$KINDS_DIR} BENCH_ROUTES=on HOST=127.0.0.1 PORT=$port STORAGE_DIR="$here/$WORK/ab-storage" LOG_LEVEL=warning "$2" serve >"$WORK/ab-server.log" 2>&1 &
   local pid=$! _
   for _ in $(seq 150); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
   env "${mode[@]}" timeout 30 wrk -t2 -c"$C" -d2s -s bench/lua/bench.lua "$base$url_path" >/dev/null 2>&1 || true
@@ -59,5 +60,6 @@ rps=float('${rps:-0}' or 0); n=max(rps*8,1); hz=$(getconf CLK_TCK)
 print(f'$1 {rps:10.0f} req/s   server {($s1-$s0)/hz/n*1e6:6.1f} µs CPU/req   postgres {($g1-$g0)/hz/n*1e6:6.1f} µs CPU/req')"
 }
 echo "A = $A"; echo "B = $B"; echo "$P at $C connections, $PAIRS alternating pairs"
-for i in $(seq "$PAIRS"); do one "pair $i A" "$A"; one "pair $i B" "$B"; done
+# AB_KINDS_A: the kinds folder for A, when A is older than a kinds/ change it cannot read.
+for i in $(seq "$PAIRS"); do one "pair $i A" "$A" "${AB_KINDS_A:-}"; one "pair $i B" "$B"; done
 scripts/pgtmp.sh stop "$WORK/pg" >/dev/null 2>&1 || true
