@@ -275,7 +275,7 @@ public struct AudioAPI: Sendable {
         return JSONResponse.make(.ok, JSONWriter.string(.object(JSONObject([("kinds", .array(kinds))]))))
     }
 
-    /// The kind's record JSON Schema (`KindJSONSchema.record`), rendered once per catalog.
+    /// The kind's input JSON Schema (`KindJSONSchema.input`: what create accepts), rendered once per catalog.
     func describeKind(_ token: String) throws -> Response {
         let runtime = registry.runtime
         guard let kind = runtime.catalog.kind(named: token), let schema = runtime.kindSchemaJSON[kind.name] else {

@@ -8,7 +8,7 @@ public struct KindRuntime: Sendable {
     let queries: [String: KindQueries]
     /// `GET /openapi.json`, rendered once per catalog rather than per request.
     public let openAPIJSON: String
-    /// `GET /api/kinds/<kind>`: each kind's record JSON Schema, by canonical name.
+    /// `GET /api/kinds/<kind>`: each kind's input JSON Schema (what create accepts), by canonical name.
     let kindSchemaJSON: [String: String]
 
     public init(catalog: KindCatalog) {
@@ -17,7 +17,7 @@ public struct KindRuntime: Sendable {
         var schemas: [String: String] = [:]
         for kind in catalog.kinds {
             queries[kind.name] = KindQueries(kind: kind)
-            schemas[kind.name] = JSONWriter.string(KindJSONSchema.record(kind))
+            schemas[kind.name] = JSONWriter.string(KindJSONSchema.input(kind))
         }
         self.queries = queries
         self.kindSchemaJSON = schemas

@@ -11,10 +11,22 @@ import KindModel
 public enum KindJSONSchema {
     public static let dialect = "https://json-schema.org/draft/2020-12/schema"
 
-    /// The record as responses carry it; `GET /api/kinds/<kind>` serves this (standalone, with `$schema`).
+    /// The record as responses carry it, standalone (with `$schema`).
     public static func record(_ kind: KindDefinition) -> JSONValue {
         var object = JSONObject([("$schema", .string(dialect)), ("$id", .string("/api/kinds/\(kind.name)"))])
         for (key, value) in recordBody(kind, fileSchema: AudioFileSchema.schema).entries { object[key] = value }
+        return .object(object)
+    }
+
+    /// What a client may send to create a record of the kind — `GET /api/kinds/<kind>` serves this
+    /// (standalone, with `$schema`), since a form is built from what may be sent, not from what
+    /// a stored record has (`id`, timestamps, `file`). The record's schema is named in
+    /// `x-record-schema` (`components/schemas/<kind>.Record` of `/openapi.json`).
+    public static func input(_ kind: KindDefinition) -> JSONValue {
+        var object = JSONObject([("$schema", .string(dialect)), ("$id", .string("/api/kinds/\(kind.name)"))])
+        for (key, value) in createRequest(kind).objectValue?.entries ?? [] { object[key] = value }
+        object["title"] = .string(kind.name)
+        object["x-record-schema"] = .string("/openapi.json#/components/schemas/\(kind.name).Record")
         return .object(object)
     }
 

@@ -114,17 +114,18 @@ public enum OpenAPIDocument {
 
     static func describeKind(_ catalog: KindCatalog) -> JSONValue {
         let tokens = catalog.kinds.flatMap { [$0.name] + $0.aliases }.sorted()
-        return operation("get_kind_schema", tag: "kinds", summary: "The JSON Schema (draft 2020-12) of a kind's records.",
+        return operation("get_kind_schema", tag: "kinds", summary: "The JSON Schema (draft 2020-12) of what a kind's create accepts, for building forms.",
                          parameters: [pathParameter("kind", "A kind name or alias.", .object(JSONObject([
                              ("type", "string"), ("enum", .array(tokens.map(JSONValue.string))),
                          ])))],
                          responses: [
-                            ("200", jsonResponse("The record schema, as `components/schemas/<kind>.Record` with `$schema` and `$id`.", .object(JSONObject([
+                            ("200", jsonResponse("The input schema, as `components/schemas/<kind>.CreateRequest` with `$schema`, `$id` and `x-record-schema` (the `<kind>.Record` schema of this document, what responses carry).", .object(JSONObject([
                                 ("type", "object"),
-                                ("required", ["$schema", "$id", "title", "type", "properties", "required"]),
+                                ("required", ["$schema", "$id", "title", "type", "properties", "required", "x-record-schema"]),
                                 ("properties", .object(JSONObject([
                                     ("$schema", constString(KindJSONSchema.dialect)),
                                     ("$id", .object(JSONObject([("type", "string"), ("pattern", "^/api/kinds/[a-z][a-z0-9_]*$")]))),
+                                    ("x-record-schema", .object(JSONObject([("type", "string"), ("pattern", "^/openapi\\.json#/components/schemas/[a-z][a-z0-9_]*\\.Record$")]))),
                                     ("type", constString("object")),
                                     ("properties", .object(JSONObject([("type", "object")]))),
                                     ("required", .object(JSONObject([("type", "array"), ("items", .object(JSONObject([("type", "string")])))]))),
