@@ -479,6 +479,22 @@ import TestSupport
     }
 }
 
+/// One access log line per request at info, carrying the request id; no query string in it.
+@Suite struct AccessLogTests {
+    @Test func eachRequestLogsOneLine() async throws {
+        let capture = LogCapture()
+        try await TestServer.run(logger: capture.logger(level: .info)) { client, _ in
+            _ = try await client.get("/api/audio/song?name=secret-filter", headers: [.xRequestID: "access-log-1"])
+            _ = try await client.call(.get, "/api/audio/nosuch", auth: nil, headers: [.xRequestID: "access-log-2"])
+        }
+        let lines = capture.messages(atLeast: .info).filter { $0.hasPrefix("request ") }
+        let first = try #require(lines.first { $0.contains("access-log-1") })
+        for part in [#""method": GET"#, #""path": /api/audio/song,"#, #""status": 200"#, #""duration_us":"#, #""bytes": "#] { #expect(first.contains(part), "\(first)") }
+        #expect(!first.contains("secret-filter"))
+        #expect(lines.contains { $0.contains("access-log-2") && $0.contains(#""status": 404"#) })
+    }
+}
+
 /// CORS_ORIGINS: preflights answered, responses marked, other origins left alone.
 @Suite struct CORSTests {
     @Test func allowedOriginsGetCORSHeaders() async throws {

@@ -245,7 +245,9 @@ final class LogCapture: Sendable {
         }
 
         func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-            capture.records.withLock { $0.append((level, "\(message) \(metadata ?? [:])")) }
+            // The logger's own metadata too (the request id lives there), as a real handler prints it.
+            let all = self.metadata.merging(metadata ?? [:]) { $1 }
+            capture.records.withLock { $0.append((level, "\(message) \(all)")) }
         }
     }
 }

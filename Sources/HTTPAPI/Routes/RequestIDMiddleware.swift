@@ -4,7 +4,8 @@ import Logging
 
 /// Gives every response an `X-Request-Id` and every log line of the request the same id
 /// (`hb.request.id`, where Hummingbird puts its own): a well-formed incoming id is kept, so a
-/// proxy's or client's id follows the request through; otherwise Hummingbird's is used.
+/// proxy's or client's id follows the request through; otherwise Hummingbird's is used. Writes
+/// the access log line of each request (at `info`: method, path, status, bytes, duration, id).
 struct RequestIDMiddleware: RouterMiddleware {
     typealias Context = AudioRequestContext
 
@@ -16,18 +17,33 @@ struct RequestIDMiddleware: RouterMiddleware {
         } else {
             context.requestID = context.id
         }
+        // The clock is read only when the line will be written (LOG_LEVEL info or finer).
+        let started: ContinuousClock.Instant? = context.logger.logLevel <= .info ? .now : nil
         do {
             var response = try await next(request, context)
             response.headers[.xRequestID] = context.requestID
+            if let started { Self.logAccess(request, status: response.status, bytes: response.body.contentLength, since: started, context.logger) }
             return response
-        } catch var problem as Problem {
-            problem.headers[.xRequestID] = context.requestID
-            throw problem
         } catch {
-            var problem = ProblemMiddleware<Context>.problem(for: error, request: request, logger: context.logger)
+            var problem = (error as? Problem) ?? ProblemMiddleware<Context>.problem(for: error, request: request, logger: context.logger)
             problem.headers[.xRequestID] = context.requestID
+            if let started { Self.logAccess(request, status: problem.status, bytes: nil, since: started, context.logger) }
             throw problem
         }
+    }
+
+    /// One line per request. The path is logged without its query: a signed link's signature and
+    /// filter values stay out of the log.
+    static func logAccess(_ request: Request, status: HTTPResponse.Status, bytes: Int?, since started: ContinuousClock.Instant, _ logger: Logger) {
+        let elapsed = ContinuousClock.now - started
+        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        logger.info("request", metadata: [
+            "method": .string(request.method.rawValue),
+            "path": .string(request.uri.path),
+            "status": .stringConvertible(status.code),
+            "bytes": bytes.map { .stringConvertible($0) } ?? "-",
+            "duration_us": .stringConvertible(micros),
+        ])
     }
 
     /// 1–128 characters of letters, digits and `-_.:`; anything else (log injection, huge ids) is replaced.
