@@ -176,7 +176,7 @@ enum ListQueryParser {
             let json: JSONValue = switch field.valueType {
             case .integer, .number: .number(JSONNumber(literal: text))
             case .boolean: text == "true" ? .bool(true) : text == "false" ? .bool(false) : .string(text)
-            default: .string(text)
+            case .string, .text, .enum, .date, .datetime, .list: .string(text)
             }
             let numericOK = !field.valueType.isNumeric || Double(text) != nil
             _ = RecordValidator.validateValue(json, field: scalar, path: key, now: nil, issues: &itemIssues)

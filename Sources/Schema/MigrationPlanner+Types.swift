@@ -53,7 +53,7 @@ extension MigrationPlanner {
         switch field.valueType {
         case .string, .text: return field.rules.maxLength  // varchar(n), or text with a max_length CHECK
         case .enum: return field.rules.enumValues?.map(\.unicodeScalars.count).max()
-        default: return nil
+        case .integer, .number, .boolean, .datetime, .date, .list: return nil
         }
     }
 

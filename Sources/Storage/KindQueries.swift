@@ -41,12 +41,10 @@ public struct KindQueries: Sendable {
 
     /// `$n`, or `$n::date` / `$n::timestamptz` (and arrays): those are bound as text and cast explicitly.
     static func placeholder(_ index: Int, for field: FieldDefinition) -> String {
-        switch (field.valueType, field.isList) {
-        case (.date, false): "$\(index)::date"
-        case (.date, true): "$\(index)::date[]"
-        case (.datetime, false): "$\(index)::timestamptz"
-        case (.datetime, true): "$\(index)::timestamptz[]"
-        default: "$\(index)"
+        switch field.valueType {
+        case .date: field.isList ? "$\(index)::date[]" : "$\(index)::date"
+        case .datetime: field.isList ? "$\(index)::timestamptz[]" : "$\(index)::timestamptz"
+        case .string, .text, .integer, .number, .boolean, .enum, .list: "$\(index)"
         }
     }
 }

@@ -131,7 +131,7 @@ public struct RecordStore: Sendable {
             case .integer: bindings.append(items.compactMap { if case .integer(let v) = $0 { v } else { nil } })
             case .number: bindings.append(items.compactMap { if case .number(let v) = $0 { v } else { nil } })
             case .boolean: bindings.append(items.compactMap { if case .boolean(let v) = $0 { v } else { nil } })
-            default:
+            case .string, .text, .enum, .date, .datetime, .list:  // (.list: never an item type; the linter refuses lists of lists)
                 bindings.append(items.compactMap { item -> String? in
                     switch item { case .string(let s), .date(let s), .datetime(let s): s; default: nil }
                 })
@@ -141,15 +141,12 @@ public struct RecordStore: Sendable {
 
     /// The type `bind` gives a non-null value of `field`.
     static func bindingType(_ field: FieldDefinition) -> PostgresDataType {
-        switch (field.valueType, field.isList) {
-        case (.integer, false): .int8
-        case (.number, false): .float8
-        case (.boolean, false): .bool
-        case (.integer, true): .int8Array
-        case (.number, true): .float8Array
-        case (.boolean, true): .boolArray
-        case (_, true): .textArray
-        default: .text
+        // Dates, datetimes and enums are bound as text and cast in SQL (`KindQueries.placeholder`).
+        switch field.valueType {
+        case .integer: field.isList ? .int8Array : .int8
+        case .number: field.isList ? .float8Array : .float8
+        case .boolean: field.isList ? .boolArray : .bool
+        case .string, .text, .enum, .date, .datetime, .list: field.isList ? .textArray : .text
         }
     }
 }
