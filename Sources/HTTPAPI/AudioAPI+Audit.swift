@@ -57,8 +57,7 @@ extension AudioAPI {
             }
         }
         guard issues.isEmpty else {
-            throw Problem(.badRequest, "invalid-query", title: "Invalid audit query",
-                          detail: Problem.summary(issues.map(\.message)) + ".", errors: issues)
+            throw Problem(.invalidQuery, detail: Problem.summary(issues.map(\.message)) + ".", errors: issues)
         }
         return filter
     }

@@ -61,8 +61,7 @@ extension AudioAPI {
             source = try FileByteSource(path: files.path(forKey: file.key))
         } catch {
             context.logger.error("stored file missing", metadata: ["key": "\(file.key)", "error": "\(error)"])
-            throw Problem(.notFound, "file-missing", title: "Stored file missing",
-                          detail: "The file of \(queries.kind.name) \(id) is recorded but missing from the server's storage; upload it again (an operator can list such records with `audio-server storage verify`).")
+            throw Problem(.fileMissing, detail: "The file of \(queries.kind.name) \(id) is recorded but missing from the server's storage; upload it again (an operator can list such records with `audio-server storage verify`).")
         }
         let etag = "\"\(file.sha256)\""
         // Without an original name, the kind, id and the detected format's extension (`song-7.wav`).
@@ -87,8 +86,7 @@ extension AudioAPI {
         if let rangeHeader = request.headers[.range], ifRangeOK, let range = ByteRange.parse(rangeHeader) {
             guard let resolved = range.resolve(size: file.size) else {
                 headers[.contentRange] = "bytes */\(file.size)"
-                throw Problem(.rangeNotSatisfiable, "range-not-satisfiable", title: "Range not satisfiable",
-                              detail: "The file has \(file.size) bytes; the requested range \(rangeHeader) lies outside it.", headers: headers)
+                throw Problem(.rangeNotSatisfiable, detail: "The file has \(file.size) bytes; the requested range \(rangeHeader) lies outside it.", headers: headers)
             }
             span = resolved
             status = .partialContent

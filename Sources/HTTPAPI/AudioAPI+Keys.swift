@@ -23,23 +23,20 @@ extension AudioAPI {
             response.headers[.cacheControl] = "no-store"
             return response
         } catch APIKeyError.nameTaken(let name) {
-            throw Problem(.conflict, "key-name-taken", title: "Key name already used",
-                          detail: "A working key is already called '\(name)'; pick another name, or revoke that key first.",
+            throw Problem(.keyNameTaken, detail: "A working key is already called '\(name)'; pick another name, or revoke that key first.",
                           errors: [ValidationIssue(field: "name", code: "unique", message: "'name' must be unique among working keys")])
         }
     }
 
     func revokeKey(_ idText: String, _ request: Request, _ context: AudioRequestContext, by admin: ActiveKey?) async throws -> Response {
         guard let id = Int64(Self.pathSegment(idText)), id > 0 else {
-            throw Problem(.badRequest, "invalid-id", title: "Invalid key id",
-                          detail: "The key id in the URL must be a positive integer, as GET /api/keys lists it (got '\(idText)').",
+            throw Problem(.invalidID, detail: "The key id in the URL must be a positive integer, as GET /api/keys lists it (got '\(idText)').",
                           errors: [ValidationIssue(field: "id", code: "type", message: "'id' must be a positive integer")])
         }
         do {
             _ = try await access.keys.store.revoke(String(id), actor: access.actor(admin, request, context))
         } catch APIKeyError.notFound {
-            throw Problem(.notFound, "key-not-found", title: "Key not found",
-                          detail: "No working key has id \(id): it does not exist or is already revoked. GET /api/keys lists them.")
+            throw Problem(.keyNotFound, detail: "No working key has id \(id): it does not exist or is already revoked. GET /api/keys lists them.")
         }
         access.keys.forget(id: id)
         return Response(status: .noContent)
@@ -103,8 +100,7 @@ public enum KeyRequest {
             issues.append(ValidationIssue(field: key, code: "unknown", message: "'\(key)' is not a key field; send name, scopes and optionally expires_at"))
         }
         guard issues.isEmpty else {
-            throw Problem(.badRequest, "validation", title: "Invalid key request",
-                          detail: "\(issues.count) field\(issues.count == 1 ? " is" : "s are") invalid: " + Problem.summary(issues.map(\.message)),
+            throw Problem(.validation, detail: "\(issues.count) field\(issues.count == 1 ? " is" : "s are") invalid: " + Problem.summary(issues.map(\.message)),
                           errors: issues)
         }
         return (name, scopes, expiresAt)

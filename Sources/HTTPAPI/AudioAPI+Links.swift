@@ -21,15 +21,13 @@ extension AudioAPI {
         guard let text else { return SignedLinkSigner.defaultLifetime }
         let range = SignedLinkSigner.lifetimes
         guard let seconds = Int64(text), range.contains(seconds) else {
-            throw Problem(.badRequest, "invalid-query", title: "Invalid link lifetime",
-                          detail: "expires_in must be a whole number of seconds from \(range.lowerBound) to \(range.upperBound) (7 days); got '\(text)'.",
+            throw Problem(.invalidQuery, detail: "expires_in must be a whole number of seconds from \(range.lowerBound) to \(range.upperBound) (7 days); got '\(text)'.",
                           errors: [ValidationIssue(field: "expires_in", code: "range", message: "'expires_in' must be \(range.lowerBound)–\(range.upperBound) seconds")])
         }
         return seconds
     }
 
     static func noFile(_ kind: String, _ id: Int64) -> Problem {
-        Problem(.notFound, "no-file", title: "No file uploaded",
-                detail: "\(kind) \(id) has no audio file yet; upload one with PUT /api/audio/\(kind)/\(id).")
+        Problem(.noFile, detail: "\(kind) \(id) has no audio file yet; upload one with PUT /api/audio/\(kind)/\(id).")
     }
 }

@@ -40,7 +40,7 @@ extension AudioAPI {
                                           notAudio: Self.notAudio(AudioProbeError.unrecognized, kind: kind))
             let received = try await receiver.receive(request.body, into: sink)
             if sink.size == 0 {
-                throw Problem.badRequest("empty-file", "Empty file", "The uploaded file is empty; send the audio bytes.")
+                throw Problem(.emptyFile, detail: "The uploaded file is empty; send the audio bytes.")
             }
             let path = sink.path
             // Disk flush and the probe (an MP3 frame scan reads the whole file) run off the request executor.
@@ -51,8 +51,7 @@ extension AudioAPI {
             let result = try checkedProbe(probe, kind: kind)
             if let tolerance = kind.upload?.durationTolerance, let field = durationField, let declared = existing.value,
                !tolerance.accepts(probed: result.durationSeconds, declared: declared) {
-                throw Problem(.unprocessableContent, "duration-mismatch", title: "Duration does not match the record",
-                              detail: "The file lasts \(String(format: "%.3f", result.durationSeconds)) s but the record's \(field) is \(JSONNumber(declared)) s; the allowed difference is \(tolerance.description). Fix the record or upload the right file.",
+                throw Problem(.durationMismatch, detail: "The file lasts \(String(format: "%.3f", result.durationSeconds)) s but the record's \(field) is \(JSONNumber(declared)) s; the allowed difference is \(tolerance.description). Fix the record or upload the right file.",
                               extensions: [("probed_duration", .double(result.durationSeconds)), ("declared_duration", .double(declared))])
             }
             let fileJSON = Self.fileJSON(size: sink.size, sha256: sha256, probe: result, originalName: received.originalName)
@@ -104,14 +103,12 @@ extension AudioAPI {
         let media = HeaderText.mediaType(contentType)
         if media == "multipart/form-data" {
             guard let boundary = HeaderParameters.parse(contentType)["boundary"], !boundary.isEmpty, boundary.count <= 200 else {
-                throw Problem.badRequest("malformed-multipart", "Missing multipart boundary",
-                                         "Content-Type multipart/form-data needs a boundary parameter.")
+                throw Problem(.malformedMultipart, detail: "Content-Type multipart/form-data needs a boundary parameter.")
             }
             return .multipart(boundary: boundary)
         }
         if media.hasPrefix("multipart/") || media == "application/json" || media == "application/x-www-form-urlencoded" {
-            throw Problem(.unsupportedMediaType, "unsupported-media-type", title: "Unsupported Content-Type",
-                          detail: "Upload the file as multipart/form-data with a part named 'file', or as the raw body (Content-Type audio/*) (got '\(contentType)').")
+            throw Problem(.unsupportedMediaType, detail: "Upload the file as multipart/form-data with a part named 'file', or as the raw body (Content-Type audio/*) (got '\(contentType)').")
         }
         // Any other declared type is only a claim: the bytes are sniffed and probed either way.
         return .raw
@@ -129,8 +126,7 @@ extension AudioAPI {
             throw error
         }
         guard accepted.contains(result.format.rawValue) else {
-            throw Problem(.unsupportedMediaType, "format-not-accepted", title: "Audio format not accepted for \(kind.name)",
-                          detail: "The file is \(result.format.rawValue), but \(kind.name) accepts: \(accepted.joined(separator: ", ")).",
+            throw Problem(.formatNotAccepted, detail: "The file is \(result.format.rawValue), but \(kind.name) accepts: \(accepted.joined(separator: ", ")).",
                           extensions: [("accepted_formats", .array(accepted.map(JSONValue.string)))])
         }
         return result
@@ -138,8 +134,7 @@ extension AudioAPI {
 
     static func notAudio(_ error: AudioProbeError, kind: KindDefinition) -> Problem {
         let accepted = kind.upload?.formats ?? UploadRules.knownFormats
-        return Problem(.unsupportedMediaType, "not-audio", title: "Not an accepted audio file",
-                       detail: "\(error.description) Accepted formats: \(accepted.joined(separator: ", ")).",
+        return Problem(.notAudio, detail: "\(error.description) Accepted formats: \(accepted.joined(separator: ", ")).",
                        extensions: [("accepted_formats", .array(accepted.map(JSONValue.string)))])
     }
 

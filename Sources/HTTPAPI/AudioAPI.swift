@@ -108,8 +108,7 @@ public struct AudioAPI: Sendable {
     static func recordID(_ context: AudioRequestContext) throws -> Int64 {
         let idText = pathSegment(try context.parameters.require("id"))
         guard let id = Int64(idText), id > 0 else {
-            throw Problem(.badRequest, "invalid-id", title: "Invalid id",
-                          detail: "The id in the URL must be a positive integer (got '\(idText)').",
+            throw Problem(.invalidID, detail: "The id in the URL must be a positive integer (got '\(idText)').",
                           errors: [ValidationIssue(field: "id", code: "type", message: "'id' must be a positive integer")])
         }
         return id
@@ -132,15 +131,13 @@ public struct AudioAPI: Sendable {
         let object = try await JSONBody.readObject(request, limit: Self.maxJSONBytes)
         let known = runtime.catalog.names
         guard let filetypeValue = object["filetype"] else {
-            throw Problem(.badRequest, "missing-filetype", title: "Missing filetype",
-                          detail: "Add \"filetype\" naming the kind of audio. Known kinds: \(known.joined(separator: ", ")).",
+            throw Problem(.missingFiletype, detail: "Add \"filetype\" naming the kind of audio. Known kinds: \(known.joined(separator: ", ")).",
                           errors: [ValidationIssue(field: "filetype", code: "required", message: "'filetype' is required; known kinds: \(known.joined(separator: ", "))")],
                           extensions: [("known_kinds", .array(known.map(JSONValue.string)))])
         }
         guard case .string(let token) = filetypeValue, let queries = runtime.resolve(token) else {
             let shown = filetypeValue.stringValue.map { "'\($0)'" } ?? filetypeValue.typeDescription
-            throw Problem(.badRequest, "unknown-kind", title: "Unknown filetype",
-                          detail: "filetype \(shown) is not a known kind. Known kinds: \(known.joined(separator: ", ")).",
+            throw Problem(.unknownKind, status: .badRequest, detail: "filetype \(shown) is not a known kind. Known kinds: \(known.joined(separator: ", ")).",
                           errors: [ValidationIssue(field: "filetype", code: "enum", message: "'filetype' must be one of: \(known.joined(separator: ", "))")],
                           extensions: [("known_kinds", .array(known.map(JSONValue.string)))])
         }
@@ -149,7 +146,7 @@ public struct AudioAPI: Sendable {
         let record: ValidatedRecord
         switch RecordValidator.validate(object, kind: kind, mode: .create, ignoring: ["filetype"]) {
         case .success(let r): record = r
-        case .failure(let failure): throw Problem.validation(failure.issues, kind: kind.name)
+        case .failure(let failure): throw Problem.validation(failure.issues)
         }
         let stored = try await records.create(record, in: queries, audit: access.actor(key, request, context))
         var response = JSONResponse.record(.created, stored)
@@ -182,8 +179,7 @@ public struct AudioAPI: Sendable {
             page = try await records.list(query, in: queries)
         } catch StorageError.invalidValue(let message) where query.after != nil {
             // Filters are checked before the query runs, so this is a cursor edited by hand.
-            throw Problem(.badRequest, "invalid-query", title: "Invalid list query",
-                          detail: "\(ListQueryParser.cursorIssue.message) (PostgreSQL: \(message)).",
+            throw Problem(.invalidQuery, detail: "\(ListQueryParser.cursorIssue.message) (PostgreSQL: \(message)).",
                           errors: [ListQueryParser.cursorIssue])
         }
         var body = ByteBuffer()
@@ -204,14 +200,14 @@ public struct AudioAPI: Sendable {
         if let filetype = object["filetype"] {
             guard let name = filetype.stringValue, registry.runtime.catalog.kind(named: name)?.name == kind.name else {
                 throw Problem.validation([ValidationIssue(field: "filetype", code: "immutable",
-                    message: "'filetype' cannot be changed; a \(kind.name) stays a \(kind.name)")], kind: kind.name)
+                    message: "'filetype' cannot be changed; a \(kind.name) stays a \(kind.name)")])
             }
             object["filetype"] = nil
         }
         let record: ValidatedRecord
         switch RecordValidator.validate(object, kind: kind, mode: .update) {
         case .success(let r): record = r
-        case .failure(let failure): throw Problem.validation(failure.issues, kind: kind.name)
+        case .failure(let failure): throw Problem.validation(failure.issues)
         }
         switch try await records.update(id, with: record, ifMatch: Self.versionGuard(request), in: queries, audit: actor) {
         case .updated(let stored):
@@ -233,8 +229,7 @@ public struct AudioAPI: Sendable {
 
     /// 412 for a write whose `If-Match` names another version than the record's `current` one.
     static func stale(kind: String, id: Int64, current: String, action: String) -> Problem {
-        Problem(.preconditionFailed, "stale-version", title: "Record changed since you read it",
-                detail: "If-Match does not match the current version of \(kind) \(id) (ETag \"\(current)\"); fetch it again, \(action) and retry.",
+        Problem(.staleVersion, detail: "If-Match does not match the current version of \(kind) \(id) (ETag \"\(current)\"); fetch it again, \(action) and retry.",
                 headers: [.eTag: "\"\(current)\""])
     }
 

@@ -132,26 +132,21 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     static func problem(for error: HTTPParserError, head: ByteBuffer?) -> Problem {
         switch error {
         case .headerOverflow:
-            return Problem(.requestHeaderFieldsTooLarge, "headers-too-large", title: "Request headers too large",
-                          detail: "The request's header section is larger than the server accepts (80 KiB); send fewer or shorter headers.")
+            return Problem(.headersTooLarge, detail: "The request's header section is larger than the server accepts (80 KiB); send fewer or shorter headers.")
         case .invalidContentLength, .unexpectedContentLength:
-            return Problem(.badRequest, "invalid-content-length", title: "Invalid Content-Length",
-                          detail: "Content-Length must be one decimal number, and not combined with Transfer-Encoding; fix the request's framing.")
+            return Problem(.invalidContentLength, detail: "Content-Length must be one decimal number, and not combined with Transfer-Encoding; fix the request's framing.")
         case .invalidChunkSize:
             return malformedChunks
         case .unknown where head.map(Self.mentionsTransferEncoding) == true:
             return unsupportedTransferEncoding
         default:
-            return Problem(.badRequest, "malformed-request", title: "Malformed request",
-                          detail: "The request head could not be parsed as HTTP/1.1 (\(error)); check the request line and header syntax.")
+            return Problem(.malformedRequest, detail: "The request head could not be parsed as HTTP/1.1 (\(error)); check the request line and header syntax.")
         }
     }
 
-    static let malformedChunks = Problem(.badRequest, "malformed-chunked-body", title: "Malformed chunked body",
-                                         detail: "The Transfer-Encoding: chunked body has an invalid chunk size line; each chunk starts with its size in hex followed by CRLF, and a 0-size chunk ends the body.")
+    static let malformedChunks = Problem(.malformedChunkedBody, detail: "The Transfer-Encoding: chunked body has an invalid chunk size line; each chunk starts with its size in hex followed by CRLF, and a 0-size chunk ends the body.")
 
-    static let unsupportedTransferEncoding = Problem(.notImplemented, "unsupported-transfer-encoding", title: "Transfer-Encoding not supported",
-                                                     detail: "This server accepts only Transfer-Encoding: chunked (or a Content-Length); send the body unencoded.")
+    static let unsupportedTransferEncoding = Problem(.unsupportedTransferEncoding, detail: "This server accepts only Transfer-Encoding: chunked (or a Content-Length); send the body unencoded.")
 
     /// Whether raw head bytes contain a Transfer-Encoding header (only looked at on a parse error).
     static func mentionsTransferEncoding(_ buffer: ByteBuffer) -> Bool {
@@ -295,8 +290,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
         /// The answer to a connection over the cap, written before any request is read.
         static let tooManyConnections: [UInt8] = {
-            let problem = Problem(.serviceUnavailable, "too-many-connections", title: "Too many connections",
-                                  detail: "The server has MAX_CONNECTIONS connections open; retry shortly, and reuse connections (keep-alive) instead of opening many.")
+            let problem = Problem(.tooManyConnections, detail: "The server has MAX_CONNECTIONS connections open; retry shortly, and reuse connections (keep-alive) instead of opening many.")
             let body = JSONWriter.string(problem.json)
             let text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nContent-Length: \(body.utf8.count)\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + body
             return Array(text.utf8)

@@ -9,8 +9,7 @@ enum JSONBody {
     static func readObject(_ request: Request, limit: Int) async throws -> JSONObject {
         let contentType = request.headers[.contentType] ?? ""
         guard isJSON(contentType) else {
-            throw Problem(.unsupportedMediaType, "unsupported-media-type", title: "Unsupported Content-Type",
-                          detail: "Send the record as JSON with Content-Type: application/json (got '\(contentType.isEmpty ? "none" : contentType)').")
+            throw Problem(.unsupportedMediaType, detail: "Send the record as JSON with Content-Type: application/json (got '\(contentType.isEmpty ? "none" : contentType)').")
         }
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
             throw tooLarge(limit)
@@ -29,21 +28,19 @@ enum JSONBody {
         // RFC 8259 §8.1 lets a parser ignore a UTF-8 byte-order mark; some Windows tools add one.
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         if bytes.isEmpty {
-            throw Problem.badRequest("malformed-json", "Empty body", "The request body is empty; send a JSON object.")
+            throw Problem(.malformedJSON, detail: "The request body is empty; send a JSON object.")
         }
         let value: JSONValue
         switch await parse(bytes) {
         case .success(let v):
             value = v
         case .failure(let error) where error.isLimit:
-            throw Problem.badRequest("json-limit", "JSON body exceeds a parser limit",
-                                     "The body passes a limit of the JSON parser: \(error.description). An object may have at most \(JSONParser.maxMembers) members and values may nest at most \(JSONParser.maxDepth) levels deep; send less data per request.")
+            throw Problem(.jsonLimit, detail: "The body passes a limit of the JSON parser: \(error.description). An object may have at most \(JSONParser.maxMembers) members and values may nest at most \(JSONParser.maxDepth) levels deep; send less data per request.")
         case .failure(let error):
-            throw Problem.badRequest("malformed-json", "Malformed JSON", "The body is not valid JSON: \(error.description).")
+            throw Problem(.malformedJSON, detail: "The body is not valid JSON: \(error.description).")
         }
         guard case .object(let object) = value else {
-            throw Problem.badRequest("not-an-object", "JSON body must be an object",
-                                     "Send a JSON object like {\"filetype\": \"song\", ...}; got \(value.typeDescription).")
+            throw Problem(.notAnObject, detail: "Send a JSON object like {\"filetype\": \"song\", ...}; got \(value.typeDescription).")
         }
         return object
     }
@@ -77,8 +74,7 @@ enum JSONBody {
     }
 
     static func tooLarge(_ limit: Int) -> Problem {
-        Problem(.contentTooLarge, "too-large", title: "Request body too large",
-                detail: "JSON bodies are limited to \(limit / 1024) KiB; this one is larger.")
+        Problem(.tooLarge, detail: "JSON bodies are limited to \(limit / 1024) KiB; this one is larger.")
     }
 }
 

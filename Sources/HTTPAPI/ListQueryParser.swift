@@ -41,8 +41,7 @@ enum ListQueryParser {
                 let spaced = s.replacingOccurrences(of: "+", with: " ")
                 guard let decoded = spaced.removingPercentEncoding else {
                     let name = String(parts[0])
-                    throw Problem(.badRequest, "invalid-query", title: "Invalid list query",
-                                  detail: "'\(item)' is not valid percent-encoding (a '%' must start two hex digits of UTF-8); encode the value with encodeURIComponent or curl --data-urlencode.",
+                    throw Problem(.invalidQuery, detail: "'\(item)' is not valid percent-encoding (a '%' must start two hex digits of UTF-8); encode the value with encodeURIComponent or curl --data-urlencode.",
                                   errors: [ValidationIssue(field: name, code: "encoding", message: "'\(name)' is not valid percent-encoded UTF-8")])
                 }
                 return decoded
@@ -102,8 +101,7 @@ enum ListQueryParser {
             }
         }
         if !issues.isEmpty {
-            throw Problem(.badRequest, "invalid-query", title: "Invalid list query",
-                          detail: Problem.summary(issues.map(\.message)), errors: issues)
+            throw Problem(.invalidQuery, detail: Problem.summary(issues.map(\.message)), errors: issues)
         }
         return (query, sortSpec)
     }

@@ -107,19 +107,16 @@ struct RequestGuardMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let head = request.head
         guard hosts.allows(head.authority) else {
-            throw Problem(.misdirectedRequest, "host-not-allowed", title: "Host not allowed",
-                          detail: "This server does not answer for Host '\(head.authority ?? "")'. Use one of its own names (\(hosts.names.joined(separator: ", "))), or add this one to the ALLOWED_HOSTS setting (comma-separated names, * for any).",
+            throw Problem(.hostNotAllowed, detail: "This server does not answer for Host '\(head.authority ?? "")'. Use one of its own names (\(hosts.names.joined(separator: ", "))), or add this one to the ALLOWED_HOSTS setting (comma-separated names, * for any).",
                           extensions: [("allowed_hosts", .array(hosts.names.map { .string($0) }))])
         }
         let fields = head.headerFields
         if let encoding = fields[.transferEncoding], !Self.isChunked(encoding) {
-            throw Problem(.notImplemented, "unsupported-transfer-encoding", title: "Transfer-Encoding not supported",
-                          detail: "Transfer-Encoding '\(encoding)' is not supported: this server accepts only chunked (or a Content-Length); send the body unencoded.")
+            throw Problem(.unsupportedTransferEncoding, detail: "Transfer-Encoding '\(encoding)' is not supported: this server accepts only chunked (or a Content-Length); send the body unencoded.")
         }
         if let encoding = fields[.contentEncoding], encoding.lowercased() != "identity",
            fields[.transferEncoding] != nil || (fields[.contentLength].map { $0 != "0" } ?? false) {
-            throw Problem(.unsupportedMediaType, "unsupported-content-encoding", title: "Content-Encoding not supported",
-                          detail: "The body is sent with Content-Encoding '\(encoding)', which this server does not decode; send it uncompressed (identity) and without the Content-Encoding header.",
+            throw Problem(.unsupportedContentEncoding, detail: "The body is sent with Content-Encoding '\(encoding)', which this server does not decode; send it uncompressed (identity) and without the Content-Encoding header.",
                           headers: [.acceptEncoding: "identity"])
         }
         return try await next(request, context)

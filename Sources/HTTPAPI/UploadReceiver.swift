@@ -102,21 +102,17 @@ struct UploadReceiver {
                     try scanner.feed(bytes) { event in try handle(event, &part, sink) }
                 }
             } catch let error as MultipartScanner.Failure {
-                throw Problem.badRequest("malformed-multipart", "Malformed multipart body",
-                                         "The multipart/form-data body could not be parsed (\(error)); send one file part named 'file'.")
+                throw Problem(.malformedMultipart, detail: "The multipart/form-data body could not be parsed (\(error)); send one file part named 'file'.")
             }
         }
         if part.inPart && part.isFile == true && !part.fileDone {
-            throw Problem.badRequest("truncated-upload", "Upload ended early",
-                                     "The multipart body ended before the file part was complete; send the whole file again.")
+            throw Problem(.truncatedUpload, detail: "The multipart body ended before the file part was complete; send the whole file again.")
         }
         if !scanner.foundDelimiter {
-            throw Problem.badRequest("malformed-multipart", "Malformed multipart body",
-                                     "The body never contains the delimiter --\(boundary) of its Content-Type boundary; send the multipart body the header describes (curl -F file=@song.mp3 builds both).")
+            throw Problem(.malformedMultipart, detail: "The body never contains the delimiter --\(boundary) of its Content-Type boundary; send the multipart body the header describes (curl -F file=@song.mp3 builds both).")
         }
         guard part.fileDone else {
-            throw Problem.badRequest("missing-file", "No file part",
-                                     "The multipart body has no file part; send the audio as a part named 'file' (curl -F file=@song.mp3).")
+            throw Problem(.missingFile, detail: "The multipart body has no file part; send the audio as a part named 'file' (curl -F file=@song.mp3).")
         }
         return part.received
     }
@@ -138,8 +134,7 @@ struct UploadReceiver {
             } else {
                 part.skippedBytes += bytes.count
                 if part.skippedBytes > 1 << 20 {
-                    throw Problem.badRequest("malformed-multipart", "Too much non-file data",
-                                             "Only one file part is read; other parts are limited to 1 MiB in all.")
+                    throw Problem(.malformedMultipart, detail: "Only one file part is read; other parts are limited to 1 MiB in all.")
                 }
             }
         case .partComplete:
@@ -156,8 +151,7 @@ struct UploadReceiver {
     private func refuseSecondFile(_ part: PartState) throws {
         var ignored = Received()
         if part.fileDone && isFilePart(part.headers, into: &ignored) {
-            throw Problem.badRequest("multiple-files", "More than one file",
-                                     "The multipart body has more than one file part; send one file per request.")
+            throw Problem(.multipleFiles, detail: "The multipart body has more than one file part; send one file per request.")
         }
     }
 
@@ -282,8 +276,7 @@ enum HeaderParameters {
 
 enum UploadProblems {
     static func tooLarge(_ limit: Int64) -> Problem {
-        Problem(.contentTooLarge, "too-large", title: "File too large",
-                detail: "This kind accepts files of at most \(limit) bytes (\(formatBytes(limit))); the upload is larger.",
+        Problem(.tooLarge, detail: "This kind accepts files of at most \(limit) bytes (\(formatBytes(limit))); the upload is larger.",
                 extensions: [("max_bytes", .integer(limit))])
     }
 

@@ -536,3 +536,17 @@ import TestSupport
         #expect(operationIDs.contains("post /api/audio/song/{id}/file/link"))
     }
 }
+
+/// Problem types are defined once (`ProblemType`); the documentation lists each.
+@Suite struct ProblemTypeTests {
+    @Test func everyProblemTypeIsDocumentedAndEnumerated() throws {
+        let docs = try String(contentsOfFile: TestServer.repoKinds + "/../docs/api.md", encoding: .utf8)
+        for type in ProblemType.allCases {
+            #expect(docs.contains("| `\(type.rawValue)` | \(type.status.code) | \(type.title) |"), "docs/api.md lacks \(type.rawValue)")
+        }
+        let document = OpenAPIDocument.make(try KindLoader.load(directory: TestServer.repoKinds))
+        let listed = document.objectValue?["components"]?.objectValue?["schemas"]?.objectValue?["Problem"]?.objectValue?["properties"]?
+            .objectValue?["type"]?.objectValue?["enum"]?.arrayValue?.compactMap(\.stringValue)
+        #expect(listed == ProblemType.allCases.map { "/problems/\($0.rawValue)" })
+    }
+}

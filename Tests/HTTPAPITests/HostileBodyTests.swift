@@ -17,7 +17,7 @@ import Testing
 
     @Test func aProblemListsAtMost100ErrorsAndCountsTheRest() throws {
         let issues = (0..<250).map { ValidationIssue(field: "f\($0)", code: "unknown_field", message: "'f\($0)' is not a field") }
-        let json = Problem.validation(issues, kind: "song").json
+        let json = Problem.validation(issues).json
         let object = try #require(json.objectValue)
         #expect(object["errors"]?.arrayValue?.count == 100)
         #expect(object["errors"]?.arrayValue?.last?.objectValue?["field"] == "f99")
@@ -26,7 +26,7 @@ import Testing
         #expect(detail.hasPrefix("250 fields are invalid: 'f0' is not a field; "))
         #expect(detail.hasSuffix("'f9' is not a field; and 240 more (see errors, which lists the first 100; more_errors counts the other 150)"), "\(detail)")
         // Few issues: all listed, no count, the detail as before.
-        let two = Problem.validation(Array(issues.prefix(2)), kind: "song").json.objectValue
+        let two = Problem.validation(Array(issues.prefix(2))).json.objectValue
         #expect(two?["errors"]?.arrayValue?.count == 2 && two?["more_errors"] == nil)
         #expect(two?["detail"] == "2 fields are invalid: 'f0' is not a field; 'f1' is not a field")
     }

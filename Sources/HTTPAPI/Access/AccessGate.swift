@@ -145,8 +145,7 @@ enum AccessProblems {
     static let challenge = #"Bearer realm="audio-server""#
 
     static func missingKey(_ scope: Scope) -> Problem {
-        Problem(.unauthorized, "key-missing", title: "API key required",
-                detail: "This route needs an API key with the \(scope) scope; send it as 'Authorization: Bearer <key>'. An admin makes keys with `audio-server keys create` or POST /api/keys.",
+        Problem(.keyMissing, detail: "This route needs an API key with the \(scope) scope; send it as 'Authorization: Bearer <key>'. An admin makes keys with `audio-server keys create` or POST /api/keys.",
                 extensions: [("reason", "missing"), ("required_scope", .string(scope.description))],
                 headers: [.wwwAuthenticate: challenge])
     }
@@ -155,38 +154,31 @@ enum AccessProblems {
         let invalid = #"Bearer realm="audio-server", error="invalid_token""#
         switch failure {
         case .malformed:
-            return Problem(.unauthorized, "key-malformed", title: "Malformed API key",
-                           detail: "The Authorization header must be 'Bearer <key>' with a key as `keys create` prints it (\(APIKeySecret.prefix) followed by 43 characters).",
+            return Problem(.keyMalformed, detail: "The Authorization header must be 'Bearer <key>' with a key as `keys create` prints it (\(APIKeySecret.prefix) followed by 43 characters).",
                            extensions: [("reason", "malformed")], headers: [.wwwAuthenticate: invalid])
         case .unknown:
-            return Problem(.unauthorized, "key-invalid", title: "Unknown or revoked API key",
-                           detail: "No working key has this secret: it was never made, or it was revoked. Ask an admin for a new key.",
+            return Problem(.keyInvalid, detail: "No working key has this secret: it was never made, or it was revoked. Ask an admin for a new key.",
                            extensions: [("reason", "unknown_or_revoked")], headers: [.wwwAuthenticate: invalid])
         case .expired:
-            return Problem(.unauthorized, "key-expired", title: "API key expired",
-                           detail: "This key has expired; ask an admin for a new key (`audio-server keys create … --expires 30d`).",
+            return Problem(.keyExpired, detail: "This key has expired; ask an admin for a new key (`audio-server keys create … --expires 30d`).",
                            extensions: [("reason", "expired")], headers: [.wwwAuthenticate: invalid])
         case .link:
-            return Problem(.forbidden, "link-invalid", title: "Invalid signed link",
-                           detail: "The link's signature does not match: it was edited, is for another record, or the file was replaced since it was made. Ask for a new link with POST …/file/link.")
+            return Problem(.linkInvalid, detail: "The link's signature does not match: it was edited, is for another record, or the file was replaced since it was made. Ask for a new link with POST …/file/link.")
         }
     }
 
     static func missingScope(_ scope: Scope, key: ActiveKey) -> Problem {
-        Problem(.forbidden, "scope-missing", title: "Key lacks the scope",
-                detail: "Key '\(key.name)' does not hold the \(scope) scope this route needs; use a key that does, or have an admin make one.",
+        Problem(.scopeMissing, detail: "Key '\(key.name)' does not hold the \(scope) scope this route needs; use a key that does, or have an admin make one.",
                 extensions: [("required_scope", .string(scope.description))])
     }
 
     static func linkExpired(_ expires: Int64) -> Problem {
-        Problem(.forbidden, "link-expired", title: "Signed link expired",
-                detail: "This link expired at \(RFC3339.format(Date(timeIntervalSince1970: Double(expires)))); ask for a new one with POST …/file/link.",
+        Problem(.linkExpired, detail: "This link expired at \(RFC3339.format(Date(timeIntervalSince1970: Double(expires)))); ask for a new one with POST …/file/link.",
                 extensions: [("expired_at", .string(RFC3339.format(Date(timeIntervalSince1970: Double(expires)))))])
     }
 
     static func lockedOut(retryAfter seconds: Int) -> Problem {
-        Problem(.tooManyRequests, "too-many-failures", title: "Too many failed attempts",
-                detail: "Too many failed authentications came from your address; try again in \(seconds) s with a valid key.",
+        Problem(.tooManyFailures, detail: "Too many failed authentications came from your address; try again in \(seconds) s with a valid key.",
                 headers: [.retryAfter: String(seconds)])
     }
 }

@@ -79,8 +79,7 @@ struct SignedLinkQuery: Sendable {
             issues.append(ValidationIssue(field: "signature", code: "format", message: "'signature' must be the 43 characters the link had"))
         }
         guard !issues.isEmpty else { return nil }
-        return Problem(.badRequest, "invalid-query", title: "Malformed signed link",
-                       detail: Problem.summary(issues.map(\.message)) + "; use the link exactly as POST …/file/link returned it.", errors: issues)
+        return Problem(.invalidQuery, detail: Problem.summary(issues.map(\.message)) + "; use the link exactly as POST …/file/link returned it.", errors: issues)
     }
 
     static func isWellFormed(_ signature: String) -> Bool {

@@ -427,8 +427,9 @@ public enum OpenAPIDocument {
             ("title", "Problem details (RFC 9457)"),
             ("type", "object"),
             ("properties", .object(JSONObject([
-                ("type", prop("string", "A URI reference naming the kind of problem, e.g. /problems/validation.", [("format", "uri-reference")])),
-                ("title", prop("string", "A short summary of the kind of problem.")),
+                ("type", prop("string", "A URI reference naming the kind of problem, e.g. /problems/validation (every one is listed; docs/api.md says when each occurs).",
+                              [("format", "uri-reference"), ("enum", .array(ProblemType.allCases.map { .string("/problems/\($0.rawValue)") }))])),
+                ("title", prop("string", "A short summary of the kind of problem: the same for every problem of one type.")),
                 ("status", prop("integer", "The HTTP status code.", [("minimum", 400), ("maximum", 599)])),
                 ("detail", prop("string", "What went wrong with this request and how to fix it.")),
                 ("errors", prop("array", "The invalid values of the request: every one, up to the first 100.", [("items", ref("ValidationIssue")), ("maxItems", 100)])),

@@ -4,10 +4,11 @@ import KindModel
 /// An RFC 9457 problem response: every 4xx and 5xx of the API has this shape, so clients parse
 /// one format and always learn what was wrong and how to fix it.
 public struct Problem: Error, HTTPResponseError, Sendable {
+    public var type: ProblemType
     public var status: HTTPResponse.Status
     /// Short, stable slug; the `type` URI is `/problems/<slug>`.
-    public var slug: String
-    public var title: String
+    public var slug: String { type.rawValue }
+    public var title: String { type.title }
     public var detail: String
     public var errors: [ValidationIssue]
     /// Extra members (for example `known_kinds`).
@@ -20,11 +21,11 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     /// At most this many issue messages are repeated in a validation problem's `detail`.
     static let maxDetailMessages = 10
 
-    public init(_ status: HTTPResponse.Status, _ slug: String, title: String, detail: String,
+    /// - Parameter status: only where it differs from the type's own (`ProblemType.status`).
+    public init(_ type: ProblemType, status: HTTPResponse.Status? = nil, detail: String,
                 errors: [ValidationIssue] = [], extensions: [(key: String, value: JSONValue)] = [], headers: HTTPFields = [:]) {
-        self.status = status
-        self.slug = slug
-        self.title = title
+        self.type = type
+        self.status = status ?? type.status
         self.detail = detail
         self.errors = errors
         self.extensions = extensions
@@ -61,15 +62,13 @@ public struct Problem: Error, HTTPResponseError, Sendable {
 
 extension Problem {
     static func unknownKind(_ token: String, known: [String], status: HTTPResponse.Status = .notFound) -> Problem {
-        Problem(status, "unknown-kind", title: "Unknown kind",
-                detail: "There is no kind '\(token)'. Known kinds: \(known.joined(separator: ", ")).",
+        Problem(.unknownKind, status: status, detail: "There is no kind '\(token)'. Known kinds: \(known.joined(separator: ", ")).",
                 extensions: [("known_kinds", .array(known.map(JSONValue.string)))])
     }
 
-    static func validation(_ issues: [ValidationIssue], kind: String) -> Problem {
+    static func validation(_ issues: [ValidationIssue]) -> Problem {
         let count = issues.count
-        return Problem(.badRequest, "validation", title: "Invalid \(kind) fields",
-                       detail: "\(count) field\(count == 1 ? " is" : "s are") invalid: " + summary(issues.map(\.message)),
+        return Problem(.validation, detail: "\(count) field\(count == 1 ? " is" : "s are") invalid: " + summary(issues.map(\.message)),
                        errors: issues)
     }
 
@@ -87,18 +86,13 @@ extension Problem {
         return text + ")"
     }
 
-    static func badRequest(_ slug: String, _ title: String, _ detail: String) -> Problem {
-        Problem(.badRequest, slug, title: title, detail: detail)
-    }
-
     static func notFound(kind: String, id: Int64) -> Problem {
-        Problem(.notFound, "not-found", title: "Record not found", detail: "There is no \(kind) with id \(id).")
+        Problem(.notFound, detail: "There is no \(kind) with id \(id).")
     }
 
     /// 503 while PostgreSQL cannot be reached; `Retry-After` says when to try again.
     static func databaseUnavailable(_ reason: String) -> Problem {
-        Problem(.serviceUnavailable, "database-unavailable", title: "Database unavailable",
-                detail: "The server cannot reach PostgreSQL right now (\(reason)); retry shortly.",
+        Problem(.databaseUnavailable, detail: "The server cannot reach PostgreSQL right now (\(reason)); retry shortly.",
                 headers: [.retryAfter: "5"])
     }
 }

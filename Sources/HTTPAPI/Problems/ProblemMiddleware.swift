@@ -29,15 +29,12 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         case let storage as StorageError:
             switch storage {
             case .uniqueViolation(let kind, let field):
-                return Problem(.conflict, "unique", title: "Value already used",
-                               detail: "Another \(kind) already has this \(field); \(field) must be unique.",
+                return Problem(.unique, detail: "Another \(kind) already has this \(field); \(field) must be unique.",
                                errors: [ValidationIssue(field: field, code: "unique", message: "'\(field)' must be unique; another \(kind) already has this value")])
             case .constraintViolation(let kind, let constraint):
-                return Problem(.badRequest, "constraint", title: "Database constraint refused the record",
-                               detail: "The \(kind) breaks the database rule \(constraint).")
+                return Problem(.constraint, detail: "The \(kind) breaks the database rule \(constraint).")
             case .invalidValue(let message):
-                return Problem(.badRequest, "invalid-value", title: "Invalid value",
-                               detail: "A value of the request is not valid for its column: \(message).")
+                return Problem(.invalidValue, detail: "A value of the request is not valid for its column: \(message).")
             }
         case let parse as HTTPParserError:
             // Raised by the request body stream: a hang-up mid-body, or a body that breaks its framing.
@@ -47,50 +44,42 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             logger.debug("malformed request body", metadata: ["error": "\(parse)", "path": "\(request.uri.path)"])
             if parse == .invalidChunkSize { return ConnectionGuard.malformedChunks }
-            return Problem(.badRequest, "malformed-body", title: "Malformed request body",
-                           detail: "The request body does not match its framing (\(parse)); send a Content-Length body of exactly that many bytes, or a valid chunked body.")
+            return Problem(.malformedBody, detail: "The request body does not match its framing (\(parse)); send a Content-Length body of exactly that many bytes, or a valid chunked body.")
         case let channel as ChannelError where channel == .ioOnClosedChannel || channel == .eof || channel == .inputClosed || channel == .outputClosed:
             logger.debug("client closed the connection during the request", metadata: ["error": "\(channel)", "path": "\(request.uri.path)"])
             return clientGone
         case let file as FileStoreError where file.isOutOfSpace:
             logger.warning("storage is full", metadata: ["error": "\(file)", "path": "\(request.uri.path)"])
-            return Problem(.init(code: 507, reasonPhrase: "Insufficient Storage"), "insufficient-storage", title: "Storage full",
-                           detail: "The server has no room left to store this file; nothing was changed (the previous file, if any, is kept). Retry later or upload a smaller file; operators: free space in STORAGE_DIR.")
+            return Problem(.insufficientStorage, detail: "The server has no room left to store this file; nothing was changed (the previous file, if any, is kept). Retry later or upload a smaller file; operators: free space in STORAGE_DIR.")
         default:
             if let reason = StorageError.unavailability(of: error) {
                 logger.warning("database unavailable", metadata: ["error": "\(reason)", "path": "\(request.uri.path)"])
                 return Problem.databaseUnavailable(reason)
             }
             logger.error("unhandled error", metadata: ["error": "\(ErrorLogText.describe(error))", "path": "\(request.uri.path)"])
-            return Problem(.internalServerError, "internal", title: "Internal server error",
-                           detail: "The server failed to handle this request; it has been logged.")
+            return Problem(.internal, detail: "The server failed to handle this request; it has been logged.")
         }
     }
 
     /// For a client that hung up: nobody reads it, but the request still ends with a problem.
-    static var clientGone: Problem { Problem(.badRequest, "client-closed", title: "Connection closed by the client",
-                                    detail: "The connection closed before the request body was complete; send the whole body again.") }
+    static var clientGone: Problem { Problem(.clientClosed, detail: "The connection closed before the request body was complete; send the whole body again.") }
 
     static func fromHTTPError(_ error: HTTPError, request: Request) -> Problem {
         switch error.status {
         case .notFound:
             // The path exists with other methods: 405 with Allow, as RFC 9110 asks, not the router's 404.
             if error.body == nil, let allowed = RouteTable.allowedMethods(path: request.uri.path), !allowed.contains(request.method.rawValue) {
-                return Problem(.methodNotAllowed, "method-not-allowed", title: "Method not allowed",
-                               detail: "\(request.method) is not allowed on \(request.uri.path); allowed: \(allowed.joined(separator: ", ")).",
+                return Problem(.methodNotAllowed, detail: "\(request.method) is not allowed on \(request.uri.path); allowed: \(allowed.joined(separator: ", ")).",
                                headers: [.allow: allowed.joined(separator: ", ")])
             }
-            return Problem(.notFound, "no-route", title: "Not found",
-                           detail: error.body ?? "No route matches \(request.method) \(request.uri.path). See GET /openapi.json for the API.",
+            return Problem(.noRoute, detail: error.body ?? "No route matches \(request.method) \(request.uri.path). See GET /openapi.json for the API.",
                            headers: error.headers)
         case .contentTooLarge:
-            return Problem(.contentTooLarge, "too-large", title: "Request body too large",
-                           detail: error.body ?? "The request body is larger than this endpoint accepts.", headers: error.headers)
+            return Problem(.tooLarge, detail: error.body ?? "The request body is larger than this endpoint accepts.", headers: error.headers)
         case .methodNotAllowed:
-            return Problem(.methodNotAllowed, "method-not-allowed", title: "Method not allowed",
-                           detail: error.body ?? "\(request.method) is not allowed on \(request.uri.path).", headers: error.headers)
+            return Problem(.methodNotAllowed, detail: error.body ?? "\(request.method) is not allowed on \(request.uri.path).", headers: error.headers)
         default:
-            return Problem(error.status, "http-\(error.status.code)", title: error.status.reasonPhrase,
+            return Problem(.httpError, status: error.status,
                            detail: error.body ?? error.status.reasonPhrase, headers: error.headers)
         }
     }
