@@ -232,21 +232,21 @@ public struct RuleViolations: Sendable, Equatable, CustomStringConvertible {
 enum ViolationReport {
     static func describe(error: PSQLError, statements: [String], on connection: PostgresConnection,
                          logger: Logger) async throws -> RuleViolations? {
-        guard let info = error.serverInfo, let state = info[.sqlState], let table = info[.tableName] else { return nil }
+        guard let info = error.serverInfo, let code = PostgresError.Code(of: error), let table = info[.tableName] else { return nil }
         let quotedTable = SQLText.identifier(table)
         let condition: String
         let rule: String
-        switch state {
-        case "23502":  // not_null_violation
+        switch code {
+        case .notNullViolation:
             guard let column = info[.columnName] else { return nil }
             condition = "\(SQLText.identifier(column)) IS NULL"
             rule = "NOT NULL of \(column)"
-        case "23514":  // check_violation: find the CHECK text in the file's ADD CONSTRAINT statement
+        case .checkViolation:  // find the CHECK text in the file's ADD CONSTRAINT statement
             guard let name = info[.constraintName],
                   let check = checkExpression(named: name, in: statements) else { return nil }
             condition = "(\(check)) IS FALSE"
             rule = name
-        case "23505":  // unique_violation: rows whose value appears more than once
+        case .uniqueViolation:  // rows whose value appears more than once
             guard let name = info[.constraintName], let column = uniqueColumn(named: name, in: statements) else { return nil }
             condition = "\(column) IN (SELECT \(column) FROM \(quotedTable) GROUP BY \(column) HAVING count(*) > 1)"
             rule = name

@@ -102,7 +102,7 @@ extension RecordStore {
     /// then x, and each waits for the other's uncommitted row. PostgreSQL then aborts one of them;
     /// its records are retried alone, like a batch rejected for a value.
     static func isRolledBackByConflict(_ error: any Error) -> Bool {
-        (error as? PSQLError)?.serverInfo?[.sqlState]?.hasPrefix("40") == true
+        (error as? PSQLError).flatMap { PostgresError.Code(of: $0) }?.sqlClass == PostgresError.Code.transactionRollbackClass
     }
 
     /// The record as a JSON object of its set fields, for `json_populate_recordset`: PostgreSQL reads

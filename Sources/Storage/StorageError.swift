@@ -1,4 +1,5 @@
 import PostgresNIO
+import Schema
 
 /// Failures of the record store that a client can cause, typed so the HTTP layer can map each to a
 /// precise status without parsing messages (the PostgresNIO way: typed errors, not strings).
@@ -13,17 +14,17 @@ public enum StorageError: Error, Sendable, Equatable {
 
     /// Maps a PostgreSQL error to a client error when it is one; nil for everything else (a 5xx).
     static func from(_ error: any Error, kind: String) -> StorageError? {
-        guard let psql = error as? PSQLError, let info = psql.serverInfo, let state = info[.sqlState] else { return nil }
+        guard let psql = error as? PSQLError, let info = psql.serverInfo, let code = PostgresError.Code(of: psql) else { return nil }
         let constraint = info[.constraintName] ?? info[.columnName] ?? "unknown"
-        switch state {
-        case "23505":
+        switch code {
+        case .uniqueViolation:
             let field = constraint.hasPrefix(kind + "_") && constraint.hasSuffix("_unique")
                 ? String(constraint.dropFirst(kind.count + 1).dropLast("_unique".count)) : constraint
             return .uniqueViolation(kind: kind, field: field)
-        case "23514", "23502":
+        case .checkViolation, .notNullViolation:
             return .constraintViolation(kind: kind, constraint: constraint)
-        case _ where state.hasPrefix("22"):
-            return .invalidValue(message: info[.message] ?? "invalid value (SQLSTATE \(state))")
+        case _ where code.sqlClass == PostgresError.Code.dataExceptionClass:
+            return .invalidValue(message: info[.message] ?? "invalid value (SQLSTATE \(code.raw))")
         default:
             return nil
         }
@@ -44,10 +45,11 @@ public enum StorageError: Error, Sendable, Equatable {
                  .authMechanismRequiresPassword, .unsupportedAuthMechanism, .saslError, .sslUnsupported:
                 return ConnectFailure.explain(psql)
             case .server:
-                guard let state = psql.serverInfo?[.sqlState] else { return nil }
-                // 08: connection exception; 57P01–57P03: shutting down / cannot connect now; 53300: too many
-                // connections; 28: authentication refused; 3D000: the database does not exist (dropped, renamed).
-                if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" || state.hasPrefix("28") || state == "3D000" {
+                guard let code = PostgresError.Code(of: psql) else { return nil }
+                // Connection exceptions; shutting down / cannot connect now; too many connections;
+                // authentication refused; the database does not exist (dropped, renamed).
+                let unreachable: [PostgresError.Code] = [.adminShutdown, .crashShutdown, .cannotConnectNow, .databaseDropped, .tooManyConnections, .invalidCatalogName]
+                if unreachable.contains(code) || [PostgresError.Code.connectionExceptionClass, PostgresError.Code.authorizationClass].contains(code.sqlClass) {
                     return ConnectFailure.explain(psql)
                 }
                 return nil

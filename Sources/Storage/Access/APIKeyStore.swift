@@ -59,7 +59,7 @@ public struct APIKeyStore: Sendable {
                 }
             }
         } catch {
-            if Self.cause(of: error)?.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw { throw APIKeyError.nameTaken(name) }
+            if Self.cause(of: error).flatMap({ PostgresError.Code(of: $0) }) == .uniqueViolation { throw APIKeyError.nameTaken(name) }
             throw Self.unwrapped(error)
         }
     }

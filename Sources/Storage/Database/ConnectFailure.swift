@@ -1,5 +1,6 @@
 import NIOCore
 import PostgresNIO
+import Schema
 
 /// Why a connection to PostgreSQL could not be made, told the way an operator fixes it: nothing
 /// listens there, the database does not exist, the credentials were refused, or no answer at all.
@@ -7,13 +8,13 @@ import PostgresNIO
 public enum ConnectFailure {
     public static func explain(_ error: any Error) -> String {
         if let psql = error as? PSQLError {
-            if let state = psql.serverInfo?[.sqlState] {
-                let message = psql.serverInfo?[.message] ?? "SQLSTATE \(state)"
-                switch state {
-                case "3D000": return "the database does not exist (\(message)): create it, or fix the database name in DATABASE_URL"
-                case "28P01", "28000": return "authentication failed (\(message)): check the user and password in DATABASE_URL"
-                case "57P03": return "PostgreSQL is starting up or shutting down (\(message)): try again in a moment"
-                case "53300": return "PostgreSQL has no free connection slots (\(message)): lower DB_POOL_SIZE or raise max_connections"
+            if let code = PostgresError.Code(of: psql) {
+                let message = psql.serverInfo?[.message] ?? "SQLSTATE \(code.raw)"
+                switch code {
+                case .invalidCatalogName: return "the database does not exist (\(message)): create it, or fix the database name in DATABASE_URL"
+                case .invalidPassword, .invalidAuthorizationSpecification: return "authentication failed (\(message)): check the user and password in DATABASE_URL"
+                case .cannotConnectNow: return "PostgreSQL is starting up or shutting down (\(message)): try again in a moment"
+                case .tooManyConnections: return "PostgreSQL has no free connection slots (\(message)): lower DB_POOL_SIZE or raise max_connections"
                 default: return message
                 }
             }
