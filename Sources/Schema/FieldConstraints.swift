@@ -5,8 +5,40 @@ public struct NamedConstraint: Sendable, Equatable, Hashable, Codable {
     public var name: String
     /// The constraint body: `CHECK (...)` or `UNIQUE (...)`.
     public var definition: String
-    /// Which YAML rule it enforces (`min_length`, `max`, `unique`, ...), for migration summaries.
-    public var rule: String
+    /// Which YAML rule it enforces, for migration summaries and for mapping a refusal back to it.
+    public var rule: ConstraintRule
+
+    public init(name: String, definition: String, rule: ConstraintRule) {
+        self.name = name
+        self.definition = definition
+        self.rule = rule
+    }
+}
+
+/// The YAML rules that become named constraints; the raw value is the suffix of the constraint's
+/// name (`song_name_min_length`) and what migration summaries print.
+public enum ConstraintRule: String, Sendable, Codable, CaseIterable, Hashable {
+    case minLength = "min_length", maxLength = "max_length", pattern, `enum`, min, max, unique
+    case minItems = "min_items", maxItems = "max_items", itemsNotNull = "items_not_null"
+    case itemsMinLength = "items_min_length", itemsMaxLength = "items_max_length", itemsPattern = "items_pattern"
+    case itemsEnum = "items_enum", itemsMin = "items_min", itemsMax = "items_max"
+
+    /// The error `code` the validator gives for the same rule, so a refusal by the database reads
+    /// like one by the validator (a list item's rule has the item rule's code).
+    public var validationCode: String {
+        switch self {
+        case .minLength, .itemsMinLength: "min_length"
+        case .maxLength, .itemsMaxLength: "max_length"
+        case .pattern, .itemsPattern: "pattern"
+        case .enum, .itemsEnum: "enum"
+        case .min, .itemsMin: "min"
+        case .max, .itemsMax: "max"
+        case .unique: "unique"
+        case .minItems: "min_items"
+        case .maxItems: "max_items"
+        case .itemsNotNull: "type"
+        }
+    }
 }
 
 /// Turns YAML rules into named SQL constraints, so that a bad row cannot get in by any route.
@@ -19,44 +51,44 @@ public enum FieldConstraints {
     public static func constraints(table: String, field: FieldDefinition) -> [NamedConstraint] {
         let column = SQLText.identifier(field.name)
         var out: [NamedConstraint] = []
-        func add(_ rule: String, _ body: String) {
-            out.append(NamedConstraint(name: ConstraintName.make(table, field.name, rule), definition: body, rule: rule))
+        func add(_ rule: ConstraintRule, _ body: String) {
+            out.append(NamedConstraint(name: ConstraintName.make(table, field.name, rule.rawValue), definition: body, rule: rule))
         }
         let r = field.rules
         if field.isList, let item = field.itemType {
             let helpers = SchemaHelpers.schema
-            if let lo = field.minItems { add("min_items", "CHECK (cardinality(\(column)) >= \(lo))") }
-            if let hi = field.maxItems { add("max_items", "CHECK (cardinality(\(column)) <= \(hi))") }
-            add("items_not_null", "CHECK (array_position(\(column), NULL) IS NULL)")
+            if let lo = field.minItems { add(.minItems, "CHECK (cardinality(\(column)) >= \(lo))") }
+            if let hi = field.maxItems { add(.maxItems, "CHECK (cardinality(\(column)) <= \(hi))") }
+            add(.itemsNotNull, "CHECK (array_position(\(column), NULL) IS NULL)")
             if item.isTextual {
-                if let lo = r.minLength, lo > 0 { add("items_min_length", "CHECK (\(helpers).items_min_length(\(column)::text[], \(lo)))") }
-                if let hi = r.maxLength { add("items_max_length", "CHECK (\(helpers).items_max_length(\(column)::text[], \(hi)))") }
-                if let p = r.pattern { add("items_pattern", "CHECK (\(helpers).items_match(\(column)::text[], \(SQLText.literal(p))))") }
+                if let lo = r.minLength, lo > 0 { add(.itemsMinLength, "CHECK (\(helpers).items_min_length(\(column)::text[], \(lo)))") }
+                if let hi = r.maxLength { add(.itemsMaxLength, "CHECK (\(helpers).items_max_length(\(column)::text[], \(hi)))") }
+                if let p = r.pattern { add(.itemsPattern, "CHECK (\(helpers).items_match(\(column)::text[], \(SQLText.literal(p))))") }
                 if item == .enum, let values = r.enumValues {
-                    add("items_enum", "CHECK (\(column)::text[] <@ ARRAY[\(values.map(SQLText.literal).joined(separator: ", "))]::text[])")
+                    add(.itemsEnum, "CHECK (\(column)::text[] <@ ARRAY[\(values.map(SQLText.literal).joined(separator: ", "))]::text[])")
                 }
             }
             if item.isNumeric {
-                if let lo = r.min { add("items_min", "CHECK (\(helpers).items_min(\(column)::double precision[], \(SQLText.number(lo))))") }
-                if let hi = r.max { add("items_max", "CHECK (\(helpers).items_max(\(column)::double precision[], \(SQLText.number(hi))))") }
+                if let lo = r.min { add(.itemsMin, "CHECK (\(helpers).items_min(\(column)::double precision[], \(SQLText.number(lo))))") }
+                if let hi = r.max { add(.itemsMax, "CHECK (\(helpers).items_max(\(column)::double precision[], \(SQLText.number(hi))))") }
             }
             return out
         }
         switch field.type {
         case .string, .text, .enum:
-            if let lo = r.minLength, lo > 0 { add("min_length", "CHECK (char_length(\(column)) >= \(lo))") }
-            if field.type == .text, let hi = r.maxLength { add("max_length", "CHECK (char_length(\(column)) <= \(hi))") }
-            if let p = r.pattern { add("pattern", "CHECK (\(column) ~ \(SQLText.literal(p)))") }
+            if let lo = r.minLength, lo > 0 { add(.minLength, "CHECK (char_length(\(column)) >= \(lo))") }
+            if field.type == .text, let hi = r.maxLength { add(.maxLength, "CHECK (char_length(\(column)) <= \(hi))") }
+            if let p = r.pattern { add(.pattern, "CHECK (\(column) ~ \(SQLText.literal(p)))") }
             if field.type == .enum, let values = r.enumValues {
-                add("enum", "CHECK (\(column) IN (\(values.map(SQLText.literal).joined(separator: ", "))))")
+                add(.enum, "CHECK (\(column) IN (\(values.map(SQLText.literal).joined(separator: ", "))))")
             }
         case .integer, .number:
-            if let lo = r.min { add("min", "CHECK (\(column) >= \(SQLText.number(lo)))") }
-            if let hi = r.max { add("max", "CHECK (\(column) <= \(SQLText.number(hi)))") }
+            if let lo = r.min { add(.min, "CHECK (\(column) >= \(SQLText.number(lo)))") }
+            if let hi = r.max { add(.max, "CHECK (\(column) <= \(SQLText.number(hi)))") }
         case .boolean, .datetime, .date, .list:
             break
         }
-        if field.unique { add("unique", "UNIQUE (\(column))") }
+        if field.unique { add(.unique, "UNIQUE (\(column))") }
         return out
     }
 

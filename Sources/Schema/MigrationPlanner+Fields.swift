@@ -119,7 +119,7 @@ struct KindDiff {
         additions.append(.addField(kind: table, field: field))
         let hasDefault = (field.defaultValue ?? .null) != .null
         for c in FieldConstraints.constraints(table: table, field: field) {
-            if c.rule == "unique" && hasDefault {
+            if c.rule == .unique && hasDefault {
                 // Every existing row gets the same default: two rows make the UNIQUE fail.
                 constraintAdds.append(.addConstraint(kind: table, constraint: c))
             } else {
@@ -194,20 +194,20 @@ struct KindDiff {
 
 extension MigrationPlanner {
     /// Whether the rule `rule` of `new` accepts every value the same rule of `old` accepted.
-    static func isLooser(rule: String, old: FieldDefinition, new: FieldDefinition) -> Bool {
+    static func isLooser(rule: ConstraintRule, old: FieldDefinition, new: FieldDefinition) -> Bool {
         let o = old.rules, n = new.rules
         func atMost<T: Comparable>(_ a: T?, _ b: T?) -> Bool { guard let a, let b else { return false }; return a <= b }
         switch rule {
-        case "min_length", "items_min_length": return atMost(n.minLength, o.minLength)
-        case "max_length", "items_max_length": return atMost(o.maxLength, n.maxLength)
-        case "min", "items_min": return atMost(n.min, o.min)
-        case "max", "items_max": return atMost(o.max, n.max)
-        case "min_items": return atMost(new.minItems, old.minItems)
-        case "max_items": return atMost(old.maxItems, new.maxItems)
-        case "enum", "items_enum":
+        case .minLength, .itemsMinLength: return atMost(n.minLength, o.minLength)
+        case .maxLength, .itemsMaxLength: return atMost(o.maxLength, n.maxLength)
+        case .min, .itemsMin: return atMost(n.min, o.min)
+        case .max, .itemsMax: return atMost(o.max, n.max)
+        case .minItems: return atMost(new.minItems, old.minItems)
+        case .maxItems: return atMost(old.maxItems, new.maxItems)
+        case .enum, .itemsEnum:
             guard let ov = o.enumValues, let nv = n.enumValues else { return false }
             return Set(nv).isSuperset(of: ov)
-        default: return false
+        case .pattern, .itemsPattern, .unique, .itemsNotNull: return false
         }
     }
 }

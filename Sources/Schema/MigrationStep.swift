@@ -61,7 +61,7 @@ public enum MigrationStep: Sendable, Equatable {
     /// A rule existing rows cannot break (it is looser than the one it replaces, or its column is new);
     /// still added `NOT VALID` + `VALIDATE` so the result is the same as a fresh table's.
     case addConstraintSafely(kind: String, constraint: NamedConstraint, because: String)
-    case dropConstraint(kind: String, name: String, rule: String)
+    case dropConstraint(kind: String, name: String, rule: ConstraintRule)
     case createIndex(kind: String, field: String)
     case dropIndex(kind: String, field: String)
     /// Creates the index of an `indexes:` entry.
@@ -102,9 +102,9 @@ public enum MigrationStep: Sendable, Equatable {
         case .dropNotNull(let k, let f): "make '\(k).\(f)' optional"
         case .setDefault(let k, let f): "set default of '\(k).\(f.name)' to \(Self.defaultSQL(f) ?? "NULL")"
         case .dropDefault(let k, let f): "drop default of '\(k).\(f)'"
-        case .addConstraint(let k, let c): "add constraint \(c.name) on '\(k)' (\(c.rule): \(c.definition)); fails if existing rows break it"
-        case .addConstraintSafely(let k, let c, let because): "add constraint \(c.name) on '\(k)' (\(c.rule): \(c.definition)); existing rows satisfy it: \(because)"
-        case .dropConstraint(let k, let name, let rule): "drop constraint \(name) on '\(k)' (\(rule))"
+        case .addConstraint(let k, let c): "add constraint \(c.name) on '\(k)' (\(c.rule.rawValue): \(c.definition)); fails if existing rows break it"
+        case .addConstraintSafely(let k, let c, let because): "add constraint \(c.name) on '\(k)' (\(c.rule.rawValue): \(c.definition)); existing rows satisfy it: \(because)"
+        case .dropConstraint(let k, let name, let rule): "drop constraint \(name) on '\(k)' (\(rule.rawValue))"
         case .createIndex(let k, let f): "create index on '\(k).\(f)'"
         case .dropIndex(let k, let f): "drop index on '\(k).\(f)'"
         case .createKindIndex(let k, let index):

@@ -21,6 +21,9 @@ public struct KindQueries: Sendable {
     let deleteByID: String
     /// `deleteByID` only while the record's version is one of `$2` (`If-Match`).
     let deleteByIDIfVersion: String
+    /// Each named constraint of the kind's table → the field and rule it enforces, from the same
+    /// definitions that made the constraints, so a refusal maps back to its field exactly.
+    let constraintOwners: [String: ConstraintOwner]
 
     public init(kind: KindDefinition) {
         self.kind = kind
@@ -32,6 +35,13 @@ public struct KindQueries: Sendable {
         selectByIDs = "SELECT \(recordColumns) FROM \(table) t WHERE t.\"id\" = ANY($1)"
         insertPrefix = "INSERT INTO \(table) AS t"
         deleteByID = "DELETE FROM \(table) WHERE \"id\" = $1 RETURNING \"file_key\", \"id\""
+        var owners: [String: ConstraintOwner] = [:]
+        for field in kind.fields {
+            for constraint in FieldConstraints.constraints(table: kind.name, field: field) {
+                owners[constraint.name] = ConstraintOwner(field: field.name, rule: constraint.rule)
+            }
+        }
+        constraintOwners = owners
         deleteByIDIfVersion = "DELETE FROM \(table) WHERE \"id\" = $1 AND \(Self.version) = ANY($2) RETURNING \"file_key\", \"id\""
     }
 

@@ -111,7 +111,7 @@ public struct RecordStore: Sendable {
         do {
             return try await PreparedStatements.rows(sql, bindings, prepare: prepared, client: client, logger: logger)
         } catch {
-            if let mapped = StorageError.from(error, kind: queries.kind.name) { throw mapped }
+            if let mapped = StorageError.from(error, kind: queries.kind.name, owners: queries.constraintOwners) { throw mapped }
             throw error
         }
     }

@@ -8,20 +8,24 @@ public enum StorageError: Error, Sendable, Equatable {
     case uniqueViolation(kind: String, field: String)
     /// A CHECK or NOT NULL constraint refused the row (validation should have caught it first).
     case constraintViolation(kind: String, constraint: String)
+    /// A named constraint the kind's rules made refused a value: the field and rule it enforces,
+    /// found from the definitions that made it (`KindQueries.constraintOwners`), not cut out of
+    /// its name (PostgreSQL shortens long names).
+    case ruleViolation(kind: String, field: String, rule: ConstraintRule)
     /// PostgreSQL could not read a value sent as text as its column's type (SQLSTATE class 22):
     /// in a list query only a tampered cursor gets that far, since filters are checked first.
     case invalidValue(message: String)
 
     /// Maps a PostgreSQL error to a client error when it is one; nil for everything else (a 5xx).
-    static func from(_ error: any Error, kind: String) -> StorageError? {
+    /// - Parameter owners: constraint name → the field and rule it enforces (`KindQueries.constraintOwners`).
+    static func from(_ error: any Error, kind: String, owners: [String: ConstraintOwner] = [:]) -> StorageError? {
         guard let psql = error as? PSQLError, let info = psql.serverInfo, let code = PostgresError.Code(of: psql) else { return nil }
         let constraint = info[.constraintName] ?? info[.columnName] ?? "unknown"
         switch code {
         case .uniqueViolation:
-            let field = constraint.hasPrefix(kind + "_") && constraint.hasSuffix("_unique")
-                ? String(constraint.dropFirst(kind.count + 1).dropLast("_unique".count)) : constraint
-            return .uniqueViolation(kind: kind, field: field)
+            return .uniqueViolation(kind: kind, field: owners[constraint]?.field ?? constraint)
         case .checkViolation, .notNullViolation:
+            if let owner = owners[constraint] { return .ruleViolation(kind: kind, field: owner.field, rule: owner.rule) }
             return .constraintViolation(kind: kind, constraint: constraint)
         case _ where code.sqlClass == PostgresError.Code.dataExceptionClass:
             return .invalidValue(message: info[.message] ?? "invalid value (SQLSTATE \(code.raw))")
@@ -64,4 +68,10 @@ public enum StorageError: Error, Sendable, Equatable {
         }
         return nil
     }
+}
+
+/// The field and rule a named constraint enforces.
+public struct ConstraintOwner: Sendable, Equatable {
+    public var field: String
+    public var rule: ConstraintRule
 }

@@ -124,7 +124,7 @@ import Testing
             #"ALTER TABLE "song" ALTER COLUMN "title" SET NOT NULL"#,
             #"ALTER TABLE "song" DROP CONSTRAINT "song_title_not_null_guard""#,
         ])
-        let unique = NamedConstraint(name: "song_title_unique", definition: #"UNIQUE ("title")"#, rule: "unique")
+        let unique = NamedConstraint(name: "song_title_unique", definition: #"UNIQUE ("title")"#, rule: .unique)
         #expect(MigrationStep.addConstraint(kind: "song", constraint: unique).sql == [#"ALTER TABLE "song" ADD CONSTRAINT "song_title_unique" UNIQUE ("title")"#])
         #expect(MigrationStep.renameObjects(kind: "track", renames: [
             ObjectRename(.constraint, from: "song_pkey", to: "track_pkey"),
@@ -139,7 +139,7 @@ import Testing
 
     @Test func safetyClasses() {
         let f = FieldDefinition(name: "x", type: .integer)
-        let c = NamedConstraint(name: "t_x_min", definition: "CHECK (\"x\" >= 1)", rule: "min")
+        let c = NamedConstraint(name: "t_x_min", definition: "CHECK (\"x\" >= 1)", rule: .min)
         #expect(MigrationStep.dropKind("t").safety == .destructive)
         #expect(MigrationStep.dropField(kind: "t", field: "x").safety == .destructive)
         #expect(MigrationStep.addConstraint(kind: "t", constraint: c).safety == .dataDependent)

@@ -163,7 +163,7 @@ import Testing
         let new = try kinds(YAML.song("a: {type: text, required: true}\nb: {type: text, required: true, default: y}\nc: {type: text}\nd: {type: text}"))
         let p = try plan(from: old, to: new)
         #expect(p.steps == [
-            .dropConstraint(kind: "song", name: "song_d_unique", rule: "unique"),
+            .dropConstraint(kind: "song", name: "song_d_unique", rule: .unique),
             .dropIndex(kind: "song", field: "d"),
             .setDefault(kind: "song", field: new.kinds[0].field(named: "b")!),
             .setNotNull(kind: "song", field: "a"),

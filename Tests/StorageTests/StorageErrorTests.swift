@@ -1,6 +1,8 @@
 import Foundation
+import KindModel
 import Logging
 import PostgresNIO
+import Schema
 @testable import Storage
 import Testing
 import TestSupport
@@ -99,5 +101,48 @@ import TestSupport
         // Without the deadline the probe would wait forever for the silent server's greeting; the
         // bound is loose because parallel tests can keep the cooperative pool busy for a while.
         #expect(ContinuousClock.now - started < .seconds(10))
+    }
+}
+
+/// A refusal by the database maps back to the field and rule that made the constraint, also when
+/// the constraint's name was shortened (names past 63 bytes are hashed).
+@Suite struct ConstraintOwnerTests {
+    static let strict = """
+        name: a_kind_with_a_rather_long_name_for_testing_xy
+        fields:
+          a_field_with_a_rather_long_name_for_testing_zz:
+            type: string
+            unique: true
+          level:
+            type: integer
+            min: 1
+            max: 10
+        """
+
+    @Test func refusalsNameTheirFieldAndRule() async throws {
+        let strictKind = try #require(try KindLoader.parse([("kinds/k.yaml", Self.strict)]).kinds.first)
+        let loose = try #require(try KindLoader.parse([("kinds/k.yaml", Self.strict.replacingOccurrences(of: "max: 10", with: "max: 100"))]).kinds.first)
+        let queries = KindQueries(kind: strictKind)
+        let url = try await TestDatabase.create(label: "owners")
+        let migrations = FileManager.default.temporaryDirectory.appendingPathComponent("owners-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: migrations) }
+        let directory = MigrationDirectory(path: migrations)
+        _ = try directory.generate(for: KindCatalog([strictKind]))
+        try await TestDatabase.withClient(url) { client in
+            _ = try await MigrationRunner(client: client, directory: directory, logger: TestDatabase.logger).apply()
+            let store = RecordStore(client: client, logger: TestDatabase.logger, sharing: .off)
+            func record(_ json: String, _ kind: KindDefinition) throws -> ValidatedRecord {
+                try RecordValidator.validate(try #require(try JSONParser.parse(json).objectValue), kind: kind, mode: .create).get()
+            }
+            let long = "a_field_with_a_rather_long_name_for_testing_zz"
+            _ = try await store.create(try record(#"{"\#(long)":"u","level":5}"#, strictKind), in: queries)
+            await #expect(throws: StorageError.uniqueViolation(kind: strictKind.name, field: long)) {
+                _ = try await store.create(try record(#"{"\#(long)":"u","level":5}"#, strictKind), in: queries)
+            }
+            // Valid for the looser definition, refused by the table's CHECK: the field and rule come back.
+            await #expect(throws: StorageError.ruleViolation(kind: strictKind.name, field: "level", rule: .max)) {
+                _ = try await store.create(try record(#"{"\#(long)":"v","level":50}"#, loose), in: queries)
+            }
+        }
     }
 }

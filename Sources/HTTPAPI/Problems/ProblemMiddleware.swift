@@ -3,6 +3,7 @@ import KindModel
 import Logging
 import NIOCore
 import NIOHTTP1
+import Schema
 import Storage
 
 /// Turns every error into a problem response. Without it Hummingbird answers errors that are not
@@ -31,6 +32,11 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             case .uniqueViolation(let kind, let field):
                 return Problem(.unique, detail: "Another \(kind) already has this \(field); \(field) must be unique.",
                                errors: [ValidationIssue(field: field, code: "unique", message: "'\(field)' must be unique; another \(kind) already has this value")])
+            case .ruleViolation(_, let field, let rule):
+                // What the validator would have said: the database caught it (a row changed by
+                // another route, or validation drifting from the constraints).
+                return Problem.validation([ValidationIssue(field: field, code: rule.validationCode,
+                                                           message: "'\(field)' breaks its \(rule.rawValue) rule (refused by the database)")])
             case .constraintViolation(let kind, let constraint):
                 return Problem(.constraint, detail: "The \(kind) breaks the database rule \(constraint).")
             case .invalidValue(let message):
