@@ -102,7 +102,9 @@ start)
   elif [ "$mode" = --dev ] && ! (exec 3<>/dev/tcp/127.0.0.1/54329) 2>/dev/null; then port=54329
   else port=$(free_port); fi
   opts="-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=200"
-  [ "$mode" = --dev ] || opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  # Tests run ~70 suites at once, each server with its own pool (and a second server in some),
+  # so the throwaway cluster takes more connections than a development one needs.
+  [ "$mode" = --dev ] || opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500"
   as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -o "$opts" -w -t 60 start >/dev/null \
     || die "PostgreSQL did not start: $(grep -E 'FATAL|ERROR' "$dir/postgres.log" | tail -1) (whole log: $dir/postgres.log)"
   echo "$port" >"$dir/port"

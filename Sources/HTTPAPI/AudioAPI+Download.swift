@@ -45,13 +45,15 @@ extension AudioAPI {
     /// With a signed link (`grant` says so), the link is checked against the record's file before
     /// anything else is answered: a missing record or file gets the same 403 as a bad signature.
     func download(_ request: Request, _ context: AudioRequestContext, queries: KindQueries, id: Int64, grant: AccessGate.Grant) async throws -> Response {
-        let info = try await records.fileInfo(id, in: queries)
+        let lookup = try await records.fileInfo(id, in: queries)
         if case .ifLinkVerifies(let link) = grant {
-            try await access.verifyLink(link, kind: queries.kind.name, id: id, sha256: info.file?.sha256, request, context)
+            try await access.verifyLink(link, kind: queries.kind.name, id: id, sha256: lookup.sha256, request, context)
         }
-        guard info.exists else { throw Problem.notFound(kind: queries.kind.name, id: id) }
-        guard let file = info.file else {
-            throw Self.noFile(queries.kind.name, id)
+        let file: StoredFileInfo
+        switch lookup {
+        case .noRecord: throw Problem.notFound(kind: queries.kind.name, id: id)
+        case .noFile: throw Self.noFile(queries.kind.name, id)
+        case .file(let info): file = info
         }
         // Opened first, for HEAD and 304 too: a row whose file is gone from disk gets the same clear
         // answer from every method. Kept open: a concurrent replacement unlinks the old name, but

@@ -8,9 +8,12 @@ extension AudioAPI {
     /// file that plays without any header (`<audio src>`), for 1 s to 7 days (default 1 hour).
     func createLink(_ request: Request, queries: KindQueries, id: Int64) async throws -> Response {
         let lifetime = try Self.linkLifetime(request.uri.queryParameters.get("expires_in"))
-        let info = try await records.fileInfo(id, in: queries)
-        guard info.exists else { throw Problem.notFound(kind: queries.kind.name, id: id) }
-        guard let file = info.file else { throw Self.noFile(queries.kind.name, id) }
+        let file: StoredFileInfo
+        switch try await records.fileInfo(id, in: queries) {
+        case .noRecord: throw Problem.notFound(kind: queries.kind.name, id: id)
+        case .noFile: throw Self.noFile(queries.kind.name, id)
+        case .file(let info): file = info
+        }
         let expires = Int64(Date().timeIntervalSince1970.rounded(.down)) + lifetime
         let url = access.links.url(kind: queries.kind.name, id: id, expires: expires, sha256: file.sha256)
         let body = JSONObject([("url", .string(url)), ("expires_at", .string(RFC3339.format(Date(timeIntervalSince1970: Double(expires)))))])

@@ -23,13 +23,14 @@ extension AudioAPI {
             throw UploadProblems.tooLarge(limit)
         }
         let durationField = kind.upload?.durationTolerance == nil ? nil : kind.upload?.durationField
-        let existing = try await records.exists(id, numericField: durationField, in: queries)
-        guard existing.exists else { throw Problem.notFound(kind: kind.name, id: id) }
+        guard case .record(let declaredDuration, let version) = try await records.uploadTarget(id, numericField: durationField, in: queries) else {
+            throw Problem.notFound(kind: kind.name, id: id)
+        }
         // A stale If-Match is refused before a declared body is read (a body-less request gets its
         // 400 first); it is checked again under the row lock when the file is attached, in case the
         // record changes during the upload, and that check covers chunked bodies too.
         let ifMatch = Self.versionGuard(request)
-        if let declaredLength, declaredLength > 0, let ifMatch, let version = existing.version, !ifMatch.accepts(version) {
+        if let declaredLength, declaredLength > 0, let ifMatch, !ifMatch.accepts(version) {
             throw Self.stale(kind: kind.name, id: id, current: version, action: "check the record")
         }
 
@@ -49,15 +50,17 @@ extension AudioAPI {
                 return (sha, Result { try AudioProbe.probe(try FileByteSource(path: path)) })
             }
             let result = try checkedProbe(probe, kind: kind)
-            if let tolerance = kind.upload?.durationTolerance, let field = durationField, let declared = existing.value,
+            if let tolerance = kind.upload?.durationTolerance, let field = durationField, let declared = declaredDuration,
                !tolerance.accepts(probed: result.durationSeconds, declared: declared) {
                 throw Problem(.durationMismatch, detail: "The file lasts \(String(format: "%.3f", result.durationSeconds)) s but the record's \(field) is \(JSONNumber(declared)) s; the allowed difference is \(tolerance.description). Fix the record or upload the right file.",
                               extensions: [("probed_duration", .double(result.durationSeconds)), ("declared_duration", .double(declared))])
             }
-            let fileJSON = Self.fileJSON(size: sink.size, sha256: sha256, probe: result, originalName: received.originalName)
+            let file = StoredFile(size: sink.size, sha256: sha256, contentType: result.format.contentType, originalName: received.originalName,
+                                  format: result.format.rawValue, codec: result.codec, durationSeconds: result.durationSeconds,
+                                  sampleRate: result.sampleRate, channels: result.channels, bitrate: result.bitrate)
             let key = try files.commit(path, kind: kind.name, id: id, fileExtension: result.format.fileExtension)
             committedKey = key
-            switch try await records.attachFile(id, fileJSON: fileJSON, key: key, ifMatch: ifMatch, in: queries, audit: actor) {
+            switch try await records.attachFile(id, file: file, key: key, ifMatch: ifMatch, in: queries, audit: actor) {
             case .attached(let record, let replacedKey):
                 committedKey = nil
                 if let replacedKey, replacedKey != key { files.remove(key: replacedKey) }
@@ -136,22 +139,5 @@ extension AudioAPI {
         let accepted = kind.upload?.formats ?? UploadRules.knownFormats
         return Problem(.notAudio, detail: "\(error.description) Accepted formats: \(accepted.joined(separator: ", ")).",
                        extensions: [("accepted_formats", .array(accepted.map(JSONValue.string)))])
-    }
-
-    /// The public `file` object stored in the row.
-    static func fileJSON(size: Int64, sha256: String, probe: AudioProbeResult, originalName: String?) -> String {
-        let object = JSONObject([
-            ("size", .integer(size)),
-            ("sha256", .string(sha256)),
-            ("content_type", .string(probe.format.contentType)),
-            ("original_name", originalName.map(JSONValue.string) ?? .null),
-            ("format", .string(probe.format.rawValue)),
-            ("codec", .string(probe.codec)),
-            ("duration_seconds", .double((probe.durationSeconds * 1000).rounded() / 1000)),
-            ("sample_rate", probe.sampleRate.map { .integer(Int64($0)) } ?? .null),
-            ("channels", probe.channels.map { .integer(Int64($0)) } ?? .null),
-            ("bitrate", probe.bitrate.map { .integer(Int64($0)) } ?? .null),
-        ])
-        return JSONWriter.string(.object(object))
     }
 }

@@ -3,35 +3,26 @@ import KindModel
 import PostgresNIO
 import Schema
 
-/// What the download route needs of a record's file.
-public struct StoredFileInfo: Sendable, Equatable {
-    public var key: String
-    public var size: Int64
-    public var sha256: String
-    public var contentType: String
-    public var originalName: String?
-}
-
 extension RecordStore {
     /// Whether the record exists, the value of `field` as a number when asked for (the duration an
     /// upload is compared with), and its version (for `If-Match` before the body is read).
-    public func exists(_ id: Int64, numericField field: String?, in queries: KindQueries) async throws -> (exists: Bool, value: Double?, version: String?) {
+    public func uploadTarget(_ id: Int64, numericField field: String?, in queries: KindQueries) async throws -> UploadTarget {
         var bindings = PostgresBindings()
         bindings.append(id)
         let column = field.map { "\(SQLText.identifier($0))::double precision" } ?? "NULL::double precision"
         let sql = "SELECT \(column), \(KindQueries.version) FROM \(queries.table) WHERE \"id\" = $1"
         for row in try await allRows(PostgresQuery(unsafeSQL: sql, binds: bindings)) {
             let (value, version) = try row.decode((Double?, String).self)
-            return (true, value, version)
+            return .record(declaredDuration: value, version: version)
         }
-        return (false, nil, nil)
+        return .noRecord
     }
 
     /// Points the record at a newly committed file, in one transaction that locks the row (and
     /// checks its version against `ifMatch` under that lock), and returns the updated record and
     /// the key of the file it replaced (for the caller to delete).
     /// `audit`: who asked; the audit row (`upload`) is written by the same statement.
-    public func attachFile(_ id: Int64, fileJSON: String, key: String, ifMatch: VersionGuard? = nil,
+    public func attachFile(_ id: Int64, file: StoredFile, key: String, ifMatch: VersionGuard? = nil,
                            in queries: KindQueries, audit: AuditActor? = nil) async throws -> AttachOutcome {
         try await client.lease { try await $0.withTransaction(logger: logger) { connection in
             var lockBindings = PostgresBindings()
@@ -44,7 +35,7 @@ extension RecordStore {
             if let ifMatch, !ifMatch.accepts(found.version) { return .stale(current: found.version) }
             var bindings = PostgresBindings()
             bindings.append(id)
-            bindings.append(fileJSON)
+            bindings.append(JSONWriter.string(file.json))
             bindings.append(key)
             var sql = "UPDATE \(queries.table) AS t SET \"file\" = $2::json, \"file_key\" = $3, \"uploaded_time\" = now(), \"updated_at\" = greatest(clock_timestamp(), \"updated_at\" + interval '1 microsecond') WHERE \"id\" = $1 RETURNING \(queries.recordColumns)"
             if let audit {
@@ -58,7 +49,7 @@ extension RecordStore {
     }
 
     /// The record's file, or nil when the record or its file does not exist (`exists` tells which).
-    public func fileInfo(_ id: Int64, in queries: KindQueries) async throws -> (exists: Bool, file: StoredFileInfo?) {
+    public func fileInfo(_ id: Int64, in queries: KindQueries) async throws -> FileLookup {
         var bindings = PostgresBindings()
         bindings.append(id)
         let sql = """
@@ -67,10 +58,10 @@ extension RecordStore {
             """
         for row in try await allRows(PostgresQuery(unsafeSQL: sql, binds: bindings)) {
             let (key, size, sha, type, name) = try row.decode((String?, Int64?, String?, String?, String?).self)
-            guard let key, let size, let sha, let type else { return (true, nil) }
-            return (true, StoredFileInfo(key: key, size: size, sha256: sha, contentType: type, originalName: name))
+            guard let key, let size, let sha, let type else { return .noFile }
+            return .file(StoredFileInfo(key: key, size: size, sha256: sha, contentType: type, originalName: name))
         }
-        return (false, nil)
+        return .noRecord
     }
 
     /// Every (kind, id, key, size, sha256) of stored files, for `storage verify`.

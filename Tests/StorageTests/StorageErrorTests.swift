@@ -146,3 +146,14 @@ import TestSupport
         }
     }
 }
+
+/// The stored file's members are defined once; the JSON it writes has exactly them, in order.
+@Suite struct StoredFileTests {
+    @Test func oneEncoderWritesEveryMember() throws {
+        let file = StoredFile(size: 10, sha256: String(repeating: "a", count: 64), contentType: "audio/wav", originalName: nil, format: "wav",
+                              codec: "pcm_s16le", durationSeconds: 1.23456, sampleRate: 44_100, channels: 2, bitrate: nil)
+        let object = try #require(file.json.objectValue)
+        #expect(object.keys == StoredFile.members)
+        #expect(object["duration_seconds"] == .double(1.235) && object["original_name"] == .null && object["bitrate"] == .null)
+    }
+}

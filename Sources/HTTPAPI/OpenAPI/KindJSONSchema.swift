@@ -1,4 +1,5 @@
 import KindModel
+import Storage
 
 /// JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1) for a kind's records and request bodies,
 /// derived from the kind definition alone so that a kind added as YAML gets its schemas too.
@@ -220,7 +221,7 @@ enum AudioFileSchema {
             return .object(o)
         }
         let nullableInt: JSONValue = ["integer", "null"]
-        let properties = JSONObject([
+        let described: [String: JSONValue] = Dictionary(uniqueKeysWithValues: [
             ("size", prop("integer", "Size in bytes.", [("format", "int64"), ("minimum", 1), ("maximum", .integer(Int64.max))])),
             ("sha256", prop("string", "SHA-256 of the bytes, lowercase hex; also the download's ETag.", [("pattern", "^[0-9a-f]{64}$")])),
             ("content_type", prop("string", "Media type detected from the bytes (not the one declared by the client).")),
@@ -232,6 +233,8 @@ enum AudioFileSchema {
             ("channels", prop(nullableInt, "Channel count, when the container says.", [("minimum", 0)])),
             ("bitrate", prop(nullableInt, "Bits per second, when the container says.", [("minimum", 0)])),
         ])
+        // The members and their order are `StoredFile`'s, the one definition of the stored file.
+        let properties = JSONObject(StoredFile.members.map { (key: $0, value: described[$0] ?? prop("string", $0)) })
         return .object(JSONObject([
             ("title", "audio file"),
             ("type", "object"),
