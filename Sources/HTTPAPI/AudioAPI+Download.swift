@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOPosix
 import KindModel
 import Storage
 
@@ -103,11 +104,18 @@ extension AudioAPI {
             let end = start + length
             while offset < end {
                 let wanted = Int(min(256 * 1024, end - offset))
-                var chunk = ByteBuffer()
-                chunk.reserveCapacity(wanted)
-                let read = try chunk.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) {
-                    try source.read(at: offset, into: UnsafeMutableRawBufferPointer(rebasing: $0.prefix(wanted)))
+                let at = offset
+                // pread on NIO's thread pool, not Swift's cooperative one: a slow disk stalls this
+                // download only (one hop per 256 KiB chunk).
+                let chunk = try await NIOThreadPool.singleton.runIfActive {
+                    var chunk = ByteBuffer()
+                    chunk.reserveCapacity(wanted)
+                    _ = try chunk.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) {
+                        try source.read(at: at, into: UnsafeMutableRawBufferPointer(rebasing: $0.prefix(wanted)))
+                    }
+                    return chunk
                 }
+                let read = chunk.readableBytes
                 // The file shrank under us: fail the response rather than send less than Content-Length.
                 guard read > 0 else { throw FileStoreError.io("stored file \(file.key) is shorter than its recorded size") }
                 try await writer.write(chunk)

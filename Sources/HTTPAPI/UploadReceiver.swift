@@ -63,7 +63,7 @@ struct UploadReceiver {
         switch mode {
         case .raw:
             for try await buffer in body {
-                try write(buffer, to: sink)
+                if try write(buffer, to: sink) { try await sink.flush() }
             }
             received = Received(originalName: nil)
         case .multipart(let boundary):
@@ -73,14 +73,15 @@ struct UploadReceiver {
         return received
     }
 
-    private func write(_ buffer: ByteBuffer, to sink: UploadSink) throws {
+    /// Hands bytes to the sink; true when the sink should be flushed (`UploadSink.flush`).
+    private func write(_ buffer: ByteBuffer, to sink: UploadSink) throws -> Bool {
         try buffer.withUnsafeReadableBytes { try write($0, to: sink) }
     }
 
-    private func write(_ bytes: UnsafeRawBufferPointer, to sink: UploadSink) throws {
+    private func write(_ bytes: UnsafeRawBufferPointer, to sink: UploadSink) throws -> Bool {
         if sink.size + Int64(bytes.count) > limit { throw UploadProblems.tooLarge(limit) }
         guard sniffer.take(bytes) else { throw notAudio }
-        try sink.write(bytes)
+        return sink.append(bytes)
     }
 
     /// Where the multipart walk is: the current part's headers and whether it is the file.
@@ -101,6 +102,7 @@ struct UploadReceiver {
                 try chunk.withUnsafeReadableBytes { bytes in
                     try scanner.feed(bytes) { event in try handle(event, &part, sink) }
                 }
+                if sink.needsFlush { try await sink.flush() }
             } catch let error as MultipartScanner.Failure {
                 throw Problem(.malformedMultipart, detail: "The multipart/form-data body could not be parsed (\(error)); send one file part named 'file'.")
             }
@@ -130,7 +132,7 @@ struct UploadReceiver {
                 part.isFile = !part.fileDone && isFilePart(part.headers, into: &part.received)
             }
             if part.isFile == true {
-                try write(bytes, to: sink)
+                _ = try write(bytes, to: sink)  // flushed after the chunk (the scanner's callback cannot await)
             } else {
                 part.skippedBytes += bytes.count
                 if part.skippedBytes > 1 << 20 {

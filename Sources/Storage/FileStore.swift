@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -95,9 +96,19 @@ public final class UploadSink: @unchecked Sendable {
     public let path: String
     private var fd: Int32
     private var hasher = SHA256()
+    /// Bytes received (written or waiting in `pending`).
     public private(set) var size: Int64 = 0
+    /// Received bytes not yet written: `write(2)` and hashing run on NIO's thread pool in steps of
+    /// `flushBytes`, never on Swift's cooperative pool, so a slow disk stalls this upload only,
+    /// not every request (the cooperative pool has one thread per core).
+    private var pending: [UInt8] = []
+    /// The step: large enough that the thread hop costs nothing measurable, small enough to keep
+    /// an upload's memory flat.
+    public static let flushBytes = 256 * 1024
     /// Bytes up to here have had their write-back started (see `startWriteBack`).
     private var writeBackStarted: Int64 = 0
+    /// Bytes in the file so far.
+    private var written: Int64 = 0
     /// How much is written between two write-back starts.
     static let writeBehindBytes: Int64 = 8 << 20
 
@@ -109,8 +120,32 @@ public final class UploadSink: @unchecked Sendable {
 
     deinit { if fd >= 0 { close(fd) } }
 
-    /// Appends bytes to the file and the hash.
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    /// Takes bytes of the upload; true when `flush()` is due (`flushBytes` are waiting).
+    public func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if pending.capacity < Self.flushBytes { pending.reserveCapacity(Self.flushBytes) }
+        pending.append(contentsOf: bytes)
+        size += Int64(bytes.count)
+        return pending.count >= Self.flushBytes
+    }
+
+    /// Whether `flushBytes` or more are waiting.
+    public var needsFlush: Bool { pending.count >= Self.flushBytes }
+
+    /// Writes and hashes what is waiting, on NIO's thread pool.
+    public func flush() async throws {
+        guard !pending.isEmpty else { return }
+        try await NIOThreadPool.singleton.runIfActive { try self.writePending() }
+    }
+
+    /// Writes and hashes `pending` here (a thread pool thread, or `finish` already running on one).
+    private func writePending() throws {
+        guard !pending.isEmpty else { return }
+        try pending.withUnsafeBytes { try write($0) }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends bytes to the file and the hash (synchronously: callers run it off the cooperative pool).
+    private func write(_ bytes: UnsafeRawBufferPointer) throws {
         hasher.update(bufferPointer: bytes)
         var offset = 0
         while offset < bytes.count {
@@ -121,8 +156,8 @@ public final class UploadSink: @unchecked Sendable {
             }
             offset += n
         }
-        size += Int64(bytes.count)
-        if size - writeBackStarted >= Self.writeBehindBytes { startWriteBack() }
+        written += Int64(bytes.count)
+        if written - writeBackStarted >= Self.writeBehindBytes { startWriteBack() }
     }
 
     /// Asks the kernel to start writing what has arrived so far, without waiting for it.
@@ -134,8 +169,8 @@ public final class UploadSink: @unchecked Sendable {
     /// write-back overlaps with receiving and the fsync finds little left (PostgreSQL's
     /// `*_flush_after` settings do the same). Linux only; elsewhere the fsync does it all.
     private func startWriteBack() {
-        _ = Self.syncFileRange?(fd, writeBackStarted, size - writeBackStarted, 2) // SYNC_FILE_RANGE_WRITE
-        writeBackStarted = size
+        _ = Self.syncFileRange?(fd, writeBackStarted, written - writeBackStarted, 2) // SYNC_FILE_RANGE_WRITE
+        writeBackStarted = written
     }
 
     /// glibc's `sync_file_range`, looked up at run time: Swift's Glibc module does not import it
@@ -145,8 +180,10 @@ public final class UploadSink: @unchecked Sendable {
         return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
     }()
 
-    /// Flushes to disk and closes; returns the SHA-256 in hex.
+    /// Writes what is waiting, flushes to disk and closes; returns the SHA-256 in hex. Blocking:
+    /// call it on a thread pool (the upload does, with the probe).
     public func finish() throws -> String {
+        try writePending()
         guard fsync(fd) == 0 else { throw FileStoreError.system("fsync failed") }
         close(fd)
         fd = -1

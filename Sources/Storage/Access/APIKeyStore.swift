@@ -137,7 +137,7 @@ public struct APIKeyStore: Sendable {
     /// Records that these keys were used now (batched by `KeyDirectory`, not per request).
     public func touch(_ ids: [Int64]) async throws {
         guard !ids.isEmpty else { return }
-        try await client.lease { connection in
+        _ = try await client.lease { connection in
             try await connection.query("UPDATE audio_server.api_keys SET last_used_at = now() WHERE id = ANY(\(ids))", logger: logger)
         }
     }

@@ -137,7 +137,7 @@ public struct AuditLog: Sendable {
 
     /// Appends one row on its own (a lockout, which changes nothing else).
     public func append(_ action: AuditAction, kind: String? = nil, recordID: Int64? = nil, actor: AuditActor) async throws {
-        try await client.lease { connection in
+        _ = try await client.lease { connection in
             try await connection.query("""
                 INSERT INTO audio_server.audit (action, kind, record_id, key_id, key_name, request_id, client)
                 VALUES (\(action.rawValue), \(kind), \(recordID), \(actor.keyID), \(actor.keyName), \(actor.requestID), \(actor.client))
