@@ -114,8 +114,7 @@ extension RecordStore {
         return try requests.indices.map { try page(of: rowsOf[$0], requests[$0].query, skipping: 1, in: queries) }
     }
 
-    /// A page of the rows of one request (the record's columns after `skipping` leading ones, then
-    /// its sort values when it sorts).
+    /// A page of the rows of one request (the record's columns after `skipping` leading ones).
     private func page(of rows: [PostgresRow], _ query: ListQuery, skipping: Int, in queries: KindQueries) throws -> QueryPage {
         let shown = min(rows.count, query.limit)
         var json: [UInt8] = []
@@ -127,10 +126,15 @@ extension RecordStore {
         }
         var next: PagePosition?
         if rows.count > query.limit {
+            // The cursor is read from the last shown row's own cells, once per page, rather than
+            // computed by PostgreSQL for every row the page's scan passes (issue 21).
             var values: [String?] = []
             if !query.sort.isEmpty {
-                let sortText = try PostgresRandomAccessRow(rows[query.limit - 1])[skipping + queries.renderer.columnCount].decode(String.self)
-                values = (try? JSONParser.parse(sortText))?.arrayValue?.map(\.stringValue) ?? []
+                let last = PostgresRandomAccessRow(rows[query.limit - 1])
+                values = try query.sort.map { key in
+                    guard let column = queries.columnIndex[key.column] else { throw CellJSON.Failure.notARecordColumn(key.column) }
+                    return try CellJSON.cursorText(last[skipping + column])
+                }
             }
             next = PagePosition(values: values, id: lastID)
         }
@@ -165,12 +169,7 @@ extension RecordStore {
             .joined(separator: ", ")
         let limitSQL = limit ?? "$\(texts.count + 1)"
         let whereSQL = pageConditions.isEmpty ? "" : " WHERE " + pageConditions.joined(separator: " AND ")
-        // The sort values travel after the record's columns as JSON text of their SQL text forms, so
-        // the cursor holds them exactly (microseconds, shortest-round-trip doubles) and casts them
-        // back losslessly. Without sort keys the cursor needs only the id.
-        let sortValues = query.sort.isEmpty ? ""
-            : ", json_build_array(\(query.sort.map { "t.\(SQLText.identifier($0.column))::text" }.joined(separator: ", ")))::text"
-        let sql = "SELECT \(queries.recordColumns)\(sortValues) FROM \(queries.table) t\(whereSQL) ORDER BY \(order) LIMIT \(limitSQL)"
+        let sql = "SELECT \(queries.recordColumns) FROM \(queries.table) t\(whereSQL) ORDER BY \(order) LIMIT \(limitSQL)"
         return PageSQL(sql: sql, texts: texts, limit: Int64(query.limit + 1))
     }
 
