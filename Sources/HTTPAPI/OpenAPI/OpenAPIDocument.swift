@@ -468,6 +468,10 @@ public enum OpenAPIDocument {
             ("name", string), ("type", types), ("required", boolean), ("description", nullableString),
             ("default", .object(JSONObject([("description", "The default value (any JSON), or null.")]))),
             ("unique", boolean), ("index", boolean),
+            ("browse", .object(JSONObject([
+                ("description", "A browsing field: the directions its (field, id) indexes serve (absent: none)."),
+                ("type", "string"), ("enum", .array(BrowseOrder.allCases.map { .string($0.rawValue) })),
+            ]))),
             ("items", .object(JSONObject([
                 ("description", "For lists: the item type and its rules."),
                 ("type", "object"),
