@@ -36,6 +36,7 @@ extension RecordStore {
     /// values become one row of `unnest(...)`, and its page is a `LATERAL` subquery, so every
     /// page is still read with its own index scan. Identical requests waiting together are read once.
     public func list(_ query: ListQuery, in queries: KindQueries) async throws -> QueryPage {
+        try await fullScan?.check(query, in: queries, store: self)
         let statement = Self.pageSQL(query, in: queries)
         var page: QueryPage
         if let sharedPages {
