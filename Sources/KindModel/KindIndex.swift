@@ -79,11 +79,12 @@ extension KindDefinition {
             + allIndexes.map(\.keys)
     }
 
-    /// The single sort keys (`id`, `duration`, `-duration`) that an index serves without `=`
-    /// filters: sorts that stay cheap on any table size.
+    /// The single sort keys (`id`, `-id`, `duration`, `-duration`) that an index serves without `=`
+    /// filters: sorts that stay cheap on any table size (the list reads the primary key backwards
+    /// for `-id`).
     public var indexedSorts: [String] {
         var seen = Set<String>()
-        return servingIndexKeys.compactMap { $0.first?.sortSyntax }.filter { seen.insert($0).inserted }
+        return (["id", "-id"] + servingIndexKeys.compactMap { $0.first?.sortSyntax }).filter { seen.insert($0).inserted }
     }
 
     /// System columns a list may be sorted (and therefore an index keyed) by.

@@ -67,11 +67,11 @@ extension KindQueries {
     /// would be a scan of every matching row plus a sort; nil when an index serves it.
     ///
     /// An index serves the order when, after its leading keys that the query fixes with `=` filters,
-    /// its next key is the first sort key in the same direction. Without a sort the order is `id`,
-    /// which the primary key serves. Filters on unindexed fields are not judged: an index-ordered
+    /// its next key is the first sort key in the same direction. Without a sort, or sorted by `id`
+    /// first, the order is the primary key's (read backwards for `-id`). Filters on unindexed fields are not judged: an index-ordered
     /// scan stops after the page's rows, however many it skips.
     func unindexedSortKey(_ query: ListQuery) -> SortKey? {
-        guard let first = query.sort.first else { return nil }
+        guard let first = query.sort.first, first.column != "id" else { return nil }
         let fixed = Set(query.filters.filter { $0.op == .eq }.map(\.field.name))
         for keys in servingIndexKeys {
             let rest = keys.drop { $0.field != first.column && fixed.contains($0.field) }

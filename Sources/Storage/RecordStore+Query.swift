@@ -166,8 +166,14 @@ extension RecordStore {
         if let after = query.after {
             pageConditions.append(Self.keysetCondition(query.sort, after: after, bind: bind))
         }
-        let order = (query.sort.map { ListOrder.key($0.column, descending: $0.descending, alias: "t") } + [ListOrder.tiebreaker(alias: "t")])
-            .joined(separator: ", ")
+        // Sorted by id first, the order is the primary key's, in either direction: `"id" DESC`, not
+        // `DESC NULLS LAST`, which PostgreSQL cannot read from the ascending primary key backwards
+        // (it scanned and sorted the whole table for `sort=-id`); id is never NULL, so the rows and
+        // their order are the same.
+        let order = query.sort.first.map { $0.column == "id" } == true
+            ? "t.\"id\" \(query.sort[0].descending ? "DESC" : "ASC")"
+            : (query.sort.map { ListOrder.key($0.column, descending: $0.descending, alias: "t") } + [ListOrder.tiebreaker(alias: "t")])
+                .joined(separator: ", ")
         let limitSQL = limit ?? "$\(texts.count + 1)"
         let whereSQL = pageConditions.isEmpty ? "" : " WHERE " + pageConditions.joined(separator: " AND ")
         let sql = "SELECT \(queries.recordColumns) FROM \(queries.table) t\(whereSQL) ORDER BY \(order) LIMIT \(limitSQL)"

@@ -22,7 +22,7 @@ import TestSupport
             #expect(problem["type"]?.stringValue?.hasSuffix("sort-needs-index") == true, "\(problem)")
             let detail = problem["detail"]?.stringValue ?? ""
             #expect(detail.contains("Sorting song by name") && detail.contains("`browse: true` to field 'name'")
-                    && detail.contains("Sorts an index serves: id, duration, -duration"), "\(detail)")
+                    && detail.contains("Sorts an index serves: id, -id, duration, -duration"), "\(detail)")
             let issue = problem["errors"]?.arrayValue?.first?.objectValue
             #expect(issue?["field"] == "sort" && issue?["code"] == "needs_index", "\(problem)")
             // A system column has no `browse:`: the fix offered is another sort.
@@ -30,7 +30,7 @@ import TestSupport
             let byDateDetail = try byDate.json()["detail"]?.stringValue ?? ""
             #expect(byDate.status == .badRequest && byDateDetail.contains("sort by a browsing field instead"), "\(byDateDetail)")
 
-            for served in ["", "sort=duration", "sort=-duration", "duration%5Bgte%5D=1800&sort=duration", "sort=-duration,name", "name=song%207"] {
+            for served in ["", "sort=-id", "sort=duration", "sort=-duration", "duration%5Bgte%5D=1800&sort=duration", "sort=-duration,name", "name=song%207"] {
                 #expect(try await client.get("/api/audio/song?\(served)&limit=5").status == .ok, "\(served)")
             }
             // A small table is not guarded: podcasts sort by anything.
@@ -49,6 +49,17 @@ import TestSupport
                 return lines.joined(separator: "\n")
             }
             #expect(plan.contains("Index Scan using song_duration_idx") && !plan.contains("Sort"), "\(plan)")
+            // Newest first reads the primary key backwards (it was a scan and sort of the table).
+            let (newest, _) = try ListQueryParser.parse([("sort", "-id")], kind: kind)
+            let newestPlan: String = try await server.sql { db in
+                let (sql, bindings) = RecordStore.pageStatement(newest, in: KindQueries(kind: kind))
+                var lines: [String] = []
+                for try await line in try await db.query(PostgresQuery(unsafeSQL: "EXPLAIN (COSTS OFF) " + sql, binds: bindings.values), logger: TestDatabase.logger).decode(String.self) {
+                    lines.append(line)
+                }
+                return lines.joined(separator: "\n")
+            }
+            #expect(newestPlan.contains("Index Scan Backward using song_pkey") && !newestPlan.contains("Sort"), "\(newestPlan)")
         }
     }
 }

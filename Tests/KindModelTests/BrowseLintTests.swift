@@ -20,7 +20,7 @@ import Testing
         #expect(try browse("false") == (nil, []))
         let kind = try #require(try KindLoader.parse([("kinds/sample.yaml", Self.kind("type: date, browse: desc", indexes: "indexes:\n  - [name, -f]\n"))]).kind(named: "sample"))
         #expect(kind.allIndexes == [KindIndex(["-f"]), KindIndex(["name", "-f"])])
-        #expect(kind.indexedSorts == ["id", "-f", "name"])
+        #expect(kind.indexedSorts == ["id", "-id", "-f", "name"])
     }
 
     @Test func fieldsAB_TreeCannotHoldAreRefusedAtTheBrowseKey() {
