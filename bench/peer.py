@@ -82,9 +82,15 @@ def ticks(pids):
     return total
 
 
-def postgres_pids():
-    out = subprocess.run(["pgrep", "-f", os.path.join(WORK, "pg")], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
+def postgres_pids(pg_dir=None):
+    """The cluster's postmaster and its children (the backends): only this benchmark's PostgreSQL,
+    not another cluster on the machine (a backend's command line does not name its data folder)."""
+    try:
+        postmaster = int(open(os.path.join(pg_dir or os.path.join(WORK, "pg"), "data", "postmaster.pid")).readline())
+    except (FileNotFoundError, ValueError):
+        return []
+    out = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout
+    return [postmaster] + [int(p) for p in out.split()]
 
 
 def song(g):

@@ -89,7 +89,7 @@ def main():
         return proc
 
     def pids():
-        return [server.pid] + [int(p) for p in subprocess.run(["pgrep", "-f", pg_dir], capture_output=True, text=True).stdout.split()]
+        return [server.pid] + peer.postgres_pids(pg_dir)
 
     get_env = {"BENCH_MODE": "random_id", "BENCH_PREFIX": "/api/audio/song/"}
     results = {}
