@@ -180,7 +180,7 @@ def start_pocketbase():
 # ------------------------------------------------------------------ measuring
 
 def wrk(url, conns, env, seconds):
-    cmd = ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "-s", os.path.join(HERE, "bench", "lua", "bench.lua"), url]
+    cmd = ["wrk", f"-t{min(2, conns)}", f"-c{conns}", f"-d{seconds}s", "-s", os.path.join(HERE, "bench", "lua", "bench.lua"), url]
     out = subprocess.run(cmd, env=dict(os.environ, **env), capture_output=True, text=True, timeout=seconds + 30).stdout
     line = next((l for l in out.splitlines() if l.startswith("WRK_RESULT")), "")
     return dict(kv.split("=", 1) for kv in line.split()[1:])

@@ -144,6 +144,7 @@ def main():
             subprocess.run([pgtmp, "remove", pg_dir], capture_output=True)
         else:
             subprocess.run([pgtmp, "stop", pg_dir], capture_output=True)
+    json.dump(results, open(os.path.join(WORK, "results.json"), "w"), indent=1)
     finished = datetime.datetime.now(datetime.timezone.utc)
     commit = subprocess.run(["git", "-C", HERE, "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True).stdout.strip()
     out = os.environ.get("BENCH_OUT") or os.path.join(HERE, "bench", "results", f"{started:%Y-%m-%d}-scale-{SONGS}.md")

@@ -49,6 +49,9 @@ import TestSupport
                 return lines.joined(separator: "\n")
             }
             #expect(plan.contains("Index Scan using song_duration_idx") && !plan.contains("Sort"), "\(plan)")
+            // The scan starts exactly at the cursor, not at the first tie of its duration.
+            let indexCondition = plan.split(separator: "\n").first { $0.contains("Index Cond") } ?? ""
+            #expect(indexCondition.contains("ROW(duration, id) >"), "\(plan)")
             // Newest first reads the primary key backwards (it was a scan and sort of the table).
             let (newest, _) = try ListQueryParser.parse([("sort", "-id")], kind: kind)
             let newestPlan: String = try await server.sql { db in
