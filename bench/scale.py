@@ -5,7 +5,8 @@ by id the same at 5,000 and at BENCH_SONGS rows?
 `make bench-scale` (= `bench/scale.py`; BENCH_SONGS=1000000 by default, 10000000 for the big run):
 
 1. starts a throwaway PostgreSQL under bench/.work/scale (tuned like bench/run.sh: fsync=off,
-   synchronous_commit=off, shared_buffers=512MB, autovacuum off) and applies migrations/;
+   synchronous_commit=off, shared_buffers=512MB or BENCH_SCALE_SHARED_BUFFERS, autovacuum off)
+   and applies migrations/;
 2. loads 5,000 songs and measures GET of a random song by id (wrk, 16 and 64 connections);
 3. loads the rest up to BENCH_SONGS with `INSERT … SELECT generate_series` (with the song kind's
    indexes in place, as a real table grows), then VACUUM ANALYZE; reports the load time and the
@@ -67,7 +68,8 @@ def main():
     pgtmp = os.path.join(HERE, "scripts", "pgtmp.sh")
     pg_dir = os.path.join(WORK, "pg")
     url = subprocess.run([pgtmp, "start", pg_dir], check=True, capture_output=True, text=True).stdout.strip()
-    psql(url, "ALTER SYSTEM SET shared_buffers = '512MB'; ALTER SYSTEM SET effective_cache_size = '4GB';"
+    shared_buffers = os.environ.get("BENCH_SCALE_SHARED_BUFFERS", "512MB")
+    psql(url, f"ALTER SYSTEM SET shared_buffers = '{shared_buffers}'; ALTER SYSTEM SET effective_cache_size = '4GB';"
               "ALTER SYSTEM SET work_mem = '16MB'; ALTER SYSTEM SET maintenance_work_mem = '256MB';"
               "ALTER SYSTEM SET max_wal_size = '8GB'; ALTER SYSTEM SET checkpoint_timeout = '30min'; ALTER SYSTEM SET autovacuum = 'off';")
     subprocess.run([pgtmp, "stop", pg_dir], check=True, capture_output=True)
@@ -156,7 +158,7 @@ def main():
         "| | |", "|---|---|",
         f"| rows | {sizes[3]} songs |",
         f"| load (`INSERT … SELECT generate_series`, song's pkey and both browsing indexes in place) | {load_s:.0f} s, then VACUUM ANALYZE + CHECKPOINT {vacuum_s:.0f} s |",
-        f"| database size | {sizes[0]} (song table {sizes[1]}, its indexes {sizes[2]}) |",
+        f"| database size | {sizes[0]} (song table {sizes[1]}, its indexes {sizes[2]}); shared_buffers {shared_buffers} |",
         f"| walking `next_cursor` to page {DEEP:,} | {walk_s:.1f} s ({(DEEP - 1) / walk_s:,.0f} pages/s, one connection) |", "",
         f"Page: `{PAGE}` (browsing field `duration`), page 1 and page {DEEP:,} (its cursor), the same URL repeated, alternated, two runs each of {DURATION} s; p50/p99 is the lower of the two runs.", "",
         "| conns | page 1 req/s | page 1 p50 / p99 ms | page 10,000 req/s | page 10,000 p50 / p99 ms | p50 ratio | p99 ratio |",
