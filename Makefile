@@ -5,7 +5,7 @@ BIN_DEBUG := .build/debug/audio-server
 AUDIO_SERVER_BIN ?=
 DEV_PG = $$(scripts/pgtmp.sh devdir .)
 
-.PHONY: run test build release bench microbench db-start db-stop db-remove clean
+.PHONY: run test build release bench bench-peer bench-scale microbench db-start db-stop db-remove clean
 
 build:
 	@command -v $(SWIFT) >/dev/null || { echo "Swift 6.2 or newer is not installed: get it from https://www.swift.org/install, then run make again" >&2; exit 1; }
@@ -24,6 +24,14 @@ test:
 
 bench:
 	bench/run.sh
+
+## This server beside PocketBase on the same data (issue 21); needs the release build (BENCH_BIN).
+bench-peer:
+	bench/peer.py
+
+## A browsing page at page 1 and page 10,000, GET by id at 5,000 and BENCH_SONGS rows (issue 21).
+bench-scale:
+	bench/scale.py
 
 microbench:
 	Benchmarks/run.sh

@@ -48,7 +48,8 @@ one() { # one LABEL BINARY [KINDS_DIR]
   local pid=$! _
   for _ in $(seq 150); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
   env "${mode[@]}" timeout 30 wrk -t2 -c"$C" -d2s -s bench/lua/bench.lua "$base$url_path" >/dev/null 2>&1 || true
-  local pg; pg=$(pgrep -f "postgres" | tr '\n' ' ')
+  # This cluster's postmaster and its backends only: other clusters on a shared machine are not ours.
+  local pg postmaster; postmaster=$(head -1 "$WORK/pg/data/postmaster.pid"); pg="$postmaster $(pgrep -P "$postmaster" | tr '\n' ' ')"
   local s0 g0 s1 g1 line rps
   s0=$(ticks "$pid"); g0=$(ticks $pg)
   line=$(env "${mode[@]}" timeout 40 wrk -t2 -c"$C" -d8s -s bench/lua/bench.lua "$base$url_path" 2>&1 | grep '^WRK_RESULT' || true)

@@ -28,6 +28,7 @@ enum KindDescription {
         object["default"] = field.defaultValue ?? .null
         object["unique"] = .bool(field.unique)
         object["index"] = .bool(field.index)
+        if let browse = field.browse { object["browse"] = .string(browse.rawValue) }
         if field.isList, let item = field.itemType {
             var items = JSONObject([("type", .string(item.rawValue))])
             for (k, v) in rules(field.rules) { items[k] = v }

@@ -12,6 +12,9 @@ public struct FieldDefinition: Sendable, Equatable, Codable {
     public var unique: Bool
     /// Create a b-tree index on the column (for filters and sorts).
     public var index: Bool
+    /// A browsing field (`browse:`): lists are sorted and range-filtered by it, so the engine keeps
+    /// a `(field, id)` index for each direction it names (`KindDefinition.browseIndexes`).
+    public var browse: BrowseOrder?
     public var minItems: Int?
     public var maxItems: Int?
     public var description: String?
@@ -19,7 +22,7 @@ public struct FieldDefinition: Sendable, Equatable, Codable {
     public var renamedFrom: String?
 
     public init(name: String, type: FieldType, rules: ValueRules = ValueRules(), itemType: FieldType? = nil,
-                required: Bool = false, defaultValue: JSONValue? = nil, unique: Bool = false, index: Bool = false,
+                required: Bool = false, defaultValue: JSONValue? = nil, unique: Bool = false, index: Bool = false, browse: BrowseOrder? = nil,
                 minItems: Int? = nil, maxItems: Int? = nil, description: String? = nil, renamedFrom: String? = nil) {
         self.name = name
         self.type = type
@@ -29,6 +32,7 @@ public struct FieldDefinition: Sendable, Equatable, Codable {
         self.defaultValue = defaultValue
         self.unique = unique
         self.index = index
+        self.browse = browse
         self.minItems = minItems
         self.maxItems = maxItems
         self.description = description
@@ -40,8 +44,24 @@ public struct FieldDefinition: Sendable, Equatable, Codable {
     public var isList: Bool { type == .list }
 
     enum CodingKeys: String, CodingKey {
-        case name, type, rules, itemType = "item_type", required, defaultValue = "default", unique, index
+        case name, type, rules, itemType = "item_type", required, defaultValue = "default", unique, index, browse
         case minItems = "min_items", maxItems = "max_items", description, renamedFrom = "renamed_from"
+    }
+}
+
+/// The directions a browsing field is listed in (`browse: true`, `asc` or `desc`), each of which
+/// gets its own `(field, id)` index, because list pages order ties by ascending id in both
+/// directions and PostgreSQL cannot read one index backwards for that.
+public enum BrowseOrder: String, Sendable, Codable, CaseIterable {
+    case both, asc, desc
+
+    /// The index keys, in the `sort=` syntax of `indexes:` entries.
+    public var keyDirections: [Bool] {
+        switch self {
+        case .both: [false, true]
+        case .asc: [false]
+        case .desc: [true]
+        }
     }
 }
 

@@ -2,6 +2,41 @@ import Foundation
 import Yams
 
 extension KindFileReader {
+    /// `browse: true | false | asc | desc`.
+    private mutating func browseOrder(_ node: Node) -> BrowseOrder? {
+        if case .scalar = node, let b = node.bool { return b ? .both : nil }
+        if case .scalar(let scalar) = node, let order = BrowseOrder(rawValue: scalar.string), order != .both { return order }
+        problem(node, "'browse' must be true (both directions), asc, desc or false")
+        return nil
+    }
+
+    /// The longest `max_length` a browsing string may have: a b-tree entry holds at most 2704
+    /// bytes, and 600 characters of up to 4 bytes each, plus the id, stay under it.
+    static let largestBrowsableStringLength = 600
+
+    /// Refuses a browsing field that a b-tree `(field, id)` index cannot hold or that would
+    /// duplicate the field's own index.
+    private mutating func checkBrowsable(_ field: FieldDefinition, _ map: Node.Mapping) {
+        let at = map["browse"]
+        let fix = "browse needs a field a b-tree can index"
+        switch field.type {
+        case .list:
+            problem(at, "field '\(field.name)': `browse` does not apply to a list (a list cannot be sorted by); filter it with `\(field.name)[has]=…`, or remove `browse`")
+        case .text:
+            problem(at, "field '\(field.name)': a text field cannot be a browsing field (\(fix); a text value may exceed the index's 2704-byte entry limit); make it `type: string` with `max_length` of at most \(Self.largestBrowsableStringLength), or remove `browse`")
+        case .string:
+            let length = field.rules.maxLength ?? Self.defaultStringMaxLength
+            if length > Self.largestBrowsableStringLength {
+                problem(at, "field '\(field.name)': max_length \(length) is too long for a browsing field (\(fix); a b-tree entry holds at most 2704 bytes); lower max_length to \(Self.largestBrowsableStringLength) or less, or remove `browse`")
+            }
+        case .integer, .number, .boolean, .datetime, .date, .enum:
+            break
+        }
+        if field.index {
+            problem(map["index"], "field '\(field.name)': `index: true` repeats what `browse` already gives (its `(\(field.name), id)` index serves the same filters); remove `index: true`")
+        }
+    }
+
     /// Reads one field definition and checks that its constraints fit its type and each other.
     mutating func readField(name: String, node: Node) -> FieldDefinition? {
         guard let map = node.mapping else {
@@ -26,6 +61,7 @@ extension KindFileReader {
             case "required": field.required = boolean(value, key)
             case "unique": field.unique = boolean(value, key)
             case "index": field.index = boolean(value, key)
+            case "browse": field.browse = browseOrder(value)
             case "renamed_from": field.renamedFrom = scalarString(value, key)
             case "default": defaultNode = value
             case "items":
@@ -50,6 +86,7 @@ extension KindFileReader {
             problem(map["min_items"], "field '\(name)': min_items (\(lo)) is greater than max_items (\(hi))")
         }
         finishRules(&field.rules, type: field.valueType, field: name, at: node)
+        if field.browse != nil { checkBrowsable(field, map) }
         if let defaultNode {
             let value = Self.jsonValue(defaultNode)
             var issues: [ValidationIssue] = []

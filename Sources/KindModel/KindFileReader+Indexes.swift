@@ -72,6 +72,11 @@ extension KindFileReader {
     /// `index: true` (the two would even get the same name), or on a `unique: true` field, whose
     /// UNIQUE index already orders it. Also any entry whose name would equal a field index's name.
     private mutating func checkNotRedundant(_ index: KindIndex, at node: Node, kind: KindDefinition) -> Bool {
+        let served = index.needsIDTiebreaker ? index : KindIndex(keys: index.keys.dropLast())
+        if kind.browseIndexes.contains(served) {
+            problem(node, "index [\(index)] repeats the index that `browse` of field '\(index.keys[0].field)' already creates; remove the entry")
+            return false
+        }
         let stem = index.keys.map(\.namePart).joined(separator: "_")
         if let field = kind.field(named: stem), field.index {
             problem(node, "index [\(index)] repeats `index: true` of field '\(field.name)' (both would be named \(kind.name)_\(stem)_idx); remove one of them")

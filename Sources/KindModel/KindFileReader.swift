@@ -10,7 +10,7 @@ struct KindFileReader {
     init(file: String) { self.file = file }
 
     static let kindKeys: Set<String> = ["name", "description", "aliases", "additional_fields", "fields", "upload", "indexes", "renamed_from", "access"]
-    static let commonFieldKeys: Set<String> = ["type", "description", "required", "default", "unique", "index", "renamed_from"]
+    static let commonFieldKeys: Set<String> = ["type", "description", "required", "default", "unique", "index", "browse", "renamed_from"]
     static let uploadKeys: Set<String> = ["formats", "max_size", "duration_field", "duration_tolerance"]
 
     /// Constraint keys each type accepts, beyond the common ones.

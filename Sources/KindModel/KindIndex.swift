@@ -61,6 +61,32 @@ public struct IndexKey: Sendable, Equatable, Hashable {
 }
 
 extension KindDefinition {
+    /// The `(field, id)` indexes of browsing fields, one per direction, ascending first.
+    public var browseIndexes: [KindIndex] {
+        fields.flatMap { field in
+            (field.browse?.keyDirections ?? []).map { KindIndex(keys: [IndexKey(field: field.name, descending: $0)]) }
+        }
+    }
+
+    /// Every multi-column index the engine keeps for the kind: the browsing fields', then `indexes:`.
+    public var allIndexes: [KindIndex] { browseIndexes + indexes }
+
+    /// The key lists of every index on the kind's table, as the list query reads them: the primary
+    /// key, `index: true` and `unique: true` columns (ascending), browsing fields and `indexes:`.
+    public var servingIndexKeys: [[IndexKey]] {
+        [[IndexKey(field: "id")]]
+            + fields.filter { ($0.index || $0.unique) && !$0.isList }.map { [IndexKey(field: $0.name)] }
+            + allIndexes.map(\.keys)
+    }
+
+    /// The single sort keys (`id`, `-id`, `duration`, `-duration`) that an index serves without `=`
+    /// filters: sorts that stay cheap on any table size (the list reads the primary key backwards
+    /// for `-id`).
+    public var indexedSorts: [String] {
+        var seen = Set<String>()
+        return (["id", "-id"] + servingIndexKeys.compactMap { $0.first?.sortSyntax }).filter { seen.insert($0).inserted }
+    }
+
     /// System columns a list may be sorted (and therefore an index keyed) by.
     public static let sortableSystemColumns = ["id", "created_at", "updated_at"]
 

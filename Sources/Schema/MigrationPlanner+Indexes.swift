@@ -12,9 +12,9 @@ struct KindIndexChanges {
 
     /// `fieldRenames` maps old field names to new ones, as the planner resolved them.
     init(old: KindDefinition, new: KindDefinition, fieldRenames: [String: String]) {
-        let wanted = Set(new.indexes)
+        let wanted = Set(new.allIndexes)
         var kept = Set<KindIndex>()
-        for before in old.indexes {
+        for before in old.allIndexes {
             let after = before.renamingFields(fieldRenames)
             let oldName = FieldConstraints.indexName(table: old.name, index: before)
             guard wanted.contains(after) else {
@@ -26,7 +26,7 @@ struct KindIndexChanges {
             let newName = FieldConstraints.indexName(table: new.name, index: after)
             if oldName != newName { renames.append(ObjectRename(.index, from: oldName, to: newName)) }
         }
-        for index in new.indexes where !kept.contains(index) {
+        for index in new.allIndexes where !kept.contains(index) {
             creates.append(.createKindIndex(kind: new.name, index: index))
         }
     }

@@ -25,7 +25,7 @@ public enum TableDDL {
         for field in kind.fields where field.index {
             statements.append(createIndex(kind: kind.name, field: field.name))
         }
-        for index in kind.indexes { statements.append(createIndex(kind: kind.name, index)) }
+        for index in kind.allIndexes { statements.append(createIndex(kind: kind.name, index)) }
         return statements
     }
 

@@ -14,11 +14,13 @@ enum CellJSON {
         case unsupportedType(UInt32)
         case malformed(UInt32)
         case textFormat
+        case notARecordColumn(String)
         var description: String {
             switch self {
             case .unsupportedType(let oid): "cannot render PostgreSQL type oid \(oid) as JSON"
             case .malformed(let oid): "malformed binary value of PostgreSQL type oid \(oid)"
             case .textFormat: "expected a binary-format column"
+            case .notARecordColumn(let name): "'\(name)' is not a column of the record"
             }
         }
     }
@@ -29,6 +31,29 @@ enum CellJSON {
         guard let bytes = cell.bytes else { out.append(contentsOf: "null".utf8); return }
         let oid = cell.dataType.rawValue
         try bytes.withUnsafeReadableBytes { try write(oid: oid, $0, into: &out) }
+    }
+
+    /// The value as text that PostgreSQL casts back to exactly the same value of the column's type
+    /// (nil for SQL NULL): what a list cursor carries for each sort key. Text as it is; every other
+    /// sortable type as its JSON without the quotes — shortest round-trip digits for a double,
+    /// microseconds for a timestamp (`2026-11-26T20:51:53.123456Z`), `NaN`/`Infinity` as
+    /// PostgreSQL spells them.
+    static func cursorText(_ cell: PostgresCell) throws -> String? {
+        guard cell.format == .binary else { throw Failure.textFormat }
+        guard let bytes = cell.bytes else { return nil }
+        let oid = cell.dataType.rawValue
+        return try bytes.withUnsafeReadableBytes { raw in
+            switch oid {
+            case 25, 1043, 1042, 19: return String(decoding: raw, as: UTF8.self)
+            default:
+                var out: [UInt8] = []
+                try write(oid: oid, raw, into: &out)
+                if out.count >= 2, out.first == UInt8(ascii: "\""), out.last == UInt8(ascii: "\"") {
+                    return String(decoding: out.dropFirst().dropLast(), as: UTF8.self)
+                }
+                return String(decoding: out, as: UTF8.self)
+            }
+        }
     }
 
     /// Reads the value in place (no `ByteBuffer` slices, hence no reference counting per value).

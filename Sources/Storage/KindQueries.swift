@@ -13,6 +13,10 @@ public struct KindQueries: Sendable {
     /// selects these first; `renderer` makes the record JSON of them.
     let recordColumns: String
     let renderer: RecordRenderer
+    /// Where each of `recordColumns` is in a row (`id` is 0): a page's cursor reads its sort keys there.
+    let columnIndex: [String: Int]
+    /// `kind.servingIndexKeys`, computed once (`FullScanGuard` reads it for every sorted page).
+    let servingIndexKeys: [[IndexKey]]
     /// The record with id `$1`.
     let selectByID: String
     /// The records whose ids are in the array `$1` (GETs sharing a round trip, `RoundTripSharing`).
@@ -31,6 +35,8 @@ public struct KindQueries: Sendable {
         let keys = kind.fields.map(\.name) + ["uploaded_time", "created_at", "updated_at", "file"]
         recordColumns = (["id"] + keys).map { "t.\(SQLText.identifier($0))" }.joined(separator: ", ")
         renderer = RecordRenderer(kindName: kind.name, keys: keys)
+        servingIndexKeys = kind.servingIndexKeys
+        columnIndex = Dictionary(uniqueKeysWithValues: (["id"] + keys).enumerated().map { ($1, $0) })
         selectByID = "SELECT \(recordColumns) FROM \(table) t WHERE t.\"id\" = $1"
         selectByIDs = "SELECT \(recordColumns) FROM \(table) t WHERE t.\"id\" = ANY($1)"
         insertPrefix = "INSERT INTO \(table) AS t"

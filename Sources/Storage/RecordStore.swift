@@ -22,11 +22,17 @@ public struct RecordStore: Sendable {
     let sharedCreates: RoundTripSharing<PendingCreate, Result<StoredRecord, any Error>>?
     /// Concurrent list pages of one query shape share a statement; nil: each runs alone.
     let sharedPages: RoundTripSharing<PageRequest, Result<QueryPage, any Error>>?
+    /// Refuses unindexed sorts of large tables; nil: none is refused.
+    let fullScan: FullScanGuard?
 
     /// - Parameter sharing: how concurrent requests share round trips; `.off` runs each alone.
-    public init(client: any ConnectionSource, logger: Logger, sharing: RoundTripLimits = .standard) {
+    /// - Parameter fullScan: when a list page whose order no index serves is refused (by default
+    ///   `LIST_SCAN_MAX_ROWS`, else tables over 100,000 rows).
+    public init(client: any ConnectionSource, logger: Logger, sharing: RoundTripLimits = .standard,
+                fullScan: FullScanGuard? = .fromEnvironment()) {
         self.client = client
         self.logger = logger
+        self.fullScan = fullScan
         sharedGets = sharing.makeSharing()
         sharedCreates = sharing.makeSharing()
         sharedPages = sharing.makeSharing()

@@ -15,6 +15,9 @@ public enum StorageError: Error, Sendable, Equatable {
     /// PostgreSQL could not read a value sent as text as its column's type (SQLSTATE class 22):
     /// in a list query only a tampered cursor gets that far, since filters are checked first.
     case invalidValue(message: String)
+    /// A list sorted by `field` that no index serves, on a table of about `estimatedRows` rows,
+    /// more than `FullScanGuard` lets a page scan; `indexedSorts` are the sort keys that are served.
+    case sortNeedsIndex(kind: String, field: String, descending: Bool, estimatedRows: Int64, indexedSorts: [String])
 
     /// Maps a PostgreSQL error to a client error when it is one; nil for everything else (a 5xx).
     /// - Parameter owners: constraint name → the field and rule it enforces (`KindQueries.constraintOwners`).

@@ -20,7 +20,10 @@ import Testing
               CONSTRAINT "song_duration_max" CHECK ("duration" <= 2147483647),
               CONSTRAINT "song_file_consistent" CHECK (("file" IS NULL) = ("file_key" IS NULL) AND ("file" IS NULL) = ("uploaded_time" IS NULL))
             )
-            """])
+            """,
+            // `duration: {browse: true}`: one (duration, id) index per direction, in the list order.
+            #"CREATE INDEX "song_duration_idx" ON "song" ("duration" ASC NULLS LAST, "id" ASC)"#,
+            #"CREATE INDEX "song_duration_desc_idx" ON "song" ("duration" DESC NULLS LAST, "id" ASC)"#])
     }
 
     @Test func podcastListColumnAndItemConstraints() throws {

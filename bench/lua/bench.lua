@@ -4,6 +4,8 @@
 --   BENCH_TEMPLATE  template: a path whose "{n}" becomes a random integer BENCH_MIN..BENCH_MAX_ID,
 --                   so that concurrent requests ask for different pages
 --   BENCH_BODY      post: the JSON body (Content-Type application/json)
+--   BENCH_ID_FILE   id_file: one id per line; each request is BENCH_PREFIX .. a random line
+--                   (PocketBase's ids are random strings, not 1..N)
 --   BENCH_FILE_SIZE, BENCH_RANGE_SIZE   range: random aligned ranges of RANGE_SIZE bytes
 -- done() prints one line that bench/run.sh parses:
 --   WRK_RESULT requests=N duration_us=N bytes=N rps=X p50_us=N p90_us=N p99_us=N p999_us=N max_us=N
@@ -16,6 +18,10 @@ local template = os.getenv("BENCH_TEMPLATE") or "/"
 local body = os.getenv("BENCH_BODY") or ""
 local file_size = tonumber(os.getenv("BENCH_FILE_SIZE") or "0")
 local range_size = tonumber(os.getenv("BENCH_RANGE_SIZE") or "1048576")
+local ids = {}
+if mode == "id_file" then
+  for line in io.lines(os.getenv("BENCH_ID_FILE")) do ids[#ids + 1] = line end
+end
 
 local counter = 1
 function setup(thread)
@@ -38,6 +44,10 @@ end
 if mode == "random_id" then
   request = function()
     return wrk.format("GET", prefix .. math.random(1, max_id))
+  end
+elseif mode == "id_file" then
+  request = function()
+    return wrk.format("GET", prefix .. ids[math.random(1, #ids)])
   end
 elseif mode == "template" then
   request = function()

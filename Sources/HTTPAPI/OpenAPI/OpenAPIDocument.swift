@@ -172,7 +172,12 @@ public enum OpenAPIDocument {
                   parameters: listParameters(kind),
                   responses: [
                     ("200", jsonResponse("One page of records.", ref(name(kind, "Page")))),
-                    ("400", problem("An unknown parameter, field or operator, a malformed value, a limit outside 1–1000, or a cursor this server did not issue for this sort.")),
+                    ("400", problem("""
+                        An unknown parameter, field or operator, a malformed value, a limit outside 1–1000, or a cursor this \
+                        server did not issue for this sort; or (`sort-needs-index`) a sort that no index serves on a table of \
+                        more than LIST_SCAN_MAX_ROWS rows (default 100,000): served sorts are \(kind.indexedSorts.map { "`\($0)`" }.joined(separator: ", ")), \
+                        and a kind's author serves more with `browse: true` on a field.
+                        """)),
                   ])
     }
 
@@ -329,7 +334,9 @@ public enum OpenAPIDocument {
             queryParameter("sort", """
                 Sort keys, most significant first: declared scalar fields and `id`, `created_at`, `updated_at`, each \
                 optionally prefixed with `-` for descending; several are given as a comma list (`-duration,name`), each \
-                named at most once. Ties are broken by id. Default: `id`. The enum lists the single-key values.
+                named at most once. Ties are broken by id. Default: `id`. The enum lists the single-key values. \
+                An index serves \(kind.indexedSorts.map { "`\($0)`" }.joined(separator: ", ")) (and multi-key sorts of the kind's \
+                `indexes:` entries); on a table of more than LIST_SCAN_MAX_ROWS rows any other sort is a 400 `sort-needs-index`.
                 """, .object(JSONObject([("type", "string"), ("enum", .array(sortKeys(kind).map(JSONValue.string)))]))),
             queryParameter("has_file", "true: only records with an uploaded file; false: only those without.",
                            .object(JSONObject([("type", "boolean")]))),
@@ -474,6 +481,10 @@ public enum OpenAPIDocument {
             ("name", string), ("type", types), ("required", boolean), ("description", nullableString),
             ("default", .object(JSONObject([("description", "The default value (any JSON), or null.")]))),
             ("unique", boolean), ("index", boolean),
+            ("browse", .object(JSONObject([
+                ("description", "A browsing field: the directions its (field, id) indexes serve (absent: none)."),
+                ("type", "string"), ("enum", .array(BrowseOrder.allCases.map { .string($0.rawValue) })),
+            ]))),
             ("items", .object(JSONObject([
                 ("description", "For lists: the item type and its rules."),
                 ("type", "object"),

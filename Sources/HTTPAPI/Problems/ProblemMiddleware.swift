@@ -41,6 +41,14 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 return Problem(.constraint, detail: "The \(kind) breaks the database rule \(constraint).")
             case .invalidValue(let message):
                 return Problem(.invalidValue, detail: "A value of the request is not valid for its column: \(message).")
+            case .sortNeedsIndex(let kind, let field, let descending, let rows, let indexed):
+                let key = (descending ? "-" : "") + field
+                let served = indexed.isEmpty ? "" : " Sorts an index serves: \(indexed.joined(separator: ", "))."
+                let fix = ["id", "created_at", "updated_at"].contains(field)
+                    ? "sort by a browsing field instead"
+                    : "the kind's author can add `browse: true` to field '\(field)' in its YAML and generate a migration (docs/kinds.md, \"Browsing fields\")"
+                return Problem(.sortNeedsIndex, detail: "Sorting \(kind) by \(key) would read and sort all of its about \(rows) rows for every page: no index serves that order.\(served) To sort by \(key), \(fix).",
+                               errors: [ValidationIssue(field: "sort", code: "needs_index", message: "'sort=\(key)' needs an index on \(kind) (about \(rows) rows); \(fix)")])
             }
         case let parse as HTTPParserError:
             // Raised by the request body stream: a hang-up mid-body, or a body that breaks its framing.

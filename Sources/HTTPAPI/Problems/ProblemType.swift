@@ -46,6 +46,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case notFound = "not-found"
     case rangeNotSatisfiable = "range-not-satisfiable"
     case scopeMissing = "scope-missing"
+    case sortNeedsIndex = "sort-needs-index"
     case staleVersion = "stale-version"
     case tooLarge = "too-large"
     case tooManyConnections = "too-many-connections"
@@ -62,7 +63,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     /// for a URL and 400 for a body's `filetype`; `httpError` takes the status Hummingbird chose).
     public var status: HTTPResponse.Status {
         switch self {
-        case .clientClosed, .constraint, .emptyFile, .httpError, .invalidContentLength, .invalidID, .invalidQuery, .invalidValue, .jsonLimit, .malformedBody, .malformedChunkedBody, .malformedJSON, .malformedMultipart, .malformedRequest, .missingFile, .missingFiletype, .multipleFiles, .notAnObject, .truncatedUpload, .validation: .badRequest
+        case .clientClosed, .constraint, .emptyFile, .httpError, .invalidContentLength, .invalidID, .invalidQuery, .invalidValue, .jsonLimit, .malformedBody, .malformedChunkedBody, .malformedJSON, .malformedMultipart, .malformedRequest, .missingFile, .missingFiletype, .multipleFiles, .notAnObject, .truncatedUpload, .validation, .sortNeedsIndex: .badRequest
         case .databaseUnavailable, .tooManyConnections: .serviceUnavailable
         case .durationMismatch: .unprocessableContent
         case .fileMissing, .keyNotFound, .noFile, .noRoute, .notFound, .unknownKind: .notFound
@@ -126,6 +127,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .notFound: "Record not found"
         case .rangeNotSatisfiable: "Range not satisfiable"
         case .scopeMissing: "Key lacks the scope"
+        case .sortNeedsIndex: "Sort needs an index"
         case .staleVersion: "Record changed since you read it"
         case .tooLarge: "Too large"
         case .tooManyConnections: "Too many connections"
