@@ -134,9 +134,11 @@ public final class AccessGate: Sendable {
 
     /// The secret of `Bearer <secret>` (scheme case-insensitive, RFC 6750 §2.1).
     static func bearerToken(_ header: String) -> Substring? {
-        let text = Substring(header)
-        guard text.count > 7, text.prefix(7).lowercased() == "bearer " else { return nil }
-        return text.dropFirst(7).drop { $0 == " " }
+        // Compared byte by byte, case-insensitively, without making a lower-cased copy.
+        let utf8 = header.utf8
+        guard utf8.count > 7 else { return nil }
+        for (byte, expected) in zip(utf8, "bearer ".utf8) where byte | (byte >= 0x41 && byte <= 0x5A ? 0x20 : 0) != expected { return nil }
+        return Substring(header).dropFirst(7).drop { $0 == " " }
     }
 }
 

@@ -49,18 +49,24 @@ public struct ScopeSet: Sendable, Equatable {
     public let scopes: [Scope]
     private let isAdmin: Bool
     private let everyKind: Set<KindAction>
-    private let perKind: Set<String>
+    private let perKind: Set<KindScope>
+
+    /// An action on one kind, hashed without building its text on every check.
+    private struct KindScope: Hashable, Sendable {
+        var action: KindAction
+        var kind: String
+    }
 
     public init(_ scopes: [Scope]) {
         self.scopes = scopes
         var admin = false
         var every = Set<KindAction>()
-        var per = Set<String>()
+        var per = Set<KindScope>()
         for scope in scopes {
             switch scope {
             case .admin: admin = true
             case .action(let action, nil): every.insert(action)
-            case .action(let action, let kind?): per.insert("\(action.rawValue):\(kind)")
+            case .action(let action, let kind?): per.insert(KindScope(action: action, kind: kind))
             }
         }
         isAdmin = admin
@@ -72,6 +78,6 @@ public struct ScopeSet: Sendable, Equatable {
 
     /// Whether the key may do `action` to records of `kind` (its canonical name).
     public func allows(_ action: KindAction, on kind: String) -> Bool {
-        isAdmin || everyKind.contains(action) || perKind.contains("\(action.rawValue):\(kind)")
+        isAdmin || everyKind.contains(action) || perKind.contains(KindScope(action: action, kind: kind))
     }
 }

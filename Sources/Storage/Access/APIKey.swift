@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KindModel
+import Synchronization
 
 /// A key as listed (`GET /api/keys`, `keys list`): everything but the secret, which is never stored.
 public struct APIKeyInfo: Sendable, Equatable {
@@ -14,17 +15,61 @@ public struct APIKeyInfo: Sendable, Equatable {
     public var revoked: Bool
 }
 
-/// A key the server accepts, as kept in memory (`KeyDirectory`).
-public struct ActiveKey: Sendable, Equatable {
-    public var id: Int64
-    public var name: String
-    public var scopes: ScopeSet
+/// A key the server accepts, as kept in memory (`KeyDirectory`). A class: every request that
+/// presents a key gets it out of the directory, and one reference is cheaper to hand around than
+/// a struct of strings, arrays and sets.
+public final class ActiveKey: Sendable, Equatable {
+    public let id: Int64
+    public let name: String
+    public let scopes: ScopeSet
     /// Seconds since 1970; nil: never expires.
-    public var expiresAt: Double?
+    public let expiresAt: Double?
     /// SHA-256 of the secret, compared again in constant time after the lookup.
-    var secretHash: [UInt8]
+    let secretHash: SecretHash
+    /// Whether the key was used since `last_used_at` was last written: a flag, not a lock, on the
+    /// request path.
+    let used = Atomic(false)
+
+    init(id: Int64, name: String, scopes: ScopeSet, expiresAt: Double?, secretHash: SecretHash) {
+        self.id = id
+        self.name = name
+        self.scopes = scopes
+        self.expiresAt = expiresAt
+        self.secretHash = secretHash
+    }
 
     public func isExpired(at now: Double) -> Bool { expiresAt.map { $0 <= now } ?? false }
+
+    public static func == (a: ActiveKey, b: ActiveKey) -> Bool {
+        a.id == b.id && a.name == b.name && a.scopes == b.scopes && a.expiresAt == b.expiresAt && a.secretHash == b.secretHash
+    }
+}
+
+/// A SHA-256 digest as four words: hashed and compared without allocating.
+public struct SecretHash: Hashable, Sendable {
+    var words: (UInt64, UInt64, UInt64, UInt64)
+
+    init(_ digest: some Sequence<UInt8>) {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { raw in
+            for (i, byte) in digest.enumerated() where i < 32 { raw[i] = byte }
+        }
+        self.words = words
+    }
+
+    var bytes: [UInt8] { withUnsafeBytes(of: words) { Array($0) } }
+
+    public static func == (a: SecretHash, b: SecretHash) -> Bool {
+        // Constant time: every word is compared whatever the first difference.
+        ((a.words.0 ^ b.words.0) | (a.words.1 ^ b.words.1) | (a.words.2 ^ b.words.2) | (a.words.3 ^ b.words.3)) == 0
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
+    }
 }
 
 /// The text of a secret: `afs_` and 43 base64url characters of 32 random bytes (256 bits).
@@ -53,20 +98,13 @@ public enum APIKeySecret {
         }
     }
 
-    public static func hash(_ secret: Substring) -> [UInt8] {
-        Array(SHA256.hash(data: Array(secret.utf8)))
+    public static func hash(_ secret: Substring) -> SecretHash {
+        var secret = secret
+        return secret.withUTF8 { SecretHash(SHA256.hash(data: UnsafeRawBufferPointer($0))) }
     }
 
     static func base64URL(_ bytes: [UInt8]) -> String {
         Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
-    /// Equal bytes, in time that depends only on the length.
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for i in 0..<a.count { difference |= a[i] ^ b[i] }
-        return difference == 0
     }
 }

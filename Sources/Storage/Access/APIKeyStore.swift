@@ -40,7 +40,7 @@ public struct APIKeyStore: Sendable {
     /// `actor`: who asked (audited as `key_create`, in the same transaction); nil from the CLI.
     public func create(name: String, scopes: [Scope], expiresAt: Date?, actor: AuditActor?) async throws -> (key: APIKeyInfo, secret: String) {
         let secret = APIKeySecret.generate()
-        let hash = APIKeySecret.hash(Substring(secret))
+        let hash = APIKeySecret.hash(Substring(secret)).bytes
         let scopeText = scopes.map(\.description)
         let expires = expiresAt?.timeIntervalSince1970
         do {
@@ -117,7 +117,7 @@ public struct APIKeyStore: Sendable {
 
     static func active(_ row: PostgresRow) throws -> ActiveKey {
         let (id, name, scopes, expires, hash) = try row.decode((Int64, String, [String], Double?, Data).self)
-        return ActiveKey(id: id, name: name, scopes: ScopeSet(scopes.compactMap(Scope.init)), expiresAt: expires, secretHash: Array(hash))
+        return ActiveKey(id: id, name: name, scopes: ScopeSet(scopes.compactMap(Scope.init)), expiresAt: expires, secretHash: SecretHash(hash))
     }
 
     /// Every key that is not revoked (expired ones too: they get their own 401).
@@ -127,9 +127,9 @@ public struct APIKeyStore: Sendable {
     }
 
     /// The working key whose secret hashes to `hash`, if any.
-    public func active(hash: [UInt8]) async throws -> ActiveKey? {
+    public func active(hash: SecretHash) async throws -> ActiveKey? {
         var bindings = PostgresBindings()
-        try bindings.append(Data(hash))
+        try bindings.append(Data(hash.bytes))
         let sql = "SELECT \(Self.activeColumns) FROM audio_server.api_keys WHERE secret_sha256 = $1 AND revoked_at IS NULL"
         return try await PreparedStatements.rows(PostgresQuery(unsafeSQL: sql, binds: bindings), client: client, logger: logger).first.map(Self.active)
     }

@@ -30,9 +30,9 @@ public final class KeyDirectory: Sendable {
     let reloadInterval: Duration
 
     struct State {
-        var byHash: [[UInt8]: ActiveKey] = [:]
-        /// Keys used since the last `last_used_at` flush.
-        var used: Set<Int64> = []
+        var byHash: [SecretHash: ActiveKey] = [:]
+        /// Keys used whose `last_used_at` could not be written yet (retried at the next flush).
+        var unflushed: Set<Int64> = []
     }
 
     public init(store: APIKeyStore, listen: PostgresConnection.Configuration?, reloadInterval: Duration = .seconds(30)) {
@@ -44,9 +44,13 @@ public final class KeyDirectory: Sendable {
     /// Replaces the keys in memory with the database's.
     public func reload() async throws {
         let keys = try await store.allActive()
-        var byHash: [[UInt8]: ActiveKey] = [:]
+        var byHash: [SecretHash: ActiveKey] = [:]
         for key in keys { byHash[key.secretHash] = key }
-        state.withLock { $0.byHash = byHash }
+        state.withLock { state in
+            // Usage seen on the old objects is kept for the next flush.
+            for key in state.byHash.values where key.used.load(ordering: .relaxed) { state.unflushed.insert(key.id) }
+            state.byHash = byHash
+        }
     }
 
     /// The key `secret` names (the text after `Bearer `, already checked to be well formed).
@@ -57,9 +61,9 @@ public final class KeyDirectory: Sendable {
             state.withLock { $0.byHash[hash] = fetched }
             found = fetched
         }
-        guard let key = found, APIKeySecret.constantTimeEqual(key.secretHash, hash) else { return .unknown }
+        guard let key = found, key.secretHash == hash else { return .unknown }  // == is constant time
         if key.isExpired(at: now) { return .expired(key) }
-        state.withLock { _ = $0.used.insert(key.id) }
+        if !key.used.load(ordering: .relaxed) { key.used.store(true, ordering: .relaxed) }
         return .valid(key)
     }
 
@@ -71,12 +75,14 @@ public final class KeyDirectory: Sendable {
     /// Writes `last_used_at` for the keys used since the last call, in one statement.
     public func flushUsage() async {
         let ids = state.withLock { state -> [Int64] in
-            defer { state.used.removeAll() }
-            return Array(state.used)
+            var ids = state.unflushed
+            for key in state.byHash.values where key.used.exchange(false, ordering: .relaxed) { ids.insert(key.id) }
+            state.unflushed = []
+            return Array(ids)
         }
         do { try await store.touch(ids) } catch {
             store.logger.debug("could not record key usage", metadata: ["error": "\(error)"])
-            state.withLock { $0.used.formUnion(ids) }
+            state.withLock { $0.unflushed.formUnion(ids) }
         }
     }
 
