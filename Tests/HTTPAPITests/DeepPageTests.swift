@@ -45,13 +45,7 @@ import TestSupport
             }
             query.after = PagePosition(values: [position.0, position.1], id: last)
             let (sql, bindings) = RecordStore.pageStatement(query, in: KindQueries(kind: kind))
-            let plan: String = try await server.sql { db in
-                var lines: [String] = []
-                for try await line in try await db.query(PostgresQuery(unsafeSQL: "EXPLAIN (COSTS OFF) " + sql, binds: bindings.values), logger: TestDatabase.logger).decode(String.self) {
-                    lines.append(line)
-                }
-                return lines.joined(separator: "\n")
-            }
+            let plan = try await server.plan(sql, bindings.values)
             #expect(plan.contains("Index Scan using podcast_host_duration_desc_name_idx"), "\(plan)")
             #expect(!plan.contains("Sort"), "rows in index order: \(plan)")
             // The scan starts at the cursor's duration rather than filtering every earlier row.

@@ -41,13 +41,7 @@ import TestSupport
             var (query, _) = try ListQueryParser.parse([("duration[gte]", "1800"), ("sort", "duration")], kind: kind)
             query.after = PagePosition(values: ["2500"], id: 60000)
             let (sql, bindings) = RecordStore.pageStatement(query, in: KindQueries(kind: kind))
-            let plan: String = try await server.sql { db in
-                var lines: [String] = []
-                for try await line in try await db.query(PostgresQuery(unsafeSQL: "EXPLAIN (COSTS OFF) " + sql, binds: bindings.values), logger: TestDatabase.logger).decode(String.self) {
-                    lines.append(line)
-                }
-                return lines.joined(separator: "\n")
-            }
+            let plan = try await server.plan(sql, bindings.values)
             #expect(plan.contains("Index Scan using song_duration_idx") && !plan.contains("Sort"), "\(plan)")
             // The scan starts exactly at the cursor, not at the first tie of its duration.
             let indexCondition = plan.split(separator: "\n").first { $0.contains("Index Cond") } ?? ""

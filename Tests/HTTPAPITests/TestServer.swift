@@ -33,6 +33,17 @@ struct ServerContext: Sendable {
         return leftovers
     }
 
+    /// PostgreSQL's plan for a statement of the server's (`EXPLAIN (COSTS OFF)`), one line per node.
+    func plan(_ sql: String, _ bindings: PostgresBindings) async throws -> String {
+        try await self.sql { db in
+            var lines: [String] = []
+            for try await line in try await db.query(PostgresQuery(unsafeSQL: "EXPLAIN (COSTS OFF) " + sql, binds: bindings), logger: TestDatabase.logger).decode(String.self) {
+                lines.append(line)
+            }
+            return lines.joined(separator: "\n")
+        }
+    }
+
     /// Runs SQL directly against the server's database (to check what the API cannot show).
     func sql<T: Sendable>(_ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
         try await TestDatabase.withClient(databaseURL, body)
