@@ -36,7 +36,6 @@ public struct AudioAPI: Sendable {
     /// `GET /_static`, the benchmark's ceiling (a fixed body, no database: bench/run.sh), which a
     /// production server does not expose.
     public func register(on router: Router<AudioRequestContext>, benchRoutes: Bool = false) {
-        router.add(middleware: ProblemMiddleware<AudioRequestContext>())
         if benchRoutes {
             router.get("/_static") { _, _ in JSONResponse.make(.ok, #"{"ok":true}"#) }
         }

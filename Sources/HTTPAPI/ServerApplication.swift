@@ -76,9 +76,8 @@ public enum ServerApplication {
         var services: [any Service] = [database, KeyDirectoryService(directory: keys)]
         if let watch { services.append(DatabaseWatchService(health: health, configuration: watch, logger: logger)) }
         let router = Router(context: AudioRequestContext.self)
-        router.add(middleware: RequestIDMiddleware())
-        if let origins = configuration.corsOrigins { router.add(middleware: CORSMiddleware(allowed: origins)) }
-        router.add(middleware: RequestGuardMiddleware(hosts: configuration.allowedHosts ?? .defaults(listeningOn: configuration.host)))
+        router.add(middleware: RequestMiddleware(hosts: configuration.allowedHosts ?? .defaults(listeningOn: configuration.host),
+                                                 cors: configuration.corsOrigins))
         api.register(on: router, benchRoutes: configuration.benchRoutes)
         let limits = configuration.connections
         let counter = ConnectionCounter()

@@ -6,8 +6,9 @@ import NIOHTTP1
 import Schema
 import Storage
 
-/// Turns every error into a problem response. Without it Hummingbird answers errors that are not
-/// `HTTPResponseError` with an empty 500, and its own `HTTPError`s as plain text.
+/// Turns every error into a problem response (`problem(for:)`, which `RequestMiddleware` calls for
+/// every request). Without it Hummingbird answers errors that are not `HTTPResponseError` with an
+/// empty 500, and its own `HTTPError`s as plain text.
 public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 

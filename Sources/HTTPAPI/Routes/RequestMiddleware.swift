@@ -2,12 +2,19 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// Gives every response an `X-Request-Id` and every log line of the request the same id
+/// The one middleware every request passes (one layer: each layer costs an async frame and a copy
+/// of the request context, ~10 µs of a GET's ~100 µs when these were three): the request id,
+/// CORS, the request guard (`RequestGuard`), and turning every error into a problem
+/// (`ProblemMiddleware.problem(for:)`).
+///
+/// Every response gets an `X-Request-Id` and every log line of the request the same id
 /// (`hb.request.id`, where Hummingbird puts its own): a well-formed incoming id is kept, so a
 /// proxy's or client's id follows the request through; otherwise Hummingbird's is used. Writes
 /// the access log line of each request (at `info`: method, path, status, bytes, duration, id).
-struct RequestIDMiddleware: RouterMiddleware {
+struct RequestMiddleware: RouterMiddleware {
     typealias Context = AudioRequestContext
+    let hosts: HostAllowList
+    let cors: CORSOrigins?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -19,14 +26,23 @@ struct RequestIDMiddleware: RouterMiddleware {
         }
         // The clock is read only when the line will be written (LOG_LEVEL info or finer).
         let started: ContinuousClock.Instant? = context.logger.logLevel <= .info ? .now : nil
+        let origin = CORS.origin(request, cors)
         do {
-            var response = try await next(request, context)
+            var response: Response
+            if let origin, let preflight = CORS.preflight(request, origin: origin) {
+                response = preflight
+            } else {
+                try RequestGuard.refuse(request, hosts: hosts)
+                response = try await next(request, context)
+            }
             response.headers[.xRequestID] = context.requestID
+            if let origin { CORS.mark(&response.headers, origin: origin) }
             if let started { Self.logAccess(request, status: response.status, bytes: response.body.contentLength, since: started, context.logger) }
             return response
         } catch {
-            var problem = (error as? Problem) ?? ProblemMiddleware<Context>.problem(for: error, request: request, logger: context.logger)
+            var problem = ProblemMiddleware<Context>.problem(for: error, request: request, logger: context.logger)
             problem.headers[.xRequestID] = context.requestID
+            if let origin { CORS.mark(&problem.headers, origin: origin) }
             if let started { Self.logAccess(request, status: problem.status, bytes: nil, since: started, context.logger) }
             throw problem
         }

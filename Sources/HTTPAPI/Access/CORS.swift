@@ -28,36 +28,28 @@ public struct CORSOrigins: Sendable, Equatable {
 
 /// Answers CORS preflights and marks responses to allowed origins, so a browser app on another
 /// origin can use the API with a key. Keys travel in `Authorization`, never in cookies, so
-/// credentials mode is not needed and not allowed.
-struct CORSMiddleware: RouterMiddleware {
-    typealias Context = AudioRequestContext
-    let allowed: CORSOrigins
-
+/// credentials mode is not needed and not allowed. Called by `RequestMiddleware`.
+enum CORS {
     static let methods = "GET, HEAD, POST, PUT, PATCH, DELETE"
     static let requestHeaders = "Authorization, Content-Type, If-Match, If-None-Match, If-Range, Range, X-Request-Id"
     static let exposed = "ETag, Location, Content-Range, Accept-Ranges, Content-Length, Content-Disposition, Retry-After, WWW-Authenticate, X-Request-Id"
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let origin = request.headers[.origin], allowed.allows(origin) else {
-            return try await next(request, context)
-        }
-        if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
-            return Response(status: .noContent, headers: [
-                .accessControlAllowOrigin: origin,
-                .accessControlAllowMethods: Self.methods,
-                .accessControlAllowHeaders: request.headers[.accessControlRequestHeaders] ?? Self.requestHeaders,
-                .accessControlMaxAge: "600",
-                .vary: "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
-            ])
-        }
-        do {
-            var response = try await next(request, context)
-            Self.mark(&response.headers, origin: origin)
-            return response
-        } catch var problem as Problem {
-            Self.mark(&problem.headers, origin: origin)
-            throw problem
-        }
+    /// The allowed origin of the request, if it has one.
+    static func origin(_ request: Request, _ allowed: CORSOrigins?) -> String? {
+        guard let allowed, let origin = request.headers[.origin], allowed.allows(origin) else { return nil }
+        return origin
+    }
+
+    /// The answer to a preflight from an allowed origin; nil for any other request.
+    static func preflight(_ request: Request, origin: String) -> Response? {
+        guard request.method == .options, request.headers[.accessControlRequestMethod] != nil else { return nil }
+        return Response(status: .noContent, headers: [
+            .accessControlAllowOrigin: origin,
+            .accessControlAllowMethods: methods,
+            .accessControlAllowHeaders: request.headers[.accessControlRequestHeaders] ?? requestHeaders,
+            .accessControlMaxAge: "600",
+            .vary: "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+        ])
     }
 
     static func mark(_ headers: inout HTTPFields, origin: String) {

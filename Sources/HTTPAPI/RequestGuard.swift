@@ -99,12 +99,11 @@ public struct HostAllowList: Sendable {
 
 /// Refuses requests the API cannot serve as sent, before any handler runs: a `Host` that is not
 /// this server (421), a `Transfer-Encoding` other than chunked (501), a `Content-Encoding` on a
-/// body (415: bodies are read as sent, never decompressed). A few header comparisons per request.
-struct RequestGuardMiddleware: RouterMiddleware {
-    typealias Context = AudioRequestContext
-    let hosts: HostAllowList
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+/// body (415: bodies are read as sent, never decompressed). A few header comparisons per request,
+/// made by `RequestMiddleware` (one middleware layer for all of them: each layer costs an async
+/// frame and a copy of the request context on every request).
+enum RequestGuard {
+    static func refuse(_ request: Request, hosts: HostAllowList) throws {
         let head = request.head
         guard hosts.allows(head.authority) else {
             throw Problem(.hostNotAllowed, detail: "This server does not answer for Host '\(head.authority ?? "")'. Use one of its own names (\(hosts.names.joined(separator: ", "))), or add this one to the ALLOWED_HOSTS setting (comma-separated names, * for any).",
@@ -119,7 +118,6 @@ struct RequestGuardMiddleware: RouterMiddleware {
             throw Problem(.unsupportedContentEncoding, detail: "The body is sent with Content-Encoding '\(encoding)', which this server does not decode; send it uncompressed (identity) and without the Content-Encoding header.",
                           headers: [.acceptEncoding: "identity"])
         }
-        return try await next(request, context)
     }
 
     static func isChunked(_ value: String) -> Bool {
