@@ -553,3 +553,36 @@ import TestSupport
         #expect(listed == ProblemType.allCases.map { "/problems/\($0.rawValue)" })
     }
 }
+
+/// `audio-server keys` and `audio-server audit`, the binary itself against a real database.
+@Suite struct KeysCommandTests {
+    @Test func createListRevokeAndAudit() async throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("audio-server").path
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "no audio-server at \(binary)")
+        let url = try await TestDatabase.create(label: "keyscli")
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = url.description
+        environment["KINDS_DIR"] = TestServer.repoKinds
+        environment["LOG_LEVEL"] = "error"
+
+        let made = try run(binary, ["keys", "create", "--name", "ci", "--scope", "write:song", "--scope", "read:audiobook", "--expires", "30d"], environment: environment)
+        let secret = try #require(made.split(separator: "\n").last.map(String.init))
+        #expect(secret.hasPrefix("afs_") && secret.count == 47, "the secret is alone on the last line: \(made)")
+        #expect(made.contains("read:audio_book") && made.contains("expires"))
+
+        let listed = try run(binary, ["keys", "list"], environment: environment)
+        #expect(listed.contains("\tci\t") && listed.contains("write:song,read:audio_book") && !listed.contains(secret))
+        #expect(listed.split(separator: "\n").count == 2)  // the header and the key
+
+        #expect(try run(binary, ["keys", "revoke", "ci"], environment: environment).contains("revoked key"))
+        #expect(try run(binary, ["keys", "list"], environment: environment).contains("\tyes"))
+        #expect(throws: (any Error).self) { try run(binary, ["keys", "revoke", "ci"], environment: environment) }
+        // A scope naming no kind, and a bad lifetime, are refused before the database is touched.
+        #expect(throws: (any Error).self) { try run(binary, ["keys", "create", "--name", "x", "--scope", "read:nosuchkind"], environment: environment) }
+        #expect(throws: (any Error).self) { try run(binary, ["keys", "create", "--name", "x", "--scope", "admin", "--expires", "soon"], environment: environment) }
+
+        let audit = try run(binary, ["audit"], environment: environment)
+        #expect(audit.contains("key_create") && audit.contains("key_revoke") && audit.contains("audio-server CLI"))
+        #expect(!audit.contains(secret))
+    }
+}
