@@ -105,7 +105,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// A request head the decoder cannot parse: answer with a problem and close, unless a handler
-    /// already owns the request (its body stream then throws the error: `ProblemMiddleware`).
+    /// already owns the request (its body stream then throws the error: `Problem(for:)`).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard let parseError = error as? HTTPParserError, !state.requestOpen, state.responsesPending == 0, !state.closing else {
             context.fireErrorCaught(error)

@@ -377,15 +377,15 @@ import TestSupport
             _ = try await PostgresConnection.connect(configuration: refused, id: 1, logger: Logger(label: "test"))
             Issue.record("connected to 127.0.0.1:1")
         } catch {
-            let problem = ProblemMiddleware<BasicRequestContext>.problem(for: error, request: Self.request, logger: Logger(label: "test"))
+            let problem = Problem(for: error, request: Self.request, logger: Logger(label: "test"))
             #expect(problem.status == .serviceUnavailable && problem.slug == "database-unavailable")
             #expect(problem.headers[.retryAfter] == "5")
         }
-        let invalid = ProblemMiddleware<BasicRequestContext>.problem(for: StorageError.invalidValue(message: "invalid input syntax for type bigint: \"abc\""),
+        let invalid = Problem(for: StorageError.invalidValue(message: "invalid input syntax for type bigint: \"abc\""),
                                                                     request: Self.request, logger: Logger(label: "test"))
         #expect(invalid.status == .badRequest && invalid.slug == "invalid-value")
         #expect(invalid.detail.contains("bigint"))
-        let other = ProblemMiddleware<BasicRequestContext>.problem(for: CancellationError(), request: Self.request, logger: Logger(label: "test"))
+        let other = Problem(for: CancellationError(), request: Self.request, logger: Logger(label: "test"))
         #expect(other.status == .internalServerError)
     }
 

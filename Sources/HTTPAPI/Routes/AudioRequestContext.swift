@@ -7,7 +7,7 @@ public struct AudioRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     let channel: any Channel
     /// `X-Request-Id`: a well-formed incoming one, else Hummingbird's own id of the request
-    /// (set by `RequestIDMiddleware`, the outermost middleware).
+    /// (set by `RequestMiddleware`, the only middleware).
     public var requestID = ""
 
     public init(source: ApplicationRequestContextSource) {

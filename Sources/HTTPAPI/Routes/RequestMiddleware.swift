@@ -5,7 +5,7 @@ import Logging
 /// The one middleware every request passes (one layer: each layer costs an async frame and a copy
 /// of the request context, ~10 µs of a GET's ~100 µs when these were three): the request id,
 /// CORS, the request guard (`RequestGuard`), and turning every error into a problem
-/// (`ProblemMiddleware.problem(for:)`).
+/// (`Problem(for:)`).
 ///
 /// Every response gets an `X-Request-Id` and every log line of the request the same id
 /// (`hb.request.id`, where Hummingbird puts its own): a well-formed incoming id is kept, so a
@@ -40,7 +40,7 @@ struct RequestMiddleware: RouterMiddleware {
             if let started { Self.logAccess(request, status: response.status, bytes: response.body.contentLength, since: started, context.logger) }
             return response
         } catch {
-            var problem = ProblemMiddleware<Context>.problem(for: error, request: request, logger: context.logger)
+            var problem = Problem(for: error, request: request, logger: context.logger)
             problem.headers[.xRequestID] = context.requestID
             if let origin { CORS.mark(&problem.headers, origin: origin) }
             if let started { Self.logAccess(request, status: problem.status, bytes: nil, since: started, context.logger) }

@@ -6,23 +6,15 @@ import NIOHTTP1
 import Schema
 import Storage
 
-/// Turns every error into a problem response (`problem(for:)`, which `RequestMiddleware` calls for
-/// every request). Without it Hummingbird answers errors that are not `HTTPResponseError` with an
-/// empty 500, and its own `HTTPError`s as plain text.
-public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
-    public init() {}
-
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let problem as Problem {
-            throw problem
-        } catch {
-            throw Self.problem(for: error, request: request, logger: context.logger)
-        }
+/// Every error as a problem (`Problem(for:)`), which `RequestMiddleware` applies to every request.
+/// Without it Hummingbird answers errors that are not `HTTPResponseError` with an empty 500, and
+/// its own `HTTPError`s as plain text.
+extension Problem {
+    init(for error: any Error, request: Request, logger: Logger) {
+        self = Self.problem(for: error, request: request, logger: logger)
     }
 
-    static func problem(for error: any Error, request: Request, logger: Logger) -> Problem {
+    private static func problem(for error: any Error, request: Request, logger: Logger) -> Problem {
         switch error {
         case let problem as Problem:
             return problem
@@ -79,7 +71,7 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     /// For a client that hung up: nobody reads it, but the request still ends with a problem.
     static var clientGone: Problem { Problem(.clientClosed, detail: "The connection closed before the request body was complete; send the whole body again.") }
 
-    static func fromHTTPError(_ error: HTTPError, request: Request) -> Problem {
+    private static func fromHTTPError(_ error: HTTPError, request: Request) -> Problem {
         switch error.status {
         case .notFound:
             // The path exists with other methods: 405 with Allow, as RFC 9110 asks, not the router's 404.
