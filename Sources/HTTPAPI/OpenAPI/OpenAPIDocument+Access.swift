@@ -30,7 +30,10 @@ extension OpenAPIDocument {
                 var responses = operation["responses"]?.objectValue ?? JSONObject()
                 switch decision {
                 case .allowed:
+                    // Open to all, but a key that is sent is still checked: a bad one is a 401, and
+                    // an address locked out for guessing gets 429 (`AccessGate.identify`).
                     operation["security"] = .array([])
+                    if route.access != .open { credentialRefusals(&responses) }
                 case .needsScope(let scope):
                     operation["security"] = .array([.object(JSONObject([("bearerAuth", .array([]))]))])
                     operation["x-required-scope"] = .string(scope.description)
@@ -66,11 +69,16 @@ extension OpenAPIDocument {
     }
 
     static func refusals(_ responses: inout JSONObject, scope: Scope) {
+        credentialRefusals(&responses)
+        if responses["403"] == nil { responses["403"] = problem("The key lacks the \(scope) scope, or a signed link does not verify or has expired.") }
+    }
+
+    /// What any request presenting a key may get: 401 for a bad key, 429 while its address is locked out.
+    static func credentialRefusals(_ responses: inout JSONObject) {
         if responses["401"] == nil {
             responses["401"] = problem("No key, or a malformed, unknown, revoked or expired one (WWW-Authenticate: Bearer).",
                                        headers: [("WWW-Authenticate", header("Bearer realm=\"audio-server\"", required: true))])
         }
-        if responses["403"] == nil { responses["403"] = problem("The key lacks the \(scope) scope, or a signed link does not verify or has expired.") }
         if responses["429"] == nil {
             responses["429"] = problem("Too many failed authentications from this address; retry after Retry-After seconds.",
                                        headers: [("Retry-After", header("Seconds until another attempt is accepted.", required: true))])
