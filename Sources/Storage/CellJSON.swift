@@ -43,50 +43,47 @@ enum CellJSON {
         guard let bytes = cell.bytes else { return nil }
         let oid = cell.dataType.rawValue
         return try bytes.withUnsafeReadableBytes { raw in
-            switch oid {
-            case 25, 1043, 1042, 19: return String(decoding: raw, as: UTF8.self)
-            default:
-                var out: [UInt8] = []
-                try write(oid: oid, raw, into: &out)
-                if out.count >= 2, out.first == UInt8(ascii: "\""), out.last == UInt8(ascii: "\"") {
-                    return String(decoding: out.dropFirst().dropLast(), as: UTF8.self)
-                }
-                return String(decoding: out, as: UTF8.self)
+            if RenderedType(rawValue: oid)?.isText == true { return String(decoding: raw, as: UTF8.self) }
+            var out: [UInt8] = []
+            try write(oid: oid, raw, into: &out)
+            if out.count >= 2, out.first == UInt8(ascii: "\""), out.last == UInt8(ascii: "\"") {
+                return String(decoding: out.dropFirst().dropLast(), as: UTF8.self)
             }
+            return String(decoding: out, as: UTF8.self)
         }
     }
 
     /// Reads the value in place (no `ByteBuffer` slices, hence no reference counting per value).
     static func write(oid: UInt32, _ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) throws {
         var reader = Reader(bytes: bytes, oid: oid)
-        switch oid {
-        case 20: writeInteger(try reader.read(Int64.self), &out)
-        case 23: writeInteger(Int64(try reader.read(Int32.self)), &out)
-        case 21: writeInteger(Int64(try reader.read(Int16.self)), &out)
-        case 16: out.append(contentsOf: (try reader.read(UInt8.self) != 0 ? "true" : "false").utf8)
-        case 701: writeDouble(Double(bitPattern: try reader.read(UInt64.self)), into: &out)
-        case 700: writeDouble(Double(Float(bitPattern: try reader.read(UInt32.self))), into: &out)
-        case 25, 1043, 1042, 19: // text, varchar, bpchar, name
+        guard let type = RenderedType(rawValue: oid) else { throw Failure.unsupportedType(oid) }
+        switch type {
+        case .int8: writeInteger(try reader.read(Int64.self), &out)
+        case .int4: writeInteger(Int64(try reader.read(Int32.self)), &out)
+        case .int2: writeInteger(Int64(try reader.read(Int16.self)), &out)
+        case .bool: out.append(contentsOf: (try reader.read(UInt8.self) != 0 ? "true" : "false").utf8)
+        case .float8: writeDouble(Double(bitPattern: try reader.read(UInt64.self)), into: &out)
+        case .float4: writeDouble(Double(Float(bitPattern: try reader.read(UInt32.self))), into: &out)
+        case .text, .varchar, .bpchar, .name:
             writeString(bytes, into: &out)
-        case 1184: // timestamptz: microseconds since 2000-01-01 UTC
+        case .timestamptz: // microseconds since 2000-01-01 UTC
             let micros = try reader.read(Int64.self)
             out.append(UInt8(ascii: "\""))
             TimestampText.write(micros: micros, into: &out)
             out.append(UInt8(ascii: "\""))
-        case 1082: // date: days since 2000-01-01
+        case .date: // days since 2000-01-01
             let days = try reader.read(Int32.self)
             out.append(UInt8(ascii: "\""))
             TimestampText.write(days: days, into: &out)
             out.append(UInt8(ascii: "\""))
-        case 114: // json: its text as it is
+        case .json: // its text as it is
             out.append(contentsOf: bytes)
-        case 3802: // jsonb: a version byte, then the text
+        case .jsonb: // a version byte, then the text
             guard try reader.read(UInt8.self) == 1 else { throw Failure.malformed(oid) }
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[1...]))
-        case 1016, 1007, 1005, 1000, 1022, 1021, 1009, 1015, 1014, 1185, 1182, 199, 3807:
+        case .int8Array, .int4Array, .int2Array, .boolArray, .float8Array, .float4Array, .textArray, .varcharArray, .bpcharArray,
+             .timestamptzArray, .dateArray, .jsonArray, .jsonbArray:
             try writeArray(&reader, into: &out)
-        default:
-            throw Failure.unsupportedType(oid)
         }
     }
 
