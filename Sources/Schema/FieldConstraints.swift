@@ -25,18 +25,18 @@ public enum ConstraintRule: String, Sendable, Codable, CaseIterable, Hashable {
 
     /// The error `code` the validator gives for the same rule, so a refusal by the database reads
     /// like one by the validator (a list item's rule has the item rule's code).
-    public var validationCode: String {
+    public var validationCode: ValidationCode {
         switch self {
-        case .minLength, .itemsMinLength: "min_length"
-        case .maxLength, .itemsMaxLength: "max_length"
-        case .pattern, .itemsPattern: "pattern"
-        case .enum, .itemsEnum: "enum"
-        case .min, .itemsMin: "min"
-        case .max, .itemsMax: "max"
-        case .unique: "unique"
-        case .minItems: "min_items"
-        case .maxItems: "max_items"
-        case .itemsNotNull: "type"
+        case .minLength, .itemsMinLength: .minLength
+        case .maxLength, .itemsMaxLength: .maxLength
+        case .pattern, .itemsPattern: .pattern
+        case .enum, .itemsEnum: .enum
+        case .min, .itemsMin: .min
+        case .max, .itemsMax: .max
+        case .unique: .unique
+        case .minItems: .minItems
+        case .maxItems: .maxItems
+        case .itemsNotNull: .type
         }
     }
 }

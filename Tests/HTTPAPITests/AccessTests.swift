@@ -542,6 +542,16 @@ import TestSupport
 
 /// Problem types are defined once (`ProblemType`); the documentation lists each.
 @Suite struct ProblemTypeTests {
+    /// Validation codes are defined once (`ValidationCode`); docs/api.md and OpenAPI list each.
+    @Test func everyValidationCodeIsDocumentedAndEnumerated() throws {
+        let docs = try String(contentsOfFile: TestServer.repoKinds + "/../docs/api.md", encoding: .utf8)
+        for code in ValidationCode.allCases { #expect(docs.contains("| `\(code)` | "), "docs/api.md lacks \(code)") }
+        let document = OpenAPIDocument.make(try KindLoader.load(directory: TestServer.repoKinds))
+        let listed = document.objectValue?["components"]?.objectValue?["schemas"]?.objectValue?["ValidationIssue"]?.objectValue?["properties"]?
+            .objectValue?["code"]?.objectValue?["enum"]?.arrayValue?.compactMap(\.stringValue)
+        #expect(listed == ValidationCode.allCases.map(\.rawValue))
+    }
+
     @Test func everyProblemTypeIsDocumentedAndEnumerated() throws {
         let docs = try String(contentsOfFile: TestServer.repoKinds + "/../docs/api.md", encoding: .utf8)
         for type in ProblemType.allCases {

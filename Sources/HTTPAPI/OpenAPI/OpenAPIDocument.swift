@@ -428,7 +428,8 @@ public enum OpenAPIDocument {
             ("type", "object"),
             ("properties", .object(JSONObject([
                 ("field", .object(JSONObject([("description", "Path of the value: `name`, `participants[3]`, a query parameter."), ("type", "string")]))),
-                ("code", .object(JSONObject([("description", "The rule: required, type, min_length, max_length, pattern, min, max, enum, min_items, max_items, unknown_field, unique, ..."), ("type", "string")]))),
+                ("code", .object(JSONObject([("description", "The rule the value broke (docs/api.md lists what each means)."), ("type", "string"),
+                                             ("enum", .array(ValidationCode.allCases.map { .string($0.rawValue) }))]))),
                 ("message", .object(JSONObject([("description", "A sentence a person can act on."), ("type", "string")]))),
             ]))),
             ("required", ["field", "code", "message"]),
