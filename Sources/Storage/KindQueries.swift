@@ -54,13 +54,4 @@ public struct KindQueries: Sendable {
     /// A record's version in SQL: its `updated_at` as RFC 3339 UTC text with microseconds, the form
     /// `If-Match` compares with (`TimestampText` writes the same text in Swift).
     static let version = "to_char(\"updated_at\" AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
-    /// `$n`, or `$n::date` / `$n::timestamptz` (and arrays): those are bound as text and cast explicitly.
-    static func placeholder(_ index: Int, for field: FieldDefinition) -> String {
-        switch field.valueType {
-        case .date: field.isList ? "$\(index)::date[]" : "$\(index)::date"
-        case .datetime: field.isList ? "$\(index)::timestamptz[]" : "$\(index)::timestamptz"
-        case .string, .text, .integer, .number, .boolean, .enum, .list: "$\(index)"
-        }
-    }
 }

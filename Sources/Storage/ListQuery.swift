@@ -69,16 +69,6 @@ public struct ListQuery: Sendable, Equatable {
 
     public init() {}
 
-    /// The SQL type used to bind a filter or cursor value given as text. `text`, never `varchar(n)`:
-    /// a cast to varchar(n) would silently truncate.
-    public static func bindType(_ type: FieldType) -> String {
-        switch type {
-        case .string, .text, .enum, .list: "text"
-        case .integer: "bigint"
-        case .number: "double precision"
-        case .boolean: "boolean"
-        case .datetime: "timestamptz"
-        case .date: "date"
-        }
-    }
+    /// The SQL type used to bind a filter or cursor value given as text (`FieldSQL.castType`).
+    public static func bindType(_ type: FieldType) -> String { type.sql.castType }
 }

@@ -52,7 +52,7 @@ extension RecordStore {
         var bindings = StatementBindings()
         var placeholders: [String] = []
         for (field, value) in record.values {
-            placeholders.append(KindQueries.placeholder(placeholders.count + 1, for: field))
+            placeholders.append(field.placeholder(placeholders.count + 1))
             Self.bind(value, as: field, into: &bindings)
         }
         let values = placeholders.isEmpty ? "DEFAULT VALUES" : "(\(Self.columns(of: record))) VALUES (\(placeholders.joined(separator: ", ")))"

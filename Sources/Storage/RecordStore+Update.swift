@@ -50,7 +50,7 @@ extension RecordStore {
         var sets: [String] = []
         for (field, value) in record.values {
             RecordStore.bind(value, as: field, into: &bindings)
-            sets.append("\(SQLText.identifier(field.name)) = \(KindQueries.placeholder(bindings.count, for: field))")
+            sets.append("\(SQLText.identifier(field.name)) = \(field.placeholder(bindings.count))")
         }
         sets.append("\"updated_at\" = greatest(clock_timestamp(), \"updated_at\" + interval '1 microsecond')")
         var condition = "\"id\" = $1"

@@ -122,11 +122,11 @@ public struct RecordStore: Sendable {
         }
     }
 
-    /// Appends a validated value with the type its placeholder expects (`KindQueries.placeholder`):
+    /// Appends a validated value with the type its placeholder expects (`FieldDefinition.placeholder`):
     /// dates and datetimes as text cast in SQL, everything else as the column's own type.
     static func bind(_ value: FieldValue, as field: FieldDefinition, into bindings: inout StatementBindings) {
         switch value {
-        case .null: bindings.appendNull(bindingType(field))
+        case .null: bindings.appendNull(field.bindingType)
         case .string(let s), .date(let s), .datetime(let s): bindings.append(s)
         case .integer(let i): bindings.append(i)
         case .number(let d): bindings.append(d)
@@ -142,17 +142,6 @@ public struct RecordStore: Sendable {
                     switch item { case .string(let s), .date(let s), .datetime(let s): s; default: nil }
                 })
             }
-        }
-    }
-
-    /// The type `bind` gives a non-null value of `field`.
-    static func bindingType(_ field: FieldDefinition) -> PostgresDataType {
-        // Dates, datetimes and enums are bound as text and cast in SQL (`KindQueries.placeholder`).
-        switch field.valueType {
-        case .integer: field.isList ? .int8Array : .int8
-        case .number: field.isList ? .float8Array : .float8
-        case .boolean: field.isList ? .boolArray : .bool
-        case .string, .text, .enum, .date, .datetime, .list: field.isList ? .textArray : .text
         }
     }
 }
