@@ -118,6 +118,11 @@ struct ServeCommand: AsyncParsableCommand {
         let directory = MigrationDirectory(path: settings.migrationsDirectory)
         try await withDatabase(url, logger: logger) { client in
             try await ensureSchema(catalog: catalog, directory: directory, client: client, logger: logger)
+            let patterns = try await PatternCheck.problems(in: catalog.kinds, on: client, logger: logger)
+            if !patterns.isEmpty {
+                throw ValidationError("PostgreSQL cannot compile these patterns, so every write of their kind would fail:\n  - "
+                    + patterns.joined(separator: "\n  - "))
+            }
             try await AccessTables.ensure(on: client, logger: logger)
         }
 
