@@ -15,7 +15,10 @@ public struct StoredRecord: Sendable, Equatable {
 /// Records of every kind in PostgreSQL. Every value is a bound parameter; every name is quoted.
 public struct RecordStore: Sendable {
     public let client: any ConnectionSource
-    public let logger: Logger
+    /// The store's logger, as given.
+    public let baseLogger: Logger
+    /// What queries are handed: carries the request id at debug level (`RequestLogContext.tagged`).
+    public var logger: Logger { RequestLogContext.tagged(baseLogger) }
     /// Concurrent GETs by id of one kind share a statement (`RoundTripSharing`); nil: each runs alone.
     let sharedGets: RoundTripSharing<Int64, StoredRecord?>?
     /// Concurrent creates of one kind and column set share a multi-row `INSERT`; nil: each runs alone.
@@ -31,7 +34,7 @@ public struct RecordStore: Sendable {
     public init(client: any ConnectionSource, logger: Logger, sharing: RoundTripLimits = .standard,
                 fullScan: FullScanGuard? = .fromEnvironment()) {
         self.client = client
-        self.logger = logger
+        self.baseLogger = logger
         self.fullScan = fullScan
         sharedGets = sharing.makeSharing()
         sharedCreates = sharing.makeSharing()

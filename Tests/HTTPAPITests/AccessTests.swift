@@ -498,6 +498,27 @@ import TestSupport
     }
 }
 
+/// The database's lines of a request carry its id too: PostgresNIO's query lines (written on an
+/// event loop, from the logger the query is handed) and any line written in the request's task.
+@Suite struct RequestIDInDatabaseLogTests {
+    @Test func queryLinesCarryTheRequestID() async throws {
+        let capture = LogCapture()
+        try await TestServer.run(logger: capture.logger(level: .trace)) { client, _ in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            _ = try await client.get("/api/audio/song/\(id)", headers: [.xRequestID: "db-log-7"])
+            _ = try await client.get("/api/audio/song?limit=2", headers: [.xRequestID: "db-log-8"])
+        }
+        let lines = capture.messages(atLeast: .trace)
+        for id in ["db-log-7", "db-log-8"] {
+            let database = lines.filter { $0.contains(id) && $0.hasPrefix("Row stream received rows") }
+            #expect(!database.isEmpty, "no PostgresNIO line carries \(id)")
+        }
+        // And an id is not left on later lines that belong to no request.
+        let untagged = lines.filter { $0.hasPrefix("Row stream received rows") && !$0.contains("db-log-") }
+        #expect(!untagged.isEmpty, "the create's and the migrations' lines carry no borrowed id")
+    }
+}
+
 /// CORS_ORIGINS: preflights answered, responses marked, other origins left alone.
 @Suite struct CORSTests {
     @Test func allowedOriginsGetCORSHeaders() async throws {
