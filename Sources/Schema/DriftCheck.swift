@@ -25,13 +25,7 @@ public struct DriftReport: Sendable, Equatable {
 /// the same catalog as creating the final tables at once, which is what makes this comparison valid.
 public enum DriftCheck {
     /// Helper functions that list constraints call, as `name(argument types)`.
-    static let helperSignatures = [
-        "items_max(items double precision[], hi double precision)",
-        "items_max_length(items text[], hi integer)",
-        "items_match(items text[], pattern text)",
-        "items_min(items double precision[], lo double precision)",
-        "items_min_length(items text[], lo integer)",
-    ]
+    static var helperSignatures: [String] { HelperFunction.allCases.map(\.signature).sorted() }
 
     /// The catalog `kinds` imply: their tables created in a scratch schema, read, and rolled back.
     public static func expectedCatalog(for kinds: [KindDefinition], on connection: PostgresConnection,
@@ -41,7 +35,7 @@ public enum DriftCheck {
         do {
             let missingHelpers = try await self.missingHelpers(on: connection, logger: logger)
             if !missingHelpers.isEmpty {
-                for statement in SchemaHelpers.statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                for statement in HelperFunction.statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
             }
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(SQLText.identifier(scratch))"), logger: logger)
             try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(SQLText.identifier(scratch))"), logger: logger)
@@ -63,7 +57,7 @@ public enum DriftCheck {
     static func missingHelpers(on connection: PostgresConnection, logger: Logger) async throws -> [String] {
         let rows = try await connection.query("""
             SELECT p.proname::text || '(' || pg_get_function_arguments(p.oid) || ')'
-            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'audio_server'
+            FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = '\(unescaped: ServerSchema.name)'
             """, logger: logger)
         var present = Set<String>()
         for try await signature in rows.decode(String.self) { present.insert(signature) }
@@ -76,7 +70,7 @@ public enum DriftCheck {
         var out: [String] = []
         if !kinds.isEmpty {
             for helper in try await missingHelpers(on: connection, logger: logger) {
-                out.append("helper function audio_server.\(helper) is missing from the database")
+                out.append("helper function \(ServerSchema.name).\(helper) is missing from the database")
             }
         }
         let actual = try await DatabaseCatalog.introspect(schema: "public", on: connection, logger: logger)

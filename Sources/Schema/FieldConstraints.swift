@@ -45,7 +45,7 @@ public enum ConstraintRule: String, Sendable, Codable, CaseIterable, Hashable {
 ///
 /// Rules SQL cannot express safely stay in the application: `not_in_past` depends on the clock,
 /// and a CHECK using `now()` would make old rows fail on dump/restore.
-/// List items are checked with the immutable helper functions in `SchemaHelpers`, because a
+/// List items are checked with the immutable helper functions in `HelperFunction`, because a
 /// CHECK constraint may not contain a subquery over `unnest`.
 public enum FieldConstraints {
     public static func constraints(table: String, field: FieldDefinition) -> [NamedConstraint] {
@@ -56,21 +56,20 @@ public enum FieldConstraints {
         }
         let r = field.rules
         if field.isList, let item = field.itemType {
-            let helpers = SchemaHelpers.schema
             if let lo = field.minItems { add(.minItems, "CHECK (cardinality(\(column)) >= \(lo))") }
             if let hi = field.maxItems { add(.maxItems, "CHECK (cardinality(\(column)) <= \(hi))") }
             add(.itemsNotNull, "CHECK (array_position(\(column), NULL) IS NULL)")
             if item.isTextual {
-                if let lo = r.minLength, lo > 0 { add(.itemsMinLength, "CHECK (\(helpers).items_min_length(\(column)::text[], \(lo)))") }
-                if let hi = r.maxLength { add(.itemsMaxLength, "CHECK (\(helpers).items_max_length(\(column)::text[], \(hi)))") }
-                if let p = r.pattern { add(.itemsPattern, "CHECK (\(helpers).items_match(\(column)::text[], \(SQLText.literal(p))))") }
+                if let lo = r.minLength, lo > 0 { add(.itemsMinLength, "CHECK (\(HelperFunction.itemsMinLength.call("\(column)::text[]", "\(lo)")))") }
+                if let hi = r.maxLength { add(.itemsMaxLength, "CHECK (\(HelperFunction.itemsMaxLength.call("\(column)::text[]", "\(hi)")))") }
+                if let p = r.pattern { add(.itemsPattern, "CHECK (\(HelperFunction.itemsMatch.call("\(column)::text[]", SQLText.literal(p))))") }
                 if item == .enum, let values = r.enumValues {
                     add(.itemsEnum, "CHECK (\(column)::text[] <@ ARRAY[\(values.map(SQLText.literal).joined(separator: ", "))]::text[])")
                 }
             }
             if item.isNumeric {
-                if let lo = r.min { add(.itemsMin, "CHECK (\(helpers).items_min(\(column)::double precision[], \(SQLText.number(lo))))") }
-                if let hi = r.max { add(.itemsMax, "CHECK (\(helpers).items_max(\(column)::double precision[], \(SQLText.number(hi))))") }
+                if let lo = r.min { add(.itemsMin, "CHECK (\(HelperFunction.itemsMin.call("\(column)::double precision[]", SQLText.number(lo))))") }
+                if let hi = r.max { add(.itemsMax, "CHECK (\(HelperFunction.itemsMax.call("\(column)::double precision[]", SQLText.number(hi))))") }
             }
             return out
         }
@@ -103,32 +102,48 @@ public enum FieldConstraints {
     }
 }
 
-/// Immutable SQL functions that CHECK constraints on list columns call.
-public enum SchemaHelpers {
-    /// Holds the helpers and the migration ledger, away from kind tables in `public`.
-    public static let schema = "audio_server"
+/// Immutable SQL functions that CHECK constraints on list columns call, defined once: the
+/// migration step that installs them, the constraints and type-change guards that call them, and
+/// the drift check that looks for them all read this list.
+public enum HelperFunction: String, CaseIterable, Sendable {
+    case itemsMinLength = "items_min_length", itemsMaxLength = "items_max_length", itemsMatch = "items_match"
+    case itemsMin = "items_min", itemsMax = "items_max"
 
-    public static let statements: [String] = [
-        "CREATE SCHEMA IF NOT EXISTS audio_server",
+    /// Parameters, as `pg_get_function_identity_arguments` prints them.
+    var parameters: String {
+        switch self {
+        case .itemsMinLength: "items text[], lo integer"
+        case .itemsMaxLength: "items text[], hi integer"
+        case .itemsMatch: "items text[], pattern text"
+        case .itemsMin: "items double precision[], lo double precision"
+        case .itemsMax: "items double precision[], hi double precision"
+        }
+    }
+
+    /// The test every item must pass (`x`: one item).
+    var itemTest: String {
+        switch self {
+        case .itemsMinLength: "char_length(x) >= lo"
+        case .itemsMaxLength: "char_length(x) <= hi"
+        case .itemsMatch: "x ~ pattern"
+        case .itemsMin: "x >= lo"
+        case .itemsMax: "x <= hi"
+        }
+    }
+
+    /// `name(parameters)`: how the drift check names it.
+    public var signature: String { "\(rawValue)(\(parameters))" }
+
+    /// `audio_server.items_min(<column>::double precision[], <bound>)`.
+    public func call(_ arguments: String...) -> String { "\(ServerSchema.name).\(rawValue)(\(arguments.joined(separator: ", ")))" }
+
+    var createStatement: String {
         """
-        CREATE OR REPLACE FUNCTION audio_server.items_min_length(items text[], lo integer) RETURNS boolean
-          LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT coalesce(bool_and(char_length(x) >= lo), true) FROM unnest(items) AS x $$
-        """,
+        CREATE OR REPLACE FUNCTION \(ServerSchema.name).\(rawValue)(\(parameters)) RETURNS boolean
+          LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT coalesce(bool_and(\(itemTest)), true) FROM unnest(items) AS x $$
         """
-        CREATE OR REPLACE FUNCTION audio_server.items_max_length(items text[], hi integer) RETURNS boolean
-          LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT coalesce(bool_and(char_length(x) <= hi), true) FROM unnest(items) AS x $$
-        """,
-        """
-        CREATE OR REPLACE FUNCTION audio_server.items_match(items text[], pattern text) RETURNS boolean
-          LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT coalesce(bool_and(x ~ pattern), true) FROM unnest(items) AS x $$
-        """,
-        """
-        CREATE OR REPLACE FUNCTION audio_server.items_min(items double precision[], lo double precision) RETURNS boolean
-          LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT coalesce(bool_and(x >= lo), true) FROM unnest(items) AS x $$
-        """,
-        """
-        CREATE OR REPLACE FUNCTION audio_server.items_max(items double precision[], hi double precision) RETURNS boolean
-          LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT coalesce(bool_and(x <= hi), true) FROM unnest(items) AS x $$
-        """,
-    ]
+    }
+
+    /// The schema, then every function (the `installHelpers` migration step).
+    public static var statements: [String] { [ServerSchema.create] + allCases.map(\.createStatement) }
 }

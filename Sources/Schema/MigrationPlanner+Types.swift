@@ -24,7 +24,6 @@ extension MigrationPlanner {
             return .refused(old.isList ? "a list cannot become a single value" : "a single value cannot become a list")
         }
         let column = SQLText.identifier(new.name)
-        let helpers = SchemaHelpers.schema
         let from = old.valueType, to = new.valueType
         let noun = old.isList ? "an item" : "a value"
 
@@ -32,7 +31,7 @@ extension MigrationPlanner {
             // varchar(n) / text → text never loses anything.
             guard to == .string, let limit = new.rules.maxLength else { return .lossless }
             if let bound = guaranteedMaxLength(old), bound <= limit { return .lossless }
-            let check = old.isList ? "\(helpers).items_max_length(\(column)::text[], \(limit))"
+            let check = old.isList ? HelperFunction.itemsMaxLength.call("\(column)::text[]", "\(limit)")
                                    : "char_length(\(column)) <= \(limit)"
             return .guarded(check: check, reason: "\(noun) is longer than \(limit) characters (nothing is truncated)")
         }
@@ -41,7 +40,7 @@ extension MigrationPlanner {
             if let lo = old.rules.min, let hi = old.rules.max, lo >= -limit, hi <= limit { return .lossless }
             let bound = SQLText.number(limit)
             let check = old.isList
-                ? "\(helpers).items_min(\(column)::double precision[], -\(bound)) AND \(helpers).items_max(\(column)::double precision[], \(bound))"
+                ? "\(HelperFunction.itemsMin.call("\(column)::double precision[]", "-\(bound)")) AND \(HelperFunction.itemsMax.call("\(column)::double precision[]", bound))"
                 : "abs(\(column)) <= \(bound)"
             return .guarded(check: check, reason: "\(noun) is beyond ±2^53, where a double would round it")
         }

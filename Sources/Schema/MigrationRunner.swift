@@ -57,8 +57,8 @@ public struct MigrationRunner: Sendable {
     }
 
     static let ledgerStatements = [
-        "CREATE SCHEMA IF NOT EXISTS audio_server",
-        "CREATE TABLE IF NOT EXISTS audio_server.migrations (name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+        ServerSchema.create,
+        "CREATE TABLE IF NOT EXISTS \(ServerSchema.migrations) (name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
     ]
 
     /// Applies every pending file; returns the names applied.
@@ -131,7 +131,7 @@ public struct MigrationRunner: Sendable {
                     throw error
                 }
             }
-            try await connection.query("INSERT INTO audio_server.migrations (name, checksum) VALUES (\(file.name), \(file.checksum))", logger: logger)
+            try await connection.query("INSERT INTO \(unescaped: ServerSchema.migrations) (name, checksum) VALUES (\(file.name), \(file.checksum))", logger: logger)
             try await connection.query("COMMIT", logger: logger)
         } catch {
             _ = try? await connection.query("ROLLBACK", logger: logger)
@@ -151,14 +151,14 @@ public struct MigrationRunner: Sendable {
 
     func readLedger(_ connection: PostgresConnection) async throws -> [String: (checksum: String, appliedAt: Date)] {
         var ledger: [String: (checksum: String, appliedAt: Date)] = [:]
-        let rows = try await connection.query("SELECT name, checksum, applied_at FROM audio_server.migrations", logger: logger)
+        let rows = try await connection.query("SELECT name, checksum, applied_at FROM \(unescaped: ServerSchema.migrations)", logger: logger)
         for try await (name, checksum, at) in rows.decode((String, String, Date).self) { ledger[name] = (checksum, at) }
         return ledger
     }
 
     /// The ledger, or empty when it does not exist yet (nothing applied).
     func readLedgerIfPresent(_ connection: PostgresConnection) async throws -> [String: (checksum: String, appliedAt: Date)] {
-        let exists = try await connection.query("SELECT to_regclass('audio_server.migrations') IS NOT NULL", logger: logger)
+        let exists = try await connection.query("SELECT to_regclass('\(unescaped: ServerSchema.migrations)') IS NOT NULL", logger: logger)
         var present = false
         for try await (p) in exists.decode(Bool.self) { present = p }
         return present ? try await readLedger(connection) : [:]

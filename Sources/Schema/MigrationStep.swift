@@ -81,7 +81,7 @@ public enum MigrationStep: Sendable, Equatable {
     /// The step in plain words.
     public var summary: String {
         switch self {
-        case .installHelpers: "install helper functions in schema audio_server"
+        case .installHelpers: "install helper functions in schema \(ServerSchema.name)"
         case .createKind(let k): "create kind '\(k.name)' (table with \(k.fields.count) field\(k.fields.count == 1 ? "" : "s"): \(k.fields.map(\.name).joined(separator: ", ")))"
         case .dropKind(let k): "drop kind '\(k)' and ALL its rows"
         case .renameKind(let from, let to): "rename kind '\(from)' to '\(to)' (rows kept)"
@@ -139,7 +139,7 @@ public enum MigrationStep: Sendable, Equatable {
         }
         switch self {
         case .installHelpers:
-            return SchemaHelpers.statements
+            return HelperFunction.statements
         case .createKind(let kind):
             return TableDDL.create(kind)
         case .dropKind(let k):
