@@ -22,7 +22,7 @@ public struct MigrationDirectoryError: Error, Sendable, CustomStringConvertible 
     public init(_ description: String) { self.description = description }
 }
 
-/// The `migrations/` folder: numbered SQL files and the kind snapshot written with each.
+/// The `migrations/` folder: numbered SQL files, and the kind snapshot and step manifest written with each.
 public struct MigrationDirectory: Sendable {
     public let path: String
 
@@ -86,7 +86,12 @@ public struct MigrationDirectory: Sendable {
         try Data(text.utf8).write(to: URL(fileURLWithPath: sqlPath), options: .withoutOverwriting)
         let snapshotPath = (path as NSString).appendingPathComponent(stem + ".kinds.json")
         try Data(Snapshot.encode(catalog.kinds).utf8).write(to: URL(fileURLWithPath: snapshotPath), options: .withoutOverwriting)
-        return MigrationFile(name: stem, number: number, path: sqlPath, text: text)
+        let file = MigrationFile(name: stem, number: number, path: sqlPath, text: text)
+        let manifestPath = (path as NSString).appendingPathComponent(stem + Self.manifestSuffix)
+        // Overwritten, unlike the SQL and the snapshot: a manifest left by a discarded file counts for
+        // nothing (it matches no SQL), and the new one is derived, not written by a person.
+        try MigrationManifest(plan: plan, sqlSHA256: file.checksum).encoded().write(to: URL(fileURLWithPath: manifestPath), options: .atomic)
+        return file
     }
 
     /// A readable default name from the first step (`add_song_isrc`, `create_jingle`).

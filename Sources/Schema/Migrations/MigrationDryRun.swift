@@ -45,7 +45,7 @@ extension MigrationRunner {
             do {
                 try await connection.query("SET LOCAL lock_timeout = '10s'", logger: logger)
                 for file in pending {
-                    for group in Self.stepGroups(Self.statements(of: file.text)) {
+                    for group in stepGroups(of: file) {
                         try await dryRunStep(group, file: file.name, on: connection, report: &report)
                     }
                 }
@@ -64,8 +64,8 @@ extension MigrationRunner {
         var aborted = false
         var checked = false
         for statement in group.statements {
-            let sql = SQLStatementSplitter.stripComments(statement)
-            if let probe = DataProbe.recognise(sql), let violations = try await probe.count(on: connection, logger: logger) {
+            let sql = statement.sql
+            if let probe = statement.probe, let violations = try await probe.count(on: connection, logger: logger) {
                 // A SET NOT NULL right after its own validated guard adds nothing to report when it passes.
                 let isNotNull = if case .notNull = probe { true } else { false }
                 if violations.count > 0 || !isNotNull || !checked {
@@ -91,27 +91,45 @@ extension MigrationRunner {
     /// A file without such comments is treated statement by statement.
     struct StepGroup {
         var summary: String?
-        var statements: [String]
+        var statements: [PlannedStatement]
     }
 
+    /// A file's steps: from its manifest when it has one that matches its SQL (a generated file as
+    /// generated), else read from the SQL (hand-written or edited files).
+    func stepGroups(of file: (name: String, text: String)) -> [StepGroup] {
+        if let manifest = directory.manifest(named: file.name, matching: file.text) {
+            return manifest.steps.map { StepGroup(summary: $0.summary, statements: $0.statements) }
+        }
+        return Self.stepGroups(Self.statements(of: file.text))
+    }
+
+    /// The SQL reader: a generated file starts each step with a `--` summary line; a file without
+    /// such comments is treated statement by statement. Data-dependent statements are recognised
+    /// by their shape.
     static func stepGroups(_ statements: [String]) -> [StepGroup] {
+        func planned(_ statement: String) -> PlannedStatement {
+            let sql = SQLStatementSplitter.stripComments(statement)
+            return PlannedStatement(sql, probe: DataProbe.recognise(sql))
+        }
         let commented = statements.contains { !SQLStatementSplitter.leadingComments($0).isEmpty }
-        guard commented else { return statements.map { StepGroup(summary: nil, statements: [$0]) } }
+        guard commented else { return statements.map { StepGroup(summary: nil, statements: [planned($0)]) } }
         var groups: [StepGroup] = []
         for statement in statements {
             let comments = SQLStatementSplitter.leadingComments(statement)
             if comments.isEmpty, !groups.isEmpty {
-                groups[groups.count - 1].statements.append(statement)
+                groups[groups.count - 1].statements.append(planned(statement))
             } else {
-                groups.append(StepGroup(summary: comments.isEmpty ? nil : comments.joined(separator: " "), statements: [statement]))
+                groups.append(StepGroup(summary: comments.isEmpty ? nil : comments.joined(separator: " "), statements: [planned(statement)]))
             }
         }
         return groups
     }
 }
 
-/// Recognises the data-dependent statements migrations contain and counts the rows that break them.
-enum DataProbe: Equatable {
+/// A data-dependent statement of a migration, and how to count the rows that break it. Generated
+/// steps say which of their statements are (`MigrationStep.planned`, kept in the manifest); the SQL
+/// of a hand-written file is recognised by shape (`recognise`).
+public enum DataProbe: Equatable, Sendable, Codable {
     /// `ALTER TABLE "t" VALIDATE CONSTRAINT "c"` (a CHECK added NOT VALID just before).
     case validate(table: String, constraint: String)
     /// `ALTER TABLE "t" ADD CONSTRAINT "c" UNIQUE (columns)`.

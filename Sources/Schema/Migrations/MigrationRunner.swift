@@ -110,21 +110,23 @@ public struct MigrationRunner: Sendable {
     }
 
     private func applyFile(_ file: MigrationFile, on connection: PostgresConnection) async throws {
-        let statements = Self.statements(of: file.text)
+        // A generated file is applied from its manifest (its steps as data); others from the SQL reader.
+        let planned = stepGroups(of: (file.name, file.text)).flatMap(\.statements)
+        let statements = planned.map(\.sql)
         try await connection.query("BEGIN", logger: logger)
         var failure: (statement: String, error: PSQLError)?
         var violations: RuleViolations?
         do {
-            for statement in statements {
+            for statement in planned {
                 // A data-dependent statement runs after a savepoint: if existing rows break it, the
                 // rows are counted in the schema exactly as this file left it (columns it renamed
                 // included) before the whole file is rolled back.
-                let probe = DataProbe.recognise(SQLStatementSplitter.stripComments(statement))
+                let probe = statement.probe
                 if probe != nil { try await connection.query("SAVEPOINT audio_server_step", logger: logger) }
                 do {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.query(PostgresQuery(unsafeSQL: statement.sql), logger: logger)
                 } catch let error as PSQLError {
-                    failure = (statement, error)
+                    failure = (statement.sql, error)
                     if let probe, (try? await connection.query("ROLLBACK TO SAVEPOINT audio_server_step", logger: logger)) != nil {
                         violations = try? await probe.count(on: connection, logger: logger)
                     }

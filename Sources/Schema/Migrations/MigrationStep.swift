@@ -121,85 +121,103 @@ public enum MigrationStep: Sendable, Equatable {
     }
 
     /// The SQL statements of this step, without trailing semicolons.
-    public var sql: [String] {
+    public var sql: [String] { planned.map(\.sql) }
+
+    /// The statements with what each checks of existing rows (`DataProbe`), known from the step
+    /// itself: the runner and the dry run read it from the manifest instead of re-reading the SQL.
+    public var planned: [PlannedStatement] {
         func table(_ k: String) -> String { SQLText.identifier(k) }
         func col(_ f: String) -> String { SQLText.identifier(f) }
         /// NOT VALID then VALIDATE: the table is not locked against writes while old rows are
         /// checked, and a failure names the constraint, so the runner can count the rows breaking it.
-        func checked(_ k: String, _ name: String, _ body: String) -> [String] {
-            ["ALTER TABLE \(table(k)) ADD CONSTRAINT \(col(name)) \(body) NOT VALID",
-             "ALTER TABLE \(table(k)) VALIDATE CONSTRAINT \(col(name))"]
+        func checked(_ k: String, _ name: String, _ body: String) -> [PlannedStatement] {
+            [PlannedStatement("ALTER TABLE \(table(k)) ADD CONSTRAINT \(col(name)) \(body) NOT VALID"),
+             PlannedStatement("ALTER TABLE \(table(k)) VALIDATE CONSTRAINT \(col(name))", probe: .validate(table: k, constraint: name))]
         }
-        func addNamed(_ k: String, _ c: NamedConstraint) -> [String] {
+        func addNamed(_ k: String, _ c: NamedConstraint) -> [PlannedStatement] {
             // PostgreSQL has no NOT VALID for UNIQUE: building the index checks every row at once.
-            if c.definition.hasPrefix("UNIQUE") {
-                return ["ALTER TABLE \(table(k)) ADD CONSTRAINT \(col(c.name)) \(c.definition)"]
+            if c.rule == .unique, c.definition.hasPrefix("UNIQUE ("), c.definition.hasSuffix(")") {
+                let columns = String(c.definition.dropFirst("UNIQUE (".count).dropLast())
+                return [PlannedStatement("ALTER TABLE \(table(k)) ADD CONSTRAINT \(col(c.name)) \(c.definition)",
+                                         probe: .unique(table: k, constraint: c.name, columns: columns))]
             }
             return checked(k, c.name, c.definition)
         }
+        func plain(_ statements: [String]) -> [PlannedStatement] { statements.map { PlannedStatement($0) } }
         switch self {
         case .installHelpers:
-            return HelperFunction.statements
+            return plain(HelperFunction.statements)
         case .createKind(let kind):
-            return TableDDL.create(kind)
+            return plain(TableDDL.create(kind))
         case .dropKind(let k):
-            return ["DROP TABLE \(table(k))"]
+            return plain(["DROP TABLE \(table(k))"])
         case .renameKind(let from, let to):
-            return ["ALTER TABLE \(table(from)) RENAME TO \(table(to))"]
+            return plain(["ALTER TABLE \(table(from)) RENAME TO \(table(to))"])
         case .renameObjects(let k, let renames):
-            return renames.map {
+            return plain(renames.map {
                 switch $0.object {
                 case .constraint: "ALTER TABLE \(table(k)) RENAME CONSTRAINT \(col($0.from)) TO \(col($0.to))"
                 case .index: "ALTER INDEX \(col($0.from)) RENAME TO \(col($0.to))"
                 case .sequence: "ALTER SEQUENCE \(col($0.from)) RENAME TO \(col($0.to))"
                 }
-            }
+            })
         case .addField(let k, let f):
-            return ["ALTER TABLE \(table(k)) ADD COLUMN \(TableDDL.columnDefinition(f))"]
+            return plain(["ALTER TABLE \(table(k)) ADD COLUMN \(TableDDL.columnDefinition(f))"])
         case .dropField(let k, let f):
-            return ["ALTER TABLE \(table(k)) DROP COLUMN \(col(f))"]
+            return plain(["ALTER TABLE \(table(k)) DROP COLUMN \(col(f))"])
         case .renameField(let k, let from, let to):
-            return ["ALTER TABLE \(table(k)) RENAME COLUMN \(col(from)) TO \(col(to))"]
+            return plain(["ALTER TABLE \(table(k)) RENAME COLUMN \(col(from)) TO \(col(to))"])
         case .changeColumnType(let k, let f, _):
             // No USING: the assignment cast refuses a value that does not fit instead of
             // truncating it, as an explicit `::varchar(n)` would.
-            return ["ALTER TABLE \(table(k)) ALTER COLUMN \(col(f.name)) TYPE \(ColumnType.sql(for: f))"]
+            return plain(["ALTER TABLE \(table(k)) ALTER COLUMN \(col(f.name)) TYPE \(ColumnType.sql(for: f))"])
         case .guardedChangeColumnType(let k, let f, _, let guardCheck, _):
             let name = ConstraintName.make(k, f.name, "type_guard")
-            return checked(k, name, "CHECK (\(guardCheck))") + [
+            return checked(k, name, "CHECK (\(guardCheck))") + plain([
                 "ALTER TABLE \(table(k)) ALTER COLUMN \(col(f.name)) TYPE \(ColumnType.sql(for: f))",
                 "ALTER TABLE \(table(k)) DROP CONSTRAINT \(col(name))",
-            ]
+            ])
         case .setNotNull(let k, let f):
             // A validated CHECK (col IS NOT NULL) lets SET NOT NULL skip its own scan, and a
             // failure is a named check violation the runner can count.
             let name = ConstraintName.make(k, f, "not_null_guard")
             return checked(k, name, "CHECK (\(col(f)) IS NOT NULL)") + [
-                "ALTER TABLE \(table(k)) ALTER COLUMN \(col(f)) SET NOT NULL",
-                "ALTER TABLE \(table(k)) DROP CONSTRAINT \(col(name))",
+                PlannedStatement("ALTER TABLE \(table(k)) ALTER COLUMN \(col(f)) SET NOT NULL", probe: .notNull(table: k, column: f)),
+                PlannedStatement("ALTER TABLE \(table(k)) DROP CONSTRAINT \(col(name))"),
             ]
         case .fillNullsAndSetNotNull(let k, let f):
             let value = f.defaultValue.map { SQLText.literal($0, for: f) } ?? "NULL"
-            return ["UPDATE \(table(k)) SET \(col(f.name)) = \(value) WHERE \(col(f.name)) IS NULL",
-                    "ALTER TABLE \(table(k)) ALTER COLUMN \(col(f.name)) SET NOT NULL"]
+            return [PlannedStatement("UPDATE \(table(k)) SET \(col(f.name)) = \(value) WHERE \(col(f.name)) IS NULL"),
+                    PlannedStatement("ALTER TABLE \(table(k)) ALTER COLUMN \(col(f.name)) SET NOT NULL", probe: .notNull(table: k, column: f.name))]
         case .dropNotNull(let k, let f):
-            return ["ALTER TABLE \(table(k)) ALTER COLUMN \(col(f)) DROP NOT NULL"]
+            return plain(["ALTER TABLE \(table(k)) ALTER COLUMN \(col(f)) DROP NOT NULL"])
         case .setDefault(let k, let f):
-            return ["ALTER TABLE \(table(k)) ALTER COLUMN \(col(f.name)) SET DEFAULT \(Self.defaultSQL(f) ?? "NULL")"]
+            return plain(["ALTER TABLE \(table(k)) ALTER COLUMN \(col(f.name)) SET DEFAULT \(Self.defaultSQL(f) ?? "NULL")"])
         case .dropDefault(let k, let f):
-            return ["ALTER TABLE \(table(k)) ALTER COLUMN \(col(f)) DROP DEFAULT"]
+            return plain(["ALTER TABLE \(table(k)) ALTER COLUMN \(col(f)) DROP DEFAULT"])
         case .addConstraint(let k, let c), .addConstraintSafely(let k, let c, _):
             return addNamed(k, c)
         case .dropConstraint(let k, let name, _):
-            return ["ALTER TABLE \(table(k)) DROP CONSTRAINT \(col(name))"]
+            return plain(["ALTER TABLE \(table(k)) DROP CONSTRAINT \(col(name))"])
         case .createIndex(let k, let f):
-            return [TableDDL.createIndex(kind: k, field: f)]
+            return plain([TableDDL.createIndex(kind: k, field: f)])
         case .dropIndex(let k, let f):
-            return ["DROP INDEX \(col(FieldConstraints.indexName(table: k, field: f)))"]
+            return plain(["DROP INDEX \(col(FieldConstraints.indexName(table: k, field: f)))"])
         case .createKindIndex(let k, let index):
-            return [TableDDL.createIndex(kind: k, index)]
+            return plain([TableDDL.createIndex(kind: k, index)])
         case .dropKindIndex(_, let name, _):
-            return ["DROP INDEX \(col(name))"]
+            return plain(["DROP INDEX \(col(name))"])
         }
+    }
+}
+
+/// One statement of a step, and what it checks of existing rows (nil: nothing data-dependent).
+public struct PlannedStatement: Sendable, Equatable, Codable {
+    public var sql: String
+    public var probe: DataProbe?
+
+    public init(_ sql: String, probe: DataProbe? = nil) {
+        self.sql = sql
+        self.probe = probe
     }
 }
