@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import Hummingbird
-import KindModel
+public import KindModel
 import Storage
 
 /// `POST/GET /api/keys`, `DELETE /api/keys/<id>` (admin): the same as `audio-server keys`.

@@ -1,8 +1,8 @@
 import Foundation
-import Hummingbird
+public import Hummingbird
 import KindModel
 import Logging
-import Storage
+public import Storage
 
 /// The generic REST API: the same handlers serve every kind, looked up by the URL token.
 public struct AudioAPI: Sendable {

@@ -1,9 +1,9 @@
-import Hummingbird
+public import Hummingbird
 import KindModel
-import Logging
-import PostgresNIO
+public import Logging
+public import PostgresNIO
 import ServiceLifecycle
-import Storage
+public import Storage
 
 /// Server-wide settings that are not kinds.
 public struct ServerConfiguration: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One reason a request's value was refused, in the shape of the API's `errors` array.
 public struct ValidationIssue: Sendable, Equatable, Codable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import KindModel
+import HTTPTypes
 
 /// The paths object, derived from the route table (`APIOperation`): one entry per route — per
 /// kind for the routes under `/api/audio/<kind>` — HEAD beside every GET, and each operation's

@@ -1,4 +1,4 @@
-import KindModel
+public import KindModel
 import Storage
 
 /// The OpenAPI 3.1 description of the whole API for a catalog of kinds: every route of every kind,

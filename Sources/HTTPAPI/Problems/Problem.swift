@@ -1,5 +1,5 @@
-import Hummingbird
-import KindModel
+public import Hummingbird
+public import KindModel
 
 /// An RFC 9457 problem response: every 4xx and 5xx of the API has this shape, so clients parse
 /// one format and always learn what was wrong and how to fix it.

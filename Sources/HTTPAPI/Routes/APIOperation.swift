@@ -1,5 +1,5 @@
-import HTTPTypes
-import KindModel
+public import HTTPTypes
+public import KindModel
 
 /// Every route of the API, declared once: its method, path, what it needs to be allowed, and
 /// what body it reads. Registration (`AudioAPI.register`), 405 with `Allow` (`RouteTable`), the

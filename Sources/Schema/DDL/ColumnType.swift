@@ -1,5 +1,5 @@
-import KindModel
-import PostgresNIO
+public import KindModel
+public import PostgresNIO
 
 /// What PostgreSQL knows of a field type, in one place: the column it is stored in, the type a
 /// value given as text is cast to, how Storage binds a value, and whether its placeholder needs a

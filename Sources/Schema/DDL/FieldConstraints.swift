@@ -1,4 +1,4 @@
-import KindModel
+public import KindModel
 
 /// A named table constraint derived from a YAML rule.
 public struct NamedConstraint: Sendable, Equatable, Hashable, Codable {

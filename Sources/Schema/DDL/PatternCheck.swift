@@ -1,6 +1,6 @@
-import KindModel
-import Logging
-import PostgresNIO
+public import KindModel
+public import Logging
+public import PostgresNIO
 
 /// Compiles every `pattern` of a catalog with PostgreSQL's regular expressions (`SELECT '' ~ $1`).
 /// A CHECK constraint with a pattern PostgreSQL cannot compile is accepted on an empty table and then

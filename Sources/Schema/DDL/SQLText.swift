@@ -1,4 +1,4 @@
-import KindModel
+public import KindModel
 
 /// Quoting for SQL text we generate. Names come from YAML, so every one is quoted even though
 /// the kind linter already restricts them to `[a-z][a-z0-9_]*`: defence in depth costs nothing.

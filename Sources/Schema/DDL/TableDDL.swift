@@ -1,4 +1,4 @@
-import KindModel
+public import KindModel
 
 /// `CREATE TABLE` text for a kind: system columns, one column per field, named constraints, indexes.
 public enum TableDDL {

@@ -1,5 +1,6 @@
-import Logging
-import PostgresNIO
+public import Logging
+public import PostgresNIO
+import Foundation
 
 /// The parts of a PostgreSQL schema that migrations manage, read from `pg_catalog`: tables with
 /// their columns (type, nullability, default, identity), named constraints, indexes, and sequences.

@@ -1,7 +1,7 @@
 import Foundation
-import KindModel
-import Logging
-import PostgresNIO
+public import KindModel
+public import Logging
+public import PostgresNIO
 
 /// What `migrate check` found against a database.
 public struct DriftReport: Sendable, Equatable {

@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import KindModel
+public import KindModel
 
 /// One migration file in `migrations/`.
 public struct MigrationFile: Sendable, Equatable {

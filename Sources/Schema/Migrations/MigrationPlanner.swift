@@ -1,4 +1,4 @@
-import KindModel
+public import KindModel
 
 /// Why a change of `kinds/` cannot become a migration as asked.
 public struct MigrationPlanningError: Error, Sendable, Equatable, CustomStringConvertible {

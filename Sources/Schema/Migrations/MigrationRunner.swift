@@ -1,5 +1,5 @@
-import Foundation
-import Logging
+public import Foundation
+public import Logging
 import PostgresNIO
 
 /// Why applying migrations stopped. Nothing of the failing file stays applied.

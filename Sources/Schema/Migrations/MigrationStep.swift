@@ -1,4 +1,4 @@
-import KindModel
+public import KindModel
 
 /// How risky a migration step is, printed beside it in the file header.
 public enum StepSafety: String, Sendable, Codable {

@@ -1,5 +1,5 @@
 import Foundation
-import KindModel
+public import KindModel
 
 /// The kinds that the committed migrations produce, stored beside each migration as
 /// `NNNN_name.kinds.json`. The newest snapshot is the schema state that `migrate generate` diffs

@@ -1,8 +1,8 @@
-import Foundation
-import KindModel
-import Logging
+public import Foundation
+public import KindModel
+public import Logging
 import PostgresNIO
-import Schema
+public import Schema
 
 /// Why a key could not be made or revoked.
 public enum APIKeyError: Error, Equatable, Sendable {

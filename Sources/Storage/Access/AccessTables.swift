@@ -1,6 +1,6 @@
-import Logging
+public import Logging
 import PostgresNIO
-import Schema
+public import Schema
 
 /// The server's own tables for API keys and the audit trail, in schema `audio_server` beside the
 /// migration ledger. They are not kinds, so they are not in `kinds/` migrations: every command

@@ -1,7 +1,7 @@
 import Foundation
-import Logging
+public import Logging
 import PostgresNIO
-import Schema
+public import Schema
 
 /// Who made a change, as the audit trail records it.
 public struct AuditActor: Sendable, Equatable {

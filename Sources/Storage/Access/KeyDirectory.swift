@@ -1,8 +1,8 @@
-import Foundation
+public import Foundation
 import KindModel
 import Logging
-import PostgresNIO
-import ServiceLifecycle
+public import PostgresNIO
+public import ServiceLifecycle
 import Synchronization
 
 /// What a presented secret turned out to be.

@@ -1,4 +1,4 @@
-import PostgresNIO
+public import PostgresNIO
 import Schema
 import Synchronization
 

@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 
 /// The request id of the request a task is serving, for log lines written by code that is handed
 /// no request context: the record store, the database pool, PostgresNIO. `RequestMiddleware` binds

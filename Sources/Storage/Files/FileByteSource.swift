@@ -1,4 +1,4 @@
-import AudioProbe
+public import AudioProbe
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,6 @@
 import Crypto
-import Foundation
-import KindModel
+public import Foundation
+public import KindModel
 
 /// One disagreement between rows and files.
 public enum StorageMismatch: Sendable, Hashable, CustomStringConvertible {

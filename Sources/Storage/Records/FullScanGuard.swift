@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import KindModel
-import Logging
+public import Logging
 import PostgresNIO
 import Synchronization
 

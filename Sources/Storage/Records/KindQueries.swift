@@ -1,4 +1,4 @@
-import KindModel
+public import KindModel
 import Schema
 
 /// The SQL text for one kind, built once when kinds are loaded rather than on every request.

@@ -1,4 +1,4 @@
-import KindModel
+public import KindModel
 import Schema
 
 /// A comparison in a list query (`?duration[gte]=60`).

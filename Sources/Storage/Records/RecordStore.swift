@@ -1,8 +1,8 @@
 import Foundation
 import KindModel
-import Logging
+public import Logging
 import PostgresNIO
-import Schema
+public import Schema
 
 /// A record as the API returns it: its JSON (UTF-8 bytes, the response body as is) and its version for ETags.
 public struct StoredRecord: Sendable, Equatable {
