@@ -4,7 +4,7 @@ import Logging
 import Storage
 
 /// The one middleware every request passes (one layer: each layer costs an async frame and a copy
-/// of the request context, ~10 µs of a GET's ~100 µs when these were three): the request id,
+/// of the request context, a measurable share of a GET when these were three): the request id,
 /// CORS, the request guard (`RequestGuard`), and turning every error into a problem
 /// (`Problem(for:)`).
 ///

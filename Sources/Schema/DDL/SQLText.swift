@@ -4,7 +4,7 @@ public import KindModel
 /// the kind linter already restricts them to `[a-z][a-z0-9_]*`: defence in depth costs nothing.
 public enum SQLText {
     /// `"name"`, with embedded quotes doubled. (Doubling character by character rather than with
-    /// Foundation's `replacingOccurrences`, which was 2% of a create's CPU: inserts quote their
+    /// Foundation's `replacingOccurrences`, which showed in a create's profile: inserts quote their
     /// column names per request.)
     public static func identifier(_ name: String) -> String {
         quoted(name, by: "\"")

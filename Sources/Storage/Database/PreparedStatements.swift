@@ -9,15 +9,13 @@ import Synchronization
 /// *static* `name`, `sql` and binding types, which it reads in the calling task when
 /// `PostgresClient.execute` starts. `RunTimeStatement`'s static properties read a task-local
 /// entry set around that call, so one non-generic type serves every statement (an earlier
-/// version used 64 generic slot types: their unspecialised generic paths cost ~5% of a GET's CPU
+/// version used 64 generic slot types, whose unspecialised generic paths cost a GET measurable CPU
 /// in metadata lookups). Each distinct SQL text and binding types get a number once and keep it,
 /// so a connection never runs a stale statement under a reused name (a kind edited by a reload
 /// gets new SQL, hence a new name). After `capacity` shapes, further ones run unprepared, which
 /// bounds what each PostgreSQL connection keeps. The key includes the binding types because
 /// PostgreSQL fixes parameter types at prepare time.
-///
-/// Measured (pgbench replays of the server's own statements, 64 connections): GET by id 16.1k tps
-/// unprepared vs 49.1k prepared; a 51-row page of plain columns 24.4k vs 28.4k at 16 clients.
+/// (The measurements behind it: docs/performance.md, "Measured reasons in the code".)
 enum PreparedStatements {
     static let capacity = 256
     /// Most SQL text, in bytes, all prepared shapes together may hold: what PostgreSQL keeps per

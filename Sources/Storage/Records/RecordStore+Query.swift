@@ -212,8 +212,7 @@ extension RecordStore {
     /// When every key is ascending and cannot be NULL (a required browsing field, `sort=duration`),
     /// the condition is that row comparison itself, `(k1, …, id) > (v1, …, vid)`: PostgreSQL starts
     /// the `(field, id)` index scan exactly at the cursor. With only `k1 >= v1` it read every tie of
-    /// the cursor's value before it — on 1 million songs page 10,000 cost 1.2–1.3× page 1, and more
-    /// as a table grows (issue 21).
+    /// the cursor's value before it, so deep pages cost more as a table grows (docs/performance.md).
     private static func keysetCondition(_ sort: [SortKey], after: PagePosition, bind: (String, String) -> String) -> String {
         if sort.allSatisfy({ !$0.nullable && !$0.descending }), after.values.count == sort.count {
             let present = after.values.compactMap { $0 }

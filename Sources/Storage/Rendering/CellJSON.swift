@@ -5,9 +5,8 @@ import PostgresNIO
 /// `json_build_object` makes of it, but without spending the database's CPU on it.
 ///
 /// Why in Swift: building each record's JSON in SQL (`json_build_object` plus `to_char` for every
-/// timestamp) made a 51-row list page cost PostgreSQL 3× the plain columns (measured with pgbench
-/// on the benchmark's podcasts, 16 clients: 9.4k pages/s prepared against 28.4k for the columns),
-/// and the database shares the machine's cores with the server. The value's type comes from the
+/// timestamp) cost PostgreSQL several times the plain columns per page (docs/performance.md,
+/// "Measured reasons in the code"), and the database shares the machine's cores with the server. The value's type comes from the
 /// column (or array element) OID, so this knows nothing of kinds.
 enum CellJSON {
     enum Failure: Error, CustomStringConvertible {
