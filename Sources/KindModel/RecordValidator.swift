@@ -1,55 +1,5 @@
 public import Foundation
 
-/// One reason a request's value was refused, in the shape of the API's `errors` array.
-public struct ValidationIssue: Sendable, Equatable, Codable, CustomStringConvertible {
-    /// Path of the value: `name`, `participants[3]`.
-    public var field: String
-    /// Machine-readable rule name: `required`, `type`, `max_length`, `min`, `pattern`, `enum`, ...
-    public var code: ValidationCode
-    /// A sentence a person can act on.
-    public var message: String
-
-    public init(field: String, code: ValidationCode, message: String) {
-        self.field = field
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(field): \(message)" }
-}
-
-/// Every problem of one request; the API returns them all at once.
-public struct ValidationFailure: Error, Sendable, Equatable {
-    public var issues: [ValidationIssue]
-    public init(issues: [ValidationIssue]) { self.issues = issues }
-}
-
-/// A value that passed validation, typed for binding as a SQL parameter.
-public enum FieldValue: Sendable, Equatable {
-    case null
-    case string(String)
-    case integer(Int64)
-    case number(Double)
-    case boolean(Bool)
-    /// RFC 3339 text as sent (already checked): bound as text and cast by PostgreSQL, because a
-    /// `Date` (a double) loses microseconds for instants far from 2001.
-    case datetime(String)
-    /// `YYYY-MM-DD`, already checked to be a real calendar date.
-    case date(String)
-    case list([FieldValue])
-}
-
-/// The fields of a request that passed validation, in the kind's field order.
-public struct ValidatedRecord: Sendable, Equatable {
-    public var values: [(field: FieldDefinition, value: FieldValue)]
-
-    public static func == (lhs: ValidatedRecord, rhs: ValidatedRecord) -> Bool {
-        lhs.values.map(\.field) == rhs.values.map(\.field) && lhs.values.map(\.value) == rhs.values.map(\.value)
-    }
-
-    public subscript(name: String) -> FieldValue? { values.first { $0.field.name == name }?.value }
-}
-
 /// Checks request bodies against a kind. Pure: the same rules run at lint time on YAML defaults.
 public enum RecordValidator {
     public enum Mode: Sendable {
@@ -255,30 +205,5 @@ public enum RecordValidator {
         case .enum: return "one of: \((rules.enumValues ?? []).joined(separator: ", "))"
         case .list: return "a list"
         }
-    }
-}
-
-/// Compiled patterns, shared across requests: compiling a regex per request would dominate validation.
-enum PatternCache {
-    private final class Store: @unchecked Sendable {
-        let lock = NSLock()
-        var compiled: [String: NSRegularExpression] = [:]
-    }
-    private static let store = Store()
-
-    static func matches(_ pattern: String, _ string: String) -> Bool {
-        store.lock.lock()
-        let cached = store.compiled[pattern]
-        store.lock.unlock()
-        let regex: NSRegularExpression
-        if let cached { regex = cached } else {
-            guard let made = try? NSRegularExpression(pattern: pattern) else { return false }
-            store.lock.lock()
-            store.compiled[pattern] = made
-            store.lock.unlock()
-            regex = made
-        }
-        let range = NSRange(string.startIndex..<string.endIndex, in: string)
-        return regex.firstMatch(in: string, range: range) != nil
     }
 }
