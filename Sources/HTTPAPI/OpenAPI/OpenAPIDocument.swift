@@ -51,6 +51,7 @@ public enum OpenAPIDocument {
                 ("head", download(kind, head: true)),
             ]))
             paths[base + "/{id}/file/link"] = .object(JSONObject([("post", createLink(kind))]))
+            for (path, item) in uploadPaths(kind) { paths[path] = item }
         }
         for (path, item) in adminPaths { paths[path] = item }
         secure(&paths, catalog)
