@@ -351,14 +351,20 @@ extension AudioAPI {
             guard (1...2).contains(parts.count), !parts[0].isEmpty else {
                 throw Problem(.invalidUploadHeader, detail: "Upload-Metadata must be comma-separated '<key> <base64 value>' pairs (got '\(pair)').")
             }
-            var value = ""
+            var value = Data()
             if parts.count == 2 {
-                guard let data = Data(base64Encoded: String(parts[1])), let text = String(data: data, encoding: .utf8) else {
-                    throw Problem(.invalidUploadHeader, detail: "The Upload-Metadata value of '\(parts[0])' is not base64 of UTF-8 text.")
+                guard let data = Data(base64Encoded: String(parts[1])) else {
+                    throw Problem(.invalidUploadHeader, detail: "The Upload-Metadata value of '\(parts[0])' is not base64.")
                 }
-                value = text
+                value = data
             }
-            if parts[0] == "filename" || (parts[0] == "name" && name == nil) { name = UploadReceiver.baseName(value) }
+            // Values are bytes (tus); only the file name must be text.
+            if parts[0] == "filename" || (parts[0] == "name" && name == nil) {
+                guard let text = String(data: value, encoding: .utf8) else {
+                    throw Problem(.invalidUploadHeader, detail: "The Upload-Metadata \(parts[0]) is not base64 of UTF-8 text.")
+                }
+                name = UploadReceiver.baseName(text)
+            }
         }
         return name
     }

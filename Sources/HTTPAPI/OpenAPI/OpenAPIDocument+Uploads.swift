@@ -29,7 +29,10 @@ extension OpenAPIDocument {
                                 ("description", .string(description)), ("schema", schema)]))
         }
         let checksumParameter = headerParameter("Upload-Checksum", "`sha1 <base64>` or `sha256 <base64>` of this request's bytes; a mismatch discards them (460).",
-                                                required: false, schema: .object(JSONObject([("type", "string")])))
+                                                required: false, schema: .object(JSONObject([
+                                                    ("type", "string"), ("pattern", "^sha(1 [A-Za-z0-9+/]{27}|256 [A-Za-z0-9+/]{43})=$"),
+                                                    ("examples", ["sha256 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="]),
+                                                ])))
         let chunk = JSONValue.object(JSONObject([
             ("description", "The next bytes of the file, from Upload-Offset."),
             ("required", false),
@@ -57,8 +60,9 @@ extension OpenAPIDocument {
                                parameters: [idParameter(kind), versionParameter,
                                             headerParameter("Upload-Length", "The whole file's size in bytes.", required: true,
                                                             schema: .object(JSONObject([("type", "string"), ("pattern", "^[1-9][0-9]{0,17}$")]))),
-                                            headerParameter("Upload-Metadata", "tus metadata: `filename <base64>` keeps the file's name.", required: false,
-                                                            schema: .object(JSONObject([("type", "string")]))),
+                                            headerParameter("Upload-Metadata", "tus metadata, comma-separated `key base64` pairs: `filename <base64 of UTF-8>` keeps the file's name.",
+                                                            required: false, schema: .object(JSONObject([("type", "string"), ("maxLength", 4096),
+                                                                                                         ("pattern", .string("^\(metadataPair)(,\(metadataPair))*$"))]))),
                                             checksumParameter],
                                requestBody: chunk, responses: [
                                    ("201", .object(JSONObject([("description", "The session; its URL is in Location."),
@@ -122,6 +126,9 @@ extension OpenAPIDocument {
             (base + "/{upload}", .object(JSONObject([("head", status), ("patch", append), ("delete", cancel)]))),
         ]
     }
+
+    /// One `key base64` pair of `Upload-Metadata` (the value may be left out).
+    private static let metadataPair = "[A-Za-z0-9_.-]+( (?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)?"
 
     /// A non-negative integer written in decimal, as tus headers carry them.
     private static var digits: JSONValue { .object(JSONObject([("type", "string"), ("pattern", "^[0-9]+$")])) }

@@ -219,9 +219,12 @@ public struct UploadSessionStore: Sendable {
         return rows.count
     }
 
-    /// Every session's id (for `storage verify`: data files without a session are abandoned).
-    public func allIDs() async throws -> Set<String> {
-        let rows = try await PreparedStatements.rows(PostgresQuery(unsafeSQL: "SELECT id FROM audio_server.upload_sessions"),
+    /// The ids of sessions that have not expired (for `storage verify`: data files of any other
+    /// are abandoned). Empty when the table was never made (no server ran on this database).
+    public func liveIDs() async throws -> Set<String> {
+        let exists = try await PreparedStatements.rows("SELECT to_regclass('audio_server.upload_sessions') IS NOT NULL", client: client, logger: logger)
+        guard try exists.first?.decode(Bool.self) == true else { return [] }
+        let rows = try await PreparedStatements.rows("SELECT id FROM audio_server.upload_sessions WHERE expires_at > now()",
                                                      client: client, logger: logger)
         return Set(try rows.map { try $0.decode(String.self) })
     }
