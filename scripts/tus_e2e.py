@@ -1,6 +1,9 @@
 """End to end with a real tus client (tuspy): scripts/tus-e2e.sh starts the server and runs this.
 
-Usage: tus_e2e.py BASE_URL ADMIN_KEY
+Usage: tus_e2e.py BASE_URL ADMIN_KEY                 the scenarios below
+       tus_e2e.py BASE_URL ADMIN_KEY before-kill STATE  two chunks of an upload, its URL saved in STATE
+       tus_e2e.py BASE_URL ADMIN_KEY after-kill STATE   (another server, after the first was killed
+                                                        with SIGKILL) resume from STATE and finish
 
 1. A WAV sent whole by `uploader.upload()` in 256 KiB chunks with sha1 Upload-Checksum and a
    filename in Upload-Metadata: the record's file must have the WAV's SHA-256, name and duration.
@@ -130,4 +133,32 @@ def main():
     print("tus end-to-end: ok")
 
 
-main()
+def before_kill(state):
+    song = create_song(4)
+    path, data = wav_file(4)
+    client = tus_client.TusClient(f"{base}/api/audio/song/{song}/uploads", headers=auth)
+    uploader = client.uploader(path, chunk_size=300_000, metadata={"filename": "killed.wav"}, upload_checksum=True)
+    uploader.upload_chunk()
+    uploader.upload_chunk()
+    with open(state, "w") as out:
+        json.dump({"song": song, "path": path, "url": uploader.url[len(base):], "offset": uploader.offset}, out)
+    print(f"before the kill: {uploader.offset} bytes acknowledged")
+
+
+def after_kill(state):
+    with open(state) as handle:
+        saved = json.load(handle)
+    client = tus_client.TusClient(base, headers=auth)
+    uploader = client.uploader(saved["path"], url=base + saved["url"], chunk_size=300_000, upload_checksum=True)
+    assert uploader.offset == saved["offset"], (uploader.offset, saved["offset"])
+    uploader.upload()
+    with open(saved["path"], "rb") as handle:
+        data = handle.read()
+    check(saved["song"], data, 4, "killed.wav")
+    print(f"after the kill, on another server: resumed at {saved['offset']}, sha256 matches")
+
+
+if len(sys.argv) > 3:
+    {"before-kill": before_kill, "after-kill": after_kill}[sys.argv[3]](sys.argv[4])
+else:
+    main()
