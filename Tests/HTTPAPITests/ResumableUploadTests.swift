@@ -357,6 +357,79 @@ import TestSupport
         }
     }
 
+    /// A WAV of `dataBytes` random sample bytes (16-bit stereo, 44.1 kHz), made fast enough for
+    /// hundreds of megabytes in a debug build.
+    static func bigWAV(dataBytes: Int) -> [UInt8] {
+        var out = LargeUploadTests.wav(dataBytes: 0)
+        out.replaceSubrange(4..<8, with: withUnsafeBytes(of: UInt32(36 + dataBytes).littleEndian, Array.init))
+        out.replaceSubrange(40..<44, with: withUnsafeBytes(of: UInt32(dataBytes).littleEndian, Array.init))
+        let header = out.count
+        out += [UInt8](repeating: 0, count: dataBytes)
+        var generator = SystemRandomNumberGenerator()
+        out.withUnsafeMutableBytes { raw in
+            var i = header
+            while i + 8 <= raw.count { raw.storeBytes(of: generator.next() as UInt64, toByteOffset: i, as: UInt64.self); i += 8 }
+        }
+        return out
+    }
+
+    /// The issue's fault test: 200 MB in 5 MB chunks, the client's socket closed mid-PATCH at three
+    /// random points; each time HEAD says how much arrived and the upload resumes from there.
+    @Test func twoHundredMegabytesWithThreeCutConnections() async throws {
+        let wav = Self.bigWAV(dataBytes: 200_000_000)
+        let chunk = 5_000_000
+        let chunks = (wav.count + chunk - 1) / chunk
+        var picked = Set<Int>()
+        while picked.count < 3 { picked.insert(Int.random(in: 0..<(chunks - 1))) }
+        let cuts = picked
+        try await TestServer.run(setup: .live) { client, context in
+            let seconds = Double(wav.count - 44) / (44_100 * 4)
+            let id = try await client.create(#"{"filetype":"song","name":"big","duration":\#(Int(seconds))}"#)
+            let location = try #require(try await client.tusCreate("song", id, length: wav.count).headers[.location])
+            let port = try #require(client.port)
+            var offset = 0
+            var index = 0
+            var cutsMade = 0
+            while offset < wav.count, index < chunks * 2 {
+                let end = min(offset + chunk, wav.count)
+                if cuts.contains(index) {
+                    // Announce the whole chunk, send part of it, close the socket.
+                    let sent = Int.random(in: 1...(end - offset - 1))
+                    try RawConnection.sendThenClose(port: port, head: """
+                        PATCH \(location) HTTP/1.1\r
+                        Host: 127.0.0.1\r
+                        Tus-Resumable: 1.0.0\r
+                        Upload-Offset: \(offset)\r
+                        Content-Type: application/offset+octet-stream\r
+                        Content-Length: \(end - offset)\r
+                        \r
+
+                        """, body: Array(wav[offset..<(offset + sent)]))
+                    cutsMade += 1
+                    var acknowledged = offset
+                    for _ in 0..<200 where acknowledged == offset {
+                        try await Task.sleep(for: .milliseconds(25))
+                        acknowledged = Int(try await client.tusHead(location).headers[.uploadOffset] ?? "") ?? offset
+                    }
+                    // Every byte that reached the server before the hang-up was kept.
+                    #expect(acknowledged == offset + sent, "cut \(cutsMade): sent \(sent) from \(offset), acknowledged \(acknowledged)")
+                    offset = acknowledged
+                } else {
+                    let response = try await client.tusPatch(location, offset: offset, Array(wav[offset..<end]))
+                    #expect(response.status == .noContent, "\(response.status) \(response.text)")
+                    offset = Int(response.headers[.uploadOffset] ?? "") ?? offset
+                }
+                index += 1
+            }
+            #expect(cutsMade == 3 && offset == wav.count)
+            let file = try #require(try await client.get("/api/audio/song/\(id)").json()["file"]?.objectValue)
+            #expect(file["sha256"]?.stringValue == Fixture.sha256(wav))
+            let duration = try #require(file["duration_seconds"].flatMap { if case .number(let n) = $0 { n.double } else { nil } })
+            #expect(abs(duration - seconds) < 0.01)
+            #expect(context.storedFiles().count == 1)
+        }
+    }
+
     @Test func openAPIDescribesTheUploadRoutes() throws {
         let doc = OpenAPIDocument.make(try KindLoader.load(directory: TestServer.repoKinds))
         let item = try #require(doc["paths", "/api/audio/song/{id}/uploads"])
