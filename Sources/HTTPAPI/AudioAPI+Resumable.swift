@@ -23,8 +23,8 @@ extension AudioAPI {
     static let tusVersion = "1.0.0"
     static let tusExtensions = "creation,creation-with-upload,termination,checksum,expiration"
     static let tusChecksums = "sha1,sha256"
-    /// How long a session lives after its creation.
-    static let resumableExpiry: Duration = .seconds(24 * 3600)
+    /// How the kind's resumable uploads are tuned (`upload.resumable`), or the defaults.
+    static func resumableRules(_ kind: KindDefinition) -> ResumableRules { kind.upload?.resumable ?? .defaults }
 
     var uploads: UploadSessionStore { UploadSessionStore(client: records.client, logger: records.logger, files: files) }
 
@@ -90,7 +90,7 @@ extension AudioAPI {
             }
             let actor = access.actor(key, request, context)
             let session = try await uploads.create(kind: kind.name, recordID: id, length: length, metadata: metadata, originalName: originalName,
-                                                   expiresIn: Self.resumableExpiry, keyID: actor.keyID)
+                                                   expiresIn: .seconds(Self.resumableRules(kind).expiresSeconds), keyID: actor.keyID)
             var headers: HTTPFields = [.location: "/api/audio/\(kind.name)/\(id)/uploads/\(session.id)",
                                        .uploadExpires: Self.httpDate(session.expiresAt)]
             if hasBody {

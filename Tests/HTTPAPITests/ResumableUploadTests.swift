@@ -139,6 +139,22 @@ import TestSupport
         }
     }
 
+    @Test func theKindTunesTheExpiry() async throws {
+        let kind = "name: memo\nfields:\n  name: {type: string}\n  duration: {type: integer}\nupload:\n  resumable: {expires: 2h}\n"
+        try await TestServer.run(extraKinds: ["memo.yaml": kind]) { client, context in
+            for (name, hours) in [("memo", 2.0), ("song", 24.0)] {
+                let id = try await client.create(#"{"filetype":"\#(name)","name":"m","duration":3}"#)
+                let created = try await client.tusCreate(name, id, length: 100)
+                let token = String(try #require(created.headers[.location]).split(separator: "/").last!)
+                let seconds = try await context.sql { db in
+                    try await db.query("SELECT extract(epoch FROM expires_at - now())::float8 FROM audio_server.upload_sessions WHERE id = \(token)",
+                                       logger: TestDatabase.logger).collect().first?.decode(Double.self)
+                }
+                #expect(abs((seconds ?? 0) - hours * 3600) < 60, "\(name): \(seconds ?? 0)")
+            }
+        }
+    }
+
     @Test func appendRefusals() async throws {
         try await TestServer.run { client, context in
             let wav = try Fixture.bytes("wav_stereo_s16.wav")
