@@ -32,3 +32,5 @@ audio = st.builds(
 
 schemathesis.openapi.format("binary", audio)
 schemathesis.openapi.media_type("audio/wav", audio, aliases=["audio/*", "audio/x-wav"])
+# The bytes of a resumable upload (tus PATCH and creation-with-upload).
+schemathesis.openapi.media_type("application/offset+octet-stream", audio)

@@ -35,7 +35,6 @@ extension AudioAPI {
         }
 
         let sink = try files.beginUpload()
-        var committedKey: String?
         do {
             let receiver = UploadReceiver(mode: mode, limit: limit, fieldNames: Set(["file", kind.name] + kind.aliases),
                                           notAudio: Self.notAudio(AudioProbeError.unrecognized, kind: kind))
@@ -43,26 +42,43 @@ extension AudioAPI {
             if sink.size == 0 {
                 throw Problem(.emptyFile, detail: "The uploaded file is empty; send the audio bytes.")
             }
-            let path = sink.path
-            // Disk flush and the probe (an MP3 frame scan reads the whole file) run off the request executor.
-            let (sha256, probe) = try await NIOThreadPool.singleton.runIfActive {
-                let sha = try sink.finish()
-                return (sha, Result { try AudioProbe.probe(try FileByteSource(path: path)) })
-            }
-            let result = try checkedProbe(probe, kind: kind)
-            if let tolerance = kind.upload?.durationTolerance, let field = durationField, let declared = declaredDuration,
-               !tolerance.accepts(probed: result.durationSeconds, declared: declared) {
-                throw Problem(.durationMismatch, detail: "The file lasts \(String(format: "%.3f", result.durationSeconds)) s but the record's \(field) is \(JSONNumber(declared)) s; the allowed difference is \(tolerance.description). Fix the record or upload the right file.",
-                              extensions: [("probed_duration", .double(result.durationSeconds)), ("declared_duration", .double(declared))])
-            }
-            let file = StoredFile(size: sink.size, sha256: sha256, contentType: result.format.contentType, originalName: received.originalName,
-                                  format: result.format.rawValue, codec: result.codec, durationSeconds: result.durationSeconds,
-                                  sampleRate: result.sampleRate, channels: result.channels, bitrate: result.bitrate)
-            let key = try files.commit(path, kind: kind.name, id: id, fileExtension: result.format.fileExtension)
-            committedKey = key
+            return try await storeFile(at: sink.path, size: sink.size, originalName: received.originalName, queries: queries, id: id,
+                                       declaredDuration: declaredDuration, ifMatch: ifMatch, actor: actor) { try sink.finish() }
+        } catch {
+            sink.discard()
+            throw error
+        }
+    }
+
+    /// The end every upload shares (a plain `PUT`, the last append of a resumable one): hash,
+    /// probe, the kind's rules (415/413/422), then the file moved to its permanent name and the row
+    /// pointed at it; the replaced file is removed after the row commits. `finish` runs on the
+    /// thread pool before the probe: it makes the file at `path` durable and returns its SHA-256.
+    /// The caller removes the file at `path` when this throws; a file already moved is removed here.
+    func storeFile(at path: String, size: Int64, originalName: String?, queries: KindQueries, id: Int64,
+                   declaredDuration: Double?, ifMatch: VersionGuard?, actor: AuditActor,
+                   finish: @escaping @Sendable () throws -> String) async throws -> Response {
+        let kind = queries.kind
+        let durationField = kind.upload?.durationTolerance == nil ? nil : kind.upload?.durationField
+        if size > uploadLimit(kind) { throw UploadProblems.tooLarge(uploadLimit(kind)) }
+        // Disk flush and the probe (an MP3 frame scan reads the whole file) run off the request executor.
+        let (sha256, probe) = try await NIOThreadPool.singleton.runIfActive {
+            let sha = try finish()
+            return (sha, Result { try AudioProbe.probe(try FileByteSource(path: path)) })
+        }
+        let result = try checkedProbe(probe, kind: kind)
+        if let tolerance = kind.upload?.durationTolerance, let field = durationField, let declared = declaredDuration,
+           !tolerance.accepts(probed: result.durationSeconds, declared: declared) {
+            throw Problem(.durationMismatch, detail: "The file lasts \(String(format: "%.3f", result.durationSeconds)) s but the record's \(field) is \(JSONNumber(declared)) s; the allowed difference is \(tolerance.description). Fix the record or upload the right file.",
+                          extensions: [("probed_duration", .double(result.durationSeconds)), ("declared_duration", .double(declared))])
+        }
+        let file = StoredFile(size: size, sha256: sha256, contentType: result.format.contentType, originalName: originalName,
+                              format: result.format.rawValue, codec: result.codec, durationSeconds: result.durationSeconds,
+                              sampleRate: result.sampleRate, channels: result.channels, bitrate: result.bitrate)
+        let key = try files.commit(path, kind: kind.name, id: id, fileExtension: result.format.fileExtension)
+        do {
             switch try await records.attachFile(id, file: file, key: key, ifMatch: ifMatch, in: queries, audit: actor) {
             case .attached(let record, let replacedKey):
-                committedKey = nil
                 if let replacedKey, replacedKey != key { files.remove(key: replacedKey) }
                 return JSONResponse.record(.ok, record)
             case .notFound:
@@ -71,8 +87,7 @@ extension AudioAPI {
                 throw Self.stale(kind: kind.name, id: id, current: current, action: "check the record")
             }
         } catch {
-            sink.discard()
-            if let committedKey { files.remove(key: committedKey) }
+            files.remove(key: key)
             throw error
         }
     }

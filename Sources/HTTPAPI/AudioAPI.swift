@@ -83,6 +83,11 @@ public struct AudioAPI: Sendable {
         case .createLink:
             let (queries, _) = try await authorized(operation, request, context)
             return try await createLink(request, queries: queries, id: Self.recordID(context))
+        case .uploadOptions: return try await uploadOptions(request, context)
+        case .createUpload: return try await createUpload(request, context)
+        case .uploadStatus: return try await uploadStatus(request, context)
+        case .appendUpload: return try await appendUpload(request, context)
+        case .cancelUpload: return try await cancelUpload(request, context)
         case .listKeys, .createKey, .revokeKey, .listAudit:
             let key = try await access.identify(request, context)
             try access.require(.admin, key: key, request, context)
@@ -256,6 +261,8 @@ public struct AudioAPI: Sendable {
         switch try await records.delete(id, ifMatch: Self.versionGuard(request), in: queries, audit: actor) {
         case .deleted(let fileKey):
             if let fileKey { files.remove(key: fileKey) }
+            // Its resumable uploads end with it (a late append would find no record anyway).
+            _ = try? await uploads.deleteSessions(kind: queries.kind.name, recordID: id)
             return Response(status: .noContent)
         case .notFound:
             throw Problem.notFound(kind: queries.kind.name, id: id)

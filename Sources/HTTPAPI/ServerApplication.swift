@@ -32,6 +32,8 @@ public struct ServerConfiguration: Sendable {
     public var failedAuthBurst: Int = 20
     /// How often keys are reloaded from the database and `last_used_at` written (`KeyDirectory`).
     public var keyReloadInterval: Duration = .seconds(30)
+    /// How often expired resumable uploads are removed (`UploadSweeperService`).
+    public var uploadSweepInterval: Duration = .seconds(30)
 
     public init(host: String = "127.0.0.1", port: Int = 8080, storageDirectory: String = "./storage",
                 maxUploadBytes: Int64 = 512 * 1024 * 1024, sharedRoundTrips: RoundTripLimits = .standard, secretKey: String? = nil,
@@ -74,6 +76,7 @@ public enum ServerApplication {
                            files: FileStore(root: configuration.storageDirectory), maxUploadBytes: configuration.maxUploadBytes,
                            health: health, cursors: CursorSigner(secret: secret), access: gate)
         var services: [any Service] = [database, KeyDirectoryService(directory: keys)]
+        services.append(UploadSweeperService(store: api.uploads, interval: configuration.uploadSweepInterval, logger: logger))
         if let watch { services.append(DatabaseWatchService(health: health, configuration: watch, logger: logger)) }
         let router = Router(context: AudioRequestContext.self)
         router.add(middleware: RequestMiddleware(hosts: configuration.allowedHosts ?? .defaults(listeningOn: configuration.host),
@@ -100,6 +103,29 @@ struct DatabaseWatchService: Service {
     func run() async throws {
         try await cancelWhenGracefulShutdown {
             await health.watch(configuration, logger: logger)
+        }
+    }
+}
+
+/// Removes expired resumable uploads and their bytes every `interval` (within a minute of expiry
+/// at the default 30 s). Every server sharing the database may run it: each row goes to one.
+struct UploadSweeperService: Service {
+    let store: UploadSessionStore
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                if Task.isCancelled { break }
+                do {
+                    let removed = try await store.sweep()
+                    if removed > 0 { logger.info("removed expired resumable uploads", metadata: ["count": "\(removed)"]) }
+                } catch {
+                    logger.debug("resumable upload sweep failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 /// One kind of audio (song, podcast, ...) as declared by a YAML file in `kinds/`.
 ///
 /// Everything the server does for a kind — validation, table, routes, OpenAPI — is derived from
@@ -92,6 +93,8 @@ public struct UploadRules: Sendable, Equatable, Codable {
     /// A numeric field holding the record's duration in seconds, compared with the probed duration.
     public var durationField: String?
     public var durationTolerance: DurationTolerance?
+    /// `resumable:` tuning of resumable uploads (every kind accepts them; nil: the defaults).
+    public var resumable: ResumableRules?
 
     /// Formats the audio probe recognises. Kept here as names because the kind model sits below the probe.
     public static let knownFormats = ["wav", "aiff", "flac", "mp3", "ogg", "opus", "m4a"]
@@ -105,7 +108,46 @@ public struct UploadRules: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case formats, maxSize = "max_size", durationField = "duration_field", durationTolerance = "duration_tolerance"
+        case formats, maxSize = "max_size", durationField = "duration_field", durationTolerance = "duration_tolerance", resumable
+    }
+}
+
+/// How a kind's resumable uploads behave (`upload.resumable:`). Every kind accepts resumable
+/// uploads; these only tune them.
+public struct ResumableRules: Sendable, Equatable, Codable {
+    /// Seconds from a session's creation until it and its bytes are removed.
+    public var expiresSeconds: Int64
+    /// The most bytes one append request may carry (announced as the IETF draft's
+    /// `Upload-Limit: max-append-size`).
+    public var maxAppend: Int64
+
+    public static let defaultExpiresSeconds: Int64 = 24 * 3600
+    public static let defaultMaxAppend: Int64 = 64 << 20
+    /// The longest lifetime a session may be given (30 days).
+    public static let maxExpiresSeconds: Int64 = 30 * 24 * 3600
+    public static let defaults = ResumableRules()
+
+    public init(expiresSeconds: Int64 = defaultExpiresSeconds, maxAppend: Int64 = defaultMaxAppend) {
+        self.expiresSeconds = expiresSeconds
+        self.maxAppend = maxAppend
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case expiresSeconds = "expires_seconds", maxAppend = "max_append"
+    }
+
+    /// `90`, `90s`, `30m`, `24h`, `7d` → seconds; nil for anything else or a value ≤ 0.
+    public static func parseDuration(_ text: String) -> Int64? {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Int64)] = [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)]
+        var multiplier: Int64 = 1
+        var digits = Substring(t)
+        if let (suffix, m) = units.first(where: { t.hasSuffix($0.0) }) {
+            multiplier = m
+            digits = t.dropLast(suffix.count)
+        }
+        guard let value = Int64(digits.trimmingCharacters(in: .whitespaces)), value > 0, value <= Int64.max / multiplier else { return nil }
+        return value * multiplier
     }
 }
 

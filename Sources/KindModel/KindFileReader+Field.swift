@@ -223,8 +223,33 @@ extension KindFileReader {
                     if let t = DurationTolerance.parse(text) { rules.durationTolerance = t }
                     else { problem(value, "duration_tolerance '\(text)' must be seconds (2, 2s, 0.5) or a percentage (5%)") }
                 }
+            case "resumable": rules.resumable = readResumable(value)
             default:
                 problem(keyNode, "unknown upload key '\(key)'; expected one of: \(Self.uploadKeys.sorted().joined(separator: ", "))")
+            }
+        }
+        return rules
+    }
+
+    /// Reads `upload.resumable:` (`expires: 24h`, `max_append: 64MiB`); what is left out keeps its default.
+    mutating func readResumable(_ node: Node) -> ResumableRules? {
+        guard let map = node.mapping else { problem(node, "`upload.resumable:` must be a mapping (expires, max_append)"); return nil }
+        var rules = ResumableRules()
+        for (keyNode, value) in map {
+            guard let key = keyNode.string else { continue }
+            switch key {
+            case "expires":
+                if let text = scalarString(value, key) {
+                    if let seconds = ResumableRules.parseDuration(text), seconds <= ResumableRules.maxExpiresSeconds { rules.expiresSeconds = seconds }
+                    else { problem(value, "upload.resumable.expires '\(text)' must be a duration from 1s to 30d: 90s, 30m, 24h, 7d") }
+                }
+            case "max_append":
+                if let text = scalarString(value, key) {
+                    if let bytes = ByteSize.parse(text), bytes > 0 { rules.maxAppend = bytes }
+                    else { problem(value, "upload.resumable.max_append '\(text)' is not a size; write e.g. 64MiB or 8MB") }
+                }
+            default:
+                problem(keyNode, "unknown upload.resumable key '\(key)'; expected one of: \(Self.resumableKeys.sorted().joined(separator: ", "))")
             }
         }
         return rules

@@ -63,6 +63,7 @@ enum TestServer {
                                  benchRoutes: Bool = false, storageDirectory: String? = nil, logger: Logger? = nil,
                                  databaseURL: DatabaseURL? = nil, keyChanges: Bool = false, secretKey: String? = nil,
                                  trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil, failedAuthBurst: Int = 20, keyReloadInterval: Duration = .seconds(30),
+                                 uploadSweepInterval: Duration = .seconds(30),
                                  _ body: @Sendable (any TestClientProtocol, ServerContext) async throws -> T) async throws -> T {
         let fm = FileManager.default
         let root = fm.temporaryDirectory.appendingPathComponent("audio-test-\(UUID().uuidString)").path
@@ -94,6 +95,7 @@ enum TestServer {
                                                 trustedProxies: trustedProxies, corsOrigins: corsOrigins)
         configuration.failedAuthBurst = failedAuthBurst
         configuration.keyReloadInterval = keyReloadInterval
+        configuration.uploadSweepInterval = uploadSweepInterval
         let registry = KindRegistry(catalog)
         let app = ServerApplication.make(configuration: configuration, registry: registry, database: database,
                                          watch: watch, keyChanges: keyChanges ? try url.connectionConfiguration() : nil, logger: logger)

@@ -54,7 +54,14 @@ extension OpenAPIDocument {
         case .createKey: createKey
         case .revokeKey: revokeKey
         case .listAudit: listAudit
+        case .uploadOptions, .createUpload, .uploadStatus, .appendUpload, .cancelUpload: resumableUpload(operation, kind: kind!)
         }
+    }
+
+    /// A resumable-upload route's description, from the kind's upload paths (`uploadPaths`).
+    static func resumableUpload(_ operation: APIOperation, kind: KindDefinition) -> JSONValue {
+        let item = uploadPaths(kind).first { $0.0 == documentedPath(operation, kind: kind) }?.1
+        return item?.objectValue?[operation.method.rawValue.lowercased()] ?? .null
     }
 
     /// The HEAD operation served beside a GET: its statuses and headers, without the body.
@@ -70,7 +77,8 @@ extension OpenAPIDocument {
             let get = describe(operation, kind: kind, catalog)
             return headOf(get, id: "head_" + (get.objectValue?["operationId"]?.stringValue ?? operation.rawValue),
                           summary: "The headers of GET \(documentedPath(operation, kind: kind)), without the body.")
-        case .create, .update, .upload, .delete, .createLink, .createKey, .revokeKey:
+        case .create, .update, .upload, .delete, .createLink, .createKey, .revokeKey,
+             .uploadOptions, .createUpload, .uploadStatus, .appendUpload, .cancelUpload:
             return nil
         }
     }

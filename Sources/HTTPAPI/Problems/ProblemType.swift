@@ -5,6 +5,7 @@ public import Hummingbird
 /// changes between occurrences (RFC 9457 §3.1.3); what happened this time goes in the `detail`.
 /// OpenAPI enumerates the slugs, and docs/api.md lists them.
 public enum ProblemType: String, CaseIterable, Sendable {
+    case checksumMismatch = "checksum-mismatch"
     case clientClosed = "client-closed"
     case constraint = "constraint"
     case databaseUnavailable = "database-unavailable"
@@ -20,6 +21,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case invalidContentLength = "invalid-content-length"
     case invalidID = "invalid-id"
     case invalidQuery = "invalid-query"
+    case invalidUploadHeader = "invalid-upload-header"
     case invalidValue = "invalid-value"
     case jsonLimit = "json-limit"
     case keyExpired = "key-expired"
@@ -52,32 +54,39 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case tooManyConnections = "too-many-connections"
     case tooManyFailures = "too-many-failures"
     case truncatedUpload = "truncated-upload"
+    case tusVersionUnsupported = "tus-version-unsupported"
     case unique = "unique"
     case unknownKind = "unknown-kind"
     case unsupportedContentEncoding = "unsupported-content-encoding"
     case unsupportedMediaType = "unsupported-media-type"
     case unsupportedTransferEncoding = "unsupported-transfer-encoding"
+    case uploadBusy = "upload-busy"
+    case uploadExpired = "upload-expired"
+    case uploadNotFound = "upload-not-found"
+    case uploadOffsetMismatch = "upload-offset-mismatch"
     case validation = "validation"
 
     /// The status a problem of this type has unless the site says otherwise (`unknownKind` is 404
     /// for a URL and 400 for a body's `filetype`; `httpError` takes the status Hummingbird chose).
     public var status: HTTPResponse.Status {
         switch self {
-        case .clientClosed, .constraint, .emptyFile, .httpError, .invalidContentLength, .invalidID, .invalidQuery, .invalidValue, .jsonLimit, .malformedBody, .malformedChunkedBody, .malformedJSON, .malformedMultipart, .malformedRequest, .missingFile, .missingFiletype, .multipleFiles, .notAnObject, .truncatedUpload, .validation, .sortNeedsIndex: .badRequest
+        case .clientClosed, .constraint, .emptyFile, .httpError, .invalidContentLength, .invalidID, .invalidQuery, .invalidUploadHeader, .invalidValue, .jsonLimit, .malformedBody, .malformedChunkedBody, .malformedJSON, .malformedMultipart, .malformedRequest, .missingFile, .missingFiletype, .multipleFiles, .notAnObject, .truncatedUpload, .validation, .sortNeedsIndex: .badRequest
         case .databaseUnavailable, .tooManyConnections: .serviceUnavailable
         case .durationMismatch: .unprocessableContent
-        case .fileMissing, .keyNotFound, .noFile, .noRoute, .notFound, .unknownKind: .notFound
+        case .fileMissing, .keyNotFound, .noFile, .noRoute, .notFound, .unknownKind, .uploadNotFound: .notFound
         case .formatNotAccepted, .notAudio, .unsupportedContentEncoding, .unsupportedMediaType: .unsupportedMediaType
         case .headersTooLarge: .requestHeaderFieldsTooLarge
         case .hostNotAllowed: .misdirectedRequest
         case .insufficientStorage: .init(code: 507, reasonPhrase: "Insufficient Storage")
         case .internal: .internalServerError
         case .keyExpired, .keyInvalid, .keyMalformed, .keyMissing: .unauthorized
-        case .keyNameTaken, .unique: .conflict
+        case .keyNameTaken, .unique, .uploadBusy, .uploadOffsetMismatch: .conflict
+        case .uploadExpired: .gone
+        case .checksumMismatch: .init(code: 460, reasonPhrase: "Checksum Mismatch")
         case .linkExpired, .linkInvalid, .scopeMissing: .forbidden
         case .methodNotAllowed: .methodNotAllowed
         case .rangeNotSatisfiable: .rangeNotSatisfiable
-        case .staleVersion: .preconditionFailed
+        case .staleVersion, .tusVersionUnsupported: .preconditionFailed
         case .tooLarge: .contentTooLarge
         case .tooManyFailures: .tooManyRequests
         case .unsupportedTransferEncoding: .notImplemented
@@ -86,6 +95,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
 
     public var title: String {
         switch self {
+        case .checksumMismatch: "Checksum does not match the data"
         case .clientClosed: "Connection closed by the client"
         case .constraint: "Database constraint refused the record"
         case .databaseUnavailable: "Database unavailable"
@@ -101,6 +111,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .invalidContentLength: "Invalid Content-Length"
         case .invalidID: "Invalid id"
         case .invalidQuery: "Invalid query parameters"
+        case .invalidUploadHeader: "Invalid upload header"
         case .invalidValue: "Invalid value"
         case .jsonLimit: "JSON body exceeds a parser limit"
         case .keyExpired: "API key expired"
@@ -133,11 +144,16 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .tooManyConnections: "Too many connections"
         case .tooManyFailures: "Too many failed attempts"
         case .truncatedUpload: "Upload ended early"
+        case .tusVersionUnsupported: "tus version not supported"
         case .unique: "Value already used"
         case .unknownKind: "Unknown kind"
         case .unsupportedContentEncoding: "Content-Encoding not supported"
         case .unsupportedMediaType: "Unsupported Content-Type"
         case .unsupportedTransferEncoding: "Transfer-Encoding not supported"
+        case .uploadBusy: "Upload in use by another request"
+        case .uploadExpired: "Upload expired"
+        case .uploadNotFound: "Upload not found"
+        case .uploadOffsetMismatch: "Upload offset does not match"
         case .validation: "Invalid fields"
         }
     }

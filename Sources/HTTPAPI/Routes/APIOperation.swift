@@ -10,14 +10,18 @@ public enum APIOperation: String, CaseIterable, Sendable {
     case health, openAPI, listKinds, describeKind
     case create, list, get, update, upload, delete, download, createLink
     case listKeys, createKey, revokeKey, listAudit
+    /// Resumable uploads (tus 1.0, `AudioAPI+Resumable.swift`).
+    case uploadOptions, createUpload, uploadStatus, appendUpload, cancelUpload
 
     public var method: HTTPRequest.Method {
         switch self {
         case .health, .openAPI, .listKinds, .describeKind, .list, .get, .download, .listKeys, .listAudit: .get
-        case .create, .createLink, .createKey: .post
-        case .update: .patch
+        case .create, .createLink, .createKey, .createUpload: .post
+        case .update, .appendUpload: .patch
         case .upload: .put
-        case .delete, .revokeKey: .delete
+        case .delete, .revokeKey, .cancelUpload: .delete
+        case .uploadOptions: .options
+        case .uploadStatus: .head
         }
     }
 
@@ -36,18 +40,20 @@ public enum APIOperation: String, CaseIterable, Sendable {
         case .listKeys, .createKey: "/api/keys"
         case .revokeKey: "/api/keys/:id"
         case .listAudit: "/api/audit"
+        case .uploadOptions, .createUpload: "/api/audio/:kind/:id/uploads"
+        case .uploadStatus, .appendUpload, .cancelUpload: "/api/audio/:kind/:id/uploads/:upload"
         }
     }
 
     /// What the route needs before it answers (the kind's `access:` decides reads and downloads).
     public var access: AccessRule {
         switch self {
-        case .health, .openAPI, .listKinds, .describeKind: .open
+        case .health, .openAPI, .listKinds, .describeKind, .uploadOptions: .open
         case .list, .get: .kind(.read)
         case .download: .kind(.download)
         case .createLink: .kind(.link)
         case .create, .update: .kind(.write)
-        case .upload: .kind(.upload)
+        case .upload, .createUpload, .uploadStatus, .appendUpload, .cancelUpload: .kind(.upload)
         case .delete: .kind(.delete)
         case .listKeys, .createKey, .revokeKey, .listAudit: .admin
         }
@@ -59,8 +65,9 @@ public enum APIOperation: String, CaseIterable, Sendable {
     public var body: Body {
         switch self {
         case .create, .update, .createKey: .json
-        case .upload: .audio
-        case .health, .openAPI, .listKinds, .describeKind, .list, .get, .delete, .download, .createLink, .listKeys, .revokeKey, .listAudit: .none
+        case .upload, .createUpload, .appendUpload: .audio
+        case .health, .openAPI, .listKinds, .describeKind, .list, .get, .delete, .download, .createLink, .listKeys, .revokeKey, .listAudit,
+             .uploadOptions, .uploadStatus, .cancelUpload: .none
         }
     }
 

@@ -2,7 +2,8 @@ public import Logging
 import PostgresNIO
 public import Schema
 
-/// The server's own tables for API keys and the audit trail, in schema `audio_server` beside the
+/// The server's own tables for API keys, the audit trail and resumable uploads
+/// (`UploadSessionStore`), in schema `audio_server` beside the
 /// migration ledger. They are not kinds, so they are not in `kinds/` migrations: every command
 /// that needs them (`serve`, `keys`, `audit`) creates what is missing, idempotently, under one
 /// advisory lock so that servers starting together do not race.
@@ -36,7 +37,7 @@ public enum AccessTables {
             client text
         )
         """,
-    ]
+    ] + UploadSessionStore.statements
 
     /// Arbitrary, fixed: the advisory lock id that serialises the statements above.
     static let lockID: Int64 = 0x61_75_64_69_6F_6B_65_79

@@ -9,9 +9,16 @@ import Glibc
 /// error number (0 when none), so a full disk (ENOSPC, EDQUOT) can be told from a failing one.
 public enum FileStoreError: Error, Sendable, CustomStringConvertible {
     case io(String, errno: Int32 = 0)
-    public var description: String { switch self { case .io(let m, _): m } }
+    /// A resumable upload's partial file is shorter than its acknowledged offset (or gone).
+    case missingData(String)
+    public var description: String {
+        switch self {
+        case .io(let m, _): m
+        case .missingData(let path): "partial upload data missing: \(path)"
+        }
+    }
 
-    public var errno: Int32 { switch self { case .io(_, let e): e } }
+    public var errno: Int32 { switch self { case .io(_, let e): e; case .missingData: 0 } }
 
     /// The file system is full or the quota is used up: 507, not a bug.
     public var isOutOfSpace: Bool { errno == ENOSPC || errno == EDQUOT }
@@ -112,10 +119,32 @@ public final class UploadSink: @unchecked Sendable {
     /// How much is written between two write-back starts.
     static let writeBehindBytes: Int64 = 8 << 20
 
+    /// SHA-1 of the bytes written, when asked for (a resumable upload's `Upload-Checksum: sha1`).
+    private var sha1: Insecure.SHA1?
+
     init(path: String) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FileStoreError.system("cannot create \(path)") }
+    }
+
+    /// Appends to the partial file of a resumable upload at `offset`, the length the session's row
+    /// acknowledges: anything after it (bytes of an append that was never acknowledged, such as one
+    /// cut by a crash) is cut off first. Creates the file when `offset` is 0 and it is missing.
+    /// `size` and the hashes then count this append only. Throws `FileStoreError.missingData` when
+    /// the file is shorter than `offset` (acknowledged bytes are gone).
+    public init(appendingTo path: String, at offset: Int64, sha1: Bool) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileStoreError.system("cannot open \(path)") }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FileStoreError.system("cannot stat \(path)") }
+        guard Int64(info.st_size) >= offset else { throw FileStoreError.missingData(path) }
+        if Int64(info.st_size) > offset { guard ftruncate(fd, off_t(offset)) == 0 else { throw FileStoreError.system("cannot truncate \(path)") } }
+        guard lseek(fd, off_t(offset), SEEK_SET) >= 0 else { throw FileStoreError.system("cannot seek \(path)") }
+        written = offset
+        writeBackStarted = offset
+        if sha1 { self.sha1 = Insecure.SHA1() }
     }
 
     deinit { if fd >= 0 { close(fd) } }
@@ -147,6 +176,7 @@ public final class UploadSink: @unchecked Sendable {
     /// Appends bytes to the file and the hash (synchronously: callers run it off the cooperative pool).
     private func write(_ bytes: UnsafeRawBufferPointer) throws {
         hasher.update(bufferPointer: bytes)
+        sha1?.update(bufferPointer: bytes)
         var offset = 0
         while offset < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -188,6 +218,26 @@ public final class UploadSink: @unchecked Sendable {
         close(fd)
         fd = -1
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// For an append (`init(appendingTo:…)`): writes what is waiting and fsyncs, so that the new
+    /// length may be acknowledged; closes; returns the digests of this append's bytes. Blocking.
+    public func finishAppend() throws -> (sha256: [UInt8], sha1: [UInt8]?) {
+        try writePending()
+        guard fsync(fd) == 0 else { throw FileStoreError.system("fsync failed") }
+        close(fd)
+        fd = -1
+        return (Array(hasher.finalize()), sha1.map { Array($0.finalize()) })
+    }
+
+    /// For an append: drops this append's bytes (cut back to `offset`), keeping what came before.
+    public func abandonAppend(to offset: Int64) {
+        if fd < 0 { fd = open(path, O_WRONLY | O_CLOEXEC) }
+        guard fd >= 0 else { return }
+        _ = ftruncate(fd, off_t(offset))
+        fsync(fd)
+        close(fd)
+        fd = -1
     }
 
     /// Deletes the partial file: used on every failure path so no temporary file is left behind.

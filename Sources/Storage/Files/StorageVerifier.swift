@@ -12,6 +12,9 @@ public enum StorageMismatch: Sendable, Hashable, CustomStringConvertible {
     case orphan(key: String)
     /// An upload's temporary file that was never finished.
     case staleTemporary(path: String)
+    /// A resumable upload's bytes whose session expired or does not exist (the sweeper removes
+    /// expired ones within a minute while a server runs).
+    case abandonedUpload(path: String)
 
     public var description: String {
         switch self {
@@ -19,13 +22,14 @@ public enum StorageMismatch: Sendable, Hashable, CustomStringConvertible {
         case .corrupted(let kind, let id, let key, let reason): "mismatch: \(kind) \(id) file \(key): \(reason)"
         case .orphan(let key): "orphan: \(key) belongs to no record"
         case .staleTemporary(let path): "orphan: unfinished upload \(path)"
+        case .abandonedUpload(let path): "orphan: abandoned resumable upload \(path) (its session expired or is gone)"
         }
     }
 
     /// Orphans can be removed safely; missing or corrupted files need a person.
     public var isRepairable: Bool {
         switch self {
-        case .orphan, .staleTemporary: true
+        case .orphan, .staleTemporary, .abandonedUpload: true
         case .missing, .corrupted: false
         }
     }
@@ -64,13 +68,18 @@ public struct StorageVerifier: Sendable {
                 }
             }
         }
+        // Resumable uploads in progress: `uploads/<id>.part` of a live session is not an orphan.
+        let sessions = try await UploadSessionStore(client: records.client, logger: records.logger, files: files).liveIDs()
         let fm = FileManager.default
         let cutoff = Date().addingTimeInterval(-temporaryGrace)
         if let enumerator = fm.enumerator(atPath: files.root) {
             for case let key as String in enumerator {
                 var isDir: ObjCBool = false
                 guard fm.fileExists(atPath: files.path(forKey: key), isDirectory: &isDir), !isDir.boolValue else { continue }
-                if key.hasPrefix("tmp/") {
+                if key.hasPrefix("uploads/") {
+                    let id = String(key.dropFirst("uploads/".count).dropLast(key.hasSuffix(".part") ? 5 : 0))
+                    if !key.hasSuffix(".part") || !sessions.contains(id) { problems.append(.abandonedUpload(path: files.path(forKey: key))) }
+                } else if key.hasPrefix("tmp/") {
                     let path = files.path(forKey: key)
                     let modified = (try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
                     if modified <= cutoff { problems.append(.staleTemporary(path: path)) }
@@ -87,7 +96,7 @@ public struct StorageVerifier: Sendable {
         problems.filter(\.isRepairable).map { problem in
             switch problem {
             case .orphan(let key): files.remove(key: key)
-            case .staleTemporary(let path): try? FileManager.default.removeItem(atPath: path)
+            case .staleTemporary(let path), .abandonedUpload(let path): try? FileManager.default.removeItem(atPath: path)
             default: break
             }
             return problem

@@ -1,0 +1,409 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KindModel
+import NIOPosix
+import Storage
+import Synchronization
+
+/// Resumable uploads, tus 1.0 (core, creation, creation-with-upload, termination, checksum,
+/// expiration): an upload that survives dropped connections and restarts, ending exactly as a
+/// plain `PUT` does (`storeFile`: hash, probe, the kind's rules, commit).
+///
+///     OPTIONS /api/audio/<kind>/<id>/uploads                 what this server supports
+///     POST    /api/audio/<kind>/<id>/uploads                 a session (Upload-Length) → 201, Location
+///     HEAD    /api/audio/<kind>/<id>/uploads/<upload>        Upload-Offset, Upload-Length
+///     PATCH   /api/audio/<kind>/<id>/uploads/<upload>        bytes at Upload-Offset → 204, new Upload-Offset
+///     DELETE  /api/audio/<kind>/<id>/uploads/<upload>        the session and its data are gone → 204
+///
+/// Sessions live in PostgreSQL and their bytes under `STORAGE_DIR/uploads/` (`UploadSessionStore`),
+/// so any server sharing both continues an upload another started, and an acknowledged offset
+/// survives a restart. Every route but OPTIONS needs the `upload:<kind>` scope, as `PUT` does.
+extension AudioAPI {
+    static let tusVersion = "1.0.0"
+    static let tusExtensions = "creation,creation-with-upload,termination,checksum,expiration"
+    static let tusChecksums = "sha1,sha256"
+    /// How the kind's resumable uploads are tuned (`upload.resumable`), or the defaults.
+    static func resumableRules(_ kind: KindDefinition) -> ResumableRules { kind.upload?.resumable ?? .defaults }
+
+    var uploads: UploadSessionStore { UploadSessionStore(client: records.client, logger: records.logger, files: files) }
+
+    /// Runs a tus handler: `Tus-Resumable` on its answer, problems included.
+    func tus(_ request: Request, _ context: AudioRequestContext, checkVersion: Bool = true,
+             _ handler: () async throws -> Response) async throws -> Response {
+        do {
+            if checkVersion, request.headers[.tusResumable] != Self.tusVersion {
+                let sent = request.headers[.tusResumable].map { "'\($0)'" } ?? "none"
+                throw Problem(.tusVersionUnsupported, detail: "This server speaks tus \(Self.tusVersion) (Tus-Resumable: \(Self.tusVersion)); the request named \(sent).",
+                              headers: [.tusVersion: Self.tusVersion])
+            }
+            var response = try await handler()
+            response.headers[.tusResumable] = Self.tusVersion
+            return response
+        } catch {
+            var problem = Problem(for: error, request: request, logger: context.logger)
+            problem.headers[.tusResumable] = Self.tusVersion
+            throw problem
+        }
+    }
+
+    /// `OPTIONS …/uploads`: the version, extensions, the kind's size limit and checksum algorithms.
+    func uploadOptions(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
+        try await tus(request, context, checkVersion: false) {
+            let queries = try resolve(context.parameters.require("kind"))
+            _ = try Self.recordID(context)
+            return Response(status: .noContent, headers: [
+                .tusVersion: Self.tusVersion, .tusExtension: Self.tusExtensions,
+                .tusMaxSize: String(uploadLimit(queries.kind)), .tusChecksumAlgorithm: Self.tusChecksums,
+            ])
+        }
+    }
+
+    /// `POST …/uploads`: a session for the record's file; with a body, its first bytes too.
+    func createUpload(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
+        try await tus(request, context) {
+            let (queries, key) = try await authorized(.createUpload, request, context)
+            let id = try Self.recordID(context)
+            let kind = queries.kind
+            if request.headers[.uploadDeferLength] != nil {
+                throw Problem(.invalidUploadHeader, detail: "Upload-Defer-Length is not supported; send Upload-Length with the file's size in bytes.")
+            }
+            guard let text = request.headers[.uploadLength] else {
+                throw Problem(.invalidUploadHeader, detail: "Send Upload-Length with the file's size in bytes.")
+            }
+            guard let length = Self.nonNegative(text) else {
+                throw Problem(.invalidUploadHeader, detail: "Upload-Length must be a non-negative integer (got '\(text)').")
+            }
+            if length == 0 { throw Problem(.emptyFile, detail: "Upload-Length is 0; an audio file has bytes.") }
+            // Refused before a byte is stored: a file over the kind's limit.
+            if length > uploadLimit(kind) { throw UploadProblems.tooLarge(uploadLimit(kind)) }
+            let metadata = request.headers[.uploadMetadata]
+            let originalName = try Self.fileName(fromMetadata: metadata)
+            let hasBody = Self.hasBody(request)
+            if hasBody { try Self.requireOffsetStream(request) }
+            if hasBody, let declared = request.headers[.contentLength].flatMap({ Int64($0) }), declared > length {
+                throw Self.beyondLength(length)
+            }
+            let checksum = try Self.checksum(request)
+            guard case .record = try await records.uploadTarget(id, numericField: nil, in: queries) else {
+                throw Problem.notFound(kind: kind.name, id: id)
+            }
+            let actor = access.actor(key, request, context)
+            let session = try await uploads.create(kind: kind.name, recordID: id, length: length, metadata: metadata, originalName: originalName,
+                                                   expiresIn: .seconds(Self.resumableRules(kind).expiresSeconds), keyID: actor.keyID)
+            var headers: HTTPFields = [.location: "/api/audio/\(kind.name)/\(id)/uploads/\(session.id)",
+                                       .uploadExpires: Self.httpDate(session.expiresAt)]
+            if hasBody {
+                do {
+                    guard case .claimed(let claimed, let token) = try await uploads.claim(session.id, offset: 0) else {
+                        throw Problem(.uploadBusy, detail: "The new upload could not be claimed; retry.")
+                    }
+                    headers[.uploadOffset] = String(try await append(request, session: claimed, token: token, checksum: checksum, queries: queries, actor: actor))
+                } catch {
+                    // The client never learns the session's URL from a failed creation: drop it.
+                    try? await uploads.delete(session.id)
+                    throw error
+                }
+            }
+            return Response(status: .created, headers: headers)
+        }
+    }
+
+    /// `HEAD …/uploads/<upload>`: how many bytes are stored (resume from there).
+    func uploadStatus(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
+        try await tus(request, context) {
+            let (queries, _) = try await authorized(.uploadStatus, request, context)
+            let session = try await liveSession(context, queries: queries)
+            var headers: HTTPFields = [.uploadOffset: String(session.offset), .uploadLength: String(session.length),
+                                       .cacheControl: "no-store", .uploadExpires: Self.httpDate(session.expiresAt)]
+            if let metadata = session.metadata { headers[.uploadMetadata] = metadata }
+            return Response(status: .ok, headers: headers)
+        }
+    }
+
+    /// `PATCH …/uploads/<upload>`: bytes at the current offset. The append that reaches the
+    /// declared length completes the upload as a `PUT` would; a refused file ends the session.
+    func appendUpload(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
+        try await tus(request, context) {
+            let (queries, key) = try await authorized(.appendUpload, request, context)
+            try Self.requireOffsetStream(request)
+            guard let text = request.headers[.uploadOffset] else {
+                throw Problem(.invalidUploadHeader, detail: "Send Upload-Offset: the offset HEAD returned.")
+            }
+            guard let offset = Self.nonNegative(text) else {
+                throw Problem(.invalidUploadHeader, detail: "Upload-Offset must be a non-negative integer (got '\(text)').")
+            }
+            let checksum = try Self.checksum(request)
+            let session = try await liveSession(context, queries: queries)
+            if let declared = request.headers[.contentLength].flatMap({ Int64($0) }), declared > session.length - offset, offset <= session.length {
+                throw Self.beyondLength(session.length)
+            }
+            switch try await uploads.claim(session.id, offset: offset) {
+            case .claimed(let claimed, let token):
+                let newOffset = try await append(request, session: claimed, token: token, checksum: checksum, queries: queries,
+                                                 actor: access.actor(key, request, context))
+                return Response(status: .noContent, headers: [.uploadOffset: String(newOffset), .uploadExpires: Self.httpDate(claimed.expiresAt)])
+            case .notFound:
+                throw Self.noSession()
+            case .expired:
+                try? await uploads.delete(session.id)
+                throw Self.expired()
+            case .offsetMismatch(let current):
+                throw Problem(.uploadOffsetMismatch, detail: "Upload-Offset is \(offset) but the upload has \(current) bytes; resume from \(current) (HEAD tells).",
+                              extensions: [("upload_offset", .integer(current))], headers: [.uploadOffset: String(current)])
+            case .busy:
+                throw Problem(.uploadBusy, detail: "Another request is appending to this upload now; wait for it, then HEAD and resume.")
+            }
+        }
+    }
+
+    /// `DELETE …/uploads/<upload>`: the session and its bytes are removed.
+    func cancelUpload(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
+        try await tus(request, context) {
+            let (queries, _) = try await authorized(.cancelUpload, request, context)
+            let id = try Self.recordID(context)
+            let token = try context.parameters.require("upload")
+            guard Self.isToken(token), let session = try await uploads.session(token), session.kind == queries.kind.name, session.recordID == id,
+                  try await uploads.delete(token) else { throw Self.noSession() }
+            return Response(status: .noContent)
+        }
+    }
+
+    // MARK: the engine
+
+    /// The session of the URL, for its kind and record, not expired, its record still there
+    /// (a session whose record was deleted is removed with its data).
+    func liveSession(_ context: AudioRequestContext, queries: KindQueries) async throws -> UploadSession {
+        let id = try Self.recordID(context)
+        let token = try context.parameters.require("upload")
+        guard Self.isToken(token), let session = try await uploads.session(token), session.kind == queries.kind.name, session.recordID == id else {
+            throw Self.noSession()
+        }
+        if session.expired {
+            try? await uploads.delete(session.id)
+            throw Self.expired()
+        }
+        guard case .record = try await records.uploadTarget(id, numericField: nil, in: queries) else {
+            try? await uploads.delete(session.id)
+            throw Problem.notFound(kind: queries.kind.name, id: id)
+        }
+        return session
+    }
+
+    /// Appends the request body to a claimed session and acknowledges it: fsynced first, then the
+    /// offset stored. Returns the new offset. A body cut off (client gone) keeps what arrived
+    /// unless a checksum was sent (it cannot be verified then); a checksum mismatch keeps nothing.
+    /// The append that reaches the declared length completes the upload (`complete`).
+    func append(_ request: Request, session: UploadSession, token: UUID, checksum: ChunkChecksum?,
+                queries: KindQueries, actor: AuditActor) async throws -> Int64 {
+        let store = uploads
+        let remaining = session.length - session.offset
+        let sink: UploadSink
+        do {
+            sink = try UploadSink(appendingTo: store.dataPath(session.id), at: session.offset, sha1: checksum?.algorithm == .sha1)
+        } catch FileStoreError.missingData {
+            try? await store.delete(session.id)
+            throw Problem(.uploadNotFound, status: .gone, detail: "The stored bytes of this upload are gone; start a new upload.")
+        }
+        // The claim is a lease: renewed while the body streams, however slowly it arrives.
+        let lost = Mutex(false)
+        let renewal = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: UploadSessionStore.claimRenewal)
+                if Task.isCancelled { break }
+                if (try? await store.renew(session.id, token: token)) == false { lost.withLock { $0 = true }; break }
+            }
+        }
+        defer { renewal.cancel() }
+        do {
+            for try await buffer in request.body {
+                if lost.withLock({ $0 }) { throw ClaimLost() }
+                if sink.size + Int64(buffer.readableBytes) > remaining { throw Self.beyondLength(session.length) }
+                if buffer.withUnsafeReadableBytes({ sink.append($0) }) { try await sink.flush() }
+            }
+        } catch {
+            renewal.cancel()
+            if error is ClaimLost { throw Problem(.uploadBusy, detail: "This append lost its claim on the upload (it stalled); HEAD and resume.") }
+            var kept = session.offset
+            if checksum == nil, !(error is Problem), sink.size > 0,
+               (try? await NIOThreadPool.singleton.runIfActive { try sink.finishAppend() }) != nil {
+                kept += sink.size  // a cut connection: what arrived is durable, so it counts
+            } else {
+                sink.abandonAppend(to: session.offset)
+            }
+            try? await store.release(session.id, token: token, offset: kept)
+            throw error
+        }
+        let digests: (sha256: [UInt8], sha1: [UInt8]?)
+        do {
+            digests = try await NIOThreadPool.singleton.runIfActive { try sink.finishAppend() }
+        } catch {
+            sink.abandonAppend(to: session.offset)
+            try? await store.release(session.id, token: token, offset: session.offset)
+            throw error
+        }
+        if let checksum {
+            let actual = checksum.algorithm == .sha1 ? digests.sha1 ?? [] : digests.sha256
+            if actual != checksum.digest {
+                sink.abandonAppend(to: session.offset)
+                try? await store.release(session.id, token: token, offset: session.offset)
+                throw Problem(.checksumMismatch, detail: "The \(checksum.algorithm.rawValue) of the \(sink.size) bytes received does not match Upload-Checksum; they were discarded. Send them again from offset \(session.offset).",
+                              headers: [.uploadOffset: String(session.offset)])
+            }
+        }
+        let offset = session.offset + sink.size
+        if offset == session.length {
+            try await complete(session, token: token, queries: queries, actor: actor)
+            return offset
+        }
+        guard try await store.release(session.id, token: token, offset: offset) != nil else {
+            // Terminated (or taken over) while this append ran: its bytes count for nothing.
+            throw Self.noSession()
+        }
+        return offset
+    }
+
+    struct ClaimLost: Error {}
+
+    /// The last byte arrived: the plain upload's end (`storeFile`). A refused file (4xx) ends the
+    /// session and its data at once; a server-side failure keeps both, so an empty PATCH at the
+    /// final offset can try again.
+    func complete(_ session: UploadSession, token: UUID, queries: KindQueries, actor: AuditActor) async throws {
+        let kind = queries.kind
+        let store = uploads
+        let durationField = kind.upload?.durationTolerance == nil ? nil : kind.upload?.durationField
+        guard case .record(let declaredDuration, _) = try await records.uploadTarget(session.recordID, numericField: durationField, in: queries) else {
+            try? await store.delete(session.id)
+            throw Problem.notFound(kind: kind.name, id: session.recordID)
+        }
+        let path = store.dataPath(session.id)
+        do {
+            _ = try await storeFile(at: path, size: session.length, originalName: session.originalName, queries: queries, id: session.recordID,
+                                    declaredDuration: declaredDuration, ifMatch: nil, actor: actor) { try UploadSessionStore.sha256(ofFileAt: path) }
+            try? await store.delete(session.id)
+        } catch let problem as Problem where problem.status.code < 500 {
+            try? await store.delete(session.id)
+            throw problem
+        } catch {
+            try? await store.release(session.id, token: token, offset: session.length)
+            throw error
+        }
+    }
+
+    // MARK: headers
+
+    struct ChunkChecksum {
+        enum Algorithm: String { case sha1, sha256 }
+        var algorithm: Algorithm
+        var digest: [UInt8]
+    }
+
+    /// `Upload-Checksum: <algorithm> <base64 digest>`, or nil when absent.
+    static func checksum(_ request: Request) throws -> ChunkChecksum? {
+        guard let text = request.headers[.uploadChecksum] else { return nil }
+        let parts = text.split(separator: " ", omittingEmptySubsequences: true)
+        guard parts.count == 2, let algorithm = ChunkChecksum.Algorithm(rawValue: parts[0].lowercased()) else {
+            throw Problem(.invalidUploadHeader, detail: "Upload-Checksum must be '<algorithm> <base64 digest>' with an algorithm of \(tusChecksums) (got '\(text)').")
+        }
+        guard let digest = Data(base64Encoded: String(parts[1])), digest.count == (algorithm == .sha1 ? 20 : 32) else {
+            throw Problem(.invalidUploadHeader, detail: "The Upload-Checksum digest must be the base64 of a \(algorithm.rawValue) digest (got '\(parts[1])').")
+        }
+        return ChunkChecksum(algorithm: algorithm, digest: Array(digest))
+    }
+
+    /// Appended bytes travel as `application/offset+octet-stream` (tus 1.0).
+    static func requireOffsetStream(_ request: Request) throws {
+        guard HeaderText.mediaType(request.headers[.contentType] ?? "") == "application/offset+octet-stream" else {
+            throw Problem(.unsupportedMediaType, detail: "Send the bytes of a resumable upload with Content-Type: application/offset+octet-stream (got '\(request.headers[.contentType] ?? "none")').")
+        }
+    }
+
+    /// Whether a creation request carries bytes (creation-with-upload): a declared non-empty body,
+    /// or one sent as application/offset+octet-stream (some clients send an empty POST chunked).
+    static func hasBody(_ request: Request) -> Bool {
+        if let length = request.headers[.contentLength], length != "0" { return true }
+        return HeaderText.mediaType(request.headers[.contentType] ?? "") == "application/offset+octet-stream"
+    }
+
+    /// Digits only, as tus writes offsets and lengths.
+    static func nonNegative(_ text: String) -> Int64? {
+        guard !text.isEmpty, text.utf8.count <= 19, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Int64(text)
+    }
+
+    /// A session token as `UploadSessionStore` makes them (43 base64url characters).
+    static func isToken(_ text: String) -> Bool {
+        text.utf8.count == 43 && text.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F
+        }
+    }
+
+    /// The `filename` of tus `Upload-Metadata` (`key base64,key base64`), cleaned like a multipart
+    /// file name; 400 for metadata that is not pairs of a key and base64.
+    static func fileName(fromMetadata metadata: String?) throws -> String? {
+        guard let metadata, !metadata.isEmpty else { return nil }
+        guard metadata.utf8.count <= 4096 else {
+            throw Problem(.invalidUploadHeader, detail: "Upload-Metadata is longer than 4096 bytes.")
+        }
+        var name: String?
+        for pair in metadata.split(separator: ",") {
+            let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: " ", omittingEmptySubsequences: true)
+            guard (1...2).contains(parts.count), !parts[0].isEmpty else {
+                throw Problem(.invalidUploadHeader, detail: "Upload-Metadata must be comma-separated '<key> <base64 value>' pairs (got '\(pair)').")
+            }
+            var value = Data()
+            if parts.count == 2 {
+                guard let data = Data(base64Encoded: String(parts[1])) else {
+                    throw Problem(.invalidUploadHeader, detail: "The Upload-Metadata value of '\(parts[0])' is not base64.")
+                }
+                value = data
+            }
+            // Values are bytes (tus); only the file name must be text.
+            if parts[0] == "filename" || (parts[0] == "name" && name == nil) {
+                guard let text = String(data: value, encoding: .utf8) else {
+                    throw Problem(.invalidUploadHeader, detail: "The Upload-Metadata \(parts[0]) is not base64 of UTF-8 text.")
+                }
+                name = UploadReceiver.baseName(text)
+            }
+        }
+        return name
+    }
+
+    static func beyondLength(_ length: Int64) -> Problem {
+        Problem(.tooLarge, detail: "The upload was declared as \(length) bytes (Upload-Length); this request carries more than the rest of them. Send at most the remaining bytes.",
+                extensions: [("max_bytes", .integer(length))])
+    }
+
+    static func noSession() -> Problem {
+        Problem(.uploadNotFound, detail: "There is no upload session at this URL for this record (it was completed, terminated or never made); start one with POST …/uploads.")
+    }
+
+    static func expired() -> Problem {
+        Problem(.uploadExpired, detail: "This upload session expired and its bytes were removed; start a new upload.")
+    }
+
+    /// An IMF-fixdate (RFC 9110 §5.6.7), as `Upload-Expires` is written.
+    static func httpDate(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "GMT")!
+        let c = calendar.dateComponents([.weekday, .day, .month, .year, .hour, .minute, .second], from: date)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(days[c.weekday! - 1]), \(two(c.day!)) \(months[c.month! - 1]) \(c.year!) \(two(c.hour!)):\(two(c.minute!)):\(two(c.second!)) GMT"
+    }
+}
+
+extension HTTPField.Name {
+    static let tusResumable = Self("Tus-Resumable")!
+    static let tusVersion = Self("Tus-Version")!
+    static let tusExtension = Self("Tus-Extension")!
+    static let tusMaxSize = Self("Tus-Max-Size")!
+    static let tusChecksumAlgorithm = Self("Tus-Checksum-Algorithm")!
+    static let uploadLength = Self("Upload-Length")!
+    static let uploadOffset = Self("Upload-Offset")!
+    static let uploadMetadata = Self("Upload-Metadata")!
+    static let uploadChecksum = Self("Upload-Checksum")!
+    static let uploadExpires = Self("Upload-Expires")!
+    static let uploadDeferLength = Self("Upload-Defer-Length")!
+}

@@ -1,0 +1,250 @@
+import Crypto
+public import Foundation
+public import Logging
+import PostgresNIO
+public import Schema
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A resumable upload in progress (tus), as its row in `audio_server.upload_sessions` says.
+public struct UploadSession: Sendable, Equatable {
+    /// The unguessable token in the session's URL (256 random bits, base64url).
+    public var id: String
+    public var kind: String
+    public var recordID: Int64
+    /// The file's declared length (`Upload-Length`); no byte beyond it is accepted.
+    public var length: Int64
+    /// Bytes received, fsynced and acknowledged (`Upload-Offset`).
+    public var offset: Int64
+    /// `Upload-Metadata` as the client sent it (echoed by HEAD).
+    public var metadata: String?
+    /// The client's file name (`filename` in the metadata), cleaned like a multipart file name.
+    public var originalName: String?
+    /// When the session and its data are removed.
+    public var expiresAt: Date
+    /// The key that created it.
+    public var keyID: Int64?
+    /// Whether `expiresAt` has passed (by PostgreSQL's clock, the one every server shares).
+    public var expired: Bool
+}
+
+/// What a claim on a session (the right to append at an offset) found.
+public enum UploadClaim: Sendable {
+    /// This request may append; `token` identifies the claim until it is released.
+    case claimed(UploadSession, token: UUID)
+    case notFound
+    case expired
+    /// The offset sent is not the session's: the client must ask (HEAD) and resume from `current`.
+    case offsetMismatch(current: Int64)
+    /// Another request is appending to this session now.
+    case busy
+}
+
+/// Resumable upload sessions: rows in `audio_server.upload_sessions` (the truth every server
+/// sharing the database reads) and partial data in `STORAGE_DIR/uploads/<id>.part`.
+///
+/// An append claims the session with a compare-and-set on its offset (one of two concurrent
+/// appends wins, the other gets `busy` or `offsetMismatch`), writes, fsyncs, and only then
+/// stores the new offset: an offset the server acknowledged is on disk. A claim is a lease of
+/// `claimLease`, renewed while bytes flow, so a server killed mid-append blocks its session for
+/// at most that long. Bytes after the acknowledged offset (an append cut by a crash) are cut off
+/// by the next append.
+public struct UploadSessionStore: Sendable {
+    public let client: any ConnectionSource
+    public let logger: Logger
+    public let files: FileStore
+
+    /// How long a claim holds without being renewed.
+    public static let claimLease: Duration = .seconds(20)
+    /// How often an append in progress renews its claim.
+    public static let claimRenewal: Duration = .seconds(5)
+
+    public init(client: any ConnectionSource, logger: Logger, files: FileStore) {
+        self.client = client
+        self.logger = logger
+        self.files = files
+    }
+
+    /// The table, created by `AccessTables.ensure` with the server's other tables.
+    static let statements = [
+        """
+        CREATE TABLE IF NOT EXISTS audio_server.upload_sessions (
+            id text PRIMARY KEY CHECK (length(id) BETWEEN 16 AND 64),
+            kind text NOT NULL,
+            record_id bigint NOT NULL,
+            upload_length bigint NOT NULL CHECK (upload_length > 0),
+            upload_offset bigint NOT NULL DEFAULT 0,
+            metadata text,
+            original_name text,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            expires_at timestamptz NOT NULL,
+            key_id bigint,
+            claim uuid,
+            claimed_until timestamptz,
+            CHECK (upload_offset BETWEEN 0 AND upload_length)
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS upload_sessions_expires ON audio_server.upload_sessions (expires_at)",
+        "CREATE INDEX IF NOT EXISTS upload_sessions_record ON audio_server.upload_sessions (kind, record_id)",
+    ]
+
+    static let columns = """
+        id, kind, record_id, upload_length, upload_offset, metadata, original_name,
+        extract(epoch FROM expires_at)::float8, key_id, expires_at <= now()
+        """
+
+    static func session(_ row: PostgresRow) throws -> UploadSession {
+        let (id, kind, recordID, length, offset, metadata, name, expires, keyID, expired) =
+            try row.decode((String, String, Int64, Int64, Int64, String?, String?, Double, Int64?, Bool).self)
+        return UploadSession(id: id, kind: kind, recordID: recordID, length: length, offset: offset, metadata: metadata,
+                             originalName: name, expiresAt: Date(timeIntervalSince1970: expires), keyID: keyID, expired: expired)
+    }
+
+    public var directory: String { files.root + "/uploads" }
+
+    /// Where a session's partial data lives.
+    public func dataPath(_ id: String) -> String { directory + "/\(id).part" }
+
+    /// A new session token: 32 random bytes, base64url (43 characters).
+    static func newToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Makes a session and its empty data file.
+    public func create(kind: String, recordID: Int64, length: Int64, metadata: String?, originalName: String?,
+                       expiresIn: Duration, keyID: Int64?) async throws -> UploadSession {
+        let id = Self.newToken()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let fd = open(dataPath(id), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileStoreError.system("cannot create \(dataPath(id))") }
+        close(fd)
+        FileStore.fsyncDirectory(directory)
+        let seconds = Double(expiresIn.components.seconds)
+        do {
+            let rows = try await PreparedStatements.rows("""
+                INSERT INTO audio_server.upload_sessions (id, kind, record_id, upload_length, metadata, original_name, expires_at, key_id)
+                VALUES (\(id), \(kind), \(recordID), \(length), \(metadata), \(originalName), now() + make_interval(secs => \(seconds)), \(keyID))
+                RETURNING \(unescaped: Self.columns)
+                """, client: client, logger: logger)
+            guard let row = rows.first else { throw FileStoreError.io("upload session not stored") }
+            return try Self.session(row)
+        } catch {
+            unlink(dataPath(id))
+            throw error
+        }
+    }
+
+    /// The session with this id, expired or not; nil when there is none.
+    public func session(_ id: String) async throws -> UploadSession? {
+        let rows = try await PreparedStatements.rows("SELECT \(unescaped: Self.columns) FROM audio_server.upload_sessions WHERE id = \(id)",
+                                                     client: client, logger: logger)
+        return try rows.first.map(Self.session)
+    }
+
+    /// Claims the session for an append at `offset`: one request at a time, at the acknowledged offset only.
+    public func claim(_ id: String, offset: Int64) async throws -> UploadClaim {
+        let token = UUID()
+        let lease = Double(Self.claimLease.components.seconds)
+        let rows = try await PreparedStatements.rows("""
+            UPDATE audio_server.upload_sessions SET claim = \(token), claimed_until = clock_timestamp() + make_interval(secs => \(lease))
+            WHERE id = \(id) AND upload_offset = \(offset) AND expires_at > now() AND (claim IS NULL OR claimed_until < clock_timestamp())
+            RETURNING \(unescaped: Self.columns)
+            """, client: client, logger: logger)
+        if let row = rows.first { return .claimed(try Self.session(row), token: token) }
+        // Why not: read once more (the answer may race with another request; it is only advice).
+        let why = try await PreparedStatements.rows("""
+            SELECT upload_offset, expires_at <= now(), claim IS NOT NULL AND claimed_until >= clock_timestamp()
+            FROM audio_server.upload_sessions WHERE id = \(id)
+            """, client: client, logger: logger)
+        guard let row = why.first else { return .notFound }
+        let (current, expired, busy) = try row.decode((Int64, Bool, Bool).self)
+        if expired { return .expired }
+        if current != offset { return .offsetMismatch(current: current) }
+        return busy ? .busy : .offsetMismatch(current: current)
+    }
+
+    /// Extends a claim while its append is running; false when it was lost (the session was deleted,
+    /// or the lease ran out and another request claimed it).
+    public func renew(_ id: String, token: UUID) async throws -> Bool {
+        let lease = Double(Self.claimLease.components.seconds)
+        let rows = try await PreparedStatements.rows("""
+            UPDATE audio_server.upload_sessions SET claimed_until = clock_timestamp() + make_interval(secs => \(lease))
+            WHERE id = \(id) AND claim = \(token) RETURNING 1
+            """, client: client, logger: logger)
+        return !rows.isEmpty
+    }
+
+    /// Ends a claim, storing the new acknowledged offset (its bytes must be fsynced already).
+    /// Nil when the claim was lost (deleted session, or the lease was taken over).
+    @discardableResult
+    public func release(_ id: String, token: UUID, offset: Int64) async throws -> UploadSession? {
+        let rows = try await PreparedStatements.rows("""
+            UPDATE audio_server.upload_sessions SET upload_offset = \(offset), claim = NULL, claimed_until = NULL
+            WHERE id = \(id) AND claim = \(token) RETURNING \(unescaped: Self.columns)
+            """, client: client, logger: logger)
+        return try rows.first.map(Self.session)
+    }
+
+    /// Removes a session and its data (termination, completion, refusal). False when there was none.
+    @discardableResult
+    public func delete(_ id: String) async throws -> Bool {
+        let rows = try await PreparedStatements.rows("DELETE FROM audio_server.upload_sessions WHERE id = \(id) RETURNING id",
+                                                     client: client, logger: logger)
+        unlink(dataPath(id))
+        return !rows.isEmpty
+    }
+
+    /// Removes every session of a record (the record was deleted); returns how many.
+    @discardableResult
+    public func deleteSessions(kind: String, recordID: Int64) async throws -> Int {
+        let rows = try await PreparedStatements.rows("""
+            DELETE FROM audio_server.upload_sessions WHERE kind = \(kind) AND record_id = \(recordID) RETURNING id
+            """, client: client, logger: logger)
+        for row in rows { unlink(dataPath(try row.decode(String.self))) }
+        return rows.count
+    }
+
+    /// Removes expired sessions and their data; returns how many. Every server may run it: the
+    /// DELETE hands each row to one of them.
+    @discardableResult
+    public func sweep() async throws -> Int {
+        let rows = try await PreparedStatements.rows(PostgresQuery(unsafeSQL: """
+            DELETE FROM audio_server.upload_sessions WHERE expires_at <= now() RETURNING id
+            """), client: client, logger: logger)
+        for row in rows { unlink(dataPath(try row.decode(String.self))) }
+        return rows.count
+    }
+
+    /// The ids of sessions that have not expired (for `storage verify`: data files of any other
+    /// are abandoned). Empty when the table was never made (no server ran on this database).
+    public func liveIDs() async throws -> Set<String> {
+        let exists = try await PreparedStatements.rows("SELECT to_regclass('audio_server.upload_sessions') IS NOT NULL", client: client, logger: logger)
+        guard try exists.first?.decode(Bool.self) == true else { return [] }
+        let rows = try await PreparedStatements.rows("SELECT id FROM audio_server.upload_sessions WHERE expires_at > now()",
+                                                     client: client, logger: logger)
+        return Set(try rows.map { try $0.decode(String.self) })
+    }
+
+    /// The SHA-256 of a whole file, in hex (a resumable upload's, once complete). Blocking.
+    public static func sha256(ofFileAt path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileStoreError.system("cannot open \(path)") }
+        defer { close(fd) }
+        var hasher = SHA256()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileStoreError.system("read failed")
+            }
+            if n == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}

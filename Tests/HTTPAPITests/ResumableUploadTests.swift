@@ -1,0 +1,491 @@
+import Crypto
+import Foundation
+import HTTPTypes
+@testable import HTTPAPI
+import Hummingbird
+import HummingbirdTesting
+import KindModel
+import Logging
+import PostgresNIO
+import Storage
+import Testing
+import TestSupport
+
+/// Resumable uploads (tus 1.0): every status of the protocol as this server answers it, and the
+/// end shared with a plain PUT.
+@Suite struct ResumableUploadTests {
+    /// `Tus-Resumable: 1.0.0` and `extra`.
+    static func tus(_ extra: HTTPFields = [:]) -> HTTPFields {
+        var fields: HTTPFields = [.tusResumable: "1.0.0"]
+        fields.append(contentsOf: extra)
+        return fields
+    }
+    static let offsetStream = "application/offset+octet-stream"
+
+    static func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+    static func sha1(_ bytes: [UInt8]) -> String { base64(Array(Insecure.SHA1.hash(data: bytes))) }
+    static func sha256(_ bytes: [UInt8]) -> String { base64(Array(SHA256.hash(data: bytes))) }
+
+    static let smallKinds = [
+        "clip.yaml": """
+        name: clip
+        fields:
+          name: {type: string}
+        upload:
+          max_size: 20KB
+        """,
+        "track.yaml": """
+        name: track
+        fields:
+          name: {type: string}
+          duration: {type: integer, min: 1, required: true}
+        upload:
+          duration_field: duration
+          duration_tolerance: 1s
+        """,
+    ]
+
+    @Test func chunksWithChecksumsEndAsAPlainUpload() async throws {
+        try await TestServer.run { client, context in
+            let wav = try Fixture.bytes("wav_stereo_s16.wav")
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let created = try await client.tusCreate("song", id, length: wav.count, metadata: "filename \(Self.base64(Array("take 1.wav".utf8))),filetype YXVkaW8vd2F2")
+            #expect(created.status == .created, "\(created.text)")
+            #expect(created.headers[.tusResumable] == "1.0.0")
+            #expect(created.headers[.uploadExpires]?.hasSuffix(" GMT") == true)
+            let location = try #require(created.headers[.location])
+            #expect(location.hasPrefix("/api/audio/song/\(id)/uploads/"))
+
+            let head = try await client.tusHead(location)
+            #expect(head.status == .ok && head.headers[.uploadOffset] == "0" && head.headers[.uploadLength] == String(wav.count))
+            #expect(head.headers[.cacheControl] == "no-store" && head.headers[.tusResumable] == "1.0.0")
+            #expect(head.headers[.uploadMetadata]?.hasPrefix("filename ") == true)
+
+            let cuts = [0, 10_000, 40_000, wav.count]
+            for i in 0..<3 {
+                let chunk = Array(wav[cuts[i]..<cuts[i + 1]])
+                let checksum = i == 1 ? "sha1 \(Self.sha1(chunk))" : "sha256 \(Self.sha256(chunk))"
+                let patch = try await client.tusPatch(location, offset: cuts[i], chunk, checksum: checksum)
+                #expect(patch.status == .noContent, "\(i): \(patch.text)")
+                #expect(patch.headers[.uploadOffset] == String(cuts[i + 1]) && patch.headers[.tusResumable] == "1.0.0")
+                if i < 2 { #expect(try await client.tusHead(location).headers[.uploadOffset] == String(cuts[i + 1])) }
+            }
+            let record = try await client.get("/api/audio/song/\(id)").json()
+            let file = try #require(record["file"]?.objectValue)
+            #expect(file["sha256"]?.stringValue == Fixture.sha256(wav))
+            #expect(file["size"]?.int64 == Int64(wav.count) && file["format"] == "wav")
+            #expect(file["original_name"] == "take 1.wav")
+            // The session is gone, its bytes moved into place: one stored file, nothing partial.
+            #expect(try await client.tusHead(location).status == .notFound)
+            #expect(context.storedFiles().count == 1 && context.storedFiles()[0].hasPrefix("files/song/"))
+            // The audit trail has the upload like a PUT's.
+            #expect(try await context.auditRows().contains { $0.action == "upload" && $0.recordID == id })
+        }
+    }
+
+    @Test func optionsAndVersion() async throws {
+        try await TestServer.run(extraKinds: Self.smallKinds) { client, _ in
+            let options = try await client.call(.options, "/api/audio/clip/1/uploads", auth: nil)
+            #expect(options.status == .noContent)
+            #expect(options.headers[.tusVersion] == "1.0.0" && options.headers[.tusResumable] == "1.0.0")
+            #expect(options.headers[.tusMaxSize] == "20000")
+            #expect(options.headers[.tusChecksumAlgorithm] == "sha1,sha256")
+            #expect(options.headers[.tusExtension]?.split(separator: ",").sorted() == ["checksum", "creation", "creation-with-upload", "expiration", "termination"])
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            for version in [nil, "0.2.2", "2.0.0"] {
+                var headers: HTTPFields = [.uploadLength: "100"]
+                if let version { headers[.tusResumable] = version }
+                let refused = try await client.execute(uri: "/api/audio/song/\(id)/uploads", method: .post, headers: headers)
+                #expect(refused.status == .preconditionFailed && refused.isProblem)
+                #expect(refused.headers[.tusVersion] == "1.0.0" && refused.headers[.tusResumable] == "1.0.0")
+                #expect(client.slug(refused) == "tus-version-unsupported")
+            }
+        }
+    }
+
+    @Test func creationRefusals() async throws {
+        try await TestServer.run(extraKinds: Self.smallKinds) { client, context in
+            let clip = try await client.create(#"{"filetype":"clip","name":"c"}"#)
+            func create(_ headers: HTTPFields, kind: String = "clip", id: Int64? = nil) async throws -> TestResponse {
+                try await client.execute(uri: "/api/audio/\(kind)/\(id ?? clip)/uploads", method: .post, headers: Self.tus(headers))
+            }
+            let missing = try await create([:])
+            #expect(missing.status == .badRequest && client.slug(missing) == "invalid-upload-header" && missing.headers[.tusResumable] == "1.0.0")
+            #expect(try await create([.uploadLength: "-1"]).status == .badRequest)
+            #expect(try await create([.uploadLength: "12abc"]).status == .badRequest)
+            #expect(try await create([.uploadDeferLength: "1"]).status == .badRequest)
+            #expect(client.slug(try await create([.uploadLength: "0"])) == "empty-file")
+            let tooBig = try await create([.uploadLength: "20001"])
+            #expect(tooBig.status == .contentTooLarge)
+            #expect(try tooBig.json()["max_bytes"]?.int64 == 20_000)
+            #expect(try await create([.uploadLength: "100", .uploadMetadata: "filename !!notbase64"]).status == .badRequest)
+            #expect(try await create([.uploadLength: "100", .uploadChecksum: "md5 AAAA"]).status == .badRequest)
+            #expect(try await create([.uploadLength: "100"], id: 999_999).status == .notFound)
+            #expect(try await create([.uploadLength: "100"], kind: "nokind").status == .notFound)
+            // Access as for PUT: a key with upload:clip; none, or another scope, is refused.
+            let noKey = try await client.call(.post, "/api/audio/clip/\(clip)/uploads", auth: nil, headers: Self.tus([.uploadLength: "100"]))
+            #expect(noKey.status == .unauthorized && noKey.headers[.tusResumable] == "1.0.0")
+            let reader = try await context.makeKey(["read:clip", "write:clip"])
+            #expect(try await client.call(.post, "/api/audio/clip/\(clip)/uploads", auth: "Bearer \(reader)", headers: Self.tus([.uploadLength: "100"])).status == .forbidden)
+            let uploader = try await context.makeKey(["upload:clip"])
+            let made = try await client.call(.post, "/api/audio/clip/\(clip)/uploads", auth: "Bearer \(uploader)", headers: Self.tus([.uploadLength: "100"]))
+            #expect(made.status == .created)
+            // The session URL alone grants nothing.
+            let location = try #require(made.headers[.location])
+            #expect(try await client.call(.head, location, auth: nil, headers: Self.tus()).status == .unauthorized)
+            #expect(try await client.call(.patch, location, auth: "Bearer \(reader)", headers: Self.tus([.uploadOffset: "0", .contentType: Self.offsetStream]),
+                                          body: ByteBuffer(bytes: [1, 2, 3])).status == .forbidden)
+            #expect(context.storedFiles().count == 1)  // the one empty partial file of `made`
+        }
+    }
+
+    @Test func theKindTunesTheExpiry() async throws {
+        let kind = "name: memo\nfields:\n  name: {type: string}\n  duration: {type: integer}\nupload:\n  resumable: {expires: 2h}\n"
+        try await TestServer.run(extraKinds: ["memo.yaml": kind]) { client, context in
+            for (name, hours) in [("memo", 2.0), ("song", 24.0)] {
+                let id = try await client.create(#"{"filetype":"\#(name)","name":"m","duration":3}"#)
+                let created = try await client.tusCreate(name, id, length: 100)
+                let token = String(try #require(created.headers[.location]).split(separator: "/").last!)
+                let seconds = try await context.sql { db in
+                    try await db.query("SELECT extract(epoch FROM expires_at - now())::float8 FROM audio_server.upload_sessions WHERE id = \(token)",
+                                       logger: TestDatabase.logger).collect().first?.decode(Double.self)
+                }
+                #expect(abs((seconds ?? 0) - hours * 3600) < 60, "\(name): \(seconds ?? 0)")
+            }
+        }
+    }
+
+    @Test func appendRefusals() async throws {
+        try await TestServer.run { client, context in
+            let wav = try Fixture.bytes("wav_stereo_s16.wav")
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let location = try #require(try await client.tusCreate("song", id, length: wav.count).headers[.location])
+            #expect(try await client.tusPatch(location, offset: 0, Array(wav[0..<1000])).status == .noContent)
+
+            let wrongOffset = try await client.tusPatch(location, offset: 0, Array(wav[0..<1000]))
+            #expect(wrongOffset.status == .conflict && client.slug(wrongOffset) == "upload-offset-mismatch")
+            #expect(wrongOffset.headers[.uploadOffset] == "1000" && wrongOffset.headers[.tusResumable] == "1.0.0")
+
+            let wrongType = try await client.tusPatch(location, offset: 1000, Array(wav[1000..<2000]), contentType: "audio/wav")
+            #expect(wrongType.status == .unsupportedMediaType)
+            let noOffset = try await client.execute(uri: location, method: .patch, headers: Self.tus([.contentType: Self.offsetStream]), body: ByteBuffer(bytes: [1]))
+            #expect(noOffset.status == .badRequest && client.slug(noOffset) == "invalid-upload-header")
+
+            // A checksum mismatch: 460, the bytes are discarded, the offset stays.
+            let bad = try await client.tusPatch(location, offset: 1000, Array(wav[1000..<5000]), checksum: "sha256 \(Self.sha256([1, 2, 3]))")
+            #expect(bad.status.code == 460 && client.slug(bad) == "checksum-mismatch" && bad.headers[.tusResumable] == "1.0.0")
+            let badSHA1 = try await client.tusPatch(location, offset: 1000, Array(wav[1000..<5000]), checksum: "sha1 \(Self.sha1([1, 2, 3]))")
+            #expect(badSHA1.status.code == 460)
+            #expect(try await client.tusHead(location).headers[.uploadOffset] == "1000")
+            let partial = try #require(context.storedFiles().first { $0.hasPrefix("uploads/") })
+            #expect(try FileManager.default.attributesOfItem(atPath: context.storageDirectory + "/" + partial)[.size] as? Int == 1000)
+            #expect(try await client.tusPatch(location, offset: 1000, Array(wav[1000..<2000]), checksum: "crc32 AAAA").status == .badRequest)
+
+            // Never beyond the declared length: declared, or streamed without a Content-Length.
+            let over = try await client.tusPatch(location, offset: 1000, Array(wav[1000...]) + [0])
+            #expect(over.status == .contentTooLarge)
+            let chunked = try await client.execute(uri: location, method: .patch,
+                                                   headers: Self.tus([.uploadOffset: "1000", .contentType: Self.offsetStream, .transferEncoding: "chunked"]),
+                                                   body: ByteBuffer(bytes: Array(wav[1000...]) + [0, 0]))
+            #expect(chunked.status == .contentTooLarge)
+            #expect(try await client.tusHead(location).headers[.uploadOffset] == "1000")
+
+            // Unknown or malformed session tokens, and another record's URL.
+            let other = try await client.create(#"{"filetype":"song","name":"u","duration":3}"#)
+            let token = String(location.split(separator: "/").last!)
+            #expect(try await client.tusHead("/api/audio/song/\(other)/uploads/\(token)").status == .notFound)
+            #expect(try await client.tusHead("/api/audio/song/\(id)/uploads/\(String(repeating: "A", count: 43))").status == .notFound)
+            #expect(try await client.tusHead("/api/audio/song/\(id)/uploads/x").status == .notFound)
+            // The rest completes it.
+            let done = try await client.tusPatch(location, offset: 1000, Array(wav[1000...]))
+            #expect(done.status == .noContent && done.headers[.uploadOffset] == String(wav.count))
+            #expect(try await client.get("/api/audio/song/\(id)").json()["file"]?.objectValue?["sha256"]?.stringValue == Fixture.sha256(wav))
+        }
+    }
+
+    @Test func terminationRemovesTheData() async throws {
+        try await TestServer.run { client, context in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let location = try #require(try await client.tusCreate("song", id, length: 50_000).headers[.location])
+            #expect(try await client.tusPatch(location, offset: 0, Array(repeating: 7, count: 2000)).status == .noContent)
+            #expect(context.storedFiles().count == 1)
+            let deleted = try await client.execute(uri: location, method: .delete, headers: Self.tus())
+            #expect(deleted.status == .noContent && deleted.headers[.tusResumable] == "1.0.0")
+            #expect(context.storedFiles().isEmpty)
+            #expect(try await client.tusHead(location).status == .notFound)
+            #expect(try await client.execute(uri: location, method: .delete, headers: Self.tus()).status == .notFound)
+            #expect(try await client.tusPatch(location, offset: 2000, [1]).status == .notFound)
+        }
+    }
+
+    @Test func creationWithUploadAndRefusedCompletions() async throws {
+        try await TestServer.run(extraKinds: Self.smallKinds) { client, context in
+            let wav = try Fixture.bytes("wav_stereo_s16.wav")  // 1.5 s
+            // The whole file in the creation request.
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let whole = try await client.tusCreate("song", id, length: wav.count, body: wav, checksum: "sha256 \(Self.sha256(wav))")
+            #expect(whole.status == .created && whole.headers[.uploadOffset] == String(wav.count), "\(whole.text)")
+            #expect(try await client.get("/api/audio/song/\(id)").json()["file"]?.objectValue?["sha256"]?.stringValue == Fixture.sha256(wav))
+            // Part of it first, then the rest.
+            let part = try await client.tusCreate("song", id, length: wav.count, body: Array(wav[0..<3000]))
+            #expect(part.status == .created && part.headers[.uploadOffset] == "3000")
+
+            // Not audio: the completing PATCH answers 415 and the bytes are gone at once.
+            let text = Array(String(repeating: "not audio at all. ", count: 200).utf8)
+            let notAudio = try #require(try await client.tusCreate("song", id, length: text.count).headers[.location])
+            #expect(try await client.tusPatch(notAudio, offset: 0, Array(text[0..<100])).status == .noContent)
+            let refused = try await client.tusPatch(notAudio, offset: 100, Array(text[100...]))
+            #expect(refused.status == .unsupportedMediaType && client.slug(refused) == "not-audio" && refused.headers[.tusResumable] == "1.0.0")
+            #expect(try await client.tusHead(notAudio).status == .notFound)
+
+            // The duration rule: 422.
+            let track = try await client.create(#"{"filetype":"track","duration":100}"#)
+            let mismatch = try await client.tusCreate("track", track, length: wav.count, body: wav)
+            #expect(mismatch.status == .unprocessableContent && client.slug(mismatch) == "duration-mismatch")
+            // Over the kind's limit once complete (a declared length cannot be: 413 at creation).
+            let clip = try await client.create(#"{"filetype":"clip","name":"c"}"#)
+            #expect(try await client.tusCreate("clip", clip, length: wav.count).status == .contentTooLarge)
+
+            // Left: the first upload's file and the second session's 3000 bytes.
+            let stored = context.storedFiles()
+            #expect(stored.count == 2 && stored.filter { $0.hasPrefix("uploads/") }.count == 1, "\(stored)")
+            let rest = try await client.tusPatch(try #require(part.headers[.location]), offset: 3000, Array(wav[3000...]))
+            #expect(rest.status == .noContent)
+            #expect(context.storedFiles().count == 1)  // the replaced file removed, the partial moved into place
+        }
+    }
+
+    @Test func concurrentAppendsOneWins() async throws {
+        try await TestServer.run(setup: .live) { client, context in
+            let wav = LargeUploadTests.wav(dataBytes: 4 << 20)
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":24}"#)
+            let made = try await client.tusCreate("song", id, length: wav.count)
+            let location = try #require(made.headers[.location], "\(made.status) \(made.text)")
+            let half = Array(wav[0..<(2 << 20)])
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<2 { group.addTask { try await client.tusPatch(location, offset: 0, half).status } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .noContent }.count == 1 && statuses.filter { $0 == .conflict }.count == 1, "\(statuses)")
+            #expect(try await client.tusHead(location).headers[.uploadOffset] == String(half.count))
+            // A claim held elsewhere (another server appending): 409 upload-busy.
+            let token = String(location.split(separator: "/").last!)
+            let storage = context.storageDirectory
+            let claimed = try await context.sql { db in
+                let store = UploadSessionStore(client: db, logger: TestDatabase.logger, files: FileStore(root: storage))
+                if case .claimed = try await store.claim(token, offset: Int64(half.count)) { return true }
+                return false
+            }
+            #expect(claimed)
+            let busy = try await client.tusPatch(location, offset: half.count, Array(wav[half.count...]))
+            #expect(busy.status == .conflict && client.slug(busy) == "upload-busy")
+        }
+    }
+
+    @Test func deletedRecordEndsItsUploads() async throws {
+        try await TestServer.run { client, context in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let first = try #require(try await client.tusCreate("song", id, length: 50_000).headers[.location])
+            #expect(try await client.tusPatch(first, offset: 0, Array(repeating: 1, count: 500)).status == .noContent)
+            #expect(try await client.execute(uri: "/api/audio/song/\(id)", method: .delete).status == .noContent)
+            #expect(context.storedFiles().isEmpty)
+            #expect(try await client.tusHead(first).status == .notFound)
+            // Deleted behind the API's back (psql, another tool): the next request finds out and cleans up.
+            let other = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let second = try #require(try await client.tusCreate("song", other, length: 50_000).headers[.location])
+            try await context.sql { db in _ = try await db.query("DELETE FROM song WHERE id = \(other)", logger: TestDatabase.logger) }
+            let gone = try await client.tusPatch(second, offset: 0, [1, 2, 3])
+            #expect(gone.status == .notFound)
+            #expect(context.storedFiles().isEmpty)
+        }
+    }
+
+    @Test func anExpiredUploadIs410AndRemoved() async throws {
+        try await TestServer.run { client, context in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let location = try #require(try await client.tusCreate("song", id, length: 50_000).headers[.location])
+            #expect(try await client.tusPatch(location, offset: 0, [1, 2, 3]).status == .noContent)
+            try await context.expire(location)
+            let expired = try await client.tusPatch(location, offset: 3, [4])
+            #expect(expired.status == .gone && client.slug(expired) == "upload-expired")
+            #expect(context.storedFiles().isEmpty)
+            #expect(try await client.tusHead(location).status == .notFound)
+        }
+    }
+
+    @Test func theSweeperRemovesExpiredUploads() async throws {
+        try await TestServer.run(uploadSweepInterval: .milliseconds(200)) { client, context in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let expiring = try #require(try await client.tusCreate("song", id, length: 50_000).headers[.location])
+            let live = try #require(try await client.tusCreate("song", id, length: 50_000).headers[.location])
+            #expect(context.storedFiles().count == 2)
+            try await context.expire(expiring)
+            // Removed with no request asking, within the sweep interval; the live one stays.
+            var left = context.storedFiles()
+            for _ in 0..<100 where left.count > 1 {
+                try await Task.sleep(for: .milliseconds(50))
+                left = context.storedFiles()
+            }
+            #expect(left.count == 1)
+            #expect(try await client.tusHead(expiring).status == .notFound)
+            #expect(try await client.tusHead(live).status == .ok)
+        }
+    }
+
+    @Test func aCutConnectionKeepsWhatArrivedAndAnotherServerFinishes() async throws {
+        let wav = LargeUploadTests.wav(dataBytes: 3 << 20)
+        let storage = FileManager.default.temporaryDirectory.appendingPathComponent("audio-resume-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: storage) }
+        let url = try await TestDatabase.create(label: "resume")
+        let (location, id, offset) = try await TestServer.run(setup: .live, storageDirectory: storage, databaseURL: url) { client, _ in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":18}"#)
+            let location = try #require(try await client.tusCreate("song", id, length: wav.count).headers[.location])
+            let port = try #require(client.port)
+            // Announce the whole file, send 1 MiB, hang up mid-body.
+            try RawConnection.sendThenClose(port: port, head: """
+                PATCH \(location) HTTP/1.1\r
+                Host: 127.0.0.1\r
+                Tus-Resumable: 1.0.0\r
+                Upload-Offset: 0\r
+                Content-Type: application/offset+octet-stream\r
+                Content-Length: \(wav.count)\r
+                \r
+
+                """, body: Array(wav[0..<(1 << 20)]))
+            // The server notices the hang-up asynchronously; what arrived is acknowledged then.
+            var offset = 0
+            for _ in 0..<100 {
+                let head = try await client.tusHead(location)
+                if head.status == .ok, let o = head.headers[.uploadOffset].flatMap({ Int($0) }), o > 0 { offset = o; break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(offset > 0 && offset <= 1 << 20)
+            return (location, id, offset)
+        }
+        // A second server on the same database and storage resumes from the acknowledged offset.
+        try await TestServer.run(storageDirectory: storage, databaseURL: url) { client, context in
+            #expect(try await client.tusHead(location).headers[.uploadOffset] == String(offset))
+            let done = try await client.tusPatch(location, offset: offset, Array(wav[offset...]))
+            #expect(done.status == .noContent, "\(done.text)")
+            let file = try #require(try await client.get("/api/audio/song/\(id)").json()["file"]?.objectValue)
+            #expect(file["sha256"]?.stringValue == Fixture.sha256(wav))
+            #expect(context.storedFiles().count == 1)
+        }
+    }
+
+    /// A WAV of `dataBytes` random sample bytes (16-bit stereo, 44.1 kHz), made fast enough for
+    /// hundreds of megabytes in a debug build.
+    static func bigWAV(dataBytes: Int) -> [UInt8] {
+        var out = LargeUploadTests.wav(dataBytes: 0)
+        out.replaceSubrange(4..<8, with: withUnsafeBytes(of: UInt32(36 + dataBytes).littleEndian, Array.init))
+        out.replaceSubrange(40..<44, with: withUnsafeBytes(of: UInt32(dataBytes).littleEndian, Array.init))
+        let header = out.count
+        out += [UInt8](repeating: 0, count: dataBytes)
+        var generator = SystemRandomNumberGenerator()
+        out.withUnsafeMutableBytes { raw in
+            var i = header
+            while i + 8 <= raw.count { raw.storeBytes(of: generator.next() as UInt64, toByteOffset: i, as: UInt64.self); i += 8 }
+        }
+        return out
+    }
+
+    /// The issue's fault test: 200 MB in 5 MB chunks, the client's socket closed mid-PATCH at three
+    /// random points; each time HEAD says how much arrived and the upload resumes from there.
+    @Test func twoHundredMegabytesWithThreeCutConnections() async throws {
+        let wav = Self.bigWAV(dataBytes: 200_000_000)
+        let chunk = 5_000_000
+        let chunks = (wav.count + chunk - 1) / chunk
+        var picked = Set<Int>()
+        while picked.count < 3 { picked.insert(Int.random(in: 0..<(chunks - 1))) }
+        let cuts = picked
+        try await TestServer.run(setup: .live) { client, context in
+            let seconds = Double(wav.count - 44) / (44_100 * 4)
+            let id = try await client.create(#"{"filetype":"song","name":"big","duration":\#(Int(seconds))}"#)
+            let location = try #require(try await client.tusCreate("song", id, length: wav.count).headers[.location])
+            let port = try #require(client.port)
+            var offset = 0
+            var index = 0
+            var cutsMade = 0
+            while offset < wav.count, index < chunks * 2 {
+                let end = min(offset + chunk, wav.count)
+                if cuts.contains(index) {
+                    // Announce the whole chunk, send part of it, close the socket.
+                    let sent = Int.random(in: 1...(end - offset - 1))
+                    try RawConnection.sendThenClose(port: port, head: """
+                        PATCH \(location) HTTP/1.1\r
+                        Host: 127.0.0.1\r
+                        Tus-Resumable: 1.0.0\r
+                        Upload-Offset: \(offset)\r
+                        Content-Type: application/offset+octet-stream\r
+                        Content-Length: \(end - offset)\r
+                        \r
+
+                        """, body: Array(wav[offset..<(offset + sent)]))
+                    cutsMade += 1
+                    var acknowledged = offset
+                    for _ in 0..<200 where acknowledged == offset {
+                        try await Task.sleep(for: .milliseconds(25))
+                        acknowledged = Int(try await client.tusHead(location).headers[.uploadOffset] ?? "") ?? offset
+                    }
+                    // Every byte that reached the server before the hang-up was kept.
+                    #expect(acknowledged == offset + sent, "cut \(cutsMade): sent \(sent) from \(offset), acknowledged \(acknowledged)")
+                    offset = acknowledged
+                } else {
+                    let response = try await client.tusPatch(location, offset: offset, Array(wav[offset..<end]))
+                    #expect(response.status == .noContent, "\(response.status) \(response.text)")
+                    offset = Int(response.headers[.uploadOffset] ?? "") ?? offset
+                }
+                index += 1
+            }
+            #expect(cutsMade == 3 && offset == wav.count)
+            let file = try #require(try await client.get("/api/audio/song/\(id)").json()["file"]?.objectValue)
+            #expect(file["sha256"]?.stringValue == Fixture.sha256(wav))
+            let duration = try #require(file["duration_seconds"].flatMap { if case .number(let n) = $0 { n.double } else { nil } })
+            #expect(abs(duration - seconds) < 0.01)
+            #expect(context.storedFiles().count == 1)
+        }
+    }
+
+    @Test func openAPIDescribesTheUploadRoutes() throws {
+        let doc = OpenAPIDocument.make(try KindLoader.load(directory: TestServer.repoKinds))
+        let item = try #require(doc["paths", "/api/audio/song/{id}/uploads"])
+        #expect(item["post", "responses", "201", "headers", "Location", "required"] == true)
+        #expect(item["post", "x-required-scope"] == "upload:song")
+        #expect(item["options", "security"] == .array([]))
+        let resource = try #require(doc["paths", "/api/audio/song/{id}/uploads/{upload}"])
+        #expect(resource["patch", "responses", "460"] != nil && resource["patch", "responses", "409"] != nil)
+        #expect(resource["head", "responses", "200", "headers", "Upload-Offset", "required"] == true)
+        #expect(resource["delete", "x-required-scope"] == "upload:song")
+    }
+}
+
+extension ServerContext {
+    /// Makes the upload at `location` expire now (as 24 hours would).
+    func expire(_ location: String) async throws {
+        let token = String(location.split(separator: "/").last!)
+        try await sql { db in
+            _ = try await db.query("UPDATE audio_server.upload_sessions SET expires_at = now() - interval '1 second' WHERE id = \(token)", logger: TestDatabase.logger)
+        }
+    }
+}
+
+extension TestClientProtocol {
+    func tusCreate(_ kind: String, _ id: Int64, length: Int, metadata: String? = nil, body: [UInt8]? = nil, checksum: String? = nil) async throws -> TestResponse {
+        var headers = ResumableUploadTests.tus([.uploadLength: String(length)])
+        if let metadata { headers[.uploadMetadata] = metadata }
+        if let checksum { headers[.uploadChecksum] = checksum }
+        if body != nil { headers[.contentType] = ResumableUploadTests.offsetStream }
+        return try await execute(uri: "/api/audio/\(kind)/\(id)/uploads", method: .post, headers: headers, body: body.map { ByteBuffer(bytes: $0) })
+    }
+
+    func tusPatch(_ location: String, offset: Int, _ bytes: [UInt8], checksum: String? = nil,
+                  contentType: String = ResumableUploadTests.offsetStream) async throws -> TestResponse {
+        var headers = ResumableUploadTests.tus([.uploadOffset: String(offset), .contentType: contentType])
+        if let checksum { headers[.uploadChecksum] = checksum }
+        return try await execute(uri: location, method: .patch, headers: headers, body: ByteBuffer(bytes: bytes))
+    }
+
+    func tusHead(_ location: String) async throws -> TestResponse {
+        try await execute(uri: location, method: .head, headers: ResumableUploadTests.tus())
+    }
+}

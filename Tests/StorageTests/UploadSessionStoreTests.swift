@@ -1,0 +1,76 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Schema
+import Storage
+import Testing
+import TestSupport
+
+/// Resumable upload sessions in PostgreSQL: claims (one appender at a time), and what
+/// `storage verify` makes of their partial files.
+@Suite struct UploadSessionStoreTests {
+    static func store(_ client: any ConnectionSource, root: String) -> UploadSessionStore {
+        UploadSessionStore(client: client, logger: TestDatabase.logger, files: FileStore(root: root))
+    }
+
+    static func root() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("sessions-\(UUID().uuidString)").path
+    }
+
+    @Test func oneClaimAtATimeAtTheAcknowledgedOffset() async throws {
+        let root = Self.root()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let url = try await TestDatabase.create(label: "sessions")
+        try await TestDatabase.withClient(url) { client in
+            try await AccessTables.ensure(on: client, logger: TestDatabase.logger)
+            let store = Self.store(client, root: root)
+            let session = try await store.create(kind: "song", recordID: 1, length: 100, metadata: nil, originalName: nil, expiresIn: .seconds(60), keyID: nil)
+            #expect(session.offset == 0 && !session.expired && FileManager.default.fileExists(atPath: store.dataPath(session.id)))
+            // Eight at once: exactly one wins.
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<8 { group.addTask { if case .claimed = try await store.claim(session.id, offset: 0) { true } else { false } } }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 1)
+            guard case .busy = try await store.claim(session.id, offset: 0) else { Issue.record("a second claim was not busy"); return }
+            guard case .offsetMismatch(let current) = try await store.claim(session.id, offset: 5) else { Issue.record("no mismatch"); return }
+            #expect(current == 0)
+            guard case .notFound = try await store.claim(String(repeating: "x", count: 43), offset: 0) else { Issue.record("found"); return }
+            #expect(try await store.delete(session.id))
+            #expect(!FileManager.default.fileExists(atPath: store.dataPath(session.id)))
+            // Release stores the offset; a released (or lost) claim cannot release again.
+            let next = try await store.create(kind: "song", recordID: 1, length: 100, metadata: "filename YQ==", originalName: "a", expiresIn: .seconds(60), keyID: 7)
+            guard case .claimed(_, let token) = try await store.claim(next.id, offset: 0) else { Issue.record("no claim"); return }
+            #expect(try await store.renew(next.id, token: token))
+            #expect(try await store.release(next.id, token: token, offset: 40)?.offset == 40)
+            #expect(try await store.release(next.id, token: token, offset: 80) == nil)
+            #expect(try await store.session(next.id)?.offset == 40)
+            #expect(try await store.session(next.id)?.keyID == 7)
+            guard case .claimed = try await store.claim(next.id, offset: 40) else { Issue.record("no claim at 40"); return }
+        }
+    }
+
+    @Test func verifyReportsAbandonedSessionsOnly() async throws {
+        let root = Self.root()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let url = try await TestDatabase.create(label: "sessions")
+        try await TestDatabase.withClient(url) { client in
+            let verifier = StorageVerifier(records: RecordStore(client: client, logger: TestDatabase.logger), files: FileStore(root: root))
+            try await AccessTables.ensure(on: client, logger: TestDatabase.logger)
+            let store = Self.store(client, root: root)
+            let live = try await store.create(kind: "song", recordID: 1, length: 100, metadata: nil, originalName: nil, expiresIn: .seconds(600), keyID: nil)
+            let old = try await store.create(kind: "song", recordID: 2, length: 100, metadata: nil, originalName: nil, expiresIn: .seconds(600), keyID: nil)
+            _ = try await client.query("UPDATE audio_server.upload_sessions SET expires_at = now() - interval '1 minute' WHERE id = \(old.id)", logger: TestDatabase.logger)
+            let stray = root + "/uploads/" + String(repeating: "s", count: 43) + ".part"
+            try Data("x".utf8).write(to: URL(fileURLWithPath: stray))
+            let problems = try await verifier.verify(kinds: [])
+            #expect(Set(problems) == [.abandonedUpload(path: store.dataPath(old.id)), .abandonedUpload(path: stray)], "\(problems)")
+            #expect(StorageVerifier.repair(problems, in: FileStore(root: root)).count == 2)
+            #expect(FileManager.default.fileExists(atPath: store.dataPath(live.id)))
+            #expect(try await verifier.verify(kinds: []).isEmpty)
+            // The sweeper takes the expired row (its file is gone already); the live one stays.
+            #expect(try await store.sweep() == 1)
+            #expect(try await store.session(live.id) != nil)
+        }
+    }
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Resumable uploads with a real tus client: starts the server on a throwaway PostgreSQL (as
+# scripts/fuzz-api.sh does) and runs scripts/tus_e2e.py, which uploads through tuspy (whole with
+# checksums, resumed from a stored URL, refused, terminated). Installs tuspy when missing.
+#
+# Environment: AUDIO_SERVER_BIN (use this binary instead of building), SWIFT_BUILD_FLAGS, TUS_KEEP
+# (keep the temp dir with the server log).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+python3 -c 'import tusclient' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'tuspy==1.1.0'
+
+if [ -n "${AUDIO_SERVER_BIN:-}" ]; then
+  bin=$AUDIO_SERVER_BIN
+else
+  # shellcheck disable=SC2086
+  swift build --product audio-server ${SWIFT_BUILD_FLAGS:-} >&2
+  # shellcheck disable=SC2086
+  bin="$(swift build --show-bin-path ${SWIFT_BUILD_FLAGS:-})/audio-server"
+fi
+
+tmp=$(mktemp -d /tmp/audio-tus.XXXXXX)
+chmod 755 "$tmp"  # pgtmp.sh runs postgres as another user when we are root
+server_pid=""
+cleanup() {
+  status=$?
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  "$root/scripts/pgtmp.sh" stop "$tmp/pg" || true
+  if [ -n "${TUS_KEEP:-}" ] || [ "$status" -ne 0 ]; then
+    echo "tus e2e artifacts kept in $tmp (server.log)" >&2
+  else
+    rm -rf "$tmp"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+
+mkdir -p "$tmp/kinds" "$tmp/migrations" "$tmp/storage"
+cp kinds/*.yaml "$tmp/kinds/"
+cp migrations/* "$tmp/migrations/"
+export DATABASE_URL
+DATABASE_URL=$("$root/scripts/pgtmp.sh" start "$tmp/pg")
+export KINDS_DIR="$tmp/kinds" MIGRATIONS_DIR="$tmp/migrations" STORAGE_DIR="$tmp/storage" LOG_LEVEL=warning HOST=127.0.0.1
+export SECRET_KEY="tus-secret-$(head -c 24 /dev/urandom | base64 | tr -d '\n')"
+"$bin" migrate apply >/dev/null
+admin_key=$("$bin" keys create --name tus-admin --scope admin | tail -1)
+
+# Starts a server on a free port: sets server_pid and base.
+start_server() {
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$bin" serve --port "$port" >>"$tmp/server.log" 2>&1 &
+  server_pid=$!
+  base="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    if curl -fsS "$base/healthz" >/dev/null 2>&1; then return 0; fi
+    kill -0 "$server_pid" 2>/dev/null || { echo "server exited:" >&2; cat "$tmp/server.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  echo "server did not become healthy" >&2; cat "$tmp/server.log" >&2; exit 1
+}
+
+start_server
+timeout 300 python3 "$root/scripts/tus_e2e.py" "$base" "$admin_key"
+
+# The docs' curl walkthrough (docs/api.md, "Resumable uploads"), against song 1.
+curl -fsS -X POST "$base/api/audio/create" -H "Authorization: Bearer $admin_key" -H 'Content-Type: application/json' \
+  -d '{"filetype":"song","name":"docs","duration":3}' >/dev/null
+python3 -c "import wave; w=wave.open('$tmp/tone.wav','wb'); w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000); w.writeframes(b'\0\0'*8000*3); w.close()"
+KEY="Authorization: Bearer $admin_key"
+size=$(stat -c %s "$tmp/tone.wav")
+loc=$(curl -si -X POST "$base/api/audio/song/1/uploads" -H "$KEY" -H 'Tus-Resumable: 1.0.0' \
+  -H "Upload-Length: $size" -H "Upload-Metadata: filename $(printf tone.wav | base64)" | tr -d '\r' | awk 'tolower($1) == "location:" {print $2}')
+curl -fsSI "$base$loc" -H "$KEY" -H 'Tus-Resumable: 1.0.0' | tr -d '\r' | grep -qi '^upload-offset: 0$'
+curl -fsS -X PATCH "$base$loc" -H "$KEY" -H 'Tus-Resumable: 1.0.0' -H 'Upload-Offset: 0' \
+  -H 'Content-Type: application/offset+octet-stream' --data-binary @"$tmp/tone.wav" -D - -o /dev/null | tr -d '\r' | grep -qi "^upload-offset: $size$"
+curl -fsS "$base/api/audio/song/1" | grep -q '"original_name":"tone.wav"'
+echo "docs walkthrough: ok"
+
+# SIGKILL between two chunks; a second server (same database and storage) finishes the upload.
+timeout 120 python3 "$root/scripts/tus_e2e.py" "$base" "$admin_key" before-kill "$tmp/state.json"
+kill -KILL "$server_pid"
+wait "$server_pid" 2>/dev/null || true
+start_server
+timeout 120 python3 "$root/scripts/tus_e2e.py" "$base" "$admin_key" after-kill "$tmp/state.json"
+# Nothing partial may be left: every session above completed, was refused or terminated.
+left=$(find "$tmp/storage" -path '*/uploads/*' -type f | wc -l)
+[ "$left" -eq 0 ] || { echo "partial uploads left behind: $left" >&2; exit 1; }
