@@ -128,13 +128,16 @@ struct ServeCommand: AsyncParsableCommand {
 
         let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: poolSize, warm: true), logger: poolLogger(logger))
         let registry = KindRegistry(catalog)
-        let app = ServerApplication.make(configuration: configuration, registry: registry, database: database,
-                                         watch: try url.connectionConfiguration(), keyChanges: try url.connectionConfiguration(), logger: logger)
         let reloader = KindReloader(registry: registry, kindsDirectory: settings.kindsDirectory, migrations: directory,
                                     client: database, logger: logger)
+        // Reloads reach every server on this database: SIGHUP here tells the others, and their
+        // SIGHUPs (or `audio-server kinds reload`) reach this one.
+        let app = ServerApplication.make(configuration: configuration, registry: registry, database: database,
+                                         watch: try url.connectionConfiguration(), keyChanges: try url.connectionConfiguration(),
+                                         services: [KindChangeService(reloader: reloader, listen: try url.connectionConfiguration())], logger: logger)
         let hangups = SignalWatcher.watch(SIGHUP)
         let reloads = Task {
-            for await _ in hangups { await reloader.reload() }
+            for await _ in hangups { await reloader.reloadEverywhere() }
         }
         defer { reloads.cancel() }
         logger.info("serving", metadata: ["kinds": "\(catalog.names.joined(separator: ","))", "address": "\(host):\(port)",
