@@ -13,8 +13,9 @@ public struct UploadSession: Sendable, Equatable {
     public var id: String
     public var kind: String
     public var recordID: Int64
-    /// The file's declared length (`Upload-Length`); no byte beyond it is accepted.
-    public var length: Int64
+    /// The file's declared length (`Upload-Length`); no byte beyond it is accepted. Nil until
+    /// known (an IETF-draft upload may learn it only from the request that completes it).
+    public var length: Int64?
     /// Bytes received, fsynced and acknowledged (`Upload-Offset`).
     public var offset: Int64
     /// `Upload-Metadata` as the client sent it (echoed by HEAD).
@@ -73,7 +74,7 @@ public struct UploadSessionStore: Sendable {
             id text PRIMARY KEY CHECK (length(id) BETWEEN 16 AND 64),
             kind text NOT NULL,
             record_id bigint NOT NULL,
-            upload_length bigint NOT NULL CHECK (upload_length > 0),
+            upload_length bigint CHECK (upload_length >= 0),
             upload_offset bigint NOT NULL DEFAULT 0,
             metadata text,
             original_name text,
@@ -82,7 +83,7 @@ public struct UploadSessionStore: Sendable {
             key_id bigint,
             claim uuid,
             claimed_until timestamptz,
-            CHECK (upload_offset BETWEEN 0 AND upload_length)
+            CHECK (upload_offset >= 0 AND (upload_length IS NULL OR upload_offset <= upload_length))
         )
         """,
         "CREATE INDEX IF NOT EXISTS upload_sessions_expires ON audio_server.upload_sessions (expires_at)",
@@ -96,7 +97,7 @@ public struct UploadSessionStore: Sendable {
 
     static func session(_ row: PostgresRow) throws -> UploadSession {
         let (id, kind, recordID, length, offset, metadata, name, expires, keyID, expired) =
-            try row.decode((String, String, Int64, Int64, Int64, String?, String?, Double, Int64?, Bool).self)
+            try row.decode((String, String, Int64, Int64?, Int64, String?, String?, Double, Int64?, Bool).self)
         return UploadSession(id: id, kind: kind, recordID: recordID, length: length, offset: offset, metadata: metadata,
                              originalName: name, expiresAt: Date(timeIntervalSince1970: expires), keyID: keyID, expired: expired)
     }
@@ -115,7 +116,7 @@ public struct UploadSessionStore: Sendable {
     }
 
     /// Makes a session and its empty data file.
-    public func create(kind: String, recordID: Int64, length: Int64, metadata: String?, originalName: String?,
+    public func create(kind: String, recordID: Int64, length: Int64?, metadata: String?, originalName: String?,
                        expiresIn: Duration, keyID: Int64?) async throws -> UploadSession {
         let id = Self.newToken()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -178,12 +179,14 @@ public struct UploadSessionStore: Sendable {
         return !rows.isEmpty
     }
 
-    /// Ends a claim, storing the new acknowledged offset (its bytes must be fsynced already).
-    /// Nil when the claim was lost (deleted session, or the lease was taken over).
+    /// Ends a claim, storing the new acknowledged offset (its bytes must be fsynced already) and
+    /// the length when it became known. Nil when the claim was lost (deleted session, or the
+    /// lease was taken over).
     @discardableResult
-    public func release(_ id: String, token: UUID, offset: Int64) async throws -> UploadSession? {
+    public func release(_ id: String, token: UUID, offset: Int64, length: Int64? = nil) async throws -> UploadSession? {
         let rows = try await PreparedStatements.rows("""
-            UPDATE audio_server.upload_sessions SET upload_offset = \(offset), claim = NULL, claimed_until = NULL
+            UPDATE audio_server.upload_sessions
+            SET upload_offset = \(offset), upload_length = coalesce(\(length), upload_length), claim = NULL, claimed_until = NULL
             WHERE id = \(id) AND claim = \(token) RETURNING \(unescaped: Self.columns)
             """, client: client, logger: logger)
         return try rows.first.map(Self.session)
