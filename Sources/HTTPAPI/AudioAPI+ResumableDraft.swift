@@ -16,8 +16,9 @@ import Storage
 /// A `PUT` without `Upload-Complete` is today's plain upload. The upload resource answers tus
 /// requests (`Tus-Resumable`) as tus and draft requests as the draft. The response that completes
 /// an upload is what the plain `PUT` answers (the record, or its refusal), with `Upload-Complete: ?1`.
-/// Not sent: 104 interim responses (Hummingbird handlers cannot write them), so the upload
-/// resource is learnt from the 201 of an `Upload-Complete: ?0` creation.
+/// The interim `104 Upload Resumption Supported` that announces the upload resource before the
+/// body is read is written by `ContinueHandler` (a Hummingbird handler cannot write interim
+/// responses), for requests that send the interop version (`announceUpload`).
 extension AudioAPI {
     static let partialUpload = "application/partial-upload"
 
@@ -90,7 +91,9 @@ extension AudioAPI {
                 let params = HeaderParameters.parse(disposition)
                 return (params["filename*"].flatMap(HeaderParameters.decodeRFC5987) ?? params["filename"]).flatMap(UploadReceiver.baseName)
             }
-            let session = try await uploads.create(kind: kind.name, recordID: id, length: length, metadata: nil, originalName: name,
+            // The token a 104 already announced (ContinueHandler), so the resource is where it said.
+            let announced = request.headers[.announcedUploadToken].flatMap { Self.isToken($0) ? $0 : nil }
+            let session = try await uploads.create(id: announced, kind: kind.name, recordID: id, length: length, metadata: nil, originalName: name,
                                                    expiresIn: .seconds(Self.resumableRules(kind).expiresSeconds), keyID: actor.keyID)
             guard case .claimed(let claimed, let token) = try await uploads.claim(session.id, offset: 0) else {
                 throw Problem(.uploadBusy, detail: "The new upload could not be claimed; retry.")
@@ -185,6 +188,26 @@ extension AudioAPI {
                   try await uploads.delete(token) else { throw Self.noSession() }
             return Response(status: .noContent)
         }
+    }
+
+    static let interopVersion = "8"
+
+    /// The 104 for a `PUT` that starts a draft upload with the interop version this server speaks,
+    /// when its head alone does not already say it will be refused (no key, too large, unknown
+    /// kind, bad id); nil for every other request. Runs on the event loop: no I/O.
+    @Sendable func announceUpload(_ head: HTTPRequest) -> (fields: HTTPFields, token: String)? {
+        guard head.method == .put, head.headerFields[.uploadDraftInteropVersion] == Self.interopVersion,
+              let complete = head.headerFields[.uploadComplete]?.trimmingCharacters(in: .whitespaces), complete == "?0" || complete == "?1",
+              let path = head.path?.split(separator: "?", maxSplits: 1).first,
+              let (operation, segments) = APIOperation.matching(.put, path: path), operation == .upload, acceptsBody(head),
+              let queries = registry.runtime.resolve(Self.pathSegment(String(segments[2]))),
+              let id = Int64(Self.pathSegment(String(segments[3]))), id > 0 else { return nil }
+        if let length = head.headerFields[.uploadLength].flatMap(Self.nonNegative), length > uploadLimit(queries.kind) { return nil }
+        let token = UploadSessionStore.newToken()
+        let fields: HTTPFields = [.location: "/api/audio/\(queries.kind.name)/\(id)/uploads/\(token)",
+                                  .uploadDraftInteropVersion: Self.interopVersion,
+                                  .uploadLimit: uploadLimitField(queries.kind, expiresAt: nil)]
+        return (fields, token)
     }
 
     static func appendTooLarge(_ kind: KindDefinition, _ limitField: String) -> Problem {

@@ -159,15 +159,75 @@ import TestSupport
             #expect(last.lowercased().contains("upload-complete: ?1") && last.contains(Fixture.sha256(wav)))
         }
     }
+    /// The issue's draft flow on a socket: the 104 names the upload resource before the body; the
+    /// connection is cut mid-body; the client asks the offset and finishes with a PATCH.
+    @Test func announcedBy104ThenCutAndResumed() async throws {
+        try await TestServer.run(setup: .live) { client, context in
+            let wav = LargeUploadTests.wav(dataBytes: 400_000)
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":2}"#)
+            let port = try #require(client.port)
+            let fd = try RawConnection.open(port: port)
+            try RawConnection.send(fd, Array(TestServer.withAdminKey("""
+                PUT /api/audio/song/\(id) HTTP/1.1\r
+                Host: 127.0.0.1\r
+                Upload-Draft-Interop-Version: 8\r
+                Upload-Complete: ?1\r
+                Content-Type: audio/wav\r
+                Content-Length: \(wav.count)\r
+                X-Audio-Announced-Upload: \(String(repeating: "F", count: 43))\r
+                \r
+
+                """, port: port).utf8))
+            let interim = RawConnection.receive(fd, until: "\r\n\r\n", timeout: .seconds(30))
+            #expect(interim.hasPrefix("HTTP/1.1 104"), "\(interim)")
+            #expect(interim.contains("Upload-Draft-Interop-Version: 8") && interim.contains("max-append-size="), "\(interim)")
+            let location = try #require(interim.split(separator: "\r\n").first { $0.lowercased().hasPrefix("location:") }
+                .map { $0.dropFirst("location:".count).trimmingCharacters(in: .whitespaces) })
+            // A client cannot choose the token: the forged field never reached the handler.
+            #expect(location.hasPrefix("/api/audio/song/\(id)/uploads/") && !location.hasSuffix(String(repeating: "F", count: 43)))
+            try RawConnection.send(fd, Array(wav[0..<150_000]))
+            usleep(100_000)
+            close(fd)
+            var offset = 0
+            for _ in 0..<400 where offset == 0 {
+                try await Task.sleep(for: .milliseconds(25))
+                let head = try await client.execute(uri: location, method: .head, headers: Self.interop)
+                offset = Int(head.headers[.uploadOffset] ?? "") ?? 0
+            }
+            #expect(offset == 150_000)
+            let done = try await client.execute(uri: location, method: .patch,
+                                                headers: Self.fields([.uploadComplete: "?1", .uploadOffset: String(offset), .contentType: AudioAPI.partialUpload]),
+                                                body: ByteBuffer(bytes: Array(wav[offset...])))
+            #expect(done.status == .ok && done.headers[.uploadComplete] == "?1", "\(done.text)")
+            #expect(try done.json()["file"]?.objectValue?["sha256"]?.stringValue == Fixture.sha256(wav))
+            #expect(context.storedFiles().count == 1)
+            // No interop version, no 104: a plain PUT stays plain.
+            let plain = try RawConnection.exchange(port: port, head: """
+                PUT /api/audio/song/\(id) HTTP/1.1\r
+                Host: 127.0.0.1\r
+                Content-Type: audio/wav\r
+                Content-Length: \(wav.count)\r
+                \r
+
+                """, body: wav)
+            #expect(plain.hasPrefix("HTTP/1.1 200"), "\(plain)")
+        }
+    }
 }
 
 extension RawConnection {
-    /// Sends a whole request and returns the response (head and body, up to its closing brace; 30 s at most for each).
+    /// Sends a whole request and returns the final response, after any interim ones (head and body,
+/// up to its closing brace; 30 s at most for each).
     static func exchange(port: Int, head: String, body: [UInt8]) throws -> String {
         let fd = try open(port: port)
         defer { close(fd) }
         try send(fd, Array(TestServer.withAdminKey(head, port: port).utf8) + body)
-        let response = receive(fd, until: "\r\n\r\n", timeout: .seconds(30))
+        var response = receive(fd, until: "\r\n\r\n", timeout: .seconds(30))
+        // Interim answers (104) come first: the final one follows.
+        while response.hasPrefix("HTTP/1.1 1"), let end = response.range(of: "\r\n\r\n") {
+            response = String(response[end.upperBound...])
+            if !response.contains("\r\n\r\n") { response += receive(fd, until: "\r\n\r\n", timeout: .seconds(30)) }
+        }
         // A 200 carries the record (JSON): read to its end; other answers here have no body.
         guard response.hasPrefix("HTTP/1.1 200"), !response.hasSuffix("}") else { return response }
         return response + receive(fd, until: "}", timeout: .seconds(30))

@@ -108,7 +108,7 @@ public struct UploadSessionStore: Sendable {
     public func dataPath(_ id: String) -> String { directory + "/\(id).part" }
 
     /// A new session token: 32 random bytes, base64url (43 characters).
-    static func newToken() -> String {
+    public static func newToken() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
@@ -116,9 +116,10 @@ public struct UploadSessionStore: Sendable {
     }
 
     /// Makes a session and its empty data file.
-    public func create(kind: String, recordID: Int64, length: Int64?, metadata: String?, originalName: String?,
+    /// `id`: a token already announced to the client (an IETF draft 104), else a new one.
+    public func create(id announced: String? = nil, kind: String, recordID: Int64, length: Int64?, metadata: String?, originalName: String?,
                        expiresIn: Duration, keyID: Int64?) async throws -> UploadSession {
-        let id = Self.newToken()
+        let id = announced ?? Self.newToken()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let fd = open(dataPath(id), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FileStoreError.system("cannot create \(dataPath(id))") }
