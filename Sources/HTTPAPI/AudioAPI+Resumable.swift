@@ -4,6 +4,7 @@ import Hummingbird
 import KindModel
 import NIOPosix
 import Storage
+import Crypto
 import Synchronization
 
 /// Resumable uploads, tus 1.0 (core, creation, creation-with-upload, termination, checksum,
@@ -216,8 +217,10 @@ extension AudioAPI {
         let bound = length ?? uploadLimit(queries.kind)
         let remaining = bound - session.offset
         let sink: UploadSink
+        let running = UploadSessionStore.takeRunningHash(session.id, offset: session.offset)
         do {
-            sink = try UploadSink(appendingTo: store.dataPath(session.id), at: session.offset, sha1: checksum?.algorithm == .sha1)
+            sink = try UploadSink(appendingTo: store.dataPath(session.id), at: session.offset, running: running,
+                                  sha1: checksum?.algorithm == .sha1, sha256: checksum?.algorithm == .sha256)
         } catch FileStoreError.missingData {
             try? await store.delete(session.id)
             throw Problem(.uploadNotFound, status: .gone, detail: "The stored bytes of this upload are gone; start a new upload.")
@@ -245,27 +248,31 @@ extension AudioAPI {
             if error is ClaimLost { throw Problem(.uploadBusy, detail: "This append lost its claim on the upload (it stalled); HEAD and resume.") }
             var kept = session.offset
             if checksum == nil, !(error is Problem), sink.size > 0,
-               (try? await NIOThreadPool.singleton.runIfActive { try sink.finishAppend() }) != nil {
+               let finished = try? await NIOThreadPool.singleton.runIfActive({ try sink.finishAppend() }) {
                 kept += sink.size  // a cut connection: what arrived is durable, so it counts
+                UploadSessionStore.keepRunningHash(session.id, offset: kept, state: finished.running)
             } else {
                 sink.abandonAppend(to: session.offset)
+                UploadSessionStore.keepRunningHash(session.id, offset: session.offset, state: running)
             }
             // Never complete, even when the length was reached: the request did not end.
             try? await store.release(session.id, token: token, offset: kept, length: declared)
             throw error
         }
-        let digests: (sha256: [UInt8], sha1: [UInt8]?)
+        let digests: (sha256: [UInt8]?, sha1: [UInt8]?, running: SHA256?)
         do {
             digests = try await NIOThreadPool.singleton.runIfActive { try sink.finishAppend() }
         } catch {
             sink.abandonAppend(to: session.offset)
+            UploadSessionStore.keepRunningHash(session.id, offset: session.offset, state: running)
             try? await store.release(session.id, token: token, offset: session.offset)
             throw error
         }
         if let checksum {
-            let actual = checksum.algorithm == .sha1 ? digests.sha1 ?? [] : digests.sha256
+            let actual = (checksum.algorithm == .sha1 ? digests.sha1 : digests.sha256) ?? []
             if actual != checksum.digest {
                 sink.abandonAppend(to: session.offset)
+                UploadSessionStore.keepRunningHash(session.id, offset: session.offset, state: running)
                 try? await store.release(session.id, token: token, offset: session.offset)
                 throw Problem(.checksumMismatch, detail: "The \(checksum.algorithm.rawValue) of the \(sink.size) bytes received does not match Upload-Checksum; they were discarded. Send them again from offset \(session.offset).",
                               headers: [.uploadOffset: String(session.offset)])
@@ -285,13 +292,15 @@ extension AudioAPI {
                               extensions: [("upload_offset", .integer(offset)), ("upload_length", .integer(length))])
             }
             do {
-                return Appended(offset: offset, completion: try await complete(session, size: offset, token: token, queries: queries, actor: actor))
+                return Appended(offset: offset, completion: try await complete(session, size: offset, token: token, queries: queries, actor: actor,
+                                                                               sha256: digests.running.map(UploadSessionStore.hex)))
             } catch var problem as Problem {
                 // The draft marks answers that come from processing the completed file.
                 if case .ietf = end { problem.headers[.uploadComplete] = "?1" }
                 throw problem
             }
         }
+        UploadSessionStore.keepRunningHash(session.id, offset: offset, state: digests.running)
         guard try await store.release(session.id, token: token, offset: offset, length: declared) != nil else {
             // Terminated (or taken over) while this append ran: its bytes count for nothing.
             throw Self.noSession()
@@ -304,7 +313,8 @@ extension AudioAPI {
     /// The last byte arrived: the plain upload's end (`storeFile`), whose response (the record)
     /// is returned. A refused file (4xx) ends the session and its data at once; a server-side
     /// failure keeps both, so an empty append at the final offset can try again.
-    func complete(_ session: UploadSession, size: Int64, token: UUID, queries: KindQueries, actor: AuditActor) async throws -> Response {
+    /// `sha256`: the file's hash when the appends carried it along (else the file is read for it).
+    func complete(_ session: UploadSession, size: Int64, token: UUID, queries: KindQueries, actor: AuditActor, sha256: String? = nil) async throws -> Response {
         let kind = queries.kind
         let store = uploads
         let durationField = kind.upload?.durationTolerance == nil ? nil : kind.upload?.durationField
@@ -319,7 +329,7 @@ extension AudioAPI {
         let path = store.dataPath(session.id)
         do {
             let response = try await storeFile(at: path, size: size, originalName: session.originalName, queries: queries, id: session.recordID,
-                                               declaredDuration: declaredDuration, ifMatch: nil, actor: actor) { try UploadSessionStore.sha256(ofFileAt: path) }
+                                               declaredDuration: declaredDuration, ifMatch: nil, actor: actor) { try sha256 ?? UploadSessionStore.sha256(ofFileAt: path) }
             try? await store.delete(session.id)
             return response
         } catch let problem as Problem where problem.status.code < 500 {

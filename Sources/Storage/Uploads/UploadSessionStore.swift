@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import Schema
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,6 +61,30 @@ public struct UploadSessionStore: Sendable {
     public static let claimLease: Duration = .seconds(20)
     /// How often an append in progress renews its claim.
     public static let claimRenewal: Duration = .seconds(5)
+
+    /// The SHA-256 state of each session's acknowledged bytes, kept by the server that appended
+    /// them (process-wide: tokens are unique), so completing an upload does not read the whole
+    /// file again. A miss (another server appended last, or a restart) falls back to that read.
+    static let runningHashes = Mutex([String: (offset: Int64, state: SHA256)]())
+    static let maxRunningHashes = 4096
+
+    /// The state of `id`'s first `offset` bytes: a fresh one at 0, else what this process kept
+    /// (taken: the caller puts back what is true after its append).
+    public static func takeRunningHash(_ id: String, offset: Int64) -> SHA256? {
+        let kept = runningHashes.withLock { $0.removeValue(forKey: id) }
+        if offset == 0 { return SHA256() }
+        guard let kept, kept.offset == offset else { return nil }
+        return kept.state
+    }
+
+    /// Keeps `state` as the hash of `id`'s first `offset` bytes.
+    public static func keepRunningHash(_ id: String, offset: Int64, state: SHA256?) {
+        guard let state else { return }
+        runningHashes.withLock { hashes in
+            if hashes.count >= maxRunningHashes, let any = hashes.keys.first { hashes.removeValue(forKey: any) }
+            hashes[id] = (offset, state)
+        }
+    }
 
     public init(client: any ConnectionSource, logger: Logger, files: FileStore) {
         self.client = client
@@ -199,6 +224,7 @@ public struct UploadSessionStore: Sendable {
         let rows = try await PreparedStatements.rows("DELETE FROM audio_server.upload_sessions WHERE id = \(id) RETURNING id",
                                                      client: client, logger: logger)
         unlink(dataPath(id))
+        _ = Self.runningHashes.withLock { $0.removeValue(forKey: id) }
         return !rows.isEmpty
     }
 
@@ -231,6 +257,11 @@ public struct UploadSessionStore: Sendable {
         let rows = try await PreparedStatements.rows("SELECT id FROM audio_server.upload_sessions WHERE expires_at > now()",
                                                      client: client, logger: logger)
         return Set(try rows.map { try $0.decode(String.self) })
+    }
+
+    /// The SHA-256 in hex, as files' rows record it.
+    public static func hex(_ state: SHA256) -> String {
+        state.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
     /// The SHA-256 of a whole file, in hex (a resumable upload's, once complete). Blocking.
