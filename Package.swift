@@ -8,6 +8,14 @@ import PackageDescription
 //   Storage    — PostgreSQL records and the audio file store
 //   HTTPAPI    — Hummingbird routes, problem responses, OpenAPI
 //   audio-server — CLI wiring only
+// As Hummingbird builds: existentials spelled `any`, members visible only through a module the
+// file imports, and imports internal unless a file marks one `public import`.
+let strictness: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
 let package = Package(
     name: "audio-file-server",
     platforms: [.macOS(.v15)],
@@ -33,14 +41,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
-        .target(name: "KindModel", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "AudioProbe"),
+        .target(name: "KindModel", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strictness),
+        .target(name: "AudioProbe", swiftSettings: strictness),
         .target(name: "Schema", dependencies: [
             "KindModel",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: strictness),
         .target(name: "Storage", dependencies: [
             "KindModel", "Schema", "AudioProbe",
             .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -50,7 +58,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        ], swiftSettings: strictness),
         .target(name: "HTTPAPI", dependencies: [
             "KindModel", "Schema", "Storage", "AudioProbe",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -63,7 +71,7 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: strictness),
         .executableTarget(name: "audio-server", dependencies: [
             "KindModel", "Schema", "Storage", "HTTPAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -71,7 +79,7 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+        ], swiftSettings: strictness),
         .target(name: "TestSupport", dependencies: [
             "Storage",
             .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Tools of the OpenAPI tests and the fuzzed contract (versions tested with this repository).
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
-  'openapi-spec-validator==0.9.0' 'schemathesis==4.32.5'
+  'openapi-spec-validator==0.9.0' 'schemathesis==4.32.5' 'tuspy==1.1.0'
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 scripts/with-test-db.sh swift test 2>&1 | tee "$log"
@@ -15,6 +15,8 @@ scripts/with-test-db.sh sh -c '.build/debug/audio-server migrate apply --databas
 scripts/smoke-clone.sh
 # The server through PostgreSQL restarts, a stop and refused logins, under load (docs/operations.md).
 scripts/soak-db.sh
+# Resumable uploads with a real tus client (tuspy), including a server killed mid-upload (docs/api.md).
+scripts/tus-e2e.sh
 # The fuzzed contract: schemathesis against a live server and its own /openapi.json (docs/api.md).
 scripts/fuzz-api.sh
 # Repeat the test runner's closing line last, so the summary is not buried under the fuzzer's output.

@@ -3,6 +3,7 @@ import Hummingbird
 import NIOPosix
 import KindModel
 import Storage
+import Logging
 
 /// A parsed single `Range: bytes=...` header.
 enum ByteRange: Equatable {

@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import Hummingbird
-import KindModel
+public import KindModel
 import Storage
 
 /// `POST/GET /api/keys`, `DELETE /api/keys/<id>` (admin): the same as `audio-server keys`.
@@ -24,14 +24,14 @@ extension AudioAPI {
             return response
         } catch APIKeyError.nameTaken(let name) {
             throw Problem(.keyNameTaken, detail: "A working key is already called '\(name)'; pick another name, or revoke that key first.",
-                          errors: [ValidationIssue(field: "name", code: "unique", message: "'name' must be unique among working keys")])
+                          errors: [ValidationIssue(field: "name", code: .unique, message: "'name' must be unique among working keys")])
         }
     }
 
     func revokeKey(_ idText: String, _ request: Request, _ context: AudioRequestContext, by admin: ActiveKey?) async throws -> Response {
         guard let id = Int64(Self.pathSegment(idText)), id > 0 else {
             throw Problem(.invalidID, detail: "The key id in the URL must be a positive integer, as GET /api/keys lists it (got '\(idText)').",
-                          errors: [ValidationIssue(field: "id", code: "type", message: "'id' must be a positive integer")])
+                          errors: [ValidationIssue(field: "id", code: .type, message: "'id' must be a positive integer")])
         }
         do {
             _ = try await access.keys.store.revoke(String(id), actor: access.actor(admin, request, context))
@@ -65,9 +65,9 @@ public enum KeyRequest {
         case .string(let text) where (1...100).contains(text.count) && !text.allSatisfy(\.isNumber) && !text.contains(where: \.isNewline):
             name = text
         case nil, .null?:
-            issues.append(ValidationIssue(field: "name", code: "required", message: "'name' is required: a label for the key, such as 'ci' or 'player'"))
+            issues.append(ValidationIssue(field: "name", code: .required, message: "'name' is required: a label for the key, such as 'ci' or 'player'"))
         default:
-            issues.append(ValidationIssue(field: "name", code: "type", message: "'name' must be 1–100 characters on one line, not only digits (digits are ids)"))
+            issues.append(ValidationIssue(field: "name", code: .type, message: "'name' must be 1–100 characters on one line, not only digits (digits are ids)"))
         }
         var scopes: [Scope] = []
         switch object["scopes"] {
@@ -75,29 +75,29 @@ public enum KeyRequest {
             for (i, item) in items.enumerated() {
                 switch parseScope(item.stringValue, catalog: catalog) {
                 case .success(let scope): if !scopes.contains(scope) { scopes.append(scope) }
-                case .failure(let error): issues.append(ValidationIssue(field: "scopes[\(i)]", code: "enum", message: error.description))
+                case .failure(let error): issues.append(ValidationIssue(field: "scopes[\(i)]", code: .enum, message: error.description))
                 }
             }
         case nil, .null?:
-            issues.append(ValidationIssue(field: "scopes", code: "required", message: "'scopes' is required: a list such as [\"read:song\", \"write:song\"] (\(Scope.forms))"))
+            issues.append(ValidationIssue(field: "scopes", code: .required, message: "'scopes' is required: a list such as [\"read:song\", \"write:song\"] (\(Scope.forms))"))
         default:
-            issues.append(ValidationIssue(field: "scopes", code: "type", message: "'scopes' must be a non-empty list of scopes (\(Scope.forms))"))
+            issues.append(ValidationIssue(field: "scopes", code: .type, message: "'scopes' must be a non-empty list of scopes (\(Scope.forms))"))
         }
         var expiresAt: Date?
         switch object["expires_at"] {
         case nil, .null?: break
         case .string(let text):
             if let date = RFC3339.parseDateTime(text) {
-                if date <= now { issues.append(ValidationIssue(field: "expires_at", code: "not_in_past", message: "'expires_at' must be in the future")) }
+                if date <= now { issues.append(ValidationIssue(field: "expires_at", code: .notInPast, message: "'expires_at' must be in the future")) }
                 expiresAt = date
             } else {
-                issues.append(ValidationIssue(field: "expires_at", code: "format", message: "'expires_at' must be an RFC 3339 date-time such as 2027-01-31T00:00:00Z"))
+                issues.append(ValidationIssue(field: "expires_at", code: .format, message: "'expires_at' must be an RFC 3339 date-time such as 2027-01-31T00:00:00Z"))
             }
         default:
-            issues.append(ValidationIssue(field: "expires_at", code: "type", message: "'expires_at' must be an RFC 3339 date-time string or absent"))
+            issues.append(ValidationIssue(field: "expires_at", code: .type, message: "'expires_at' must be an RFC 3339 date-time string or absent"))
         }
         for key in object.keys where !["name", "scopes", "expires_at"].contains(key) {
-            issues.append(ValidationIssue(field: key, code: "unknown", message: "'\(key)' is not a key field; send name, scopes and optionally expires_at"))
+            issues.append(ValidationIssue(field: key, code: .unknown, message: "'\(key)' is not a key field; send name, scopes and optionally expires_at"))
         }
         guard issues.isEmpty else {
             throw Problem(.validation, detail: "\(issues.count) field\(issues.count == 1 ? " is" : "s are") invalid: " + Problem.summary(issues.map(\.message)),

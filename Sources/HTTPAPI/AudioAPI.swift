@@ -1,8 +1,8 @@
 import Foundation
-import Hummingbird
+public import Hummingbird
 import KindModel
 import Logging
-import Storage
+public import Storage
 
 /// The generic REST API: the same handlers serve every kind, looked up by the URL token.
 public struct AudioAPI: Sendable {
@@ -116,7 +116,7 @@ public struct AudioAPI: Sendable {
         let idText = pathSegment(try context.parameters.require("id"))
         guard let id = Int64(idText), id > 0 else {
             throw Problem(.invalidID, detail: "The id in the URL must be a positive integer (got '\(idText)').",
-                          errors: [ValidationIssue(field: "id", code: "type", message: "'id' must be a positive integer")])
+                          errors: [ValidationIssue(field: "id", code: .type, message: "'id' must be a positive integer")])
         }
         return id
     }
@@ -139,13 +139,13 @@ public struct AudioAPI: Sendable {
         let known = runtime.catalog.names
         guard let filetypeValue = object["filetype"] else {
             throw Problem(.missingFiletype, detail: "Add \"filetype\" naming the kind of audio. Known kinds: \(known.joined(separator: ", ")).",
-                          errors: [ValidationIssue(field: "filetype", code: "required", message: "'filetype' is required; known kinds: \(known.joined(separator: ", "))")],
+                          errors: [ValidationIssue(field: "filetype", code: .required, message: "'filetype' is required; known kinds: \(known.joined(separator: ", "))")],
                           extensions: [("known_kinds", .array(known.map(JSONValue.string)))])
         }
         guard case .string(let token) = filetypeValue, let queries = runtime.resolve(token) else {
             let shown = filetypeValue.stringValue.map { "'\($0)'" } ?? filetypeValue.typeDescription
             throw Problem(.unknownKind, status: .badRequest, detail: "filetype \(shown) is not a known kind. Known kinds: \(known.joined(separator: ", ")).",
-                          errors: [ValidationIssue(field: "filetype", code: "enum", message: "'filetype' must be one of: \(known.joined(separator: ", "))")],
+                          errors: [ValidationIssue(field: "filetype", code: .enum, message: "'filetype' must be one of: \(known.joined(separator: ", "))")],
                           extensions: [("known_kinds", .array(known.map(JSONValue.string)))])
         }
         let kind = queries.kind
@@ -206,7 +206,7 @@ public struct AudioAPI: Sendable {
         var object = try await JSONBody.readObject(request, limit: Self.maxJSONBytes)
         if let filetype = object["filetype"] {
             guard let name = filetype.stringValue, registry.runtime.catalog.kind(named: name)?.name == kind.name else {
-                throw Problem.validation([ValidationIssue(field: "filetype", code: "immutable",
+                throw Problem.validation([ValidationIssue(field: "filetype", code: .immutable,
                     message: "'filetype' cannot be changed; a \(kind.name) stays a \(kind.name)")])
             }
             object["filetype"] = nil

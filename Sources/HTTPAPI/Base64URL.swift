@@ -1,8 +1,8 @@
 /// Base64url without padding (RFC 4648 §5), the alphabet of `next_cursor`.
 ///
 /// Written out rather than going through Foundation's `Data.base64EncodedString()` plus three
-/// `replacingOccurrences` calls: every list page encodes a cursor, and that detour cost about 3%
-/// of a page's server CPU in the benchmark's profile.
+/// `replacingOccurrences` calls: every list page encodes a cursor, and that detour showed in a
+/// page's profile.
 enum Base64URL {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 

@@ -1,7 +1,8 @@
 import KindModel
-import NIOCore
+public import NIOCore
 #if canImport(Glibc)
 import Glibc
+import Foundation
 #endif
 
 /// How long a client may take, how slowly it may send a body, and how many connections may be

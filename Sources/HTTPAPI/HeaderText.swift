@@ -1,7 +1,7 @@
 /// Byte-wise ASCII helpers for header values (media types, multipart part headers).
 ///
 /// Byte-wise rather than Foundation's `trimmingCharacters`, which showed up in the benchmark's
-/// profile of a create (1% of its CPU) just for reading `Content-Type`.
+/// profile of a create just for reading `Content-Type`.
 enum HeaderText {
     /// The bytes as text, without leading and trailing spaces and tabs.
     static func trimmed<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) -> String {

@@ -1,4 +1,4 @@
-import KindModel
+public import KindModel
 import Storage
 import Synchronization
 

@@ -1,7 +1,7 @@
-import Logging
+public import Logging
 import KindModel
 import PostgresNIO
-import Schema
+public import Schema
 
 /// Re-reads `kinds/` on `SIGHUP` and swaps the new definitions in when it is safe: they must lint
 /// cleanly, be exactly what the committed migrations produce, and every migration must be applied.

@@ -42,7 +42,7 @@ enum ListQueryParser {
                 guard let decoded = spaced.removingPercentEncoding else {
                     let name = String(parts[0])
                     throw Problem(.invalidQuery, detail: "'\(item)' is not valid percent-encoding (a '%' must start two hex digits of UTF-8); encode the value with encodeURIComponent or curl --data-urlencode.",
-                                  errors: [ValidationIssue(field: name, code: "encoding", message: "'\(name)' is not valid percent-encoded UTF-8")])
+                                  errors: [ValidationIssue(field: name, code: .encoding, message: "'\(name)' is not valid percent-encoded UTF-8")])
                 }
                 return decoded
             }
@@ -51,7 +51,7 @@ enum ListQueryParser {
     }
 
     /// The issue of a cursor this server did not issue for the page's sort (or whose values were edited).
-    static let cursorIssue = ValidationIssue(field: "cursor", code: "format",
+    static let cursorIssue = ValidationIssue(field: "cursor", code: .format,
         message: "'cursor' is not a next_cursor this server issued for this sort; omit it to start at the first page")
 
     static func parse(_ parameters: [(String, String)], kind: KindDefinition, cursors: CursorSigner = .ephemeral()) throws -> (ListQuery, sortSpec: String) {
@@ -67,17 +67,17 @@ enum ListQueryParser {
             switch key {
             case "limit":
                 if let n = Int(value), (1...1000).contains(n) { query.limit = n }
-                else { issues.append(ValidationIssue(field: "limit", code: "range", message: "'limit' must be a whole number from 1 to 1000 (got '\(value)')")) }
+                else { issues.append(ValidationIssue(field: "limit", code: .range, message: "'limit' must be a whole number from 1 to 1000 (got '\(value)')")) }
             case "cursor":
                 if !value.isEmpty { cursorText = value }
             case "count":
                 if value == "exact" { query.countTotal = true }
-                else { issues.append(ValidationIssue(field: "count", code: "enum", message: "'count' must be 'exact' (got '\(value)')")) }
+                else { issues.append(ValidationIssue(field: "count", code: .enum, message: "'count' must be 'exact' (got '\(value)')")) }
             case "has_file":
                 switch value.lowercased() {
                 case "true", "1": query.hasFile = true
                 case "false", "0": query.hasFile = false
-                default: issues.append(ValidationIssue(field: "has_file", code: "type", message: "'has_file' must be true or false (got '\(value)')"))
+                default: issues.append(ValidationIssue(field: "has_file", code: .type, message: "'has_file' must be true or false (got '\(value)')"))
                 }
             case "sort":
                 sortSpec = value
@@ -86,7 +86,7 @@ enum ListQueryParser {
                 filterCount += 1
                 if filterCount == minimumFilterCap + 1 { filterCap = maxFilters(for: kind) }
                 if filterCount == filterCap + 1 {
-                    issues.append(ValidationIssue(field: key, code: "too_many_filters",
+                    issues.append(ValidationIssue(field: key, code: .tooManyFilters,
                         message: "a list request on \(kind.name) takes at most \(filterCap) filters; narrow the query (split it, or filter on fewer values)"))
                 }
                 if filterCount > filterCap { continue }
@@ -111,7 +111,7 @@ enum ListQueryParser {
         var seen = Set<String>()
         let parts = value.split(separator: ",", omittingEmptySubsequences: false)
         guard parts.count <= maxSortKeys else {
-            issues.append(ValidationIssue(field: "sort", code: "too_many_sort_keys",
+            issues.append(ValidationIssue(field: "sort", code: .tooManySortKeys,
                 message: "'sort' takes at most \(maxSortKeys) keys (got \(parts.count)); the id already breaks ties"))
             return
         }
@@ -123,12 +123,12 @@ enum ListQueryParser {
             } else if let field = kind.field(named: name), !field.isList {
                 query.sort.append(SortKey(column: name, descending: descending, sqlType: ListQuery.bindType(field.type), nullable: !field.required))
             } else {
-                issues.append(ValidationIssue(field: "sort", code: "unknown_field",
+                issues.append(ValidationIssue(field: "sort", code: .unknownField,
                     message: "cannot sort by '\(name)'; sort takes a comma list of \(kind.sortableNames.joined(separator: ", ")), each optionally prefixed with '-' for descending"))
                 continue
             }
             if !seen.insert(name).inserted {
-                issues.append(ValidationIssue(field: "sort", code: "duplicate", message: "'sort' names '\(name)' twice"))
+                issues.append(ValidationIssue(field: "sort", code: .duplicate, message: "'sort' names '\(name)' twice"))
             }
         }
     }
@@ -141,21 +141,21 @@ enum ListQueryParser {
             let opText = String(key[key.index(after: open)..<key.index(before: key.endIndex)])
             guard let parsed = FilterOperator(rawValue: opText) else {
                 let allowed = kind.filterField(named: name).map { FilterOperator.allowed(for: $0).map(\.rawValue).joined(separator: ", ") } ?? "eq"
-                issues.append(ValidationIssue(field: key, code: "unknown_operator", message: "unknown operator '\(opText)' on '\(name)'; allowed: \(allowed)"))
+                issues.append(ValidationIssue(field: key, code: .unknownOperator, message: "unknown operator '\(opText)' on '\(name)'; allowed: \(allowed)"))
                 return
             }
             op = parsed
         }
         guard let field = kind.filterField(named: name) else {
             let filterable = (kind.fields + KindDefinition.filterableSystemFields).map(\.name)
-            issues.append(ValidationIssue(field: key, code: "unknown_field",
+            issues.append(ValidationIssue(field: key, code: .unknownField,
                 message: "'\(name)' is not a field of \(kind.name); filter on \(filterable.joined(separator: ", ")), or use \(reserved.sorted().joined(separator: ", "))"))
             return
         }
         let allowed = FilterOperator.allowed(for: field)
         if field.isList && op == .eq { op = .has }
         guard allowed.contains(op) else {
-            issues.append(ValidationIssue(field: key, code: "unknown_operator",
+            issues.append(ValidationIssue(field: key, code: .unknownOperator,
                 message: "operator '\(op.rawValue)' does not apply to \(field.isList ? "list" : field.type.rawValue) field '\(name)'; allowed: \(allowed.map(\.rawValue).joined(separator: ", "))"))
             return
         }
@@ -164,7 +164,7 @@ enum ListQueryParser {
         if field.valueType == .datetime { text = text.replacingOccurrences(of: " ", with: "+") }
         if op == .contains {
             guard !text.unicodeScalars.contains("\u{0}") else {
-                issues.append(ValidationIssue(field: key, code: "invalid_character", message: "'\(key)' contains a NUL character"))
+                issues.append(ValidationIssue(field: key, code: .invalidCharacter, message: "'\(key)' contains a NUL character"))
                 return
             }
         } else {
@@ -179,10 +179,10 @@ enum ListQueryParser {
             let numericOK = !field.valueType.isNumeric || Double(text) != nil
             _ = RecordValidator.validateValue(json, field: scalar, path: key, now: nil, issues: &itemIssues)
             // Any RFC 3339 instant is a fine bound to compare with, even one no record can hold.
-            if field.valueType == .datetime { itemIssues.removeAll { $0.code == "out_of_range" } }
+            if field.valueType == .datetime { itemIssues.removeAll { $0.code == .outOfRange } }
             if !numericOK || !itemIssues.isEmpty {
                 let expected = RecordValidator.describe(scalar)
-                issues.append(ValidationIssue(field: key, code: "invalid_value", message: "'\(key)' must be \(expected) (got '\(value)')"))
+                issues.append(ValidationIssue(field: key, code: .invalidValue, message: "'\(key)' must be \(expected) (got '\(value)')"))
                 return
             }
             if field.valueType == .integer, case .number(let n) = json, let i = n.int64 { text = String(i) }

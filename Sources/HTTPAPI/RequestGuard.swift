@@ -1,6 +1,8 @@
 import Hummingbird
 #if canImport(Glibc)
 import Glibc
+import KindModel
+import Foundation
 #endif
 
 /// The host names a request's `Host` may carry (`ALLOWED_HOSTS`), so that a web page cannot reach

@@ -1,9 +1,9 @@
-import Hummingbird
+public import Hummingbird
 import KindModel
-import Logging
-import PostgresNIO
-import ServiceLifecycle
-import Storage
+public import Logging
+public import PostgresNIO
+public import ServiceLifecycle
+public import Storage
 
 /// Server-wide settings that are not kinds.
 public struct ServerConfiguration: Sendable {
@@ -65,7 +65,7 @@ public enum ServerApplication {
     ///   the periodic reload.
     public static func make(configuration: ServerConfiguration, registry: KindRegistry, database: DatabasePool,
                             watch: PostgresConnection.Configuration? = nil, keyChanges: PostgresConnection.Configuration? = nil,
-                            logger: Logger) -> some ApplicationProtocol {
+                            services extra: [any Service] = [], logger: Logger) -> some ApplicationProtocol {
         let health = DatabaseHealth()
         // Without SECRET_KEY (tests; `serve` refuses to start without one) a random secret per process.
         let secret = configuration.secretKey ?? Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max) })
@@ -78,6 +78,7 @@ public enum ServerApplication {
         var services: [any Service] = [database, KeyDirectoryService(directory: keys)]
         services.append(UploadSweeperService(store: api.uploads, interval: configuration.uploadSweepInterval, logger: logger))
         if let watch { services.append(DatabaseWatchService(health: health, configuration: watch, logger: logger)) }
+        services += extra
         let router = Router(context: AudioRequestContext.self)
         router.add(middleware: RequestMiddleware(hosts: configuration.allowedHosts ?? .defaults(listeningOn: configuration.host),
                                                  cors: configuration.corsOrigins))

@@ -1,6 +1,7 @@
 import AudioProbe
 import Hummingbird
 import Storage
+import KindModel
 
 /// Streams an upload body into an `UploadSink` with bounded memory: raw `audio/*` bodies byte for
 /// byte, `multipart/form-data` through `MultipartScanner`, taking the first file

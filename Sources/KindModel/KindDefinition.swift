@@ -1,3 +1,4 @@
+import Foundation
 /// One kind of audio (song, podcast, ...) as declared by a YAML file in `kinds/`.
 ///
 /// Everything the server does for a kind — validation, table, routes, OpenAPI — is derived from

@@ -126,6 +126,9 @@ extension KindFileReader {
             if let p = rules.pattern, (try? NSRegularExpression(pattern: p)) == nil {
                 problem(value, "pattern '\(p)' is not a valid regular expression")
                 rules.pattern = nil
+            } else if let p = rules.pattern, let why = PatternDialect.divergence(in: p) {
+                problem(value, "pattern '\(p)': \(why) (the server and PostgreSQL both check a pattern, so it must mean the same to both)")
+                rules.pattern = nil
             }
         case "min": rules.min = number(value, key)
         case "max": rules.max = number(value, key)

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// RFC 3339 timestamps and ISO dates, parsed by hand: `ISO8601DateFormatter` is slow, not
 /// `Sendable`, and accepts forms (no time zone, week dates) that a timestamptz column would misread.

@@ -1,54 +1,4 @@
-import Foundation
-
-/// One reason a request's value was refused, in the shape of the API's `errors` array.
-public struct ValidationIssue: Sendable, Equatable, Codable, CustomStringConvertible {
-    /// Path of the value: `name`, `participants[3]`.
-    public var field: String
-    /// Machine-readable rule name: `required`, `type`, `max_length`, `min`, `pattern`, `enum`, ...
-    public var code: String
-    /// A sentence a person can act on.
-    public var message: String
-
-    public init(field: String, code: String, message: String) {
-        self.field = field
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(field): \(message)" }
-}
-
-/// Every problem of one request; the API returns them all at once.
-public struct ValidationFailure: Error, Sendable, Equatable {
-    public var issues: [ValidationIssue]
-    public init(issues: [ValidationIssue]) { self.issues = issues }
-}
-
-/// A value that passed validation, typed for binding as a SQL parameter.
-public enum FieldValue: Sendable, Equatable {
-    case null
-    case string(String)
-    case integer(Int64)
-    case number(Double)
-    case boolean(Bool)
-    /// RFC 3339 text as sent (already checked): bound as text and cast by PostgreSQL, because a
-    /// `Date` (a double) loses microseconds for instants far from 2001.
-    case datetime(String)
-    /// `YYYY-MM-DD`, already checked to be a real calendar date.
-    case date(String)
-    case list([FieldValue])
-}
-
-/// The fields of a request that passed validation, in the kind's field order.
-public struct ValidatedRecord: Sendable, Equatable {
-    public var values: [(field: FieldDefinition, value: FieldValue)]
-
-    public static func == (lhs: ValidatedRecord, rhs: ValidatedRecord) -> Bool {
-        lhs.values.map(\.field) == rhs.values.map(\.field) && lhs.values.map(\.value) == rhs.values.map(\.value)
-    }
-
-    public subscript(name: String) -> FieldValue? { values.first { $0.field.name == name }?.value }
-}
+public import Foundation
 
 /// Checks request bodies against a kind. Pure: the same rules run at lint time on YAML defaults.
 public enum RecordValidator {
@@ -71,7 +21,7 @@ public enum RecordValidator {
                 let hint = SystemColumn.names.contains(key)
                     ? "'\(key)' is set by the server and cannot be written"
                     : "'\(key)' is not a field of \(kind.name); known fields: \(known.joined(separator: ", "))"
-                issues.append(ValidationIssue(field: key, code: "unknown_field", message: hint))
+                issues.append(ValidationIssue(field: key, code: .unknownField, message: hint))
             }
         }
         for field in kind.fields {
@@ -87,7 +37,7 @@ public enum RecordValidator {
                 if let d = field.defaultValue { value = d }
                 else if field.isList { value = .array([]) }
                 else if field.required {
-                    issues.append(ValidationIssue(field: field.name, code: "required",
+                    issues.append(ValidationIssue(field: field.name, code: .required,
                         message: "'\(field.name)' is required; send \(describe(field))"))
                     continue
                 } else { value = .null }
@@ -107,7 +57,7 @@ public enum RecordValidator {
                                      issues: inout [ValidationIssue]) -> FieldValue? {
         if case .null = value {
             if field.required {
-                issues.append(ValidationIssue(field: path, code: "required",
+                issues.append(ValidationIssue(field: path, code: .required,
                     message: "'\(path)' is required and cannot be null; send \(describe(field))"))
                 return nil
             }
@@ -118,16 +68,16 @@ public enum RecordValidator {
             return validateScalar(value, type: field.type, rules: field.rules, path: path, now: now, issues: &issues)
         }
         guard case .array(let items) = value else {
-            issues.append(ValidationIssue(field: path, code: "type", message: "'\(path)' must be a list, got \(value.typeDescription)"))
+            issues.append(ValidationIssue(field: path, code: .type, message: "'\(path)' must be a list, got \(value.typeDescription)"))
             return nil
         }
         let before = issues.count
         if let lo = field.minItems, items.count < lo {
-            issues.append(ValidationIssue(field: path, code: "min_items",
+            issues.append(ValidationIssue(field: path, code: .minItems,
                 message: "'\(path)' must have at least \(lo) item\(lo == 1 ? "" : "s") (got \(items.count))"))
         }
         if let hi = field.maxItems, items.count > hi {
-            issues.append(ValidationIssue(field: path, code: "max_items",
+            issues.append(ValidationIssue(field: path, code: .maxItems,
                 message: "'\(path)' must have at most \(hi) item\(hi == 1 ? "" : "s") (got \(items.count))"))
         }
         var typed: [FieldValue] = []
@@ -135,7 +85,7 @@ public enum RecordValidator {
         for (i, item) in items.enumerated() {
             let itemPath = "\(path)[\(i)]"
             if case .null = item {
-                issues.append(ValidationIssue(field: itemPath, code: "type", message: "'\(itemPath)' must not be null"))
+                issues.append(ValidationIssue(field: itemPath, code: .type, message: "'\(itemPath)' must not be null"))
                 continue
             }
             if let v = validateScalar(item, type: itemType, rules: field.rules, path: itemPath, now: now, issues: &issues) {
@@ -147,78 +97,78 @@ public enum RecordValidator {
 
     static func validateScalar(_ value: JSONValue, type: FieldType, rules: ValueRules, path: String, now: Date?,
                                issues: inout [ValidationIssue]) -> FieldValue? {
-        func fail(_ code: String, _ message: String) -> FieldValue? {
+        func fail(_ code: ValidationCode, _ message: String) -> FieldValue? {
             issues.append(ValidationIssue(field: path, code: code, message: message))
             return nil
         }
         switch type {
         case .string, .text, .enum:
-            guard case .string(let s) = value else { return fail("type", "'\(path)' must be a string, got \(value.typeDescription)") }
+            guard case .string(let s) = value else { return fail(.type, "'\(path)' must be a string, got \(value.typeDescription)") }
             if s.unicodeScalars.contains("\u{0}") {
-                return fail("invalid_character", "'\(path)' contains a NUL character (\\u0000), which cannot be stored; remove it")
+                return fail(.invalidCharacter, "'\(path)' contains a NUL character (\\u0000), which cannot be stored; remove it")
             }
             if type == .enum, let allowed = rules.enumValues, !allowed.contains(s) {
-                return fail("enum", "'\(path)' must be one of: \(allowed.joined(separator: ", ")) (got '\(s)')")
+                return fail(.enum, "'\(path)' must be one of: \(allowed.joined(separator: ", ")) (got '\(s)')")
             }
             let length = s.unicodeScalars.count
             if let lo = rules.minLength, length < lo {
-                return fail("min_length", "'\(path)' must be at least \(lo) character\(lo == 1 ? "" : "s") long (got \(length))")
+                return fail(.minLength, "'\(path)' must be at least \(lo) character\(lo == 1 ? "" : "s") long (got \(length))")
             }
             if let hi = rules.maxLength, length > hi {
-                return fail("max_length", "'\(path)' must be at most \(hi) characters long (got \(length))")
+                return fail(.maxLength, "'\(path)' must be at most \(hi) characters long (got \(length))")
             }
             if let pattern = rules.pattern, !PatternCache.matches(pattern, s) {
-                return fail("pattern", "'\(path)' must match the pattern \(pattern)")
+                return fail(.pattern, "'\(path)' must match the pattern \(pattern)")
             }
             return .string(s)
         case .integer:
-            guard case .number(let n) = value else { return fail("type", "'\(path)' must be an integer, got \(value.typeDescription)") }
-            guard n.isIntegral else { return fail("type", "'\(path)' must be a whole number (got \(n))") }
+            guard case .number(let n) = value else { return fail(.type, "'\(path)' must be an integer, got \(value.typeDescription)") }
+            guard n.isIntegral else { return fail(.type, "'\(path)' must be a whole number (got \(n))") }
             guard let i = n.int64 else {
                 let negative = n.literal.hasPrefix("-")
-                if negative, let lo = rules.min { return fail("min", "'\(path)' must be ≥ \(JSONNumber(lo)) (got \(n))") }
-                if !negative, let hi = rules.max { return fail("max", "'\(path)' must be ≤ \(JSONNumber(hi)) (got \(n))") }
-                return fail("out_of_range", "'\(path)' is outside the 64-bit integer range (got \(n))")
+                if negative, let lo = rules.min { return fail(.min, "'\(path)' must be ≥ \(JSONNumber(lo)) (got \(n))") }
+                if !negative, let hi = rules.max { return fail(.max, "'\(path)' must be ≤ \(JSONNumber(hi)) (got \(n))") }
+                return fail(.outOfRange, "'\(path)' is outside the 64-bit integer range (got \(n))")
             }
-            if let lo = rules.min, Double(i) < lo { return fail("min", "'\(path)' must be ≥ \(JSONNumber(lo)) (got \(i))") }
-            if let hi = rules.max, Double(i) > hi { return fail("max", "'\(path)' must be ≤ \(JSONNumber(hi)) (got \(i))") }
+            if let lo = rules.min, Double(i) < lo { return fail(.min, "'\(path)' must be ≥ \(JSONNumber(lo)) (got \(i))") }
+            if let hi = rules.max, Double(i) > hi { return fail(.max, "'\(path)' must be ≤ \(JSONNumber(hi)) (got \(i))") }
             return .integer(i)
         case .number:
-            guard case .number(let n) = value else { return fail("type", "'\(path)' must be a number, got \(value.typeDescription)") }
-            guard let d = n.double else { return fail("out_of_range", "'\(path)' is too large for a double-precision number (got \(n))") }
-            if let lo = rules.min, d < lo { return fail("min", "'\(path)' must be ≥ \(JSONNumber(lo)) (got \(n))") }
-            if let hi = rules.max, d > hi { return fail("max", "'\(path)' must be ≤ \(JSONNumber(hi)) (got \(n))") }
+            guard case .number(let n) = value else { return fail(.type, "'\(path)' must be a number, got \(value.typeDescription)") }
+            guard let d = n.double else { return fail(.outOfRange, "'\(path)' is too large for a double-precision number (got \(n))") }
+            if let lo = rules.min, d < lo { return fail(.min, "'\(path)' must be ≥ \(JSONNumber(lo)) (got \(n))") }
+            if let hi = rules.max, d > hi { return fail(.max, "'\(path)' must be ≤ \(JSONNumber(hi)) (got \(n))") }
             return .number(d)
         case .boolean:
-            guard case .bool(let b) = value else { return fail("type", "'\(path)' must be true or false, got \(value.typeDescription)") }
+            guard case .bool(let b) = value else { return fail(.type, "'\(path)' must be true or false, got \(value.typeDescription)") }
             return .boolean(b)
         case .datetime:
             guard case .string(let s) = value else {
-                return fail("type", "'\(path)' must be an RFC 3339 date-time string, got \(value.typeDescription)")
+                return fail(.type, "'\(path)' must be an RFC 3339 date-time string, got \(value.typeDescription)")
             }
             guard let date = RFC3339.parseDateTime(s) else {
-                return fail("format", "'\(path)' must be an RFC 3339 date-time with a time zone, like 2026-01-31T18:30:00Z (got '\(s)')")
+                return fail(.format, "'\(path)' must be an RFC 3339 date-time with a time zone, like 2026-01-31T18:30:00Z (got '\(s)')")
             }
             // A time-zone offset can carry year 1 or 9999 across into year 0 or 10000 in UTC, which
             // PostgreSQL stores but cannot print back as RFC 3339.
             guard RFC3339.staysWithinYears(s) else {
-                return fail("out_of_range", "'\(path)' must stay within years 0001–9999 in UTC: on 0001-01-01 the offset cannot be ahead of UTC, on 9999-12-31 not behind it (got '\(s)')")
+                return fail(.outOfRange, "'\(path)' must stay within years 0001–9999 in UTC: on 0001-01-01 the offset cannot be ahead of UTC, on 9999-12-31 not behind it (got '\(s)')")
             }
             if rules.notInPast, let now, date < now {
-                return fail("not_in_past", "'\(path)' must not be in the past (got \(s); now is \(RFC3339.format(now)))")
+                return fail(.notInPast, "'\(path)' must not be in the past (got \(s); now is \(RFC3339.format(now)))")
             }
             return .datetime(s.uppercased())  // PostgreSQL wants "T" and "Z"; RFC 3339 allows "t" and "z"
         case .date:
-            guard case .string(let s) = value else { return fail("type", "'\(path)' must be a date string YYYY-MM-DD, got \(value.typeDescription)") }
+            guard case .string(let s) = value else { return fail(.type, "'\(path)' must be a date string YYYY-MM-DD, got \(value.typeDescription)") }
             guard RFC3339.isValidDate(s) else {
-                return fail("format", "'\(path)' must be a calendar date YYYY-MM-DD, like 2026-01-31 (got '\(s)')")
+                return fail(.format, "'\(path)' must be a calendar date YYYY-MM-DD, like 2026-01-31 (got '\(s)')")
             }
             if rules.notInPast, let now, s < String(RFC3339.format(now).prefix(10)) {
-                return fail("not_in_past", "'\(path)' must not be in the past (got \(s); today is \(RFC3339.format(now).prefix(10)) UTC)")
+                return fail(.notInPast, "'\(path)' must not be in the past (got \(s); today is \(RFC3339.format(now).prefix(10)) UTC)")
             }
             return .date(s)
         case .list:
-            return fail("type", "'\(path)' cannot nest lists")
+            return fail(.type, "'\(path)' cannot nest lists")
         }
     }
 
@@ -255,30 +205,5 @@ public enum RecordValidator {
         case .enum: return "one of: \((rules.enumValues ?? []).joined(separator: ", "))"
         case .list: return "a list"
         }
-    }
-}
-
-/// Compiled patterns, shared across requests: compiling a regex per request would dominate validation.
-enum PatternCache {
-    private final class Store: @unchecked Sendable {
-        let lock = NSLock()
-        var compiled: [String: NSRegularExpression] = [:]
-    }
-    private static let store = Store()
-
-    static func matches(_ pattern: String, _ string: String) -> Bool {
-        store.lock.lock()
-        let cached = store.compiled[pattern]
-        store.lock.unlock()
-        let regex: NSRegularExpression
-        if let cached { regex = cached } else {
-            guard let made = try? NSRegularExpression(pattern: pattern) else { return false }
-            store.lock.lock()
-            store.compiled[pattern] = made
-            store.lock.unlock()
-            regex = made
-        }
-        let range = NSRange(string.startIndex..<string.endIndex, in: string)
-        return regex.firstMatch(in: string, range: range) != nil
     }
 }

@@ -1,4 +1,4 @@
-import PostgresNIO
+public import PostgresNIO
 
 /// Where record statements get a PostgreSQL connection: the server's `DatabasePool`, or a
 /// `PostgresClient` (the short-lived commands and some tests). The connection is leased for the

@@ -1,4 +1,4 @@
-import PostgresNIO
+public import PostgresNIO
 
 /// The SQLSTATEs the server acts on, named by PostgresNIO's `PostgresError.Code` (never written
 /// as digit strings), and the classes some decisions go by.

@@ -1,5 +1,5 @@
 import PostgresNIO
-import Schema
+public import Schema
 
 /// Failures of the record store that a client can cause, typed so the HTTP layer can map each to a
 /// precise status without parsing messages (the PostgresNIO way: typed errors, not strings).

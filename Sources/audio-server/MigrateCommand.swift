@@ -13,7 +13,7 @@ struct MigrateCommand: AsyncParsableCommand {
         subcommands: [Generate.self, Plan.self, Apply.self, Status.self, Check.self])
 
     struct Generate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write the next migration for what kinds/ changed (needs no database).")
+        static let configuration = CommandConfiguration(abstract: "Write the next migration for what kinds/ changed (needs no database; given one, patterns are compiled by PostgreSQL too).")
         @OptionGroup var settings: Settings
         @Option(help: "Name for the file (NNNN_NAME.sql).") var name: String?
         @Flag(help: "Allow dropping kinds and fields (their data is lost).") var allowDestructive = false
@@ -21,6 +21,24 @@ struct MigrateCommand: AsyncParsableCommand {
         func run() async throws {
             let catalog = try settings.loadKinds()
             let directory = MigrationDirectory(path: settings.migrationsDirectory)
+            // With a database at hand, refuse patterns PostgreSQL cannot compile before writing them into CHECKs.
+            if let url = try settings.optionalDatabaseURL() {
+                let logger = settings.makeLogger()
+                var problems: [String] = []
+                do {
+                    problems = try await withDatabase(url, logger: logger) { client in
+                        try await PatternCheck.problems(in: catalog.kinds, on: client, logger: logger)
+                    }
+                } catch {
+                    print("(Could not reach the database to compile patterns with PostgreSQL: \(describe(error)); `migrate check` does it later.)")
+                }
+                if !problems.isEmpty {
+                    printError("Cannot generate a migration: PostgreSQL refuses these patterns:")
+                    for problem in problems { printError("  - " + problem) }
+                    printError("Nothing was written.")
+                    throw ExitCode(1)
+                }
+            }
             do {
                 if let file = try directory.generate(for: catalog, name: name, options: PlanningOptions(allowDestructive: allowDestructive)) {
                     print("wrote \(file.path)")
@@ -170,10 +188,15 @@ struct MigrateCommand: AsyncParsableCommand {
             }
             if !noDatabase, let url = try settings.optionalDatabaseURL() {
                 let logger = settings.makeLogger()
-                let report = try await withDatabase(url, logger: logger) { client in
-                    try await MigrationRunner(client: client, directory: directory, logger: logger).checkDrift()
+                let (report, patterns) = try await withDatabase(url, logger: logger) { client in
+                    (try await MigrationRunner(client: client, directory: directory, logger: logger).checkDrift(),
+                     try await PatternCheck.problems(in: catalog.kinds, on: client, logger: logger))
                 }
                 checkedDatabase = true
+                if !patterns.isEmpty {
+                    problems.append("PostgreSQL cannot compile these patterns (its CHECK constraints would refuse every write):\n"
+                        + patterns.map { "      \($0)" }.joined(separator: "\n"))
+                }
                 if !report.pending.isEmpty {
                     problems.append("\(report.pending.count) migration\(report.pending.count == 1 ? " is" : "s are") not applied: \(report.pending.joined(separator: ", ")); run `audio-server migrate apply`")
                 }

@@ -38,6 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
     var trustedProxies: String?
     @Option(name: .customLong("cors-origins"), help: "Browser origins allowed to call the API, comma-separated, or * (env CORS_ORIGINS, default none).")
     var corsOrigins: String?
+    @Option(name: .customLong("failed-auth-limit"), help: "Failed authentications one client address may make within 60 s before it gets 429, 1–1000000 (env FAILED_AUTH_LIMIT, default 20).")
+    var failedAuthLimit: String?
     @Option(name: .customLong("bench-routes"), help: "on: serve the benchmark-only GET /_static (env BENCH_ROUTES, default off).")
     var benchRoutes: String?
     @Flag(name: .customLong("auto-migrate"), help: "Generate and apply a non-destructive migration for kinds/ changes before serving (development).")
@@ -95,15 +97,20 @@ struct ServeCommand: AsyncParsableCommand {
             }
             cors = origins
         }
+        let failedText = failedAuthLimit ?? env["FAILED_AUTH_LIMIT"] ?? "20"
+        guard let failedAuthBurst = Int(failedText.trimmingCharacters(in: .whitespaces)), (1...1_000_000).contains(failedAuthBurst) else {
+            throw ValidationError("FAILED_AUTH_LIMIT must be a whole number 1–1000000 (failed authentications per client address within 60 s), got '\(failedText)'")
+        }
         let benchText = (benchRoutes ?? env["BENCH_ROUTES"] ?? "off").lowercased()
         guard ["on", "off", "true", "false", "1", "0"].contains(benchText) else {
             throw ValidationError("BENCH_ROUTES must be on or off, got '\(benchText)'")
         }
-        let configuration = ServerConfiguration(host: host, port: port, storageDirectory: storageDir ?? env["STORAGE_DIR"] ?? "./storage",
+        var configuration = ServerConfiguration(host: host, port: port, storageDirectory: storageDir ?? env["STORAGE_DIR"] ?? "./storage",
                                                 maxUploadBytes: uploadLimit, sharedRoundTrips: sharing, secretKey: secret,
                                                 connections: connections,
                                                 allowedHosts: hosts, benchRoutes: ["on", "true", "1"].contains(benchText),
                                                 trustedProxies: proxies, corsOrigins: cors)
+        configuration.failedAuthBurst = failedAuthBurst
 
         let unfinished = FileStore(root: configuration.storageDirectory).removeUnfinishedUploads()
         if unfinished > 0 { logger.notice("removed unfinished uploads left by an earlier run", metadata: ["count": "\(unfinished)"]) }
@@ -111,18 +118,26 @@ struct ServeCommand: AsyncParsableCommand {
         let directory = MigrationDirectory(path: settings.migrationsDirectory)
         try await withDatabase(url, logger: logger) { client in
             try await ensureSchema(catalog: catalog, directory: directory, client: client, logger: logger)
+            let patterns = try await PatternCheck.problems(in: catalog.kinds, on: client, logger: logger)
+            if !patterns.isEmpty {
+                throw ValidationError("PostgreSQL cannot compile these patterns, so every write of their kind would fail:\n  - "
+                    + patterns.joined(separator: "\n  - "))
+            }
             try await AccessTables.ensure(on: client, logger: logger)
         }
 
         let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: poolSize, warm: true), logger: poolLogger(logger))
         let registry = KindRegistry(catalog)
-        let app = ServerApplication.make(configuration: configuration, registry: registry, database: database,
-                                         watch: try url.connectionConfiguration(), keyChanges: try url.connectionConfiguration(), logger: logger)
         let reloader = KindReloader(registry: registry, kindsDirectory: settings.kindsDirectory, migrations: directory,
                                     client: database, logger: logger)
+        // Reloads reach every server on this database: SIGHUP here tells the others, and their
+        // SIGHUPs (or `audio-server kinds reload`) reach this one.
+        let app = ServerApplication.make(configuration: configuration, registry: registry, database: database,
+                                         watch: try url.connectionConfiguration(), keyChanges: try url.connectionConfiguration(),
+                                         services: [KindChangeService(reloader: reloader, listen: try url.connectionConfiguration())], logger: logger)
         let hangups = SignalWatcher.watch(SIGHUP)
         let reloads = Task {
-            for await _ in hangups { await reloader.reload() }
+            for await _ in hangups { await reloader.reloadEverywhere() }
         }
         defer { reloads.cancel() }
         logger.info("serving", metadata: ["kinds": "\(catalog.names.joined(separator: ","))", "address": "\(host):\(port)",

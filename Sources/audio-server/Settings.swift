@@ -30,11 +30,18 @@ struct Settings: ParsableArguments {
     }
 
     func makeLogger(_ label: String = "audio-server") -> Logger {
+        _ = Self.loggingSystem
         var logger = Logger(label: label)
         let level = logLevel ?? Self.env["LOG_LEVEL"] ?? "info"
         logger.logLevel = Logger.Level(rawValue: level.lowercased()) ?? .info
         return logger
     }
+
+    /// Lines to stderr, each carrying the request id of the request it was written for
+    /// (`RequestLogContext`), database lines included. Installed once, before the first logger.
+    static let loggingSystem: Void = LoggingSystem.bootstrap({ label, provider in
+        StreamLogHandler.standardError(label: label, metadataProvider: provider)
+    }, metadataProvider: RequestLogContext.metadataProvider)
 
     /// Loads and lints `kinds/`; prints every problem and exits non-zero when there is one.
     func loadKinds() throws -> KindCatalog {

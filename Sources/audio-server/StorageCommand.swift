@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Storage
+import KindModel
 
 /// `audio-server storage verify [--repair]`.
 struct StorageCommand: AsyncParsableCommand {

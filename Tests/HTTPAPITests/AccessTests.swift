@@ -498,6 +498,27 @@ import TestSupport
     }
 }
 
+/// The database's lines of a request carry its id too: PostgresNIO's query lines (written on an
+/// event loop, from the logger the query is handed) and any line written in the request's task.
+@Suite struct RequestIDInDatabaseLogTests {
+    @Test func queryLinesCarryTheRequestID() async throws {
+        let capture = LogCapture()
+        try await TestServer.run(logger: capture.logger(level: .trace)) { client, _ in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            _ = try await client.get("/api/audio/song/\(id)", headers: [.xRequestID: "db-log-7"])
+            _ = try await client.get("/api/audio/song?limit=2", headers: [.xRequestID: "db-log-8"])
+        }
+        let lines = capture.messages(atLeast: .trace)
+        for id in ["db-log-7", "db-log-8"] {
+            let database = lines.filter { $0.contains(id) && $0.hasPrefix("Row stream received rows") }
+            #expect(!database.isEmpty, "no PostgresNIO line carries \(id)")
+        }
+        // And an id is not left on later lines that belong to no request.
+        let untagged = lines.filter { $0.hasPrefix("Row stream received rows") && !$0.contains("db-log-") }
+        #expect(!untagged.isEmpty, "the create's and the migrations' lines carry no borrowed id")
+    }
+}
+
 /// CORS_ORIGINS: preflights answered, responses marked, other origins left alone.
 @Suite struct CORSTests {
     @Test func allowedOriginsGetCORSHeaders() async throws {
@@ -542,6 +563,16 @@ import TestSupport
 
 /// Problem types are defined once (`ProblemType`); the documentation lists each.
 @Suite struct ProblemTypeTests {
+    /// Validation codes are defined once (`ValidationCode`); docs/api.md and OpenAPI list each.
+    @Test func everyValidationCodeIsDocumentedAndEnumerated() throws {
+        let docs = try String(contentsOfFile: TestServer.repoKinds + "/../docs/api.md", encoding: .utf8)
+        for code in ValidationCode.allCases { #expect(docs.contains("| `\(code)` | "), "docs/api.md lacks \(code)") }
+        let document = OpenAPIDocument.make(try KindLoader.load(directory: TestServer.repoKinds))
+        let listed = document.objectValue?["components"]?.objectValue?["schemas"]?.objectValue?["ValidationIssue"]?.objectValue?["properties"]?
+            .objectValue?["code"]?.objectValue?["enum"]?.arrayValue?.compactMap(\.stringValue)
+        #expect(listed == ValidationCode.allCases.map(\.rawValue))
+    }
+
     @Test func everyProblemTypeIsDocumentedAndEnumerated() throws {
         let docs = try String(contentsOfFile: TestServer.repoKinds + "/../docs/api.md", encoding: .utf8)
         for type in ProblemType.allCases {

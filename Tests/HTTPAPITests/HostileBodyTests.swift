@@ -16,7 +16,7 @@ import Testing
     }
 
     @Test func aProblemListsAtMost100ErrorsAndCountsTheRest() throws {
-        let issues = (0..<250).map { ValidationIssue(field: "f\($0)", code: "unknown_field", message: "'f\($0)' is not a field") }
+        let issues = (0..<250).map { ValidationIssue(field: "f\($0)", code: .unknownField, message: "'f\($0)' is not a field") }
         let json = Problem.validation(issues).json
         let object = try #require(json.objectValue)
         #expect(object["errors"]?.arrayValue?.count == 100)

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Synchronization
+import Storage
 import Testing
 
 /// Short limits so the tests wait fractions of a second, not the defaults' 10–60 s.
@@ -239,6 +240,8 @@ final class LogCapture: Sendable {
         let capture: LogCapture
         var metadata: Logger.Metadata = [:]
         var logLevel: Logger.Level = .debug
+        /// As `audio-server` installs it: lines written in a request's task carry its id.
+        var metadataProvider: Logger.MetadataProvider? = RequestLogContext.metadataProvider
         subscript(metadataKey key: String) -> Logger.Metadata.Value? {
             get { metadata[key] }
             set { metadata[key] = newValue }
@@ -246,7 +249,7 @@ final class LogCapture: Sendable {
 
         func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
             // The logger's own metadata too (the request id lives there), as a real handler prints it.
-            let all = self.metadata.merging(metadata ?? [:]) { $1 }
+            let all = self.metadata.merging(metadataProvider?.get() ?? [:]) { $1 }.merging(metadata ?? [:]) { $1 }
             capture.records.withLock { $0.append((level, "\(message) \(all)")) }
         }
     }

@@ -199,6 +199,11 @@ import TestSupport
         #expect(doc["paths", "/api/audio/song/{id}", "patch", "responses", "412"] != nil)
         #expect(doc["paths", "/api/audio/song/{id}", "put", "requestBody", "content", "multipart/form-data", "schema", "properties", "file", "format"] == "binary")
         #expect(doc["components", "schemas", "Problem", "properties", "known_kinds"] != nil)
+        // A public read still checks a key that is sent: a bad one is a 401, a locked-out address a 429.
+        #expect(doc["paths", "/api/audio/song", "get", "security"] == .array([]))
+        #expect(doc["paths", "/api/audio/song", "get", "responses", "401"] != nil)
+        #expect(doc["paths", "/api/audio/song/{id}", "get", "responses", "429", "headers", "Retry-After", "required"] == true)
+        #expect(doc["paths", "/healthz", "get", "responses", "429"] == nil, "open routes never look at a key")
 
         // List parameters: paging, sorting and the filters each field type allows.
         func parameters(_ kind: String) -> [String] {

@@ -176,6 +176,11 @@ func expectProblem(_ yaml: String, _ fragment: String, line: Int? = nil, sourceL
         expectProblem("fields:\n  n: {type: integer, min: 1, default: 0}\n", "default is invalid")
         expectProblem("fields:\n  n: {type: string, default: 5}\n", "default is invalid")
         expectProblem("fields:\n  n: {type: string, pattern: \"[a-\"}\n", "not a valid regular expression")
+        // Compiles in both dialects but means something else to each: refused by name.
+        expectProblem("fields:\n  n: {type: string, pattern: \"\\\\bword\"}\n", "word boundary in ICU but a backspace in PostgreSQL")
+        expectProblem("fields:\n  n: {type: list, items: {type: string, pattern: \"^a\\\\Z\"}}\n", "only at the very end in PostgreSQL")
+        #expect(PatternDialect.divergence(in: #"^a\\b$"#) == nil, "an escaped backslash followed by b is a literal b")
+        #expect(PatternDialect.divergence(in: #"^[a-z]+\d{2}$"#) == nil)
     }
 
     @Test func uploadRules() {

@@ -153,16 +153,3 @@ import TestSupport
         }
     }
 }
-
-enum AudioServerBinary {
-    /// `audio-server` in the same build folder as the running test bundle, if built.
-    static let path: String? = {
-        var dir = URL(fileURLWithPath: CommandLine.arguments.first ?? "").deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("audio-server").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return nil
-    }()
-}

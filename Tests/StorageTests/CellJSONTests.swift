@@ -7,6 +7,24 @@ import TestSupport
 /// it used to be PostgreSQL's own `json_build_object`/`to_char` text. These tests hold the Swift
 /// text to PostgreSQL's, value by value, on a real server.
 @Suite struct CellJSONTests {
+    /// The rendered types' OIDs are PostgresNIO's, name for name (and a type the renderer does not
+    /// know is refused, not guessed).
+    @Test func renderedTypesArePostgresNIOsOIDs() throws {
+        let expected: [RenderedType: PostgresDataType] = [
+            .bool: .bool, .name: .name, .int8: .int8, .int2: .int2, .int4: .int4, .text: .text, .json: .json, .float4: .float4,
+            .float8: .float8, .bpchar: .bpchar, .varchar: .varchar, .date: .date, .timestamptz: .timestamptz, .jsonb: .jsonb,
+            .jsonArray: .jsonArray, .boolArray: .boolArray, .int2Array: .int2Array, .int4Array: .int4Array, .textArray: .textArray,
+            .bpcharArray: .bpcharArray, .varcharArray: .varcharArray, .int8Array: .int8Array, .float4Array: .float4Array,
+            .float8Array: .float8Array, .dateArray: .dateArray, .timestamptzArray: .timestamptzArray, .jsonbArray: .jsonbArray,
+        ]
+        #expect(expected.count == RenderedType.allCases.count)
+        for type in RenderedType.allCases { #expect(type.dataType == expected[type], "\(type)") }
+        var out: [UInt8] = []
+        #expect(throws: CellJSON.Failure.self) {
+            try [UInt8](repeating: 0, count: 16).withUnsafeBytes { try CellJSON.write(oid: PostgresDataType.uuid.rawValue, $0, into: &out) }
+        }
+    }
+
     /// Doubles read exactly as `float8out` writes them: random bit patterns, decimals and powers of ten.
     @Test func doublesMatchPostgreSQL() async throws {
         var generator = SystemRandomNumberGenerator()

@@ -100,7 +100,7 @@ import TestSupport
         #expect(verdict != nil)
         // Without the deadline the probe would wait forever for the silent server's greeting; the
         // bound is loose because parallel tests can keep the cooperative pool busy for a while.
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 }
 

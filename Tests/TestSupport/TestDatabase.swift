@@ -80,7 +80,7 @@ private actor ClusterBox {
 nonisolated(unsafe) private var ownClusterDir: String?
 nonisolated(unsafe) private var ownClusterScript: String?
 
-struct ScriptError: Error, CustomStringConvertible { let description: String }
+public struct ScriptError: Error, CustomStringConvertible { public let description: String }
 
 /// Runs a program and returns its standard output; throws with its stderr when it fails.
 ///

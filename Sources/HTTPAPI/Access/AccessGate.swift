@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import KindModel
 import Logging
-import Storage
+public import Storage
 
 /// The one place requests are checked against `APIOperation.access` and the kind's `access:`
 /// block: which key a request presents, whether it may do what it asks, failed attempts and

@@ -1,4 +1,5 @@
 import Hummingbird
+import Foundation
 
 /// The browser origins allowed to call the API (`CORS_ORIGINS`), and the headers that say so.
 public struct CORSOrigins: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import KindModel
+public import KindModel
 import Storage
 
 /// JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1) for a kind's records and request bodies,

@@ -12,65 +12,55 @@ extension OpenAPIDocument {
         ])))]))
     }
 
-    /// Sets `security` and the refusals (401, 403, 429) on every operation of `paths`.
-    static func secure(_ paths: inout JSONObject, _ catalog: KindCatalog) {
-        for path in paths.keys {
-            guard var item = paths[path]?.objectValue else { continue }
-            let segments = path.split(separator: "/").map(String.init)
-            for method in item.keys {
-                guard var operation = item[method]?.objectValue, let route = route(segments, method: method) else { continue }
-                let kind = segments.count > 2 && segments[1] == "audio" ? catalog.kind(named: segments[2]) : nil
-                let decision: AccessDecision = kind.map { route.decision(for: $0) } ?? {
-                    switch route.access {
-                    case .open: .allowed
-                    case .admin: .needsScope(.admin)
-                    case .kind: .needsScope(.action(.write, kind: "<kind>"))  // create: the kind is in the body
-                    }
-                }()
-                var responses = operation["responses"]?.objectValue ?? JSONObject()
-                switch decision {
-                case .allowed:
-                    operation["security"] = .array([])
-                case .needsScope(let scope):
-                    operation["security"] = .array([.object(JSONObject([("bearerAuth", .array([]))]))])
-                    operation["x-required-scope"] = .string(scope.description)
-                    refusals(&responses, scope: scope)
-                case .needsScopeOrSignature(let scope):
-                    // A key, or a signed link in the query (expires, signature).
-                    operation["security"] = .array([.object(JSONObject([("bearerAuth", .array([]))])), .object(JSONObject())])
-                    operation["x-required-scope"] = .string(scope.description)
-                    var parameters = operation["parameters"]?.arrayValue ?? []
-                    parameters.append(queryParameter("expires", "A signed link's expiry (Unix seconds), as POST …/file/link returned it.",
-                                                     .object(JSONObject([("type", "integer"), ("format", "int64")]))))
-                    parameters.append(queryParameter("signature", "A signed link's signature, as POST …/file/link returned it.",
-                                                     .object(JSONObject([("type", "string"), ("pattern", "^[A-Za-z0-9_-]{43}$")]))))
-                    operation["parameters"] = .array(parameters)
-                    refusals(&responses, scope: scope)
-                }
-                operation["responses"] = .object(responses)
-                item[method] = .object(operation)
+    /// Sets `security` and the refusals (401, 403, 429) on `description`, from the decision the
+    /// access check makes for `operation` (on `kind`, for kind routes).
+    static func secured(_ description: JSONValue, _ operation: APIOperation, kind: KindDefinition?) -> JSONValue {
+        guard var described = description.objectValue else { return description }
+        let decision: AccessDecision = kind.map { operation.decision(for: $0) } ?? {
+            switch operation.access {
+            case .open: .allowed
+            case .admin: .needsScope(.admin)
+            case .kind: .needsScope(.action(.write, kind: "<kind>"))  // create: the kind is in the body
             }
-            paths[path] = .object(item)
+        }()
+        var responses = described["responses"]?.objectValue ?? JSONObject()
+        switch decision {
+        case .allowed:
+            // Open to all, but a key that is sent is still checked: a bad one is a 401, and
+            // an address locked out for guessing gets 429 (`AccessGate.identify`).
+            described["security"] = .array([])
+            if operation.access != .open { credentialRefusals(&responses) }
+        case .needsScope(let scope):
+            described["security"] = .array([.object(JSONObject([("bearerAuth", .array([]))]))])
+            described["x-required-scope"] = .string(scope.description)
+            refusals(&responses, scope: scope)
+        case .needsScopeOrSignature(let scope):
+            // A key, or a signed link in the query (expires, signature).
+            described["security"] = .array([.object(JSONObject([("bearerAuth", .array([]))])), .object(JSONObject())])
+            described["x-required-scope"] = .string(scope.description)
+            var parameters = described["parameters"]?.arrayValue ?? []
+            parameters.append(queryParameter("expires", "A signed link's expiry (Unix seconds), as POST …/file/link returned it.",
+                                             .object(JSONObject([("type", "integer"), ("format", "int64")]))))
+            parameters.append(queryParameter("signature", "A signed link's signature, as POST …/file/link returned it.",
+                                             .object(JSONObject([("type", "string"), ("pattern", "^[A-Za-z0-9_-]{43}$")]))))
+            described["parameters"] = .array(parameters)
+            refusals(&responses, scope: scope)
         }
-    }
-
-    /// The route a documented path and method is served by (the most specific shape).
-    static func route(_ segments: [String], method: String) -> APIOperation? {
-        let candidates = APIOperation.allCases.filter { operation in
-            let shape = operation.shape
-            let methodMatches = operation.method.rawValue.lowercased() == method || (method == "head" && operation.answersHead)
-            return methodMatches && shape.count == segments.count
-                && zip(shape, segments).allSatisfy { $0 == "*" || $0 == $1 || ($1.hasPrefix("{") && $0 == "*") }
-        }
-        return candidates.min { $0.shape.filter { $0 == "*" }.count < $1.shape.filter { $0 == "*" }.count }
+        described["responses"] = .object(responses)
+        return .object(described)
     }
 
     static func refusals(_ responses: inout JSONObject, scope: Scope) {
+        credentialRefusals(&responses)
+        if responses["403"] == nil { responses["403"] = problem("The key lacks the \(scope) scope, or a signed link does not verify or has expired.") }
+    }
+
+    /// What any request presenting a key may get: 401 for a bad key, 429 while its address is locked out.
+    static func credentialRefusals(_ responses: inout JSONObject) {
         if responses["401"] == nil {
             responses["401"] = problem("No key, or a malformed, unknown, revoked or expired one (WWW-Authenticate: Bearer).",
                                        headers: [("WWW-Authenticate", header("Bearer realm=\"audio-server\"", required: true))])
         }
-        if responses["403"] == nil { responses["403"] = problem("The key lacks the \(scope) scope, or a signed link does not verify or has expired.") }
         if responses["429"] == nil {
             responses["429"] = problem("Too many failed authentications from this address; retry after Retry-After seconds.",
                                        headers: [("Retry-After", header("Seconds until another attempt is accepted.", required: true))])
@@ -97,54 +87,55 @@ extension OpenAPIDocument {
                          ])
     }
 
-    static var adminPaths: [(String, JSONValue)] {
+    static var listKeys: JSONValue {
+        operation("list_keys", tag: "access", summary: "Every API key (never its secret).", responses: [
+            ("200", jsonResponse("The keys, newest first.", .object(JSONObject([
+                ("type", "object"), ("properties", .object(JSONObject([("items", .object(JSONObject([("type", "array"), ("items", ref("APIKey"))])))]))),
+                ("required", ["items"]),
+            ])))),
+        ])
+    }
+
+    static var createKey: JSONValue {
+        operation("create_key", tag: "access", summary: "Make a key; its secret is in this response only.",
+                  requestBody: jsonRequestBody(ref("APIKeyRequest"), "The key's name, scopes and optional expiry."), responses: [
+            ("201", jsonResponse("The key with its secret.", ref("APIKeyWithSecret"))),
+            ("400", problem("A field is missing or invalid (errors[] names it).")),
+            ("409", problem("A working key already has this name.")),
+            ("413", problem("The body is larger than 64 KiB.")),
+            ("415", problem("The body is not JSON (send Content-Type: application/json).")),
+        ])
+    }
+
+    static var revokeKey: JSONValue {
         let idParameter = pathParameter("id", "The key's id.", .object(JSONObject([("type", "integer"), ("format", "int64"), ("minimum", 1)])))
-        return [
-            ("/api/keys", .object(JSONObject([
-                ("get", operation("list_keys", tag: "access", summary: "Every API key (never its secret).", responses: [
-                    ("200", jsonResponse("The keys, newest first.", .object(JSONObject([
-                        ("type", "object"), ("properties", .object(JSONObject([("items", .object(JSONObject([("type", "array"), ("items", ref("APIKey"))])))]))),
-                        ("required", ["items"]),
-                    ])))),
-                ])),
-                ("post", operation("create_key", tag: "access", summary: "Make a key; its secret is in this response only.",
-                                   requestBody: jsonRequestBody(ref("APIKeyRequest"), "The key's name, scopes and optional expiry."), responses: [
-                    ("201", jsonResponse("The key with its secret.", ref("APIKeyWithSecret"))),
-                    ("400", problem("A field is missing or invalid (errors[] names it).")),
-                    ("409", problem("A working key already has this name.")),
-                    ("413", problem("The body is larger than 64 KiB.")),
-                    ("415", problem("The body is not JSON (send Content-Type: application/json).")),
-                ])),
-            ]))),
-            ("/api/keys/{id}", .object(JSONObject([
-                ("delete", operation("revoke_key", tag: "access", summary: "Revoke a key: it stops working at once on every server.",
-                                     parameters: [idParameter], responses: [
-                    ("204", .object(JSONObject([("description", "Revoked.")]))),
-                    ("404", problem("No working key has this id.")),
-                ])),
-            ]))),
-            ("/api/audit", .object(JSONObject([
-                ("get", operation("list_audit", tag: "access", summary: "The audit trail, newest first.", parameters: [
-                    queryParameter("limit", "Items per page, 1–500 (default 50).", .object(JSONObject([("type", "integer"), ("minimum", 1), ("maximum", 500)]))),
-                    queryParameter("cursor", "The next_cursor of the previous page.", .object(JSONObject([("type", "string")]))),
-                    queryParameter("kind", "Only this kind (its name; an alias finds the same rows).",
-                                   .object(JSONObject([("type", "string"), ("pattern", "^[a-z][a-z0-9_]{0,47}$")]))),
-                    queryParameter("record_id", "Only this record (or key, for key actions).", .object(JSONObject([("type", "integer"), ("format", "int64")]))),
-                    queryParameter("key_id", "Only changes made with this key.", .object(JSONObject([("type", "integer"), ("format", "int64")]))),
-                    queryParameter("action", "Only this action.", .object(JSONObject([("type", "string"), ("enum", .array(AuditAction.allCases.map { .string($0.rawValue) }))]))),
-                ], responses: [
-                    ("200", jsonResponse("A page of audit rows.", .object(JSONObject([
-                        ("type", "object"),
-                        ("properties", .object(JSONObject([
-                            ("items", .object(JSONObject([("type", "array"), ("items", ref("AuditEntry"))]))),
-                            ("next_cursor", .object(JSONObject([("type", ["string", "null"])]))),
-                        ]))),
-                        ("required", ["items", "next_cursor"]),
-                    ])))),
-                    ("400", problem("A filter or the cursor is invalid (errors[] names it).")),
-                ])),
-            ]))),
-        ]
+        return operation("revoke_key", tag: "access", summary: "Revoke a key: it stops working at once on every server.",
+                         parameters: [idParameter], responses: [
+            ("204", .object(JSONObject([("description", "Revoked.")]))),
+            ("404", problem("No working key has this id.")),
+        ])
+    }
+
+    static var listAudit: JSONValue {
+        operation("list_audit", tag: "access", summary: "The audit trail, newest first.", parameters: [
+            queryParameter("limit", "Items per page, 1–500 (default 50).", .object(JSONObject([("type", "integer"), ("minimum", 1), ("maximum", 500)]))),
+            queryParameter("cursor", "The next_cursor of the previous page.", .object(JSONObject([("type", "string")]))),
+            queryParameter("kind", "Only this kind (its name; an alias finds the same rows).",
+                           .object(JSONObject([("type", "string"), ("pattern", "^[a-z][a-z0-9_]{0,47}$")]))),
+            queryParameter("record_id", "Only this record (or key, for key actions).", .object(JSONObject([("type", "integer"), ("format", "int64")]))),
+            queryParameter("key_id", "Only changes made with this key.", .object(JSONObject([("type", "integer"), ("format", "int64")]))),
+            queryParameter("action", "Only this action.", .object(JSONObject([("type", "string"), ("enum", .array(AuditAction.allCases.map { .string($0.rawValue) }))]))),
+        ], responses: [
+            ("200", jsonResponse("A page of audit rows.", .object(JSONObject([
+                ("type", "object"),
+                ("properties", .object(JSONObject([
+                    ("items", .object(JSONObject([("type", "array"), ("items", ref("AuditEntry"))]))),
+                    ("next_cursor", .object(JSONObject([("type", ["string", "null"])]))),
+                ]))),
+                ("required", ["items", "next_cursor"]),
+            ])))),
+            ("400", problem("A filter or the cursor is invalid (errors[] names it).")),
+        ])
     }
 
     /// - Parameter catalog: the scopes a key may hold name its kinds, so they are listed exactly.

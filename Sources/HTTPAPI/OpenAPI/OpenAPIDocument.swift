@@ -1,4 +1,4 @@
-import KindModel
+public import KindModel
 import Storage
 
 /// The OpenAPI 3.1 description of the whole API for a catalog of kinds: every route of every kind,
@@ -26,36 +26,7 @@ public enum OpenAPIDocument {
                                    tag("service", "Health and this document."), tag("access", "API keys and the audit trail (admin scope).")]
                                   + catalog.kinds.map { tag($0.name, $0.description ?? "Records of kind \($0.name).") })
 
-        var paths = JSONObject()
-        paths["/healthz"] = .object(JSONObject([("get", health)]))
-        paths["/openapi.json"] = .object(JSONObject([("get", openAPIOperation)]))
-        paths["/api/kinds"] = .object(JSONObject([("get", listKinds)]))
-        paths["/api/kinds/{kind}"] = .object(JSONObject([("get", describeKind(catalog))]))
-        paths["/api/audio/create"] = .object(JSONObject([("post", create(catalog))]))
-        for kind in catalog.kinds {
-            let base = "/api/audio/\(kind.name)"
-            // `create` is also a list route when a kind is called so; keep the POST beside the GET.
-            var collection = paths[base]?.objectValue ?? JSONObject()
-            collection["get"] = list(kind)
-            collection["head"] = headOf(list(kind), id: "head_list_\(kind.name)", summary: "The headers of a page of \(kind.name) records, without the body.")
-            paths[base] = .object(collection)
-            paths[base + "/{id}"] = .object(JSONObject([
-                ("get", getRecord(kind)),
-                ("head", headOf(getRecord(kind), id: "head_\(kind.name)", summary: "The headers of a \(kind.name) record (its ETag), without the body.")),
-                ("patch", update(kind)),
-                ("put", upload(kind)),
-                ("delete", delete(kind)),
-            ]))
-            paths[base + "/{id}/file"] = .object(JSONObject([
-                ("get", download(kind, head: false)),
-                ("head", download(kind, head: true)),
-            ]))
-            paths[base + "/{id}/file/link"] = .object(JSONObject([("post", createLink(kind))]))
-            for (path, item) in uploadPaths(kind) { paths[path] = item }
-        }
-        for (path, item) in adminPaths { paths[path] = item }
-        secure(&paths, catalog)
-        document["paths"] = .object(paths)
+        document["paths"] = .object(paths(catalog))
 
         var schemas = JSONObject()
         schemas["Problem"] = problemSchema
@@ -457,7 +428,8 @@ public enum OpenAPIDocument {
             ("type", "object"),
             ("properties", .object(JSONObject([
                 ("field", .object(JSONObject([("description", "Path of the value: `name`, `participants[3]`, a query parameter."), ("type", "string")]))),
-                ("code", .object(JSONObject([("description", "The rule: required, type, min_length, max_length, pattern, min, max, enum, min_items, max_items, unknown_field, unique, ..."), ("type", "string")]))),
+                ("code", .object(JSONObject([("description", "The rule the value broke (docs/api.md lists what each means)."), ("type", "string"),
+                                             ("enum", .array(ValidationCode.allCases.map { .string($0.rawValue) }))]))),
                 ("message", .object(JSONObject([("description", "A sentence a person can act on."), ("type", "string")]))),
             ]))),
             ("required", ["field", "code", "message"]),

@@ -24,7 +24,7 @@ extension Problem {
             switch storage {
             case .uniqueViolation(let kind, let field):
                 return Problem(.unique, detail: "Another \(kind) already has this \(field); \(field) must be unique.",
-                               errors: [ValidationIssue(field: field, code: "unique", message: "'\(field)' must be unique; another \(kind) already has this value")])
+                               errors: [ValidationIssue(field: field, code: .unique, message: "'\(field)' must be unique; another \(kind) already has this value")])
             case .ruleViolation(_, let field, let rule):
                 // What the validator would have said: the database caught it (a row changed by
                 // another route, or validation drifting from the constraints).
@@ -41,7 +41,7 @@ extension Problem {
                     ? "sort by a browsing field instead"
                     : "the kind's author can add `browse: true` to field '\(field)' in its YAML and generate a migration (docs/kinds.md, \"Browsing fields\")"
                 return Problem(.sortNeedsIndex, detail: "Sorting \(kind) by \(key) would read and sort all of its about \(rows) rows for every page: no index serves that order.\(served) To sort by \(key), \(fix).",
-                               errors: [ValidationIssue(field: "sort", code: "needs_index", message: "'sort=\(key)' needs an index on \(kind) (about \(rows) rows); \(fix)")])
+                               errors: [ValidationIssue(field: "sort", code: .needsIndex, message: "'sort=\(key)' needs an index on \(kind) (about \(rows) rows); \(fix)")])
             }
         case let parse as HTTPParserError:
             // Raised by the request body stream: a hang-up mid-body, or a body that breaks its framing.

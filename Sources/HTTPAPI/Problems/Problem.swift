@@ -1,5 +1,5 @@
-import Hummingbird
-import KindModel
+public import Hummingbird
+public import KindModel
 
 /// An RFC 9457 problem response: every 4xx and 5xx of the API has this shape, so clients parse
 /// one format and always learn what was wrong and how to fix it.
@@ -41,7 +41,7 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         ])
         if !errors.isEmpty {
             let listed = errors.prefix(Self.maxListedErrors)
-            object["errors"] = .array(listed.map { .object(JSONObject([("field", .string($0.field)), ("code", .string($0.code)), ("message", .string($0.message))])) })
+            object["errors"] = .array(listed.map { .object(JSONObject([("field", .string($0.field)), ("code", .string($0.code.rawValue)), ("message", .string($0.message))])) })
             if errors.count > listed.count { object["more_errors"] = .integer(Int64(errors.count - listed.count)) }
         }
         for (key, value) in extensions { object[key] = value }

@@ -1,4 +1,4 @@
-import Hummingbird
+public import Hummingbird
 
 /// Every kind of problem the API answers with, once: its slug (the `type` URI is
 /// `/problems/<slug>`), its usual status and its title. A title names the kind of problem and never

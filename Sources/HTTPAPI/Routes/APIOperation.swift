@@ -1,9 +1,9 @@
-import HTTPTypes
-import KindModel
+public import HTTPTypes
+public import KindModel
 
 /// Every route of the API, declared once: its method, path, what it needs to be allowed, and
 /// what body it reads. Registration (`AudioAPI.register`), 405 with `Allow` (`RouteTable`), the
-/// 100-continue decision, OpenAPI's security requirements and the reserved kind names all derive
+/// 100-continue decision, OpenAPI's paths and security requirements and the reserved kind names all derive
 /// from this list, so a route cannot be served without an access rule.
 /// (`GET /_static`, the benchmark-only route behind BENCH_ROUTES, is left out: off, it does not exist.)
 public enum APIOperation: String, CaseIterable, Sendable {
@@ -70,6 +70,9 @@ public enum APIOperation: String, CaseIterable, Sendable {
              .uploadOptions, .uploadStatus, .cancelUpload: .none
         }
     }
+
+    /// Routes on one kind's records (`/api/audio/:kind…`): OpenAPI spells them out per kind.
+    public var isKindRoute: Bool { path.hasPrefix("/api/audio/:kind") }
 
     /// GET routes answer HEAD too, with the same headers and no body.
     public var answersHead: Bool { method == .get }

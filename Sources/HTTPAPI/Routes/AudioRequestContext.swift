@@ -1,5 +1,5 @@
-import Hummingbird
-import NIOCore
+public import Hummingbird
+public import NIOCore
 
 /// The request context of every route: Hummingbird's core storage plus the connection's peer
 /// (for the failed-authentication limiter and the audit trail) and the request's id.

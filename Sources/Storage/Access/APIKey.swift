@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import KindModel
+public import KindModel
 import Synchronization
 
 /// A key as listed (`GET /api/keys`, `keys list`): everything but the secret, which is never stored.

@@ -1,8 +1,8 @@
-import Foundation
-import KindModel
-import Logging
+public import Foundation
+public import KindModel
+public import Logging
 import PostgresNIO
-import Schema
+public import Schema
 
 /// Why a key could not be made or revoked.
 public enum APIKeyError: Error, Equatable, Sendable {
@@ -18,7 +18,7 @@ public struct APIKeyStore: Sendable {
     public let logger: Logger
 
     /// The channel servers sharing a database hear key changes on (`KeyDirectory`).
-    public static let channel = "audio_server_keys"
+    public static let channel = "\(ServerSchema.name)_keys"
 
     public init(client: any ConnectionSource, logger: Logger) {
         self.client = client
@@ -47,7 +47,7 @@ public struct APIKeyStore: Sendable {
             return try await client.lease { connection in
                 try await connection.withTransaction(logger: logger) { connection in
                     let rows = try await connection.query("""
-                        INSERT INTO audio_server.api_keys (name, secret_sha256, scopes, expires_at)
+                        INSERT INTO \(unescaped: ServerSchema.apiKeys) (name, secret_sha256, scopes, expires_at)
                         VALUES (\(name), \(Data(hash)), \(scopeText), to_timestamp(\(expires)::float8))
                         RETURNING \(unescaped: Self.infoColumns)
                         """, logger: logger)
@@ -73,7 +73,7 @@ public struct APIKeyStore: Sendable {
 
     /// Every key, newest first (revoked ones too, marked).
     public func list() async throws -> [APIKeyInfo] {
-        try await PreparedStatements.rows(PostgresQuery(unsafeSQL: "SELECT \(Self.infoColumns) FROM audio_server.api_keys ORDER BY id DESC"),
+        try await PreparedStatements.rows(PostgresQuery(unsafeSQL: "SELECT \(Self.infoColumns) FROM \(ServerSchema.apiKeys) ORDER BY id DESC"),
                                           client: client, logger: logger).map(Self.info)
     }
 
@@ -92,7 +92,7 @@ public struct APIKeyStore: Sendable {
         try await client.lease { connection in
             try await connection.withTransaction(logger: logger) { connection in
                 let rows = try await connection.query("""
-                    UPDATE audio_server.api_keys SET revoked_at = now()
+                    UPDATE \(unescaped: ServerSchema.apiKeys) SET revoked_at = now()
                     WHERE revoked_at IS NULL AND (id = \(id)::bigint OR (\(id)::bigint IS NULL AND name = \(idOrName)))
                     RETURNING \(unescaped: Self.infoColumns)
                     """, logger: logger)
@@ -108,7 +108,7 @@ public struct APIKeyStore: Sendable {
 
     private static func audit(_ action: AuditAction, keyID: Int64, actor: AuditActor, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query("""
-            INSERT INTO audio_server.audit (action, record_id, key_id, key_name, request_id, client)
+            INSERT INTO \(unescaped: ServerSchema.audit) (action, record_id, key_id, key_name, request_id, client)
             VALUES (\(action.rawValue), \(keyID), \(actor.keyID), \(actor.keyName), \(actor.requestID), \(actor.client))
             """, logger: logger)
     }
@@ -122,7 +122,7 @@ public struct APIKeyStore: Sendable {
 
     /// Every key that is not revoked (expired ones too: they get their own 401).
     public func allActive() async throws -> [ActiveKey] {
-        try await PreparedStatements.rows(PostgresQuery(unsafeSQL: "SELECT \(Self.activeColumns) FROM audio_server.api_keys WHERE revoked_at IS NULL"),
+        try await PreparedStatements.rows(PostgresQuery(unsafeSQL: "SELECT \(Self.activeColumns) FROM \(ServerSchema.apiKeys) WHERE revoked_at IS NULL"),
                                           client: client, logger: logger).map(Self.active)
     }
 
@@ -130,7 +130,7 @@ public struct APIKeyStore: Sendable {
     public func active(hash: SecretHash) async throws -> ActiveKey? {
         var bindings = PostgresBindings()
         try bindings.append(Data(hash.bytes))
-        let sql = "SELECT \(Self.activeColumns) FROM audio_server.api_keys WHERE secret_sha256 = $1 AND revoked_at IS NULL"
+        let sql = "SELECT \(Self.activeColumns) FROM \(ServerSchema.apiKeys) WHERE secret_sha256 = $1 AND revoked_at IS NULL"
         return try await PreparedStatements.rows(PostgresQuery(unsafeSQL: sql, binds: bindings), client: client, logger: logger).first.map(Self.active)
     }
 
@@ -138,7 +138,7 @@ public struct APIKeyStore: Sendable {
     public func touch(_ ids: [Int64]) async throws {
         guard !ids.isEmpty else { return }
         _ = try await client.lease { connection in
-            try await connection.query("UPDATE audio_server.api_keys SET last_used_at = now() WHERE id = ANY(\(ids))", logger: logger)
+            try await connection.query("UPDATE \(unescaped: ServerSchema.apiKeys) SET last_used_at = now() WHERE id = ANY(\(ids))", logger: logger)
         }
     }
 }

@@ -1,6 +1,6 @@
-import Logging
+public import Logging
 import PostgresNIO
-import Schema
+public import Schema
 
 /// The server's own tables for API keys, the audit trail and resumable uploads
 /// (`UploadSessionStore`), in schema `audio_server` beside the
@@ -9,9 +9,9 @@ import Schema
 /// advisory lock so that servers starting together do not race.
 public enum AccessTables {
     static let statements = [
-        "CREATE SCHEMA IF NOT EXISTS audio_server",
+        ServerSchema.create,
         """
-        CREATE TABLE IF NOT EXISTS audio_server.api_keys (
+        CREATE TABLE IF NOT EXISTS \(ServerSchema.apiKeys) (
             id bigserial PRIMARY KEY,
             name text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
             secret_sha256 bytea NOT NULL UNIQUE,
@@ -23,9 +23,9 @@ public enum AccessTables {
         )
         """,
         // A name names one working key at a time; a revoked key's name may be used again.
-        "CREATE UNIQUE INDEX IF NOT EXISTS api_keys_active_name ON audio_server.api_keys (name) WHERE revoked_at IS NULL",
+        "CREATE UNIQUE INDEX IF NOT EXISTS api_keys_active_name ON \(ServerSchema.apiKeys) (name) WHERE revoked_at IS NULL",
         """
-        CREATE TABLE IF NOT EXISTS audio_server.audit (
+        CREATE TABLE IF NOT EXISTS \(ServerSchema.audit) (
             id bigserial PRIMARY KEY,
             at timestamptz NOT NULL DEFAULT clock_timestamp(),
             key_id bigint,

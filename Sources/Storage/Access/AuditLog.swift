@@ -1,7 +1,7 @@
 import Foundation
-import Logging
+public import Logging
 import PostgresNIO
-import Schema
+public import Schema
 
 /// Who made a change, as the audit trail records it.
 public struct AuditActor: Sendable, Equatable {
@@ -81,7 +81,7 @@ public struct AuditLog: Sendable {
     /// for each row it returns, in the same statement. The actor and kind are bound as parameters
     /// `$first…$first+5`; the statement still returns exactly what `sql` returned.
     static func wrapping(_ sql: String, firstParameter n: Int) -> String {
-        "WITH changed AS (\(sql)), audited AS (INSERT INTO audio_server.audit (\(columns)) "
+        "WITH changed AS (\(sql)), audited AS (INSERT INTO \(ServerSchema.audit) (\(columns)) "
             + "SELECT $\(n)::text, $\(n + 1)::text, changed.\"id\", $\(n + 2)::bigint, $\(n + 3)::text, $\(n + 4)::text, $\(n + 5)::text FROM changed) "
             + "SELECT * FROM changed"
     }
@@ -91,7 +91,7 @@ public struct AuditLog: Sendable {
     /// order, so the n-th smallest id is the n-th record's.
     static func wrappingBatch(_ sql: String) -> String {
         "WITH changed AS (\(sql)), numbered AS (SELECT \"id\", row_number() OVER (ORDER BY \"id\") AS n FROM changed), "
-            + "audited AS (INSERT INTO audio_server.audit (\(columns)) "
+            + "audited AS (INSERT INTO \(ServerSchema.audit) (\(columns)) "
             + "SELECT 'create', $3::text, numbered.\"id\", a.key_id, a.key_name, a.request_id, a.client FROM numbered "
             + "JOIN json_to_recordset($2::json) AS a(n bigint, key_id bigint, key_name text, request_id text, client text) ON a.n = numbered.n) "
             + "SELECT * FROM changed"
@@ -139,7 +139,7 @@ public struct AuditLog: Sendable {
     public func append(_ action: AuditAction, kind: String? = nil, recordID: Int64? = nil, actor: AuditActor) async throws {
         _ = try await client.lease { connection in
             try await connection.query("""
-                INSERT INTO audio_server.audit (action, kind, record_id, key_id, key_name, request_id, client)
+                INSERT INTO \(unescaped: ServerSchema.audit) (action, kind, record_id, key_id, key_name, request_id, client)
                 VALUES (\(action.rawValue), \(kind), \(recordID), \(actor.keyID), \(actor.keyName), \(actor.requestID), \(actor.client))
                 """, logger: logger)
         }
@@ -166,7 +166,7 @@ public struct AuditLog: Sendable {
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let sql = """
             SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), key_id, key_name, action, kind, record_id, request_id, client
-            FROM audio_server.audit \(whereClause) ORDER BY id DESC LIMIT $\(bindings.count)
+            FROM \(ServerSchema.audit) \(whereClause) ORDER BY id DESC LIMIT $\(bindings.count)
             """
         return try await PreparedStatements.rows(PostgresQuery(unsafeSQL: sql, binds: bindings), client: client, logger: logger).map { row in
             let (id, at, keyID, keyName, action, kind, recordID, requestID, clientAddress) =

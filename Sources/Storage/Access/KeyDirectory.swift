@@ -1,8 +1,8 @@
-import Foundation
+public import Foundation
 import KindModel
 import Logging
-import PostgresNIO
-import ServiceLifecycle
+public import PostgresNIO
+public import ServiceLifecycle
 import Synchronization
 
 /// What a presented secret turned out to be.
@@ -105,26 +105,11 @@ public final class KeyDirectory: Sendable {
 
     private func listenLoop() async {
         guard let configuration = listenConfiguration else { return }
-        var attempt = 0
-        while !Task.isCancelled {
-            do {
-                let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: store.logger)
-                defer { Task { try? await connection.close() } }
-                let notices = try await connection.listen(APIKeyStore.channel)
-                // Reload after LISTEN is in place: whatever changed while disconnected is caught.
-                try await reload()
-                attempt = 0
-                for try await notice in notices {
-                    if notice.payload.hasPrefix("revoke:"), let id = Int64(notice.payload.dropFirst(7)) { forget(id: id) }
-                    try? await reload()
-                }
-            } catch {
-                if Task.isCancelled { return }
-                store.logger.debug("key change listener disconnected; retrying", metadata: ["error": "\(error)"])
-            }
-            attempt += 1
-            try? await Task.sleep(for: .milliseconds(min(5_000, 100 * attempt)))
-        }
+        let listener = NotificationListener(configuration: configuration, channel: APIKeyStore.channel, logger: store.logger)
+        await listener.run(caughtUp: { try? await self.reload() }, notified: { payload in
+            if payload.hasPrefix("revoke:"), let id = Int64(payload.dropFirst(7)) { self.forget(id: id) }
+            try? await self.reload()
+        })
     }
 }
 

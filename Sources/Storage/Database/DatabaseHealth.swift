@@ -1,5 +1,5 @@
-import Logging
-import PostgresNIO
+public import Logging
+public import PostgresNIO
 import Synchronization
 
 /// Whether PostgreSQL is known to be unreachable right now, as seen by a watcher that opens a

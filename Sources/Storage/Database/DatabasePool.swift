@@ -1,7 +1,7 @@
-import Logging
-import PostgresNIO
-import Schema
-import ServiceLifecycle
+public import Logging
+public import PostgresNIO
+public import Schema
+public import ServiceLifecycle
 import Synchronization
 
 /// The server's PostgreSQL connections: at most `size` open, reused newest first, each leased to

@@ -1,6 +1,6 @@
 import Foundation
 import NIOSSL
-import PostgresNIO
+public import PostgresNIO
 
 /// Parses `DATABASE_URL` (`postgres://user:pass@host:port/db?sslmode=disable`) into a
 /// `PostgresClient.Configuration`; PostgresNIO has no URL initializer.

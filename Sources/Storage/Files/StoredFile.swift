@@ -1,4 +1,4 @@
-import KindModel
+public import KindModel
 
 /// A record's audio file as the row stores it (the `file` column) and the API returns it: the one
 /// definition of its members, with the one encoder that writes them. The OpenAPI schema

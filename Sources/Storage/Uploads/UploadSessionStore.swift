@@ -1,8 +1,8 @@
-import Crypto
-import Foundation
-import Logging
+public import Crypto
+public import Foundation
+public import Logging
 import PostgresNIO
-import Schema
+public import Schema
 import Synchronization
 #if canImport(Glibc)
 import Glibc

@@ -1,0 +1,246 @@
+import KindModel
+import PostgresNIO
+import Schema
+
+/// A page of a filtered, sorted list.
+public struct QueryPage: Sendable, Equatable {
+    /// The page's records as JSON, comma-separated (the inside of the `items` array): written
+    /// straight from the rows into one buffer, with no per-record string.
+    public var itemsJSON: [UInt8]
+    /// Where the next page starts, when there is one.
+    public var next: PagePosition?
+    public var total: Int64?
+}
+
+/// One request's page in a shared list statement: its bound texts and limit, and the query that
+/// made them (for the next-page cursor).
+struct PageRequest: Sendable {
+    let query: ListQuery
+    let statement: PageSQL
+}
+
+/// A page query's SQL and its values: `texts[i]` fills text placeholder `i + 1`; the row limit
+/// (one more than the page's, to know whether a next page exists) is the last placeholder.
+struct PageSQL: Sendable, Hashable {
+    var sql: String
+    var texts: [String]
+    var limit: Int64
+}
+
+extension RecordStore {
+    /// Runs a list query with keyset pagination: the cursor carries the last row's sort-key values,
+    /// so a page deep in the list costs the same as the first and rows inserted meanwhile are
+    /// neither skipped nor repeated. `id` is always the final tie-breaker.
+    ///
+    /// Concurrent pages of one query shape share a statement (`RoundTripSharing`): each request's
+    /// values become one row of `unnest(...)`, and its page is a `LATERAL` subquery, so every
+    /// page is still read with its own index scan. Identical requests waiting together are read once.
+    public func list(_ query: ListQuery, in queries: KindQueries) async throws -> QueryPage {
+        try await fullScan?.check(query, in: queries, store: self)
+        let statement = Self.pageSQL(query, in: queries)
+        var page: QueryPage
+        if let sharedPages {
+            page = try await sharedPages.submit(PageRequest(query: query, statement: statement), lane: statement.sql) { batch in
+                try await pages(batch, in: queries)
+            }.get()
+        } else {
+            page = try await pages([PageRequest(query: query, statement: statement)], in: queries)[0].get()
+        }
+        if query.countTotal {
+            var countBindings = PostgresBindings()
+            let countConditions = Self.filterConditions(query) { text, type in
+                countBindings.append(text)
+                return "$\(countBindings.count)::\(type)"
+            }
+            let countSQL = "SELECT count(*)::bigint FROM \(queries.table) t WHERE \(countConditions.isEmpty ? "TRUE" : countConditions.joined(separator: " AND "))"
+            for row in try await allRows(PostgresQuery(unsafeSQL: countSQL, binds: countBindings)) { page.total = try row.decode(Int64.self) }
+        }
+        return page
+    }
+
+    /// The pages of `requests` (all of one SQL shape), in order: one statement for all of them. When
+    /// PostgreSQL rejects a shared statement for a value (a cursor edited by hand that no longer
+    /// casts), each page is read again alone, so only the request that sent it gets the error.
+    func pages(_ requests: [PageRequest], in queries: KindQueries) async throws -> [Result<QueryPage, any Error>] {
+        // Identical requests are read once.
+        var distinct: [PageSQL: Int] = [:]
+        var order: [PageRequest] = []
+        let slots = requests.map { request in
+            if let slot = distinct[request.statement] { return slot }
+            distinct[request.statement] = order.count
+            order.append(request)
+            return order.count - 1
+        }
+        let alone = { (requests: [PageRequest]) in await eachAlone(requests) { try await page(alone: $0, in: queries) } }
+        var read: [Result<QueryPage, any Error>]
+        if order.count == 1 {
+            read = await alone(order)
+        } else {
+            do { read = try await sharedPages(order, in: queries).map { .success($0) } } catch is StorageError { read = await alone(order) }
+        }
+        return slots.map { read[$0] }
+    }
+
+    /// One request's page with its own statement.
+    private func page(alone request: PageRequest, in queries: KindQueries) async throws -> QueryPage {
+        var bindings = StatementBindings()
+        for text in request.statement.texts { bindings.append(text) }
+        bindings.append(request.statement.limit)
+        return try page(of: try await rows(request.statement.sql, bindings, in: queries), request.query, skipping: 0, in: queries)
+    }
+
+    /// Several distinct pages of one shape in one statement:
+    /// `SELECT b.n, r.* FROM unnest($1::text[], …, $k::int8[]) WITH ORDINALITY b(p1, …, lim, n)
+    /// CROSS JOIN LATERAL (<the page query, reading b's columns>) r`. A lateral subquery is evaluated
+    /// per row of `b`, so each page keeps its own ORDER BY … LIMIT; `n` says whose page a row is.
+    private func sharedPages(_ requests: [PageRequest], in queries: KindQueries) async throws -> [QueryPage] {
+        let first = requests[0]
+        let inner = Self.pageSQL(first.query, in: queries, placeholder: { i, type in "b.\"p\(i)\"::\(type)" }, limit: "b.\"lim\"").sql
+        let textCount = first.statement.texts.count
+        var bindings = StatementBindings()
+        for i in 0..<textCount { bindings.append(requests.map { $0.statement.texts[i] }) }
+        bindings.append(requests.map(\.statement.limit))
+        let arrays = (0..<textCount).map { "$\($0 + 1)::text[]" } + ["$\(textCount + 1)::int8[]"]
+        let names = (0..<textCount).map { "\"p\($0 + 1)\"" } + ["\"lim\"", "\"n\""]
+        let sql = "SELECT b.\"n\", r.* FROM unnest(\(arrays.joined(separator: ", "))) WITH ORDINALITY AS b(\(names.joined(separator: ", ")))"
+            + " CROSS JOIN LATERAL (\(inner)) r"
+        var rowsOf = [[PostgresRow]](repeating: [], count: requests.count)
+        for row in try await rows(sql, bindings, in: queries) {
+            var cells = row.makeIterator()
+            guard let n = try cells.next()?.decode(Int64.self), (1...Int64(requests.count)).contains(n) else {
+                throw CellJSON.Failure.malformed(20)
+            }
+            rowsOf[Int(n) - 1].append(row)
+        }
+        return try requests.indices.map { try page(of: rowsOf[$0], requests[$0].query, skipping: 1, in: queries) }
+    }
+
+    /// A page of the rows of one request (the record's columns after `skipping` leading ones).
+    private func page(of rows: [PostgresRow], _ query: ListQuery, skipping: Int, in queries: KindQueries) throws -> QueryPage {
+        let shown = min(rows.count, query.limit)
+        var json: [UInt8] = []
+        json.reserveCapacity(shown * 320)
+        var lastID: Int64 = 0
+        for (i, row) in rows.prefix(shown).enumerated() {
+            if i > 0 { json.append(UInt8(ascii: ",")) }
+            lastID = try queries.renderer.write(row, into: &json, skipping: skipping).id
+        }
+        var next: PagePosition?
+        if rows.count > query.limit {
+            // The cursor is read from the last shown row's own cells, once per page, rather than
+            // computed by PostgreSQL for every row the page's scan passes (issue 21).
+            var values: [String?] = []
+            if !query.sort.isEmpty {
+                let last = PostgresRandomAccessRow(rows[query.limit - 1])
+                values = try query.sort.map { key in
+                    guard let column = queries.columnIndex[key.column] else { throw CellJSON.Failure.notARecordColumn(key.column) }
+                    return try CellJSON.cursorText(last[skipping + column])
+                }
+            }
+            next = PagePosition(values: values, id: lastID)
+        }
+        return QueryPage(itemsJSON: json, next: next, total: nil)
+    }
+
+    /// The SQL and bindings of one page (one more row than `limit`, to know whether a next page
+    /// exists). Pure, so that tests can ask PostgreSQL how it plans exactly what the server sends.
+    public static func pageStatement(_ query: ListQuery, in queries: KindQueries) -> (sql: String, bindings: StatementBindings) {
+        let statement = pageSQL(query, in: queries)
+        var bindings = StatementBindings()
+        for text in statement.texts { bindings.append(text) }
+        bindings.append(statement.limit)
+        return (statement.sql, bindings)
+    }
+
+    /// The page query, its values written as `placeholder(i, type)` (default `$i::type`) and its
+    /// row limit as `limit` (default the placeholder after the texts').
+    static func pageSQL(_ query: ListQuery, in queries: KindQueries,
+                        placeholder: (Int, String) -> String = { i, type in "$\(i)::\(type)" }, limit: String? = nil) -> PageSQL {
+        var texts: [String] = []
+        func bind(_ text: String, as type: String) -> String {
+            texts.append(text)
+            return placeholder(texts.count, type)
+        }
+        let conditions = Self.filterConditions(query, bind: bind)
+        var pageConditions = conditions
+        if let after = query.after {
+            pageConditions.append(Self.keysetCondition(query.sort, after: after, bind: bind))
+        }
+        // Sorted by id first, the order is the primary key's, in either direction: `"id" DESC`, not
+        // `DESC NULLS LAST`, which PostgreSQL cannot read from the ascending primary key backwards
+        // (it scanned and sorted the whole table for `sort=-id`); id is never NULL, so the rows and
+        // their order are the same.
+        let order = query.sort.first.map { $0.column == "id" } == true
+            ? "t.\"id\" \(query.sort[0].descending ? "DESC" : "ASC")"
+            : (query.sort.map { ListOrder.key($0.column, descending: $0.descending, alias: "t") } + [ListOrder.tiebreaker(alias: "t")])
+                .joined(separator: ", ")
+        let limitSQL = limit ?? "$\(texts.count + 1)"
+        let whereSQL = pageConditions.isEmpty ? "" : " WHERE " + pageConditions.joined(separator: " AND ")
+        let sql = "SELECT \(queries.recordColumns) FROM \(queries.table) t\(whereSQL) ORDER BY \(order) LIMIT \(limitSQL)"
+        return PageSQL(sql: sql, texts: texts, limit: Int64(query.limit + 1))
+    }
+
+    /// The WHERE terms of the filters; `bind` appends a text parameter and returns its cast placeholder.
+    static func filterConditions(_ query: ListQuery, bind: (String, String) -> String) -> [String] {
+        var conditions: [String] = []
+        for filter in query.filters {
+            let column = "t." + SQLText.identifier(filter.field.name)
+            let value = bind(filter.value, ListQuery.bindType(filter.field.valueType))
+            switch filter.op {
+            case .eq: conditions.append("\(column) = \(value)")
+            case .ne: conditions.append("\(column) IS DISTINCT FROM \(value)")
+            case .gt: conditions.append("\(column) > \(value)")
+            case .gte: conditions.append("\(column) >= \(value)")
+            case .lt: conditions.append("\(column) < \(value)")
+            case .lte: conditions.append("\(column) <= \(value)")
+            case .contains: conditions.append("strpos(lower(\(column)), lower(\(value))) > 0")
+            case .has: conditions.append("\(value) = ANY(\(column))")
+            }
+        }
+        if let hasFile = query.hasFile { conditions.append("t.\"file_key\" IS \(hasFile ? "NOT " : "")NULL") }
+        return conditions
+    }
+
+    /// `(k1, k2, ..., id) > (v1, v2, ..., vid)` in the page order, spelled out so that each key can
+    /// have its own direction and NULLs sort last in both.
+    ///
+    /// When the first key cannot be NULL, the condition also carries the redundant bound
+    /// `k1 >= v1` (`<=` descending): PostgreSQL cannot start an index scan from the OR chain, but
+    /// it can from that bound, so a deep page read through a matching `indexes:` entry starts at
+    /// the cursor instead of filtering every row before it.
+    ///
+    /// When every key is ascending and cannot be NULL (a required browsing field, `sort=duration`),
+    /// the condition is that row comparison itself, `(k1, …, id) > (v1, …, vid)`: PostgreSQL starts
+    /// the `(field, id)` index scan exactly at the cursor. With only `k1 >= v1` it read every tie of
+    /// the cursor's value before it, so deep pages cost more as a table grows (docs/performance.md).
+    private static func keysetCondition(_ sort: [SortKey], after: PagePosition, bind: (String, String) -> String) -> String {
+        if sort.allSatisfy({ !$0.nullable && !$0.descending }), after.values.count == sort.count {
+            let present = after.values.compactMap { $0 }
+            if present.count == sort.count {
+                let columns = sort.map { "t.\(SQLText.identifier($0.column))" } + ["t.\"id\""]
+                let values = zip(sort, present).map { bind($1, $0.sqlType) } + [bind(String(after.id), "bigint")]
+                return "(\(columns.joined(separator: ", "))) > (\(values.joined(separator: ", ")))"
+            }
+        }
+        var alternatives: [String] = []
+        var equalSoFar: [String] = []
+        var firstKeyBound: String?
+        for (i, key) in sort.enumerated() {
+            let column = "t.\(SQLText.identifier(key.column))"
+            let value = i < after.values.count ? after.values[i] : nil
+            if let value {
+                let v = bind(value, key.sqlType)
+                if i == 0 && !key.nullable { firstKeyBound = "\(column) \(key.descending ? "<=" : ">=") \(v)" }
+                alternatives.append((equalSoFar + ["(\(column) IS NULL OR \(column) \(key.descending ? "<" : ">") \(v))"]).joined(separator: " AND "))
+                equalSoFar.append("\(column) = \(v)")
+            } else {
+                // Nothing sorts after NULL within this key (NULLS LAST); rows with NULL tie.
+                equalSoFar.append("\(column) IS NULL")
+            }
+        }
+        let id = bind(String(after.id), "bigint")
+        alternatives.append((equalSoFar + ["t.\"id\" > \(id)"]).joined(separator: " AND "))
+        let chain = "(" + alternatives.map { "(\($0))" }.joined(separator: " OR ") + ")"
+        return firstKeyBound.map { "\($0) AND \(chain)" } ?? chain
+    }
+}

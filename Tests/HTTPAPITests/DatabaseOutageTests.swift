@@ -1,0 +1,91 @@
+import Foundation
+@testable import HTTPAPI
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KindModel
+import Logging
+import NIOCore
+import PostgresNIO
+import Storage
+import Testing
+import TestSupport
+
+@Suite struct DatabaseOutageTests {
+    /// The watcher, pointed at a port where nothing listens, reports the database unreachable:
+    /// record routes answer 503 at once (not after the pool's 60 s of retries), while routes that
+    /// need no database keep working.
+    @Test func recordRoutesFailFastWhileTheWatcherSeesNoDatabase() async throws {
+        let dead = PostgresConnection.Configuration(host: "127.0.0.1", port: 1, username: "nobody", password: nil, database: nil, tls: .disable)
+        try await TestServer.run(watch: dead, benchRoutes: true) { client, _ in
+            var status: HTTPResponse.Status = .ok
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
+                status = try await client.get("/api/audio/song/1").status
+                if status == .serviceUnavailable { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(status == .serviceUnavailable)
+            let started = ContinuousClock.now
+            for path in ["/api/audio/song/1", "/api/audio/podcast?limit=5"] {
+                let response = try await client.get(path)
+                #expect(response.status == .serviceUnavailable && response.isProblem, "\(path)")
+                #expect(try response.json()["type"] == "/problems/database-unavailable")
+                #expect(response.headers[.retryAfter] == "5")
+            }
+            // Far below the minute a pool would wait; loose for a loaded test machine.
+            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(try await client.get("/_static").status == .ok)
+            #expect(try await client.get("/api/kinds").status == .ok)
+        }
+    }
+}
+
+@Suite struct ErrorMappingTests {
+    static let request = Request(head: HTTPRequest(method: .get, scheme: "http", authority: "test", path: "/api/audio/song"),
+                                 body: RequestBody(buffer: ByteBuffer()))
+
+    /// Errors that reach the middleware from PostgreSQL, taken from a real connection, become the
+    /// documented problems: unreachable → 503 with Retry-After, an unreadable value → 400.
+    @Test func databaseErrorsBecomeTheirProblems() async throws {
+        let refused = PostgresConnection.Configuration(host: "127.0.0.1", port: 1, username: "nobody", password: nil, database: nil, tls: .disable)
+        do {
+            _ = try await PostgresConnection.connect(configuration: refused, id: 1, logger: Logger(label: "test"))
+            Issue.record("connected to 127.0.0.1:1")
+        } catch {
+            let problem = Problem(for: error, request: Self.request, logger: Logger(label: "test"))
+            #expect(problem.status == .serviceUnavailable && problem.slug == "database-unavailable")
+            #expect(problem.headers[.retryAfter] == "5")
+        }
+        let invalid = Problem(for: StorageError.invalidValue(message: "invalid input syntax for type bigint: \"abc\""),
+                                                                    request: Self.request, logger: Logger(label: "test"))
+        #expect(invalid.status == .badRequest && invalid.slug == "invalid-value")
+        #expect(invalid.detail.contains("bigint"))
+        let other = Problem(for: CancellationError(), request: Self.request, logger: Logger(label: "test"))
+        #expect(other.status == .internalServerError)
+    }
+
+    /// A chunked upload declares no length, so a stale If-Match is caught only under the row lock
+    /// when the file is attached: still 412, and the new file is removed.
+    @Test func aStaleIfMatchOnAChunkedUploadIsCaughtUnderTheRowLock() async throws {
+        try await TestServer.run(setup: .live) { client, context in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let port = try #require(client.port)
+            let wav = try Fixture.bytes("wav_mono_s16.wav")
+            let chunked = Array(String(wav.count, radix: 16).utf8) + Array("\r\n".utf8) + wav + Array("\r\n0\r\n\r\n".utf8)
+            let answer = try await RawConnection.sendAndRead(port: port, head: """
+                PUT /api/audio/song/\(id) HTTP/1.1\r
+                Host: 127.0.0.1\r
+                Content-Type: audio/wav\r
+                Transfer-Encoding: chunked\r
+                If-Match: "2000-01-01T00:00:00.000000Z"\r
+                \r
+
+                """, body: chunked, until: "}")
+            #expect(answer.hasPrefix("HTTP/1.1 412"), "\(answer.prefix(300))")
+            #expect(answer.contains("/problems/stale-version"))
+            #expect(context.storedFiles().isEmpty)
+            #expect(try await client.get("/api/audio/song/\(id)").json()["file"] == .null)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+@testable import HTTPAPI
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KindModel
+import Logging
+import NIOCore
+import PostgresNIO
+import Storage
+import Testing
+import TestSupport
+
+@Suite struct LargeUploadTests {
+    /// A PCM WAV of `dataBytes` random sample bytes (16-bit stereo, 44.1 kHz).
+    static func wav(dataBytes: Int) -> [UInt8] {
+        func le32(_ v: Int) -> [UInt8] { withUnsafeBytes(of: UInt32(v).littleEndian, Array.init) }
+        func le16(_ v: Int) -> [UInt8] { withUnsafeBytes(of: UInt16(v).littleEndian, Array.init) }
+        var out = Array("RIFF".utf8) + le32(36 + dataBytes) + Array("WAVEfmt ".utf8) + le32(16)
+        out += le16(1) + le16(2) + le32(44100) + le32(44100 * 4) + le16(4) + le16(16)
+        out += Array("data".utf8) + le32(dataBytes)
+        var generator = SystemRandomNumberGenerator()
+        out.reserveCapacity(out.count + dataBytes)
+        for _ in 0..<(dataBytes / 8) { out += withUnsafeBytes(of: generator.next(), Array.init) }
+        return out
+    }
+
+    /// Past `UploadSink.writeBehindBytes` (8 MiB) the sink starts write-back as it goes; the file
+    /// must still arrive whole, byte for byte, by both upload forms.
+    @Test func uploadsPastTheWriteBehindStepAreStoredWhole() async throws {
+        let bytes = Self.wav(dataBytes: 20 << 20)
+        try await TestServer.run { client, context in
+            let id = try await client.create(#"{"filetype":"song","name":"big","duration":119}"#)
+            let raw = try await client.uploadRaw("/api/audio/song/\(id)", bytes: bytes, contentType: "audio/wav")
+            #expect(raw.status == .ok, "\(raw.text.prefix(300))")
+            #expect(try raw.json()["file"]?["sha256"]?.stringValue == Fixture.sha256(bytes))
+            #expect(try raw.json()["file"]?["size"]?.int64 == Int64(bytes.count))
+            var body = MultipartBody()
+            body.addFile(filename: "big.wav", contentType: "audio/wav", bytes: bytes)
+            let multipart = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
+                                                     headers: [.contentType: body.contentType], body: ByteBuffer(bytes: body.bytes))
+            #expect(multipart.status == .ok)
+            #expect(try multipart.json()["file"]?["sha256"]?.stringValue == Fixture.sha256(bytes))
+            let stored = context.storedFiles()
+            #expect(stored.count == 1)
+            let path = try #require(stored.first)
+            let onDisk = try #require(FileManager.default.contents(atPath: context.storageDirectory + "/" + path))
+            #expect(onDisk.count == bytes.count && Fixture.sha256(Array(onDisk)) == Fixture.sha256(bytes))
+        }
+    }
+}
+
+@Suite struct StoredFileEdgeTests {
+    @Test func aFileMissingFromDiskIsTheSame404ForEveryMethod() async throws {
+        try await TestServer.run { client, context in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            #expect(try await client.upload("/api/audio/song/\(id)", file: "wav_mono_s16.wav").status == .ok)
+            for path in context.storedFiles() { try FileManager.default.removeItem(atPath: context.storageDirectory + "/" + path) }
+            let uri = "/api/audio/song/\(id)/file"
+            let get = try await client.get(uri)
+            let head = try await client.execute(uri: uri, method: .head)
+            let range = try await client.get(uri, headers: [.range: "bytes=0-9"])
+            for response in [get, range] {
+                #expect(response.status == .notFound && response.isProblem)
+                #expect(try response.json()["type"] == "/problems/file-missing")
+            }
+            #expect(head.status == .notFound)
+        }
+    }
+
+    @Test func aRawUploadDownloadsUnderANameWithItsFormatsExtension() async throws {
+        try await TestServer.run { client, _ in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let upload = try await client.uploadRaw("/api/audio/song/\(id)", bytes: try Fixture.bytes("wav_mono_s16.wav"), contentType: "audio/wav")
+            #expect(upload.status == .ok)
+            let disposition = try await client.execute(uri: "/api/audio/song/\(id)/file", method: .head).headers[.contentDisposition]
+            #expect(disposition?.contains("filename=\"song-\(id).wav\"") == true, "\(disposition ?? "none")")
+        }
+    }
+
+    @Test func aWeakTagInIfMatchMatchesNothing() async throws {
+        try await TestServer.run { client, _ in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let etag = try #require(try await client.get("/api/audio/song/\(id)").headers[.eTag])
+            let weak = try await client.execute(uri: "/api/audio/song/\(id)", method: .patch,
+                                                headers: [.contentType: "application/json", .ifMatch: "W/\(etag)"], body: ByteBuffer(string: #"{"name":"u"}"#))
+            #expect(weak.status == .preconditionFailed)
+            let strong = try await client.execute(uri: "/api/audio/song/\(id)", method: .patch,
+                                                  headers: [.contentType: "application/json", .ifMatch: "W/\(etag), \(etag)"], body: ByteBuffer(string: #"{"name":"u"}"#))
+            #expect(strong.status == .ok)
+        }
+    }
+}
