@@ -4,6 +4,7 @@ import Hummingbird
 import KindModel
 import NIOPosix
 import Storage
+import Crypto
 import Synchronization
 
 /// Resumable uploads, tus 1.0 (core, creation, creation-with-upload, termination, checksum,
@@ -98,7 +99,7 @@ extension AudioAPI {
                     guard case .claimed(let claimed, let token) = try await uploads.claim(session.id, offset: 0) else {
                         throw Problem(.uploadBusy, detail: "The new upload could not be claimed; retry.")
                     }
-                    headers[.uploadOffset] = String(try await append(request, session: claimed, token: token, checksum: checksum, queries: queries, actor: actor))
+                    headers[.uploadOffset] = String(try await append(request, session: claimed, token: token, checksum: checksum, queries: queries, actor: actor).offset)
                 } catch {
                     // The client never learns the session's URL from a failed creation: drop it.
                     try? await uploads.delete(session.id)
@@ -114,8 +115,8 @@ extension AudioAPI {
         try await tus(request, context) {
             let (queries, _) = try await authorized(.uploadStatus, request, context)
             let session = try await liveSession(context, queries: queries)
-            var headers: HTTPFields = [.uploadOffset: String(session.offset), .uploadLength: String(session.length),
-                                       .cacheControl: "no-store", .uploadExpires: Self.httpDate(session.expiresAt)]
+            var headers: HTTPFields = [.uploadOffset: String(session.offset), .cacheControl: "no-store", .uploadExpires: Self.httpDate(session.expiresAt)]
+            if let length = session.length { headers[.uploadLength] = String(length) } else { headers[.uploadDeferLength] = "1" }
             if let metadata = session.metadata { headers[.uploadMetadata] = metadata }
             return Response(status: .ok, headers: headers)
         }
@@ -135,13 +136,13 @@ extension AudioAPI {
             }
             let checksum = try Self.checksum(request)
             let session = try await liveSession(context, queries: queries)
-            if let declared = request.headers[.contentLength].flatMap({ Int64($0) }), declared > session.length - offset, offset <= session.length {
-                throw Self.beyondLength(session.length)
+            if let length = session.length, let declared = request.headers[.contentLength].flatMap({ Int64($0) }), declared > length - offset, offset <= length {
+                throw Self.beyondLength(length)
             }
             switch try await uploads.claim(session.id, offset: offset) {
             case .claimed(let claimed, let token):
                 let newOffset = try await append(request, session: claimed, token: token, checksum: checksum, queries: queries,
-                                                 actor: access.actor(key, request, context))
+                                                 actor: access.actor(key, request, context)).offset
                 return Response(status: .noContent, headers: [.uploadOffset: String(newOffset), .uploadExpires: Self.httpDate(claimed.expiresAt)])
             case .notFound:
                 throw Self.noSession()
@@ -190,17 +191,36 @@ extension AudioAPI {
         return session
     }
 
+    /// How an append ends the upload: tus completes it when the declared length is reached; the
+    /// IETF draft when the request says `Upload-Complete: ?1` and its content has all arrived.
+    enum AppendEnd {
+        case tus
+        case ietf(complete: Bool)
+    }
+
+    /// What an append did: the new offset, and the final response when it completed the upload
+    /// (what a plain `PUT` answers).
+    struct Appended {
+        var offset: Int64
+        var completion: Response?
+    }
+
     /// Appends the request body to a claimed session and acknowledges it: fsynced first, then the
-    /// offset stored. Returns the new offset. A body cut off (client gone) keeps what arrived
-    /// unless a checksum was sent (it cannot be verified then); a checksum mismatch keeps nothing.
-    /// The append that reaches the declared length completes the upload (`complete`).
+    /// offset stored. A body cut off (client gone) keeps what arrived unless a checksum was sent
+    /// (it cannot be verified then); a checksum mismatch keeps nothing. Never beyond the length
+    /// (declared, or the kind's limit while unknown). `length`: the length this request declares
+    /// (recorded with the offset).
     func append(_ request: Request, session: UploadSession, token: UUID, checksum: ChunkChecksum?,
-                queries: KindQueries, actor: AuditActor) async throws -> Int64 {
+                queries: KindQueries, actor: AuditActor, end: AppendEnd = .tus, length declared: Int64? = nil) async throws -> Appended {
         let store = uploads
-        let remaining = session.length - session.offset
+        let length = session.length ?? declared
+        let bound = length ?? uploadLimit(queries.kind)
+        let remaining = bound - session.offset
         let sink: UploadSink
+        let running = UploadSessionStore.takeRunningHash(session.id, offset: session.offset)
         do {
-            sink = try UploadSink(appendingTo: store.dataPath(session.id), at: session.offset, sha1: checksum?.algorithm == .sha1)
+            sink = try UploadSink(appendingTo: store.dataPath(session.id), at: session.offset, running: running,
+                                  sha1: checksum?.algorithm == .sha1, sha256: checksum?.algorithm == .sha256)
         } catch FileStoreError.missingData {
             try? await store.delete(session.id)
             throw Problem(.uploadNotFound, status: .gone, detail: "The stored bytes of this upload are gone; start a new upload.")
@@ -218,7 +238,9 @@ extension AudioAPI {
         do {
             for try await buffer in request.body {
                 if lost.withLock({ $0 }) { throw ClaimLost() }
-                if sink.size + Int64(buffer.readableBytes) > remaining { throw Self.beyondLength(session.length) }
+                if sink.size + Int64(buffer.readableBytes) > remaining {
+                    throw length.map(Self.beyondLength) ?? UploadProblems.tooLarge(uploadLimit(queries.kind))
+                }
                 if buffer.withUnsafeReadableBytes({ sink.append($0) }) { try await sink.flush() }
             }
         } catch {
@@ -226,49 +248,73 @@ extension AudioAPI {
             if error is ClaimLost { throw Problem(.uploadBusy, detail: "This append lost its claim on the upload (it stalled); HEAD and resume.") }
             var kept = session.offset
             if checksum == nil, !(error is Problem), sink.size > 0,
-               (try? await NIOThreadPool.singleton.runIfActive { try sink.finishAppend() }) != nil {
+               let finished = try? await NIOThreadPool.singleton.runIfActive({ try sink.finishAppend() }) {
                 kept += sink.size  // a cut connection: what arrived is durable, so it counts
+                UploadSessionStore.keepRunningHash(session.id, offset: kept, state: finished.running)
             } else {
                 sink.abandonAppend(to: session.offset)
+                UploadSessionStore.keepRunningHash(session.id, offset: session.offset, state: running)
             }
-            try? await store.release(session.id, token: token, offset: kept)
+            // Never complete, even when the length was reached: the request did not end.
+            try? await store.release(session.id, token: token, offset: kept, length: declared)
             throw error
         }
-        let digests: (sha256: [UInt8], sha1: [UInt8]?)
+        let digests: (sha256: [UInt8]?, sha1: [UInt8]?, running: SHA256?)
         do {
             digests = try await NIOThreadPool.singleton.runIfActive { try sink.finishAppend() }
         } catch {
             sink.abandonAppend(to: session.offset)
+            UploadSessionStore.keepRunningHash(session.id, offset: session.offset, state: running)
             try? await store.release(session.id, token: token, offset: session.offset)
             throw error
         }
         if let checksum {
-            let actual = checksum.algorithm == .sha1 ? digests.sha1 ?? [] : digests.sha256
+            let actual = (checksum.algorithm == .sha1 ? digests.sha1 : digests.sha256) ?? []
             if actual != checksum.digest {
                 sink.abandonAppend(to: session.offset)
+                UploadSessionStore.keepRunningHash(session.id, offset: session.offset, state: running)
                 try? await store.release(session.id, token: token, offset: session.offset)
                 throw Problem(.checksumMismatch, detail: "The \(checksum.algorithm.rawValue) of the \(sink.size) bytes received does not match Upload-Checksum; they were discarded. Send them again from offset \(session.offset).",
                               headers: [.uploadOffset: String(session.offset)])
             }
         }
         let offset = session.offset + sink.size
-        if offset == session.length {
-            try await complete(session, token: token, queries: queries, actor: actor)
-            return offset
+        let completes: Bool
+        switch end {
+        case .tus: completes = offset == length
+        case .ietf(let complete): completes = complete
         }
-        guard try await store.release(session.id, token: token, offset: offset) != nil else {
+        if completes {
+            if let length, length != offset {
+                // The request said it was the last, but the upload's length says otherwise.
+                try? await store.release(session.id, token: token, offset: offset)
+                throw Problem(.inconsistentUploadLength, detail: "The upload's length is \(length) bytes but Upload-Complete: ?1 ended it at \(offset); send the rest from offset \(offset) or start again.",
+                              extensions: [("upload_offset", .integer(offset)), ("upload_length", .integer(length))])
+            }
+            do {
+                return Appended(offset: offset, completion: try await complete(session, size: offset, token: token, queries: queries, actor: actor,
+                                                                               sha256: digests.running.map(UploadSessionStore.hex)))
+            } catch var problem as Problem {
+                // The draft marks answers that come from processing the completed file.
+                if case .ietf = end { problem.headers[.uploadComplete] = "?1" }
+                throw problem
+            }
+        }
+        UploadSessionStore.keepRunningHash(session.id, offset: offset, state: digests.running)
+        guard try await store.release(session.id, token: token, offset: offset, length: declared) != nil else {
             // Terminated (or taken over) while this append ran: its bytes count for nothing.
             throw Self.noSession()
         }
-        return offset
+        return Appended(offset: offset, completion: nil)
     }
 
     struct ClaimLost: Error {}
 
-    /// The last byte arrived: the plain upload's end (`storeFile`). A refused file (4xx) ends the
-    /// session and its data at once; a server-side failure keeps both, so an empty PATCH at the
-    /// final offset can try again.
-    func complete(_ session: UploadSession, token: UUID, queries: KindQueries, actor: AuditActor) async throws {
+    /// The last byte arrived: the plain upload's end (`storeFile`), whose response (the record)
+    /// is returned. A refused file (4xx) ends the session and its data at once; a server-side
+    /// failure keeps both, so an empty append at the final offset can try again.
+    /// `sha256`: the file's hash when the appends carried it along (else the file is read for it).
+    func complete(_ session: UploadSession, size: Int64, token: UUID, queries: KindQueries, actor: AuditActor, sha256: String? = nil) async throws -> Response {
         let kind = queries.kind
         let store = uploads
         let durationField = kind.upload?.durationTolerance == nil ? nil : kind.upload?.durationField
@@ -276,16 +322,21 @@ extension AudioAPI {
             try? await store.delete(session.id)
             throw Problem.notFound(kind: kind.name, id: session.recordID)
         }
+        if size == 0 {
+            try? await store.delete(session.id)
+            throw Problem(.emptyFile, detail: "The upload ended with no bytes; send the audio bytes.")
+        }
         let path = store.dataPath(session.id)
         do {
-            _ = try await storeFile(at: path, size: session.length, originalName: session.originalName, queries: queries, id: session.recordID,
-                                    declaredDuration: declaredDuration, ifMatch: nil, actor: actor) { try UploadSessionStore.sha256(ofFileAt: path) }
+            let response = try await storeFile(at: path, size: size, originalName: session.originalName, queries: queries, id: session.recordID,
+                                               declaredDuration: declaredDuration, ifMatch: nil, actor: actor) { try sha256 ?? UploadSessionStore.sha256(ofFileAt: path) }
             try? await store.delete(session.id)
+            return response
         } catch let problem as Problem where problem.status.code < 500 {
             try? await store.delete(session.id)
             throw problem
         } catch {
-            try? await store.release(session.id, token: token, offset: session.length)
+            try? await store.release(session.id, token: token, offset: size, length: size)
             throw error
         }
     }

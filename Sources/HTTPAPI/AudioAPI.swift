@@ -74,6 +74,9 @@ public struct AudioAPI: Sendable {
             return try await update(request, queries: queries, id: Self.recordID(context), actor: access.actor(key, request, context))
         case .upload:
             let (queries, key) = try await authorized(operation, request, context)
+            if let complete = Self.uploadComplete(request) {
+                return try await draftCreate(request, context, queries: queries, id: Self.recordID(context), key: key, complete: complete)
+            }
             return try await upload(request, queries: queries, id: Self.recordID(context), actor: access.actor(key, request, context))
         case .delete:
             let (queries, key) = try await authorized(operation, request, context)
@@ -88,9 +91,9 @@ public struct AudioAPI: Sendable {
             return try await createLink(request, queries: queries, id: Self.recordID(context))
         case .uploadOptions: return try await uploadOptions(request, context)
         case .createUpload: return try await createUpload(request, context)
-        case .uploadStatus: return try await uploadStatus(request, context)
-        case .appendUpload: return try await appendUpload(request, context)
-        case .cancelUpload: return try await cancelUpload(request, context)
+        case .uploadStatus: return try await Self.speaksDraft(request) ? draftStatus(request, context) : uploadStatus(request, context)
+        case .appendUpload: return try await Self.speaksDraft(request) ? draftAppend(request, context) : appendUpload(request, context)
+        case .cancelUpload: return try await Self.speaksDraft(request) ? draftCancel(request, context) : cancelUpload(request, context)
         case .listKeys, .createKey, .revokeKey, .listAudit:
             let key = try await access.identify(request, context)
             try access.require(.admin, key: key, request, context)

@@ -88,7 +88,7 @@ public enum ServerApplication {
         return Application(router: router,
                            server: .http1(configuration: .init(additionalChannelHandlers: [
                                ConnectionGuard(limits: limits, counter: counter, logger: logger),
-                               ContinueHandler(accepts: api.acceptsBody),
+                               ContinueHandler(accepts: api.acceptsBody, announce: api.announceUpload),
                            ])),
                            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "audio-server"),
                            services: services, logger: logger)

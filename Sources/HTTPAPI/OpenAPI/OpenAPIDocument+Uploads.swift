@@ -91,6 +91,7 @@ extension OpenAPIDocument {
                                                                    ("Cache-Control", header("no-store", required: true)),
                                                                    ("Upload-Metadata", header("The metadata sent at creation.", required: false)),
                                                                ])))]))),
+                                   ("204", .object(JSONObject([("description", "The IETF draft's answer (a request with Upload-Draft-Interop-Version): Upload-Offset, Upload-Complete, Upload-Length when known, Upload-Limit.")]))),
                                    ("400", tusProblem("The id is not a positive integer.")),
                                    ("404", tusProblem("No such upload for this record, or the record was deleted (its upload is removed).")),
                                    ("410", tusProblem("The upload expired; its bytes are removed.")),
@@ -102,6 +103,8 @@ extension OpenAPIDocument {
                                             headerParameter("Upload-Offset", "The offset HEAD returned.", required: true, schema: digits),
                                             checksumParameter],
                                requestBody: chunk, responses: [
+                                   ("200", jsonResponse("The IETF draft's completing append (Upload-Complete: ?1, application/partial-upload): what PUT answers, the record with its file.",
+                                                        ref(name(kind, "Record")))),
                                    ("204", .object(JSONObject([("description", "Stored; the next offset."),
                                                                ("headers", .object(JSONObject([tusResumable, ("Upload-Offset", offsetHeader), ("Upload-Expires", expires)])))]))),
                                    ("400", tusProblem("Upload-Offset missing or invalid, malformed Upload-Checksum, or a bad id.")),
@@ -130,6 +133,6 @@ extension OpenAPIDocument {
     /// One `key base64` pair of `Upload-Metadata` (the value may be left out).
     private static let metadataPair = "[A-Za-z0-9_.-]+( (?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)?"
 
-    /// A non-negative integer written in decimal, as tus headers carry them.
-    private static var digits: JSONValue { .object(JSONObject([("type", "string"), ("pattern", "^[0-9]+$")])) }
+    /// A non-negative integer written in decimal, as tus headers carry them (18 digits at most: always an Int64).
+    private static var digits: JSONValue { .object(JSONObject([("type", "string"), ("pattern", "^[0-9]{1,18}$")])) }
 }

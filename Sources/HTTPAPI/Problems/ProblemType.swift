@@ -17,6 +17,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case headersTooLarge = "headers-too-large"
     case hostNotAllowed = "host-not-allowed"
     case httpError = "http-error"
+    case inconsistentUploadLength = "inconsistent-upload-length"
     case insufficientStorage = "insufficient-storage"
     case `internal` = "internal"
     case invalidContentLength = "invalid-content-length"
@@ -71,7 +72,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     /// for a URL and 400 for a body's `filetype`; `httpError` takes the status Hummingbird chose).
     public var status: HTTPResponse.Status {
         switch self {
-        case .clientClosed, .constraint, .emptyFile, .httpError, .invalidContentLength, .invalidID, .invalidQuery, .invalidUploadHeader, .invalidValue, .jsonLimit, .malformedBody, .malformedChunkedBody, .malformedJSON, .malformedMultipart, .malformedRequest, .missingFile, .missingFiletype, .multipleFiles, .notAnObject, .truncatedUpload, .validation, .sortNeedsIndex: .badRequest
+        case .clientClosed, .constraint, .emptyFile, .httpError, .invalidContentLength, .invalidID, .invalidQuery, .invalidUploadHeader, .inconsistentUploadLength, .invalidValue, .jsonLimit, .malformedBody, .malformedChunkedBody, .malformedJSON, .malformedMultipart, .malformedRequest, .missingFile, .missingFiletype, .multipleFiles, .notAnObject, .truncatedUpload, .validation, .sortNeedsIndex: .badRequest
         case .databaseUnavailable, .draining, .tooManyConnections: .serviceUnavailable
         case .durationMismatch: .unprocessableContent
         case .fileMissing, .keyNotFound, .noFile, .noRoute, .notFound, .unknownKind, .uploadNotFound: .notFound
@@ -108,6 +109,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .headersTooLarge: "Request headers too large"
         case .hostNotAllowed: "Host not allowed"
         case .httpError: "Request refused"
+        case .inconsistentUploadLength: "Upload length is inconsistent"
         case .insufficientStorage: "Storage full"
         case .internal: "Internal server error"
         case .invalidContentLength: "Invalid Content-Length"

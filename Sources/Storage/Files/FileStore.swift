@@ -1,4 +1,4 @@
-import Crypto
+public import Crypto
 public import Foundation
 import NIOPosix
 #if canImport(Glibc)
@@ -129,6 +129,14 @@ public final class UploadSink: @unchecked Sendable {
     private var written: Int64 = 0
     /// How much is written between two write-back starts.
     static let writeBehindBytes: Int64 = 8 << 20
+    /// The step for an append of a resumable upload, which is fsynced at its end: smaller, so
+    /// that the disk works while the chunk arrives and the fsync finds little left.
+    static let appendWriteBehindBytes: Int64 = 1 << 20
+    private var writeBehind = UploadSink.writeBehindBytes
+    /// Whether `hasher` runs: an append hashes only when it continues a known whole-file state.
+    private var hashes = true
+    /// SHA-256 of this append's bytes alone, when asked for (`Upload-Checksum: sha256`).
+    private var chunkSHA256: SHA256?
 
     /// SHA-1 of the bytes written, when asked for (a resumable upload's `Upload-Checksum: sha1`).
     private var sha1: Insecure.SHA1?
@@ -144,7 +152,10 @@ public final class UploadSink: @unchecked Sendable {
     /// cut by a crash) is cut off first. Creates the file when `offset` is 0 and it is missing.
     /// `size` and the hashes then count this append only. Throws `FileStoreError.missingData` when
     /// the file is shorter than `offset` (acknowledged bytes are gone).
-    public init(appendingTo path: String, at offset: Int64, sha1: Bool) throws {
+    /// `running`: the SHA-256 state of the file's first `offset` bytes, when known (then continued,
+    /// so the complete file's hash needs no second read); `sha1`/`sha256`: digest this append's
+    /// bytes too (for `Upload-Checksum`).
+    public init(appendingTo path: String, at offset: Int64, running: SHA256?, sha1: Bool, sha256: Bool) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FileStoreError.system("cannot open \(path)") }
@@ -156,6 +167,10 @@ public final class UploadSink: @unchecked Sendable {
         written = offset
         writeBackStarted = offset
         if sha1 { self.sha1 = Insecure.SHA1() }
+        if sha256 { chunkSHA256 = SHA256() }
+        hasher = running ?? SHA256()
+        hashes = running != nil
+        writeBehind = Self.appendWriteBehindBytes
     }
 
     deinit { if fd >= 0 { close(fd) } }
@@ -186,8 +201,9 @@ public final class UploadSink: @unchecked Sendable {
 
     /// Appends bytes to the file and the hash (synchronously: callers run it off the cooperative pool).
     private func write(_ bytes: UnsafeRawBufferPointer) throws {
-        hasher.update(bufferPointer: bytes)
+        if hashes { hasher.update(bufferPointer: bytes) }
         sha1?.update(bufferPointer: bytes)
+        chunkSHA256?.update(bufferPointer: bytes)
         var offset = 0
         while offset < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -198,7 +214,7 @@ public final class UploadSink: @unchecked Sendable {
             offset += n
         }
         written += Int64(bytes.count)
-        if written - writeBackStarted >= Self.writeBehindBytes { startWriteBack() }
+        if written - writeBackStarted >= writeBehind { startWriteBack() }
     }
 
     /// Asks the kernel to start writing what has arrived so far, without waiting for it.
@@ -233,12 +249,13 @@ public final class UploadSink: @unchecked Sendable {
 
     /// For an append (`init(appendingTo:…)`): writes what is waiting and fsyncs, so that the new
     /// length may be acknowledged; closes; returns the digests of this append's bytes. Blocking.
-    public func finishAppend() throws -> (sha256: [UInt8], sha1: [UInt8]?) {
+    /// `running`: the whole-file state continued through this append (nil when it was not known).
+    public func finishAppend() throws -> (sha256: [UInt8]?, sha1: [UInt8]?, running: SHA256?) {
         try writePending()
         guard fsync(fd) == 0 else { throw FileStoreError.system("fsync failed") }
         close(fd)
         fd = -1
-        return (Array(hasher.finalize()), sha1.map { Array($0.finalize()) })
+        return (chunkSHA256.map { Array($0.finalize()) }, sha1.map { Array($0.finalize()) }, hashes ? hasher : nil)
     }
 
     /// For an append: drops this append's bytes (cut back to `offset`), keeping what came before.

@@ -1,8 +1,9 @@
-import Crypto
+public import Crypto
 public import Foundation
 public import Logging
 import PostgresNIO
 public import Schema
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,8 +14,9 @@ public struct UploadSession: Sendable, Equatable {
     public var id: String
     public var kind: String
     public var recordID: Int64
-    /// The file's declared length (`Upload-Length`); no byte beyond it is accepted.
-    public var length: Int64
+    /// The file's declared length (`Upload-Length`); no byte beyond it is accepted. Nil until
+    /// known (an IETF-draft upload may learn it only from the request that completes it).
+    public var length: Int64?
     /// Bytes received, fsynced and acknowledged (`Upload-Offset`).
     public var offset: Int64
     /// `Upload-Metadata` as the client sent it (echoed by HEAD).
@@ -60,6 +62,30 @@ public struct UploadSessionStore: Sendable {
     /// How often an append in progress renews its claim.
     public static let claimRenewal: Duration = .seconds(5)
 
+    /// The SHA-256 state of each session's acknowledged bytes, kept by the server that appended
+    /// them (process-wide: tokens are unique), so completing an upload does not read the whole
+    /// file again. A miss (another server appended last, or a restart) falls back to that read.
+    static let runningHashes = Mutex([String: (offset: Int64, state: SHA256)]())
+    static let maxRunningHashes = 4096
+
+    /// The state of `id`'s first `offset` bytes: a fresh one at 0, else what this process kept
+    /// (taken: the caller puts back what is true after its append).
+    public static func takeRunningHash(_ id: String, offset: Int64) -> SHA256? {
+        let kept = runningHashes.withLock { $0.removeValue(forKey: id) }
+        if offset == 0 { return SHA256() }
+        guard let kept, kept.offset == offset else { return nil }
+        return kept.state
+    }
+
+    /// Keeps `state` as the hash of `id`'s first `offset` bytes.
+    public static func keepRunningHash(_ id: String, offset: Int64, state: SHA256?) {
+        guard let state else { return }
+        runningHashes.withLock { hashes in
+            if hashes.count >= maxRunningHashes, let any = hashes.keys.first { hashes.removeValue(forKey: any) }
+            hashes[id] = (offset, state)
+        }
+    }
+
     public init(client: any ConnectionSource, logger: Logger, files: FileStore) {
         self.client = client
         self.logger = logger
@@ -73,7 +99,7 @@ public struct UploadSessionStore: Sendable {
             id text PRIMARY KEY CHECK (length(id) BETWEEN 16 AND 64),
             kind text NOT NULL,
             record_id bigint NOT NULL,
-            upload_length bigint NOT NULL CHECK (upload_length > 0),
+            upload_length bigint CHECK (upload_length >= 0),
             upload_offset bigint NOT NULL DEFAULT 0,
             metadata text,
             original_name text,
@@ -82,7 +108,7 @@ public struct UploadSessionStore: Sendable {
             key_id bigint,
             claim uuid,
             claimed_until timestamptz,
-            CHECK (upload_offset BETWEEN 0 AND upload_length)
+            CHECK (upload_offset >= 0 AND (upload_length IS NULL OR upload_offset <= upload_length))
         )
         """,
         "CREATE INDEX IF NOT EXISTS upload_sessions_expires ON audio_server.upload_sessions (expires_at)",
@@ -96,7 +122,7 @@ public struct UploadSessionStore: Sendable {
 
     static func session(_ row: PostgresRow) throws -> UploadSession {
         let (id, kind, recordID, length, offset, metadata, name, expires, keyID, expired) =
-            try row.decode((String, String, Int64, Int64, Int64, String?, String?, Double, Int64?, Bool).self)
+            try row.decode((String, String, Int64, Int64?, Int64, String?, String?, Double, Int64?, Bool).self)
         return UploadSession(id: id, kind: kind, recordID: recordID, length: length, offset: offset, metadata: metadata,
                              originalName: name, expiresAt: Date(timeIntervalSince1970: expires), keyID: keyID, expired: expired)
     }
@@ -107,7 +133,7 @@ public struct UploadSessionStore: Sendable {
     public func dataPath(_ id: String) -> String { directory + "/\(id).part" }
 
     /// A new session token: 32 random bytes, base64url (43 characters).
-    static func newToken() -> String {
+    public static func newToken() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
@@ -115,9 +141,10 @@ public struct UploadSessionStore: Sendable {
     }
 
     /// Makes a session and its empty data file.
-    public func create(kind: String, recordID: Int64, length: Int64, metadata: String?, originalName: String?,
+    /// `id`: a token already announced to the client (an IETF draft 104), else a new one.
+    public func create(id announced: String? = nil, kind: String, recordID: Int64, length: Int64?, metadata: String?, originalName: String?,
                        expiresIn: Duration, keyID: Int64?) async throws -> UploadSession {
-        let id = Self.newToken()
+        let id = announced ?? Self.newToken()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let fd = open(dataPath(id), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FileStoreError.system("cannot create \(dataPath(id))") }
@@ -178,12 +205,14 @@ public struct UploadSessionStore: Sendable {
         return !rows.isEmpty
     }
 
-    /// Ends a claim, storing the new acknowledged offset (its bytes must be fsynced already).
-    /// Nil when the claim was lost (deleted session, or the lease was taken over).
+    /// Ends a claim, storing the new acknowledged offset (its bytes must be fsynced already) and
+    /// the length when it became known. Nil when the claim was lost (deleted session, or the
+    /// lease was taken over).
     @discardableResult
-    public func release(_ id: String, token: UUID, offset: Int64) async throws -> UploadSession? {
+    public func release(_ id: String, token: UUID, offset: Int64, length: Int64? = nil) async throws -> UploadSession? {
         let rows = try await PreparedStatements.rows("""
-            UPDATE audio_server.upload_sessions SET upload_offset = \(offset), claim = NULL, claimed_until = NULL
+            UPDATE audio_server.upload_sessions
+            SET upload_offset = \(offset), upload_length = coalesce(\(length), upload_length), claim = NULL, claimed_until = NULL
             WHERE id = \(id) AND claim = \(token) RETURNING \(unescaped: Self.columns)
             """, client: client, logger: logger)
         return try rows.first.map(Self.session)
@@ -195,6 +224,7 @@ public struct UploadSessionStore: Sendable {
         let rows = try await PreparedStatements.rows("DELETE FROM audio_server.upload_sessions WHERE id = \(id) RETURNING id",
                                                      client: client, logger: logger)
         unlink(dataPath(id))
+        _ = Self.runningHashes.withLock { $0.removeValue(forKey: id) }
         return !rows.isEmpty
     }
 
@@ -227,6 +257,11 @@ public struct UploadSessionStore: Sendable {
         let rows = try await PreparedStatements.rows("SELECT id FROM audio_server.upload_sessions WHERE expires_at > now()",
                                                      client: client, logger: logger)
         return Set(try rows.map { try $0.decode(String.self) })
+    }
+
+    /// The SHA-256 in hex, as files' rows record it.
+    public static func hex(_ state: SHA256) -> String {
+        state.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
     /// The SHA-256 of a whole file, in hex (a resumable upload's, once complete). Blocking.

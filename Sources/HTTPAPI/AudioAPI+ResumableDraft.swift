@@ -1,0 +1,224 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KindModel
+import Storage
+
+/// Resumable uploads as the IETF draft "Resumable Uploads for HTTP" (draft-ietf-httpbis-resumable-
+/// upload, editor's copy after -11, interop version 8) has them, on the same engine as tus
+/// (`AudioAPI+Resumable.swift`):
+///
+///     PUT    /api/audio/<kind>/<id>                   with Upload-Complete: ?0/?1 → the upload resource
+///     HEAD   /api/audio/<kind>/<id>/uploads/<upload>  Upload-Offset, Upload-Complete, Upload-Length, Upload-Limit
+///     PATCH  /api/audio/<kind>/<id>/uploads/<upload>  application/partial-upload at Upload-Offset
+///     DELETE /api/audio/<kind>/<id>/uploads/<upload>  the upload is gone
+///
+/// A `PUT` without `Upload-Complete` is today's plain upload. The upload resource answers tus
+/// requests (`Tus-Resumable`) as tus and draft requests as the draft. The response that completes
+/// an upload is what the plain `PUT` answers (the record, or its refusal), with `Upload-Complete: ?1`.
+/// The interim `104 Upload Resumption Supported` that announces the upload resource before the
+/// body is read is written by `ContinueHandler` (a Hummingbird handler cannot write interim
+/// responses), for requests that send the interop version (`announceUpload`).
+extension AudioAPI {
+    static let partialUpload = "application/partial-upload"
+
+    /// `Upload-Complete` as a structured boolean; nil when absent or not `?0`/`?1` (then ignored,
+    /// as the draft says).
+    static func uploadComplete(_ request: Request) -> Bool? {
+        switch request.headers[.uploadComplete]?.trimmingCharacters(in: .whitespaces) {
+        case "?1": true
+        case "?0": false
+        default: nil
+        }
+    }
+
+    /// Whether a request to an upload resource speaks the draft rather than tus.
+    static func speaksDraft(_ request: Request) -> Bool {
+        guard request.headers[.tusResumable] == nil else { return false }
+        return request.headers[.uploadDraftInteropVersion] != nil || request.headers[.uploadComplete] != nil
+            || HeaderText.mediaType(request.headers[.contentType] ?? "") == partialUpload
+    }
+
+    /// `Upload-Limit`: the kind's size limit, the largest append, and the session's remaining lifetime.
+    func uploadLimitField(_ kind: KindDefinition, expiresAt: Date?) -> String {
+        var text = "max-size=\(uploadLimit(kind)), max-append-size=\(Self.resumableRules(kind).maxAppend)"
+        if let expiresAt { text += ", max-age=\(max(0, Int64(expiresAt.timeIntervalSinceNow)))" }
+        return text
+    }
+
+    /// Runs a draft handler: problems say `Upload-Complete: ?0` unless they came from processing the
+    /// completed file (then `?1`, set where it was refused).
+    func draft(_ request: Request, _ context: AudioRequestContext, _ handler: () async throws -> Response) async throws -> Response {
+        do {
+            return try await handler()
+        } catch {
+            var problem = Problem(for: error, request: request, logger: context.logger)
+            if problem.headers[.uploadComplete] == nil { problem.headers[.uploadComplete] = "?0" }
+            throw problem
+        }
+    }
+
+    /// `PUT` with `Upload-Complete`: the upload resource is made, the body appended; `?1` with the
+    /// whole file ends as the plain `PUT` (200 and the record), `?0` answers 201 with `Location`.
+    func draftCreate(_ request: Request, _ context: AudioRequestContext, queries: KindQueries, id: Int64, key: ActiveKey?, complete: Bool) async throws -> Response {
+        try await draft(request, context) {
+            let kind = queries.kind
+            let limitField = uploadLimitField(kind, expiresAt: nil)
+            if HeaderText.mediaType(request.headers[.contentType] ?? "").hasPrefix("multipart/") {
+                throw Problem(.unsupportedMediaType, detail: "A resumable PUT (Upload-Complete) carries the file itself as its body, not multipart/form-data.")
+            }
+            let contentLength = request.headers[.contentLength].flatMap(Self.nonNegative)
+            var length = request.headers[.uploadLength].flatMap(Self.nonNegative)
+            if complete, let contentLength {
+                if let length, length != contentLength {
+                    throw Problem(.inconsistentUploadLength, detail: "Upload-Length says \(length) bytes but this request completes the upload with \(contentLength).")
+                }
+                length = contentLength
+            }
+            if let length, length > uploadLimit(kind) {
+                var problem = UploadProblems.tooLarge(uploadLimit(kind))
+                problem.headers[.uploadLimit] = limitField
+                throw problem
+            }
+            if let contentLength, contentLength > Self.resumableRules(kind).maxAppend {
+                throw Self.appendTooLarge(kind, limitField)
+            }
+            guard case .record = try await records.uploadTarget(id, numericField: nil, in: queries) else {
+                throw Problem.notFound(kind: kind.name, id: id)
+            }
+            let actor = access.actor(key, request, context)
+            let name = request.headers[.contentDisposition].flatMap { disposition -> String? in
+                let params = HeaderParameters.parse(disposition)
+                return (params["filename*"].flatMap(HeaderParameters.decodeRFC5987) ?? params["filename"]).flatMap(UploadReceiver.baseName)
+            }
+            // The token a 104 already announced (ContinueHandler), so the resource is where it said.
+            let announced = request.headers[.announcedUploadToken].flatMap { Self.isToken($0) ? $0 : nil }
+            let session = try await uploads.create(id: announced, kind: kind.name, recordID: id, length: length, metadata: nil, originalName: name,
+                                                   expiresIn: .seconds(Self.resumableRules(kind).expiresSeconds), keyID: actor.keyID)
+            guard case .claimed(let claimed, let token) = try await uploads.claim(session.id, offset: 0) else {
+                throw Problem(.uploadBusy, detail: "The new upload could not be claimed; retry.")
+            }
+            let appended = try await append(request, session: claimed, token: token, checksum: nil, queries: queries, actor: actor,
+                                            end: .ietf(complete: complete), length: length)
+            if var completion = appended.completion {
+                completion.headers[.uploadComplete] = "?1"
+                return completion
+            }
+            return Response(status: .created, headers: [
+                .location: "/api/audio/\(kind.name)/\(id)/uploads/\(session.id)", .uploadComplete: "?0",
+                .uploadOffset: String(appended.offset), .uploadLimit: uploadLimitField(kind, expiresAt: session.expiresAt),
+            ])
+        }
+    }
+
+    /// `HEAD` of an upload resource (draft): where to resume.
+    func draftStatus(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
+        try await draft(request, context) {
+            let (queries, _) = try await authorized(.uploadStatus, request, context)
+            let session = try await liveSession(context, queries: queries)
+            var headers: HTTPFields = [.uploadOffset: String(session.offset), .uploadComplete: "?0", .cacheControl: "no-store",
+                                       .uploadLimit: uploadLimitField(queries.kind, expiresAt: session.expiresAt)]
+            if let length = session.length { headers[.uploadLength] = String(length) }
+            return Response(status: .noContent, headers: headers)
+        }
+    }
+
+    /// `PATCH` of an upload resource (draft): `application/partial-upload` at `Upload-Offset`;
+    /// `Upload-Complete: ?1` ends the upload with what the plain `PUT` answers.
+    func draftAppend(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
+        try await draft(request, context) {
+            let (queries, key) = try await authorized(.appendUpload, request, context)
+            let kind = queries.kind
+            guard HeaderText.mediaType(request.headers[.contentType] ?? "") == Self.partialUpload else {
+                throw Problem(.unsupportedMediaType, detail: "Append with Content-Type: \(Self.partialUpload) (got '\(request.headers[.contentType] ?? "none")').")
+            }
+            guard let complete = Self.uploadComplete(request) else {
+                throw Problem(.invalidUploadHeader, detail: "An append says whether it ends the upload: Upload-Complete: ?0 or ?1.")
+            }
+            guard let offset = request.headers[.uploadOffset].flatMap(Self.nonNegative) else {
+                throw Problem(.invalidUploadHeader, detail: "Send Upload-Offset: the offset HEAD returned.")
+            }
+            let session = try await liveSession(context, queries: queries)
+            let contentLength = request.headers[.contentLength].flatMap(Self.nonNegative)
+            var length = request.headers[.uploadLength].flatMap(Self.nonNegative)
+            if complete, let contentLength {
+                if let length, length != offset + contentLength {
+                    throw Problem(.inconsistentUploadLength, detail: "Upload-Length says \(length) bytes but this request ends the upload at \(offset + contentLength).")
+                }
+                length = offset + contentLength
+            }
+            if let known = session.length, let length, known != length {
+                throw Problem(.inconsistentUploadLength, detail: "The upload's length is \(known) bytes; this request says \(length).",
+                              extensions: [("upload_length", .integer(known))])
+            }
+            if let contentLength, contentLength > Self.resumableRules(kind).maxAppend {
+                throw Self.appendTooLarge(kind, uploadLimitField(kind, expiresAt: session.expiresAt))
+            }
+            switch try await uploads.claim(session.id, offset: offset) {
+            case .claimed(let claimed, let token):
+                let appended = try await append(request, session: claimed, token: token, checksum: nil, queries: queries,
+                                                actor: access.actor(key, request, context), end: .ietf(complete: complete), length: length)
+                if var completion = appended.completion {
+                    completion.headers[.uploadComplete] = "?1"
+                    return completion
+                }
+                return Response(status: .noContent, headers: [.uploadComplete: "?0", .uploadOffset: String(appended.offset)])
+            case .notFound:
+                throw Self.noSession()
+            case .expired:
+                try? await uploads.delete(session.id)
+                throw Self.expired()
+            case .offsetMismatch(let current):
+                throw Problem(.uploadOffsetMismatch, detail: "Upload-Offset is \(offset) but the upload has \(current) bytes; resume from \(current).",
+                              extensions: [("expected-offset", .integer(current)), ("provided-offset", .integer(offset))],
+                              headers: [.uploadOffset: String(current)])
+            case .busy:
+                throw Problem(.uploadBusy, detail: "Another request is appending to this upload now; wait for it, then HEAD and resume.")
+            }
+        }
+    }
+
+    /// `DELETE` of an upload resource (draft): the upload and its bytes are gone.
+    func draftCancel(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
+        try await draft(request, context) {
+            let (queries, _) = try await authorized(.cancelUpload, request, context)
+            let id = try Self.recordID(context)
+            let token = try context.parameters.require("upload")
+            guard Self.isToken(token), let session = try await uploads.session(token), session.kind == queries.kind.name, session.recordID == id,
+                  try await uploads.delete(token) else { throw Self.noSession() }
+            return Response(status: .noContent)
+        }
+    }
+
+    static let interopVersion = "8"
+
+    /// The 104 for a `PUT` that starts a draft upload with the interop version this server speaks,
+    /// when its head alone does not already say it will be refused (no key, too large, unknown
+    /// kind, bad id); nil for every other request. Runs on the event loop: no I/O.
+    @Sendable func announceUpload(_ head: HTTPRequest) -> (fields: HTTPFields, token: String)? {
+        guard head.method == .put, head.headerFields[.uploadDraftInteropVersion] == Self.interopVersion,
+              let complete = head.headerFields[.uploadComplete]?.trimmingCharacters(in: .whitespaces), complete == "?0" || complete == "?1",
+              let path = head.path?.split(separator: "?", maxSplits: 1).first,
+              let (operation, segments) = APIOperation.matching(.put, path: path), operation == .upload, acceptsBody(head),
+              let queries = registry.runtime.resolve(Self.pathSegment(String(segments[2]))),
+              let id = Int64(Self.pathSegment(String(segments[3]))), id > 0 else { return nil }
+        if let length = head.headerFields[.uploadLength].flatMap(Self.nonNegative), length > uploadLimit(queries.kind) { return nil }
+        let token = UploadSessionStore.newToken()
+        let fields: HTTPFields = [.location: "/api/audio/\(queries.kind.name)/\(id)/uploads/\(token)",
+                                  .uploadDraftInteropVersion: Self.interopVersion,
+                                  .uploadLimit: uploadLimitField(queries.kind, expiresAt: nil)]
+        return (fields, token)
+    }
+
+    static func appendTooLarge(_ kind: KindDefinition, _ limitField: String) -> Problem {
+        let max = resumableRules(kind).maxAppend
+        return Problem(.tooLarge, detail: "One append of a \(kind.name) carries at most \(max) bytes (\(UploadProblems.formatBytes(max)), Upload-Limit max-append-size); send the file in smaller pieces.",
+                       extensions: [("max_bytes", .integer(max))], headers: [.uploadLimit: limitField])
+    }
+}
+
+extension HTTPField.Name {
+    static let uploadComplete = Self("Upload-Complete")!
+    static let uploadLimit = Self("Upload-Limit")!
+    static let uploadDraftInteropVersion = Self("Upload-Draft-Interop-Version")!
+}
