@@ -184,17 +184,23 @@ struct ObjectStorageClientTests {
         let bad = ObjectStorageClient(location: good.location,
                                       credentials: ObjectStorageCredentials(accessKeyID: good.signer.credentials.accessKeyID, secretAccessKey: "wrong-secret"))
         let error = await #expect(throws: ObjectStorageError.self) { try await bad.checkAccess() }
-        switch error {
-        case .invalidCredentials?, .accessDenied?: break
-        default: Issue.record("expected invalidCredentials or accessDenied, got \(String(describing: error))")
+        guard case .invalidCredentials(let code, _)? = error else {
+            Issue.record("expected invalidCredentials, got \(String(describing: error))")
+            return
         }
+        #expect(code == "SignatureDoesNotMatch")
+        #expect(String(describing: error!).contains("AWS_SECRET_ACCESS_KEY"))
+        // HEAD answers carry no error body: a refused HEAD is accessDenied, never "no such object".
+        await #expect(throws: ObjectStorageError.accessDenied(message: "403 with no error body")) { _ = try await bad.headObject(key: "x") }
+
         let unknownKey = ObjectStorageClient(location: good.location,
                                              credentials: ObjectStorageCredentials(accessKeyID: "AKNOBODY", secretAccessKey: "x"))
         let error2 = await #expect(throws: ObjectStorageError.self) { try await unknownKey.checkAccess() }
-        switch error2 {
-        case .invalidCredentials?, .accessDenied?: break
-        default: Issue.record("expected invalidCredentials or accessDenied, got \(String(describing: error2))")
+        guard case .invalidCredentials(let code2, _)? = error2 else {
+            Issue.record("expected invalidCredentials, got \(String(describing: error2))")
+            return
         }
+        #expect(code2 == "InvalidAccessKeyId")
     }
 
     @Test func missingBucketIsNamed() async throws {
@@ -204,16 +210,20 @@ struct ObjectStorageClientTests {
         let client = ObjectStorageClient(location: location, credentials: good.signer.credentials)
         await #expect(throws: ObjectStorageError.noSuchBucket(bucket: location.bucket)) { try await client.checkAccess() }
     }
+}
 
+/// What needs no S3 server: an endpoint where nothing listens.
+@Suite struct ObjectStorageUnreachableTests {
     @Test func closedPortNamesTheEndpoint() async throws {
         let location = try S3Location(bucket: "audio-test", endpoint: "http://127.0.0.1:1", pathStyle: true)
         let client = ObjectStorageClient(location: location, credentials: .init(accessKeyID: "a", secretAccessKey: "b"))
         let error = await #expect(throws: ObjectStorageError.self) { try await client.checkAccess(timeout: .seconds(3)) }
-        guard case .unreachable(let endpoint, _)? = error else {
+        guard case .unreachable(let endpoint, let reason)? = error else {
             Issue.record("expected unreachable, got \(String(describing: error))")
             return
         }
         #expect(endpoint == "http://127.0.0.1:1")
+        #expect(reason.lowercased().contains("refused"))
         #expect(String(describing: error!).contains("http://127.0.0.1:1"))
     }
 }

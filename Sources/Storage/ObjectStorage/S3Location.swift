@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Where objects live: a bucket, a key prefix inside it, and the server that holds it, parsed from
 /// `s3://BUCKET/PREFIX?endpoint=http://host:port&region=REGION&path_style=true`.
