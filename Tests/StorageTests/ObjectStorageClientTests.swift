@@ -71,6 +71,23 @@ struct ObjectStorageClientTests {
         await #expect(throws: ObjectStorageError.invalidRange) { _ = try await client.getObject(key: "r.bin", range: .from(300_000)) }
     }
 
+    @Test func failedBodyLeavesNoObject() async throws {
+        let client = try TestS3.client()
+        let bytes = TestS3.bytes(count: 200_000, seed: 5)
+        // The body's source fails after 100 000 bytes: the error comes back as it was, nothing is stored.
+        await #expect(throws: TestS3.SourceFailed.self) {
+            try await client.putObject(key: "broken.bin", body: TestS3.Chunks(bytes: bytes, chunk: 10_000, failAfter: 100_000), length: 200_000)
+        }
+        #expect(try await client.headObject(key: "broken.bin") == nil)
+        // A body shorter than its declared length is refused by the HTTP client, not taken for an outage.
+        let error = await #expect(throws: (any Error).self) {
+            try await client.putObject(key: "short.bin", body: TestS3.Chunks(bytes: Array(bytes[..<1000]), chunk: 100), length: 2000)
+        }
+        #expect(!(error is ObjectStorageError))
+        #expect(try await client.headObject(key: "short.bin") == nil)
+        #expect(try await client.listAllObjects().isEmpty)
+    }
+
     @Test func listWithPrefixAndPagination() async throws {
         let client = try TestS3.client()
         let keys = (0..<7).map { "list/\($0).txt" }
@@ -258,19 +275,24 @@ enum TestS3 {
         typealias Element = ByteBuffer
         let bytes: [UInt8]
         let chunk: Int
+        var failAfter: Int? = nil
         struct AsyncIterator: AsyncIteratorProtocol {
             let bytes: [UInt8]
             let chunk: Int
+            let failAfter: Int?
             var offset = 0
             mutating func next() async throws -> ByteBuffer? {
+                if let failAfter, offset >= failAfter { throw SourceFailed() }
                 guard offset < bytes.count else { return nil }
                 let end = Swift.min(offset + chunk, bytes.count)
                 defer { offset = end }
                 return ByteBuffer(bytes: bytes[offset..<end])
             }
         }
-        func makeAsyncIterator() -> AsyncIterator { AsyncIterator(bytes: bytes, chunk: chunk) }
+        func makeAsyncIterator() -> AsyncIterator { AsyncIterator(bytes: bytes, chunk: chunk, failAfter: failAfter) }
     }
+
+    struct SourceFailed: Error {}
 
     /// A GET with no headers but an optional Range, as a browser following a redirect sends it.
     static func plainGet(_ url: String, range: String? = nil) async throws -> (status: UInt, headers: HTTPHeaders, body: [UInt8]) {

@@ -328,12 +328,19 @@ public struct ObjectStorageClient: Sendable {
         if let body { request.body = body }
         do {
             return try await httpClient.execute(request, timeout: timeout ?? configuration.requestTimeout)
-        } catch let error as HTTPClientError {
+        } catch let error as HTTPClientError where Self.connectionFailures.contains(error) {
             throw ObjectStorageError.unreachable(endpoint: location.endpoint, reason: String(describing: error))
-        } catch let error where !(error is CancellationError) && Self.isConnectionError(error) {
+        } catch let error where !(error is HTTPClientError) && !(error is CancellationError) && Self.isConnectionError(error) {
             throw ObjectStorageError.unreachable(endpoint: location.endpoint, reason: String(describing: error))
         }
     }
+
+    /// AsyncHTTPClient's errors that mean the endpoint did not answer (others, such as a body
+    /// shorter than its length, are the caller's and are rethrown as they are).
+    private static let connectionFailures: [HTTPClientError] = [
+        .connectTimeout, .remoteConnectionClosed, .readTimeout, .writeTimeout, .deadlineExceeded, .tlsHandshakeTimeout,
+        .getConnectionFromPoolTimeout, .socksHandshakeTimeout, .httpProxyHandshakeTimeout, .uncleanShutdown, .emptyHost,
+    ]
 
     /// Errors AsyncHTTPClient passes through from NIO when no connection could be made.
     private static func isConnectionError(_ error: any Error) -> Bool {
