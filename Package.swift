@@ -39,6 +39,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // Already in the graph through PostgresNIO; named because Storage imports NIOSSL (TLS settings).
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // Already in the graph through Hummingbird; named for the S3 client (streamed bodies).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(name: "KindModel", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strictness),
@@ -58,6 +60,8 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ], swiftSettings: strictness),
         .target(name: "HTTPAPI", dependencies: [
             "KindModel", "Schema", "Storage", "AudioProbe",
@@ -94,6 +98,9 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["KindModel", "Schema", "Storage", "TestSupport",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "HTTPAPITests", dependencies: [
             "KindModel", "Schema", "Storage", "HTTPAPI", "TestSupport",
