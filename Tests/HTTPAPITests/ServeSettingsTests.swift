@@ -30,6 +30,7 @@ import TestSupport
         try expectRefused(setting: "TRUSTED_PROXIES", value: "not-an-address", argumentSets: [["serve"]], message: "TRUSTED_PROXIES must be comma-separated IP addresses")
         try expectRefused(setting: "CORS_ORIGINS", value: "example.com/path", argumentSets: [["serve"]], message: "CORS_ORIGINS must be comma-separated origins")
         try expectRefused(setting: "FAILED_AUTH_LIMIT", value: "0", argumentSets: [["serve"]], message: "FAILED_AUTH_LIMIT must be a whole number 1–1000000")
+        try expectRefused(setting: "DRAIN_DELAY", value: "soon", argumentSets: [["serve"]], message: "DRAIN_DELAY must be a duration")
     }
 
     /// Runs `serve` with `setting=value` in the environment, once per argument set, and expects each

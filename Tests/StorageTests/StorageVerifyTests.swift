@@ -35,13 +35,16 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: root + "/stray.bin") && !FileManager.default.fileExists(atPath: root + "/tmp/abc.part"))
     }
 
-    @Test func serveClearsUnfinishedUploadsAtStart() throws {
+    /// Abandoned uploads go; one another server sharing STORAGE_DIR is writing now stays.
+    @Test func serveClearsAbandonedUploadsButNotOnesInProgress() throws {
         let root = try Self.root()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        for name in ["a.part", "b.part"] { try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/tmp/" + name)) }
+        for name in ["a.part", "b.part", "live.part"] { try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/tmp/" + name)) }
+        let old = Date(timeIntervalSinceNow: -FileStore.abandonedUploadAge - 60)
+        for name in ["a.part", "b.part"] { try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: root + "/tmp/" + name) }
         try Data("kept".utf8).write(to: URL(fileURLWithPath: root + "/files/song/1.mp3"))
         #expect(FileStore(root: root).removeUnfinishedUploads() == 2)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp") == ["live.part"])
         #expect(FileManager.default.fileExists(atPath: root + "/files/song/1.mp3"))
     }
 }

@@ -59,7 +59,8 @@ public enum OpenAPIDocument {
                 ("required", ["status", "database"]),
                 ("additionalProperties", false),
             ])))),
-            ("503", problem("PostgreSQL does not answer.")),
+            ("503", problem("PostgreSQL does not answer (`database-unavailable`), or the server is shutting down (`draining`, after SIGTERM with DRAIN_DELAY).",
+                            headers: [("Retry-After", header("Seconds to wait.", required: true))])),
         ])
     }
 

