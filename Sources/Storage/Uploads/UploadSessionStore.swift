@@ -113,6 +113,22 @@ public struct UploadSessionStore: Sendable {
         """,
         "CREATE INDEX IF NOT EXISTS upload_sessions_expires ON audio_server.upload_sessions (expires_at)",
         "CREATE INDEX IF NOT EXISTS upload_sessions_record ON audio_server.upload_sessions (kind, record_id)",
+        // A table made before the IETF draft's uploads (tus only) required the length; the draft
+        // may learn it last. Once, when the column is still NOT NULL (CREATE … IF NOT EXISTS
+        // does not change an existing table).
+        """
+        DO $$ BEGIN
+            IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'audio_server'
+                       AND table_name = 'upload_sessions' AND column_name = 'upload_length' AND is_nullable = 'NO') THEN
+                ALTER TABLE audio_server.upload_sessions ALTER COLUMN upload_length DROP NOT NULL;
+                ALTER TABLE audio_server.upload_sessions DROP CONSTRAINT IF EXISTS upload_sessions_upload_length_check;
+                ALTER TABLE audio_server.upload_sessions DROP CONSTRAINT IF EXISTS upload_sessions_check;
+                ALTER TABLE audio_server.upload_sessions ADD CONSTRAINT upload_sessions_upload_length_check CHECK (upload_length >= 0);
+                ALTER TABLE audio_server.upload_sessions ADD CONSTRAINT upload_sessions_check
+                    CHECK (upload_offset >= 0 AND (upload_length IS NULL OR upload_offset <= upload_length));
+            END IF;
+        END $$
+        """,
     ]
 
     static let columns = """
