@@ -48,14 +48,17 @@ enum AIFFProbe {
             let needed = Int64(common.frames) * frameBytes
             let present = max(0, soundBytes - 8)
             guard needed <= present else {
-                throw AudioProbeError.corrupt(.aiff, "COMM claims \(common.frames) sample frames, which need \(needed) bytes, "
-                    + "but the SSND chunk holds \(present) bytes of samples")
+                throw AudioProbeError.corrupt(
+                    .aiff,
+                    "COMM claims \(common.frames) sample frames, which need \(needed) bytes, "
+                        + "but the SSND chunk holds \(present) bytes of samples")
             }
         }
-        return try AudioProbeResult(checking: .aiff, codec: common.codec,
-                             duration: Double(common.frames) / common.sampleRate,
-                             sampleRate: Int(roundingChecked: common.sampleRate), channels: Int(common.channels),
-                             bitrate: common.bitrate)
+        return try AudioProbeResult(
+            checking: .aiff, codec: common.codec,
+            duration: Double(common.frames) / common.sampleRate,
+            sampleRate: Int(roundingChecked: common.sampleRate), channels: Int(common.channels),
+            bitrate: common.bitrate)
     }
 }
 
@@ -72,7 +75,8 @@ struct AIFFCommon {
 
     init(_ body: [UInt8], isAIFC: Bool) throws {
         guard let channels = body.be16(at: 0), let frames = body.be32(at: 2), let bits = body.be16(at: 6),
-              let rate = Double(aiffExtended: body, at: 8) else {
+            let rate = Double(aiffExtended: body, at: 8)
+        else {
             throw AudioProbeError.corrupt(.aiff, "the COMM chunk is too short")
         }
         let compression = isAIFC ? body.fourCC(at: 18) : "NONE"
@@ -110,12 +114,13 @@ struct AIFFCommon {
     /// Bytes per sample frame of uncompressed samples; nil for compressed ones.
     var frameBytes: Int64? {
         guard Self.uncompressed.contains(compression) else { return nil }
-        let bytes: Int64 = switch compression {
-        case "raw ": 1
-        case "fl32", "FL32": 4
-        case "fl64", "FL64": 8
-        default: (Int64(bitsPerSample) + 7) / 8
-        }
+        let bytes: Int64 =
+            switch compression {
+            case "raw ": 1
+            case "fl32", "FL32": 4
+            case "fl64", "FL64": 8
+            default: (Int64(bitsPerSample) + 7) / 8
+            }
         return bytes * Int64(channels)
     }
 
@@ -133,7 +138,8 @@ extension Double {
         guard let signAndExponent = bytes.be16(at: offset), let significand = bytes.be64(at: offset + 2) else { return nil }
         let exponent = Int(signAndExponent & 0x7FFF)
         guard exponent != 0x7FFF else { return nil }  // infinity or NaN
-        self.init(sign: signAndExponent & 0x8000 == 0 ? .plus : .minus,
-                  exponent: exponent - 16383 - 63, significand: Double(significand))
+        self.init(
+            sign: signAndExponent & 0x8000 == 0 ? .plus : .minus,
+            exponent: exponent - 16383 - 63, significand: Double(significand))
     }
 }

@@ -56,8 +56,10 @@ enum PlausibleSize {
     static func check(_ result: AudioProbeResult, fileSize: Int64) throws(AudioProbeError) {
         let needed = result.durationSeconds * minimumBitsPerSecond(result.format) / 8
         guard needed <= Double(fileSize) else {
-            throw .corrupt(result.format, "the header claims \(seconds(result.durationSeconds)) s of audio, which needs at least "
-                + "\(bytes(needed)) bytes even at \(Int(minimumBitsPerSecond(result.format))) bit/s, but the file has \(fileSize) bytes")
+            throw .corrupt(
+                result.format,
+                "the header claims \(seconds(result.durationSeconds)) s of audio, which needs at least "
+                    + "\(bytes(needed)) bytes even at \(Int(minimumBitsPerSecond(result.format))) bit/s, but the file has \(fileSize) bytes")
         }
     }
 

@@ -11,8 +11,10 @@ public struct AudioProbeResult: Sendable, Equatable, Codable {
     /// otherwise the audio payload size divided by the duration.
     public var bitrate: Int?
 
-    public init(format: AudioFormat, codec: String, durationSeconds: Double,
-                sampleRate: Int?, channels: Int?, bitrate: Int?) {
+    public init(
+        format: AudioFormat, codec: String, durationSeconds: Double,
+        sampleRate: Int?, channels: Int?, bitrate: Int?
+    ) {
         self.format = format
         self.codec = codec
         self.durationSeconds = durationSeconds
@@ -25,12 +27,15 @@ public struct AudioProbeResult: Sendable, Equatable, Codable {
 extension AudioProbeResult {
     /// Builds a result from a duration computed by dividing untrusted header fields, rejecting the
     /// non-finite or negative values a corrupt header can produce instead of storing them.
-    init(checking format: AudioFormat, codec: String, duration: Double,
-         sampleRate: Int?, channels: Int?, bitrate: Int?) throws(AudioProbeError) {
+    init(
+        checking format: AudioFormat, codec: String, duration: Double,
+        sampleRate: Int?, channels: Int?, bitrate: Int?
+    ) throws(AudioProbeError) {
         guard duration.isFinite, duration >= 0 else {
             throw .corrupt(format, "the header fields give an impossible duration")
         }
-        self.init(format: format, codec: codec, durationSeconds: duration,
-                  sampleRate: sampleRate, channels: channels, bitrate: bitrate)
+        self.init(
+            format: format, codec: codec, durationSeconds: duration,
+            sampleRate: sampleRate, channels: channels, bitrate: bitrate)
     }
 }

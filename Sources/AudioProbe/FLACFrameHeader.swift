@@ -28,37 +28,57 @@ struct FLACFrameHeader {
     /// Parses the frame header at `index`, or returns nil when those bytes are not one of this stream.
     init?(_ bytes: [UInt8], at index: Int, stream: FLACStreamInfo) {
         guard bytes.byte(at: index) == 0xFF, let sync = bytes.byte(at: index + 1), sync & 0xFE == 0xF8,
-              let sizeAndRate = bytes.byte(at: index + 2), let channelsAndBits = bytes.byte(at: index + 3) else { return nil }
+            let sizeAndRate = bytes.byte(at: index + 2), let channelsAndBits = bytes.byte(at: index + 3)
+        else { return nil }
         let variableBlockSize = sync & 1 == 1
-        let blockSizeCode = sizeAndRate >> 4, rateCode = Int(sizeAndRate & 0xF)
-        let channelCode = channelsAndBits >> 4, sampleSizeCode = Int(channelsAndBits >> 1 & 0x7)
+        let blockSizeCode = sizeAndRate >> 4
+        let rateCode = Int(sizeAndRate & 0xF)
+        let channelCode = channelsAndBits >> 4
+        let sampleSizeCode = Int(channelsAndBits >> 1 & 0x7)
         guard blockSizeCode != 0, rateCode != 15, channelCode <= 10, sampleSizeCode != 3, channelsAndBits & 1 == 0,
-              let (number, numberLength) = Self.codedNumber(bytes, at: index + 4),
-              variableBlockSize || numberLength <= 6 else { return nil }
+            let (number, numberLength) = Self.codedNumber(bytes, at: index + 4),
+            variableBlockSize || numberLength <= 6
+        else { return nil }
         var cursor = index + 4 + numberLength
 
         let blockSize: UInt64
         switch blockSizeCode {
         case 1: blockSize = 192
         case 2...5: blockSize = 576 << UInt64(blockSizeCode - 2)
-        case 6: guard let value = bytes.byte(at: cursor) else { return nil }; blockSize = UInt64(value) + 1; cursor += 1
-        case 7: guard let value = bytes.be16(at: cursor) else { return nil }; blockSize = UInt64(value) + 1; cursor += 2
+        case 6:
+            guard let value = bytes.byte(at: cursor) else { return nil }
+            blockSize = UInt64(value) + 1
+            cursor += 1
+        case 7:
+            guard let value = bytes.be16(at: cursor) else { return nil }
+            blockSize = UInt64(value) + 1
+            cursor += 2
         default: blockSize = 256 << UInt64(blockSizeCode - 8)
         }
         let sampleRate: UInt32
         switch rateCode {
         case 0: sampleRate = stream.sampleRate
-        case 12: guard let value = bytes.byte(at: cursor) else { return nil }; sampleRate = UInt32(value) * 1000; cursor += 1
-        case 13: guard let value = bytes.be16(at: cursor) else { return nil }; sampleRate = UInt32(value); cursor += 2
-        case 14: guard let value = bytes.be16(at: cursor) else { return nil }; sampleRate = UInt32(value) * 10; cursor += 2
+        case 12:
+            guard let value = bytes.byte(at: cursor) else { return nil }
+            sampleRate = UInt32(value) * 1000
+            cursor += 1
+        case 13:
+            guard let value = bytes.be16(at: cursor) else { return nil }
+            sampleRate = UInt32(value)
+            cursor += 2
+        case 14:
+            guard let value = bytes.be16(at: cursor) else { return nil }
+            sampleRate = UInt32(value) * 10
+            cursor += 2
         default: sampleRate = Self.sampleRates[rateCode]
         }
         guard let crc = bytes.byte(at: cursor), crc == Self.crc8(bytes[index..<cursor]) else { return nil }
 
         let channels = channelCode < 8 ? Int(channelCode) + 1 : 2
         guard channels == stream.channels, sampleRate == stream.sampleRate,
-              sampleSizeCode == 0 || Self.sampleSizes[sampleSizeCode] == stream.bitsPerSample,
-              blockSize <= UInt64(stream.maxBlockSize) else { return nil }
+            sampleSizeCode == 0 || Self.sampleSizes[sampleSizeCode] == stream.bitsPerSample,
+            blockSize <= UInt64(stream.maxBlockSize)
+        else { return nil }
         // Fixed-block-size streams number frames; variable ones number samples.
         firstSample = variableBlockSize ? number : number * UInt64(stream.maxBlockSize)
         self.blockSize = blockSize

@@ -22,8 +22,10 @@ enum FLACProbe {
         let totalSamples: UInt64
         if stream.totalSamples > 0 {
             if let last, last.endSample < stream.totalSamples {
-                throw AudioProbeError.truncated(.flac, "the audio stops at sample \(last.endSample) "
-                    + "of the \(stream.totalSamples) that STREAMINFO declares")
+                throw AudioProbeError.truncated(
+                    .flac,
+                    "the audio stops at sample \(last.endSample) "
+                        + "of the \(stream.totalSamples) that STREAMINFO declares")
             }
             totalSamples = stream.totalSamples
         } else {
@@ -33,9 +35,10 @@ enum FLACProbe {
             totalSamples = last.endSample
         }
         let duration = Double(totalSamples) / Double(stream.sampleRate)
-        return try AudioProbeResult(checking: .flac, codec: "flac", duration: duration,
-                                    sampleRate: Int(stream.sampleRate), channels: stream.channels,
-                                    bitrate: derivedBitrate(bytes: reader.size - audioStart, seconds: duration))
+        return try AudioProbeResult(
+            checking: .flac, codec: "flac", duration: duration,
+            sampleRate: Int(stream.sampleRate), channels: stream.channels,
+            bitrate: derivedBitrate(bytes: reader.size - audioStart, seconds: duration))
     }
 
     /// The offset just past the metadata block flagged as last, where the audio frames begin.
@@ -68,7 +71,8 @@ struct FLACStreamInfo {
 
     init(_ body: [UInt8]) throws {
         guard let minBlock = body.be16(at: 0), let maxBlock = body.be16(at: 2),
-              let maxFrame = body.be24(at: 7), let packed = body.be64(at: 10) else {
+            let maxFrame = body.be24(at: 7), let packed = body.be64(at: 10)
+        else {
             throw AudioProbeError.truncated(.flac, "the file ends inside the STREAMINFO block")
         }
         sampleRate = UInt32(packed >> 44)

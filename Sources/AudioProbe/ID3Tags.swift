@@ -5,8 +5,9 @@ enum ID3v2 {
     /// or nil when `bytes` do not start with a well-formed ID3v2 header.
     static func tagLength(_ bytes: [UInt8]) -> Int64? {
         guard bytes.matches("ID3", at: 0), let major = bytes.byte(at: 3), (2...4).contains(major),
-              let revision = bytes.byte(at: 4), revision != 0xFF, let flags = bytes.byte(at: 5),
-              let size = bytes.be32(at: 6), size & 0x8080_8080 == 0 else { return nil }
+            let revision = bytes.byte(at: 4), revision != 0xFF, let flags = bytes.byte(at: 5),
+            let size = bytes.be32(at: 6), size & 0x8080_8080 == 0
+        else { return nil }
         // The size is "syncsafe": 7 bits per byte, so it never contains a false frame sync.
         let body = Int64(size & 0x7F | (size >> 8 & 0x7F) << 7 | (size >> 16 & 0x7F) << 14 | (size >> 24 & 0x7F) << 21)
         let footer: Int64 = major == 4 && flags & 0x10 != 0 ? 10 : 0
@@ -25,7 +26,8 @@ enum TrailingTags {
             if end - 128 >= start, try reader.read(at: end - 128, count: 3).matches("TAG", at: 0) {
                 end -= 128
             } else if end - 32 >= start, let apeLength = try apeTagLength(reader.read(at: end - 32, count: 32)),
-                      apeLength <= end - start {
+                apeLength <= end - start
+            {
                 end -= apeLength
             }
         }

@@ -30,9 +30,10 @@ enum MP3Probe {
         let scan = try MPEGFrameScanner.scan(reader, from: offset, to: end, stream: first)
         guard scan.frames > 0 else { throw AudioProbeError.truncated(.mp3, "the file ends inside the first audio frame") }
         let duration = Double(scan.frames * Int64(first.samplesPerFrame)) / Double(first.sampleRate)
-        return try AudioProbeResult(checking: .mp3, codec: first.codec, duration: duration,
-                                    sampleRate: first.sampleRate, channels: first.isMono ? 1 : 2,
-                                    bitrate: scan.constantBitrate ?? derivedBitrate(bytes: end - offset, seconds: duration))
+        return try AudioProbeResult(
+            checking: .mp3, codec: first.codec, duration: duration,
+            sampleRate: first.sampleRate, channels: first.isMono ? 1 : 2,
+            bitrate: scan.constantBitrate ?? derivedBitrate(bytes: end - offset, seconds: duration))
     }
 
     private static func result(_ vbr: MPEGVBRHeader, first: MPEGFrameHeader, offset: Int64, end: Int64) throws -> AudioProbeResult {
@@ -46,8 +47,9 @@ enum MP3Probe {
         let samples = Int64(vbr.paddingSamples) < coded ? coded - Int64(vbr.paddingSamples) : coded
         let duration = Double(samples) / Double(first.sampleRate)
         let bitrate = vbr.isConstantBitrate ? first.bitrate : derivedBitrate(bytes: end - offset, seconds: duration)
-        return try AudioProbeResult(checking: .mp3, codec: first.codec, duration: duration,
-                                    sampleRate: first.sampleRate, channels: first.isMono ? 1 : 2, bitrate: bitrate)
+        return try AudioProbeResult(
+            checking: .mp3, codec: first.codec, duration: duration,
+            sampleRate: first.sampleRate, channels: first.isMono ? 1 : 2, bitrate: bitrate)
     }
 
     /// The offset just past any ID3v2 tags at the start of the file.

@@ -14,7 +14,8 @@ struct MP4AudioTrack {
         guard let mdia = try trak.children(reader).first(where: { $0.type == "mdia" }) else { return nil }
         let media = try mdia.children(reader)
         guard let hdlr = media.first(where: { $0.type == "hdlr" }),
-              try hdlr.body(reader, count: 12).matches("soun", at: 8) else { return nil }
+            try hdlr.body(reader, count: 12).matches("soun", at: 8)
+        else { return nil }
         guard let mdhd = media.first(where: { $0.type == "mdhd" }) else {
             throw AudioProbeError.corrupt(.m4a, "the sound track has no media header ('mdhd')")
         }
@@ -31,8 +32,9 @@ struct MP4AudioTrack {
 
     private static func firstSampleEntry(in media: [MP4Box], _ reader: SourceReader) throws -> MP4Box? {
         guard let minf = media.first(where: { $0.type == "minf" }),
-              let stbl = try minf.children(reader).first(where: { $0.type == "stbl" }),
-              let stsd = try stbl.children(reader).first(where: { $0.type == "stsd" }) else { return nil }
+            let stbl = try minf.children(reader).first(where: { $0.type == "stbl" }),
+            let stsd = try stbl.children(reader).first(where: { $0.type == "stsd" })
+        else { return nil }
         // stsd: version and flags, entry count, then the entries as boxes.
         return try MP4Box.sequence(reader, from: stsd.bodyStart + 8, to: stsd.end, parent: "stsd").first
     }

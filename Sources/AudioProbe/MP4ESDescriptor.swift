@@ -16,7 +16,8 @@ struct MP4ESDescriptor {
     init?(_ body: [UInt8]) {
         var cursor = 4
         guard let esLength = Self.descriptorLength(body, tag: 0x03, at: &cursor), esLength >= 3,
-              let flags = body.byte(at: cursor + 2) else { return nil }
+            let flags = body.byte(at: cursor + 2)
+        else { return nil }
         cursor += 3  // ES_ID and flags, then optional fields the flags announce
         if flags & 0x80 != 0 { cursor += 2 }
         if flags & 0x40 != 0 {
@@ -33,7 +34,8 @@ struct MP4ESDescriptor {
         }
         codec = "aac"
         guard let configLength = Self.descriptorLength(body, tag: 0x05, at: &cursor),
-              configLength <= body.count - cursor else {
+            configLength <= body.count - cursor
+        else {
             (channels, sampleRate) = (nil, nil)
             return
         }

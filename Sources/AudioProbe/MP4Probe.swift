@@ -49,9 +49,10 @@ enum MP4Probe {
         guard let duration = movie.duration ?? track.duration else {
             throw AudioProbeError.corrupt(.m4a, "the movie does not state its duration (fragmented MP4 without one is not supported)")
         }
-        return try AudioProbeResult(checking: .m4a, codec: track.codec, duration: duration,
-                                    sampleRate: track.sampleRate, channels: track.channels,
-                                    bitrate: derivedBitrate(bytes: mediaBytes, seconds: duration))
+        return try AudioProbeResult(
+            checking: .m4a, codec: track.codec, duration: duration,
+            sampleRate: track.sampleRate, channels: track.channels,
+            bitrate: derivedBitrate(bytes: mediaBytes, seconds: duration))
     }
 }
 
@@ -87,7 +88,8 @@ struct MP4MediaTiming {
 
     init(_ box: MP4Box, _ reader: SourceReader) throws {
         let body = try box.body(reader, count: 32)
-        let timescale: UInt32?, duration: UInt64?
+        let timescale: UInt32?
+        let duration: UInt64?
         if body.byte(at: 0) == 1 {
             timescale = body.be32(at: 20)
             duration = body.be64(at: 24).map { $0 == .max ? 0 : $0 }

@@ -13,19 +13,22 @@ struct MPEGFrameHeader {
     let isMono: Bool
 
     private static let bitrates: [[Int]] = [  // kbit/s by table, then index 1...14
-        [32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448],   // MPEG-1 layer I
-        [32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384],      // MPEG-1 layer II
-        [32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320],       // MPEG-1 layer III
-        [32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256],      // MPEG-2/2.5 layer I
-        [8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],           // MPEG-2/2.5 layers II, III
+        [32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448],  // MPEG-1 layer I
+        [32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384],  // MPEG-1 layer II
+        [32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320],  // MPEG-1 layer III
+        [32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256],  // MPEG-2/2.5 layer I
+        [8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],  // MPEG-2/2.5 layers II, III
     ]
 
     init?(_ bytes: [UInt8], at index: Int) {
         guard bytes.byte(at: index) == 0xFF, let word = bytes.be32(at: index), word >> 21 == 0x7FF else { return nil }
-        let versionBits = word >> 19 & 3, layerBits = word >> 17 & 3
-        let bitrateIndex = Int(word >> 12 & 0xF), rateIndex = Int(word >> 10 & 3)
+        let versionBits = word >> 19 & 3
+        let layerBits = word >> 17 & 3
+        let bitrateIndex = Int(word >> 12 & 0xF)
+        let rateIndex = Int(word >> 10 & 3)
         guard versionBits != 1, layerBits != 0, bitrateIndex != 0, bitrateIndex != 15, rateIndex != 3,
-              word & 3 != 2 else { return nil }
+            word & 3 != 2
+        else { return nil }
         version = versionBits == 3 ? .mpeg1 : versionBits == 2 ? .mpeg2 : .mpeg25
         layer = 4 - Int(layerBits)
         let table = version == .mpeg1 ? layer - 1 : layer == 1 ? 3 : 4

@@ -18,11 +18,17 @@ struct MPEGVBRHeader {
         let xing = 4 + sideInfo
         if frame.matches("Xing", at: xing) || frame.matches("Info", at: xing) {
             guard let flags = frame.be32(at: xing + 4), flags & 1 != 0,
-                  let frames = frame.be32(at: xing + 8), frames > 0 else { return nil }
+                let frames = frame.be32(at: xing + 8), frames > 0
+            else { return nil }
             var cursor = xing + 12
-            if flags & 2 != 0 { bytes = frame.be32(at: cursor); cursor += 4 } else { bytes = nil }
+            if flags & 2 != 0 {
+                bytes = frame.be32(at: cursor)
+                cursor += 4
+            } else {
+                bytes = nil
+            }
             if flags & 4 != 0 { cursor += 100 }  // seek table
-            if flags & 8 != 0 { cursor += 4 }    // quality
+            if flags & 8 != 0 { cursor += 4 }  // quality
             self.frames = frames
             isConstantBitrate = frame.matches("Info", at: xing)
             paddingSamples = Self.lameDelayAndPadding(frame, at: cursor)
@@ -42,7 +48,8 @@ struct MPEGVBRHeader {
     /// delay and 12 bits of padding 21 bytes in.
     private static func lameDelayAndPadding(_ frame: [UInt8], at offset: Int) -> Int {
         guard frame.matches("LAME", at: offset) || frame.matches("Lavc", at: offset) || frame.matches("Lavf", at: offset),
-              let packed = frame.be24(at: offset + 21) else { return 0 }
+            let packed = frame.be24(at: offset + 21)
+        else { return 0 }
         return Int(packed >> 12) + Int(packed & 0xFFF)
     }
 }

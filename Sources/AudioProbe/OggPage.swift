@@ -20,8 +20,9 @@ struct OggPage {
     /// or stop before its segment table does.
     init?(_ bytes: [UInt8], at index: Int) {
         guard bytes.matches("OggS", at: index), bytes.byte(at: index + 4) == 0, let flags = bytes.byte(at: index + 5),
-              let granule = bytes.le64(at: index + 6), let serial = bytes.le32(at: index + 14),
-              let segments = bytes.byte(at: index + 26), Int(segments) <= bytes.count - index - 27 else { return nil }
+            let granule = bytes.le64(at: index + 6), let serial = bytes.le32(at: index + 14),
+            let segments = bytes.byte(at: index + 26), Int(segments) <= bytes.count - index - 27
+        else { return nil }
         self.flags = flags
         granulePosition = Int64(bitPattern: granule)
         self.serial = serial

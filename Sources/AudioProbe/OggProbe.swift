@@ -22,16 +22,18 @@ enum OggProbe {
         guard first.isBeginningOfStream, let packetLength = first.firstPacketLength else {
             throw AudioProbeError.corrupt(format, "the first page does not hold a complete identification header")
         }
-        let packet = try reader.readExactly(min(packetLength, 64), at: Int64(first.headerLength),
-                                            format: format, part: "identification header")
+        let packet = try reader.readExactly(
+            min(packetLength, 64), at: Int64(first.headerLength),
+            format: format, part: "identification header")
         let stream = try format == .ogg ? OggStream(vorbis: packet) : OggStream(opus: packet)
         let granule = try finalGranule(reader, serial: first.serial, format: format)
         guard granule >= 0 else { throw AudioProbeError.corrupt(format, "the last page has a negative granule position") }
         guard granule > stream.preSkip else { throw AudioProbeError.truncated(format, "the stream holds no audio") }
         let duration = Double(granule - stream.preSkip) / Double(stream.sampleRate)
-        return try AudioProbeResult(checking: format, codec: stream.codec, duration: duration,
-                                    sampleRate: stream.sampleRate, channels: stream.channels,
-                                    bitrate: stream.nominalBitrate ?? derivedBitrate(bytes: reader.size, seconds: duration))
+        return try AudioProbeResult(
+            checking: format, codec: stream.codec, duration: duration,
+            sampleRate: stream.sampleRate, channels: stream.channels,
+            bitrate: stream.nominalBitrate ?? derivedBitrate(bytes: reader.size, seconds: duration))
     }
 
     /// The granule position of the stream's last page that has one, searching backwards from the end.
@@ -75,7 +77,8 @@ struct OggStream {
 
     init(vorbis packet: [UInt8]) throws {
         guard let version = packet.le32(at: 7), let channels = packet.byte(at: 11), let rate = packet.le32(at: 12),
-              let nominal = packet.le32(at: 20), let framing = packet.byte(at: 29) else {
+            let nominal = packet.le32(at: 20), let framing = packet.byte(at: 29)
+        else {
             throw AudioProbeError.corrupt(.ogg, "the Vorbis identification header is too short")
         }
         guard version == 0, channels > 0, rate > 0, framing & 1 == 1 else {

@@ -14,8 +14,10 @@ enum WAVProbe {
         for _ in 0..<maxChunks {
             let header = try reader.read(at: offset, count: 8)
             guard let id = header.fourCC(at: 0), let size32 = header.le32(at: 4) else {
-                throw AudioProbeError.truncated(.wav, format == nil
-                    ? "the file ends before the fmt chunk" : "the file ends before the data chunk")
+                throw AudioProbeError.truncated(
+                    .wav,
+                    format == nil
+                        ? "the file ends before the fmt chunk" : "the file ends before the data chunk")
             }
             let size = Int64(size32)
             let body = offset + 8
@@ -38,10 +40,11 @@ enum WAVProbe {
     }
 
     private static func result(_ format: WAVFormat, dataSize: Int64) throws -> AudioProbeResult {
-        try AudioProbeResult(checking: .wav, codec: format.codec,
-                             duration: Double(dataSize) / Double(format.byteRate),
-                             sampleRate: Int(format.sampleRate), channels: Int(format.channels),
-                             bitrate: Int(format.byteRate) * 8)
+        try AudioProbeResult(
+            checking: .wav, codec: format.codec,
+            duration: Double(dataSize) / Double(format.byteRate),
+            sampleRate: Int(format.sampleRate), channels: Int(format.channels),
+            bitrate: Int(format.byteRate) * 8)
     }
 }
 
@@ -58,7 +61,8 @@ struct WAVFormat {
 
     init(_ body: [UInt8]) throws {
         guard var tag = body.le16(at: 0), let channels = body.le16(at: 2), let sampleRate = body.le32(at: 4),
-              let byteRate = body.le32(at: 8), let bits = body.le16(at: 14) else {
+            let byteRate = body.le32(at: 8), let bits = body.le16(at: 14)
+        else {
             throw AudioProbeError.corrupt(.wav, "the fmt chunk is shorter than 16 bytes")
         }
         if tag == Self.extensible {
@@ -75,8 +79,10 @@ struct WAVFormat {
         if let sampleBytes = Self.pcmSampleBytes(tag: tag, bits: bits) {
             let needed = UInt64(sampleRate) * UInt64(channels) * sampleBytes
             guard UInt64(byteRate) >= needed else {
-                throw AudioProbeError.corrupt(.wav, "the fmt chunk's byte rate \(byteRate) is below the \(needed) bytes/s "
-                    + "that \(sampleRate) Hz × \(channels) channels × \(sampleBytes) bytes need")
+                throw AudioProbeError.corrupt(
+                    .wav,
+                    "the fmt chunk's byte rate \(byteRate) is below the \(needed) bytes/s "
+                        + "that \(sampleRate) Hz × \(channels) channels × \(sampleBytes) bytes need")
             }
         }
         self.tag = tag

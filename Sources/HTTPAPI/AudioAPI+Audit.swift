@@ -29,31 +29,53 @@ extension AudioAPI {
             let text = String(value)
             switch String(name) {
             case "limit":
-                if let n = Int(text), (1...auditLimits.max).contains(n) { filter.limit = n }
-                else { issues.append(ValidationIssue(field: "limit", code: .range, message: "'limit' must be 1–\(auditLimits.max)")) }
+                if let n = Int(text), (1...auditLimits.max).contains(n) {
+                    filter.limit = n
+                } else {
+                    issues.append(ValidationIssue(field: "limit", code: .range, message: "'limit' must be 1–\(auditLimits.max)"))
+                }
             case "cursor" where text.isEmpty:
                 continue  // an empty cursor is the first page, as for record lists
             case "cursor":
                 if let bytes = Base64URL.decode(Substring(text).utf8), let decoded = String(bytes: bytes, encoding: .utf8),
-                   decoded.hasPrefix("audit:"), let id = Int64(decoded.dropFirst(6)) {
+                    decoded.hasPrefix("audit:"), let id = Int64(decoded.dropFirst(6))
+                {
                     filter.before = id
                 } else {
                     issues.append(ValidationIssue(field: "cursor", code: .format, message: "'cursor' must be a next_cursor this route returned"))
                 }
             case "kind":
-                if KindLoader.isValidName(text) { filter.kind = text }
-                else { issues.append(ValidationIssue(field: "kind", code: .format, message: "'kind' must be a kind name ([a-z][a-z0-9_]*)")) }
+                if KindLoader.isValidName(text) {
+                    filter.kind = text
+                } else {
+                    issues.append(ValidationIssue(field: "kind", code: .format, message: "'kind' must be a kind name ([a-z][a-z0-9_]*)"))
+                }
             case "record_id":
-                if let n = Int64(text) { filter.recordID = n }
-                else { issues.append(ValidationIssue(field: "record_id", code: .type, message: "'record_id' must be an integer")) }
+                if let n = Int64(text) {
+                    filter.recordID = n
+                } else {
+                    issues.append(ValidationIssue(field: "record_id", code: .type, message: "'record_id' must be an integer"))
+                }
             case "key_id":
-                if let n = Int64(text) { filter.keyID = n }
-                else { issues.append(ValidationIssue(field: "key_id", code: .type, message: "'key_id' must be an integer")) }
+                if let n = Int64(text) {
+                    filter.keyID = n
+                } else {
+                    issues.append(ValidationIssue(field: "key_id", code: .type, message: "'key_id' must be an integer"))
+                }
             case "action":
-                if let action = AuditAction(rawValue: text) { filter.action = action }
-                else { issues.append(ValidationIssue(field: "action", code: .enum, message: "'action' must be one of: \(AuditAction.allCases.map(\.rawValue).joined(separator: ", "))")) }
+                if let action = AuditAction(rawValue: text) {
+                    filter.action = action
+                } else {
+                    issues.append(
+                        ValidationIssue(
+                            field: "action", code: .enum,
+                            message: "'action' must be one of: \(AuditAction.allCases.map(\.rawValue).joined(separator: ", "))"))
+                }
             default:
-                issues.append(ValidationIssue(field: String(name), code: .unknown, message: "'\(name)' is not a filter; use limit, cursor, kind, record_id, key_id or action"))
+                issues.append(
+                    ValidationIssue(
+                        field: String(name), code: .unknown,
+                        message: "'\(name)' is not a filter; use limit, cursor, kind, record_id, key_id or action"))
             }
         }
         guard issues.isEmpty else {
@@ -63,16 +85,17 @@ extension AudioAPI {
     }
 
     static func json(_ entry: AuditEntry) -> JSONValue {
-        .object(JSONObject([
-            ("id", .integer(entry.id)),
-            ("at", .string(entry.at)),
-            ("key_id", entry.keyID.map(JSONValue.integer) ?? .null),
-            ("key_name", entry.keyName.map(JSONValue.string) ?? .null),
-            ("action", .string(entry.action)),
-            ("kind", entry.kind.map(JSONValue.string) ?? .null),
-            ("record_id", entry.recordID.map(JSONValue.integer) ?? .null),
-            ("request_id", entry.requestID.map(JSONValue.string) ?? .null),
-            ("client", entry.client.map(JSONValue.string) ?? .null),
-        ]))
+        .object(
+            JSONObject([
+                ("id", .integer(entry.id)),
+                ("at", .string(entry.at)),
+                ("key_id", entry.keyID.map(JSONValue.integer) ?? .null),
+                ("key_name", entry.keyName.map(JSONValue.string) ?? .null),
+                ("action", .string(entry.action)),
+                ("kind", entry.kind.map(JSONValue.string) ?? .null),
+                ("record_id", entry.recordID.map(JSONValue.integer) ?? .null),
+                ("request_id", entry.requestID.map(JSONValue.string) ?? .null),
+                ("client", entry.client.map(JSONValue.string) ?? .null),
+            ]))
     }
 }

@@ -1,14 +1,14 @@
 import Foundation
 import Hummingbird
-import NIOPosix
 import KindModel
-import Storage
 import Logging
+import NIOPosix
+import Storage
 
 /// A parsed single `Range: bytes=...` header.
 enum ByteRange: Equatable {
-    case fromTo(Int64, Int64?)   // bytes=a-b, bytes=a-
-    case suffix(Int64)           // bytes=-n
+    case fromTo(Int64, Int64?)  // bytes=a-b, bytes=a-
+    case suffix(Int64)  // bytes=-n
 
     /// Parses one range; nil for a header we must ignore (other units, several ranges, bad syntax).
     static func parse(_ header: String) -> ByteRange? {
@@ -16,7 +16,8 @@ enum ByteRange: Equatable {
         guard text.lowercased().hasPrefix("bytes="), !text.contains(",") else { return nil }
         let spec = text.dropFirst(6).trimmingCharacters(in: .whitespaces)
         guard let dash = spec.firstIndex(of: "-") else { return nil }
-        let first = spec[..<dash], last = spec[spec.index(after: dash)...]
+        let first = spec[..<dash]
+        let last = spec[spec.index(after: dash)...]
         if first.isEmpty {
             guard let n = Int64(last), n >= 0 else { return nil }
             return .suffix(n)
@@ -46,7 +47,9 @@ extension AudioAPI {
     ///
     /// With a signed link (`grant` says so), the link is checked against the record's file before
     /// anything else is answered: a missing record or file gets the same 403 as a bad signature.
-    func download(_ request: Request, _ context: AudioRequestContext, queries: KindQueries, id: Int64, grant: AccessGate.Grant) async throws -> Response {
+    func download(
+        _ request: Request, _ context: AudioRequestContext, queries: KindQueries, id: Int64, grant: AccessGate.Grant
+    ) async throws -> Response {
         let lookup = try await records.fileInfo(id, in: queries)
         if case .ifLinkVerifies(let link) = grant {
             try await access.verifyLink(link, kind: queries.kind.name, id: id, sha256: lookup.sha256, request, context)
@@ -65,7 +68,11 @@ extension AudioAPI {
             source = try FileByteSource(path: files.path(forKey: file.key))
         } catch {
             context.logger.error("stored file missing", metadata: ["key": "\(file.key)", "error": "\(error)"])
-            throw Problem(.fileMissing, detail: "The file of \(queries.kind.name) \(id) is recorded but missing from the server's storage; upload it again (an operator can list such records with `audio-server storage verify`).")
+            throw Problem(
+                .fileMissing,
+                detail:
+                    "The file of \(queries.kind.name) \(id) is recorded but missing from the server's storage; upload it again (an operator can list such records with `audio-server storage verify`)."
+            )
         }
         let etag = "\"\(file.sha256)\""
         // Without an original name, the kind, id and the detected format's extension (`song-7.wav`).
@@ -90,7 +97,9 @@ extension AudioAPI {
         if let rangeHeader = request.headers[.range], ifRangeOK, let range = ByteRange.parse(rangeHeader) {
             guard let resolved = range.resolve(size: file.size) else {
                 headers[.contentRange] = "bytes */\(file.size)"
-                throw Problem(.rangeNotSatisfiable, detail: "The file has \(file.size) bytes; the requested range \(rangeHeader) lies outside it.", headers: headers)
+                throw Problem(
+                    .rangeNotSatisfiable, detail: "The file has \(file.size) bytes; the requested range \(rangeHeader) lies outside it.",
+                    headers: headers)
             }
             span = resolved
             status = .partialContent

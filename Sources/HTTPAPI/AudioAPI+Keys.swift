@@ -14,8 +14,9 @@ extension AudioAPI {
         let object = try await JSONBody.readObject(request, limit: 64 * 1024)
         let (name, scopes, expiresAt) = try KeyRequest.parse(object, catalog: registry.runtime.catalog)
         do {
-            let (key, secret) = try await access.keys.store.create(name: name, scopes: scopes, expiresAt: expiresAt,
-                                                                     actor: access.actor(admin, request, context))
+            let (key, secret) = try await access.keys.store.create(
+                name: name, scopes: scopes, expiresAt: expiresAt,
+                actor: access.actor(admin, request, context))
             var body = Self.json(key).objectValue ?? JSONObject()
             body["secret"] = .string(secret)
             var response = JSONResponse.make(.created, JSONWriter.string(.object(body)))
@@ -23,15 +24,17 @@ extension AudioAPI {
             response.headers[.cacheControl] = "no-store"
             return response
         } catch APIKeyError.nameTaken(let name) {
-            throw Problem(.keyNameTaken, detail: "A working key is already called '\(name)'; pick another name, or revoke that key first.",
-                          errors: [ValidationIssue(field: "name", code: .unique, message: "'name' must be unique among working keys")])
+            throw Problem(
+                .keyNameTaken, detail: "A working key is already called '\(name)'; pick another name, or revoke that key first.",
+                errors: [ValidationIssue(field: "name", code: .unique, message: "'name' must be unique among working keys")])
         }
     }
 
     func revokeKey(_ idText: String, _ request: Request, _ context: AudioRequestContext, by admin: ActiveKey?) async throws -> Response {
         guard let id = Int64(Self.pathSegment(idText)), id > 0 else {
-            throw Problem(.invalidID, detail: "The key id in the URL must be a positive integer, as GET /api/keys lists it (got '\(idText)').",
-                          errors: [ValidationIssue(field: "id", code: .type, message: "'id' must be a positive integer")])
+            throw Problem(
+                .invalidID, detail: "The key id in the URL must be a positive integer, as GET /api/keys lists it (got '\(idText)').",
+                errors: [ValidationIssue(field: "id", code: .type, message: "'id' must be a positive integer")])
         }
         do {
             _ = try await access.keys.store.revoke(String(id), actor: access.actor(admin, request, context))
@@ -43,15 +46,16 @@ extension AudioAPI {
     }
 
     static func json(_ key: APIKeyInfo) -> JSONValue {
-        .object(JSONObject([
-            ("id", .integer(key.id)),
-            ("name", .string(key.name)),
-            ("scopes", .array(key.scopes.map(JSONValue.string))),
-            ("created_at", .string(key.createdAt)),
-            ("expires_at", key.expiresAt.map(JSONValue.string) ?? .null),
-            ("last_used_at", key.lastUsedAt.map(JSONValue.string) ?? .null),
-            ("revoked", .bool(key.revoked)),
-        ]))
+        .object(
+            JSONObject([
+                ("id", .integer(key.id)),
+                ("name", .string(key.name)),
+                ("scopes", .array(key.scopes.map(JSONValue.string))),
+                ("created_at", .string(key.createdAt)),
+                ("expires_at", key.expiresAt.map(JSONValue.string) ?? .null),
+                ("last_used_at", key.lastUsedAt.map(JSONValue.string) ?? .null),
+                ("revoked", .bool(key.revoked)),
+            ]))
     }
 }
 
@@ -65,9 +69,11 @@ public enum KeyRequest {
         case .string(let text) where (1...100).contains(text.count) && !text.allSatisfy(\.isNumber) && !text.contains(where: \.isNewline):
             name = text
         case nil, .null?:
-            issues.append(ValidationIssue(field: "name", code: .required, message: "'name' is required: a label for the key, such as 'ci' or 'player'"))
+            issues.append(
+                ValidationIssue(field: "name", code: .required, message: "'name' is required: a label for the key, such as 'ci' or 'player'"))
         default:
-            issues.append(ValidationIssue(field: "name", code: .type, message: "'name' must be 1–100 characters on one line, not only digits (digits are ids)"))
+            issues.append(
+                ValidationIssue(field: "name", code: .type, message: "'name' must be 1–100 characters on one line, not only digits (digits are ids)"))
         }
         var scopes: [Scope] = []
         switch object["scopes"] {
@@ -79,7 +85,10 @@ public enum KeyRequest {
                 }
             }
         case nil, .null?:
-            issues.append(ValidationIssue(field: "scopes", code: .required, message: "'scopes' is required: a list such as [\"read:song\", \"write:song\"] (\(Scope.forms))"))
+            issues.append(
+                ValidationIssue(
+                    field: "scopes", code: .required, message: "'scopes' is required: a list such as [\"read:song\", \"write:song\"] (\(Scope.forms))"
+                ))
         default:
             issues.append(ValidationIssue(field: "scopes", code: .type, message: "'scopes' must be a non-empty list of scopes (\(Scope.forms))"))
         }
@@ -88,20 +97,26 @@ public enum KeyRequest {
         case nil, .null?: break
         case .string(let text):
             if let date = RFC3339.parseDateTime(text) {
-                if date <= now { issues.append(ValidationIssue(field: "expires_at", code: .notInPast, message: "'expires_at' must be in the future")) }
+                if date <= now {
+                    issues.append(ValidationIssue(field: "expires_at", code: .notInPast, message: "'expires_at' must be in the future"))
+                }
                 expiresAt = date
             } else {
-                issues.append(ValidationIssue(field: "expires_at", code: .format, message: "'expires_at' must be an RFC 3339 date-time such as 2027-01-31T00:00:00Z"))
+                issues.append(
+                    ValidationIssue(
+                        field: "expires_at", code: .format, message: "'expires_at' must be an RFC 3339 date-time such as 2027-01-31T00:00:00Z"))
             }
         default:
             issues.append(ValidationIssue(field: "expires_at", code: .type, message: "'expires_at' must be an RFC 3339 date-time string or absent"))
         }
         for key in object.keys where !["name", "scopes", "expires_at"].contains(key) {
-            issues.append(ValidationIssue(field: key, code: .unknown, message: "'\(key)' is not a key field; send name, scopes and optionally expires_at"))
+            issues.append(
+                ValidationIssue(field: key, code: .unknown, message: "'\(key)' is not a key field; send name, scopes and optionally expires_at"))
         }
         guard issues.isEmpty else {
-            throw Problem(.validation, detail: "\(issues.count) field\(issues.count == 1 ? " is" : "s are") invalid: " + Problem.summary(issues.map(\.message)),
-                          errors: issues)
+            throw Problem(
+                .validation, detail: "\(issues.count) field\(issues.count == 1 ? " is" : "s are") invalid: " + Problem.summary(issues.map(\.message)),
+                errors: issues)
         }
         return (name, scopes, expiresAt)
     }
@@ -113,7 +128,8 @@ public enum KeyRequest {
         }
         guard case .action(let action, let kindName?) = scope else { return .success(scope) }
         guard let kind = catalog.kind(named: kindName) else {
-            return .failure(ScopeError("scope '\(text)' names kind '\(kindName)', which does not exist; known kinds: \(catalog.names.joined(separator: ", "))"))
+            return .failure(
+                ScopeError("scope '\(text)' names kind '\(kindName)', which does not exist; known kinds: \(catalog.names.joined(separator: ", "))"))
         }
         return .success(.action(action, kind: kind.name))
     }

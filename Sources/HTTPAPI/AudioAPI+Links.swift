@@ -24,8 +24,13 @@ extension AudioAPI {
         guard let text else { return SignedLinkSigner.defaultLifetime }
         let range = SignedLinkSigner.lifetimes
         guard let seconds = Int64(text), range.contains(seconds) else {
-            throw Problem(.invalidQuery, detail: "expires_in must be a whole number of seconds from \(range.lowerBound) to \(range.upperBound) (7 days); got '\(text)'.",
-                          errors: [ValidationIssue(field: "expires_in", code: .range, message: "'expires_in' must be \(range.lowerBound)–\(range.upperBound) seconds")])
+            throw Problem(
+                .invalidQuery,
+                detail: "expires_in must be a whole number of seconds from \(range.lowerBound) to \(range.upperBound) (7 days); got '\(text)'.",
+                errors: [
+                    ValidationIssue(
+                        field: "expires_in", code: .range, message: "'expires_in' must be \(range.lowerBound)–\(range.upperBound) seconds")
+                ])
         }
         return seconds
     }

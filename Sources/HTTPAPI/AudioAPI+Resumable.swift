@@ -1,10 +1,10 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
 import KindModel
 import NIOPosix
 import Storage
-import Crypto
 import Synchronization
 
 /// Resumable uploads, tus 1.0 (core, creation, creation-with-upload, termination, checksum,
@@ -30,13 +30,17 @@ extension AudioAPI {
     var uploads: UploadSessionStore { UploadSessionStore(client: records.client, logger: records.logger, files: files) }
 
     /// Runs a tus handler: `Tus-Resumable` on its answer, problems included.
-    func tus(_ request: Request, _ context: AudioRequestContext, checkVersion: Bool = true,
-             _ handler: () async throws -> Response) async throws -> Response {
+    func tus(
+        _ request: Request, _ context: AudioRequestContext, checkVersion: Bool = true,
+        _ handler: () async throws -> Response
+    ) async throws -> Response {
         do {
             if checkVersion, request.headers[.tusResumable] != Self.tusVersion {
                 let sent = request.headers[.tusResumable].map { "'\($0)'" } ?? "none"
-                throw Problem(.tusVersionUnsupported, detail: "This server speaks tus \(Self.tusVersion) (Tus-Resumable: \(Self.tusVersion)); the request named \(sent).",
-                              headers: [.tusVersion: Self.tusVersion])
+                throw Problem(
+                    .tusVersionUnsupported,
+                    detail: "This server speaks tus \(Self.tusVersion) (Tus-Resumable: \(Self.tusVersion)); the request named \(sent).",
+                    headers: [.tusVersion: Self.tusVersion])
             }
             var response = try await handler()
             response.headers[.tusResumable] = Self.tusVersion
@@ -53,10 +57,12 @@ extension AudioAPI {
         try await tus(request, context, checkVersion: false) {
             let queries = try resolve(context.parameters.require("kind"))
             _ = try Self.recordID(context)
-            return Response(status: .noContent, headers: [
-                .tusVersion: Self.tusVersion, .tusExtension: Self.tusExtensions,
-                .tusMaxSize: String(uploadLimit(queries.kind)), .tusChecksumAlgorithm: Self.tusChecksums,
-            ])
+            return Response(
+                status: .noContent,
+                headers: [
+                    .tusVersion: Self.tusVersion, .tusExtension: Self.tusExtensions,
+                    .tusMaxSize: String(uploadLimit(queries.kind)), .tusChecksumAlgorithm: Self.tusChecksums,
+                ])
         }
     }
 
@@ -90,16 +96,20 @@ extension AudioAPI {
                 throw Problem.notFound(kind: kind.name, id: id)
             }
             let actor = access.actor(key, request, context)
-            let session = try await uploads.create(kind: kind.name, recordID: id, length: length, metadata: metadata, originalName: originalName,
-                                                   expiresIn: .seconds(Self.resumableRules(kind).expiresSeconds), keyID: actor.keyID)
-            var headers: HTTPFields = [.location: "/api/audio/\(kind.name)/\(id)/uploads/\(session.id)",
-                                       .uploadExpires: Self.httpDate(session.expiresAt)]
+            let session = try await uploads.create(
+                kind: kind.name, recordID: id, length: length, metadata: metadata, originalName: originalName,
+                expiresIn: .seconds(Self.resumableRules(kind).expiresSeconds), keyID: actor.keyID)
+            var headers: HTTPFields = [
+                .location: "/api/audio/\(kind.name)/\(id)/uploads/\(session.id)",
+                .uploadExpires: Self.httpDate(session.expiresAt),
+            ]
             if hasBody {
                 do {
                     guard case .claimed(let claimed, let token) = try await uploads.claim(session.id, offset: 0) else {
                         throw Problem(.uploadBusy, detail: "The new upload could not be claimed; retry.")
                     }
-                    headers[.uploadOffset] = String(try await append(request, session: claimed, token: token, checksum: checksum, queries: queries, actor: actor).offset)
+                    headers[.uploadOffset] = String(
+                        try await append(request, session: claimed, token: token, checksum: checksum, queries: queries, actor: actor).offset)
                 } catch {
                     // The client never learns the session's URL from a failed creation: drop it.
                     try? await uploads.delete(session.id)
@@ -115,7 +125,9 @@ extension AudioAPI {
         try await tus(request, context) {
             let (queries, _) = try await authorized(.uploadStatus, request, context)
             let session = try await liveSession(context, queries: queries)
-            var headers: HTTPFields = [.uploadOffset: String(session.offset), .cacheControl: "no-store", .uploadExpires: Self.httpDate(session.expiresAt)]
+            var headers: HTTPFields = [
+                .uploadOffset: String(session.offset), .cacheControl: "no-store", .uploadExpires: Self.httpDate(session.expiresAt),
+            ]
             if let length = session.length { headers[.uploadLength] = String(length) } else { headers[.uploadDeferLength] = "1" }
             if let metadata = session.metadata { headers[.uploadMetadata] = metadata }
             return Response(status: .ok, headers: headers)
@@ -136,13 +148,17 @@ extension AudioAPI {
             }
             let checksum = try Self.checksum(request)
             let session = try await liveSession(context, queries: queries)
-            if let length = session.length, let declared = request.headers[.contentLength].flatMap({ Int64($0) }), declared > length - offset, offset <= length {
+            if let length = session.length, let declared = request.headers[.contentLength].flatMap({ Int64($0) }), declared > length - offset,
+                offset <= length
+            {
                 throw Self.beyondLength(length)
             }
             switch try await uploads.claim(session.id, offset: offset) {
             case .claimed(let claimed, let token):
-                let newOffset = try await append(request, session: claimed, token: token, checksum: checksum, queries: queries,
-                                                 actor: access.actor(key, request, context)).offset
+                let newOffset = try await append(
+                    request, session: claimed, token: token, checksum: checksum, queries: queries,
+                    actor: access.actor(key, request, context)
+                ).offset
                 return Response(status: .noContent, headers: [.uploadOffset: String(newOffset), .uploadExpires: Self.httpDate(claimed.expiresAt)])
             case .notFound:
                 throw Self.noSession()
@@ -150,8 +166,10 @@ extension AudioAPI {
                 try? await uploads.delete(session.id)
                 throw Self.expired()
             case .offsetMismatch(let current):
-                throw Problem(.uploadOffsetMismatch, detail: "Upload-Offset is \(offset) but the upload has \(current) bytes; resume from \(current) (HEAD tells).",
-                              extensions: [("upload_offset", .integer(current))], headers: [.uploadOffset: String(current)])
+                throw Problem(
+                    .uploadOffsetMismatch,
+                    detail: "Upload-Offset is \(offset) but the upload has \(current) bytes; resume from \(current) (HEAD tells).",
+                    extensions: [("upload_offset", .integer(current))], headers: [.uploadOffset: String(current)])
             case .busy:
                 throw Problem(.uploadBusy, detail: "Another request is appending to this upload now; wait for it, then HEAD and resume.")
             }
@@ -165,7 +183,8 @@ extension AudioAPI {
             let id = try Self.recordID(context)
             let token = try context.parameters.require("upload")
             guard Self.isToken(token), let session = try await uploads.session(token), session.kind == queries.kind.name, session.recordID == id,
-                  try await uploads.delete(token) else { throw Self.noSession() }
+                try await uploads.delete(token)
+            else { throw Self.noSession() }
             return Response(status: .noContent)
         }
     }
@@ -210,8 +229,10 @@ extension AudioAPI {
     /// (it cannot be verified then); a checksum mismatch keeps nothing. Never beyond the length
     /// (declared, or the kind's limit while unknown). `length`: the length this request declares
     /// (recorded with the offset).
-    func append(_ request: Request, session: UploadSession, token: UUID, checksum: ChunkChecksum?,
-                queries: KindQueries, actor: AuditActor, end: AppendEnd = .tus, length declared: Int64? = nil) async throws -> Appended {
+    func append(
+        _ request: Request, session: UploadSession, token: UUID, checksum: ChunkChecksum?,
+        queries: KindQueries, actor: AuditActor, end: AppendEnd = .tus, length declared: Int64? = nil
+    ) async throws -> Appended {
         let store = uploads
         let length = session.length ?? declared
         let bound = length ?? uploadLimit(queries.kind)
@@ -219,8 +240,9 @@ extension AudioAPI {
         let sink: UploadSink
         let running = UploadSessionStore.takeRunningHash(session.id, offset: session.offset)
         do {
-            sink = try UploadSink(appendingTo: store.dataPath(session.id), at: session.offset, running: running,
-                                  sha1: checksum?.algorithm == .sha1, sha256: checksum?.algorithm == .sha256)
+            sink = try UploadSink(
+                appendingTo: store.dataPath(session.id), at: session.offset, running: running,
+                sha1: checksum?.algorithm == .sha1, sha256: checksum?.algorithm == .sha256)
         } catch FileStoreError.missingData {
             try? await store.delete(session.id)
             throw Problem(.uploadNotFound, status: .gone, detail: "The stored bytes of this upload are gone; start a new upload.")
@@ -231,7 +253,10 @@ extension AudioAPI {
             while !Task.isCancelled {
                 try? await Task.sleep(for: UploadSessionStore.claimRenewal)
                 if Task.isCancelled { break }
-                if (try? await store.renew(session.id, token: token)) == false { lost.withLock { $0 = true }; break }
+                if (try? await store.renew(session.id, token: token)) == false {
+                    lost.withLock { $0 = true }
+                    break
+                }
             }
         }
         defer { renewal.cancel() }
@@ -248,7 +273,8 @@ extension AudioAPI {
             if error is ClaimLost { throw Problem(.uploadBusy, detail: "This append lost its claim on the upload (it stalled); HEAD and resume.") }
             var kept = session.offset
             if checksum == nil, !(error is Problem), sink.size > 0,
-               let finished = try? await NIOThreadPool.singleton.runIfActive({ try sink.finishAppend() }) {
+                let finished = try? await NIOThreadPool.singleton.runIfActive({ try sink.finishAppend() })
+            {
                 kept += sink.size  // a cut connection: what arrived is durable, so it counts
                 UploadSessionStore.keepRunningHash(session.id, offset: kept, state: finished.running)
             } else {
@@ -274,8 +300,11 @@ extension AudioAPI {
                 sink.abandonAppend(to: session.offset)
                 UploadSessionStore.keepRunningHash(session.id, offset: session.offset, state: running)
                 try? await store.release(session.id, token: token, offset: session.offset)
-                throw Problem(.checksumMismatch, detail: "The \(checksum.algorithm.rawValue) of the \(sink.size) bytes received does not match Upload-Checksum; they were discarded. Send them again from offset \(session.offset).",
-                              headers: [.uploadOffset: String(session.offset)])
+                throw Problem(
+                    .checksumMismatch,
+                    detail:
+                        "The \(checksum.algorithm.rawValue) of the \(sink.size) bytes received does not match Upload-Checksum; they were discarded. Send them again from offset \(session.offset).",
+                    headers: [.uploadOffset: String(session.offset)])
             }
         }
         let offset = session.offset + sink.size
@@ -288,12 +317,18 @@ extension AudioAPI {
             if let length, length != offset {
                 // The request said it was the last, but the upload's length says otherwise.
                 try? await store.release(session.id, token: token, offset: offset)
-                throw Problem(.inconsistentUploadLength, detail: "The upload's length is \(length) bytes but Upload-Complete: ?1 ended it at \(offset); send the rest from offset \(offset) or start again.",
-                              extensions: [("upload_offset", .integer(offset)), ("upload_length", .integer(length))])
+                throw Problem(
+                    .inconsistentUploadLength,
+                    detail:
+                        "The upload's length is \(length) bytes but Upload-Complete: ?1 ended it at \(offset); send the rest from offset \(offset) or start again.",
+                    extensions: [("upload_offset", .integer(offset)), ("upload_length", .integer(length))])
             }
             do {
-                return Appended(offset: offset, completion: try await complete(session, size: offset, token: token, queries: queries, actor: actor,
-                                                                               sha256: digests.running.map(UploadSessionStore.hex)))
+                return Appended(
+                    offset: offset,
+                    completion: try await complete(
+                        session, size: offset, token: token, queries: queries, actor: actor,
+                        sha256: digests.running.map(UploadSessionStore.hex)))
             } catch var problem as Problem {
                 // The draft marks answers that come from processing the completed file.
                 if case .ietf = end { problem.headers[.uploadComplete] = "?1" }
@@ -314,11 +349,14 @@ extension AudioAPI {
     /// is returned. A refused file (4xx) ends the session and its data at once; a server-side
     /// failure keeps both, so an empty append at the final offset can try again.
     /// `sha256`: the file's hash when the appends carried it along (else the file is read for it).
-    func complete(_ session: UploadSession, size: Int64, token: UUID, queries: KindQueries, actor: AuditActor, sha256: String? = nil) async throws -> Response {
+    func complete(
+        _ session: UploadSession, size: Int64, token: UUID, queries: KindQueries, actor: AuditActor, sha256: String? = nil
+    ) async throws -> Response {
         let kind = queries.kind
         let store = uploads
         let durationField = kind.upload?.durationTolerance == nil ? nil : kind.upload?.durationField
-        guard case .record(let declaredDuration, _) = try await records.uploadTarget(session.recordID, numericField: durationField, in: queries) else {
+        guard case .record(let declaredDuration, _) = try await records.uploadTarget(session.recordID, numericField: durationField, in: queries)
+        else {
             try? await store.delete(session.id)
             throw Problem.notFound(kind: kind.name, id: session.recordID)
         }
@@ -328,8 +366,10 @@ extension AudioAPI {
         }
         let path = store.dataPath(session.id)
         do {
-            let response = try await storeFile(at: path, size: size, originalName: session.originalName, queries: queries, id: session.recordID,
-                                               declaredDuration: declaredDuration, ifMatch: nil, actor: actor) { try sha256 ?? UploadSessionStore.sha256(ofFileAt: path) }
+            let response = try await storeFile(
+                at: path, size: size, originalName: session.originalName, queries: queries, id: session.recordID,
+                declaredDuration: declaredDuration, ifMatch: nil, actor: actor
+            ) { try sha256 ?? UploadSessionStore.sha256(ofFileAt: path) }
             try? await store.delete(session.id)
             return response
         } catch let problem as Problem where problem.status.code < 500 {
@@ -354,10 +394,13 @@ extension AudioAPI {
         guard let text = request.headers[.uploadChecksum] else { return nil }
         let parts = text.split(separator: " ", omittingEmptySubsequences: true)
         guard parts.count == 2, let algorithm = ChunkChecksum.Algorithm(rawValue: parts[0].lowercased()) else {
-            throw Problem(.invalidUploadHeader, detail: "Upload-Checksum must be '<algorithm> <base64 digest>' with an algorithm of \(tusChecksums) (got '\(text)').")
+            throw Problem(
+                .invalidUploadHeader,
+                detail: "Upload-Checksum must be '<algorithm> <base64 digest>' with an algorithm of \(tusChecksums) (got '\(text)').")
         }
         guard let digest = Data(base64Encoded: String(parts[1])), digest.count == (algorithm == .sha1 ? 20 : 32) else {
-            throw Problem(.invalidUploadHeader, detail: "The Upload-Checksum digest must be the base64 of a \(algorithm.rawValue) digest (got '\(parts[1])').")
+            throw Problem(
+                .invalidUploadHeader, detail: "The Upload-Checksum digest must be the base64 of a \(algorithm.rawValue) digest (got '\(parts[1])').")
         }
         return ChunkChecksum(algorithm: algorithm, digest: Array(digest))
     }
@@ -365,7 +408,11 @@ extension AudioAPI {
     /// Appended bytes travel as `application/offset+octet-stream` (tus 1.0).
     static func requireOffsetStream(_ request: Request) throws {
         guard HeaderText.mediaType(request.headers[.contentType] ?? "") == "application/offset+octet-stream" else {
-            throw Problem(.unsupportedMediaType, detail: "Send the bytes of a resumable upload with Content-Type: application/offset+octet-stream (got '\(request.headers[.contentType] ?? "none")').")
+            throw Problem(
+                .unsupportedMediaType,
+                detail:
+                    "Send the bytes of a resumable upload with Content-Type: application/offset+octet-stream (got '\(request.headers[.contentType] ?? "none")')."
+            )
         }
     }
 
@@ -384,9 +431,10 @@ extension AudioAPI {
 
     /// A session token as `UploadSessionStore` makes them (43 base64url characters).
     static func isToken(_ text: String) -> Bool {
-        text.utf8.count == 43 && text.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F
-        }
+        text.utf8.count == 43
+            && text.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F
+            }
     }
 
     /// The `filename` of tus `Upload-Metadata` (`key base64,key base64`), cleaned like a multipart
@@ -421,12 +469,18 @@ extension AudioAPI {
     }
 
     static func beyondLength(_ length: Int64) -> Problem {
-        Problem(.tooLarge, detail: "The upload was declared as \(length) bytes (Upload-Length); this request carries more than the rest of them. Send at most the remaining bytes.",
-                extensions: [("max_bytes", .integer(length))])
+        Problem(
+            .tooLarge,
+            detail:
+                "The upload was declared as \(length) bytes (Upload-Length); this request carries more than the rest of them. Send at most the remaining bytes.",
+            extensions: [("max_bytes", .integer(length))])
     }
 
     static func noSession() -> Problem {
-        Problem(.uploadNotFound, detail: "There is no upload session at this URL for this record (it was completed, terminated or never made); start one with POST …/uploads.")
+        Problem(
+            .uploadNotFound,
+            detail:
+                "There is no upload session at this URL for this record (it was completed, terminated or never made); start one with POST …/uploads.")
     }
 
     static func expired() -> Problem {

@@ -60,18 +60,23 @@ extension AudioAPI {
 
     /// `PUT` with `Upload-Complete`: the upload resource is made, the body appended; `?1` with the
     /// whole file ends as the plain `PUT` (200 and the record), `?0` answers 201 with `Location`.
-    func draftCreate(_ request: Request, _ context: AudioRequestContext, queries: KindQueries, id: Int64, key: ActiveKey?, complete: Bool) async throws -> Response {
+    func draftCreate(
+        _ request: Request, _ context: AudioRequestContext, queries: KindQueries, id: Int64, key: ActiveKey?, complete: Bool
+    ) async throws -> Response {
         try await draft(request, context) {
             let kind = queries.kind
             let limitField = uploadLimitField(kind, expiresAt: nil)
             if HeaderText.mediaType(request.headers[.contentType] ?? "").hasPrefix("multipart/") {
-                throw Problem(.unsupportedMediaType, detail: "A resumable PUT (Upload-Complete) carries the file itself as its body, not multipart/form-data.")
+                throw Problem(
+                    .unsupportedMediaType, detail: "A resumable PUT (Upload-Complete) carries the file itself as its body, not multipart/form-data.")
             }
             let contentLength = request.headers[.contentLength].flatMap(Self.nonNegative)
             var length = request.headers[.uploadLength].flatMap(Self.nonNegative)
             if complete, let contentLength {
                 if let length, length != contentLength {
-                    throw Problem(.inconsistentUploadLength, detail: "Upload-Length says \(length) bytes but this request completes the upload with \(contentLength).")
+                    throw Problem(
+                        .inconsistentUploadLength,
+                        detail: "Upload-Length says \(length) bytes but this request completes the upload with \(contentLength).")
                 }
                 length = contentLength
             }
@@ -93,21 +98,25 @@ extension AudioAPI {
             }
             // The token a 104 already announced (ContinueHandler), so the resource is where it said.
             let announced = request.headers[.announcedUploadToken].flatMap { Self.isToken($0) ? $0 : nil }
-            let session = try await uploads.create(id: announced, kind: kind.name, recordID: id, length: length, metadata: nil, originalName: name,
-                                                   expiresIn: .seconds(Self.resumableRules(kind).expiresSeconds), keyID: actor.keyID)
+            let session = try await uploads.create(
+                id: announced, kind: kind.name, recordID: id, length: length, metadata: nil, originalName: name,
+                expiresIn: .seconds(Self.resumableRules(kind).expiresSeconds), keyID: actor.keyID)
             guard case .claimed(let claimed, let token) = try await uploads.claim(session.id, offset: 0) else {
                 throw Problem(.uploadBusy, detail: "The new upload could not be claimed; retry.")
             }
-            let appended = try await append(request, session: claimed, token: token, checksum: nil, queries: queries, actor: actor,
-                                            end: .ietf(complete: complete), length: length)
+            let appended = try await append(
+                request, session: claimed, token: token, checksum: nil, queries: queries, actor: actor,
+                end: .ietf(complete: complete), length: length)
             if var completion = appended.completion {
                 completion.headers[.uploadComplete] = "?1"
                 return completion
             }
-            return Response(status: .created, headers: [
-                .location: "/api/audio/\(kind.name)/\(id)/uploads/\(session.id)", .uploadComplete: "?0",
-                .uploadOffset: String(appended.offset), .uploadLimit: uploadLimitField(kind, expiresAt: session.expiresAt),
-            ])
+            return Response(
+                status: .created,
+                headers: [
+                    .location: "/api/audio/\(kind.name)/\(id)/uploads/\(session.id)", .uploadComplete: "?0",
+                    .uploadOffset: String(appended.offset), .uploadLimit: uploadLimitField(kind, expiresAt: session.expiresAt),
+                ])
         }
     }
 
@@ -116,8 +125,10 @@ extension AudioAPI {
         try await draft(request, context) {
             let (queries, _) = try await authorized(.uploadStatus, request, context)
             let session = try await liveSession(context, queries: queries)
-            var headers: HTTPFields = [.uploadOffset: String(session.offset), .uploadComplete: "?0", .cacheControl: "no-store",
-                                       .uploadLimit: uploadLimitField(queries.kind, expiresAt: session.expiresAt)]
+            var headers: HTTPFields = [
+                .uploadOffset: String(session.offset), .uploadComplete: "?0", .cacheControl: "no-store",
+                .uploadLimit: uploadLimitField(queries.kind, expiresAt: session.expiresAt),
+            ]
             if let length = session.length { headers[.uploadLength] = String(length) }
             return Response(status: .noContent, headers: headers)
         }
@@ -130,7 +141,9 @@ extension AudioAPI {
             let (queries, key) = try await authorized(.appendUpload, request, context)
             let kind = queries.kind
             guard HeaderText.mediaType(request.headers[.contentType] ?? "") == Self.partialUpload else {
-                throw Problem(.unsupportedMediaType, detail: "Append with Content-Type: \(Self.partialUpload) (got '\(request.headers[.contentType] ?? "none")').")
+                throw Problem(
+                    .unsupportedMediaType,
+                    detail: "Append with Content-Type: \(Self.partialUpload) (got '\(request.headers[.contentType] ?? "none")').")
             }
             guard let complete = Self.uploadComplete(request) else {
                 throw Problem(.invalidUploadHeader, detail: "An append says whether it ends the upload: Upload-Complete: ?0 or ?1.")
@@ -143,21 +156,25 @@ extension AudioAPI {
             var length = request.headers[.uploadLength].flatMap(Self.nonNegative)
             if complete, let contentLength {
                 if let length, length != offset + contentLength {
-                    throw Problem(.inconsistentUploadLength, detail: "Upload-Length says \(length) bytes but this request ends the upload at \(offset + contentLength).")
+                    throw Problem(
+                        .inconsistentUploadLength,
+                        detail: "Upload-Length says \(length) bytes but this request ends the upload at \(offset + contentLength).")
                 }
                 length = offset + contentLength
             }
             if let known = session.length, let length, known != length {
-                throw Problem(.inconsistentUploadLength, detail: "The upload's length is \(known) bytes; this request says \(length).",
-                              extensions: [("upload_length", .integer(known))])
+                throw Problem(
+                    .inconsistentUploadLength, detail: "The upload's length is \(known) bytes; this request says \(length).",
+                    extensions: [("upload_length", .integer(known))])
             }
             if let contentLength, contentLength > Self.resumableRules(kind).maxAppend {
                 throw Self.appendTooLarge(kind, uploadLimitField(kind, expiresAt: session.expiresAt))
             }
             switch try await uploads.claim(session.id, offset: offset) {
             case .claimed(let claimed, let token):
-                let appended = try await append(request, session: claimed, token: token, checksum: nil, queries: queries,
-                                                actor: access.actor(key, request, context), end: .ietf(complete: complete), length: length)
+                let appended = try await append(
+                    request, session: claimed, token: token, checksum: nil, queries: queries,
+                    actor: access.actor(key, request, context), end: .ietf(complete: complete), length: length)
                 if var completion = appended.completion {
                     completion.headers[.uploadComplete] = "?1"
                     return completion
@@ -169,9 +186,10 @@ extension AudioAPI {
                 try? await uploads.delete(session.id)
                 throw Self.expired()
             case .offsetMismatch(let current):
-                throw Problem(.uploadOffsetMismatch, detail: "Upload-Offset is \(offset) but the upload has \(current) bytes; resume from \(current).",
-                              extensions: [("expected-offset", .integer(current)), ("provided-offset", .integer(offset))],
-                              headers: [.uploadOffset: String(current)])
+                throw Problem(
+                    .uploadOffsetMismatch, detail: "Upload-Offset is \(offset) but the upload has \(current) bytes; resume from \(current).",
+                    extensions: [("expected-offset", .integer(current)), ("provided-offset", .integer(offset))],
+                    headers: [.uploadOffset: String(current)])
             case .busy:
                 throw Problem(.uploadBusy, detail: "Another request is appending to this upload now; wait for it, then HEAD and resume.")
             }
@@ -185,7 +203,8 @@ extension AudioAPI {
             let id = try Self.recordID(context)
             let token = try context.parameters.require("upload")
             guard Self.isToken(token), let session = try await uploads.session(token), session.kind == queries.kind.name, session.recordID == id,
-                  try await uploads.delete(token) else { throw Self.noSession() }
+                try await uploads.delete(token)
+            else { throw Self.noSession() }
             return Response(status: .noContent)
         }
     }
@@ -197,23 +216,29 @@ extension AudioAPI {
     /// kind, bad id); nil for every other request. Runs on the event loop: no I/O.
     @Sendable func announceUpload(_ head: HTTPRequest) -> (fields: HTTPFields, token: String)? {
         guard head.method == .put, head.headerFields[.uploadDraftInteropVersion] == Self.interopVersion,
-              let complete = head.headerFields[.uploadComplete]?.trimmingCharacters(in: .whitespaces), complete == "?0" || complete == "?1",
-              let path = head.path?.split(separator: "?", maxSplits: 1).first,
-              let (operation, segments) = APIOperation.matching(.put, path: path), operation == .upload, acceptsBody(head),
-              let queries = registry.runtime.resolve(Self.pathSegment(String(segments[2]))),
-              let id = Int64(Self.pathSegment(String(segments[3]))), id > 0 else { return nil }
+            let complete = head.headerFields[.uploadComplete]?.trimmingCharacters(in: .whitespaces), complete == "?0" || complete == "?1",
+            let path = head.path?.split(separator: "?", maxSplits: 1).first,
+            let (operation, segments) = APIOperation.matching(.put, path: path), operation == .upload, acceptsBody(head),
+            let queries = registry.runtime.resolve(Self.pathSegment(String(segments[2]))),
+            let id = Int64(Self.pathSegment(String(segments[3]))), id > 0
+        else { return nil }
         if let length = head.headerFields[.uploadLength].flatMap(Self.nonNegative), length > uploadLimit(queries.kind) { return nil }
         let token = UploadSessionStore.newToken()
-        let fields: HTTPFields = [.location: "/api/audio/\(queries.kind.name)/\(id)/uploads/\(token)",
-                                  .uploadDraftInteropVersion: Self.interopVersion,
-                                  .uploadLimit: uploadLimitField(queries.kind, expiresAt: nil)]
+        let fields: HTTPFields = [
+            .location: "/api/audio/\(queries.kind.name)/\(id)/uploads/\(token)",
+            .uploadDraftInteropVersion: Self.interopVersion,
+            .uploadLimit: uploadLimitField(queries.kind, expiresAt: nil),
+        ]
         return (fields, token)
     }
 
     static func appendTooLarge(_ kind: KindDefinition, _ limitField: String) -> Problem {
         let max = resumableRules(kind).maxAppend
-        return Problem(.tooLarge, detail: "One append of a \(kind.name) carries at most \(max) bytes (\(UploadProblems.formatBytes(max)), Upload-Limit max-append-size); send the file in smaller pieces.",
-                       extensions: [("max_bytes", .integer(max))], headers: [.uploadLimit: limitField])
+        return Problem(
+            .tooLarge,
+            detail:
+                "One append of a \(kind.name) carries at most \(max) bytes (\(UploadProblems.formatBytes(max)), Upload-Limit max-append-size); send the file in smaller pieces.",
+            extensions: [("max_bytes", .integer(max))], headers: [.uploadLimit: limitField])
     }
 }
 

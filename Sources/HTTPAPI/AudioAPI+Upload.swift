@@ -36,14 +36,17 @@ extension AudioAPI {
 
         let sink = try files.beginUpload()
         do {
-            let receiver = UploadReceiver(mode: mode, limit: limit, fieldNames: Set(["file", kind.name] + kind.aliases),
-                                          notAudio: Self.notAudio(AudioProbeError.unrecognized, kind: kind))
+            let receiver = UploadReceiver(
+                mode: mode, limit: limit, fieldNames: Set(["file", kind.name] + kind.aliases),
+                notAudio: Self.notAudio(AudioProbeError.unrecognized, kind: kind))
             let received = try await receiver.receive(request.body, into: sink)
             if sink.size == 0 {
                 throw Problem(.emptyFile, detail: "The uploaded file is empty; send the audio bytes.")
             }
-            return try await storeFile(at: sink.path, size: sink.size, originalName: received.originalName, queries: queries, id: id,
-                                       declaredDuration: declaredDuration, ifMatch: ifMatch, actor: actor) { try sink.finish() }
+            return try await storeFile(
+                at: sink.path, size: sink.size, originalName: received.originalName, queries: queries, id: id,
+                declaredDuration: declaredDuration, ifMatch: ifMatch, actor: actor
+            ) { try sink.finish() }
         } catch {
             sink.discard()
             throw error
@@ -55,9 +58,11 @@ extension AudioAPI {
     /// pointed at it; the replaced file is removed after the row commits. `finish` runs on the
     /// thread pool before the probe: it makes the file at `path` durable and returns its SHA-256.
     /// The caller removes the file at `path` when this throws; a file already moved is removed here.
-    func storeFile(at path: String, size: Int64, originalName: String?, queries: KindQueries, id: Int64,
-                   declaredDuration: Double?, ifMatch: VersionGuard?, actor: AuditActor,
-                   finish: @escaping @Sendable () throws -> String) async throws -> Response {
+    func storeFile(
+        at path: String, size: Int64, originalName: String?, queries: KindQueries, id: Int64,
+        declaredDuration: Double?, ifMatch: VersionGuard?, actor: AuditActor,
+        finish: @escaping @Sendable () throws -> String
+    ) async throws -> Response {
         let kind = queries.kind
         let durationField = kind.upload?.durationTolerance == nil ? nil : kind.upload?.durationField
         if size > uploadLimit(kind) { throw UploadProblems.tooLarge(uploadLimit(kind)) }
@@ -68,13 +73,18 @@ extension AudioAPI {
         }
         let result = try checkedProbe(probe, kind: kind)
         if let tolerance = kind.upload?.durationTolerance, let field = durationField, let declared = declaredDuration,
-           !tolerance.accepts(probed: result.durationSeconds, declared: declared) {
-            throw Problem(.durationMismatch, detail: "The file lasts \(String(format: "%.3f", result.durationSeconds)) s but the record's \(field) is \(JSONNumber(declared)) s; the allowed difference is \(tolerance.description). Fix the record or upload the right file.",
-                          extensions: [("probed_duration", .double(result.durationSeconds)), ("declared_duration", .double(declared))])
+            !tolerance.accepts(probed: result.durationSeconds, declared: declared)
+        {
+            throw Problem(
+                .durationMismatch,
+                detail:
+                    "The file lasts \(String(format: "%.3f", result.durationSeconds)) s but the record's \(field) is \(JSONNumber(declared)) s; the allowed difference is \(tolerance.description). Fix the record or upload the right file.",
+                extensions: [("probed_duration", .double(result.durationSeconds)), ("declared_duration", .double(declared))])
         }
-        let file = StoredFile(size: size, sha256: sha256, contentType: result.format.contentType, originalName: originalName,
-                              format: result.format.rawValue, codec: result.codec, durationSeconds: result.durationSeconds,
-                              sampleRate: result.sampleRate, channels: result.channels, bitrate: result.bitrate)
+        let file = StoredFile(
+            size: size, sha256: sha256, contentType: result.format.contentType, originalName: originalName,
+            format: result.format.rawValue, codec: result.codec, durationSeconds: result.durationSeconds,
+            sampleRate: result.sampleRate, channels: result.channels, bitrate: result.bitrate)
         let key = try files.commit(path, kind: kind.name, id: id, fileExtension: result.format.fileExtension)
         do {
             switch try await records.attachFile(id, file: file, key: key, ifMatch: ifMatch, in: queries, audit: actor) {
@@ -98,11 +108,16 @@ extension AudioAPI {
     /// its kind's limit.
     @Sendable func acceptsBody(_ head: HTTPRequest) -> Bool {
         guard let path = head.path?.split(separator: "?", maxSplits: 1).first,
-              let (operation, segments) = APIOperation.matching(head.method, path: path) else { return true }
+            let (operation, segments) = APIOperation.matching(head.method, path: path)
+        else { return true }
         if case .kind(let purpose) = operation.access, purpose != .read, purpose != .download,
-           head.headerFields[.authorization] == nil { return false }
+            head.headerFields[.authorization] == nil
+        {
+            return false
+        }
         guard operation.body == .audio, let length = head.headerFields[.contentLength].flatMap({ Int64($0) }),
-              let queries = registry.runtime.resolve(Self.pathSegment(String(segments[2]))) else { return true }
+            let queries = registry.runtime.resolve(Self.pathSegment(String(segments[2])))
+        else { return true }
         let multipart = HeaderText.mediaType(head.headerFields[.contentType] ?? "") == "multipart/form-data"
         return declaredLengthFits(length, kind: queries.kind, multipart: multipart)
     }
@@ -126,7 +141,11 @@ extension AudioAPI {
             return .multipart(boundary: boundary)
         }
         if media.hasPrefix("multipart/") || media == "application/json" || media == "application/x-www-form-urlencoded" {
-            throw Problem(.unsupportedMediaType, detail: "Upload the file as multipart/form-data with a part named 'file', or as the raw body (Content-Type audio/*) (got '\(contentType)').")
+            throw Problem(
+                .unsupportedMediaType,
+                detail:
+                    "Upload the file as multipart/form-data with a part named 'file', or as the raw body (Content-Type audio/*) (got '\(contentType)')."
+            )
         }
         // Any other declared type is only a claim: the bytes are sniffed and probed either way.
         return .raw
@@ -144,15 +163,17 @@ extension AudioAPI {
             throw error
         }
         guard accepted.contains(result.format.rawValue) else {
-            throw Problem(.formatNotAccepted, detail: "The file is \(result.format.rawValue), but \(kind.name) accepts: \(accepted.joined(separator: ", ")).",
-                          extensions: [("accepted_formats", .array(accepted.map(JSONValue.string)))])
+            throw Problem(
+                .formatNotAccepted, detail: "The file is \(result.format.rawValue), but \(kind.name) accepts: \(accepted.joined(separator: ", ")).",
+                extensions: [("accepted_formats", .array(accepted.map(JSONValue.string)))])
         }
         return result
     }
 
     static func notAudio(_ error: AudioProbeError, kind: KindDefinition) -> Problem {
         let accepted = kind.upload?.formats ?? UploadRules.knownFormats
-        return Problem(.notAudio, detail: "\(error.description) Accepted formats: \(accepted.joined(separator: ", ")).",
-                       extensions: [("accepted_formats", .array(accepted.map(JSONValue.string)))])
+        return Problem(
+            .notAudio, detail: "\(error.description) Accepted formats: \(accepted.joined(separator: ", ")).",
+            extensions: [("accepted_formats", .array(accepted.map(JSONValue.string)))])
     }
 }

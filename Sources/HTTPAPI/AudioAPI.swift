@@ -23,8 +23,10 @@ public struct AudioAPI: Sendable {
     /// Largest JSON request body; larger ones are refused with 413 before being read whole.
     public static let maxJSONBytes = 1 << 20
 
-    public init(registry: KindRegistry, records: RecordStore, files: FileStore, maxUploadBytes: Int64,
-                health: DatabaseHealth = DatabaseHealth(), cursors: CursorSigner, access: AccessGate, drain: ShutdownDrain = ShutdownDrain()) {
+    public init(
+        registry: KindRegistry, records: RecordStore, files: FileStore, maxUploadBytes: Int64,
+        health: DatabaseHealth = DatabaseHealth(), cursors: CursorSigner, access: AccessGate, drain: ShutdownDrain = ShutdownDrain()
+    ) {
         self.registry = registry
         self.records = records
         self.files = files
@@ -118,8 +120,9 @@ public struct AudioAPI: Sendable {
     static func recordID(_ context: AudioRequestContext) throws -> Int64 {
         let idText = pathSegment(try context.parameters.require("id"))
         guard let id = Int64(idText), id > 0 else {
-            throw Problem(.invalidID, detail: "The id in the URL must be a positive integer (got '\(idText)').",
-                          errors: [ValidationIssue(field: "id", code: .type, message: "'id' must be a positive integer")])
+            throw Problem(
+                .invalidID, detail: "The id in the URL must be a positive integer (got '\(idText)').",
+                errors: [ValidationIssue(field: "id", code: .type, message: "'id' must be a positive integer")])
         }
         return id
     }
@@ -144,15 +147,20 @@ public struct AudioAPI: Sendable {
         let object = try await JSONBody.readObject(request, limit: Self.maxJSONBytes)
         let known = runtime.catalog.names
         guard let filetypeValue = object["filetype"] else {
-            throw Problem(.missingFiletype, detail: "Add \"filetype\" naming the kind of audio. Known kinds: \(known.joined(separator: ", ")).",
-                          errors: [ValidationIssue(field: "filetype", code: .required, message: "'filetype' is required; known kinds: \(known.joined(separator: ", "))")],
-                          extensions: [("known_kinds", .array(known.map(JSONValue.string)))])
+            throw Problem(
+                .missingFiletype, detail: "Add \"filetype\" naming the kind of audio. Known kinds: \(known.joined(separator: ", ")).",
+                errors: [
+                    ValidationIssue(
+                        field: "filetype", code: .required, message: "'filetype' is required; known kinds: \(known.joined(separator: ", "))")
+                ],
+                extensions: [("known_kinds", .array(known.map(JSONValue.string)))])
         }
         guard case .string(let token) = filetypeValue, let queries = runtime.resolve(token) else {
             let shown = filetypeValue.stringValue.map { "'\($0)'" } ?? filetypeValue.typeDescription
-            throw Problem(.unknownKind, status: .badRequest, detail: "filetype \(shown) is not a known kind. Known kinds: \(known.joined(separator: ", ")).",
-                          errors: [ValidationIssue(field: "filetype", code: .enum, message: "'filetype' must be one of: \(known.joined(separator: ", "))")],
-                          extensions: [("known_kinds", .array(known.map(JSONValue.string)))])
+            throw Problem(
+                .unknownKind, status: .badRequest, detail: "filetype \(shown) is not a known kind. Known kinds: \(known.joined(separator: ", ")).",
+                errors: [ValidationIssue(field: "filetype", code: .enum, message: "'filetype' must be one of: \(known.joined(separator: ", "))")],
+                extensions: [("known_kinds", .array(known.map(JSONValue.string)))])
         }
         let kind = queries.kind
         _ = try access.require(APIOperation.create.decision(for: kind), key: key, request, context)
@@ -192,8 +200,9 @@ public struct AudioAPI: Sendable {
             page = try await records.list(query, in: queries)
         } catch StorageError.invalidValue(let message) where query.after != nil {
             // Filters are checked before the query runs, so this is a cursor edited by hand.
-            throw Problem(.invalidQuery, detail: "\(ListQueryParser.cursorIssue.message) (PostgreSQL: \(message)).",
-                          errors: [ListQueryParser.cursorIssue])
+            throw Problem(
+                .invalidQuery, detail: "\(ListQueryParser.cursorIssue.message) (PostgreSQL: \(message)).",
+                errors: [ListQueryParser.cursorIssue])
         }
         var body = ByteBuffer()
         body.reserveCapacity(page.itemsJSON.count + 128)
@@ -212,8 +221,11 @@ public struct AudioAPI: Sendable {
         var object = try await JSONBody.readObject(request, limit: Self.maxJSONBytes)
         if let filetype = object["filetype"] {
             guard let name = filetype.stringValue, registry.runtime.catalog.kind(named: name)?.name == kind.name else {
-                throw Problem.validation([ValidationIssue(field: "filetype", code: .immutable,
-                    message: "'filetype' cannot be changed; a \(kind.name) stays a \(kind.name)")])
+                throw Problem.validation([
+                    ValidationIssue(
+                        field: "filetype", code: .immutable,
+                        message: "'filetype' cannot be changed; a \(kind.name) stays a \(kind.name)")
+                ])
             }
             object["filetype"] = nil
         }
@@ -242,8 +254,10 @@ public struct AudioAPI: Sendable {
 
     /// 412 for a write whose `If-Match` names another version than the record's `current` one.
     static func stale(kind: String, id: Int64, current: String, action: String) -> Problem {
-        Problem(.staleVersion, detail: "If-Match does not match the current version of \(kind) \(id) (ETag \"\(current)\"); fetch it again, \(action) and retry.",
-                headers: [.eTag: "\"\(current)\""])
+        Problem(
+            .staleVersion,
+            detail: "If-Match does not match the current version of \(kind) \(id) (ETag \"\(current)\"); fetch it again, \(action) and retry.",
+            headers: [.eTag: "\"\(current)\""])
     }
 
     /// A URL path segment as the router hands it over, percent-decoded (`so%6Eg` is `song`); the

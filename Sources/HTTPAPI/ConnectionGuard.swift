@@ -120,9 +120,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         logger.debug("unparseable request head", metadata: ["error": "\(parseError)", "status": "\(problem.status.code)"])
         state.closing = true
         let body = ByteBuffer(string: JSONWriter.string(problem.json))
-        let head = HTTPResponse(status: problem.status, headerFields: [
-            .contentType: "application/problem+json", .contentLength: String(body.readableBytes), .connection: "close",
-        ])
+        let head = HTTPResponse(
+            status: problem.status,
+            headerFields: [
+                .contentType: "application/problem+json", .contentLength: String(body.readableBytes), .connection: "close",
+            ])
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         let channel = context.channel
@@ -132,21 +134,30 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     static func problem(for error: HTTPParserError, head: ByteBuffer?) -> Problem {
         switch error {
         case .headerOverflow:
-            return Problem(.headersTooLarge, detail: "The request's header section is larger than the server accepts (80 KiB); send fewer or shorter headers.")
+            return Problem(
+                .headersTooLarge, detail: "The request's header section is larger than the server accepts (80 KiB); send fewer or shorter headers.")
         case .invalidContentLength, .unexpectedContentLength:
-            return Problem(.invalidContentLength, detail: "Content-Length must be one decimal number, and not combined with Transfer-Encoding; fix the request's framing.")
+            return Problem(
+                .invalidContentLength,
+                detail: "Content-Length must be one decimal number, and not combined with Transfer-Encoding; fix the request's framing.")
         case .invalidChunkSize:
             return malformedChunks
         case .unknown where head.map(Self.mentionsTransferEncoding) == true:
             return unsupportedTransferEncoding
         default:
-            return Problem(.malformedRequest, detail: "The request head could not be parsed as HTTP/1.1 (\(error)); check the request line and header syntax.")
+            return Problem(
+                .malformedRequest, detail: "The request head could not be parsed as HTTP/1.1 (\(error)); check the request line and header syntax.")
         }
     }
 
-    static let malformedChunks = Problem(.malformedChunkedBody, detail: "The Transfer-Encoding: chunked body has an invalid chunk size line; each chunk starts with its size in hex followed by CRLF, and a 0-size chunk ends the body.")
+    static let malformedChunks = Problem(
+        .malformedChunkedBody,
+        detail:
+            "The Transfer-Encoding: chunked body has an invalid chunk size line; each chunk starts with its size in hex followed by CRLF, and a 0-size chunk ends the body."
+    )
 
-    static let unsupportedTransferEncoding = Problem(.unsupportedTransferEncoding, detail: "This server accepts only Transfer-Encoding: chunked (or a Content-Length); send the body unencoded.")
+    static let unsupportedTransferEncoding = Problem(
+        .unsupportedTransferEncoding, detail: "This server accepts only Transfer-Encoding: chunked (or a Content-Length); send the body unencoded.")
 
     /// Whether raw head bytes contain a Transfer-Encoding header (only looked at on a parse error).
     static func mentionsTransferEncoding(_ buffer: ByteBuffer) -> Bool {
@@ -266,16 +277,22 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                     state.windowBytes = state.bytesRead
                 }
             } else if state.responsesPending > 0 {
-                return // the server is answering: not the client's time
+                return  // the server is answering: not the client's time
             } else if state.headStarted || !state.servedOne {
                 guard let timeout = limits.headerTimeout else { return }
-                guard let start = state.headStartedAt else { state.headStartedAt = now; return }
+                guard let start = state.headStartedAt else {
+                    state.headStartedAt = now
+                    return
+                }
                 if now - start >= timeout {
                     close(context, reason: "request head not complete within \(ConnectionLimits.describe(timeout))")
                 }
             } else {
                 guard let timeout = limits.idleTimeout else { return }
-                guard let since = state.idleSince else { state.idleSince = now; return }
+                guard let since = state.idleSince else {
+                    state.idleSince = now
+                    return
+                }
                 if now - since >= timeout { close(context, reason: "idle for \(ConnectionLimits.describe(timeout))") }
             }
         }
@@ -290,9 +307,13 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
         /// The answer to a connection over the cap, written before any request is read.
         static let tooManyConnections: [UInt8] = {
-            let problem = Problem(.tooManyConnections, detail: "The server has MAX_CONNECTIONS connections open; retry shortly, and reuse connections (keep-alive) instead of opening many.")
+            let problem = Problem(
+                .tooManyConnections,
+                detail: "The server has MAX_CONNECTIONS connections open; retry shortly, and reuse connections (keep-alive) instead of opening many.")
             let body = JSONWriter.string(problem.json)
-            let text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nContent-Length: \(body.utf8.count)\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + body
+            let text =
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nContent-Length: \(body.utf8.count)\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+                + body
             return Array(text.utf8)
         }()
     }

@@ -1,5 +1,6 @@
 import KindModel
 public import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 import Foundation
@@ -36,8 +37,9 @@ public struct ConnectionLimits: Sendable {
     }
 
     /// The defaults of `serve` (the connection cap comes from the file limit: `defaultMaxConnections`).
-    public static let standard = ConnectionLimits(headerTimeout: .seconds(10), idleTimeout: .seconds(60),
-                                                  minBodyRate: BodyRate(bytes: 4096, window: .seconds(10)))
+    public static let standard = ConnectionLimits(
+        headerTimeout: .seconds(10), idleTimeout: .seconds(60),
+        minBodyRate: BodyRate(bytes: 4096, window: .seconds(10)))
 
     /// How often a connection checks its deadlines: a quarter of the shortest limit, 20 ms–1 s. The
     /// hot path only sets flags; timestamps are taken by this tick, so a limit is enforced up to
@@ -71,7 +73,8 @@ public struct ConnectionLimits: Sendable {
         let t = text.trimmingCharacters(in: .whitespaces).lowercased()
         if t == "off" || t == "0" || t == "none" { return .some(nil) }
         let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000)]
-        var number = Substring(t), scale: Int64 = 1_000_000_000
+        var number = Substring(t)
+        var scale: Int64 = 1_000_000_000
         for (suffix, nanos) in units where t.hasSuffix(suffix) {
             number = t.dropLast(suffix.count)
             scale = nanos

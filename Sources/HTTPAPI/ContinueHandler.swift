@@ -23,8 +23,10 @@ final class ContinueHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// the handler is to use (`AudioAPI.announceUpload`); nil for every other request.
     private let announce: @Sendable (HTTPRequest) -> (fields: HTTPFields, token: String)?
 
-    init(accepts: @escaping @Sendable (HTTPRequest) -> Bool = { _ in true },
-         announce: @escaping @Sendable (HTTPRequest) -> (fields: HTTPFields, token: String)? = { _ in nil }) {
+    init(
+        accepts: @escaping @Sendable (HTTPRequest) -> Bool = { _ in true },
+        announce: @escaping @Sendable (HTTPRequest) -> (fields: HTTPFields, token: String)? = { _ in nil }
+    ) {
         self.accepts = accepts
         self.announce = announce
     }

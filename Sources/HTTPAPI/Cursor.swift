@@ -38,11 +38,12 @@ public struct CursorSigner: Sendable {
     private static let tagBytes = 16
 
     func encode(_ position: PagePosition, sort: String) -> String {
-        let object = JSONValue.object(JSONObject([
-            ("s", .string(sort)),
-            ("k", .array(position.values.map { $0.map(JSONValue.string) ?? .null })),
-            ("i", .integer(position.id)),
-        ]))
+        let object = JSONValue.object(
+            JSONObject([
+                ("s", .string(sort)),
+                ("k", .array(position.values.map { $0.map(JSONValue.string) ?? .null })),
+                ("i", .integer(position.id)),
+            ]))
         let payload = Array(JSONWriter.string(object).utf8)
         return Base64URL.encode(payload) + "." + Base64URL.encode(tag(payload))
     }
@@ -50,18 +51,21 @@ public struct CursorSigner: Sendable {
     /// The position, or nil when the text is not a cursor issued under this key for `sort`.
     func decode(_ text: String, sort: String, keyCount: Int) -> PagePosition? {
         guard text.utf8.count <= 8192, let dot = text.utf8.lastIndex(of: UInt8(ascii: ".")) else { return nil }
-        let payloadText = Substring(text)[..<dot], tagText = Substring(text)[text.index(after: dot)...]
+        let payloadText = Substring(text)[..<dot]
+        let tagText = Substring(text)[text.index(after: dot)...]
         guard let payload = Base64URL.decode(payloadText.utf8), let tag = Base64URL.decode(tagText.utf8),
-              tag.count == Self.tagBytes else { return nil }
+            tag.count == Self.tagBytes
+        else { return nil }
         // Constant-time: compare the full expected prefix with the given tag without early exit.
         let expected = self.tag(payload)
         var difference: UInt8 = 0
         for (a, b) in zip(expected, tag) { difference |= a ^ b }
         guard difference == 0,
-              case .object(let o)? = try? JSONParser.parse(payload),
-              o["s"]?.stringValue == sort,
-              case .number(let n)? = o["i"], let id = n.int64, id >= 0,
-              let keys = o["k"]?.arrayValue, keys.count == keyCount else { return nil }
+            case .object(let o)? = try? JSONParser.parse(payload),
+            o["s"]?.stringValue == sort,
+            case .number(let n)? = o["i"], let id = n.int64, id >= 0,
+            let keys = o["k"]?.arrayValue, keys.count == keyCount
+        else { return nil }
         var values: [String?] = []
         for key in keys {
             switch key {

@@ -1,7 +1,7 @@
 import Hummingbird
+import KindModel
 import NIOCore
 import NIOPosix
-import KindModel
 import Storage
 
 /// Reads a JSON request body with the checks a public API needs before validation even starts.
@@ -9,7 +9,9 @@ enum JSONBody {
     static func readObject(_ request: Request, limit: Int) async throws -> JSONObject {
         let contentType = request.headers[.contentType] ?? ""
         guard isJSON(contentType) else {
-            throw Problem(.unsupportedMediaType, detail: "Send the record as JSON with Content-Type: application/json (got '\(contentType.isEmpty ? "none" : contentType)').")
+            throw Problem(
+                .unsupportedMediaType,
+                detail: "Send the record as JSON with Content-Type: application/json (got '\(contentType.isEmpty ? "none" : contentType)').")
         }
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
             throw tooLarge(limit)
@@ -35,7 +37,11 @@ enum JSONBody {
         case .success(let v):
             value = v
         case .failure(let error) where error.isLimit:
-            throw Problem(.jsonLimit, detail: "The body passes a limit of the JSON parser: \(error.description). An object may have at most \(JSONParser.maxMembers) members and values may nest at most \(JSONParser.maxDepth) levels deep; send less data per request.")
+            throw Problem(
+                .jsonLimit,
+                detail:
+                    "The body passes a limit of the JSON parser: \(error.description). An object may have at most \(JSONParser.maxMembers) members and values may nest at most \(JSONParser.maxDepth) levels deep; send less data per request."
+            )
         case .failure(let error):
             throw Problem(.malformedJSON, detail: "The body is not valid JSON: \(error.description).")
         }

@@ -22,8 +22,10 @@ enum KindDescription {
     }
 
     static func field(_ field: FieldDefinition) -> JSONValue {
-        var object = JSONObject([("name", .string(field.name)), ("type", .string(field.type.rawValue)),
-                                 ("required", .bool(field.required))])
+        var object = JSONObject([
+            ("name", .string(field.name)), ("type", .string(field.type.rawValue)),
+            ("required", .bool(field.required)),
+        ])
         object["description"] = field.description.map(JSONValue.string) ?? .null
         object["default"] = field.defaultValue ?? .null
         object["unique"] = .bool(field.unique)

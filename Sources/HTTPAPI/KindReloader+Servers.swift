@@ -1,6 +1,6 @@
 public import PostgresNIO
-public import ServiceLifecycle
 import Schema
+public import ServiceLifecycle
 import Storage
 
 /// Several servers share one database: a reload on one (SIGHUP, or `audio-server kinds reload`)

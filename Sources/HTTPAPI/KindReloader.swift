@@ -1,5 +1,5 @@
-public import Logging
 import KindModel
+public import Logging
 import PostgresNIO
 public import Schema
 
@@ -42,13 +42,14 @@ public struct KindReloader: Sendable {
 
     private func check() async -> Outcome {
         let catalog: KindCatalog
-        do { catalog = try KindLoader.load(directory: kindsDirectory) }
-        catch { return .refused("kinds/ has problems:\n\(error.description)") }
+        do { catalog = try KindLoader.load(directory: kindsDirectory) } catch { return .refused("kinds/ has problems:\n\(error.description)") }
         if catalog == registry.runtime.catalog { return .unchanged }
         do {
             let plan = try migrations.pendingPlan(for: catalog)
             if !plan.isEmpty {
-                return .refused("kinds/ differs from the database schema (\(plan.steps.map(\.summary).joined(separator: "; "))); run `audio-server migrate generate` and `migrate apply`, then reload")
+                return .refused(
+                    "kinds/ differs from the database schema (\(plan.steps.map(\.summary).joined(separator: "; "))); run `audio-server migrate generate` and `migrate apply`, then reload"
+                )
             }
             let pending = try await MigrationRunner(client: client, directory: migrations, logger: logger).pending()
             if !pending.isEmpty {

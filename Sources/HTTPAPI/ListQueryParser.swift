@@ -41,8 +41,11 @@ enum ListQueryParser {
                 let spaced = s.replacingOccurrences(of: "+", with: " ")
                 guard let decoded = spaced.removingPercentEncoding else {
                     let name = String(parts[0])
-                    throw Problem(.invalidQuery, detail: "'\(item)' is not valid percent-encoding (a '%' must start two hex digits of UTF-8); encode the value with encodeURIComponent or curl --data-urlencode.",
-                                  errors: [ValidationIssue(field: name, code: .encoding, message: "'\(name)' is not valid percent-encoded UTF-8")])
+                    throw Problem(
+                        .invalidQuery,
+                        detail:
+                            "'\(item)' is not valid percent-encoding (a '%' must start two hex digits of UTF-8); encode the value with encodeURIComponent or curl --data-urlencode.",
+                        errors: [ValidationIssue(field: name, code: .encoding, message: "'\(name)' is not valid percent-encoded UTF-8")])
                 }
                 return decoded
             }
@@ -51,10 +54,13 @@ enum ListQueryParser {
     }
 
     /// The issue of a cursor this server did not issue for the page's sort (or whose values were edited).
-    static let cursorIssue = ValidationIssue(field: "cursor", code: .format,
+    static let cursorIssue = ValidationIssue(
+        field: "cursor", code: .format,
         message: "'cursor' is not a next_cursor this server issued for this sort; omit it to start at the first page")
 
-    static func parse(_ parameters: [(String, String)], kind: KindDefinition, cursors: CursorSigner = .ephemeral()) throws -> (ListQuery, sortSpec: String) {
+    static func parse(
+        _ parameters: [(String, String)], kind: KindDefinition, cursors: CursorSigner = .ephemeral()
+    ) throws -> (ListQuery, sortSpec: String) {
         var query = ListQuery()
         var issues: [ValidationIssue] = []
         var cursorText: String?
@@ -66,13 +72,20 @@ enum ListQueryParser {
             // may append `&limit=1` to a URL it was given); filters repeat and combine with AND.
             switch key {
             case "limit":
-                if let n = Int(value), (1...1000).contains(n) { query.limit = n }
-                else { issues.append(ValidationIssue(field: "limit", code: .range, message: "'limit' must be a whole number from 1 to 1000 (got '\(value)')")) }
+                if let n = Int(value), (1...1000).contains(n) {
+                    query.limit = n
+                } else {
+                    issues.append(
+                        ValidationIssue(field: "limit", code: .range, message: "'limit' must be a whole number from 1 to 1000 (got '\(value)')"))
+                }
             case "cursor":
                 if !value.isEmpty { cursorText = value }
             case "count":
-                if value == "exact" { query.countTotal = true }
-                else { issues.append(ValidationIssue(field: "count", code: .enum, message: "'count' must be 'exact' (got '\(value)')")) }
+                if value == "exact" {
+                    query.countTotal = true
+                } else {
+                    issues.append(ValidationIssue(field: "count", code: .enum, message: "'count' must be 'exact' (got '\(value)')"))
+                }
             case "has_file":
                 switch value.lowercased() {
                 case "true", "1": query.hasFile = true
@@ -86,8 +99,12 @@ enum ListQueryParser {
                 filterCount += 1
                 if filterCount == minimumFilterCap + 1 { filterCap = maxFilters(for: kind) }
                 if filterCount == filterCap + 1 {
-                    issues.append(ValidationIssue(field: key, code: .tooManyFilters,
-                        message: "a list request on \(kind.name) takes at most \(filterCap) filters; narrow the query (split it, or filter on fewer values)"))
+                    issues.append(
+                        ValidationIssue(
+                            field: key, code: .tooManyFilters,
+                            message:
+                                "a list request on \(kind.name) takes at most \(filterCap) filters; narrow the query (split it, or filter on fewer values)"
+                        ))
                 }
                 if filterCount > filterCap { continue }
                 parseFilter(key, value, kind: kind, into: &query, issues: &issues)
@@ -107,12 +124,14 @@ enum ListQueryParser {
     }
 
     private static func parseSort(_ value: String, kind: KindDefinition, into query: inout ListQuery, issues: inout [ValidationIssue]) {
-        query.sort = []   // the last `sort` wins, like `sortSpec` and the other paging parameters
+        query.sort = []  // the last `sort` wins, like `sortSpec` and the other paging parameters
         var seen = Set<String>()
         let parts = value.split(separator: ",", omittingEmptySubsequences: false)
         guard parts.count <= maxSortKeys else {
-            issues.append(ValidationIssue(field: "sort", code: .tooManySortKeys,
-                message: "'sort' takes at most \(maxSortKeys) keys (got \(parts.count)); the id already breaks ties"))
+            issues.append(
+                ValidationIssue(
+                    field: "sort", code: .tooManySortKeys,
+                    message: "'sort' takes at most \(maxSortKeys) keys (got \(parts.count)); the id already breaks ties"))
             return
         }
         for part in parts {
@@ -123,8 +142,12 @@ enum ListQueryParser {
             } else if let field = kind.field(named: name), !field.isList {
                 query.sort.append(SortKey(column: name, descending: descending, sqlType: ListQuery.bindType(field.type), nullable: !field.required))
             } else {
-                issues.append(ValidationIssue(field: "sort", code: .unknownField,
-                    message: "cannot sort by '\(name)'; sort takes a comma list of \(kind.sortableNames.joined(separator: ", ")), each optionally prefixed with '-' for descending"))
+                issues.append(
+                    ValidationIssue(
+                        field: "sort", code: .unknownField,
+                        message:
+                            "cannot sort by '\(name)'; sort takes a comma list of \(kind.sortableNames.joined(separator: ", ")), each optionally prefixed with '-' for descending"
+                    ))
                 continue
             }
             if !seen.insert(name).inserted {
@@ -133,7 +156,9 @@ enum ListQueryParser {
         }
     }
 
-    private static func parseFilter(_ key: String, _ value: String, kind: KindDefinition, into query: inout ListQuery, issues: inout [ValidationIssue]) {
+    private static func parseFilter(
+        _ key: String, _ value: String, kind: KindDefinition, into query: inout ListQuery, issues: inout [ValidationIssue]
+    ) {
         var name = key
         var op = FilterOperator.eq
         if let open = key.firstIndex(of: "["), key.hasSuffix("]") {
@@ -141,22 +166,31 @@ enum ListQueryParser {
             let opText = String(key[key.index(after: open)..<key.index(before: key.endIndex)])
             guard let parsed = FilterOperator(rawValue: opText) else {
                 let allowed = kind.filterField(named: name).map { FilterOperator.allowed(for: $0).map(\.rawValue).joined(separator: ", ") } ?? "eq"
-                issues.append(ValidationIssue(field: key, code: .unknownOperator, message: "unknown operator '\(opText)' on '\(name)'; allowed: \(allowed)"))
+                issues.append(
+                    ValidationIssue(field: key, code: .unknownOperator, message: "unknown operator '\(opText)' on '\(name)'; allowed: \(allowed)"))
                 return
             }
             op = parsed
         }
         guard let field = kind.filterField(named: name) else {
             let filterable = (kind.fields + KindDefinition.filterableSystemFields).map(\.name)
-            issues.append(ValidationIssue(field: key, code: .unknownField,
-                message: "'\(name)' is not a field of \(kind.name); filter on \(filterable.joined(separator: ", ")), or use \(reserved.sorted().joined(separator: ", "))"))
+            issues.append(
+                ValidationIssue(
+                    field: key, code: .unknownField,
+                    message:
+                        "'\(name)' is not a field of \(kind.name); filter on \(filterable.joined(separator: ", ")), or use \(reserved.sorted().joined(separator: ", "))"
+                ))
             return
         }
         let allowed = FilterOperator.allowed(for: field)
         if field.isList && op == .eq { op = .has }
         guard allowed.contains(op) else {
-            issues.append(ValidationIssue(field: key, code: .unknownOperator,
-                message: "operator '\(op.rawValue)' does not apply to \(field.isList ? "list" : field.type.rawValue) field '\(name)'; allowed: \(allowed.map(\.rawValue).joined(separator: ", "))"))
+            issues.append(
+                ValidationIssue(
+                    field: key, code: .unknownOperator,
+                    message:
+                        "operator '\(op.rawValue)' does not apply to \(field.isList ? "list" : field.type.rawValue) field '\(name)'; allowed: \(allowed.map(\.rawValue).joined(separator: ", "))"
+                ))
             return
         }
         var text = value
@@ -169,13 +203,15 @@ enum ListQueryParser {
             }
         } else {
             var itemIssues: [ValidationIssue] = []
-            let scalar = FieldDefinition(name: name, type: field.valueType,
-                                         rules: ValueRules(enumValues: field.rules.enumValues))
-            let json: JSONValue = switch field.valueType {
-            case .integer, .number: .number(JSONNumber(literal: text))
-            case .boolean: text == "true" ? .bool(true) : text == "false" ? .bool(false) : .string(text)
-            case .string, .text, .enum, .date, .datetime, .list: .string(text)
-            }
+            let scalar = FieldDefinition(
+                name: name, type: field.valueType,
+                rules: ValueRules(enumValues: field.rules.enumValues))
+            let json: JSONValue =
+                switch field.valueType {
+                case .integer, .number: .number(JSONNumber(literal: text))
+                case .boolean: text == "true" ? .bool(true) : text == "false" ? .bool(false) : .string(text)
+                case .string, .text, .enum, .date, .datetime, .list: .string(text)
+                }
             let numericOK = !field.valueType.isNumeric || Double(text) != nil
             _ = RecordValidator.validateValue(json, field: scalar, path: key, now: nil, issues: &itemIssues)
             // Any RFC 3339 instant is a fine bound to compare with, even one no record can hold.

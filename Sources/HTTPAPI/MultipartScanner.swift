@@ -31,7 +31,9 @@ struct MultipartScanner {
         case syntax(String)
 
         var description: String {
-            switch self { case .syntax(let why): why }
+            switch self {
+            case .syntax(let why): why
+            }
         }
     }
 
@@ -91,7 +93,9 @@ struct MultipartScanner {
                     preambleBytes += available - keep
                     start = buffer.count - keep
                     if preambleBytes > Self.maxPreambleBytes {
-                        throw Failure.syntax("no boundary delimiter in the first \(Self.maxPreambleBytes / 1024) KiB; is the boundary in Content-Type the one the body uses?")
+                        throw Failure.syntax(
+                            "no boundary delimiter in the first \(Self.maxPreambleBytes / 1024) KiB; is the boundary in Content-Type the one the body uses?"
+                        )
                     }
                     return
                 }
@@ -118,7 +122,7 @@ struct MultipartScanner {
             case .headers:
                 guard available >= 2 else { return }
                 if buffer[start] == 0x0D && buffer[start + 1] == 0x0A {
-                    start += 2   // a part without headers
+                    start += 2  // a part without headers
                     state = .body
                     continue
                 }

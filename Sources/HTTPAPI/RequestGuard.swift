@@ -1,4 +1,5 @@
 import Hummingbird
+
 #if canImport(Glibc)
 import Glibc
 import KindModel
@@ -64,7 +65,7 @@ public struct HostAllowList: Sendable {
             let length = socklen_t(family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
             guard getnameinfo(address, length, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
             let name = String(cString: text)
-            if name.contains("%") { continue } // link-local with a zone: not usable in a Host header
+            if name.contains("%") { continue }  // link-local with a zone: not usable in a Host header
             names.append(family == AF_INET6 ? "[\(name)]" : name)
         }
         return names
@@ -108,17 +109,28 @@ enum RequestGuard {
     static func refuse(_ request: Request, hosts: HostAllowList) throws {
         let head = request.head
         guard hosts.allows(head.authority) else {
-            throw Problem(.hostNotAllowed, detail: "This server does not answer for Host '\(head.authority ?? "")'. Use one of its own names (\(hosts.names.joined(separator: ", "))), or add this one to the ALLOWED_HOSTS setting (comma-separated names, * for any).",
-                          extensions: [("allowed_hosts", .array(hosts.names.map { .string($0) }))])
+            throw Problem(
+                .hostNotAllowed,
+                detail:
+                    "This server does not answer for Host '\(head.authority ?? "")'. Use one of its own names (\(hosts.names.joined(separator: ", "))), or add this one to the ALLOWED_HOSTS setting (comma-separated names, * for any).",
+                extensions: [("allowed_hosts", .array(hosts.names.map { .string($0) }))])
         }
         let fields = head.headerFields
         if let encoding = fields[.transferEncoding], !Self.isChunked(encoding) {
-            throw Problem(.unsupportedTransferEncoding, detail: "Transfer-Encoding '\(encoding)' is not supported: this server accepts only chunked (or a Content-Length); send the body unencoded.")
+            throw Problem(
+                .unsupportedTransferEncoding,
+                detail:
+                    "Transfer-Encoding '\(encoding)' is not supported: this server accepts only chunked (or a Content-Length); send the body unencoded."
+            )
         }
         if let encoding = fields[.contentEncoding], encoding.lowercased() != "identity",
-           fields[.transferEncoding] != nil || (fields[.contentLength].map { $0 != "0" } ?? false) {
-            throw Problem(.unsupportedContentEncoding, detail: "The body is sent with Content-Encoding '\(encoding)', which this server does not decode; send it uncompressed (identity) and without the Content-Encoding header.",
-                          headers: [.acceptEncoding: "identity"])
+            fields[.transferEncoding] != nil || (fields[.contentLength].map { $0 != "0" } ?? false)
+        {
+            throw Problem(
+                .unsupportedContentEncoding,
+                detail:
+                    "The body is sent with Content-Encoding '\(encoding)', which this server does not decode; send it uncompressed (identity) and without the Content-Encoding header.",
+                headers: [.acceptEncoding: "identity"])
         }
     }
 

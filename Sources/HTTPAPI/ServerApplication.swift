@@ -35,10 +35,12 @@ public struct ServerConfiguration: Sendable {
     /// How often expired resumable uploads are removed (`UploadSweeperService`).
     public var uploadSweepInterval: Duration = .seconds(30)
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, storageDirectory: String = "./storage",
-                maxUploadBytes: Int64 = 512 * 1024 * 1024, sharedRoundTrips: RoundTripLimits = .standard, secretKey: String? = nil,
-                connections: ConnectionLimits = .standard, allowedHosts: HostAllowList? = nil, benchRoutes: Bool = false,
-                trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, storageDirectory: String = "./storage",
+        maxUploadBytes: Int64 = 512 * 1024 * 1024, sharedRoundTrips: RoundTripLimits = .standard, secretKey: String? = nil,
+        connections: ConnectionLimits = .standard, allowedHosts: HostAllowList? = nil, benchRoutes: Bool = false,
+        trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil
+    ) {
         self.host = host
         self.port = port
         self.storageDirectory = storageDirectory
@@ -63,35 +65,44 @@ public enum ServerApplication {
     /// - Parameter keyChanges: the database to `LISTEN` on for keys revoked by other servers
     ///   (`KeyDirectory`); nil: this server sees only its own revocations at once, others' within
     ///   the periodic reload.
-    public static func make(configuration: ServerConfiguration, registry: KindRegistry, database: DatabasePool,
-                            watch: PostgresConnection.Configuration? = nil, keyChanges: PostgresConnection.Configuration? = nil,
-                            services extra: [any Service] = [], drain: ShutdownDrain = ShutdownDrain(), logger: Logger) -> some ApplicationProtocol {
+    public static func make(
+        configuration: ServerConfiguration, registry: KindRegistry, database: DatabasePool,
+        watch: PostgresConnection.Configuration? = nil, keyChanges: PostgresConnection.Configuration? = nil,
+        services extra: [any Service] = [], drain: ShutdownDrain = ShutdownDrain(), logger: Logger
+    ) -> some ApplicationProtocol {
         let health = DatabaseHealth()
         // Without SECRET_KEY (tests; `serve` refuses to start without one) a random secret per process.
         let secret = configuration.secretKey ?? Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max) })
-        let keys = KeyDirectory(store: APIKeyStore(client: database, logger: logger), listen: keyChanges, reloadInterval: configuration.keyReloadInterval)
-        let gate = AccessGate(keys: keys, links: SignedLinkSigner(secret: secret), proxies: configuration.trustedProxies,
-                              audit: AuditLog(client: database, logger: logger), limiter: FailedAuthLimiter(burst: configuration.failedAuthBurst))
-        let api = AudioAPI(registry: registry, records: RecordStore(client: database, logger: logger, sharing: configuration.sharedRoundTrips),
-                           files: FileStore(root: configuration.storageDirectory), maxUploadBytes: configuration.maxUploadBytes,
-                           health: health, cursors: CursorSigner(secret: secret), access: gate, drain: drain)
+        let keys = KeyDirectory(
+            store: APIKeyStore(client: database, logger: logger), listen: keyChanges, reloadInterval: configuration.keyReloadInterval)
+        let gate = AccessGate(
+            keys: keys, links: SignedLinkSigner(secret: secret), proxies: configuration.trustedProxies,
+            audit: AuditLog(client: database, logger: logger), limiter: FailedAuthLimiter(burst: configuration.failedAuthBurst))
+        let api = AudioAPI(
+            registry: registry, records: RecordStore(client: database, logger: logger, sharing: configuration.sharedRoundTrips),
+            files: FileStore(root: configuration.storageDirectory), maxUploadBytes: configuration.maxUploadBytes,
+            health: health, cursors: CursorSigner(secret: secret), access: gate, drain: drain)
         var services: [any Service] = [database, KeyDirectoryService(directory: keys)]
         services.append(UploadSweeperService(store: api.uploads, interval: configuration.uploadSweepInterval, logger: logger))
         if let watch { services.append(DatabaseWatchService(health: health, configuration: watch, logger: logger)) }
         services += extra
         let router = Router(context: AudioRequestContext.self)
-        router.add(middleware: RequestMiddleware(hosts: configuration.allowedHosts ?? .defaults(listeningOn: configuration.host),
-                                                 cors: configuration.corsOrigins))
+        router.add(
+            middleware: RequestMiddleware(
+                hosts: configuration.allowedHosts ?? .defaults(listeningOn: configuration.host),
+                cors: configuration.corsOrigins))
         api.register(on: router, benchRoutes: configuration.benchRoutes)
         let limits = configuration.connections
         let counter = ConnectionCounter()
-        return Application(router: router,
-                           server: .http1(configuration: .init(additionalChannelHandlers: [
-                               ConnectionGuard(limits: limits, counter: counter, logger: logger),
-                               ContinueHandler(accepts: api.acceptsBody, announce: api.announceUpload),
-                           ])),
-                           configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "audio-server"),
-                           services: services, logger: logger)
+        return Application(
+            router: router,
+            server: .http1(
+                configuration: .init(additionalChannelHandlers: [
+                    ConnectionGuard(limits: limits, counter: counter, logger: logger),
+                    ContinueHandler(accepts: api.acceptsBody, announce: api.announceUpload),
+                ])),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "audio-server"),
+            services: services, logger: logger)
     }
 }
 

@@ -1,7 +1,8 @@
 import AudioProbe
+import Foundation
 import Hummingbird
-import Storage
 import KindModel
+import Storage
 
 /// Streams an upload body into an `UploadSink` with bounded memory: raw `audio/*` bodies byte for
 /// byte, `multipart/form-data` through `MultipartScanner`, taking the first file
@@ -105,17 +106,23 @@ struct UploadReceiver {
                 }
                 if sink.needsFlush { try await sink.flush() }
             } catch let error as MultipartScanner.Failure {
-                throw Problem(.malformedMultipart, detail: "The multipart/form-data body could not be parsed (\(error)); send one file part named 'file'.")
+                throw Problem(
+                    .malformedMultipart, detail: "The multipart/form-data body could not be parsed (\(error)); send one file part named 'file'.")
             }
         }
         if part.inPart && part.isFile == true && !part.fileDone {
             throw Problem(.truncatedUpload, detail: "The multipart body ended before the file part was complete; send the whole file again.")
         }
         if !scanner.foundDelimiter {
-            throw Problem(.malformedMultipart, detail: "The body never contains the delimiter --\(boundary) of its Content-Type boundary; send the multipart body the header describes (curl -F file=@song.mp3 builds both).")
+            throw Problem(
+                .malformedMultipart,
+                detail:
+                    "The body never contains the delimiter --\(boundary) of its Content-Type boundary; send the multipart body the header describes (curl -F file=@song.mp3 builds both)."
+            )
         }
         guard part.fileDone else {
-            throw Problem(.missingFile, detail: "The multipart body has no file part; send the audio as a part named 'file' (curl -F file=@song.mp3).")
+            throw Problem(
+                .missingFile, detail: "The multipart body has no file part; send the audio as a part named 'file' (curl -F file=@song.mp3).")
         }
         return part.received
     }
@@ -255,8 +262,11 @@ enum HeaderParameters {
                     if c == "\\", let next = rest.first, next == "\"" || next == "\\" {
                         value.append(next)
                         rest = rest.dropFirst()
-                    } else if c == "\"" { break }
-                    else { value.append(c) }
+                    } else if c == "\"" {
+                        break
+                    } else {
+                        value.append(c)
+                    }
                 }
                 if let semi = rest.firstIndex(of: ";") { rest = rest[semi...] } else { rest = "" }
             } else {
@@ -279,17 +289,19 @@ enum HeaderParameters {
 
 enum UploadProblems {
     static func tooLarge(_ limit: Int64) -> Problem {
-        Problem(.tooLarge, detail: "This kind accepts files of at most \(limit) bytes (\(formatBytes(limit))); the upload is larger.",
-                extensions: [("max_bytes", .integer(limit))])
+        Problem(
+            .tooLarge, detail: "This kind accepts files of at most \(limit) bytes (\(formatBytes(limit))); the upload is larger.",
+            extensions: [("max_bytes", .integer(limit))])
     }
 
     static func formatBytes(_ n: Int64) -> String {
         let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(n)
         var unit = 0
-        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
         return unit == 0 ? "\(n) bytes" : String(format: "%.1f %@", value, units[unit])
     }
 }
-
-import Foundation

@@ -21,9 +21,11 @@ public struct FieldDefinition: Sendable, Equatable, Codable {
     /// Set when the field was renamed in the YAML; read by the migration planner.
     public var renamedFrom: String?
 
-    public init(name: String, type: FieldType, rules: ValueRules = ValueRules(), itemType: FieldType? = nil,
-                required: Bool = false, defaultValue: JSONValue? = nil, unique: Bool = false, index: Bool = false, browse: BrowseOrder? = nil,
-                minItems: Int? = nil, maxItems: Int? = nil, description: String? = nil, renamedFrom: String? = nil) {
+    public init(
+        name: String, type: FieldType, rules: ValueRules = ValueRules(), itemType: FieldType? = nil,
+        required: Bool = false, defaultValue: JSONValue? = nil, unique: Bool = false, index: Bool = false, browse: BrowseOrder? = nil,
+        minItems: Int? = nil, maxItems: Int? = nil, description: String? = nil, renamedFrom: String? = nil
+    ) {
         self.name = name
         self.type = type
         self.rules = rules
@@ -100,8 +102,10 @@ public struct ValueRules: Sendable, Equatable, Codable {
     public var enumValues: [String]?
     public var notInPast: Bool
 
-    public init(minLength: Int? = nil, maxLength: Int? = nil, pattern: String? = nil, min: Double? = nil,
-                max: Double? = nil, enumValues: [String]? = nil, notInPast: Bool = false) {
+    public init(
+        minLength: Int? = nil, maxLength: Int? = nil, pattern: String? = nil, min: Double? = nil,
+        max: Double? = nil, enumValues: [String]? = nil, notInPast: Bool = false
+    ) {
         self.minLength = minLength
         self.maxLength = maxLength
         self.pattern = pattern
@@ -131,13 +135,19 @@ public struct ValueRules: Sendable, Equatable, Codable {
 extension JSONValue: Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int64.self) { self = .integer(i) }
-        else if let d = try? c.decode(Double.self) { self = .double(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else {
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? c.decode(Int64.self) {
+            self = .integer(i)
+        } else if let d = try? c.decode(Double.self) {
+            self = .double(d)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
             let dict = try c.decode([String: JSONValue].self)
             self = .object(JSONObject(dict.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }))
         }

@@ -54,9 +54,15 @@ public struct JSONParser {
     private init(bytes: [UInt8]) { self.bytes = bytes }
 
     private func error(_ message: String, isLimit: Bool = false) -> JSONSyntaxError {
-        var line = 1, column = 1
+        var line = 1
+        var column = 1
         for b in bytes[..<min(index, bytes.count)] {
-            if b == UInt8(ascii: "\n") { line += 1; column = 1 } else if b & 0xC0 != 0x80 { column += 1 }
+            if b == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else if b & 0xC0 != 0x80 {
+                column += 1
+            }
         }
         return JSONSyntaxError(message: message, line: line, column: column, isLimit: isLimit)
     }
@@ -101,7 +107,11 @@ public struct JSONParser {
         var entries: [(key: String, value: JSONValue)] = []
         var seen: Set<String>? = nil  // built once the object outgrows `smallObject`
         skipWhitespace()
-        if current == UInt8(ascii: "}") { index += 1; depth -= 1; return .object(JSONObject(entries)) }
+        if current == UInt8(ascii: "}") {
+            index += 1
+            depth -= 1
+            return .object(JSONObject(entries))
+        }
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw error("Expected a string key") }
@@ -130,7 +140,10 @@ public struct JSONParser {
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"): index += 1; depth -= 1; return .object(JSONObject(entries))
+            case UInt8(ascii: "}"):
+                index += 1
+                depth -= 1
+                return .object(JSONObject(entries))
             default: throw error("Expected ',' or '}' in object")
             }
         }
@@ -141,14 +154,21 @@ public struct JSONParser {
         index += 1
         var array: [JSONValue] = []
         skipWhitespace()
-        if current == UInt8(ascii: "]") { index += 1; depth -= 1; return .array(array) }
+        if current == UInt8(ascii: "]") {
+            index += 1
+            depth -= 1
+            return .array(array)
+        }
         while true {
             skipWhitespace()
             array.append(try parseValue())
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "]"): index += 1; depth -= 1; return .array(array)
+            case UInt8(ascii: "]"):
+                index += 1
+                depth -= 1
+                return .array(array)
             default: throw error("Expected ',' or ']' in array")
             }
         }

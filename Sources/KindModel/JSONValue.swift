@@ -50,7 +50,8 @@ public struct JSONNumber: Sendable, Equatable, Hashable, CustomStringConvertible
     public var int64: Int64? {
         if let v = Int64(literal) { return v }
         guard let d = Double(literal), d.isFinite, d == d.rounded(),
-              d >= -9.223372036854775e18, d < 9.223372036854775e18 else { return nil }
+            d >= -9.223372036854775e18, d < 9.223372036854775e18
+        else { return nil }
         return Int64(d)
     }
 
@@ -98,12 +99,16 @@ public struct JSONObject: Sendable, Equatable, Hashable, Sequence {
     }
 
     public func hash(into hasher: inout Hasher) {
-        for (k, v) in entries { hasher.combine(k); hasher.combine(v) }
+        for (k, v) in entries {
+            hasher.combine(k)
+            hasher.combine(v)
+        }
     }
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
-    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral, ExpressibleByFloatLiteral {
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral, ExpressibleByFloatLiteral
+{
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int64) { self = .integer(value) }
     public init(floatLiteral value: Double) { self = .double(value) }

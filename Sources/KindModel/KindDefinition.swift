@@ -1,4 +1,5 @@
 import Foundation
+
 /// One kind of audio (song, podcast, ...) as declared by a YAML file in `kinds/`.
 ///
 /// Everything the server does for a kind — validation, table, routes, OpenAPI — is derived from
@@ -21,9 +22,11 @@ public struct KindDefinition: Sendable, Equatable, Codable {
     /// no migration, a reload applies them.
     public var access: KindAccess
 
-    public init(name: String, aliases: [String] = [], description: String? = nil,
-                additionalFields: AdditionalFieldsPolicy = .reject, fields: [FieldDefinition],
-                upload: UploadRules? = nil, indexes: [KindIndex] = [], renamedFrom: String? = nil, access: KindAccess = .private) {
+    public init(
+        name: String, aliases: [String] = [], description: String? = nil,
+        additionalFields: AdditionalFieldsPolicy = .reject, fields: [FieldDefinition],
+        upload: UploadRules? = nil, indexes: [KindIndex] = [], renamedFrom: String? = nil, access: KindAccess = .private
+    ) {
         self.name = name
         self.aliases = aliases
         self.description = description
@@ -99,8 +102,10 @@ public struct UploadRules: Sendable, Equatable, Codable {
     /// Formats the audio probe recognises. Kept here as names because the kind model sits below the probe.
     public static let knownFormats = ["wav", "aiff", "flac", "mp3", "ogg", "opus", "m4a"]
 
-    public init(formats: [String]? = nil, maxSize: Int64? = nil, durationField: String? = nil,
-                durationTolerance: DurationTolerance? = nil) {
+    public init(
+        formats: [String]? = nil, maxSize: Int64? = nil, durationField: String? = nil,
+        durationTolerance: DurationTolerance? = nil
+    ) {
         self.formats = formats
         self.maxSize = maxSize
         self.durationField = durationField
@@ -158,10 +163,11 @@ public enum DurationTolerance: Sendable, Equatable, Codable {
 
     /// Whether `probed` is close enough to `declared`.
     public func accepts(probed: Double, declared: Double) -> Bool {
-        let allowed: Double = switch self {
-        case .seconds(let s): s
-        case .percent(let p): abs(declared) * p / 100
-        }
+        let allowed: Double =
+            switch self {
+            case .seconds(let s): s
+            case .percent(let p): abs(declared) * p / 100
+            }
         return abs(probed - declared) <= allowed + 1e-9
     }
 

@@ -21,19 +21,31 @@ extension KindFileReader {
         let fix = "browse needs a field a b-tree can index"
         switch field.type {
         case .list:
-            problem(at, "field '\(field.name)': `browse` does not apply to a list (a list cannot be sorted by); filter it with `\(field.name)[has]=…`, or remove `browse`")
+            problem(
+                at,
+                "field '\(field.name)': `browse` does not apply to a list (a list cannot be sorted by); filter it with `\(field.name)[has]=…`, or remove `browse`"
+            )
         case .text:
-            problem(at, "field '\(field.name)': a text field cannot be a browsing field (\(fix); a text value may exceed the index's 2704-byte entry limit); make it `type: string` with `max_length` of at most \(Self.largestBrowsableStringLength), or remove `browse`")
+            problem(
+                at,
+                "field '\(field.name)': a text field cannot be a browsing field (\(fix); a text value may exceed the index's 2704-byte entry limit); make it `type: string` with `max_length` of at most \(Self.largestBrowsableStringLength), or remove `browse`"
+            )
         case .string:
             let length = field.rules.maxLength ?? Self.defaultStringMaxLength
             if length > Self.largestBrowsableStringLength {
-                problem(at, "field '\(field.name)': max_length \(length) is too long for a browsing field (\(fix); a b-tree entry holds at most 2704 bytes); lower max_length to \(Self.largestBrowsableStringLength) or less, or remove `browse`")
+                problem(
+                    at,
+                    "field '\(field.name)': max_length \(length) is too long for a browsing field (\(fix); a b-tree entry holds at most 2704 bytes); lower max_length to \(Self.largestBrowsableStringLength) or less, or remove `browse`"
+                )
             }
         case .integer, .number, .boolean, .datetime, .date, .enum:
             break
         }
         if field.index {
-            problem(map["index"], "field '\(field.name)': `index: true` repeats what `browse` already gives (its `(\(field.name), id)` index serves the same filters); remove `index: true`")
+            problem(
+                map["index"],
+                "field '\(field.name)': `index: true` repeats what `browse` already gives (its `(\(field.name), id)` index serves the same filters); remove `index: true`"
+            )
         }
     }
 
@@ -48,7 +60,9 @@ extension KindFileReader {
             return nil
         }
         guard let type = FieldType(rawValue: typeName) else {
-            problem(typeNode, "field '\(name)': unknown type '\(typeName)'; expected one of: \(FieldType.allCases.map(\.rawValue).joined(separator: ", "))")
+            problem(
+                typeNode,
+                "field '\(name)': unknown type '\(typeName)'; expected one of: \(FieldType.allCases.map(\.rawValue).joined(separator: ", "))")
             return nil
         }
         var field = FieldDefinition(name: name, type: type)
@@ -104,7 +118,10 @@ extension KindFileReader {
             return nil
         }
         guard let type = FieldType(rawValue: typeName), type != .list else {
-            problem(typeNode, "field '\(field)': items have unknown type '\(typeName)'; expected a scalar type: \(FieldType.allCases.filter { $0 != .list }.map(\.rawValue).joined(separator: ", "))")
+            problem(
+                typeNode,
+                "field '\(field)': items have unknown type '\(typeName)'; expected a scalar type: \(FieldType.allCases.filter { $0 != .list }.map(\.rawValue).joined(separator: ", "))"
+            )
             return nil
         }
         var rules = ValueRules()
@@ -150,7 +167,10 @@ extension KindFileReader {
         let allowed = (Self.commonFieldKeys.union(Self.constraintKeys[type] ?? [])).sorted().joined(separator: ", ")
         if Self.allConstraintKeys.contains(key) {
             let fits = Self.constraintKeys.filter { $0.value.contains(key) }.map(\.key.rawValue).sorted().joined(separator: ", ")
-            problem(node, "field '\(field)': `\(key)` does not apply to \(type.rawValue.first.map { "aeiou".contains($0) } == true ? "an" : "a") \(type.rawValue) (it applies to: \(fits)); allowed here: \(allowed)")
+            problem(
+                node,
+                "field '\(field)': `\(key)` does not apply to \(type.rawValue.first.map { "aeiou".contains($0) } == true ? "an" : "a") \(type.rawValue) (it applies to: \(fits)); allowed here: \(allowed)"
+            )
         } else {
             problem(node, "field '\(field)': unknown constraint `\(key)`; allowed for \(type.rawValue): \(allowed)")
         }
@@ -200,7 +220,10 @@ extension KindFileReader {
 extension KindFileReader {
     /// Reads the `upload:` section.
     mutating func readUpload(_ node: Node) -> UploadRules? {
-        guard let map = node.mapping else { problem(node, "`upload:` must be a mapping"); return nil }
+        guard let map = node.mapping else {
+            problem(node, "`upload:` must be a mapping")
+            return nil
+        }
         var rules = UploadRules()
         for (keyNode, value) in map {
             guard let key = keyNode.string else { continue }
@@ -214,14 +237,20 @@ extension KindFileReader {
                 rules.formats = formats
             case "max_size":
                 if let text = scalarString(value, key) {
-                    if let bytes = ByteSize.parse(text), bytes > 0 { rules.maxSize = bytes }
-                    else { problem(value, "max_size '\(text)' is not a size; write e.g. 200MB, 1.5GiB or 1048576") }
+                    if let bytes = ByteSize.parse(text), bytes > 0 {
+                        rules.maxSize = bytes
+                    } else {
+                        problem(value, "max_size '\(text)' is not a size; write e.g. 200MB, 1.5GiB or 1048576")
+                    }
                 }
             case "duration_field": rules.durationField = scalarString(value, key)
             case "duration_tolerance":
                 if let text = scalarString(value, key) {
-                    if let t = DurationTolerance.parse(text) { rules.durationTolerance = t }
-                    else { problem(value, "duration_tolerance '\(text)' must be seconds (2, 2s, 0.5) or a percentage (5%)") }
+                    if let t = DurationTolerance.parse(text) {
+                        rules.durationTolerance = t
+                    } else {
+                        problem(value, "duration_tolerance '\(text)' must be seconds (2, 2s, 0.5) or a percentage (5%)")
+                    }
                 }
             case "resumable": rules.resumable = readResumable(value)
             default:
@@ -233,20 +262,29 @@ extension KindFileReader {
 
     /// Reads `upload.resumable:` (`expires: 24h`, `max_append: 64MiB`); what is left out keeps its default.
     mutating func readResumable(_ node: Node) -> ResumableRules? {
-        guard let map = node.mapping else { problem(node, "`upload.resumable:` must be a mapping (expires, max_append)"); return nil }
+        guard let map = node.mapping else {
+            problem(node, "`upload.resumable:` must be a mapping (expires, max_append)")
+            return nil
+        }
         var rules = ResumableRules()
         for (keyNode, value) in map {
             guard let key = keyNode.string else { continue }
             switch key {
             case "expires":
                 if let text = scalarString(value, key) {
-                    if let seconds = ResumableRules.parseDuration(text), seconds <= ResumableRules.maxExpiresSeconds { rules.expiresSeconds = seconds }
-                    else { problem(value, "upload.resumable.expires '\(text)' must be a duration from 1s to 30d: 90s, 30m, 24h, 7d") }
+                    if let seconds = ResumableRules.parseDuration(text), seconds <= ResumableRules.maxExpiresSeconds {
+                        rules.expiresSeconds = seconds
+                    } else {
+                        problem(value, "upload.resumable.expires '\(text)' must be a duration from 1s to 30d: 90s, 30m, 24h, 7d")
+                    }
                 }
             case "max_append":
                 if let text = scalarString(value, key) {
-                    if let bytes = ByteSize.parse(text), bytes > 0 { rules.maxAppend = bytes }
-                    else { problem(value, "upload.resumable.max_append '\(text)' is not a size; write e.g. 64MiB or 8MB") }
+                    if let bytes = ByteSize.parse(text), bytes > 0 {
+                        rules.maxAppend = bytes
+                    } else {
+                        problem(value, "upload.resumable.max_append '\(text)' is not a size; write e.g. 64MiB or 8MB")
+                    }
                 }
             default:
                 problem(keyNode, "unknown upload.resumable key '\(key)'; expected one of: \(Self.resumableKeys.sorted().joined(separator: ", "))")

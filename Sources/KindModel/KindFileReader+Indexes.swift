@@ -32,13 +32,19 @@ extension KindFileReader {
             return nil
         }
         if keyNodes.count > KindIndex.maxKeys {
-            problem(node, "an `indexes:` entry has \(keyNodes.count) keys; at most \(KindIndex.maxKeys) are allowed — keep the ones your list queries filter and sort by")
+            problem(
+                node,
+                "an `indexes:` entry has \(keyNodes.count) keys; at most \(KindIndex.maxKeys) are allowed — keep the ones your list queries filter and sort by"
+            )
             return nil
         }
         var keys: [IndexKey] = []
         var valid = true
         for keyNode in keyNodes {
-            guard let text = scalarString(keyNode, "indexes") else { valid = false; continue }
+            guard let text = scalarString(keyNode, "indexes") else {
+                valid = false
+                continue
+            }
             let key = IndexKey(sortSyntax: text)
             if !checkIndexKey(key, at: keyNode, kind: kind, previous: keys) { valid = false }
             keys.append(key)
@@ -52,9 +58,14 @@ extension KindFileReader {
     private mutating func checkIndexKey(_ key: IndexKey, at node: Node, kind: KindDefinition, previous: [IndexKey]) -> Bool {
         let allowed = kind.sortableNames
         guard allowed.contains(key.field) else {
-            let why = kind.field(named: key.field)?.isList == true ? "'\(key.field)' is a list field, which cannot be sorted by"
-                                                                     : "'\(key.field)' is not a field of kind '\(kind.name)'"
-            problem(node, "index key '\(key.sortSyntax)': \(why); use one of: \(allowed.joined(separator: ", ")), each optionally prefixed with '-' for descending")
+            let why =
+                kind.field(named: key.field)?.isList == true
+                ? "'\(key.field)' is a list field, which cannot be sorted by"
+                : "'\(key.field)' is not a field of kind '\(kind.name)'"
+            problem(
+                node,
+                "index key '\(key.sortSyntax)': \(why); use one of: \(allowed.joined(separator: ", ")), each optionally prefixed with '-' for descending"
+            )
             return false
         }
         if previous.contains(where: { $0.field == key.field }) {
@@ -62,7 +73,9 @@ extension KindFileReader {
             return false
         }
         if previous.last?.field == "id" {
-            problem(node, "index key '\(key.sortSyntax)' follows 'id', which is unique and already decides the order; end the entry at 'id' or move 'id' last")
+            problem(
+                node,
+                "index key '\(key.sortSyntax)' follows 'id', which is unique and already decides the order; end the entry at 'id' or move 'id' last")
             return false
         }
         return true
@@ -79,7 +92,9 @@ extension KindFileReader {
         }
         let stem = index.keys.map(\.namePart).joined(separator: "_")
         if let field = kind.field(named: stem), field.index {
-            problem(node, "index [\(index)] repeats `index: true` of field '\(field.name)' (both would be named \(kind.name)_\(stem)_idx); remove one of them")
+            problem(
+                node,
+                "index [\(index)] repeats `index: true` of field '\(field.name)' (both would be named \(kind.name)_\(stem)_idx); remove one of them")
             return false
         }
         if index.keys.count == 1, let field = kind.field(named: index.keys[0].field), field.unique, !index.keys[0].descending {

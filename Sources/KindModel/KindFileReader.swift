@@ -9,7 +9,9 @@ struct KindFileReader {
 
     init(file: String) { self.file = file }
 
-    static let kindKeys: Set<String> = ["name", "description", "aliases", "additional_fields", "fields", "upload", "indexes", "renamed_from", "access"]
+    static let kindKeys: Set<String> = [
+        "name", "description", "aliases", "additional_fields", "fields", "upload", "indexes", "renamed_from", "access",
+    ]
     static let commonFieldKeys: Set<String> = ["type", "description", "required", "default", "unique", "index", "browse", "renamed_from"]
     static let uploadKeys: Set<String> = ["formats", "max_size", "duration_field", "duration_tolerance", "resumable"]
     static let resumableKeys: Set<String> = ["expires", "max_append"]
@@ -58,7 +60,10 @@ struct KindFileReader {
         var fieldsNode: Node?
         var indexesNode: Node?
         for (keyNode, value) in mapping {
-            guard let key = keyNode.string else { problem(keyNode, "keys must be strings"); continue }
+            guard let key = keyNode.string else {
+                problem(keyNode, "keys must be strings")
+                continue
+            }
             switch key {
             case "name":
                 nameMark = value.mark
@@ -67,8 +72,11 @@ struct KindFileReader {
             case "aliases": kind.aliases = stringList(value, "aliases")
             case "additional_fields":
                 if let s = scalarString(value, key) {
-                    if let policy = AdditionalFieldsPolicy(rawValue: s) { kind.additionalFields = policy }
-                    else { problem(value, "additional_fields must be 'reject' or 'ignore', not '\(s)'") }
+                    if let policy = AdditionalFieldsPolicy(rawValue: s) {
+                        kind.additionalFields = policy
+                    } else {
+                        problem(value, "additional_fields must be 'reject' or 'ignore', not '\(s)'")
+                    }
                 }
             case "fields": fieldsNode = value
             case "upload": kind.upload = readUpload(value)
@@ -98,10 +106,14 @@ struct KindFileReader {
         }
         var seen = Set<String>()
         for (nameNode, definition) in fieldMap {
-            guard let name = nameNode.string else { problem(nameNode, "field names must be strings"); continue }
+            guard let name = nameNode.string else {
+                problem(nameNode, "field names must be strings")
+                continue
+            }
             checkName(name, what: "field name", at: nameNode)
             if SystemColumn.names.contains(name) {
-                problem(nameNode, "field name '\(name)' clashes with a system column (\(SystemColumn.names.sorted().joined(separator: ", "))); rename it")
+                problem(
+                    nameNode, "field name '\(name)' clashes with a system column (\(SystemColumn.names.sorted().joined(separator: ", "))); rename it")
             }
             if !seen.insert(name).inserted { problem(nameNode, "duplicate field '\(name)'") }
             if let field = readField(name: name, node: definition) { kind.fields.append(field) }
@@ -117,12 +129,13 @@ struct KindFileReader {
     private mutating func syntaxProblem(_ error: YamlError) -> KindProblem {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .composer(let context, let problem, let mark, _):
             let detail = context.map { "\($0.text) " } ?? ""
             return KindProblem(file: file, line: mark.line, column: mark.column, message: "malformed YAML: \(detail)\(problem)")
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return KindProblem(file: file, line: context.mark.line, column: context.mark.column,
-                               message: "duplicate keys: \(duplicates.joined(separator: ", "))")
+            return KindProblem(
+                file: file, line: context.mark.line, column: context.mark.column,
+                message: "duplicate keys: \(duplicates.joined(separator: ", "))")
         default:
             return KindProblem(file: file, line: 1, column: 1, message: "malformed YAML: \(error)")
         }
@@ -130,7 +143,8 @@ struct KindFileReader {
 
     mutating func checkName(_ name: String, what: String, at node: Node?) {
         if !KindLoader.isValidName(name) {
-            problem(node, "\(what) '\(name)' must match [a-z][a-z0-9_]{0,47} (lowercase letter, then up to 47 lowercase letters, digits or underscores)")
+            problem(
+                node, "\(what) '\(name)' must match [a-z][a-z0-9_]{0,47} (lowercase letter, then up to 47 lowercase letters, digits or underscores)")
         }
     }
 
@@ -148,24 +162,34 @@ struct KindFileReader {
     // MARK: scalars
 
     mutating func scalarString(_ node: Node, _ key: String) -> String? {
-        guard case .scalar(let scalar) = node else { problem(node, "'\(key)' must be a single value"); return nil }
+        guard case .scalar(let scalar) = node else {
+            problem(node, "'\(key)' must be a single value")
+            return nil
+        }
         return scalar.string
     }
 
     mutating func stringList(_ node: Node, _ key: String) -> [String] {
-        guard case .sequence(let seq) = node else { problem(node, "'\(key)' must be a list"); return [] }
+        guard case .sequence(let seq) = node else {
+            problem(node, "'\(key)' must be a list")
+            return []
+        }
         return seq.compactMap { scalarString($0, key) }
     }
 
     mutating func nonNegativeInt(_ node: Node, _ key: String) -> Int? {
         guard case .scalar = node, let value = node.int, value >= 0 else {
-            problem(node, "'\(key)' must be a whole number ≥ 0"); return nil
+            problem(node, "'\(key)' must be a whole number ≥ 0")
+            return nil
         }
         return value
     }
 
     mutating func number(_ node: Node, _ key: String) -> Double? {
-        guard case .scalar = node else { problem(node, "'\(key)' must be a number"); return nil }
+        guard case .scalar = node else {
+            problem(node, "'\(key)' must be a number")
+            return nil
+        }
         if let i = node.int { return Double(i) }
         if let d = node.float, d.isFinite { return d }
         problem(node, "'\(key)' must be a number")
@@ -173,7 +197,10 @@ struct KindFileReader {
     }
 
     mutating func boolean(_ node: Node, _ key: String) -> Bool {
-        guard case .scalar = node, let b = node.bool else { problem(node, "'\(key)' must be true or false"); return false }
+        guard case .scalar = node, let b = node.bool else {
+            problem(node, "'\(key)' must be true or false")
+            return false
+        }
         return b
     }
 }

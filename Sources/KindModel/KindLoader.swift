@@ -10,8 +10,11 @@ public enum KindLoader {
     public static func load(directory: String) throws(KindLintError) -> KindCatalog {
         let fm = FileManager.default
         guard let names = try? fm.contentsOfDirectory(atPath: directory) else {
-            throw KindLintError(problems: [KindProblem(file: directory, line: 0, column: 0,
-                message: "cannot read the kinds folder; create it or point KINDS_DIR at it")])
+            throw KindLintError(problems: [
+                KindProblem(
+                    file: directory, line: 0, column: 0,
+                    message: "cannot read the kinds folder; create it or point KINDS_DIR at it")
+            ])
         }
         let label = (directory as NSString).lastPathComponent
         var sources: [(file: String, text: String)] = []
@@ -49,8 +52,10 @@ public enum KindLoader {
         for (kind, file, mark) in kinds {
             for token in [kind.name] + kind.aliases {
                 if let owner = owners[token] {
-                    problems.append(KindProblem(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1,
-                        message: "kind name or alias '\(token)' is already used by \(owner); names and aliases must be unique"))
+                    problems.append(
+                        KindProblem(
+                            file: file, line: mark?.line ?? 1, column: mark?.column ?? 1,
+                            message: "kind name or alias '\(token)' is already used by \(owner); names and aliases must be unique"))
                 } else {
                     owners[token] = "kind '\(kind.name)' (\(file))"
                 }

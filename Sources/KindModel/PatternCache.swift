@@ -13,7 +13,9 @@ enum PatternCache {
         let cached = store.compiled[pattern]
         store.lock.unlock()
         let regex: NSRegularExpression
-        if let cached { regex = cached } else {
+        if let cached {
+            regex = cached
+        } else {
             guard let made = try? NSRegularExpression(pattern: pattern) else { return false }
             store.lock.lock()
             store.compiled[pattern] = made

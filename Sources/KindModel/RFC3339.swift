@@ -31,9 +31,10 @@ public enum RFC3339 {
         let b = Array(text.utf8)
         guard b.count >= 20, isValidDate(String(decoding: b[0..<10], as: UTF8.self)) else { return nil }
         guard [UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")].contains(b[10]),
-              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
-              let hour = number(b, 11, 2), let minute = number(b, 14, 2), let second = number(b, 17, 2),
-              hour < 24, minute < 60, second < 60 else { return nil }
+            b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+            let hour = number(b, 11, 2), let minute = number(b, 14, 2), let second = number(b, 17, 2),
+            hour < 24, minute < 60, second < 60
+        else { return nil }
         var i = 19
         var fraction = 0.0
         if i < b.count, b[i] == UInt8(ascii: ".") {
@@ -53,10 +54,13 @@ public enum RFC3339 {
             i += 1
         } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
             guard i + 6 == b.count, b[i + 3] == UInt8(ascii: ":"),
-                  let oh = number(b, i + 1, 2), let om = number(b, i + 4, 2), oh < 24, om < 60 else { return nil }
+                let oh = number(b, i + 1, 2), let om = number(b, i + 4, 2), oh < 24, om < 60
+            else { return nil }
             offset = (oh * 3600 + om * 60) * (b[i] == UInt8(ascii: "-") ? -1 : 1)
             i += 6
-        } else { return nil }
+        } else {
+            return nil
+        }
         guard i == b.count else { return nil }
         let days = daysFromEpoch(year: number(b, 0, 4)!, month: number(b, 5, 2)!, day: number(b, 8, 2)!)
         let seconds = Double(days * 86400 + hour * 3600 + minute * 60 + second - offset) + fraction
@@ -67,8 +71,9 @@ public enum RFC3339 {
     public static func isValidDate(_ text: String) -> Bool {
         let b = Array(text.utf8)
         guard b.count == 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
-              let y = number(b, 0, 4), let m = number(b, 5, 2), let d = number(b, 8, 2),
-              y >= 1, (1...12).contains(m), d >= 1 else { return false }
+            let y = number(b, 0, 4), let m = number(b, 5, 2), let d = number(b, 8, 2),
+            y >= 1, (1...12).contains(m), d >= 1
+        else { return false }
         let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
         let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
         return d <= lengths[m - 1]
@@ -79,12 +84,21 @@ public enum RFC3339 {
         let total = date.timeIntervalSince1970
         var seconds = Int(total.rounded(.down))
         var micros = Int(((total - Double(seconds)) * 1_000_000).rounded())
-        if micros >= 1_000_000 { seconds += 1; micros -= 1_000_000 }
+        if micros >= 1_000_000 {
+            seconds += 1
+            micros -= 1_000_000
+        }
         var days = seconds / 86400
         var rem = seconds % 86400
-        if rem < 0 { rem += 86400; days -= 1 }
+        if rem < 0 {
+            rem += 86400
+            days -= 1
+        }
         let (y, m, d) = civilFromDays(days)
-        func pad(_ v: Int, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
+        func pad(_ v: Int, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
         return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(rem / 3600, 2)):\(pad(rem % 3600 / 60, 2)):\(pad(rem % 60, 2)).\(pad(micros, 6))Z"
     }
 

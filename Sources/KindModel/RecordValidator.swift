@@ -11,14 +11,17 @@ public enum RecordValidator {
 
     /// Validates a whole request object, collecting every problem.
     /// - Parameter ignoring: top-level keys that belong to the envelope, not the kind (`filetype`).
-    public static func validate(_ body: JSONObject, kind: KindDefinition, mode: Mode,
-                                ignoring: Set<String> = [], now: Date = Date()) -> Result<ValidatedRecord, ValidationFailure> {
+    public static func validate(
+        _ body: JSONObject, kind: KindDefinition, mode: Mode,
+        ignoring: Set<String> = [], now: Date = Date()
+    ) -> Result<ValidatedRecord, ValidationFailure> {
         var issues: [ValidationIssue] = []
         var values: [(field: FieldDefinition, value: FieldValue)] = []
         if kind.additionalFields == .reject {
             let known = kind.fields.map(\.name)
             for key in body.keys where !ignoring.contains(key) && kind.field(named: key) == nil {
-                let hint = SystemColumn.names.contains(key)
+                let hint =
+                    SystemColumn.names.contains(key)
                     ? "'\(key)' is set by the server and cannot be written"
                     : "'\(key)' is not a field of \(kind.name); known fields: \(known.joined(separator: ", "))"
                 issues.append(ValidationIssue(field: key, code: .unknownField, message: hint))
@@ -34,13 +37,19 @@ public enum RecordValidator {
             case (nil, .update):
                 continue
             case (nil, .create):
-                if let d = field.defaultValue { value = d }
-                else if field.isList { value = .array([]) }
-                else if field.required {
-                    issues.append(ValidationIssue(field: field.name, code: .required,
-                        message: "'\(field.name)' is required; send \(describe(field))"))
+                if let d = field.defaultValue {
+                    value = d
+                } else if field.isList {
+                    value = .array([])
+                } else if field.required {
+                    issues.append(
+                        ValidationIssue(
+                            field: field.name, code: .required,
+                            message: "'\(field.name)' is required; send \(describe(field))"))
                     continue
-                } else { value = .null }
+                } else {
+                    value = .null
+                }
             case (.some(let v), _):
                 value = v
             }
@@ -53,12 +62,16 @@ public enum RecordValidator {
 
     /// Validates one field's value (a list as a whole, or a scalar); nil when it was refused.
     /// `now` nil skips time-relative rules (used when linting defaults).
-    public static func validateValue(_ value: JSONValue, field: FieldDefinition, path: String, now: Date?,
-                                     issues: inout [ValidationIssue]) -> FieldValue? {
+    public static func validateValue(
+        _ value: JSONValue, field: FieldDefinition, path: String, now: Date?,
+        issues: inout [ValidationIssue]
+    ) -> FieldValue? {
         if case .null = value {
             if field.required {
-                issues.append(ValidationIssue(field: path, code: .required,
-                    message: "'\(path)' is required and cannot be null; send \(describe(field))"))
+                issues.append(
+                    ValidationIssue(
+                        field: path, code: .required,
+                        message: "'\(path)' is required and cannot be null; send \(describe(field))"))
                 return nil
             }
             // A cleared list is the empty list, which must still satisfy `min_items`.
@@ -73,12 +86,16 @@ public enum RecordValidator {
         }
         let before = issues.count
         if let lo = field.minItems, items.count < lo {
-            issues.append(ValidationIssue(field: path, code: .minItems,
-                message: "'\(path)' must have at least \(lo) item\(lo == 1 ? "" : "s") (got \(items.count))"))
+            issues.append(
+                ValidationIssue(
+                    field: path, code: .minItems,
+                    message: "'\(path)' must have at least \(lo) item\(lo == 1 ? "" : "s") (got \(items.count))"))
         }
         if let hi = field.maxItems, items.count > hi {
-            issues.append(ValidationIssue(field: path, code: .maxItems,
-                message: "'\(path)' must have at most \(hi) item\(hi == 1 ? "" : "s") (got \(items.count))"))
+            issues.append(
+                ValidationIssue(
+                    field: path, code: .maxItems,
+                    message: "'\(path)' must have at most \(hi) item\(hi == 1 ? "" : "s") (got \(items.count))"))
         }
         var typed: [FieldValue] = []
         typed.reserveCapacity(items.count)
@@ -95,8 +112,10 @@ public enum RecordValidator {
         return issues.count == before ? .list(typed) : nil
     }
 
-    static func validateScalar(_ value: JSONValue, type: FieldType, rules: ValueRules, path: String, now: Date?,
-                               issues: inout [ValidationIssue]) -> FieldValue? {
+    static func validateScalar(
+        _ value: JSONValue, type: FieldType, rules: ValueRules, path: String, now: Date?,
+        issues: inout [ValidationIssue]
+    ) -> FieldValue? {
         func fail(_ code: ValidationCode, _ message: String) -> FieldValue? {
             issues.append(ValidationIssue(field: path, code: code, message: message))
             return nil
@@ -152,7 +171,10 @@ public enum RecordValidator {
             // A time-zone offset can carry year 1 or 9999 across into year 0 or 10000 in UTC, which
             // PostgreSQL stores but cannot print back as RFC 3339.
             guard RFC3339.staysWithinYears(s) else {
-                return fail(.outOfRange, "'\(path)' must stay within years 0001–9999 in UTC: on 0001-01-01 the offset cannot be ahead of UTC, on 9999-12-31 not behind it (got '\(s)')")
+                return fail(
+                    .outOfRange,
+                    "'\(path)' must stay within years 0001–9999 in UTC: on 0001-01-01 the offset cannot be ahead of UTC, on 9999-12-31 not behind it (got '\(s)')"
+                )
             }
             if rules.notInPast, let now, date < now {
                 return fail(.notInPast, "'\(path)' must not be in the past (got \(s); now is \(RFC3339.format(now)))")

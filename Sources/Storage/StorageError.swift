@@ -43,20 +43,25 @@ public enum StorageError: Error, Sendable, Equatable {
     public static func unavailability(of error: any Error) -> String? {
         if let unavailable = error as? DatabaseUnavailable { return unavailable.reason }
         if let transaction = error as? PostgresTransactionError,
-           let cause = transaction.beginError ?? transaction.closureError ?? transaction.commitError {
+            let cause = transaction.beginError ?? transaction.closureError ?? transaction.commitError
+        {
             return unavailability(of: cause)
         }
         if let psql = error as? PSQLError {
             switch psql.code {
             case .connectionError, .serverClosedConnection, .uncleanShutdown, .poolClosed, .clientClosedConnection,
-                 .authMechanismRequiresPassword, .unsupportedAuthMechanism, .saslError, .sslUnsupported:
+                .authMechanismRequiresPassword, .unsupportedAuthMechanism, .saslError, .sslUnsupported:
                 return ConnectFailure.explain(psql)
             case .server:
                 guard let code = PostgresError.Code(of: psql) else { return nil }
                 // Connection exceptions; shutting down / cannot connect now; too many connections;
                 // authentication refused; the database does not exist (dropped, renamed).
-                let unreachable: [PostgresError.Code] = [.adminShutdown, .crashShutdown, .cannotConnectNow, .databaseDropped, .tooManyConnections, .invalidCatalogName]
-                if unreachable.contains(code) || [PostgresError.Code.connectionExceptionClass, PostgresError.Code.authorizationClass].contains(code.sqlClass) {
+                let unreachable: [PostgresError.Code] = [
+                    .adminShutdown, .crashShutdown, .cannotConnectNow, .databaseDropped, .tooManyConnections, .invalidCatalogName,
+                ]
+                if unreachable.contains(code)
+                    || [PostgresError.Code.connectionExceptionClass, PostgresError.Code.authorizationClass].contains(code.sqlClass)
+                {
                     return ConnectFailure.explain(psql)
                 }
                 return nil

@@ -6,15 +6,17 @@ import Storage
 
 /// `audio-server keys create|list|revoke`: API keys, the same as `/api/keys` for an admin.
 struct KeysCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "keys", abstract: "Create, list and revoke API keys.",
-                                                    subcommands: [Create.self, List.self, Revoke.self])
+    static let configuration = CommandConfiguration(
+        commandName: "keys", abstract: "Create, list and revoke API keys.",
+        subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a key; its secret is printed once, alone on the last line (KEY=$(audio-server keys create … | tail -1)).")
         @OptionGroup var settings: Settings
         @Option(help: "A label for the key, e.g. ci or player (unique among working keys).") var name: String
-        @Option(name: .customLong("scope"), help: "A scope: admin, read:KIND, write:KIND, upload:KIND, delete:KIND, or ACTION:* (repeat for several).")
+        @Option(
+            name: .customLong("scope"), help: "A scope: admin, read:KIND, write:KIND, upload:KIND, delete:KIND, or ACTION:* (repeat for several).")
         var scopes: [String] = []
         @Option(help: "Lifetime, e.g. 30d, 12h, 90m or 3600s (default: never expires).") var expires: String?
 
@@ -35,10 +37,12 @@ struct KeysCommand: AsyncParsableCommand {
             let logger = settings.makeLogger()
             let made = try await withDatabase(url, logger: logger) { client in
                 try await AccessTables.ensure(on: client, logger: logger)
-                return try await APIKeyStore(client: client, logger: logger).create(name: parsed.0, scopes: parsed.1, expiresAt: parsed.2, actor: commandLineActor)
+                return try await APIKeyStore(client: client, logger: logger).create(
+                    name: parsed.0, scopes: parsed.1, expiresAt: parsed.2, actor: commandLineActor)
             }
-            print("created key \(made.key.id) '\(made.key.name)' with scopes \(made.key.scopes.joined(separator: " "))"
-                  + (made.key.expiresAt.map { ", expires \($0)" } ?? ", never expires"))
+            print(
+                "created key \(made.key.id) '\(made.key.name)' with scopes \(made.key.scopes.joined(separator: " "))"
+                    + (made.key.expiresAt.map { ", expires \($0)" } ?? ", never expires"))
             print("the secret below is shown this once; store it now:")
             print(made.secret)
         }
@@ -48,7 +52,10 @@ struct KeysCommand: AsyncParsableCommand {
             let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604_800]
             var number = Substring(text)
             var unit = 1.0
-            if let last = text.last, let scale = units[last] { number = number.dropLast(); unit = scale }
+            if let last = text.last, let scale = units[last] {
+                number = number.dropLast()
+                unit = scale
+            }
             guard let value = Double(number), value > 0, value.isFinite else { return nil }
             return value * unit
         }
@@ -67,8 +74,11 @@ struct KeysCommand: AsyncParsableCommand {
             }
             print(["ID", "NAME", "SCOPES", "CREATED", "EXPIRES", "LAST USED", "REVOKED"].joined(separator: "\t"))
             for key in keys {
-                print([String(key.id), key.name, key.scopes.joined(separator: ","), key.createdAt, key.expiresAt ?? "never",
-                       key.lastUsedAt ?? "never", key.revoked ? "yes" : "no"].joined(separator: "\t"))
+                print(
+                    [
+                        String(key.id), key.name, key.scopes.joined(separator: ","), key.createdAt, key.expiresAt ?? "never",
+                        key.lastUsedAt ?? "never", key.revoked ? "yes" : "no",
+                    ].joined(separator: "\t"))
             }
         }
     }
@@ -101,8 +111,9 @@ struct KeysCommand: AsyncParsableCommand {
 var commandLineActor: AuditActor {
     let env = ProcessInfo.processInfo.environment
     let user = env["USER"] ?? env["LOGNAME"] ?? "unknown"
-    return AuditActor(keyID: nil, keyName: nil, requestID: "cli-\(UInt64.random(in: 0...UInt64.max))",
-                      client: "audio-server CLI (\(user)@\(ProcessInfo.processInfo.hostName))")
+    return AuditActor(
+        keyID: nil, keyName: nil, requestID: "cli-\(UInt64.random(in: 0...UInt64.max))",
+        client: "audio-server CLI (\(user)@\(ProcessInfo.processInfo.hostName))")
 }
 
 /// `audio-server audit`: the audit trail, newest first, like `GET /api/audit`.
@@ -133,7 +144,8 @@ struct AuditCommand: AsyncParsableCommand {
         print(["AT", "ACTION", "KIND", "RECORD", "KEY", "REQUEST", "CLIENT"].joined(separator: "\t"))
         for e in entries {
             let key = e.keyID.map { "\($0) \(e.keyName ?? "")" } ?? "-"
-            print([e.at, e.action, e.kind ?? "-", e.recordID.map(String.init) ?? "-", key, e.requestID ?? "-", e.client ?? "-"].joined(separator: "\t"))
+            print(
+                [e.at, e.action, e.kind ?? "-", e.recordID.map(String.init) ?? "-", key, e.requestID ?? "-", e.client ?? "-"].joined(separator: "\t"))
         }
     }
 }

@@ -6,17 +6,18 @@ import Storage
 
 /// `audio-server kinds check|list`.
 struct KindsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "kinds", abstract: "Check, list or reload the kinds in kinds/.",
-                                                    subcommands: [Check.self, List.self, Reload.self])
+    static let configuration = CommandConfiguration(
+        commandName: "kinds", abstract: "Check, list or reload the kinds in kinds/.",
+        subcommands: [Check.self, List.self, Reload.self])
 
     struct Reload: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Ask every server on DATABASE_URL to reload kinds/ (as SIGHUP does on one).",
             discussion: """
-            Lints kinds/ here first. Each server then reloads from its own kinds/ folder and swaps the new kinds in only when
-            they match the applied migrations; it logs `reloaded kinds`, or why it kept its kinds. Run `migrate apply` first
-            when the change needs a migration.
-            """)
+                Lints kinds/ here first. Each server then reloads from its own kinds/ folder and swaps the new kinds in only when
+                they match the applied migrations; it logs `reloaded kinds`, or why it kept its kinds. Run `migrate apply` first
+                when the change needs a migration.
+                """)
         @OptionGroup var settings: Settings
 
         func run() async throws {
@@ -31,7 +32,8 @@ struct KindsCommand: AsyncParsableCommand {
     }
 
     struct Check: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Lint every kind file; print all problems as FILE:LINE:COL and exit non-zero if any.")
+        static let configuration = CommandConfiguration(
+            abstract: "Lint every kind file; print all problems as FILE:LINE:COL and exit non-zero if any.")
         @OptionGroup var settings: Settings
 
         func run() async throws {
@@ -49,7 +51,9 @@ struct KindsCommand: AsyncParsableCommand {
                 let aliases = kind.aliases.isEmpty ? "" : " (aliases: \(kind.aliases.joined(separator: ", ")))"
                 print("\(kind.name)\(aliases)")
                 for field in kind.fields {
-                    print("  \(field.name): \(field.isList ? "list of \(field.itemType!.rawValue)" : field.type.rawValue)\(field.required ? ", required" : "")")
+                    print(
+                        "  \(field.name): \(field.isList ? "list of \(field.itemType!.rawValue)" : field.type.rawValue)\(field.required ? ", required" : "")"
+                    )
                 }
             }
         }

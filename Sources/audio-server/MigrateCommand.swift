@@ -13,7 +13,8 @@ struct MigrateCommand: AsyncParsableCommand {
         subcommands: [Generate.self, Plan.self, Apply.self, Status.self, Check.self])
 
     struct Generate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write the next migration for what kinds/ changed (needs no database; given one, patterns are compiled by PostgreSQL too).")
+        static let configuration = CommandConfiguration(
+            abstract: "Write the next migration for what kinds/ changed (needs no database; given one, patterns are compiled by PostgreSQL too).")
         @OptionGroup var settings: Settings
         @Option(help: "Name for the file (NNNN_NAME.sql).") var name: String?
         @Flag(help: "Allow dropping kinds and fields (their data is lost).") var allowDestructive = false
@@ -43,7 +44,9 @@ struct MigrateCommand: AsyncParsableCommand {
                 if let file = try directory.generate(for: catalog, name: name, options: PlanningOptions(allowDestructive: allowDestructive)) {
                     print("wrote \(file.path)")
                     print(file.text.split(separator: "\n").prefix { $0.hasPrefix("--") }.joined(separator: "\n"))
-                    print("Review it, run `audio-server migrate plan` against a database to see which rows would break a new rule, then commit it with its .kinds.json.")
+                    print(
+                        "Review it, run `audio-server migrate plan` against a database to see which rows would break a new rule, then commit it with its .kinds.json."
+                    )
                 } else {
                     print("No changes: kinds/ matches \(settings.migrationsDirectory); nothing written.")
                 }
@@ -61,10 +64,10 @@ struct MigrateCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Dry run: print the pending SQL and, given a database, how many rows would break each new rule.",
             discussion: """
-            Shows the migrations that are not applied yet plus the one `migrate generate` would write for kinds/.
-            With DATABASE_URL (or --database-url) it runs them in a transaction that is rolled back and counts, for
-            every data-dependent step, the rows that would break it. Exits 1 when applying would fail.
-            """)
+                Shows the migrations that are not applied yet plus the one `migrate generate` would write for kinds/.
+                With DATABASE_URL (or --database-url) it runs them in a transaction that is rolled back and counts, for
+                every data-dependent step, the rows that would break it. Exits 1 when applying would fail.
+                """)
         @OptionGroup var settings: Settings
         @Flag(help: "Include drops of kinds and fields in the would-be migration.") var allowDestructive = false
         @Flag(help: "Do not connect to a database even if DATABASE_URL is set.") var noDatabase = false
@@ -83,7 +86,10 @@ struct MigrateCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             let files: [MigrationFile]
-            do { files = try directory.files() } catch { printError("\(error)"); throw ExitCode(1) }
+            do { files = try directory.files() } catch {
+                printError("\(error)")
+                throw ExitCode(1)
+            }
             let nextName = String(format: "%04d", files.count + 1) + "_(not generated yet)"
             let extra = next.isEmpty ? [] : [(name: nextName, text: next.fileText(name: nextName))]
 
@@ -109,8 +115,10 @@ struct MigrateCommand: AsyncParsableCommand {
             print("Data check against \(url) (rolled back, nothing changed):")
             if report.checks.isEmpty && report.failures.isEmpty { print("  no data-dependent steps") }
             for check in report.checks {
-                print(check.passes ? "  ok    \(check.file): \(check.step)"
-                                   : "  FAILS \(check.file): \(check.step)\n        \(check.violations)")
+                print(
+                    check.passes
+                        ? "  ok    \(check.file): \(check.step)"
+                        : "  FAILS \(check.file): \(check.step)\n        \(check.violations)")
             }
             for failure in report.failures {
                 print("  ERROR \(failure.file): \(failure.step)\n        \(failure.message)")
@@ -123,7 +131,8 @@ struct MigrateCommand: AsyncParsableCommand {
     }
 
     struct Apply: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Apply pending migrations, each once, in its own transaction, under an advisory lock.")
+        static let configuration = CommandConfiguration(
+            abstract: "Apply pending migrations, each once, in its own transaction, under an advisory lock.")
         @OptionGroup var settings: Settings
 
         func run() async throws {
@@ -153,8 +162,11 @@ struct MigrateCommand: AsyncParsableCommand {
             let pending = status.filter { $0.appliedAt == nil }.count
             print("\(status.count - pending) applied, \(pending) pending\(pending > 0 ? " (run `audio-server migrate apply`)" : "")")
             if let catalog = try? KindLoader.load(directory: settings.kindsDirectory),
-               let plan = try? directory.pendingPlan(for: catalog, options: PlanningOptions(allowDestructive: true)), !plan.isEmpty {
-                print("kinds/ has \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") with no migration yet (run `audio-server migrate generate`)")
+                let plan = try? directory.pendingPlan(for: catalog, options: PlanningOptions(allowDestructive: true)), !plan.isEmpty
+            {
+                print(
+                    "kinds/ has \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") with no migration yet (run `audio-server migrate generate`)"
+                )
             }
         }
     }
@@ -163,10 +175,10 @@ struct MigrateCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Exit non-zero when kinds/ has changes with no migration, or the database drifts from the migrations.",
             discussion: """
-            Without a database it checks kinds/ against migrations/ only (what CI runs). With DATABASE_URL it also
-            reports pending files and compares the database's tables, columns, types, nullability, defaults,
-            constraints, indexes and sequences (read from pg_catalog) with what the applied migrations produce.
-            """)
+                Without a database it checks kinds/ against migrations/ only (what CI runs). With DATABASE_URL it also
+                reports pending files and compares the database's tables, columns, types, nullability, defaults,
+                constraints, indexes and sequences (read from pg_catalog) with what the applied migrations produce.
+                """)
         @OptionGroup var settings: Settings
         @Flag(help: "Do not connect to a database even if DATABASE_URL is set.") var noDatabase = false
 
@@ -178,8 +190,9 @@ struct MigrateCommand: AsyncParsableCommand {
             do {
                 let plan = try directory.pendingPlan(for: catalog, options: PlanningOptions(allowDestructive: true))
                 if !plan.isEmpty {
-                    problems.append("kinds/ has changes with no migration; run `audio-server migrate generate`:\n"
-                        + plan.steps.map { "      [\($0.safety.rawValue)] \($0.summary)" }.joined(separator: "\n"))
+                    problems.append(
+                        "kinds/ has changes with no migration; run `audio-server migrate generate`:\n"
+                            + plan.steps.map { "      [\($0.safety.rawValue)] \($0.summary)" }.joined(separator: "\n"))
                 }
             } catch let error as MigrationPlanningError {
                 problems.append("kinds/ has changes that cannot become a migration:\n" + error.problems.map { "      \($0)" }.joined(separator: "\n"))
@@ -189,20 +202,26 @@ struct MigrateCommand: AsyncParsableCommand {
             if !noDatabase, let url = try settings.optionalDatabaseURL() {
                 let logger = settings.makeLogger()
                 let (report, patterns) = try await withDatabase(url, logger: logger) { client in
-                    (try await MigrationRunner(client: client, directory: directory, logger: logger).checkDrift(),
-                     try await PatternCheck.problems(in: catalog.kinds, on: client, logger: logger))
+                    (
+                        try await MigrationRunner(client: client, directory: directory, logger: logger).checkDrift(),
+                        try await PatternCheck.problems(in: catalog.kinds, on: client, logger: logger)
+                    )
                 }
                 checkedDatabase = true
                 if !patterns.isEmpty {
-                    problems.append("PostgreSQL cannot compile these patterns (its CHECK constraints would refuse every write):\n"
-                        + patterns.map { "      \($0)" }.joined(separator: "\n"))
+                    problems.append(
+                        "PostgreSQL cannot compile these patterns (its CHECK constraints would refuse every write):\n"
+                            + patterns.map { "      \($0)" }.joined(separator: "\n"))
                 }
                 if !report.pending.isEmpty {
-                    problems.append("\(report.pending.count) migration\(report.pending.count == 1 ? " is" : "s are") not applied: \(report.pending.joined(separator: ", ")); run `audio-server migrate apply`")
+                    problems.append(
+                        "\(report.pending.count) migration\(report.pending.count == 1 ? " is" : "s are") not applied: \(report.pending.joined(separator: ", ")); run `audio-server migrate apply`"
+                    )
                 }
                 if !report.differences.isEmpty {
-                    problems.append("the database drifts from \(report.comparedWith.map { "what migrations up to \($0) produce" } ?? "an empty schema"):\n"
-                        + report.differences.map { "      \($0)" }.joined(separator: "\n"))
+                    problems.append(
+                        "the database drifts from \(report.comparedWith.map { "what migrations up to \($0) produce" } ?? "an empty schema"):\n"
+                            + report.differences.map { "      \($0)" }.joined(separator: "\n"))
                 }
             } else {
                 print("(No database given: checked kinds/ against migrations/ only.)")
@@ -238,7 +257,10 @@ func withDatabase<T: Sendable>(_ url: DatabaseURL, logger: Logger, _ body: @esca
     let client = PostgresClient(configuration: url.configuration(maximumConnections: 4), backgroundLogger: poolLogger(logger))
     do {
         return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { await client.run(); return nil }
+            group.addTask {
+                await client.run()
+                return nil
+            }
             defer { group.cancelAll() }
             try await waitForDatabase(url, logger: logger)
             return try await body(client)

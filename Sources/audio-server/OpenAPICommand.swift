@@ -6,8 +6,9 @@ import KindModel
 /// `audio-server openapi`: prints the OpenAPI 3.1 document for the kinds in kinds/ (the same one
 /// `GET /openapi.json` serves), for client generators and CI. Needs no database.
 struct OpenAPICommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "openapi",
-                                                    abstract: "Print the OpenAPI 3.1 document generated from kinds/.")
+    static let configuration = CommandConfiguration(
+        commandName: "openapi",
+        abstract: "Print the OpenAPI 3.1 document generated from kinds/.")
     @OptionGroup var settings: Settings
     @Option(name: .customLong("server-url"), help: "Add this base URL as the document's server, e.g. http://127.0.0.1:8080.")
     var serverURL: String?

@@ -23,26 +23,50 @@ struct ServeCommand: AsyncParsableCommand {
     var maxUploadBytes: String?
     @Option(name: .customLong("db-pool-size"), help: "PostgreSQL connections the server keeps open (env DB_POOL_SIZE, default 32).")
     var dbPoolSize: Int?
-    @Option(name: .customLong("shared-round-trips"),
-            help: "How concurrent GETs, creates and list pages share PostgreSQL round trips: RUNNING[,BATCH] statements of one shape at once and requests per statement, or off (env SHARED_ROUND_TRIPS, default 2,64).")
+    @Option(
+        name: .customLong("shared-round-trips"),
+        help:
+            "How concurrent GETs, creates and list pages share PostgreSQL round trips: RUNNING[,BATCH] statements of one shape at once and requests per statement, or off (env SHARED_ROUND_TRIPS, default 2,64)."
+    )
     var sharedRoundTrips: String?
-    @Option(name: .customLong("request-header-timeout"), help: "A request head must be complete this long after the connection opens or its first byte, e.g. 10s, 500ms, off (env REQUEST_HEADER_TIMEOUT, default 10s).")
+    @Option(
+        name: .customLong("request-header-timeout"),
+        help:
+            "A request head must be complete this long after the connection opens or its first byte, e.g. 10s, 500ms, off (env REQUEST_HEADER_TIMEOUT, default 10s)."
+    )
     var requestHeaderTimeout: String?
     @Option(name: .customLong("idle-timeout"), help: "Close a kept-alive connection idle this long, e.g. 60s, off (env IDLE_TIMEOUT, default 60s).")
     var idleTimeout: String?
-    @Option(name: .customLong("min-upload-rate"), help: "Abort a request body when fewer than BYTES arrive in a WINDOW the server waited for them, BYTES/WINDOW e.g. 4KiB/10s, or off (env MIN_UPLOAD_RATE, default 4KiB/10s).")
+    @Option(
+        name: .customLong("min-upload-rate"),
+        help:
+            "Abort a request body when fewer than BYTES arrive in a WINDOW the server waited for them, BYTES/WINDOW e.g. 4KiB/10s, or off (env MIN_UPLOAD_RATE, default 4KiB/10s)."
+    )
     var minUploadRate: String?
-    @Option(name: .customLong("max-connections"), help: "Connections served at once; more get a 503 and are closed (env MAX_CONNECTIONS, default: the open-file limit minus 256).")
+    @Option(
+        name: .customLong("max-connections"),
+        help: "Connections served at once; more get a 503 and are closed (env MAX_CONNECTIONS, default: the open-file limit minus 256).")
     var maxConnections: String?
-    @Option(name: .customLong("allowed-hosts"), help: "Host header values answered, comma-separated, or * (env ALLOWED_HOSTS, default: localhost, 127.0.0.1, [::1] and the listen address).")
+    @Option(
+        name: .customLong("allowed-hosts"),
+        help: "Host header values answered, comma-separated, or * (env ALLOWED_HOSTS, default: localhost, 127.0.0.1, [::1] and the listen address).")
     var allowedHosts: String?
-    @Option(name: .customLong("trusted-proxies"), help: "Proxy addresses whose X-Forwarded-For names the client, comma-separated (env TRUSTED_PROXIES, default none).")
+    @Option(
+        name: .customLong("trusted-proxies"),
+        help: "Proxy addresses whose X-Forwarded-For names the client, comma-separated (env TRUSTED_PROXIES, default none).")
     var trustedProxies: String?
-    @Option(name: .customLong("cors-origins"), help: "Browser origins allowed to call the API, comma-separated, or * (env CORS_ORIGINS, default none).")
+    @Option(
+        name: .customLong("cors-origins"), help: "Browser origins allowed to call the API, comma-separated, or * (env CORS_ORIGINS, default none).")
     var corsOrigins: String?
-    @Option(name: .customLong("failed-auth-limit"), help: "Failed authentications one client address may make within 60 s before it gets 429, 1–1000000 (env FAILED_AUTH_LIMIT, default 20).")
+    @Option(
+        name: .customLong("failed-auth-limit"),
+        help: "Failed authentications one client address may make within 60 s before it gets 429, 1–1000000 (env FAILED_AUTH_LIMIT, default 20).")
     var failedAuthLimit: String?
-    @Option(name: .customLong("drain-delay"), help: "After SIGTERM, answer /healthz 503 and keep serving this long before shutting down, so a load balancer stops sending requests first, e.g. 3s (env DRAIN_DELAY, default off).")
+    @Option(
+        name: .customLong("drain-delay"),
+        help:
+            "After SIGTERM, answer /healthz 503 and keep serving this long before shutting down, so a load balancer stops sending requests first, e.g. 3s (env DRAIN_DELAY, default off)."
+    )
     var drainDelay: String?
     @Option(name: .customLong("bench-routes"), help: "on: serve the benchmark-only GET /_static (env BENCH_ROUTES, default off).")
     var benchRoutes: String?
@@ -74,7 +98,9 @@ struct ServeCommand: AsyncParsableCommand {
         // Signed links and list cursors are signed under it: a random one per process would break
         // every link at a restart and differ between servers, so it is required.
         guard let secret = env["SECRET_KEY"], !secret.isEmpty else {
-            throw ValidationError("SECRET_KEY is not set; export SECRET_KEY=\"$(openssl rand -base64 32)\" (at least 32 characters, the same on every server; make run keeps one in .data/secret-key)")
+            throw ValidationError(
+                "SECRET_KEY is not set; export SECRET_KEY=\"$(openssl rand -base64 32)\" (at least 32 characters, the same on every server; make run keeps one in .data/secret-key)"
+            )
         }
         guard secret.count >= 32 else {
             throw ValidationError("SECRET_KEY must be at least 32 characters (e.g. the output of: openssl rand -base64 32); got \(secret.count)")
@@ -97,13 +123,16 @@ struct ServeCommand: AsyncParsableCommand {
         var cors: CORSOrigins?
         if let text = corsOrigins ?? env["CORS_ORIGINS"], !text.trimmingCharacters(in: .whitespaces).isEmpty {
             guard let origins = CORSOrigins(setting: text) else {
-                throw ValidationError("CORS_ORIGINS must be comma-separated origins like https://app.example.com (scheme, host, optional port; no path), or *; got '\(text)'")
+                throw ValidationError(
+                    "CORS_ORIGINS must be comma-separated origins like https://app.example.com (scheme, host, optional port; no path), or *; got '\(text)'"
+                )
             }
             cors = origins
         }
         let failedText = failedAuthLimit ?? env["FAILED_AUTH_LIMIT"] ?? "20"
         guard let failedAuthBurst = Int(failedText.trimmingCharacters(in: .whitespaces)), (1...1_000_000).contains(failedAuthBurst) else {
-            throw ValidationError("FAILED_AUTH_LIMIT must be a whole number 1–1000000 (failed authentications per client address within 60 s), got '\(failedText)'")
+            throw ValidationError(
+                "FAILED_AUTH_LIMIT must be a whole number 1–1000000 (failed authentications per client address within 60 s), got '\(failedText)'")
         }
         let drainText = drainDelay ?? env["DRAIN_DELAY"] ?? "off"
         guard let drainSetting = ConnectionLimits.parseDuration(drainText) else {
@@ -113,11 +142,12 @@ struct ServeCommand: AsyncParsableCommand {
         guard ["on", "off", "true", "false", "1", "0"].contains(benchText) else {
             throw ValidationError("BENCH_ROUTES must be on or off, got '\(benchText)'")
         }
-        var configuration = ServerConfiguration(host: host, port: port, storageDirectory: storageDir ?? env["STORAGE_DIR"] ?? "./storage",
-                                                maxUploadBytes: uploadLimit, sharedRoundTrips: sharing, secretKey: secret,
-                                                connections: connections,
-                                                allowedHosts: hosts, benchRoutes: ["on", "true", "1"].contains(benchText),
-                                                trustedProxies: proxies, corsOrigins: cors)
+        var configuration = ServerConfiguration(
+            host: host, port: port, storageDirectory: storageDir ?? env["STORAGE_DIR"] ?? "./storage",
+            maxUploadBytes: uploadLimit, sharedRoundTrips: sharing, secretKey: secret,
+            connections: connections,
+            allowedHosts: hosts, benchRoutes: ["on", "true", "1"].contains(benchText),
+            trustedProxies: proxies, corsOrigins: cors)
         configuration.failedAuthBurst = failedAuthBurst
 
         let unfinished = FileStore(root: configuration.storageDirectory).removeUnfinishedUploads()
@@ -128,30 +158,38 @@ struct ServeCommand: AsyncParsableCommand {
             try await ensureSchema(catalog: catalog, directory: directory, client: client, logger: logger)
             let patterns = try await PatternCheck.problems(in: catalog.kinds, on: client, logger: logger)
             if !patterns.isEmpty {
-                throw ValidationError("PostgreSQL cannot compile these patterns, so every write of their kind would fail:\n  - "
-                    + patterns.joined(separator: "\n  - "))
+                throw ValidationError(
+                    "PostgreSQL cannot compile these patterns, so every write of their kind would fail:\n  - "
+                        + patterns.joined(separator: "\n  - "))
             }
             try await AccessTables.ensure(on: client, logger: logger)
         }
 
-        let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: poolSize, warm: true), logger: poolLogger(logger))
+        let database = DatabasePool(
+            configuration: try url.connectionConfiguration(), settings: .init(size: poolSize, warm: true), logger: poolLogger(logger))
         let registry = KindRegistry(catalog)
-        let reloader = KindReloader(registry: registry, kindsDirectory: settings.kindsDirectory, migrations: directory,
-                                    client: database, logger: logger)
+        let reloader = KindReloader(
+            registry: registry, kindsDirectory: settings.kindsDirectory, migrations: directory,
+            client: database, logger: logger)
         // Reloads reach every server on this database: SIGHUP here tells the others, and their
         // SIGHUPs (or `audio-server kinds reload`) reach this one.
         let drain = ShutdownDrain()
-        let app = ServerApplication.make(configuration: configuration, registry: registry, database: database,
-                                         watch: try url.connectionConfiguration(), keyChanges: try url.connectionConfiguration(),
-                                         services: [KindChangeService(reloader: reloader, listen: try url.connectionConfiguration())],
-                                         drain: drain, logger: logger)
+        let app = ServerApplication.make(
+            configuration: configuration, registry: registry, database: database,
+            watch: try url.connectionConfiguration(), keyChanges: try url.connectionConfiguration(),
+            services: [KindChangeService(reloader: reloader, listen: try url.connectionConfiguration())],
+            drain: drain, logger: logger)
         let hangups = SignalWatcher.watch(SIGHUP)
         let reloads = Task {
             for await _ in hangups { await reloader.reloadEverywhere() }
         }
         defer { reloads.cancel() }
-        logger.info("serving", metadata: ["kinds": "\(catalog.names.joined(separator: ","))", "address": "\(host):\(port)",
-                                          "max_connections": "\(connections.maxConnections ?? 0)"])
+        logger.info(
+            "serving",
+            metadata: [
+                "kinds": "\(catalog.names.joined(separator: ","))", "address": "\(host):\(port)",
+                "max_connections": "\(connections.maxConnections ?? 0)",
+            ])
         guard let delay = drainSetting else {
             try await app.runService()
             return
@@ -202,12 +240,16 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("MAX_CONNECTIONS must be a whole number of at least 1; got '\(text)'")
             }
             guard value <= largest else {
-                throw ValidationError("MAX_CONNECTIONS must stay \(ConnectionLimits.reservedDescriptors) below the open-file limit (ulimit -n = \(fileLimit)), so at most \(largest); got \(value). Raise ulimit -n or lower MAX_CONNECTIONS.")
+                throw ValidationError(
+                    "MAX_CONNECTIONS must stay \(ConnectionLimits.reservedDescriptors) below the open-file limit (ulimit -n = \(fileLimit)), so at most \(largest); got \(value). Raise ulimit -n or lower MAX_CONNECTIONS."
+                )
             }
             limits.maxConnections = value
         } else {
             guard largest >= 16 else {
-                throw ValidationError("the open-file limit (ulimit -n = \(fileLimit)) leaves room for fewer than 16 connections (MAX_CONNECTIONS); raise it to at least \(ConnectionLimits.reservedDescriptors + 16)")
+                throw ValidationError(
+                    "the open-file limit (ulimit -n = \(fileLimit)) leaves room for fewer than 16 connections (MAX_CONNECTIONS); raise it to at least \(ConnectionLimits.reservedDescriptors + 16)"
+                )
             }
             limits.maxConnections = largest
         }
@@ -225,12 +267,16 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let ahead = try directory.pendingPlan(for: catalog)
         if !ahead.isEmpty {
-            printError("kinds/ has changes that no migration creates yet (\(ahead.steps.map(\.summary).joined(separator: "; "))).\nRun `audio-server migrate generate`, then `audio-server migrate apply` (or start with --auto-migrate in development).")
+            printError(
+                "kinds/ has changes that no migration creates yet (\(ahead.steps.map(\.summary).joined(separator: "; "))).\nRun `audio-server migrate generate`, then `audio-server migrate apply` (or start with --auto-migrate in development)."
+            )
             throw ExitCode(1)
         }
         let pending = try await runner.pending()
         if !pending.isEmpty {
-            printError("\(pending.count) migration\(pending.count == 1 ? " is" : "s are") not applied yet: \(pending.joined(separator: ", ")).\nRun `audio-server migrate apply` (make run does this for you).")
+            printError(
+                "\(pending.count) migration\(pending.count == 1 ? " is" : "s are") not applied yet: \(pending.joined(separator: ", ")).\nRun `audio-server migrate apply` (make run does this for you)."
+            )
             throw ExitCode(1)
         }
     }

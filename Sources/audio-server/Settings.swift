@@ -24,7 +24,9 @@ struct Settings: ParsableArguments {
     /// The database URL, or a usage error naming how to set it.
     func requireDatabaseURL() throws -> DatabaseURL {
         guard let text = databaseURL ?? Self.env["DATABASE_URL"], !text.isEmpty else {
-            throw ValidationError("DATABASE_URL is not set; export DATABASE_URL=postgres://user@127.0.0.1:5432/db or pass --database-url (make run starts a local database for you)")
+            throw ValidationError(
+                "DATABASE_URL is not set; export DATABASE_URL=postgres://user@127.0.0.1:5432/db or pass --database-url (make run starts a local database for you)"
+            )
         }
         do { return try DatabaseURL(text) } catch { throw ValidationError("\(error)") }
     }
@@ -39,9 +41,10 @@ struct Settings: ParsableArguments {
 
     /// Lines to stderr, each carrying the request id of the request it was written for
     /// (`RequestLogContext`), database lines included. Installed once, before the first logger.
-    static let loggingSystem: Void = LoggingSystem.bootstrap({ label, provider in
-        StreamLogHandler.standardError(label: label, metadataProvider: provider)
-    }, metadataProvider: RequestLogContext.metadataProvider)
+    static let loggingSystem: Void = LoggingSystem.bootstrap(
+        { label, provider in
+            StreamLogHandler.standardError(label: label, metadataProvider: provider)
+        }, metadataProvider: RequestLogContext.metadataProvider)
 
     /// Loads and lints `kinds/`; prints every problem and exits non-zero when there is one.
     func loadKinds() throws -> KindCatalog {

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
-import Storage
 import KindModel
+import Storage
 
 /// `audio-server storage verify [--repair]`.
 struct StorageCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "storage", abstract: "Check stored audio files against their rows.",
-                                                    subcommands: [Verify.self])
+    static let configuration = CommandConfiguration(
+        commandName: "storage", abstract: "Check stored audio files against their rows.",
+        subcommands: [Verify.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -14,7 +15,8 @@ struct StorageCommand: AsyncParsableCommand {
         @OptionGroup var settings: Settings
         @Option(name: .customLong("storage-dir"), help: "Where audio files are stored (env STORAGE_DIR, default ./storage).")
         var storageDir: String?
-        @Flag(help: "Remove orphaned files and unfinished uploads (stop the server first, or pass --grace so uploads in progress are kept).") var repair = false
+        @Flag(help: "Remove orphaned files and unfinished uploads (stop the server first, or pass --grace so uploads in progress are kept).")
+        var repair = false
         @Option(help: "Leave unfinished uploads younger than this many seconds alone (default 0: report and repair them all).")
         var grace: Double = 0
 
@@ -24,7 +26,8 @@ struct StorageCommand: AsyncParsableCommand {
             let kinds = try settings.loadKinds().kinds
             let root = storageDir ?? ProcessInfo.processInfo.environment["STORAGE_DIR"] ?? "./storage"
             let problems = try await withDatabase(url, logger: logger) { client in
-                try await StorageVerifier(records: RecordStore(client: client, logger: logger), files: FileStore(root: root)).verify(kinds: kinds, temporaryGrace: grace)
+                try await StorageVerifier(records: RecordStore(client: client, logger: logger), files: FileStore(root: root)).verify(
+                    kinds: kinds, temporaryGrace: grace)
             }
             var remaining = problems
             if repair {
@@ -36,7 +39,9 @@ struct StorageCommand: AsyncParsableCommand {
             if remaining.isEmpty {
                 print(problems.isEmpty ? "storage OK: every row's file is present and intact, no orphans" : "storage repaired")
             } else {
-                printError("\(remaining.count) problem\(remaining.count == 1 ? "" : "s") found\(repair ? "" : "; --repair removes orphans, missing or corrupted files need re-uploading")")
+                printError(
+                    "\(remaining.count) problem\(remaining.count == 1 ? "" : "s") found\(repair ? "" : "; --repair removes orphans, missing or corrupted files need re-uploading")"
+                )
                 throw ExitCode(1)
             }
         }

@@ -26,16 +26,16 @@ struct BrokenFixtureTests {
     }
 
     static let expectations: [String: Outcome] = [
-        "bad_wav_truncated.wav": .truncated(.wav),          // data chunk larger than the file
-        "bad_wav_zero_channels.wav": .corrupt(.wav),        // fmt says 0 channels
-        "bad_aiff_truncated.aiff": .truncated(.aiff),       // SSND larger than the file
-        "bad_flac_truncated.flac": .truncated(.flac),       // last frame ends before STREAMINFO's total
-        "bad_flac_garbage_streaminfo.flac": .corrupt(.flac), // block sizes and sample rate zeroed
-        "bad_mp3_truncated.mp3": .truncated(.mp3),          // smaller than the Xing header's byte count
-        "bad_mp3_no_frames.mp3": .corrupt(.mp3),            // an ID3v2 tag followed by text
-        "bad_ogg_truncated.ogg": .truncated(.ogg),          // ends inside a page
-        "bad_opus_truncated.opus": .truncated(.opus),       // ends inside a page
-        "bad_m4a_no_moov.m4a": .truncated(.m4a),            // cut where moov (after mdat) began
+        "bad_wav_truncated.wav": .truncated(.wav),  // data chunk larger than the file
+        "bad_wav_zero_channels.wav": .corrupt(.wav),  // fmt says 0 channels
+        "bad_aiff_truncated.aiff": .truncated(.aiff),  // SSND larger than the file
+        "bad_flac_truncated.flac": .truncated(.flac),  // last frame ends before STREAMINFO's total
+        "bad_flac_garbage_streaminfo.flac": .corrupt(.flac),  // block sizes and sample rate zeroed
+        "bad_mp3_truncated.mp3": .truncated(.mp3),  // smaller than the Xing header's byte count
+        "bad_mp3_no_frames.mp3": .corrupt(.mp3),  // an ID3v2 tag followed by text
+        "bad_ogg_truncated.ogg": .truncated(.ogg),  // ends inside a page
+        "bad_opus_truncated.opus": .truncated(.opus),  // ends inside a page
+        "bad_m4a_no_moov.m4a": .truncated(.m4a),  // cut where moov (after mdat) began
         "not_audio.txt": .unrecognized,
         "not_audio.png": .unrecognized,
     ]
@@ -67,10 +67,12 @@ struct BrokenFixtureTests {
 
     @Test("error messages say what is wrong in plain words")
     func messages() throws {
-        #expect(AudioProbeError.unrecognized.description
-            == "The file is not in a supported audio format (WAV, AIFF, FLAC, MP3, Ogg Vorbis, Ogg Opus or M4A).")
-        #expect(AudioProbeError.corrupt(.wav, "the fmt chunk declares 0 channels").description
-            == "The WAV file is corrupt: the fmt chunk declares 0 channels.")
+        #expect(
+            AudioProbeError.unrecognized.description
+                == "The file is not in a supported audio format (WAV, AIFF, FLAC, MP3, Ogg Vorbis, Ogg Opus or M4A).")
+        #expect(
+            AudioProbeError.corrupt(.wav, "the fmt chunk declares 0 channels").description
+                == "The WAV file is corrupt: the fmt chunk declares 0 channels.")
         let bytes = try Fixtures.bytes("bad_wav_truncated.wav")
         #expect(throws: AudioProbeError.truncated(.wav, "the data chunk declares 66152 bytes but only 33054 are present")) {
             try AudioProbe.probe(InMemoryByteSource(bytes))

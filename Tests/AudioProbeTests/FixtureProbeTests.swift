@@ -12,8 +12,9 @@ struct FixtureProbeTests {
         #expect(result.codec == expected.codec)
         #expect(result.sampleRate == expected.sampleRate)
         #expect(result.channels == expected.channels)
-        #expect(abs(result.durationSeconds - expected.duration) <= expected.duration * 0.01,
-                "duration \(result.durationSeconds) s, expected \(expected.duration) s")
+        #expect(
+            abs(result.durationSeconds - expected.duration) <= expected.duration * 0.01,
+            "duration \(result.durationSeconds) s, expected \(expected.duration) s")
         if let bitrate = expected.bitrate {
             #expect(result.bitrate == bitrate)
         } else {
@@ -26,8 +27,10 @@ struct FixtureProbeTests {
     @Test("headers that state the exact length give it exactly")
     func exactDurations() throws {
         // PCM, FLAC, Vorbis and Opus granules, and a LAME header with delay and padding are sample-exact.
-        let exact = ["wav_mono_s16.wav", "aiff_stereo_s16.aiff", "flac_stereo.flac", "ogg_vorbis_stereo.ogg",
-                     "opus_mono.opus", "opus_stereo.opus", "mp3_cbr_info.mp3", "mp3_vbr_xing.mp3", "mp3_cbr_mpeg25.mp3"]
+        let exact = [
+            "wav_mono_s16.wav", "aiff_stereo_s16.aiff", "flac_stereo.flac", "ogg_vorbis_stereo.ogg",
+            "opus_mono.opus", "opus_stereo.opus", "mp3_cbr_info.mp3", "mp3_vbr_xing.mp3", "mp3_cbr_mpeg25.mp3",
+        ]
         for name in exact {
             let expected = try #require(Fixtures.manifest[name])
             let result = try AudioProbe.probe(InMemoryByteSource(Fixtures.bytes(name)))

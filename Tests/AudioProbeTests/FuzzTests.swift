@@ -10,7 +10,8 @@ struct FuzzTests {
 
     @Test("thousands of mutated fixtures probe to a result or an AudioProbeError, in bounded time")
     func mutations() async throws {
-        var results = 0, errors = 0
+        var results = 0
+        var errors = 0
         // Yields between batches: a test that holds one of the two cooperative threads for
         // seconds delays every timer of the tests running beside it (their deadlines then fail).
         // Only the probing is timed, not the time spent letting other tests run.
@@ -67,7 +68,8 @@ struct FuzzTests {
     }
 
     private static func checkSane(_ result: AudioProbeResult, name: String, seed: UInt64) {
-        let sane = result.durationSeconds.isFinite && result.durationSeconds >= 0
+        let sane =
+            result.durationSeconds.isFinite && result.durationSeconds >= 0
             && (result.sampleRate ?? 1) > 0 && (result.channels ?? 1) > 0 && (result.bitrate ?? 0) >= 0
         #expect(sane, "\(name), case seed \(seed): \(result)")
     }
@@ -90,9 +92,12 @@ struct FuzzTests {
                 let field = (0..<width).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) }
                 let end = min(bytes.count, position + width)
                 bytes.replaceSubrange(position..<end, with: Bool.random(using: &generator) ? field : field.reversed())
-            case 5: bytes.removeSubrange(position...)                                         // truncate
-            case 6: bytes.insert(contentsOf: (0..<Int.random(in: 1...16, using: &generator)).map { _ in
-                        UInt8.random(in: 0...255, using: &generator) }, at: position)        // insert junk
+            case 5: bytes.removeSubrange(position...)  // truncate
+            case 6:
+                bytes.insert(
+                    contentsOf: (0..<Int.random(in: 1...16, using: &generator)).map { _ in
+                        UInt8.random(in: 0...255, using: &generator)
+                    }, at: position)  // insert junk
             default: bytes.removeSubrange(position..<min(bytes.count, position + Int.random(in: 1...64, using: &generator)))
             }
         }

@@ -3,8 +3,9 @@ import Testing
 
 @Suite("Sniffing formats from leading bytes")
 struct SniffTests {
-    @Test("every audio fixture sniffs as its format from its first 64 bytes and from 64 KiB",
-          arguments: Fixtures.audioNames)
+    @Test(
+        "every audio fixture sniffs as its format from its first 64 bytes and from 64 KiB",
+        arguments: Fixtures.audioNames)
     func fixtures(name: String) throws {
         let bytes = try Fixtures.bytes(name)
         let expected = try #require(Fixtures.manifest[name]).format
@@ -48,14 +49,15 @@ struct SniffTests {
     @Test("an ID3v2 header sniffs as mp3 only when well formed")
     func id3() {
         #expect(AudioFormat.sniff(Array("ID3".utf8) + [4, 0, 0, 0, 0, 1, 0] + [UInt8](repeating: 0, count: 54)) == .mp3)
-        #expect(AudioFormat.sniff(Array("ID3".utf8) + [9, 0, 0, 0, 0, 1, 0]) == nil)       // unknown version
-        #expect(AudioFormat.sniff(Array("ID3".utf8) + [3, 0, 0, 0x80, 0, 1, 0]) == nil)    // size not syncsafe
+        #expect(AudioFormat.sniff(Array("ID3".utf8) + [9, 0, 0, 0, 0, 1, 0]) == nil)  // unknown version
+        #expect(AudioFormat.sniff(Array("ID3".utf8) + [3, 0, 0, 0x80, 0, 1, 0]) == nil)  // size not syncsafe
     }
 
     @Test("content types and extensions")
     func names() {
-        #expect(AudioFormat.allCases.map(\.contentType)
-            == ["audio/wav", "audio/aiff", "audio/flac", "audio/mpeg", "audio/ogg", "audio/ogg", "audio/mp4"])
+        #expect(
+            AudioFormat.allCases.map(\.contentType)
+                == ["audio/wav", "audio/aiff", "audio/flac", "audio/mpeg", "audio/ogg", "audio/ogg", "audio/mp4"])
         #expect(AudioFormat.allCases.map(\.fileExtension) == ["wav", "aiff", "flac", "mp3", "ogg", "opus", "m4a"])
     }
 }

@@ -6,17 +6,23 @@ struct SyntheticFileTests {
     @Test("M4A with a 64-bit mdat size and version-1 mvhd/mdhd; channels come from esds, not the template")
     func largeBoxSizes() throws {
         let payload = [UInt8](repeating: 0xAB, count: 1000)
-        let file = Synthetic.ftyp + Synthetic.largeBoxHeader("mdat", totalSize: UInt64(16 + payload.count)) + payload
+        let file =
+            Synthetic.ftyp + Synthetic.largeBoxHeader("mdat", totalSize: UInt64(16 + payload.count)) + payload
             + Synthetic.moov()
         let result = try AudioProbe.probe(InMemoryByteSource(file))
-        #expect(result == AudioProbeResult(format: .m4a, codec: "aac", durationSeconds: 2.5,
-                                           sampleRate: 44100, channels: 1, bitrate: 3200))
+        #expect(
+            result
+                == AudioProbeResult(
+                    format: .m4a, codec: "aac", durationSeconds: 2.5,
+                    sampleRate: 44100, channels: 1, bitrate: 3200))
     }
 
-    @Test("HE-AAC reports the SBR output rate", arguments: [
-        // AAC-LC, 44.1 kHz, mono / HE-AAC: 24 kHz core, 48 kHz output, stereo.
-        ([0x12, 0x08] as [UInt8], 44100, 1), ([0x2B, 0x11, 0x88], 48000, 2),
-    ])
+    @Test(
+        "HE-AAC reports the SBR output rate",
+        arguments: [
+            // AAC-LC, 44.1 kHz, mono / HE-AAC: 24 kHz core, 48 kHz output, stereo.
+            ([0x12, 0x08] as [UInt8], 44100, 1), ([0x2B, 0x11, 0x88], 48000, 2),
+        ])
     func audioSpecificConfig(config: [UInt8], sampleRate: Int, channels: Int) throws {
         let file = Synthetic.ftyp + Synthetic.moov(audioSpecificConfig: config) + Synthetic.box("mdat", [1, 2, 3])
         let result = try AudioProbe.probe(InMemoryByteSource(file))
@@ -101,8 +107,11 @@ struct SyntheticFileTests {
     func aiffExtendedRate() throws {
         let rate = 22_254.545_454_545_454
         let result = try AudioProbe.probe(InMemoryByteSource(Synthetic.aiff(frames: 22_255, sampleRate: rate, soundBytes: 22_255)))
-        #expect(result == AudioProbeResult(format: .aiff, codec: "pcm_s8", durationSeconds: 22_255 / rate,
-                                           sampleRate: 22_255, channels: 1, bitrate: 178_036))
+        #expect(
+            result
+                == AudioProbeResult(
+                    format: .aiff, codec: "pcm_s8", durationSeconds: 22_255 / rate,
+                    sampleRate: 22_255, channels: 1, bitrate: 178_036))
         #expect(throws: AudioProbeError.truncated(.aiff, "the file ends before the SSND chunk")) {
             try AudioProbe.probe(InMemoryByteSource(Array(Synthetic.aiff(frames: 10, sampleRate: 8000, soundBytes: 10).prefix(38))))
         }
@@ -161,8 +170,12 @@ struct PlausibleSizeTests {
         // 2^32 - 1 frames at 8 kHz: 536,870 s in a 1.6 KB file.
         let forged = Synthetic.aiff(frames: UInt32.max, sampleRate: 8000, soundBytes: 1600)
         #expect(forged.count < 1700)
-        #expect(throws: AudioProbeError.corrupt(.aiff, "COMM claims 4294967295 sample frames, which need 4294967295 bytes, "
-            + "but the SSND chunk holds 1600 bytes of samples")) {
+        #expect(
+            throws: AudioProbeError.corrupt(
+                .aiff,
+                "COMM claims 4294967295 sample frames, which need 4294967295 bytes, "
+                    + "but the SSND chunk holds 1600 bytes of samples")
+        ) {
             try AudioProbe.probe(InMemoryByteSource(forged))
         }
         // One frame more than SSND holds is refused too (PCM is checked exactly); exactly full passes.
@@ -178,7 +191,9 @@ struct PlausibleSizeTests {
         var wav = Synthetic.wavHeader(dataSize: 1600, channels: 1, sampleRate: 8000) + [UInt8](repeating: 0, count: 1600)
         // byte rate (offset 28) 1 instead of 16,000: 1,600 bytes would last 1,600 s.
         wav.replaceSubrange(28..<32, with: Synthetic.le(1, width: 4))
-        #expect(throws: AudioProbeError.corrupt(.wav, "the fmt chunk's byte rate 1 is below the 16000 bytes/s that 8000 Hz × 1 channels × 2 bytes need")) {
+        #expect(
+            throws: AudioProbeError.corrupt(.wav, "the fmt chunk's byte rate 1 is below the 16000 bytes/s that 8000 Hz × 1 channels × 2 bytes need")
+        ) {
             try AudioProbe.probe(InMemoryByteSource(wav))
         }
         var honest = wav
@@ -191,7 +206,12 @@ struct PlausibleSizeTests {
         // timescale 1000: 2,000,000 s needs 16,000,000 bytes at 64 bit/s.
         let file = Synthetic.ftyp + Synthetic.moov(movieDuration: 2_000_000_000) + Synthetic.box("mdat", [1, 2, 3])
         let error = #expect(throws: AudioProbeError.self) { try AudioProbe.probe(InMemoryByteSource(file)) }
-        #expect(error == .corrupt(.m4a, "the header claims 2000000 s of audio, which needs at least 16000000 bytes even at 64 bit/s, but the file has \(file.count) bytes"))
+        #expect(
+            error
+                == .corrupt(
+                    .m4a,
+                    "the header claims 2000000 s of audio, which needs at least 16000000 bytes even at 64 bit/s, but the file has \(file.count) bytes"
+                ))
     }
 
     @Test("an MP3 whose VBRI header claims more frames than 1 kbit/s allows is corrupt")
@@ -199,7 +219,10 @@ struct PlausibleSizeTests {
         // 10,000,000 frames of 1152 samples at 44.1 kHz: 261,224 s in 2,085 bytes.
         let file = Synthetic.vbriFile(frames: 10_000_000)
         let error = #expect(throws: AudioProbeError.self) { try AudioProbe.probe(InMemoryByteSource(file)) }
-        guard case .corrupt(.mp3, let reason)? = error else { Issue.record("\(String(describing: error))"); return }
+        guard case .corrupt(.mp3, let reason)? = error else {
+            Issue.record("\(String(describing: error))")
+            return
+        }
         #expect(reason.contains("261224 s") && reason.contains("1000 bit/s") && reason.contains("2085 bytes"), "\(reason)")
     }
 
@@ -207,7 +230,8 @@ struct PlausibleSizeTests {
     func oggGranuleBeyondSize() throws {
         var opus = try Fixtures.bytes("opus_stereo.opus")
         // The last page: walk page lengths from the start.
-        var offset = 0, last = 0
+        var offset = 0
+        var last = 0
         while offset + 27 <= opus.count {
             last = offset
             let segments = Int(opus[offset + 26])
@@ -219,7 +243,10 @@ struct PlausibleSizeTests {
         let crc = Self.oggCRC(opus[last..<offset])
         opus.replaceSubrange((last + 22)..<(last + 26), with: Synthetic.le(UInt64(crc), width: 4))
         let error = #expect(throws: AudioProbeError.self) { try AudioProbe.probe(InMemoryByteSource(opus)) }
-        guard case .corrupt(.opus, let reason)? = error else { Issue.record("\(String(describing: error))"); return }
+        guard case .corrupt(.opus, let reason)? = error else {
+            Issue.record("\(String(describing: error))")
+            return
+        }
         #expect(reason.contains("64 bit/s") && reason.contains("the file has \(opus.count) bytes"), "\(reason)")
     }
 

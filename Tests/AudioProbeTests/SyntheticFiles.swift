@@ -23,8 +23,10 @@ enum Synthetic {
 
     /// `mvhd` or `mdhd` in the 64-bit version 1 layout (only the fields the prober reads, padded).
     static func timingV1(_ type: String, timescale: UInt32, duration: UInt64) -> [UInt8] {
-        box(type, [1, 0, 0, 0] + [UInt8](repeating: 0, count: 16) + be(UInt64(timescale), width: 4)
-            + be(duration, width: 8) + [UInt8](repeating: 0, count: 20))
+        box(
+            type,
+            [1, 0, 0, 0] + [UInt8](repeating: 0, count: 16) + be(UInt64(timescale), width: 4)
+                + be(duration, width: 8) + [UInt8](repeating: 0, count: 20))
     }
 
     /// An `mp4a` sample entry whose header claims 2 channels, with an `esds` carrying `audioSpecificConfig`.
@@ -32,7 +34,8 @@ enum Synthetic {
         let decoderSpecific = [0x05, UInt8(audioSpecificConfig.count)] + audioSpecificConfig
         let decoderConfig = [0x04, UInt8(13 + decoderSpecific.count), 0x40, 0x15] + [UInt8](repeating: 0, count: 11) + decoderSpecific
         let esDescriptor = [0x03, UInt8(3 + decoderConfig.count), 0, 1, 0] + decoderConfig
-        let entry = [UInt8](repeating: 0, count: 6) + be(1, width: 2) + [UInt8](repeating: 0, count: 8)
+        let entry =
+            [UInt8](repeating: 0, count: 6) + be(1, width: 2) + [UInt8](repeating: 0, count: 8)
             + be(2, width: 2) + be(16, width: 2) + [0, 0, 0, 0] + be(44100 << 16, width: 4)
         return box("mp4a", entry + box("esds", [0, 0, 0, 0] + esDescriptor))
     }
@@ -40,8 +43,10 @@ enum Synthetic {
     static func moov(handler: String = "soun", movieDuration: UInt64 = 2500, audioSpecificConfig: [UInt8] = [0x12, 0x08]) -> [UInt8] {
         let hdlr = box("hdlr", [0, 0, 0, 0, 0, 0, 0, 0] + ascii(handler) + [UInt8](repeating: 0, count: 13))
         let stsd = box("stsd", [0, 0, 0, 0, 0, 0, 0, 1] + mp4aEntry(audioSpecificConfig: audioSpecificConfig))
-        let mdia = box("mdia", timingV1("mdhd", timescale: 44100, duration: 110_250) + hdlr
-            + box("minf", box("stbl", stsd)))
+        let mdia = box(
+            "mdia",
+            timingV1("mdhd", timescale: 44100, duration: 110_250) + hdlr
+                + box("minf", box("stbl", stsd)))
         return box("moov", timingV1("mvhd", timescale: 1000, duration: movieDuration) + box("trak", mdia))
     }
 
@@ -59,7 +64,8 @@ enum Synthetic {
     /// A first frame holding a Fraunhofer VBRI header (at byte 36), then `extraFrames` frames.
     static func vbriFile(frames: UInt32, declaredBytes: UInt32? = nil, extraFrames: Int = 4) -> [UInt8] {
         let total = UInt32(417 * (extraFrames + 1))
-        let vbri = ascii("VBRI") + be(1, width: 2) + be(0, width: 2) + be(75, width: 2)
+        let vbri =
+            ascii("VBRI") + be(1, width: 2) + be(0, width: 2) + be(75, width: 2)
             + be(UInt64(declaredBytes ?? total), width: 4) + be(UInt64(frames), width: 4)
         let first = mpegFrame(payload: [UInt8](repeating: 0, count: 32) + vbri)
         return first + (0..<extraFrames).flatMap { _ in mpegFrame() }
@@ -105,7 +111,8 @@ enum Synthetic {
 
     static func wavHeader(dataSize: UInt32, channels: UInt16 = 2, sampleRate: UInt32 = 48000) -> [UInt8] {
         let blockAlign = UInt64(channels) * 2
-        let fmt = le(1, width: 2) + le(UInt64(channels), width: 2) + le(UInt64(sampleRate), width: 4)
+        let fmt =
+            le(1, width: 2) + le(UInt64(channels), width: 2) + le(UInt64(sampleRate), width: 4)
             + le(UInt64(sampleRate) * blockAlign, width: 4) + le(blockAlign, width: 2) + le(16, width: 2)
         return ascii("RIFF") + le(UInt64(dataSize) &+ 36, width: 4) + ascii("WAVE")
             + ascii("fmt ") + le(16, width: 4) + fmt + ascii("data") + le(UInt64(dataSize), width: 4)

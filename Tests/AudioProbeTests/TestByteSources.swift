@@ -17,7 +17,8 @@ final class SparseByteSource: ByteSource {
         let length = Int(min(Int64(count), size - offset))
         var result = [UInt8](repeating: 0, count: length)
         for region in regions {
-            let start = max(offset, region.offset), end = min(offset + Int64(length), region.offset + Int64(region.bytes.count))
+            let start = max(offset, region.offset)
+            let end = min(offset + Int64(length), region.offset + Int64(region.bytes.count))
             guard start < end else { continue }
             let source = Int(start - region.offset)..<Int(end - region.offset)
             result.replaceSubrange(Int(start - offset)..<Int(end - offset), with: region.bytes[source])

@@ -1,6 +1,5 @@
 import Foundation
 import HTTPTypes
-@testable import HTTPAPI
 import Hummingbird
 import HummingbirdTesting
 import KindModel
@@ -8,6 +7,8 @@ import Logging
 import Schema
 import Storage
 import Testing
+
+@testable import HTTPAPI
 
 /// Every kind route × every access level × every key state: the status and problem each gets.
 @Suite struct AccessMatrixTests {
@@ -66,7 +67,8 @@ import Testing
                 for route in Route.allCases {
                     let right = "\(route.action.rawValue):\(kind)"
                     // Every other scope on this kind, and this action on another kind.
-                    let wrong = KindAction.allCases.filter { $0 != route.action }.map { "\($0.rawValue):\(kind)" }
+                    let wrong =
+                        KindAction.allCases.filter { $0 != route.action }.map { "\($0.rawValue):\(kind)" }
                         + ["\(route.action.rawValue):\(kind == "song" ? "podcast" : "song")"]
                     for state in KeyState.allCases {
                         let auth: String?
@@ -85,10 +87,14 @@ import Testing
                         let (status, slug) = Self.expected(route, access: access, kind: kind, state: state)
                         let gotSlug = client.slug(response)
                         if response.status != status || (slug != nil && route != .head && route != .headDownload && gotSlug != slug) {
-                            mismatches.append("\(route) \(kind) key=\(state): got \(response.status.code) \(gotSlug ?? "-"), expected \(status.code) \(slug ?? "-")")
+                            mismatches.append(
+                                "\(route) \(kind) key=\(state): got \(response.status.code) \(gotSlug ?? "-"), expected \(status.code) \(slug ?? "-")"
+                            )
                         }
                         if response.status == .unauthorized {
-                            if response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") != true { mismatches.append("\(route) \(kind) key=\(state): 401 without WWW-Authenticate: Bearer") }
+                            if response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") != true {
+                                mismatches.append("\(route) \(kind) key=\(state): 401 without WWW-Authenticate: Bearer")
+                            }
                         }
                     }
                 }
@@ -110,7 +116,9 @@ import Testing
         }
     }
 
-    static func send(_ route: Route, kind: String, id: Int64, body: String, auth: String?, client: some TestClientProtocol) async throws -> TestResponse {
+    static func send(
+        _ route: Route, kind: String, id: Int64, body: String, auth: String?, client: some TestClientProtocol
+    ) async throws -> TestResponse {
         let base = "/api/audio/\(kind)"
         switch route {
         case .list: return try await client.call(.get, base, auth: auth)
@@ -118,10 +126,12 @@ import Testing
         case .get: return try await client.call(.get, "\(base)/\(id)", auth: auth)
         case .head: return try await client.call(.head, "\(base)/\(id)", auth: auth)
         case .create:
-            return try await client.call(.post, "/api/audio/create", auth: auth, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
+            return try await client.call(
+                .post, "/api/audio/create", auth: auth, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
         case .update:
             let patch = kind == "song" ? #"{"name":"changed"}"# : #"{"title":"changed"}"#
-            return try await client.call(.patch, "\(base)/\(id)", auth: auth, headers: [.contentType: "application/json"], body: ByteBuffer(string: patch))
+            return try await client.call(
+                .patch, "\(base)/\(id)", auth: auth, headers: [.contentType: "application/json"], body: ByteBuffer(string: patch))
         case .upload:
             return try await client.call(.put, "\(base)/\(id)", auth: auth, headers: [.contentType: "audio/wav"], body: ByteBuffer(bytes: wav))
         case .delete: return try await client.call(.delete, "\(base)/\(id)", auth: auth)
@@ -136,8 +146,10 @@ import Testing
     @Test func privateKindsRevealNothingWithoutAKey() async throws {
         try await TestServer.run(extraKinds: Self.kinds) { client, context in
             let id = try await client.create(#"{"filetype":"privclip","title":"secret"}"#)
-            for path in ["/api/audio/privclip/\(id)", "/api/audio/privclip/999999", "/api/audio/privclip/x", "/api/audio/privclip/\(id)/file",
-                         "/api/audio/privclip/999999/file", "/api/audio/privclip"] {
+            for path in [
+                "/api/audio/privclip/\(id)", "/api/audio/privclip/999999", "/api/audio/privclip/x", "/api/audio/privclip/\(id)/file",
+                "/api/audio/privclip/999999/file", "/api/audio/privclip",
+            ] {
                 let response = try await client.call(.get, path, auth: nil)
                 #expect(response.status == .unauthorized && client.slug(response) == "key-missing", "\(path)")
                 #expect(!response.text.contains("secret"))
@@ -166,8 +178,10 @@ import Testing
             try (try String(contentsOfFile: path, encoding: .utf8)).replacingOccurrences(of: "fields:", with: "access:\n  read: public\nfields:")
                 .write(toFile: path, atomically: true, encoding: .utf8)
             let outcome = try await context.sql { db in
-                await KindReloader(registry: context.registry, kindsDirectory: context.kindsDirectory,
-                                   migrations: MigrationDirectory(path: context.migrationsDirectory), client: db, logger: Logger(label: "reload")).reload()
+                await KindReloader(
+                    registry: context.registry, kindsDirectory: context.kindsDirectory,
+                    migrations: MigrationDirectory(path: context.migrationsDirectory), client: db, logger: Logger(label: "reload")
+                ).reload()
             }
             #expect(outcome == .reloaded(["audio_book", "keyclip", "openclip", "podcast", "privclip", "song"]))
             #expect(try await client.call(.get, "/api/audio/privclip/\(id)", auth: nil).status == .ok)
@@ -185,13 +199,15 @@ import Testing
             for kind in ["keyclip", "privclip"] {
                 #expect(try await client.call(.get, "/api/audio/\(kind)", auth: "Bearer \(everyReader)").status == .ok)
             }
-            let denied = try await client.call(.post, "/api/audio/create", auth: "Bearer \(everyReader)",
-                                               headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"filetype":"keyclip","title":"x"}"#))
+            let denied = try await client.call(
+                .post, "/api/audio/create", auth: "Bearer \(everyReader)",
+                headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"filetype":"keyclip","title":"x"}"#))
             #expect(denied.status == .forbidden)
             #expect(try denied.json()["required_scope"] == "write:keyclip")
             let writers = try await context.makeKey(["write:*"])
-            let made = try await client.call(.post, "/api/audio/create", auth: "Bearer \(writers)",
-                                             headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"filetype":"keyclip","title":"x"}"#))
+            let made = try await client.call(
+                .post, "/api/audio/create", auth: "Bearer \(writers)",
+                headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"filetype":"keyclip","title":"x"}"#))
             #expect(made.status == .created)
             // Only admin reaches keys and the audit trail.
             for path in ["/api/keys", "/api/audit"] {

@@ -32,7 +32,9 @@ extension ServerContext {
 
 extension TestClientProtocol {
     /// A request with exactly this Authorization (nil: none at all, not even the test admin key).
-    func call(_ method: HTTPRequest.Method, _ uri: String, auth: String?, headers: HTTPFields = [:], body: ByteBuffer? = nil) async throws -> TestResponse {
+    func call(
+        _ method: HTTPRequest.Method, _ uri: String, auth: String?, headers: HTTPFields = [:], body: ByteBuffer? = nil
+    ) async throws -> TestResponse {
         var headers = headers
         if let auth { headers[.authorization] = auth } else { headers[KeyedTestClient.anonymous] = "1" }
         return try await execute(uri: uri, method: method, headers: headers, body: body)

@@ -1,21 +1,23 @@
 import Crypto
 import Foundation
 import HTTPTypes
-@testable import HTTPAPI
 import Hummingbird
 import HummingbirdTesting
 import KindModel
 import Logging
 import PostgresNIO
 import Storage
-import Testing
 import TestSupport
+import Testing
+
+@testable import HTTPAPI
 
 /// Keys over HTTP: made, listed, revoked; what a request presenting them gets.
 @Suite struct KeyAPITests {
     @Test func makeListUseAndRevokeAKey() async throws {
         try await TestServer.run { client, context in
-            let made = try await client.postJSON("/api/keys", #"{"name":"ci","scopes":["write:song","read:song"],"expires_at":"2099-01-01T00:00:00Z"}"#)
+            let made = try await client.postJSON(
+                "/api/keys", #"{"name":"ci","scopes":["write:song","read:song"],"expires_at":"2099-01-01T00:00:00Z"}"#)
             #expect(made.status == .created)
             let key = try made.json()
             let secret = try #require(key["secret"]?.stringValue)
@@ -25,11 +27,13 @@ import TestSupport
             #expect(made.headers[.location] == "/api/keys/\(id)" && made.headers[.cacheControl] == "no-store")
 
             // Works at once for what it may do, 403 for what it may not.
-            let created = try await client.call(.post, "/api/audio/create", auth: "Bearer \(secret)", headers: [.contentType: "application/json"],
-                                                body: ByteBuffer(string: #"{"filetype":"song","name":"a","duration":3}"#))
+            let created = try await client.call(
+                .post, "/api/audio/create", auth: "Bearer \(secret)", headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"filetype":"song","name":"a","duration":3}"#))
             #expect(created.status == .created)
-            let denied = try await client.call(.post, "/api/audio/create", auth: "Bearer \(secret)", headers: [.contentType: "application/json"],
-                                               body: ByteBuffer(string: #"{"filetype":"podcast","name":"a","duration":3,"host":"h"}"#))
+            let denied = try await client.call(
+                .post, "/api/audio/create", auth: "Bearer \(secret)", headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"filetype":"podcast","name":"a","duration":3,"host":"h"}"#))
             #expect(denied.status == .forbidden && client.slug(denied) == "scope-missing")
             #expect(try denied.json()["required_scope"] == "write:podcast")
 
@@ -42,7 +46,8 @@ import TestSupport
             // Stored only as its SHA-256.
             let stored = try await context.sql { client in
                 var out: [String] = []
-                let rows = try await client.query("SELECT name, encode(secret_sha256, 'hex'), array_to_string(scopes, ',') FROM audio_server.api_keys", logger: TestDatabase.logger)
+                let rows = try await client.query(
+                    "SELECT name, encode(secret_sha256, 'hex'), array_to_string(scopes, ',') FROM audio_server.api_keys", logger: TestDatabase.logger)
                 for try await (name, hash, scopes) in rows.decode((String, String, String).self) { out.append("\(name) \(hash) \(scopes)") }
                 return out
             }
@@ -132,13 +137,15 @@ import TestSupport
             let port = try #require(client.port)
             let id = try await client.create(#"{"filetype":"song","name":"c","duration":1}"#)
             let wav = LargeUploadTests.wav(dataBytes: 44_100 * 4)
-            let head = "PUT /api/audio/song/\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Test-Anonymous: 1\r\nContent-Type: audio/wav\r\nContent-Length: \(wav.count)\r\nExpect: 100-continue\r\n\r\n"
+            let head =
+                "PUT /api/audio/song/\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Test-Anonymous: 1\r\nContent-Type: audio/wav\r\nContent-Length: \(wav.count)\r\nExpect: 100-continue\r\n\r\n"
             // The head alone gets its final 401 (no 100 Continue first): the body is never needed.
             let anonymous = try await RawConnection.sendAndRead(port: port, head: head, until: "}", wait: .seconds(20))
             #expect(anonymous.hasPrefix("HTTP/1.1 401"), "\(anonymous.prefix(200))")
             // With the key the same upload is invited to send its body.
             let keyed = try await RawSocket.onThread {
-                try RawConnection.sendHeadWaitThenBody(port: port, head: head.replacingOccurrences(of: "X-Test-Anonymous: 1\r\n", with: ""), body: wav)
+                try RawConnection.sendHeadWaitThenBody(
+                    port: port, head: head.replacingOccurrences(of: "X-Test-Anonymous: 1\r\n", with: ""), body: wav)
             }
             #expect(keyed.interim.hasPrefix("HTTP/1.1 100"), "\(keyed.interim.prefix(200))")
             #expect(keyed.final.contains("HTTP/1.1 200"), "\(keyed.final.prefix(300))")
@@ -250,8 +257,10 @@ import TestSupport
                 let status = try await second.call(.get, url, auth: nil).status
                 #expect(status == .ok)
             }
-            try await TestServer.run(storageDirectory: context.storageDirectory, databaseURL: context.databaseURL,
-                                     secretKey: String(repeating: "z", count: 40)) { third, _ in
+            try await TestServer.run(
+                storageDirectory: context.storageDirectory, databaseURL: context.databaseURL,
+                secretKey: String(repeating: "z", count: 40)
+            ) { third, _ in
                 let status = try await third.call(.get, url, auth: nil).status
                 #expect(status == .forbidden)
             }
@@ -268,23 +277,38 @@ import TestSupport
             let writerID = try #require(try writer.json()["id"]?.int64)
             let auth = "Bearer \(writerSecret)"
 
-            let created = try await client.call(.post, "/api/audio/create", auth: auth, headers: [.contentType: "application/json", .xRequestID: "req-create-1"],
-                                                body: ByteBuffer(string: #"{"filetype":"song","name":"a","duration":1}"#))
+            let created = try await client.call(
+                .post, "/api/audio/create", auth: auth, headers: [.contentType: "application/json", .xRequestID: "req-create-1"],
+                body: ByteBuffer(string: #"{"filetype":"song","name":"a","duration":1}"#))
             #expect(created.status == .created && created.headers[.xRequestID] == "req-create-1")
             let id = try #require(try created.json()["id"]?.int64)
-            #expect(try await client.call(.patch, "/api/audio/song/\(id)", auth: auth, headers: [.contentType: "application/json"],
-                                          body: ByteBuffer(string: #"{"name":"b"}"#)).status == .ok)
-            #expect(try await client.call(.put, "/api/audio/song/\(id)", auth: auth, headers: [.contentType: "audio/wav"],
-                                          body: ByteBuffer(bytes: LargeUploadTests.wav(dataBytes: 44_100 * 4))).status == .ok)
+            #expect(
+                try await client.call(
+                    .patch, "/api/audio/song/\(id)", auth: auth, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"name":"b"}"#)
+                ).status == .ok)
+            #expect(
+                try await client.call(
+                    .put, "/api/audio/song/\(id)", auth: auth, headers: [.contentType: "audio/wav"],
+                    body: ByteBuffer(bytes: LargeUploadTests.wav(dataBytes: 44_100 * 4))
+                ).status == .ok)
             #expect(try await client.call(.delete, "/api/audio/song/\(id)", auth: auth).status == .noContent)
             let before = try await context.auditRows().count
 
             // Refusals write nothing: no key, wrong scope, invalid body, unknown record, stale If-Match.
             let refusals: [TestResponse] = [
-                try await client.call(.post, "/api/audio/create", auth: nil, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"filetype":"song","name":"x","duration":1}"#)),
-                try await client.call(.post, "/api/audio/create", auth: auth, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"filetype":"podcast","name":"x","duration":1,"host":"h"}"#)),
-                try await client.call(.post, "/api/audio/create", auth: auth, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"filetype":"song","name":"","duration":0}"#)),
-                try await client.call(.patch, "/api/audio/song/999999", auth: auth, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"name":"b"}"#)),
+                try await client.call(
+                    .post, "/api/audio/create", auth: nil, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"filetype":"song","name":"x","duration":1}"#)),
+                try await client.call(
+                    .post, "/api/audio/create", auth: auth, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"filetype":"podcast","name":"x","duration":1,"host":"h"}"#)),
+                try await client.call(
+                    .post, "/api/audio/create", auth: auth, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"filetype":"song","name":"","duration":0}"#)),
+                try await client.call(
+                    .patch, "/api/audio/song/999999", auth: auth, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"name":"b"}"#)),
                 try await client.call(.delete, "/api/audio/song/999999", auth: auth),
             ]
             #expect(refusals.map(\.status.code) == [401, 403, 400, 404, 404])
@@ -379,7 +403,8 @@ import TestSupport
         try await TestServer.run(setup: .live) { client, context in
             let reader = try await context.makeKey(["read:*"])
             for n in 0..<20 {
-                let response = try await client.call(.get, "/api/audio/song", auth: "Bearer \(APIKeySecret.generate())", headers: [.xForwardedFor: "198.51.100.\(n)"])
+                let response = try await client.call(
+                    .get, "/api/audio/song", auth: "Bearer \(APIKeySecret.generate())", headers: [.xForwardedFor: "198.51.100.\(n)"])
                 #expect(response.status == .unauthorized)
             }
             let again = try await client.call(.get, "/api/audio/song", auth: "Bearer \(reader)", headers: [.xForwardedFor: "203.0.113.50"])
@@ -410,8 +435,11 @@ import TestSupport
             try await TestServer.run(setup: .live, databaseURL: context.databaseURL, keyChanges: true) { second, _ in
                 // Made on the first, works on the second at once.
                 let auth = "Bearer \(secret)"
-                #expect(try await second.call(.post, "/api/audio/create", auth: auth, headers: [.contentType: "application/json"],
-                                              body: ByteBuffer(string: #"{"filetype":"song","name":"x","duration":1}"#)).status == .created)
+                #expect(
+                    try await second.call(
+                        .post, "/api/audio/create", auth: auth, headers: [.contentType: "application/json"],
+                        body: ByteBuffer(string: #"{"filetype":"song","name":"x","duration":1}"#)
+                    ).status == .created)
                 #expect(try await first.execute(uri: "/api/keys/\(id)", method: .delete).status == .noContent)
                 // The other server heard it (NOTIFY at commit, before the DELETE's answer left the first).
                 var status = try await second.call(.get, "/api/audio/song", auth: auth).status
@@ -443,8 +471,9 @@ import TestSupport
             _ = try await client.call(.get, "/api/audio/privclip", auth: "Bearer \(secret)")
             _ = try await client.call(.get, "/api/audio/privclip", auth: "Bearer \(unknown)")
             _ = try await client.call(.get, "/api/audio/privclip", auth: "Bearer \(secret)x")
-            _ = try await client.call(.post, "/api/audio/create", auth: "Bearer \(secret)", headers: [.contentType: "application/json"],
-                                      body: ByteBuffer(string: #"{"filetype":"privclip","title":"t"}"#))
+            _ = try await client.call(
+                .post, "/api/audio/create", auth: "Bearer \(secret)", headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"filetype":"privclip","title":"t"}"#))
             let id = try #require(try made.json()["id"]?.int64)
             _ = try await client.execute(uri: "/api/keys/\(id)", method: .delete)
             _ = try await client.call(.get, "/api/audio/privclip", auth: "Bearer \(secret)")
@@ -471,8 +500,10 @@ import TestSupport
             #expect(try await client.get("/healthz", headers: [.xRequestID: "trace-42.a:b_c"]).headers[.xRequestID] == "trace-42.a:b_c")
             let hostile = try await client.get("/healthz", headers: [.xRequestID: "bad id\u{7f}" + String(repeating: "x", count: 200)])
             #expect(hostile.headers[.xRequestID]?.contains(" ") == false && hostile.headers[.xRequestID]!.count <= 128)
-            let problems = [try await client.get("/nowhere"), try await client.call(.get, "/api/audio/nosuch", auth: nil),
-                            try await client.call(.delete, "/api/audio/song/1", auth: nil)]
+            let problems = [
+                try await client.get("/nowhere"), try await client.call(.get, "/api/audio/nosuch", auth: nil),
+                try await client.call(.delete, "/api/audio/song/1", auth: nil),
+            ]
             for response in problems {
                 #expect(response.isProblem && response.headers[.xRequestID]?.isEmpty == false)
             }
@@ -523,9 +554,12 @@ import TestSupport
 @Suite struct CORSTests {
     @Test func allowedOriginsGetCORSHeaders() async throws {
         try await TestServer.run(corsOrigins: CORSOrigins(setting: "https://app.example.com")) { client, _ in
-            let preflight = try await client.execute(uri: "/api/audio/song/1", method: .options, headers: [
-                .origin: "https://app.example.com", .accessControlRequestMethod: "PATCH", .accessControlRequestHeaders: "authorization, content-type",
-            ])
+            let preflight = try await client.execute(
+                uri: "/api/audio/song/1", method: .options,
+                headers: [
+                    .origin: "https://app.example.com", .accessControlRequestMethod: "PATCH",
+                    .accessControlRequestHeaders: "authorization, content-type",
+                ])
             #expect(preflight.status == .noContent)
             #expect(preflight.headers[.accessControlAllowOrigin] == "https://app.example.com")
             #expect(preflight.headers[.accessControlAllowMethods]?.contains("PATCH") == true)
@@ -596,7 +630,9 @@ import TestSupport
         environment["KINDS_DIR"] = TestServer.repoKinds
         environment["LOG_LEVEL"] = "error"
 
-        let made = try run(binary, ["keys", "create", "--name", "ci", "--scope", "write:song", "--scope", "read:audiobook", "--expires", "30d"], environment: environment)
+        let made = try run(
+            binary, ["keys", "create", "--name", "ci", "--scope", "write:song", "--scope", "read:audiobook", "--expires", "30d"],
+            environment: environment)
         let secret = try #require(made.split(separator: "\n").last.map(String.init))
         #expect(secret.hasPrefix("afs_") && secret.count == 47, "the secret is alone on the last line: \(made)")
         #expect(made.contains("read:audio_book") && made.contains("expires"))
@@ -609,8 +645,12 @@ import TestSupport
         #expect(try run(binary, ["keys", "list"], environment: environment).contains("\tyes"))
         #expect(throws: (any Error).self) { try run(binary, ["keys", "revoke", "ci"], environment: environment) }
         // A scope naming no kind, and a bad lifetime, are refused before the database is touched.
-        #expect(throws: (any Error).self) { try run(binary, ["keys", "create", "--name", "x", "--scope", "read:nosuchkind"], environment: environment) }
-        #expect(throws: (any Error).self) { try run(binary, ["keys", "create", "--name", "x", "--scope", "admin", "--expires", "soon"], environment: environment) }
+        #expect(throws: (any Error).self) {
+            try run(binary, ["keys", "create", "--name", "x", "--scope", "read:nosuchkind"], environment: environment)
+        }
+        #expect(throws: (any Error).self) {
+            try run(binary, ["keys", "create", "--name", "x", "--scope", "admin", "--expires", "soon"], environment: environment)
+        }
 
         let audit = try run(binary, ["audit"], environment: environment)
         #expect(audit.contains("key_create") && audit.contains("key_revoke") && audit.contains("audio-server CLI"))

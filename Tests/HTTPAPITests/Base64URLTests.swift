@@ -1,6 +1,7 @@
 import Foundation
-@testable import HTTPAPI
 import Testing
+
+@testable import HTTPAPI
 
 /// The cursor alphabet, held to Foundation's base64 with RFC 4648 §5's substitutions.
 @Suite struct Base64URLTests {

@@ -12,11 +12,11 @@ import Testing
 /// reproduces it deterministically.
 @Suite struct ConnectionLeakTests {
     static let labelYAML = """
-    name: label
-    fields:
-      code: {type: string, required: true, max_length: 100, unique: true}
-      note: {type: string, max_length: 100}
-    """
+        name: label
+        fields:
+          code: {type: string, required: true, max_length: 100, unique: true}
+          note: {type: string, max_length: 100}
+        """
 
     struct Hung: Error {}
 
@@ -38,8 +38,10 @@ import Testing
                             try await client.postJSON("/api/audio/create", #"{"filetype":"label","code":"kept"}"#).status
                         }
                         group.addTask {
-                            try await client.execute(uri: "/api/audio/label/\(mine)", method: .patch,
-                                                     headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"code":"kept"}"#)).status
+                            try await client.execute(
+                                uri: "/api/audio/label/\(mine)", method: .patch,
+                                headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"code":"kept"}"#)
+                            ).status
                         }
                     }
                     return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
@@ -50,7 +52,10 @@ import Testing
             // Still answering, well within the time a hung pool would take.
             let answer = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
                 group.addTask { try await client.get("/api/audio/label/\(kept)").status }
-                group.addTask { try await Task.sleep(for: .seconds(20)); throw Hung() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(20))
+                    throw Hung()
+                }
                 defer { group.cancelAll() }
                 return try await group.next()!
             }

@@ -2,8 +2,8 @@ import Foundation
 import HTTPAPI
 import KindModel
 import PostgresNIO
-import Testing
 import TestSupport
+import Testing
 
 /// The next cursor is written from the last row's binary cells (not from PostgreSQL's `::text` of
 /// every scanned row), so its text must cast back to exactly the value it came from, for every
@@ -17,10 +17,12 @@ import TestSupport
         let ats = ["2026-01-31T10:00:00Z", "2026-01-31T10:00:00.000001Z", "1999-12-31T23:59:59.999999Z", "2026-06-01T00:00:00+05:30"]
         let titles = [#"a \"quoted\" one"#, #"back\\slash"#, "plain", "Ünïcode ✓"]
         var fields = [#""filetype":"sample""#, #""title":"\#(titles[i % 4])""#]
-        if i % 5 != 4 { // every fifth value of the optional fields is absent: NULLs tie too
-            fields += [#""ratio":\#(ratios[i % 6])"#, #""at":"\#(ats[i % 4])""#, #""plays":\#(i % 3)"#,
-                       #""live":\#(i % 2 == 0)"#, #""day":"2026-0\#(1 + i % 3)-15""#, #""mood":"\#(i % 2 == 0 ? "calm" : "wild")""#,
-                       #""notes":"n\#(i % 3)""#]
+        if i % 5 != 4 {  // every fifth value of the optional fields is absent: NULLs tie too
+            fields += [
+                #""ratio":\#(ratios[i % 6])"#, #""at":"\#(ats[i % 4])""#, #""plays":\#(i % 3)"#,
+                #""live":\#(i % 2 == 0)"#, #""day":"2026-0\#(1 + i % 3)-15""#, #""mood":"\#(i % 2 == 0 ? "calm" : "wild")""#,
+                #""notes":"n\#(i % 3)""#,
+            ]
         }
         return "{" + fields.joined(separator: ",") + "}"
     }
@@ -33,7 +35,9 @@ import TestSupport
                     let order = "\"\(column)\" \(descending ? "DESC" : "ASC") NULLS LAST, id"
                     let expected: [Int64] = try await server.sql { db in
                         var ids: [Int64] = []
-                        for try await id in try await db.query(PostgresQuery(unsafeSQL: "SELECT id FROM sample ORDER BY \(order)"), logger: TestDatabase.logger).decode(Int64.self) {
+                        for try await id in try await db.query(
+                            PostgresQuery(unsafeSQL: "SELECT id FROM sample ORDER BY \(order)"), logger: TestDatabase.logger
+                        ).decode(Int64.self) {
                             ids.append(id)
                         }
                         return ids
@@ -47,7 +51,9 @@ import TestSupport
             // Two keys with ties on both, mixed directions.
             let expected: [Int64] = try await server.sql { db in
                 var ids: [Int64] = []
-                for try await id in try await db.query("SELECT id FROM sample ORDER BY at DESC NULLS LAST, ratio ASC NULLS LAST, id", logger: TestDatabase.logger).decode(Int64.self) {
+                for try await id in try await db.query(
+                    "SELECT id FROM sample ORDER BY at DESC NULLS LAST, ratio ASC NULLS LAST, id", logger: TestDatabase.logger
+                ).decode(Int64.self) {
                     ids.append(id)
                 }
                 return ids

@@ -1,5 +1,4 @@
 import Foundation
-@testable import HTTPAPI
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -8,8 +7,10 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Storage
-import Testing
 import TestSupport
+import Testing
+
+@testable import HTTPAPI
 
 @Suite struct DatabaseOutageTests {
     /// The watcher, pointed at a port where nothing listens, reports the database unreachable:
@@ -42,8 +43,9 @@ import TestSupport
 }
 
 @Suite struct ErrorMappingTests {
-    static let request = Request(head: HTTPRequest(method: .get, scheme: "http", authority: "test", path: "/api/audio/song"),
-                                 body: RequestBody(buffer: ByteBuffer()))
+    static let request = Request(
+        head: HTTPRequest(method: .get, scheme: "http", authority: "test", path: "/api/audio/song"),
+        body: RequestBody(buffer: ByteBuffer()))
 
     /// Errors that reach the middleware from PostgreSQL, taken from a real connection, become the
     /// documented problems: unreachable → 503 with Retry-After, an unreadable value → 400.
@@ -57,8 +59,9 @@ import TestSupport
             #expect(problem.status == .serviceUnavailable && problem.slug == "database-unavailable")
             #expect(problem.headers[.retryAfter] == "5")
         }
-        let invalid = Problem(for: StorageError.invalidValue(message: "invalid input syntax for type bigint: \"abc\""),
-                                                                    request: Self.request, logger: Logger(label: "test"))
+        let invalid = Problem(
+            for: StorageError.invalidValue(message: "invalid input syntax for type bigint: \"abc\""),
+            request: Self.request, logger: Logger(label: "test"))
         #expect(invalid.status == .badRequest && invalid.slug == "invalid-value")
         #expect(invalid.detail.contains("bigint"))
         let other = Problem(for: CancellationError(), request: Self.request, logger: Logger(label: "test"))
@@ -73,15 +76,17 @@ import TestSupport
             let port = try #require(client.port)
             let wav = try Fixture.bytes("wav_mono_s16.wav")
             let chunked = Array(String(wav.count, radix: 16).utf8) + Array("\r\n".utf8) + wav + Array("\r\n0\r\n\r\n".utf8)
-            let answer = try await RawConnection.sendAndRead(port: port, head: """
-                PUT /api/audio/song/\(id) HTTP/1.1\r
-                Host: 127.0.0.1\r
-                Content-Type: audio/wav\r
-                Transfer-Encoding: chunked\r
-                If-Match: "2000-01-01T00:00:00.000000Z"\r
-                \r
+            let answer = try await RawConnection.sendAndRead(
+                port: port,
+                head: """
+                    PUT /api/audio/song/\(id) HTTP/1.1\r
+                    Host: 127.0.0.1\r
+                    Content-Type: audio/wav\r
+                    Transfer-Encoding: chunked\r
+                    If-Match: "2000-01-01T00:00:00.000000Z"\r
+                    \r
 
-                """, body: chunked, until: "}")
+                    """, body: chunked, until: "}")
             #expect(answer.hasPrefix("HTTP/1.1 412"), "\(answer.prefix(300))")
             #expect(answer.contains("/problems/stale-version"))
             #expect(context.storedFiles().isEmpty)

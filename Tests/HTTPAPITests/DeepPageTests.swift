@@ -1,10 +1,11 @@
 import Foundation
-@testable import HTTPAPI
 import KindModel
 import PostgresNIO
 import Storage
-import Testing
 import TestSupport
+import Testing
+
+@testable import HTTPAPI
 
 /// A sorted list read deep through its cursor, on the shipped podcast kind and its
 /// `indexes: [[host, -duration, name]]` entry (migration 0003).
@@ -22,7 +23,9 @@ import TestSupport
                 try await db.query(PostgresQuery(unsafeSQL: Self.load), logger: TestDatabase.logger)
                 try await db.query("ANALYZE podcast", logger: TestDatabase.logger)
                 var ids: [Int64] = []
-                for try await id in try await db.query("SELECT id FROM podcast WHERE host = 'the host' AND duration >= 60 ORDER BY duration DESC, name, id", logger: TestDatabase.logger).decode(Int64.self) {
+                for try await id in try await db.query(
+                    "SELECT id FROM podcast WHERE host = 'the host' AND duration >= 60 ORDER BY duration DESC, name, id", logger: TestDatabase.logger
+                ).decode(Int64.self) {
                     ids.append(id)
                 }
                 return ids
@@ -38,7 +41,9 @@ import TestSupport
             var (query, _) = try ListQueryParser.parse([("host", "the host"), ("duration[gte]", "60"), ("sort", "-duration,name")], kind: kind)
             let last = expected[30 * 50 - 1]
             let position: (String, String) = try await server.sql { db in
-                for try await row in try await db.query("SELECT duration::text, name FROM podcast WHERE id = \(last)", logger: TestDatabase.logger).decode((String, String).self) {
+                for try await row in try await db.query("SELECT duration::text, name FROM podcast WHERE id = \(last)", logger: TestDatabase.logger)
+                    .decode((String, String).self)
+                {
                     return row
                 }
                 throw TestFailure("record \(last) is gone")

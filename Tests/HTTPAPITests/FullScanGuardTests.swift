@@ -1,10 +1,11 @@
 import Foundation
-@testable import HTTPAPI
 import KindModel
 import PostgresNIO
 import Storage
-import Testing
 import TestSupport
+import Testing
+
+@testable import HTTPAPI
 
 /// A sort no index serves is refused on a large table (`FullScanGuard`), with a problem naming the
 /// field and how to index it; browsing sorts are served from their index at any depth.
@@ -12,7 +13,9 @@ import TestSupport
     @Test func largeTableRefusesUnindexedSortsAndServesBrowsingOnes() async throws {
         try await TestServer.run { client, server in
             try await server.sql { db in
-                try await db.query("INSERT INTO song (name, duration) SELECT 'song ' || g, 1 + (g * 7919) % 3600 FROM generate_series(1, 120000) g", logger: TestDatabase.logger)
+                try await db.query(
+                    "INSERT INTO song (name, duration) SELECT 'song ' || g, 1 + (g * 7919) % 3600 FROM generate_series(1, 120000) g",
+                    logger: TestDatabase.logger)
                 try await db.query("ANALYZE song", logger: TestDatabase.logger)
             }
             let refused = try await client.get("/api/audio/song?sort=name&limit=5")
@@ -21,7 +24,8 @@ import TestSupport
             let problem = try refused.json()
             #expect(problem["type"]?.stringValue?.hasSuffix("sort-needs-index") == true, "\(problem)")
             let detail = problem["detail"]?.stringValue ?? ""
-            #expect(detail.contains("Sorting song by name") && detail.contains("`browse: true` to field 'name'")
+            #expect(
+                detail.contains("Sorting song by name") && detail.contains("`browse: true` to field 'name'")
                     && detail.contains("Sorts an index serves: id, -id, duration, -duration"), "\(detail)")
             let issue = problem["errors"]?.arrayValue?.first?.objectValue
             #expect(issue?["field"] == "sort" && issue?["code"] == "needs_index", "\(problem)")
@@ -30,7 +34,9 @@ import TestSupport
             let byDateDetail = try byDate.json()["detail"]?.stringValue ?? ""
             #expect(byDate.status == .badRequest && byDateDetail.contains("sort by a browsing field instead"), "\(byDateDetail)")
 
-            for served in ["", "sort=-id", "sort=duration", "sort=-duration", "duration%5Bgte%5D=1800&sort=duration", "sort=-duration,name", "name=song%207"] {
+            for served in [
+                "", "sort=-id", "sort=duration", "sort=-duration", "duration%5Bgte%5D=1800&sort=duration", "sort=-duration,name", "name=song%207",
+            ] {
                 #expect(try await client.get("/api/audio/song?\(served)&limit=5").status == .ok, "\(served)")
             }
             // A small table is not guarded: podcasts sort by anything.
@@ -51,7 +57,9 @@ import TestSupport
             let newestPlan: String = try await server.sql { db in
                 let (sql, bindings) = RecordStore.pageStatement(newest, in: KindQueries(kind: kind))
                 var lines: [String] = []
-                for try await line in try await db.query(PostgresQuery(unsafeSQL: "EXPLAIN (COSTS OFF) " + sql, binds: bindings.values), logger: TestDatabase.logger).decode(String.self) {
+                for try await line in try await db.query(
+                    PostgresQuery(unsafeSQL: "EXPLAIN (COSTS OFF) " + sql, binds: bindings.values), logger: TestDatabase.logger
+                ).decode(String.self) {
                     lines.append(line)
                 }
                 return lines.joined(separator: "\n")

@@ -1,5 +1,4 @@
 import Foundation
-@testable import HTTPAPI
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -8,8 +7,10 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Storage
-import Testing
 import TestSupport
+import Testing
+
+@testable import HTTPAPI
 
 /// Requests a careless or hostile client sends — found by a black-box audit of the issues' words —
 /// each answered with the documented 4xx and nothing lost, never a 500 or a silent surprise.
@@ -20,14 +21,16 @@ import TestSupport
             let json = #"{"filetype":"song","name":"x","duration":1,"pad":""# + String(repeating: "a", count: 2 << 20) + #""}"#
             let chunk = String(json.utf8.count, radix: 16) + "\r\n" + json + "\r\n0\r\n\r\n"
             for (method, path) in [("POST", "/api/audio/create"), ("PATCH", "/api/audio/song/1")] {
-                let answer = try await RawConnection.sendAndRead(port: port, head: """
-                    \(method) \(path) HTTP/1.1\r
-                    Host: 127.0.0.1\r
-                    Content-Type: application/json\r
-                    Transfer-Encoding: chunked\r
-                    \r
+                let answer = try await RawConnection.sendAndRead(
+                    port: port,
+                    head: """
+                        \(method) \(path) HTTP/1.1\r
+                        Host: 127.0.0.1\r
+                        Content-Type: application/json\r
+                        Transfer-Encoding: chunked\r
+                        \r
 
-                    """, body: Array(chunk.utf8), until: "}")
+                        """, body: Array(chunk.utf8), until: "}")
                 #expect(answer.hasPrefix("HTTP/1.1 413"), "\(method): \(answer.prefix(300))")
                 #expect(answer.contains("application/problem+json") && answer.contains("1024 KiB"), "\(answer.prefix(600))")
             }
@@ -72,13 +75,15 @@ import TestSupport
             #expect(record["plays"] == 0 && record["mood"] == .null && record["gains"] == [1.5, 2])
             let id = try #require(record["id"]?.int64)
             // PATCH null clears: the list becomes [], which breaks min_items — a field error, not a database one.
-            let cleared = try await client.execute(uri: "/api/audio/jingle/\(id)", method: .patch,
-                                                   headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"gains":null}"#))
+            let cleared = try await client.execute(
+                uri: "/api/audio/jingle/\(id)", method: .patch,
+                headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"gains":null}"#))
             #expect(cleared.status == .badRequest && cleared.isProblem)
             #expect(try cleared.json()["errors"]?.arrayValue?.first?["field"] == "gains", "\(cleared.text)")
             #expect(try cleared.json()["errors"]?.arrayValue?.first?["code"] == "min_items")
-            let scalar = try await client.execute(uri: "/api/audio/jingle/\(id)", method: .patch,
-                                                  headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"plays":null}"#))
+            let scalar = try await client.execute(
+                uri: "/api/audio/jingle/\(id)", method: .patch,
+                headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"plays":null}"#))
             let plays = try scalar.json()["plays"]
             #expect(scalar.status == .ok && plays == .null)
         }
@@ -89,8 +94,9 @@ import TestSupport
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let etag = try #require(try await client.get("/api/audio/song/\(id)").headers[.eTag])
             func patch(_ ifMatch: String) async throws -> TestResponse {
-                try await client.execute(uri: "/api/audio/song/\(id)", method: .patch,
-                                         headers: [.contentType: "application/json", .ifMatch: ifMatch], body: ByteBuffer(string: #"{"name":"u"}"#))
+                try await client.execute(
+                    uri: "/api/audio/song/\(id)", method: .patch,
+                    headers: [.contentType: "application/json", .ifMatch: ifMatch], body: ByteBuffer(string: #"{"name":"u"}"#))
             }
             // A list of entity tags matches when any of them does (RFC 9110 §13.1.1).
             let listed = try await patch("\"stale\", \(etag)")
@@ -100,13 +106,15 @@ import TestSupport
             // Upload: a stale If-Match is 412 and stores nothing; the current one stores the file.
             var body = MultipartBody()
             body.addFile(filename: "a.wav", contentType: "audio/wav", bytes: try Fixture.bytes("wav_mono_s16.wav"))
-            let staleUpload = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
-                                                       headers: [.contentType: body.contentType, .ifMatch: etag], body: ByteBuffer(bytes: body.bytes))
+            let staleUpload = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .put,
+                headers: [.contentType: body.contentType, .ifMatch: etag], body: ByteBuffer(bytes: body.bytes))
             #expect(staleUpload.status == .preconditionFailed && staleUpload.isProblem)
             #expect(staleUpload.headers[.eTag] == current)
             #expect(context.storedFiles().isEmpty)
-            let upload = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
-                                                  headers: [.contentType: body.contentType, .ifMatch: current], body: ByteBuffer(bytes: body.bytes))
+            let upload = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .put,
+                headers: [.contentType: body.contentType, .ifMatch: current], body: ByteBuffer(bytes: body.bytes))
             #expect(upload.status == .ok, "\(upload.text)")
             let afterUpload = try #require(upload.headers[.eTag])
 
@@ -147,13 +155,15 @@ import TestSupport
             var two = MultipartBody()
             two.addFile(filename: "a.wav", contentType: "audio/wav", bytes: try Fixture.bytes("wav_mono_s16.wav"))
             two.addFile(filename: "b.wav", contentType: "audio/wav", bytes: try Fixture.bytes("wav_mono_s16.wav"))
-            let both = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
-                                                headers: [.contentType: two.contentType], body: ByteBuffer(bytes: two.bytes))
+            let both = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .put,
+                headers: [.contentType: two.contentType], body: ByteBuffer(bytes: two.bytes))
             let bothType = try both.json()["type"]
             #expect(both.status == .badRequest && bothType == "/problems/multiple-files", "\(both.text)")
-            let noDelimiter = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
-                                                       headers: [.contentType: "multipart/form-data; boundary=zzz"],
-                                                       body: ByteBuffer(bytes: try Fixture.bytes("wav_mono_s16.wav")))
+            let noDelimiter = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .put,
+                headers: [.contentType: "multipart/form-data; boundary=zzz"],
+                body: ByteBuffer(bytes: try Fixture.bytes("wav_mono_s16.wav")))
             let noDelimiterType = try noDelimiter.json()["type"]
             #expect(noDelimiter.status == .badRequest && noDelimiterType == "/problems/malformed-multipart", "\(noDelimiter.text)")
             #expect(context.storedFiles().isEmpty)
@@ -171,8 +181,9 @@ import TestSupport
             for (sent, stored): (String, JSONValue) in [(#"C:\Users\me\song.wav"#, "song.wav"), ("../../etc/passwd.wav", "passwd.wav"), ("", .null)] {
                 var body = MultipartBody()
                 body.addFile(filename: sent, contentType: "audio/wav", bytes: try Fixture.bytes("wav_mono_s16.wav"))
-                let response = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
-                                                        headers: [.contentType: body.contentType], body: ByteBuffer(bytes: body.bytes))
+                let response = try await client.execute(
+                    uri: "/api/audio/song/\(id)", method: .put,
+                    headers: [.contentType: body.contentType], body: ByteBuffer(bytes: body.bytes))
                 #expect(response.status == .ok, "\(response.text)")
                 #expect(try response.json()["file"]?["original_name"] == stored, "\(sent)")
             }
@@ -183,15 +194,17 @@ import TestSupport
         try await TestServer.run(maxUploadBytes: 100_000, setup: .live) { client, _ in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let port = try #require(client.port)
-            let answer = try await RawConnection.sendAndRead(port: port, head: """
-                PUT /api/audio/song/\(id) HTTP/1.1\r
-                Host: 127.0.0.1\r
-                Content-Type: audio/wav\r
-                Content-Length: 10000000\r
-                Expect: 100-continue\r
-                \r
+            let answer = try await RawConnection.sendAndRead(
+                port: port,
+                head: """
+                    PUT /api/audio/song/\(id) HTTP/1.1\r
+                    Host: 127.0.0.1\r
+                    Content-Type: audio/wav\r
+                    Content-Length: 10000000\r
+                    Expect: 100-continue\r
+                    \r
 
-                """, until: "}")
+                    """, until: "}")
             #expect(answer.hasPrefix("HTTP/1.1 413"), "\(answer.prefix(300))")
             #expect(!answer.contains("100 Continue"))
         }

@@ -1,16 +1,21 @@
-@testable import HTTPAPI
 import Testing
+
+@testable import HTTPAPI
 
 /// Which `Content-Type` values a JSON body may come with (everything else is a 415).
 @Suite struct HeaderTextTests {
-    @Test(arguments: ["application/json", "Application/JSON; charset=UTF-8", " application/json ;x=y",
-                      "\tapplication/json\t", "application/problem+json", "application/vnd.api+json; v=1"])
+    @Test(arguments: [
+        "application/json", "Application/JSON; charset=UTF-8", " application/json ;x=y",
+        "\tapplication/json\t", "application/problem+json", "application/vnd.api+json; v=1",
+    ])
     func jsonTypesAreAccepted(_ type: String) {
         #expect(JSONBody.isJSON(type))
     }
 
-    @Test(arguments: ["", " ", "text/plain", "application/jsonx", "json", "text/json", "application/xml",
-                      "application/json-patch", "multipart/form-data; boundary=x+json"])
+    @Test(arguments: [
+        "", " ", "text/plain", "application/jsonx", "json", "text/json", "application/xml",
+        "application/json-patch", "multipart/form-data; boundary=x+json",
+    ])
     func otherTypesAreRefused(_ type: String) {
         #expect(!JSONBody.isJSON(type))
     }

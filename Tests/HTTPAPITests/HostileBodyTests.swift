@@ -1,11 +1,12 @@
 import Foundation
-@testable import HTTPAPI
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import KindModel
 import NIOCore
 import Testing
+
+@testable import HTTPAPI
 
 /// Bodies built to cost the server more than they cost the client: thousands of keys, problem
 /// responses that echo them, hostile file names. Each gets a bounded, documented answer.
@@ -24,7 +25,9 @@ import Testing
         #expect(object["more_errors"] == .integer(150))
         let detail = try #require(object["detail"]?.stringValue)
         #expect(detail.hasPrefix("250 fields are invalid: 'f0' is not a field; "))
-        #expect(detail.hasSuffix("'f9' is not a field; and 240 more (see errors, which lists the first 100; more_errors counts the other 150)"), "\(detail)")
+        #expect(
+            detail.hasSuffix("'f9' is not a field; and 240 more (see errors, which lists the first 100; more_errors counts the other 150)"),
+            "\(detail)")
         // Few issues: all listed, no count, the detail as before.
         let two = Problem.validation(Array(issues.prefix(2))).json.objectValue
         #expect(two?["errors"]?.arrayValue?.count == 2 && two?["more_errors"] == nil)
@@ -38,8 +41,9 @@ import Testing
             #expect(body.utf8.count > JSONBody.offloadThreshold)
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             for (method, uri) in [(HTTPRequest.Method.post, "/api/audio/create"), (.patch, "/api/audio/song/\(id)")] {
-                let response = try await client.execute(uri: uri, method: method, headers: [.contentType: "application/json"],
-                                                        body: ByteBuffer(string: body))
+                let response = try await client.execute(
+                    uri: uri, method: method, headers: [.contentType: "application/json"],
+                    body: ByteBuffer(string: body))
                 #expect(response.status == .badRequest && response.isProblem, "\(method): \(response.status)")
                 let problem = try response.json()
                 #expect(problem["type"] == "/problems/validation")
@@ -85,8 +89,10 @@ import Testing
     @Test func originalNamesLoseControlAndBidiCharacters() {
         // U+202E shows "song\u{202E}vaw.exe" as "songexe.wav" in a file list.
         #expect(UploadReceiver.baseName("song\u{202E}vaw.exe") == "songvaw.exe")
-        let controls = ["\u{202A}", "\u{202B}", "\u{202C}", "\u{202D}", "\u{202E}", "\u{2066}", "\u{2067}", "\u{2068}", "\u{2069}",
-                        "\u{200E}", "\u{200F}", "\u{061C}", "\u{0}", "\u{1B}", "\u{7F}", "\u{85}", "\u{9F}"]
+        let controls = [
+            "\u{202A}", "\u{202B}", "\u{202C}", "\u{202D}", "\u{202E}", "\u{2066}", "\u{2067}", "\u{2068}", "\u{2069}",
+            "\u{200E}", "\u{200F}", "\u{061C}", "\u{0}", "\u{1B}", "\u{7F}", "\u{85}", "\u{9F}",
+        ]
         for c in controls {
             #expect(UploadReceiver.baseName("a\(c)b.wav") == "ab.wav", "U+\(String(c.unicodeScalars.first!.value, radix: 16))")
         }
@@ -121,13 +127,16 @@ import Testing
     @Test func uploadedNamesAreCleanedAndDownloadsAreNotSniffed() async throws {
         try await TestServer.run { client, _ in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
-            let cases = [("song\u{202E}vaw.exe\u{200F}", "songvaw.exe"),
-                         (String(repeating: "n", count: 400) + "\u{2066}.wav", String(repeating: "n", count: 251) + ".wav")]
+            let cases = [
+                ("song\u{202E}vaw.exe\u{200F}", "songvaw.exe"),
+                (String(repeating: "n", count: 400) + "\u{2066}.wav", String(repeating: "n", count: 251) + ".wav"),
+            ]
             for (sent, expected) in cases {
                 var body = MultipartBody()
                 body.addFile(filename: sent, contentType: "audio/wav", bytes: try Fixture.bytes("wav_mono_s16.wav"))
-                let upload = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
-                                                      headers: [.contentType: body.contentType], body: ByteBuffer(bytes: body.bytes))
+                let upload = try await client.execute(
+                    uri: "/api/audio/song/\(id)", method: .put,
+                    headers: [.contentType: body.contentType], body: ByteBuffer(bytes: body.bytes))
                 #expect(upload.status == .ok, "\(upload.text)")
                 #expect(try upload.json()["file"]?["original_name"]?.stringValue == expected)
                 #expect(try await client.get("/api/audio/song/\(id)").json()["file"]?["original_name"]?.stringValue == expected)

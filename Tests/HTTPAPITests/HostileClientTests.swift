@@ -4,13 +4,14 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
-import Synchronization
 import Storage
+import Synchronization
 import Testing
 
 /// Short limits so the tests wait fractions of a second, not the defaults' 10–60 s.
-private let quick = ConnectionLimits(headerTimeout: .milliseconds(600), idleTimeout: .milliseconds(600),
-                                     minBodyRate: .init(bytes: 2000, window: .milliseconds(500)))
+private let quick = ConnectionLimits(
+    headerTimeout: .milliseconds(600), idleTimeout: .milliseconds(600),
+    minBodyRate: .init(bytes: 2000, window: .milliseconds(500)))
 
 private func healthz(_ host: String = "127.0.0.1") -> String { "GET /healthz HTTP/1.1\r\nHost: \(host)\r\n\r\n" }
 
@@ -50,21 +51,24 @@ private func healthz(_ host: String = "127.0.0.1") -> String { "GET /healthz HTT
     @Test func aSlowButLiveUploadSucceedsAndAStalledBodyIsClosed() async throws {
         // A 2 s window (floor 1,000 bytes/s): the slow sender below may be paused for ~1.6 s by a
         // loaded test machine and still be live, which a 500 ms window did not tolerate.
-        let rate = ConnectionLimits(headerTimeout: .seconds(5), idleTimeout: .seconds(5),
-                                    minBodyRate: .init(bytes: 2000, window: .seconds(2)))
+        let rate = ConnectionLimits(
+            headerTimeout: .seconds(5), idleTimeout: .seconds(5),
+            minBodyRate: .init(bytes: 2000, window: .seconds(2)))
         try await TestServer.run(setup: .live, connections: rate) { client, context in
             let port = try #require(client.port)
             let id = try await client.create(#"{"filetype":"song","name":"slow","duration":1}"#)
             let wav = LargeUploadTests.wav(dataBytes: 16_000)
             let slow = try await RawSocket.connect(port: port)
-            try await slow.send("PUT /api/audio/song/\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nContent-Length: \(wav.count)\r\n\r\n")
+            try await slow.send(
+                "PUT /api/audio/song/\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nContent-Length: \(wav.count)\r\n\r\n")
             // 500 bytes every 100 ms: 5 KB/s, 5× the floor, for ~3.2 s (longer than the window).
             try await slow.sendSlowly(wav, chunk: 500, every: .milliseconds(100))
             let answer = try await slow.read(until: "}")
             #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(400))")
 
             let stalled = try await RawSocket.connect(port: port)
-            try await stalled.send("PUT /api/audio/song/\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nContent-Length: 100000\r\n\r\n")
+            try await stalled.send(
+                "PUT /api/audio/song/\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nContent-Length: 100000\r\n\r\n")
             try await stalled.send(Array(wav.prefix(5000)))
             #expect(try await stalled.closedWithin(.seconds(8)) != nil, "a stalled body kept its connection")
             var leftovers = context.storedFiles().filter { $0.hasPrefix("tmp/") }
@@ -122,18 +126,20 @@ private func healthz(_ host: String = "127.0.0.1") -> String { "GET /healthz HTT
             let port = try #require(client.port)
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             for (method, path, type) in [("POST", "/api/audio/create", "application/json"), ("PUT", "/api/audio/song/\(id)", "audio/wav")] {
-                let answer = try await RawConnection.sendAndRead(port: port, head: """
-                    \(method) \(path) HTTP/1.1\r
-                    Host: 127.0.0.1\r
-                    Content-Type: \(type)\r
-                    Transfer-Encoding: chunked\r
-                    \r
-                    zz\r
-                    {}\r
-                    0\r
-                    \r
+                let answer = try await RawConnection.sendAndRead(
+                    port: port,
+                    head: """
+                        \(method) \(path) HTTP/1.1\r
+                        Host: 127.0.0.1\r
+                        Content-Type: \(type)\r
+                        Transfer-Encoding: chunked\r
+                        \r
+                        zz\r
+                        {}\r
+                        0\r
+                        \r
 
-                    """, until: "}", wait: .seconds(5))
+                        """, until: "}", wait: .seconds(5))
                 #expect(answer.hasPrefix("HTTP/1.1 400"), "\(method): \(answer)")
                 #expect(answer.contains("application/problem+json") && answer.contains("malformed-chunked-body"), "\(method): \(answer)")
             }
@@ -143,32 +149,36 @@ private func healthz(_ host: String = "127.0.0.1") -> String { "GET /healthz HTT
     @Test func aContentEncodingIs415AndATransferEncodingOtherThanChunkedIs501() async throws {
         try await TestServer.run(setup: .live) { client, _ in
             let port = try #require(client.port)
-            let gzip = try await RawConnection.sendAndRead(port: port, head: """
-                POST /api/audio/create HTTP/1.1\r
-                Host: 127.0.0.1\r
-                Content-Type: application/json\r
-                Content-Encoding: gzip\r
-                Content-Length: 2\r
-                \r
-                {}
-                """, until: "}", wait: .seconds(5))
+            let gzip = try await RawConnection.sendAndRead(
+                port: port,
+                head: """
+                    POST /api/audio/create HTTP/1.1\r
+                    Host: 127.0.0.1\r
+                    Content-Type: application/json\r
+                    Content-Encoding: gzip\r
+                    Content-Length: 2\r
+                    \r
+                    {}
+                    """, until: "}", wait: .seconds(5))
             #expect(gzip.hasPrefix("HTTP/1.1 415") && gzip.contains("unsupported-content-encoding"), "\(gzip)")
             // Without a body the header is harmless.
             let noBody = try await client.execute(uri: "/api/kinds", method: .get, headers: [.contentEncoding: "gzip"])
             #expect(noBody.status == .ok)
             for encoding in ["gzip, chunked", "gzip"] {
-                let answer = try await RawConnection.sendAndRead(port: port, head: """
-                    POST /api/audio/create HTTP/1.1\r
-                    Host: 127.0.0.1\r
-                    Content-Type: application/json\r
-                    Transfer-Encoding: \(encoding)\r
-                    \r
-                    2\r
-                    {}\r
-                    0\r
-                    \r
+                let answer = try await RawConnection.sendAndRead(
+                    port: port,
+                    head: """
+                        POST /api/audio/create HTTP/1.1\r
+                        Host: 127.0.0.1\r
+                        Content-Type: application/json\r
+                        Transfer-Encoding: \(encoding)\r
+                        \r
+                        2\r
+                        {}\r
+                        0\r
+                        \r
 
-                    """, until: "}", wait: .seconds(5))
+                        """, until: "}", wait: .seconds(5))
                 #expect(answer.hasPrefix("HTTP/1.1 501"), "\(encoding): \(answer)")
                 #expect(answer.contains("application/problem+json") && answer.contains("unsupported-transfer-encoding"), "\(encoding): \(answer)")
             }
@@ -182,8 +192,9 @@ private func healthz(_ host: String = "127.0.0.1") -> String { "GET /healthz HTT
         try await TestServer.run(setup: .live) { client, _ in
             let port = try #require(client.port)
             for host in ["evil.example", "evil.example:\(port)", "127.0.0.2"] {
-                let answer = try await RawConnection.sendAndRead(port: port, head: "GET /api/kinds HTTP/1.1\r\nHost: \(host)\r\n\r\n",
-                                                                 until: "]}", wait: .seconds(5))
+                let answer = try await RawConnection.sendAndRead(
+                    port: port, head: "GET /api/kinds HTTP/1.1\r\nHost: \(host)\r\n\r\n",
+                    until: "]}", wait: .seconds(5))
                 #expect(answer.hasPrefix("HTTP/1.1 421"), "\(host): \(answer.prefix(200))")
                 #expect(answer.contains("application/problem+json") && answer.contains("ALLOWED_HOSTS"), "\(host)")
             }
@@ -247,7 +258,8 @@ final class LogCapture: Sendable {
             set { metadata[key] = newValue }
         }
 
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt)
+        {
             // The logger's own metadata too (the request id lives there), as a real handler prints it.
             let all = self.metadata.merging(metadataProvider?.get() ?? [:]) { $1 }.merging(metadata ?? [:]) { $1 }
             capture.records.withLock { $0.append((level, "\(message) \(all)")) }
@@ -278,25 +290,30 @@ final class LogCapture: Sendable {
             let port = try #require(client.port)
             let junk = [UInt8](repeating: UInt8(ascii: "x"), count: 256 * 1024)
             // 64 MiB announced, 256 KiB sent: the answer must come without the rest.
-            let raw = try await RawConnection.sendAndRead(port: port, head: """
-                PUT /api/audio/song/\(id) HTTP/1.1\r
-                Host: 127.0.0.1\r
-                Content-Type: audio/wav\r
-                Content-Length: \(64 << 20)\r
-                \r
+            let raw = try await RawConnection.sendAndRead(
+                port: port,
+                head: """
+                    PUT /api/audio/song/\(id) HTTP/1.1\r
+                    Host: 127.0.0.1\r
+                    Content-Type: audio/wav\r
+                    Content-Length: \(64 << 20)\r
+                    \r
 
-                """, body: junk, until: "]}", wait: .seconds(5))
+                    """, body: junk, until: "]}", wait: .seconds(5))
             #expect(raw.hasPrefix("HTTP/1.1 415") && raw.contains("not-audio"), "\(raw.prefix(300))")
             let boundary = "b0undary"
-            let multipartHead = "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.wav\"\r\nContent-Type: audio/wav\r\n\r\n"
-            let multipart = try await RawConnection.sendAndRead(port: port, head: """
-                PUT /api/audio/song/\(id) HTTP/1.1\r
-                Host: 127.0.0.1\r
-                Content-Type: multipart/form-data; boundary=\(boundary)\r
-                Content-Length: \(64 << 20)\r
-                \r
+            let multipartHead =
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.wav\"\r\nContent-Type: audio/wav\r\n\r\n"
+            let multipart = try await RawConnection.sendAndRead(
+                port: port,
+                head: """
+                    PUT /api/audio/song/\(id) HTTP/1.1\r
+                    Host: 127.0.0.1\r
+                    Content-Type: multipart/form-data; boundary=\(boundary)\r
+                    Content-Length: \(64 << 20)\r
+                    \r
 
-                """, body: Array(multipartHead.utf8) + junk, until: "]}", wait: .seconds(5))
+                    """, body: Array(multipartHead.utf8) + junk, until: "]}", wait: .seconds(5))
             #expect(multipart.hasPrefix("HTTP/1.1 415") && multipart.contains("not-audio"), "\(multipart.prefix(300))")
             #expect(context.storedFiles().isEmpty, "\(context.storedFiles())")
             // A short non-audio file is judged at its end, with the same problem.

@@ -1,12 +1,13 @@
 import Foundation
-@testable import HTTPAPI
 import KindModel
 import Logging
 import PostgresNIO
 import Schema
 import Storage
-import Testing
 import TestSupport
+import Testing
+
+@testable import HTTPAPI
 
 /// A reload on one server reaches every server on the database (`LISTEN/NOTIFY`), a server that was
 /// not listening catches up when it connects, and `audio-server kinds reload` asks them all.
@@ -38,8 +39,9 @@ import TestSupport
         let registry = KindRegistry(try KindLoader.load(directory: context.kindsDirectory))
         let configuration = try context.databaseURL.connectionConfiguration()
         return try await context.sql { client in
-            let reloader = KindReloader(registry: registry, kindsDirectory: context.kindsDirectory,
-                                        migrations: MigrationDirectory(path: context.migrationsDirectory), client: client, logger: Logger(label: "second"))
+            let reloader = KindReloader(
+                registry: registry, kindsDirectory: context.kindsDirectory,
+                migrations: MigrationDirectory(path: context.migrationsDirectory), client: client, logger: Logger(label: "second"))
             let service = KindChangeService(reloader: reloader, listen: configuration)
             let listening = Task { try await service.run() }
             defer { listening.cancel() }
@@ -54,9 +56,11 @@ import TestSupport
                 #expect(!Self.isOpen(second) && !Self.isOpen(context.registry))
                 try Self.openPrivclip(context.kindsDirectory)
                 let outcome = try await context.sql { client in
-                    await KindReloader(registry: context.registry, kindsDirectory: context.kindsDirectory,
-                                       migrations: MigrationDirectory(path: context.migrationsDirectory), client: client,
-                                       logger: Logger(label: "first")).reloadEverywhere()
+                    await KindReloader(
+                        registry: context.registry, kindsDirectory: context.kindsDirectory,
+                        migrations: MigrationDirectory(path: context.migrationsDirectory), client: client,
+                        logger: Logger(label: "first")
+                    ).reloadEverywhere()
                 }
                 #expect(outcome == .reloaded(["audio_book", "podcast", "privclip", "song"]))
                 #expect(Self.isOpen(context.registry))
@@ -72,8 +76,9 @@ import TestSupport
             try Self.openPrivclip(context.kindsDirectory)
             let configuration = try context.databaseURL.connectionConfiguration()
             try await context.sql { client async throws -> Void in
-                let reloader = KindReloader(registry: stale, kindsDirectory: context.kindsDirectory,
-                                            migrations: MigrationDirectory(path: context.migrationsDirectory), client: client, logger: Logger(label: "late"))
+                let reloader = KindReloader(
+                    registry: stale, kindsDirectory: context.kindsDirectory,
+                    migrations: MigrationDirectory(path: context.migrationsDirectory), client: client, logger: Logger(label: "late"))
                 let listening = Task { try await KindChangeService(reloader: reloader, listen: configuration).run() }
                 defer { listening.cancel() }
                 #expect(try await Self.eventually { Self.isOpen(stale) })

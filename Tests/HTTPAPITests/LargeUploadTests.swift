@@ -1,5 +1,4 @@
 import Foundation
-@testable import HTTPAPI
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -8,8 +7,10 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Storage
-import Testing
 import TestSupport
+import Testing
+
+@testable import HTTPAPI
 
 @Suite struct LargeUploadTests {
     /// A PCM WAV of `dataBytes` random sample bytes (16-bit stereo, 44.1 kHz).
@@ -37,8 +38,9 @@ import TestSupport
             #expect(try raw.json()["file"]?["size"]?.int64 == Int64(bytes.count))
             var body = MultipartBody()
             body.addFile(filename: "big.wav", contentType: "audio/wav", bytes: bytes)
-            let multipart = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
-                                                     headers: [.contentType: body.contentType], body: ByteBuffer(bytes: body.bytes))
+            let multipart = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .put,
+                headers: [.contentType: body.contentType], body: ByteBuffer(bytes: body.bytes))
             #expect(multipart.status == .ok)
             #expect(try multipart.json()["file"]?["sha256"]?.stringValue == Fixture.sha256(bytes))
             let stored = context.storedFiles()
@@ -82,11 +84,13 @@ import TestSupport
         try await TestServer.run { client, _ in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let etag = try #require(try await client.get("/api/audio/song/\(id)").headers[.eTag])
-            let weak = try await client.execute(uri: "/api/audio/song/\(id)", method: .patch,
-                                                headers: [.contentType: "application/json", .ifMatch: "W/\(etag)"], body: ByteBuffer(string: #"{"name":"u"}"#))
+            let weak = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .patch,
+                headers: [.contentType: "application/json", .ifMatch: "W/\(etag)"], body: ByteBuffer(string: #"{"name":"u"}"#))
             #expect(weak.status == .preconditionFailed)
-            let strong = try await client.execute(uri: "/api/audio/song/\(id)", method: .patch,
-                                                  headers: [.contentType: "application/json", .ifMatch: "W/\(etag), \(etag)"], body: ByteBuffer(string: #"{"name":"u"}"#))
+            let strong = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .patch,
+                headers: [.contentType: "application/json", .ifMatch: "W/\(etag), \(etag)"], body: ByteBuffer(string: #"{"name":"u"}"#))
             #expect(strong.status == .ok)
         }
     }

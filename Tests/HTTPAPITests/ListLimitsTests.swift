@@ -1,5 +1,4 @@
 import Foundation
-@testable import HTTPAPI
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -8,6 +7,8 @@ import Logging
 import PostgresNIO
 import Storage
 import Testing
+
+@testable import HTTPAPI
 
 /// Bounded cost per list request: capped filters and sort keys, signed cursors.
 @Suite struct ListLimitsTests {

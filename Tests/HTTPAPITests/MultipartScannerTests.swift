@@ -1,5 +1,6 @@
-@testable import HTTPAPI
 import Testing
+
+@testable import HTTPAPI
 
 /// `MultipartScanner` on its own: every way a body can be cut into chunks gives the same parts.
 @Suite struct MultipartScannerTests {
@@ -13,16 +14,23 @@ import Testing
         var scanner = MultipartScanner(boundary: boundary)
         var parts: [Part] = []
         var current: Part?
-        var offset = 0, k = 0
+        var offset = 0
+        var k = 0
         while offset < body.count {
             let n = min(max(1, chunks[k % chunks.count]), body.count - offset)
             k += 1
             try body[offset..<offset + n].withUnsafeBytes { bytes in
                 try scanner.feed(bytes) { event in
                     switch event {
-                    case .header(let name, let value): current = current ?? Part(); current!.headers.append("\(name)=\(value)")
-                    case .body(let b): current = current ?? Part(); current!.body += Array(b)
-                    case .partComplete: parts.append(current ?? Part()); current = nil
+                    case .header(let name, let value):
+                        current = current ?? Part()
+                        current!.headers.append("\(name)=\(value)")
+                    case .body(let b):
+                        current = current ?? Part()
+                        current!.body += Array(b)
+                    case .partComplete:
+                        parts.append(current ?? Part())
+                        current = nil
                     }
                 }
             }

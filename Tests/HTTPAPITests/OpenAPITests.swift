@@ -1,10 +1,11 @@
 import Foundation
-@testable import HTTPAPI
 import Hummingbird
 import HummingbirdTesting
 import KindModel
-import Testing
 import TestSupport
+import Testing
+
+@testable import HTTPAPI
 
 /// The OpenAPI document and the per-kind JSON Schemas: valid by a standard validator, carrying
 /// every constraint of the kinds, and served as they are generated.
@@ -84,19 +85,22 @@ import TestSupport
             assert not song.is_valid({"filetype": "song", "name": "x", "duration": 2147483648})
             print("OK")
             """
-        let schemas = JSONValue.object(JSONObject([
-            ("record", KindJSONSchema.record(clip)), ("create", KindJSONSchema.createRequest(clip)),
-            ("update", KindJSONSchema.updateRequest(clip)),
-            ("song_create", KindJSONSchema.createRequest(try #require(catalog.kind(named: "song")))),
-        ]))
+        let schemas = JSONValue.object(
+            JSONObject([
+                ("record", KindJSONSchema.record(clip)), ("create", KindJSONSchema.createRequest(clip)),
+                ("update", KindJSONSchema.updateRequest(clip)),
+                ("song_create", KindJSONSchema.createRequest(try #require(catalog.kind(named: "song")))),
+            ]))
         let output = try run("/usr/bin/env", ["python3", "-c", script, JSONWriter.string(schemas)])
         #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "OK")
     }
 
     @Test func dateTimeYearRuleMatchesItsPattern() throws {
-        let samples = ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00+00:00", "0001-01-01T00:00:00+00:09", "0001-01-01T23:00:00+01:00",
-                       "0001-01-01T00:00:00-05:00", "0001-01-02T00:00:00+23:59", "9999-12-31T23:59:59-00:01", "9999-12-31T23:59:59+01:00",
-                       "9999-12-31T23:59:59.999999Z", "9999-12-31t10:00:00-00:00", "2026-01-31T18:30:00.5+02:00", "0001-01-01 00:00:00+14:00"]
+        let samples = [
+            "0001-01-01T00:00:00Z", "0001-01-01T00:00:00+00:00", "0001-01-01T00:00:00+00:09", "0001-01-01T23:00:00+01:00",
+            "0001-01-01T00:00:00-05:00", "0001-01-02T00:00:00+23:59", "9999-12-31T23:59:59-00:01", "9999-12-31T23:59:59+01:00",
+            "9999-12-31T23:59:59.999999Z", "9999-12-31t10:00:00-00:00", "2026-01-31T18:30:00.5+02:00", "0001-01-01 00:00:00+14:00",
+        ]
         let expected = JSONValue.array(samples.map { .array([.string($0), .bool(RFC3339.staysWithinYears($0))]) })
         let script = """
             import json, re, sys
@@ -174,9 +178,11 @@ import TestSupport
             for method in item.objectValue?.keys ?? [] { operations.append("\(method.uppercased()) \(path)") }
         }
         for kind in catalog.names {
-            for op in ["GET /api/audio/\(kind)", "GET /api/audio/\(kind)/{id}", "PATCH /api/audio/\(kind)/{id}",
-                       "PUT /api/audio/\(kind)/{id}", "DELETE /api/audio/\(kind)/{id}",
-                       "GET /api/audio/\(kind)/{id}/file", "HEAD /api/audio/\(kind)/{id}/file"] {
+            for op in [
+                "GET /api/audio/\(kind)", "GET /api/audio/\(kind)/{id}", "PATCH /api/audio/\(kind)/{id}",
+                "PUT /api/audio/\(kind)/{id}", "DELETE /api/audio/\(kind)/{id}",
+                "GET /api/audio/\(kind)/{id}/file", "HEAD /api/audio/\(kind)/{id}/file",
+            ] {
                 #expect(operations.contains(op), "\(op)")
             }
         }
@@ -188,7 +194,9 @@ import TestSupport
         for (path, item) in paths {
             for (method, operation) in item.objectValue ?? JSONObject() {
                 for (status, response) in operation["responses"]?.objectValue ?? JSONObject() where status.hasPrefix("4") || status.hasPrefix("5") {
-                    #expect(response["content", "application/problem+json", "schema", "$ref"] == "#/components/schemas/Problem", "\(method) \(path) \(status)")
+                    #expect(
+                        response["content", "application/problem+json", "schema", "$ref"] == "#/components/schemas/Problem",
+                        "\(method) \(path) \(status)")
                 }
             }
         }
@@ -197,7 +205,9 @@ import TestSupport
         #expect(doc["paths", "/api/audio/song/{id}/file", "get", "responses", "206", "headers", "Content-Range", "required"] == true)
         #expect(doc["paths", "/api/audio/song/{id}/file", "get", "responses", "416", "headers", "Content-Range"] != nil)
         #expect(doc["paths", "/api/audio/song/{id}", "patch", "responses", "412"] != nil)
-        #expect(doc["paths", "/api/audio/song/{id}", "put", "requestBody", "content", "multipart/form-data", "schema", "properties", "file", "format"] == "binary")
+        #expect(
+            doc["paths", "/api/audio/song/{id}", "put", "requestBody", "content", "multipart/form-data", "schema", "properties", "file", "format"]
+                == "binary")
         #expect(doc["components", "schemas", "Problem", "properties", "known_kinds"] != nil)
         // A public read still checks a key that is sent: a bad one is a 401, a locked-out address a 429.
         #expect(doc["paths", "/api/audio/song", "get", "security"] == .array([]))
@@ -210,8 +220,10 @@ import TestSupport
             (doc["paths", "/api/audio/\(kind)", "get", "parameters"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
         }
         let podcast = parameters("podcast")
-        for name in ["limit", "cursor", "count", "sort", "has_file", "name", "name[contains]", "name[ne]", "duration",
-                     "duration[gt]", "duration[gte]", "duration[lt]", "duration[lte]", "duration[ne]", "host", "participants[has]"] {
+        for name in [
+            "limit", "cursor", "count", "sort", "has_file", "name", "name[contains]", "name[ne]", "duration",
+            "duration[gt]", "duration[gte]", "duration[lt]", "duration[lte]", "duration[ne]", "host", "participants[has]",
+        ] {
             #expect(podcast.contains(name), "\(name)")
         }
         #expect(!podcast.contains("participants") && !podcast.contains("duration[contains]"))
@@ -305,8 +317,11 @@ import TestSupport
             let doc = JSONWriter.string(OpenAPIDocument.make(catalog))
             var samples: [(String, String)] = []
             func sample(_ schema: String, _ response: TestResponse) { samples.append((schema, response.text)) }
-            sample("podcast.Record", try await client.postJSON("/api/audio/create", #"{"filetype":"podcast","name":"Ep","duration":60,"host":"Joe"}"#))
-            sample("clip.Record", try await client.postJSON("/api/audio/create", #"{"filetype":"snippet","title":"Hi","station":"south","air_at":null}"#))
+            sample(
+                "podcast.Record", try await client.postJSON("/api/audio/create", #"{"filetype":"podcast","name":"Ep","duration":60,"host":"Joe"}"#))
+            sample(
+                "clip.Record", try await client.postJSON("/api/audio/create", #"{"filetype":"snippet","title":"Hi","station":"south","air_at":null}"#)
+            )
             sample("clip.Page", try await client.get("/api/audio/clip?count=exact&sort=-plays"))
             sample("podcast.Page", try await client.get("/api/audio/podcast?limit=1&participants[has]=x"))
             sample("Problem", try await client.postJSON("/api/audio/create", #"{"filetype":"song","name":""}"#))
@@ -325,7 +340,8 @@ import TestSupport
                 """
             let bodies = JSONValue.array(samples.map { .array([.string($0.0), .string($0.1)]) })
             // Through files: the document is larger than one command-line argument may be (128 KiB).
-            let docPath = context.kindsDirectory + "/../openapi-doc.json", bodiesPath = context.kindsDirectory + "/../openapi-bodies.json"
+            let docPath = context.kindsDirectory + "/../openapi-doc.json"
+            let bodiesPath = context.kindsDirectory + "/../openapi-bodies.json"
             try doc.write(toFile: docPath, atomically: true, encoding: .utf8)
             try JSONWriter.string(bodies).write(toFile: bodiesPath, atomically: true, encoding: .utf8)
             let output = try run("/usr/bin/env", ["python3", "-c", script, docPath, bodiesPath])

@@ -11,19 +11,19 @@ import Testing
 
 /// A kind with one field of every filterable type.
 let everyTypeKind = """
-name: sample
-fields:
-  title: {type: string, max_length: 50, index: true}
-  notes: {type: text}
-  mood: {type: enum, values: [calm, wild]}
-  plays: {type: integer}
-  ratio: {type: number}
-  live: {type: boolean}
-  day: {type: date}
-  at: {type: datetime}
-  tags: {type: list, items: {type: string, max_length: 20}}
-  scores: {type: list, items: {type: integer}}
-"""
+    name: sample
+    fields:
+      title: {type: string, max_length: 50, index: true}
+      notes: {type: text}
+      mood: {type: enum, values: [calm, wild]}
+      plays: {type: integer}
+      ratio: {type: number}
+      live: {type: boolean}
+      day: {type: date}
+      at: {type: datetime}
+      tags: {type: list, items: {type: string, max_length: 20}}
+      scores: {type: list, items: {type: integer}}
+    """
 
 extension TestClientProtocol {
     /// Ids of every page of a list query, following cursors.
@@ -53,8 +53,12 @@ extension TestClientProtocol {
 @Suite struct QueryTests {
     @Test func everyOperatorAtItsEdges() async throws {
         try await TestServer.run(extraKinds: ["sample.yaml": everyTypeKind]) { client, _ in
-            let a = try await client.create(#"{"filetype":"sample","title":"Hare Krishna","notes":"x","mood":"calm","plays":10,"ratio":0.5,"live":true,"day":"2026-01-31","at":"2026-01-31T10:00:00Z","tags":["a","b"],"scores":[1,2]}"#)
-            let b = try await client.create(#"{"filetype":"sample","title":"hare","mood":"wild","plays":11,"ratio":1.5,"live":false,"day":"2026-02-01","at":"2026-01-31T10:00:00.000001Z","tags":["b"],"scores":[3]}"#)
+            let a = try await client.create(
+                #"{"filetype":"sample","title":"Hare Krishna","notes":"x","mood":"calm","plays":10,"ratio":0.5,"live":true,"day":"2026-01-31","at":"2026-01-31T10:00:00Z","tags":["a","b"],"scores":[1,2]}"#
+            )
+            let b = try await client.create(
+                #"{"filetype":"sample","title":"hare","mood":"wild","plays":11,"ratio":1.5,"live":false,"day":"2026-02-01","at":"2026-01-31T10:00:00.000001Z","tags":["b"],"scores":[3]}"#
+            )
             let c = try await client.create(#"{"filetype":"sample","title":"Tortoise"}"#)
             let base = "/api/audio/sample?limit=100&"
             func q(_ s: String) async throws -> [Int64] { try await client.ids(base + s) }
@@ -198,9 +202,13 @@ extension TestClientProtocol {
             #expect(try await patch(#"{"filetype":"song"}"#).status == .badRequest)
             #expect(try await patch(#"{"filetype":"podcast","name":"same kind is fine"}"#).status == .ok)
             #expect(try await patch("[1]").status == .badRequest)
-            let notJSON = try await client.execute(uri: "/api/audio/podcast/\(id)", method: .patch, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "{}"))
+            let notJSON = try await client.execute(
+                uri: "/api/audio/podcast/\(id)", method: .patch, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "{}"))
             #expect(notJSON.status == .unsupportedMediaType)
-            #expect(try await client.execute(uri: "/api/audio/podcast/99999", method: .patch, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{}")).status == .notFound)
+            #expect(
+                try await client.execute(
+                    uri: "/api/audio/podcast/99999", method: .patch, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{}")
+                ).status == .notFound)
             // Nothing invalid was stored.
             #expect(try await client.get("/api/audio/podcast/\(id)").json()["name"] == "same kind is fine")
         }
@@ -214,9 +222,10 @@ extension TestClientProtocol {
             let results = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String?).self) { group in
                 for name in ["alice", "bob"] {
                     group.addTask {
-                        let r = try await client.execute(uri: "/api/audio/song/\(id)", method: .patch,
-                                                         headers: [.contentType: "application/json", .ifMatch: etag],
-                                                         body: ByteBuffer(string: #"{"name":"\#(name)"}"#))
+                        let r = try await client.execute(
+                            uri: "/api/audio/song/\(id)", method: .patch,
+                            headers: [.contentType: "application/json", .ifMatch: etag],
+                            body: ByteBuffer(string: #"{"name":"\#(name)"}"#))
                         return (r.status, r.headers[.eTag])
                     }
                 }
@@ -226,14 +235,17 @@ extension TestClientProtocol {
             let winnerTag = results.first { $0.0 == .ok }?.1
             let loserTag = results.first { $0.0 == .preconditionFailed }?.1
             #expect(winnerTag != nil && winnerTag == loserTag)  // the 412 tells the current version
-            let stale = try await client.execute(uri: "/api/audio/song/\(id)", method: .patch,
-                                                 headers: [.contentType: "application/json", .ifMatch: etag], body: ByteBuffer(string: #"{"name":"late"}"#))
+            let stale = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .patch,
+                headers: [.contentType: "application/json", .ifMatch: etag], body: ByteBuffer(string: #"{"name":"late"}"#))
             #expect(stale.status == .preconditionFailed && stale.isProblem)
-            let fresh = try await client.execute(uri: "/api/audio/song/\(id)", method: .patch,
-                                                 headers: [.contentType: "application/json", .ifMatch: winnerTag ?? ""], body: ByteBuffer(string: #"{"name":"merged"}"#))
+            let fresh = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .patch,
+                headers: [.contentType: "application/json", .ifMatch: winnerTag ?? ""], body: ByteBuffer(string: #"{"name":"merged"}"#))
             #expect(fresh.status == .ok)
-            let star = try await client.execute(uri: "/api/audio/song/\(id)", method: .patch,
-                                                headers: [.contentType: "application/json", .ifMatch: "*"], body: ByteBuffer(string: #"{"duration":61}"#))
+            let star = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .patch,
+                headers: [.contentType: "application/json", .ifMatch: "*"], body: ByteBuffer(string: #"{"duration":61}"#))
             #expect(star.status == .ok)
         }
     }
@@ -246,16 +258,23 @@ extension TestClientProtocol {
             let migrations = MigrationDirectory(path: context.kindsDirectory + "/../migrations")
             let registry = KindRegistry(try KindLoader.load(directory: context.kindsDirectory))
             try await context.sql { db in
-                let reloader = KindReloader(registry: registry, kindsDirectory: context.kindsDirectory, migrations: migrations, client: db, logger: logger)
+                let reloader = KindReloader(
+                    registry: registry, kindsDirectory: context.kindsDirectory, migrations: migrations, client: db, logger: logger)
                 #expect(await reloader.reload() == .unchanged)
                 // Broken YAML: refused, old kinds kept.
                 try "fields:\n  a: {type: strin}\n".write(toFile: context.kindsDirectory + "/broken.yaml", atomically: true, encoding: .utf8)
-                guard case .refused(let why) = await reloader.reload() else { Issue.record("broken kinds accepted"); return }
+                guard case .refused(let why) = await reloader.reload() else {
+                    Issue.record("broken kinds accepted")
+                    return
+                }
                 #expect(why.contains("broken.yaml:2:"))
                 try FileManager.default.removeItem(atPath: context.kindsDirectory + "/broken.yaml")
                 // A valid new kind whose table does not exist yet: refused until migrated.
                 try "fields:\n  title: {type: string}\n".write(toFile: context.kindsDirectory + "/jingle.yaml", atomically: true, encoding: .utf8)
-                guard case .refused(let pending) = await reloader.reload() else { Issue.record("unmigrated kind accepted"); return }
+                guard case .refused(let pending) = await reloader.reload() else {
+                    Issue.record("unmigrated kind accepted")
+                    return
+                }
                 #expect(pending.contains("migrate generate"))
                 #expect(registry.runtime.catalog.kind(named: "jingle") == nil)
                 // Generate and apply: now it swaps in.

@@ -1,5 +1,4 @@
 import Foundation
-@testable import HTTPAPI
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -8,8 +7,10 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Storage
-import Testing
 import TestSupport
+import Testing
+
+@testable import HTTPAPI
 
 @Suite struct QueryStrictnessTests {
     @Test func badPercentEncodingIs400AndARepeatedLimitTakesTheLast() async throws {
@@ -29,8 +30,9 @@ import TestSupport
     @Test func aByteOrderMarkBeforeTheJSONIsIgnored() async throws {
         try await TestServer.run { client, _ in
             let body = [UInt8]([0xEF, 0xBB, 0xBF]) + Array(#"{"filetype":"song","name":"bom","duration":3}"#.utf8)
-            let response = try await client.execute(uri: "/api/audio/create", method: .post,
-                                                    headers: [.contentType: "application/json"], body: ByteBuffer(bytes: body))
+            let response = try await client.execute(
+                uri: "/api/audio/create", method: .post,
+                headers: [.contentType: "application/json"], body: ByteBuffer(bytes: body))
             #expect(response.status == .created, "\(response.text)")
         }
     }
@@ -45,8 +47,9 @@ import TestSupport
             let bRecord = try await client.get("/api/audio/song/\(b)").json()
             let bCreated = try #require(bRecord["created_at"]?.stringValue)
             // Touch a: its updated_at moves past b's creation, its created_at does not.
-            let touched = try await client.execute(uri: "/api/audio/song/\(a)", method: .patch,
-                                                   headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"name":"a2"}"#))
+            let touched = try await client.execute(
+                uri: "/api/audio/song/\(a)", method: .patch,
+                headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"name":"a2"}"#))
             #expect(touched.status == .ok)
             #expect(try await client.ids("/api/audio/song?created_at[gte]=\(bCreated)") == [b, c])
             #expect(try await client.ids("/api/audio/song?updated_at[gt]=\(bCreated)&sort=updated_at") == [c, a])

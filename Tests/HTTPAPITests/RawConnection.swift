@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,14 +8,16 @@ import Glibc
 enum RawConnection {
     /// A raw PUT of `song` `id` that announces 10 MB, sends `body` (a few KB of audio) and hangs up.
     static func hangUpMidUpload(port: Int, id: Int64, body: [UInt8]) throws {
-        try sendThenClose(port: port, head: """
-            PUT /api/audio/song/\(id) HTTP/1.1\r
-            Host: 127.0.0.1\r
-            Content-Type: audio/wav\r
-            Content-Length: 10000000\r
-            \r
+        try sendThenClose(
+            port: port,
+            head: """
+                PUT /api/audio/song/\(id) HTTP/1.1\r
+                Host: 127.0.0.1\r
+                Content-Type: audio/wav\r
+                Content-Length: 10000000\r
+                \r
 
-            """, body: body)
+                """, body: body)
     }
 
     static func sendThenClose(port: Int, head: String, body: [UInt8]) throws {
@@ -26,7 +29,8 @@ enum RawConnection {
 
     /// Sends `head`, waits for what the server answers before any body (at most `wait`), then
     /// sends `body` and returns both answers: the interim one and the final one.
-    static func sendHeadWaitThenBody(port: Int, head: String, body: [UInt8], wait: Duration = .seconds(2)) throws -> (interim: String, final: String) {
+    static func sendHeadWaitThenBody(port: Int, head: String, body: [UInt8], wait: Duration = .seconds(2)) throws -> (interim: String, final: String)
+    {
         let fd = try open(port: port)
         defer { close(fd) }
         try send(fd, Array(TestServer.withAdminKey(head, port: port).utf8))
@@ -87,12 +91,13 @@ extension RawConnection {
     static func sendAndRead(port: Int, head: String, body: [UInt8] = [], until marker: String, wait: Duration = .seconds(10)) async throws -> String {
         try await withCheckedThrowingContinuation { continuation in
             Thread {
-                continuation.resume(with: Result {
-                    let fd = try open(port: port)
-                    defer { close(fd) }
-                    try send(fd, Array(TestServer.withAdminKey(head, port: port).utf8) + body)
-                    return receive(fd, until: marker, timeout: wait)
-                })
+                continuation.resume(
+                    with: Result {
+                        let fd = try open(port: port)
+                        defer { close(fd) }
+                        try send(fd, Array(TestServer.withAdminKey(head, port: port).utf8) + body)
+                        return receive(fd, until: marker, timeout: wait)
+                    })
             }.start()
         }
     }
@@ -118,7 +123,10 @@ final class RawSocket: @unchecked Sendable {
     deinit { if !closed { close(fd) } }
 
     func shut() {
-        if !closed { closed = true; close(fd) }
+        if !closed {
+            closed = true
+            close(fd)
+        }
     }
 
     func send(_ text: String) async throws { try await send(Array(TestServer.withAdminKey(text, port: port).utf8)) }

@@ -3,6 +3,7 @@ import HTTPAPI
 import Hummingbird
 import HummingbirdTesting
 import KindModel
+import Logging
 import PostgresNIO
 import Storage
 import Testing
@@ -42,11 +43,13 @@ import Testing
             #expect(p.status == .created)
             #expect(try p.json()["participants"] == .array([]))
             let ten = (0..<10).map { "\"p\($0)\"" }.joined(separator: ",")
-            let full = try await client.postJSON("/api/audio/create", #"{"filetype":"podcast","name":"Ep","duration":60,"host":"Joe","participants":[\#(ten)]}"#)
+            let full = try await client.postJSON(
+                "/api/audio/create", #"{"filetype":"podcast","name":"Ep","duration":60,"host":"Joe","participants":[\#(ten)]}"#)
             #expect(full.status == .created)
             #expect(try full.json()["participants"]?.arrayValue?.count == 10)
 
-            let book = try await client.postJSON("/api/audio/create", #"{"filetype":"audiobook","title":"T","author":"A","narrator":"N","duration":1}"#)
+            let book = try await client.postJSON(
+                "/api/audio/create", #"{"filetype":"audiobook","title":"T","author":"A","narrator":"N","duration":1}"#)
             #expect(book.status == .created)
             let body = try book.json()
             #expect(body["filetype"] == "audio_book")
@@ -60,7 +63,8 @@ import Testing
         try await TestServer.run { client, _ in
             let eleven = (0..<11).map { "\"p\($0)\"" }.joined(separator: ",")
             let name101 = String(repeating: "n", count: 101)
-            let response = try await client.postJSON("/api/audio/create",
+            let response = try await client.postJSON(
+                "/api/audio/create",
                 #"{"filetype":"podcast","name":"\#(name101)","duration":0,"participants":[\#(eleven)],"color":"red"}"#)
             #expect(response.status == .badRequest && response.isProblem)
             let codes = try response.errorCodes()
@@ -234,21 +238,23 @@ import Testing
 
     @Test func fourthKindFromYAMLOnly() async throws {
         let jingle = """
-        name: jingle
-        aliases: [ident]
-        fields:
-          title: {type: string, required: true, max_length: 40}
-          station: {type: enum, values: [north, south], required: true}
-          plays: {type: integer, min: 0, default: 0}
-          loud: {type: boolean, default: false}
-          aired_on: {type: date}
-          air_at: {type: datetime}
-          tags: {type: list, items: {type: string, max_length: 10}, max_items: 3}
-          gain: {type: number, min: -12.5, max: 12.5}
-        """
+            name: jingle
+            aliases: [ident]
+            fields:
+              title: {type: string, required: true, max_length: 40}
+              station: {type: enum, values: [north, south], required: true}
+              plays: {type: integer, min: 0, default: 0}
+              loud: {type: boolean, default: false}
+              aired_on: {type: date}
+              air_at: {type: datetime}
+              tags: {type: list, items: {type: string, max_length: 10}, max_items: 3}
+              gain: {type: number, min: -12.5, max: 12.5}
+            """
         try await TestServer.run(extraKinds: ["jingle.yaml": jingle]) { client, context in
-            let response = try await client.postJSON("/api/audio/create",
-                #"{"filetype":"ident","title":"Morning","station":"north","aired_on":"2026-01-31","air_at":"2026-01-31T08:00:00+01:00","tags":["a"],"gain":-3.5}"#)
+            let response = try await client.postJSON(
+                "/api/audio/create",
+                #"{"filetype":"ident","title":"Morning","station":"north","aired_on":"2026-01-31","air_at":"2026-01-31T08:00:00+01:00","tags":["a"],"gain":-3.5}"#
+            )
             #expect(response.status == .created, "\(response.text)")
             let body = try response.json()
             #expect(body["filetype"] == "jingle" && body["plays"]?.int64 == 0 && body["loud"] == .bool(false))
@@ -256,7 +262,8 @@ import Testing
             #expect(body["gain"] == .number(JSONNumber(literal: "-3.5")))
             let id = try #require(body["id"]?.int64)
             #expect(try await client.get("/api/audio/jingle/\(id)").json() == body)
-            let bad = try await client.postJSON("/api/audio/create", #"{"filetype":"jingle","title":"x","station":"east","tags":["a","b","c","d"],"gain":13}"#)
+            let bad = try await client.postJSON(
+                "/api/audio/create", #"{"filetype":"jingle","title":"x","station":"east","tags":["a","b","c","d"],"gain":13}"#)
             #expect(Set(try bad.errorCodes()) == ["station:enum", "tags:max_items", "gain:max"])
             let list = try await client.get("/api/audio/jingle")
             #expect(try list.json()["items"]?.arrayValue?.count == 1)
@@ -274,8 +281,6 @@ enum TestSupportLogger {
     static let logger = Logger(label: "test")
 }
 
-import Logging
-
 @Suite struct UniqueTests {
     @Test func duplicateUniqueValueIs409NamingTheField() async throws {
         let kind = "name: label\nfields:\n  code: {type: string, unique: true, max_length: 12}\n"
@@ -285,8 +290,9 @@ import Logging
             #expect(clash.status == .conflict && clash.isProblem)
             #expect(try clash.errorCodes() == ["code:unique"])
             let other = try await client.create(#"{"filetype":"label","code":"XYZ"}"#)
-            let patch = try await client.execute(uri: "/api/audio/label/\(other)", method: .patch,
-                                                 headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"code":"ABC"}"#))
+            let patch = try await client.execute(
+                uri: "/api/audio/label/\(other)", method: .patch,
+                headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"code":"ABC"}"#))
             #expect(patch.status == .conflict)
         }
     }
@@ -297,8 +303,9 @@ import Logging
         // A port nothing listens on: the pool would retry for a minute; /healthz must answer now.
         let url = try DatabaseURL("postgres://nobody@127.0.0.1:1/none?sslmode=disable")
         let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: 1), logger: Logger(label: "health-test"))
-        let app = ServerApplication.make(configuration: ServerConfiguration(port: 0), registry: KindRegistry(try KindLoader.load(directory: TestServer.repoKinds)),
-                                         database: database, logger: Logger(label: "health-test"))
+        let app = ServerApplication.make(
+            configuration: ServerConfiguration(port: 0), registry: KindRegistry(try KindLoader.load(directory: TestServer.repoKinds)),
+            database: database, logger: Logger(label: "health-test"))
         try await app.test(.router) { client in
             let started = ContinuousClock.now
             let response = try await client.get("/healthz")

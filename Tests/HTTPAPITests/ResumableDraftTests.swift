@@ -1,11 +1,12 @@
 import Foundation
 import HTTPTypes
-@testable import HTTPAPI
 import Hummingbird
 import HummingbirdTesting
 import KindModel
-import Testing
 import TestSupport
+import Testing
+
+@testable import HTTPAPI
 
 /// Resumable uploads as the IETF draft has them: `PUT` with `Upload-Complete`, then the upload
 /// resource (HEAD, PATCH with application/partial-upload, DELETE), on the engine tus uses.
@@ -22,10 +23,13 @@ import TestSupport
         try await TestServer.run { client, context in
             let wav = try Fixture.bytes("wav_stereo_s16.wav")
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
-            let put = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
-                                               headers: Self.fields([.uploadComplete: "?1", .contentType: "audio/wav",
-                                                                     .contentDisposition: "inline; filename=\"draft take.wav\""]),
-                                               body: ByteBuffer(bytes: wav))
+            let put = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .put,
+                headers: Self.fields([
+                    .uploadComplete: "?1", .contentType: "audio/wav",
+                    .contentDisposition: "inline; filename=\"draft take.wav\"",
+                ]),
+                body: ByteBuffer(bytes: wav))
             #expect(put.status == .ok, "\(put.text)")
             #expect(put.headers[.uploadComplete] == "?1")
             let file = try #require(try put.json()["file"]?.objectValue)
@@ -41,9 +45,10 @@ import TestSupport
         try await TestServer.run { client, context in
             let wav = try Fixture.bytes("wav_stereo_s16.wav")
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
-            let created = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
-                                                   headers: Self.fields([.uploadComplete: "?0", .uploadLength: String(wav.count), .contentType: "audio/wav"]),
-                                                   body: ByteBuffer(bytes: Array(wav[0..<10_000])))
+            let created = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .put,
+                headers: Self.fields([.uploadComplete: "?0", .uploadLength: String(wav.count), .contentType: "audio/wav"]),
+                body: ByteBuffer(bytes: Array(wav[0..<10_000])))
             #expect(created.status == .created, "\(created.text)")
             #expect(created.headers[.uploadComplete] == "?0" && created.headers[.uploadOffset] == "10000")
             let limit = try #require(created.headers[.uploadLimit])
@@ -52,13 +57,15 @@ import TestSupport
 
             let head = try await client.execute(uri: location, method: .head, headers: Self.interop)
             #expect(head.status == .noContent)
-            #expect(head.headers[.uploadOffset] == "10000" && head.headers[.uploadComplete] == "?0" && head.headers[.uploadLength] == String(wav.count))
+            #expect(
+                head.headers[.uploadOffset] == "10000" && head.headers[.uploadComplete] == "?0" && head.headers[.uploadLength] == String(wav.count))
             #expect(head.headers[.cacheControl] == "no-store" && head.headers[.uploadLimit] != nil && head.headers[.tusResumable] == nil)
 
             func patch(_ offset: Int, _ bytes: [UInt8], complete: Bool, contentType: String = AudioAPI.partialUpload) async throws -> TestResponse {
-                try await client.execute(uri: location, method: .patch,
-                                         headers: Self.fields([.uploadComplete: complete ? "?1" : "?0", .uploadOffset: String(offset), .contentType: contentType]),
-                                         body: ByteBuffer(bytes: bytes))
+                try await client.execute(
+                    uri: location, method: .patch,
+                    headers: Self.fields([.uploadComplete: complete ? "?1" : "?0", .uploadOffset: String(offset), .contentType: contentType]),
+                    body: ByteBuffer(bytes: bytes))
             }
             let middle = try await patch(10_000, Array(wav[10_000..<30_000]), complete: false)
             #expect(middle.status == .noContent && middle.headers[.uploadComplete] == "?0" && middle.headers[.uploadOffset] == "30000")
@@ -66,8 +73,9 @@ import TestSupport
             #expect(stale.status == .conflict && stale.headers[.uploadComplete] == "?0" && stale.headers[.uploadOffset] == "30000")
             #expect(try stale.json()["expected-offset"]?.int64 == 30_000 && (try stale.json()["provided-offset"]?.int64) == 10_000)
             #expect(try await patch(30_000, [1], complete: false, contentType: "application/offset+octet-stream").status == .unsupportedMediaType)
-            let noComplete = try await client.execute(uri: location, method: .patch, headers: Self.fields([.uploadOffset: "30000", .contentType: AudioAPI.partialUpload]),
-                                                      body: ByteBuffer(bytes: [1]))
+            let noComplete = try await client.execute(
+                uri: location, method: .patch, headers: Self.fields([.uploadOffset: "30000", .contentType: AudioAPI.partialUpload]),
+                body: ByteBuffer(bytes: [1]))
             #expect(noComplete.status == .badRequest && noComplete.headers[.uploadComplete] == "?0")
             // Ending it early contradicts the declared length.
             let early = try await patch(30_000, Array(wav[30_000..<31_000]), complete: true)
@@ -88,23 +96,28 @@ import TestSupport
             let wav = try Fixture.bytes("wav_stereo_s16.wav")
             // No length yet: learnt from the request that completes the upload.
             let id = try await client.create(#"{"filetype":"memo","name":"m"}"#)
-            let created = try await client.execute(uri: "/api/audio/memo/\(id)", method: .put, headers: Self.fields([.uploadComplete: "?0"]),
-                                                   body: ByteBuffer(bytes: Array(wav[0..<15_000])))
+            let created = try await client.execute(
+                uri: "/api/audio/memo/\(id)", method: .put, headers: Self.fields([.uploadComplete: "?0"]),
+                body: ByteBuffer(bytes: Array(wav[0..<15_000])))
             #expect(created.status == .created, "\(created.text)")
             let location = try #require(created.headers[.location])
             #expect(try await client.execute(uri: location, method: .head, headers: Self.interop).headers[.uploadLength] == nil)
             // Appends over the kind's max_append are refused with the limits.
-            let big = try await client.execute(uri: location, method: .patch,
-                                               headers: Self.fields([.uploadComplete: "?1", .uploadOffset: "15000", .contentType: AudioAPI.partialUpload]),
-                                               body: ByteBuffer(bytes: Array(wav[15_000...])))
+            let big = try await client.execute(
+                uri: location, method: .patch,
+                headers: Self.fields([.uploadComplete: "?1", .uploadOffset: "15000", .contentType: AudioAPI.partialUpload]),
+                body: ByteBuffer(bytes: Array(wav[15_000...])))
             #expect(big.status == .contentTooLarge && big.headers[.uploadLimit]?.contains("max-append-size=20000") == true)
             var offset = 15_000
             while offset < wav.count {
                 let end = min(offset + 20_000, wav.count)
-                let response = try await client.execute(uri: location, method: .patch,
-                                                        headers: Self.fields([.uploadComplete: end == wav.count ? "?1" : "?0", .uploadOffset: String(offset),
-                                                                              .contentType: AudioAPI.partialUpload]),
-                                                        body: ByteBuffer(bytes: Array(wav[offset..<end])))
+                let response = try await client.execute(
+                    uri: location, method: .patch,
+                    headers: Self.fields([
+                        .uploadComplete: end == wav.count ? "?1" : "?0", .uploadOffset: String(offset),
+                        .contentType: AudioAPI.partialUpload,
+                    ]),
+                    body: ByteBuffer(bytes: Array(wav[offset..<end])))
                 #expect(response.status == (end == wav.count ? .ok : .noContent), "\(response.text)")
                 offset = end
             }
@@ -112,12 +125,14 @@ import TestSupport
 
             // A refused file: the refusal, marked as the result of processing it; the upload is gone.
             let text = Array(String(repeating: "not audio ", count: 100).utf8)
-            let refused = try await client.execute(uri: "/api/audio/memo/\(id)", method: .put, headers: Self.fields([.uploadComplete: "?1"]),
-                                                   body: ByteBuffer(bytes: text))
+            let refused = try await client.execute(
+                uri: "/api/audio/memo/\(id)", method: .put, headers: Self.fields([.uploadComplete: "?1"]),
+                body: ByteBuffer(bytes: text))
             #expect(refused.status == .unsupportedMediaType && refused.headers[.uploadComplete] == "?1")
             // Cancellation.
-            let second = try await client.execute(uri: "/api/audio/memo/\(id)", method: .put, headers: Self.fields([.uploadComplete: "?0"]),
-                                                  body: ByteBuffer(bytes: Array(wav[0..<1000])))
+            let second = try await client.execute(
+                uri: "/api/audio/memo/\(id)", method: .put, headers: Self.fields([.uploadComplete: "?0"]),
+                body: ByteBuffer(bytes: Array(wav[0..<1000])))
             let secondLocation = try #require(second.headers[.location])
             #expect(try await client.execute(uri: secondLocation, method: .delete, headers: Self.interop).status == .noContent)
             #expect(try await client.execute(uri: secondLocation, method: .head, headers: Self.interop).status == .notFound)
@@ -132,29 +147,36 @@ import TestSupport
             let wav = try Fixture.bytes("wav_mono_s16.wav")
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let port = try #require(client.port)
-            let first = try RawConnection.exchange(port: port, head: """
-                PUT /api/audio/song/\(id) HTTP/1.1\r
-                Host: 127.0.0.1\r
-                Upload-Draft-Interop-Version: 8\r
-                Upload-Complete: ?0\r
-                Upload-Length: \(wav.count)\r
-                Content-Length: 5000\r
-                \r
+            let first = try RawConnection.exchange(
+                port: port,
+                head: """
+                    PUT /api/audio/song/\(id) HTTP/1.1\r
+                    Host: 127.0.0.1\r
+                    Upload-Draft-Interop-Version: 8\r
+                    Upload-Complete: ?0\r
+                    Upload-Length: \(wav.count)\r
+                    Content-Length: 5000\r
+                    \r
 
-                """, body: Array(wav[0..<5000]))
+                    """, body: Array(wav[0..<5000]))
             #expect(first.hasPrefix("HTTP/1.1 201"), "\(first)")
-            let location = try #require(first.split(separator: "\r\n").first { $0.lowercased().hasPrefix("location:") }.map { $0.dropFirst("location:".count).trimmingCharacters(in: .whitespaces) })
-            let last = try RawConnection.exchange(port: port, head: """
-                PATCH \(location) HTTP/1.1\r
-                Host: 127.0.0.1\r
-                Upload-Draft-Interop-Version: 8\r
-                Upload-Complete: ?1\r
-                Upload-Offset: 5000\r
-                Content-Type: application/partial-upload\r
-                Content-Length: \(wav.count - 5000)\r
-                \r
+            let location = try #require(
+                first.split(separator: "\r\n").first { $0.lowercased().hasPrefix("location:") }.map {
+                    $0.dropFirst("location:".count).trimmingCharacters(in: .whitespaces)
+                })
+            let last = try RawConnection.exchange(
+                port: port,
+                head: """
+                    PATCH \(location) HTTP/1.1\r
+                    Host: 127.0.0.1\r
+                    Upload-Draft-Interop-Version: 8\r
+                    Upload-Complete: ?1\r
+                    Upload-Offset: 5000\r
+                    Content-Type: application/partial-upload\r
+                    Content-Length: \(wav.count - 5000)\r
+                    \r
 
-                """, body: Array(wav[5000...]))
+                    """, body: Array(wav[5000...]))
             #expect(last.hasPrefix("HTTP/1.1 200"), "\(last)")
             #expect(last.lowercased().contains("upload-complete: ?1") && last.contains(Fixture.sha256(wav)))
         }
@@ -167,22 +189,28 @@ import TestSupport
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":2}"#)
             let port = try #require(client.port)
             let fd = try RawConnection.open(port: port)
-            try RawConnection.send(fd, Array(TestServer.withAdminKey("""
-                PUT /api/audio/song/\(id) HTTP/1.1\r
-                Host: 127.0.0.1\r
-                Upload-Draft-Interop-Version: 8\r
-                Upload-Complete: ?1\r
-                Content-Type: audio/wav\r
-                Content-Length: \(wav.count)\r
-                X-Audio-Announced-Upload: \(String(repeating: "F", count: 43))\r
-                \r
+            try RawConnection.send(
+                fd,
+                Array(
+                    TestServer.withAdminKey(
+                        """
+                        PUT /api/audio/song/\(id) HTTP/1.1\r
+                        Host: 127.0.0.1\r
+                        Upload-Draft-Interop-Version: 8\r
+                        Upload-Complete: ?1\r
+                        Content-Type: audio/wav\r
+                        Content-Length: \(wav.count)\r
+                        X-Audio-Announced-Upload: \(String(repeating: "F", count: 43))\r
+                        \r
 
-                """, port: port).utf8))
+                        """, port: port
+                    ).utf8))
             let interim = RawConnection.receive(fd, until: "\r\n\r\n", timeout: .seconds(30))
             #expect(interim.hasPrefix("HTTP/1.1 104"), "\(interim)")
             #expect(interim.contains("Upload-Draft-Interop-Version: 8") && interim.contains("max-append-size="), "\(interim)")
-            let location = try #require(interim.split(separator: "\r\n").first { $0.lowercased().hasPrefix("location:") }
-                .map { $0.dropFirst("location:".count).trimmingCharacters(in: .whitespaces) })
+            let location = try #require(
+                interim.split(separator: "\r\n").first { $0.lowercased().hasPrefix("location:") }
+                    .map { $0.dropFirst("location:".count).trimmingCharacters(in: .whitespaces) })
             // A client cannot choose the token: the forged field never reached the handler.
             #expect(location.hasPrefix("/api/audio/song/\(id)/uploads/") && !location.hasSuffix(String(repeating: "F", count: 43)))
             try RawConnection.send(fd, Array(wav[0..<150_000]))
@@ -195,21 +223,24 @@ import TestSupport
                 offset = Int(head.headers[.uploadOffset] ?? "") ?? 0
             }
             #expect(offset == 150_000)
-            let done = try await client.execute(uri: location, method: .patch,
-                                                headers: Self.fields([.uploadComplete: "?1", .uploadOffset: String(offset), .contentType: AudioAPI.partialUpload]),
-                                                body: ByteBuffer(bytes: Array(wav[offset...])))
+            let done = try await client.execute(
+                uri: location, method: .patch,
+                headers: Self.fields([.uploadComplete: "?1", .uploadOffset: String(offset), .contentType: AudioAPI.partialUpload]),
+                body: ByteBuffer(bytes: Array(wav[offset...])))
             #expect(done.status == .ok && done.headers[.uploadComplete] == "?1", "\(done.text)")
             #expect(try done.json()["file"]?.objectValue?["sha256"]?.stringValue == Fixture.sha256(wav))
             #expect(context.storedFiles().count == 1)
             // No interop version, no 104: a plain PUT stays plain.
-            let plain = try RawConnection.exchange(port: port, head: """
-                PUT /api/audio/song/\(id) HTTP/1.1\r
-                Host: 127.0.0.1\r
-                Content-Type: audio/wav\r
-                Content-Length: \(wav.count)\r
-                \r
+            let plain = try RawConnection.exchange(
+                port: port,
+                head: """
+                    PUT /api/audio/song/\(id) HTTP/1.1\r
+                    Host: 127.0.0.1\r
+                    Content-Type: audio/wav\r
+                    Content-Length: \(wav.count)\r
+                    \r
 
-                """, body: wav)
+                    """, body: wav)
             #expect(plain.hasPrefix("HTTP/1.1 200"), "\(plain)")
         }
     }
@@ -217,7 +248,7 @@ import TestSupport
 
 extension RawConnection {
     /// Sends a whole request and returns the final response, after any interim ones (head and body,
-/// up to its closing brace; 30 s at most for each).
+    /// up to its closing brace; 30 s at most for each).
     static func exchange(port: Int, head: String, body: [UInt8]) throws -> String {
         let fd = try open(port: port)
         defer { close(fd) }

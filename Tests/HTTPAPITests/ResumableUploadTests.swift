@@ -1,15 +1,16 @@
 import Crypto
 import Foundation
 import HTTPTypes
-@testable import HTTPAPI
 import Hummingbird
 import HummingbirdTesting
 import KindModel
 import Logging
 import PostgresNIO
-@testable import Storage
-import Testing
 import TestSupport
+import Testing
+
+@testable import HTTPAPI
+@testable import Storage
 
 /// Resumable uploads (tus 1.0): every status of the protocol as this server answers it, and the
 /// end shared with a plain PUT.
@@ -49,7 +50,8 @@ import TestSupport
         try await TestServer.run { client, context in
             let wav = try Fixture.bytes("wav_stereo_s16.wav")
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
-            let created = try await client.tusCreate("song", id, length: wav.count, metadata: "filename \(Self.base64(Array("take 1.wav".utf8))),filetype YXVkaW8vd2F2")
+            let created = try await client.tusCreate(
+                "song", id, length: wav.count, metadata: "filename \(Self.base64(Array("take 1.wav".utf8))),filetype YXVkaW8vd2F2")
             #expect(created.status == .created, "\(created.text)")
             #expect(created.headers[.tusResumable] == "1.0.0")
             #expect(created.headers[.uploadExpires]?.hasSuffix(" GMT") == true)
@@ -109,7 +111,10 @@ import TestSupport
             #expect(options.headers[.tusVersion] == "1.0.0" && options.headers[.tusResumable] == "1.0.0")
             #expect(options.headers[.tusMaxSize] == "20000")
             #expect(options.headers[.tusChecksumAlgorithm] == "sha1,sha256")
-            #expect(options.headers[.tusExtension]?.split(separator: ",").sorted() == ["checksum", "creation", "creation-with-upload", "expiration", "termination"])
+            #expect(
+                options.headers[.tusExtension]?.split(separator: ",").sorted() == [
+                    "checksum", "creation", "creation-with-upload", "expiration", "termination",
+                ])
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             for version in [nil, "0.2.2", "2.0.0"] {
                 var headers: HTTPFields = [.uploadLength: "100"]
@@ -145,15 +150,21 @@ import TestSupport
             let noKey = try await client.call(.post, "/api/audio/clip/\(clip)/uploads", auth: nil, headers: Self.tus([.uploadLength: "100"]))
             #expect(noKey.status == .unauthorized && noKey.headers[.tusResumable] == "1.0.0")
             let reader = try await context.makeKey(["read:clip", "write:clip"])
-            #expect(try await client.call(.post, "/api/audio/clip/\(clip)/uploads", auth: "Bearer \(reader)", headers: Self.tus([.uploadLength: "100"])).status == .forbidden)
+            #expect(
+                try await client.call(.post, "/api/audio/clip/\(clip)/uploads", auth: "Bearer \(reader)", headers: Self.tus([.uploadLength: "100"]))
+                    .status == .forbidden)
             let uploader = try await context.makeKey(["upload:clip"])
-            let made = try await client.call(.post, "/api/audio/clip/\(clip)/uploads", auth: "Bearer \(uploader)", headers: Self.tus([.uploadLength: "100"]))
+            let made = try await client.call(
+                .post, "/api/audio/clip/\(clip)/uploads", auth: "Bearer \(uploader)", headers: Self.tus([.uploadLength: "100"]))
             #expect(made.status == .created)
             // The session URL alone grants nothing.
             let location = try #require(made.headers[.location])
             #expect(try await client.call(.head, location, auth: nil, headers: Self.tus()).status == .unauthorized)
-            #expect(try await client.call(.patch, location, auth: "Bearer \(reader)", headers: Self.tus([.uploadOffset: "0", .contentType: Self.offsetStream]),
-                                          body: ByteBuffer(bytes: [1, 2, 3])).status == .forbidden)
+            #expect(
+                try await client.call(
+                    .patch, location, auth: "Bearer \(reader)", headers: Self.tus([.uploadOffset: "0", .contentType: Self.offsetStream]),
+                    body: ByteBuffer(bytes: [1, 2, 3])
+                ).status == .forbidden)
             #expect(context.storedFiles().count == 1)  // the one empty partial file of `made`
         }
     }
@@ -166,8 +177,10 @@ import TestSupport
                 let created = try await client.tusCreate(name, id, length: 100)
                 let token = String(try #require(created.headers[.location]).split(separator: "/").last!)
                 let seconds = try await context.sql { db in
-                    try await db.query("SELECT extract(epoch FROM expires_at - now())::float8 FROM audio_server.upload_sessions WHERE id = \(token)",
-                                       logger: TestDatabase.logger).collect().first?.decode(Double.self)
+                    try await db.query(
+                        "SELECT extract(epoch FROM expires_at - now())::float8 FROM audio_server.upload_sessions WHERE id = \(token)",
+                        logger: TestDatabase.logger
+                    ).collect().first?.decode(Double.self)
                 }
                 #expect(abs((seconds ?? 0) - hours * 3600) < 60, "\(name): \(seconds ?? 0)")
             }
@@ -187,7 +200,8 @@ import TestSupport
 
             let wrongType = try await client.tusPatch(location, offset: 1000, Array(wav[1000..<2000]), contentType: "audio/wav")
             #expect(wrongType.status == .unsupportedMediaType)
-            let noOffset = try await client.execute(uri: location, method: .patch, headers: Self.tus([.contentType: Self.offsetStream]), body: ByteBuffer(bytes: [1]))
+            let noOffset = try await client.execute(
+                uri: location, method: .patch, headers: Self.tus([.contentType: Self.offsetStream]), body: ByteBuffer(bytes: [1]))
             #expect(noOffset.status == .badRequest && client.slug(noOffset) == "invalid-upload-header")
 
             // A checksum mismatch: 460, the bytes are discarded, the offset stays.
@@ -203,9 +217,10 @@ import TestSupport
             // Never beyond the declared length: declared, or streamed without a Content-Length.
             let over = try await client.tusPatch(location, offset: 1000, Array(wav[1000...]) + [0])
             #expect(over.status == .contentTooLarge)
-            let chunked = try await client.execute(uri: location, method: .patch,
-                                                   headers: Self.tus([.uploadOffset: "1000", .contentType: Self.offsetStream, .transferEncoding: "chunked"]),
-                                                   body: ByteBuffer(bytes: Array(wav[1000...]) + [0, 0]))
+            let chunked = try await client.execute(
+                uri: location, method: .patch,
+                headers: Self.tus([.uploadOffset: "1000", .contentType: Self.offsetStream, .transferEncoding: "chunked"]),
+                body: ByteBuffer(bytes: Array(wav[1000...]) + [0, 0]))
             #expect(chunked.status == .contentTooLarge)
             #expect(try await client.tusHead(location).headers[.uploadOffset] == "1000")
 
@@ -361,21 +376,26 @@ import TestSupport
             let location = try #require(try await client.tusCreate("song", id, length: wav.count).headers[.location])
             let port = try #require(client.port)
             // Announce the whole file, send 1 MiB, hang up mid-body.
-            try RawConnection.sendThenClose(port: port, head: """
-                PATCH \(location) HTTP/1.1\r
-                Host: 127.0.0.1\r
-                Tus-Resumable: 1.0.0\r
-                Upload-Offset: 0\r
-                Content-Type: application/offset+octet-stream\r
-                Content-Length: \(wav.count)\r
-                \r
+            try RawConnection.sendThenClose(
+                port: port,
+                head: """
+                    PATCH \(location) HTTP/1.1\r
+                    Host: 127.0.0.1\r
+                    Tus-Resumable: 1.0.0\r
+                    Upload-Offset: 0\r
+                    Content-Type: application/offset+octet-stream\r
+                    Content-Length: \(wav.count)\r
+                    \r
 
-                """, body: Array(wav[0..<(1 << 20)]))
+                    """, body: Array(wav[0..<(1 << 20)]))
             // The server notices the hang-up asynchronously; what arrived is acknowledged then.
             var offset = 0
             for _ in 0..<100 {
                 let head = try await client.tusHead(location)
-                if head.status == .ok, let o = head.headers[.uploadOffset].flatMap({ Int($0) }), o > 0 { offset = o; break }
+                if head.status == .ok, let o = head.headers[.uploadOffset].flatMap({ Int($0) }), o > 0 {
+                    offset = o
+                    break
+                }
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(offset > 0 && offset <= 1 << 20)
@@ -403,7 +423,10 @@ import TestSupport
         var generator = SystemRandomNumberGenerator()
         out.withUnsafeMutableBytes { raw in
             var i = header
-            while i + 8 <= raw.count { raw.storeBytes(of: generator.next() as UInt64, toByteOffset: i, as: UInt64.self); i += 8 }
+            while i + 8 <= raw.count {
+                raw.storeBytes(of: generator.next() as UInt64, toByteOffset: i, as: UInt64.self)
+                i += 8
+            }
         }
         return out
     }
@@ -433,16 +456,18 @@ import TestSupport
                 if cuts.contains(index) {
                     // Announce the whole chunk, send part of it, close the socket.
                     let sent = Int.random(in: 1...(end - offset - 1))
-                    try RawConnection.sendThenClose(port: port, head: """
-                        PATCH \(location) HTTP/1.1\r
-                        Host: 127.0.0.1\r
-                        Tus-Resumable: 1.0.0\r
-                        Upload-Offset: \(offset)\r
-                        Content-Type: application/offset+octet-stream\r
-                        Content-Length: \(end - offset)\r
-                        \r
+                    try RawConnection.sendThenClose(
+                        port: port,
+                        head: """
+                            PATCH \(location) HTTP/1.1\r
+                            Host: 127.0.0.1\r
+                            Tus-Resumable: 1.0.0\r
+                            Upload-Offset: \(offset)\r
+                            Content-Type: application/offset+octet-stream\r
+                            Content-Length: \(end - offset)\r
+                            \r
 
-                        """, body: Array(wav[offset..<(offset + sent)]))
+                            """, body: Array(wav[offset..<(offset + sent)]))
                     cutsMade += 1
                     var acknowledged = offset
                     for _ in 0..<200 where acknowledged == offset {
@@ -486,13 +511,16 @@ extension ServerContext {
     func expire(_ location: String) async throws {
         let token = String(location.split(separator: "/").last!)
         try await sql { db in
-            _ = try await db.query("UPDATE audio_server.upload_sessions SET expires_at = now() - interval '1 second' WHERE id = \(token)", logger: TestDatabase.logger)
+            _ = try await db.query(
+                "UPDATE audio_server.upload_sessions SET expires_at = now() - interval '1 second' WHERE id = \(token)", logger: TestDatabase.logger)
         }
     }
 }
 
 extension TestClientProtocol {
-    func tusCreate(_ kind: String, _ id: Int64, length: Int, metadata: String? = nil, body: [UInt8]? = nil, checksum: String? = nil) async throws -> TestResponse {
+    func tusCreate(
+        _ kind: String, _ id: Int64, length: Int, metadata: String? = nil, body: [UInt8]? = nil, checksum: String? = nil
+    ) async throws -> TestResponse {
         var headers = ResumableUploadTests.tus([.uploadLength: String(length)])
         if let metadata { headers[.uploadMetadata] = metadata }
         if let checksum { headers[.uploadChecksum] = checksum }
@@ -500,8 +528,10 @@ extension TestClientProtocol {
         return try await execute(uri: "/api/audio/\(kind)/\(id)/uploads", method: .post, headers: headers, body: body.map { ByteBuffer(bytes: $0) })
     }
 
-    func tusPatch(_ location: String, offset: Int, _ bytes: [UInt8], checksum: String? = nil,
-                  contentType: String = ResumableUploadTests.offsetStream) async throws -> TestResponse {
+    func tusPatch(
+        _ location: String, offset: Int, _ bytes: [UInt8], checksum: String? = nil,
+        contentType: String = ResumableUploadTests.offsetStream
+    ) async throws -> TestResponse {
         var headers = ResumableUploadTests.tus([.uploadOffset: String(offset), .contentType: contentType])
         if let checksum { headers[.uploadChecksum] = checksum }
         return try await execute(uri: location, method: .patch, headers: headers, body: ByteBuffer(bytes: bytes))

@@ -37,7 +37,9 @@ struct ServerContext: Sendable {
     func plan(_ sql: String, _ bindings: PostgresBindings) async throws -> String {
         try await self.sql { db in
             var lines: [String] = []
-            for try await line in try await db.query(PostgresQuery(unsafeSQL: "EXPLAIN (COSTS OFF) " + sql, binds: bindings), logger: TestDatabase.logger).decode(String.self) {
+            for try await line in try await db.query(
+                PostgresQuery(unsafeSQL: "EXPLAIN (COSTS OFF) " + sql, binds: bindings), logger: TestDatabase.logger
+            ).decode(String.self) {
                 lines.append(line)
             }
             return lines.joined(separator: "\n")
@@ -57,18 +59,23 @@ enum TestServer {
     /// - Parameter extraKinds: YAML files added beside the shipped kinds (file name → text), as a user would drop them in `kinds/`.
     /// - Parameter storageDirectory: where files go instead of a fresh folder under the test's root
     ///   (a small file system, to fill it); `logger`: instead of the default warning-level one.
-    static func run<T: Sendable>(extraKinds: [String: String] = [:], maxUploadBytes: Int64 = 512 * 1024 * 1024,
-                                 setup: TestingSetup = .router, watch: PostgresConnection.Configuration? = nil,
-                                 connections: ConnectionLimits = .standard, allowedHosts: HostAllowList? = nil,
-                                 benchRoutes: Bool = false, storageDirectory: String? = nil, logger: Logger? = nil,
-                                 databaseURL: DatabaseURL? = nil, keyChanges: Bool = false, secretKey: String? = nil,
-                                 trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil, failedAuthBurst: Int = 20, keyReloadInterval: Duration = .seconds(30),
-                                 uploadSweepInterval: Duration = .seconds(30),
-                                 _ body: @Sendable (any TestClientProtocol, ServerContext) async throws -> T) async throws -> T {
+    static func run<T: Sendable>(
+        extraKinds: [String: String] = [:], maxUploadBytes: Int64 = 512 * 1024 * 1024,
+        setup: TestingSetup = .router, watch: PostgresConnection.Configuration? = nil,
+        connections: ConnectionLimits = .standard, allowedHosts: HostAllowList? = nil,
+        benchRoutes: Bool = false, storageDirectory: String? = nil, logger: Logger? = nil,
+        databaseURL: DatabaseURL? = nil, keyChanges: Bool = false, secretKey: String? = nil,
+        trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil, failedAuthBurst: Int = 20,
+        keyReloadInterval: Duration = .seconds(30),
+        uploadSweepInterval: Duration = .seconds(30),
+        _ body: @Sendable (any TestClientProtocol, ServerContext) async throws -> T
+    ) async throws -> T {
         let fm = FileManager.default
         let root = fm.temporaryDirectory.appendingPathComponent("audio-test-\(UUID().uuidString)").path
         defer { try? fm.removeItem(atPath: root) }
-        let kindsDir = root + "/kinds", migrationsDir = root + "/migrations", storageDir = storageDirectory ?? root + "/storage"
+        let kindsDir = root + "/kinds"
+        let migrationsDir = root + "/migrations"
+        let storageDir = storageDirectory ?? root + "/storage"
         try fm.createDirectory(atPath: kindsDir, withIntermediateDirectories: true)
         for name in try fm.contentsOfDirectory(atPath: repoKinds) where name.hasSuffix(".yaml") {
             try fm.copyItem(atPath: repoKinds + "/" + name, toPath: kindsDir + "/" + name)
@@ -80,7 +87,13 @@ enum TestServer {
         _ = try directory.generate(for: catalog)
         let url: DatabaseURL
         if let databaseURL { url = databaseURL } else { url = try await TestDatabase.create(label: "http") }
-        let logger = logger ?? { var l = Logger(label: "test-server"); l.logLevel = .warning; return l }()
+        let logger =
+            logger
+            ?? {
+                var l = Logger(label: "test-server")
+                l.logLevel = .warning
+                return l
+            }()
         // Every test server has an admin key its client sends unless a test sets its own
         // Authorization (the access tests, through `anonymous`).
         let adminSecret = try await TestDatabase.withClient(url) { client in
@@ -90,16 +103,19 @@ enum TestServer {
                 .create(name: "test-admin-\(UInt32.random(in: 0...UInt32.max))", scopes: [.admin], expiresAt: nil, actor: nil).secret
         }
         let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: 8), logger: logger)
-        var configuration = ServerConfiguration(host: "127.0.0.1", port: 0, storageDirectory: storageDir, maxUploadBytes: maxUploadBytes,
-                                                secretKey: secretKey, connections: connections, allowedHosts: allowedHosts, benchRoutes: benchRoutes,
-                                                trustedProxies: trustedProxies, corsOrigins: corsOrigins)
+        var configuration = ServerConfiguration(
+            host: "127.0.0.1", port: 0, storageDirectory: storageDir, maxUploadBytes: maxUploadBytes,
+            secretKey: secretKey, connections: connections, allowedHosts: allowedHosts, benchRoutes: benchRoutes,
+            trustedProxies: trustedProxies, corsOrigins: corsOrigins)
         configuration.failedAuthBurst = failedAuthBurst
         configuration.keyReloadInterval = keyReloadInterval
         configuration.uploadSweepInterval = uploadSweepInterval
         let registry = KindRegistry(catalog)
-        let app = ServerApplication.make(configuration: configuration, registry: registry, database: database,
-                                         watch: watch, keyChanges: keyChanges ? try url.connectionConfiguration() : nil, logger: logger)
-        let context = ServerContext(databaseURL: url, storageDirectory: storageDir, kindsDirectory: kindsDir, adminSecret: adminSecret, registry: registry)
+        let app = ServerApplication.make(
+            configuration: configuration, registry: registry, database: database,
+            watch: watch, keyChanges: keyChanges ? try url.connectionConfiguration() : nil, logger: logger)
+        let context = ServerContext(
+            databaseURL: url, storageDirectory: storageDir, kindsDirectory: kindsDir, adminSecret: adminSecret, registry: registry)
         return try await app.test(setup) { client in
             if let port = client.port { adminSecrets.withLock { $0[port] = adminSecret } }
             defer { if let port = client.port { _ = adminSecrets.withLock { $0.removeValue(forKey: port) } } }
@@ -114,7 +130,8 @@ enum TestServer {
     /// already has an Authorization header or the server is unknown.
     static func withAdminKey(_ head: String, port: Int) -> String {
         guard !head.lowercased().contains("\nauthorization:"), !head.contains("X-Test-Anonymous:"), let secret = adminSecrets.withLock({ $0[port] }),
-              let lineEnd = head.range(of: "\r\n"), head[..<lineEnd.lowerBound].hasSuffix(" HTTP/1.1") else { return head }
+            let lineEnd = head.range(of: "\r\n"), head[..<lineEnd.lowerBound].hasSuffix(" HTTP/1.1")
+        else { return head }
         return String(head[..<lineEnd.upperBound]) + "Authorization: Bearer \(secret)\r\n" + String(head[lineEnd.upperBound...])
     }
 }

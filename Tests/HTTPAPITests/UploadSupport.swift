@@ -47,7 +47,9 @@ struct MultipartBody {
 }
 
 extension TestClientProtocol {
-    func upload(_ uri: String, file: String, fieldName: String = "file", declaredType: String = "application/octet-stream") async throws -> TestResponse {
+    func upload(
+        _ uri: String, file: String, fieldName: String = "file", declaredType: String = "application/octet-stream"
+    ) async throws -> TestResponse {
         var body = MultipartBody()
         body.addFile(name: fieldName, filename: file, contentType: declaredType, bytes: try Fixture.bytes(file))
         return try await execute(uri: uri, method: .put, headers: [.contentType: body.contentType], body: ByteBuffer(bytes: body.bytes))

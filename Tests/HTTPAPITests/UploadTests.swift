@@ -68,7 +68,9 @@ import Testing
     @Test func corruptAndTruncatedFilesAre415WithReason() async throws {
         try await TestServer.run { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
-            for file in ["bad_wav_truncated.wav", "bad_flac_truncated.flac", "bad_m4a_no_moov.m4a", "bad_ogg_truncated.ogg", "bad_wav_zero_channels.wav"] {
+            for file in [
+                "bad_wav_truncated.wav", "bad_flac_truncated.flac", "bad_m4a_no_moov.m4a", "bad_ogg_truncated.ogg", "bad_wav_zero_channels.wav",
+            ] {
                 let response = try await client.upload("/api/audio/song/\(id)", file: file)
                 #expect(response.status == .unsupportedMediaType, "\(file)")
                 let detail = try response.json()["detail"]?.stringValue ?? ""
@@ -84,8 +86,9 @@ import Testing
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             var noFile = MultipartBody()
             noFile.addField(name: "title", value: "no file here")
-            let missing = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
-                                                   headers: [.contentType: noFile.contentType], body: ByteBuffer(bytes: noFile.bytes))
+            let missing = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .put,
+                headers: [.contentType: noFile.contentType], body: ByteBuffer(bytes: noFile.bytes))
             #expect(missing.status == .badRequest && missing.isProblem)
             #expect(try missing.json()["detail"]?.stringValue?.contains("file") == true)
             #expect(try await client.upload("/api/audio/song/999999", file: "wav_mono_s16.wav").status == .notFound)
@@ -107,16 +110,18 @@ import Testing
             var body = MultipartBody()
             body.addFile(filename: "x.wav", contentType: "audio/wav", bytes: try Fixture.bytes("wav_mono_s16.wav"))
             let broken = Array("--\(body.boundary)garbage\r\n\r\n".utf8) + body.bytes
-            let malformed = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
-                                                     headers: [.contentType: body.contentType], body: ByteBuffer(bytes: broken))
+            let malformed = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .put,
+                headers: [.contentType: body.contentType], body: ByteBuffer(bytes: broken))
             #expect(malformed.status == .badRequest && malformed.isProblem)
             #expect(try malformed.json()["type"] == "/problems/malformed-multipart")
             // A text part of more than 1 MiB before the file: refused, the file is never read.
             var chatty = MultipartBody()
             chatty.addField(name: "notes", value: String(repeating: "n", count: (1 << 20) + 1))
             chatty.addFile(filename: "x.wav", contentType: "audio/wav", bytes: try Fixture.bytes("wav_mono_s16.wav"))
-            let tooMuch = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
-                                                   headers: [.contentType: chatty.contentType], body: ByteBuffer(bytes: chatty.bytes))
+            let tooMuch = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .put,
+                headers: [.contentType: chatty.contentType], body: ByteBuffer(bytes: chatty.bytes))
             #expect(tooMuch.status == .badRequest && tooMuch.isProblem)
             #expect(try tooMuch.json()["detail"]?.stringValue?.contains("1 MiB") == true)
             #expect(context.storedFiles().isEmpty)
@@ -131,8 +136,9 @@ import Testing
             body.addFile(filename: "x.wav", contentType: "audio/wav", bytes: try Fixture.bytes("wav_mono_s16.wav"))
             // Cut inside the file part: no closing boundary ever arrives.
             let cut = Array(body.bytes.prefix(10_000))
-            let response = try await client.execute(uri: "/api/audio/song/\(id)", method: .put,
-                                                    headers: [.contentType: body.contentType], body: ByteBuffer(bytes: cut))
+            let response = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .put,
+                headers: [.contentType: body.contentType], body: ByteBuffer(bytes: cut))
             #expect(response.status == .badRequest && response.isProblem)
             #expect(try response.json()["type"] == "/problems/truncated-upload")
             #expect(context.storedFiles().isEmpty)
@@ -142,22 +148,23 @@ import Testing
 
     @Test func sizeLimits() async throws {
         let small = """
-        name: clip
-        fields:
-          name: {type: string, required: true}
-        upload:
-          max_size: 20KB
-          formats: [wav]
-        """
+            name: clip
+            fields:
+              name: {type: string, required: true}
+            upload:
+              max_size: 20KB
+              formats: [wav]
+            """
         try await TestServer.run(extraKinds: ["clip.yaml": small], maxUploadBytes: 40_000) { client, context in
             let clip = try await client.create(#"{"filetype":"clip","name":"c"}"#)
             let big = try await client.upload("/api/audio/clip/\(clip)", file: "wav_mono_s16.wav")  // 32 KB > 20 KB
             #expect(big.status == .contentTooLarge && big.isProblem)
             #expect(try big.json()["max_bytes"]?.int64 == 20_000)
             // A lying/absent Content-Length is cut off at the limit while streaming.
-            let raw = try await client.execute(uri: "/api/audio/clip/\(clip)", method: .put,
-                                               headers: [.contentType: "audio/wav", .transferEncoding: "chunked"],
-                                               body: ByteBuffer(bytes: try Fixture.bytes("wav_mono_s16.wav")))
+            let raw = try await client.execute(
+                uri: "/api/audio/clip/\(clip)", method: .put,
+                headers: [.contentType: "audio/wav", .transferEncoding: "chunked"],
+                body: ByteBuffer(bytes: try Fixture.bytes("wav_mono_s16.wav")))
             #expect(raw.status == .contentTooLarge)
             let mp3 = try await client.upload("/api/audio/clip/\(clip)", file: "mp3_cbr_info.mp3")
             #expect(mp3.status == .unsupportedMediaType || mp3.status == .contentTooLarge)
@@ -170,12 +177,12 @@ import Testing
 
     @Test func formatsAcceptedByKind() async throws {
         let kind = """
-        name: voice
-        fields:
-          name: {type: string}
-        upload:
-          formats: [mp3, opus]
-        """
+            name: voice
+            fields:
+              name: {type: string}
+            upload:
+              formats: [mp3, opus]
+            """
         try await TestServer.run(extraKinds: ["voice.yaml": kind]) { client, _ in
             let id = try await client.create(#"{"filetype":"voice","name":"v"}"#)
             let wav = try await client.upload("/api/audio/voice/\(id)", file: "wav_mono_s16.wav")
@@ -187,14 +194,14 @@ import Testing
 
     @Test func durationToleranceFromYAML() async throws {
         let kind = """
-        name: track
-        fields:
-          name: {type: string}
-          duration: {type: integer, min: 1, required: true}
-        upload:
-          duration_field: duration
-          duration_tolerance: 1s
-        """
+            name: track
+            fields:
+              name: {type: string}
+              duration: {type: integer, min: 1, required: true}
+            upload:
+              duration_field: duration
+              duration_tolerance: 1s
+            """
         try await TestServer.run(extraKinds: ["track.yaml": kind]) { client, context in
             let wrong = try await client.create(#"{"filetype":"track","duration":100}"#)
             let refused = try await client.upload("/api/audio/track/\(wrong)", file: "wav_stereo_s16.wav")  // 1.5 s
@@ -217,7 +224,8 @@ import Testing
             #expect(second.status == .ok)
             let secondFiles = context.storedFiles()
             #expect(secondFiles.count == 1 && secondFiles != firstFiles && secondFiles[0].hasSuffix(".flac"))
-            let t1 = try first.json()["updated_at"]?.stringValue ?? "", t2 = try second.json()["updated_at"]?.stringValue ?? ""
+            let t1 = try first.json()["updated_at"]?.stringValue ?? ""
+            let t2 = try second.json()["updated_at"]?.stringValue ?? ""
             #expect(t2 > t1)
             #expect(try await client.execute(uri: "/api/audio/song/\(id)", method: .delete).status == .noContent)
             #expect(context.storedFiles().isEmpty)
@@ -262,15 +270,17 @@ import Testing
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let port = try #require(client.port)
             let wav = try Fixture.bytes("wav_mono_s16.wav")
-            let answers = try RawConnection.sendHeadWaitThenBody(port: port, head: """
-                PUT /api/audio/song/\(id) HTTP/1.1\r
-                Host: 127.0.0.1\r
-                Content-Type: audio/wav\r
-                Content-Length: \(wav.count)\r
-                Expect: 100-continue\r
-                \r
+            let answers = try RawConnection.sendHeadWaitThenBody(
+                port: port,
+                head: """
+                    PUT /api/audio/song/\(id) HTTP/1.1\r
+                    Host: 127.0.0.1\r
+                    Content-Type: audio/wav\r
+                    Content-Length: \(wav.count)\r
+                    Expect: 100-continue\r
+                    \r
 
-                """, body: wav)
+                    """, body: wav)
             #expect(answers.interim.hasPrefix("HTTP/1.1 100 Continue"), "\(answers.interim)")
             #expect(answers.final.hasPrefix("HTTP/1.1 200 OK"), "\(answers.final.prefix(200))")
         }
@@ -293,9 +303,11 @@ import Testing
             try writeFile(context.storageDirectory + "/files/song/77/x.wav", "orphan")
             try FileManager.default.createDirectory(atPath: context.storageDirectory + "/tmp", withIntermediateDirectories: true)
             let temp = context.storageDirectory + "/tmp/old.part"
-            FileManager.default.createFile(atPath: temp, contents: Data("partial".utf8),
-                                           attributes: [.modificationDate: Date(timeIntervalSinceNow: -7200)])
-            let flac = try #require(stored.first { $0.hasSuffix(".flac") }), wav = try #require(stored.first { $0.hasSuffix(".wav") })
+            FileManager.default.createFile(
+                atPath: temp, contents: Data("partial".utf8),
+                attributes: [.modificationDate: Date(timeIntervalSinceNow: -7200)])
+            let flac = try #require(stored.first { $0.hasSuffix(".flac") })
+            let wav = try #require(stored.first { $0.hasSuffix(".wav") })
             try Data("corrupted".utf8).write(to: URL(fileURLWithPath: context.storageDirectory + "/" + flac))
             try FileManager.default.removeItem(atPath: context.storageDirectory + "/" + wav)
             let problems = try await context.sql { db in

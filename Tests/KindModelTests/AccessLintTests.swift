@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KindModel
 
 /// The `access:` block: parsed, private by default, every mistake a positioned lint problem.
@@ -61,7 +62,9 @@ import Testing
         #expect(KindRoutePurpose.read.decide(kind: "song", access: signed) == .allowed)
         #expect(KindRoutePurpose.download.decide(kind: "song", access: signed) == .needsScopeOrSignature(.action(.read, kind: "song")))
         #expect(KindRoutePurpose.link.decide(kind: "song", access: signed) == .needsScope(.action(.read, kind: "song")))
-        #expect(KindRoutePurpose.write.decide(kind: "song", access: KindAccess(read: .public, download: .public)) == .needsScope(.action(.write, kind: "song")))
+        #expect(
+            KindRoutePurpose.write.decide(kind: "song", access: KindAccess(read: .public, download: .public))
+                == .needsScope(.action(.write, kind: "song")))
         #expect(KindRoutePurpose.link.decide(kind: "song", access: KindAccess(read: .key, download: .public)) == .allowed)
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import KindModel
 
 /// `browse:` — browsing fields, each kept in a `(field, id)` index per direction — and every
@@ -18,7 +19,9 @@ import Testing
         #expect(try browse("asc") == (.asc, [KindIndex(["f"])]))
         #expect(try browse("desc") == (.desc, [KindIndex(["-f"])]))
         #expect(try browse("false") == (nil, []))
-        let kind = try #require(try KindLoader.parse([("kinds/sample.yaml", Self.kind("type: date, browse: desc", indexes: "indexes:\n  - [name, -f]\n"))]).kind(named: "sample"))
+        let kind = try #require(
+            try KindLoader.parse([("kinds/sample.yaml", Self.kind("type: date, browse: desc", indexes: "indexes:\n  - [name, -f]\n"))]).kind(
+                named: "sample"))
         #expect(kind.allIndexes == [KindIndex(["-f"]), KindIndex(["name", "-f"])])
         #expect(kind.indexedSorts == ["id", "-id", "-f", "name"])
     }
@@ -27,7 +30,10 @@ import Testing
         let list = problems(Self.kind("type: list, items: {type: string}, browse: true"))
         #expect(list.contains { $0.hasPrefix("kinds/sample.yaml:4:") && $0.contains("`browse` does not apply to a list") }, "\(list)")
         let text = problems(Self.kind("type: text, browse: true"))
-        #expect(text == ["kinds/sample.yaml:4:27: field 'f': a text field cannot be a browsing field (browse needs a field a b-tree can index; a text value may exceed the index's 2704-byte entry limit); make it `type: string` with `max_length` of at most 600, or remove `browse`"], "\(text)")
+        #expect(
+            text == [
+                "kinds/sample.yaml:4:27: field 'f': a text field cannot be a browsing field (browse needs a field a b-tree can index; a text value may exceed the index's 2704-byte entry limit); make it `type: string` with `max_length` of at most 600, or remove `browse`"
+            ], "\(text)")
         expectProblem(Self.kind("type: string, max_length: 700, browse: true"), "max_length 700 is too long for a browsing field", line: 4)
         #expect(problems(Self.kind("type: string, max_length: 600, browse: true")).isEmpty)
         #expect(problems(Self.kind("type: string, browse: asc")).isEmpty, "the default max_length 255 fits")
@@ -38,8 +44,9 @@ import Testing
 
     @Test func browseBesideIndexOrARepeatingEntryIsRedundant() {
         expectProblem(Self.kind("type: integer, index: true, browse: true"), "`index: true` repeats what `browse` already gives", line: 4)
-        expectProblem(Self.kind("type: integer, browse: true", indexes: "indexes:\n  - [f]\n"),
-                      "index [f] repeats the index that `browse` of field 'f' already creates", line: 6)
+        expectProblem(
+            Self.kind("type: integer, browse: true", indexes: "indexes:\n  - [f]\n"),
+            "index [f] repeats the index that `browse` of field 'f' already creates", line: 6)
         expectProblem(Self.kind("type: integer, browse: desc", indexes: "indexes:\n  - [-f, id]\n"), "repeats the index that `browse`", line: 6)
         // The other direction is not a repeat of `browse: asc`.
         #expect(problems(Self.kind("type: integer, browse: asc", indexes: "indexes:\n  - [-f]\n")).isEmpty)

@@ -1,10 +1,14 @@
 import Testing
+
 @testable import KindModel
 
 @Suite struct JSONParserTests {
     @Test func parsesAndKeepsOrder() throws {
         let value = try JSONParser.parse(#"{"b": 1, "a": [true, null, "x\n\u00e9\ud83c\udfb5"], "c": -1.5e3}"#)
-        guard case .object(let o) = value else { Issue.record("not an object"); return }
+        guard case .object(let o) = value else {
+            Issue.record("not an object")
+            return
+        }
         #expect(o.keys == ["b", "a", "c"])
         #expect(o["a"] == .array([.bool(true), .null, .string("x\né🎵")]))
         #expect(o["c"] == .number(JSONNumber(literal: "-1.5e3")))

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import KindModel
 
 /// `indexes:` — multi-column indexes in the `sort=` syntax — and every malformed entry the linter refuses.
@@ -42,8 +43,10 @@ import Testing
     }
 
     @Test func unknownFieldListsTheAllowedOnes() {
-        expectProblem(Self.kind("\n  - [host, -durration]"),
-                      "index key '-durration': 'durration' is not a field of kind 'podcast'; use one of: name, duration, host, id, created_at, updated_at", line: 8)
+        expectProblem(
+            Self.kind("\n  - [host, -durration]"),
+            "index key '-durration': 'durration' is not a field of kind 'podcast'; use one of: name, duration, host, id, created_at, updated_at",
+            line: 8)
         expectProblem(Self.kind("\n  - [filetype]"), "'filetype' is not a field")
     }
 
@@ -78,6 +81,8 @@ import Testing
     }
 
     @Test func unknownKindKeyListsIndexes() {
-        expectProblem("fields:\n  a: {type: string}\nindex: [[a]]\n", "expected one of: access, additional_fields, aliases, description, fields, indexes, name, renamed_from, upload")
+        expectProblem(
+            "fields:\n  a: {type: string}\nindex: [[a]]\n",
+            "expected one of: access, additional_fields, aliases, description, fields, indexes, name, renamed_from, upload")
     }
 }

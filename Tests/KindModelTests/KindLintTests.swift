@@ -1,4 +1,6 @@
+import Foundation
 import Testing
+
 @testable import KindModel
 
 /// Parses one kind file named `kinds/<file>` and returns the problems as `FILE:LINE:COL: message` lines.
@@ -15,8 +17,9 @@ func expectProblem(_ yaml: String, _ fragment: String, line: Int? = nil, sourceL
     let found = problems(yaml)
     #expect(found.contains { $0.contains(fragment) }, "expected a problem containing '\(fragment)', got \(found)", sourceLocation: sourceLocation)
     if let line {
-        #expect(found.contains { $0.hasPrefix("kinds/sample.yaml:\(line):") && $0.contains(fragment) },
-                "expected '\(fragment)' on line \(line), got \(found)", sourceLocation: sourceLocation)
+        #expect(
+            found.contains { $0.hasPrefix("kinds/sample.yaml:\(line):") && $0.contains(fragment) },
+            "expected '\(fragment)' on line \(line), got \(found)", sourceLocation: sourceLocation)
     }
 }
 
@@ -38,32 +41,33 @@ func expectProblem(_ yaml: String, _ fragment: String, line: Int? = nil, sourceL
 
     @Test func fullVocabularyParses() throws {
         let yaml = """
-        name: jingle
-        description: Short station idents.
-        aliases: [ident, sting]
-        additional_fields: ignore
-        fields:
-          title: {type: string, required: true, min_length: 1, max_length: 80, pattern: "^[A-Z]"}
-          notes: {type: text, max_length: 5000}
-          plays: {type: integer, min: 0, default: 0, index: true}
-          loudness: {type: number, min: -70.5, max: 0}
-          explicit: {type: boolean, default: false}
-          air_at: {type: datetime, not_in_past: true}
-          recorded_on: {type: date}
-          mood: {type: enum, values: [happy, sad], default: happy}
-          code: {type: string, unique: true, max_length: 12}
-          tags: {type: list, items: {type: enum, values: [a, b]}, min_items: 1, max_items: 3}
-          scores: {type: list, items: {type: integer, min: 1, max: 5}}
-        upload:
-          formats: [mp3, wav]
-          max_size: 200MB
-          duration_field: plays
-          duration_tolerance: 5%
-        """
+            name: jingle
+            description: Short station idents.
+            aliases: [ident, sting]
+            additional_fields: ignore
+            fields:
+              title: {type: string, required: true, min_length: 1, max_length: 80, pattern: "^[A-Z]"}
+              notes: {type: text, max_length: 5000}
+              plays: {type: integer, min: 0, default: 0, index: true}
+              loudness: {type: number, min: -70.5, max: 0}
+              explicit: {type: boolean, default: false}
+              air_at: {type: datetime, not_in_past: true}
+              recorded_on: {type: date}
+              mood: {type: enum, values: [happy, sad], default: happy}
+              code: {type: string, unique: true, max_length: 12}
+              tags: {type: list, items: {type: enum, values: [a, b]}, min_items: 1, max_items: 3}
+              scores: {type: list, items: {type: integer, min: 1, max: 5}}
+            upload:
+              formats: [mp3, wav]
+              max_size: 200MB
+              duration_field: plays
+              duration_tolerance: 5%
+            """
         let catalog = try KindLoader.parse([("kinds/jingle.yaml", yaml)])
         let kind = try #require(catalog.kind(named: "sting"))
         #expect(kind.name == "jingle" && kind.additionalFields == .ignore && kind.aliases == ["ident", "sting"])
-        #expect(kind.fields.map(\.name) == ["title", "notes", "plays", "loudness", "explicit", "air_at", "recorded_on", "mood", "code", "tags", "scores"])
+        #expect(
+            kind.fields.map(\.name) == ["title", "notes", "plays", "loudness", "explicit", "air_at", "recorded_on", "mood", "code", "tags", "scores"])
         #expect(kind.field(named: "title")?.rules.pattern == "^[A-Z]")
         #expect(kind.field(named: "plays")?.defaultValue == .integer(0))
         #expect(kind.field(named: "plays")?.index == true)
@@ -99,7 +103,9 @@ func expectProblem(_ yaml: String, _ fragment: String, line: Int? = nil, sourceL
     @Test func contradictoryBounds() {
         expectProblem("fields:\n  n:\n    type: string\n    min_length: 5\n    max_length: 2\n", "min_length (5) is greater than max_length (2)")
         expectProblem("fields:\n  n:\n    type: integer\n    min: 5\n    max: 2\n", "min (5) is greater than max (2)")
-        expectProblem("fields:\n  n:\n    type: list\n    items: {type: string}\n    min_items: 5\n    max_items: 2\n", "min_items (5) is greater than max_items (2)")
+        expectProblem(
+            "fields:\n  n:\n    type: list\n    items: {type: string}\n    min_items: 5\n    max_items: 2\n",
+            "min_items (5) is greater than max_items (2)")
     }
 
     @Test func badNames() {
@@ -149,14 +155,14 @@ func expectProblem(_ yaml: String, _ fragment: String, line: Int? = nil, sourceL
 
     @Test func allProblemsAtOnce() {
         let yaml = """
-        name: multi
-        colour: red
-        fields:
-          a: {type: strin}
-          b: {type: string, max_items: 2}
-          id: {type: integer}
-          c: {type: integer, min: 9, max: 1}
-        """
+            name: multi
+            colour: red
+            fields:
+              a: {type: strin}
+              b: {type: string, max_items: 2}
+              id: {type: integer}
+              c: {type: integer, min: 9, max: 1}
+            """
         let found = problems(yaml)
         #expect(found.count == 5, "\(found)")
         #expect(found.contains { $0.hasPrefix("kinds/sample.yaml:2:1:") && $0.contains("unknown kind key 'colour'") })
@@ -213,5 +219,3 @@ let repoRoot: String = {
     for _ in 0..<3 { url.deleteLastPathComponent() }
     return url.path
 }()
-
-import Foundation

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import KindModel
 
 private let catalog: KindCatalog = try! KindLoader.load(directory: repoRoot + "/kinds")
@@ -79,7 +80,9 @@ private func podcast(_ changes: [(String, JSONValue?)]) -> JSONValue {
 
     @Test func everyProblemAtOnce() {
         let found = issues(podcast([("name", ""), ("duration", 0), ("host", 3), ("participants", ["", "ok"]), ("extra", 1)]))
-        #expect(found.map(\.code.rawValue).sorted() == ["max", "min", "min_length", "min_length", "type", "unknown_field"].sorted().filter { $0 != "max" }.sorted())
+        #expect(
+            found.map(\.code.rawValue).sorted()
+                == ["max", "min", "min_length", "min_length", "type", "unknown_field"].sorted().filter { $0 != "max" }.sorted())
         #expect(found.contains { $0.field == "extra" && $0.message.contains("not a field of podcast") })
     }
 
@@ -102,16 +105,16 @@ private func podcast(_ changes: [(String, JSONValue?)]) -> JSONValue {
 
     @Test func otherTypes() throws {
         let yaml = """
-        fields:
-          when: {type: datetime, not_in_past: true}
-          day: {type: date}
-          mood: {type: enum, values: [happy, sad]}
-          flag: {type: boolean}
-          ratio: {type: number, min: 0, max: 1}
-          code: {type: string, pattern: "^[A-Z]{2}[0-9]{3}$"}
-          tags: {type: list, items: {type: integer, min: 1}, min_items: 1}
-        additional_fields: ignore
-        """
+            fields:
+              when: {type: datetime, not_in_past: true}
+              day: {type: date}
+              mood: {type: enum, values: [happy, sad]}
+              flag: {type: boolean}
+              ratio: {type: number, min: 0, max: 1}
+              code: {type: string, pattern: "^[A-Z]{2}[0-9]{3}$"}
+              tags: {type: list, items: {type: integer, min: 1}, min_items: 1}
+            additional_fields: ignore
+            """
         let kind = try #require(try KindLoader.parse([("kinds/x.yaml", yaml)]).kind(named: "x"))
         func check(_ pairs: [(String, JSONValue)]) -> [String] {
             switch RecordValidator.validate(JSONObject(pairs.map { (key: $0.0, value: $0.1) }), kind: kind, mode: .update) {

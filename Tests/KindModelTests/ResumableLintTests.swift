@@ -1,4 +1,5 @@
 import Testing
+
 @testable import KindModel
 
 /// `upload.resumable:` only tunes resumable uploads (every kind accepts them).
@@ -26,6 +27,8 @@ import Testing
         expectProblem("fields:\n  d: {type: integer}\nupload:\n  resumable:\n    expires: soon\n", "expires 'soon' must be a duration", line: 5)
         expectProblem("fields:\n  d: {type: integer}\nupload:\n  resumable:\n    expires: 31d\n", "from 1s to 30d")
         expectProblem("fields:\n  d: {type: integer}\nupload:\n  resumable:\n    max_append: 0\n", "max_append '0' is not a size")
-        expectProblem("fields:\n  d: {type: integer}\nupload:\n  resumable:\n    chunk: 1MB\n", "unknown upload.resumable key 'chunk'; expected one of: expires, max_append")
+        expectProblem(
+            "fields:\n  d: {type: integer}\nupload:\n  resumable:\n    chunk: 1MB\n",
+            "unknown upload.resumable key 'chunk'; expected one of: expires, max_append")
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
 import KindModel
-@testable import Schema
-import Testing
 import TestSupport
+import Testing
+
+@testable import Schema
 
 /// `migrate check`'s database half: drift between pg_catalog and what the applied migrations produce.
 @Suite struct DriftTests {
@@ -42,19 +43,28 @@ import TestSupport
                 "CREATE TABLE stray (id int)",
                 "DROP FUNCTION audio_server.items_match(text[], text)",
                 "ALTER TABLE podcast DROP CONSTRAINT podcast_participants_items_not_null",
-                #"ALTER TABLE podcast ADD CONSTRAINT podcast_participants_items_not_null CHECK (array_position("participants", NULL) IS NULL) NOT VALID"#)
+                #"ALTER TABLE podcast ADD CONSTRAINT podcast_participants_items_not_null CHECK (array_position("participants", NULL) IS NULL) NOT VALID"#
+            )
             let report = try await f.runner { try await $0.checkDrift() }
             let text = report.differences.joined(separator: "\n")
             #expect(report.differences.count == 9, "\(text)")
             #expect(text.contains(#"table "song": constraint "song_duration_max" (CHECK ((duration <= 2147483647))) is missing from the database"#))
-            #expect(text.contains(#"table "song": column "name" is character varying(50) NOT NULL in the database, but the migrations make it character varying(100) NOT NULL"#))
+            #expect(
+                text.contains(
+                    #"table "song": column "name" is character varying(50) NOT NULL in the database, but the migrations make it character varying(100) NOT NULL"#
+                ))
             #expect(text.contains(#"table "podcast": column "host" is character varying(100) in the database"#))
-            #expect(text.contains(#"table "podcast": column "participants" is character varying(100)[] NOT NULL DEFAULT ARRAY['x'::character varying(100)]"#))
+            #expect(
+                text.contains(
+                    #"table "podcast": column "participants" is character varying(100)[] NOT NULL DEFAULT ARRAY['x'::character varying(100)]"#))
             #expect(text.contains(#"table "audio_book": column "extra" exists in the database, but no migration creates it"#))
             #expect(text.contains(#"table "song": index "song_sneaky""#))
             #expect(text.contains(#"table "stray" exists in the database, but no migration creates it"#))
             #expect(text.contains("helper function audio_server.items_match(items text[], pattern text) is missing"))
-            #expect(text.contains(#"table "podcast": constraint "podcast_participants_items_not_null" is CHECK ((array_position(participants, NULL::character varying) IS NULL)) NOT VALID in the database, but the migrations make it CHECK ((array_position(participants, NULL::character varying) IS NULL))"#))
+            #expect(
+                text.contains(
+                    #"table "podcast": constraint "podcast_participants_items_not_null" is CHECK ((array_position(participants, NULL::character varying) IS NULL)) NOT VALID in the database, but the migrations make it CHECK ((array_position(participants, NULL::character varying) IS NULL))"#
+                ))
         }
     }
 

@@ -1,8 +1,9 @@
 import Foundation
 import KindModel
-@testable import Schema
-import Testing
 import TestSupport
+import Testing
+
+@testable import Schema
 
 /// `indexes:` entries: their DDL, names, migration steps and snapshot form. No database.
 @Suite struct KindIndexTests {
@@ -14,11 +15,14 @@ import TestSupport
     }
 
     @Test func ddlMatchesTheListQueryOrderAndEndsWithID() throws {
-        #expect(TableDDL.createIndex(kind: "podcast", Self.hostDurationName)
-            == #"CREATE INDEX "podcast_host_duration_desc_name_idx" ON "podcast" ("host" ASC NULLS LAST, "duration" DESC NULLS LAST, "name" ASC NULLS LAST, "id" ASC)"#)
+        #expect(
+            TableDDL.createIndex(kind: "podcast", Self.hostDurationName)
+                == #"CREATE INDEX "podcast_host_duration_desc_name_idx" ON "podcast" ("host" ASC NULLS LAST, "duration" DESC NULLS LAST, "name" ASC NULLS LAST, "id" ASC)"#
+        )
         // An entry that already ends with id (either direction) gets no second id.
-        #expect(TableDDL.createIndex(kind: "song", KindIndex(["-created_at", "-id"]))
-            == #"CREATE INDEX "song_created_at_desc_id_desc_idx" ON "song" ("created_at" DESC NULLS LAST, "id" DESC NULLS LAST)"#)
+        #expect(
+            TableDDL.createIndex(kind: "song", KindIndex(["-created_at", "-id"]))
+                == #"CREATE INDEX "song_created_at_desc_id_desc_idx" ON "song" ("created_at" DESC NULLS LAST, "id" DESC NULLS LAST)"#)
     }
 
     @Test func createTableEmitsEntriesAfterFieldIndexes() throws {
@@ -46,15 +50,19 @@ import TestSupport
         #expect(added.steps == [.createKindIndex(kind: "song", index: Self.hostDurationName)])
         #expect(added.steps[0].summary == "create index song_host_duration_desc_name_idx on 'song' for sorting by [host, -duration, name]")
         #expect(added.steps[0].safety == .safe)
-        #expect(added.fileText(name: "0002_x").contains(#"CREATE INDEX "song_host_duration_desc_name_idx" ON "song" ("host" ASC NULLS LAST, "duration" DESC NULLS LAST, "name" ASC NULLS LAST, "id" ASC);"#))
+        #expect(
+            added.fileText(name: "0002_x").contains(
+                #"CREATE INDEX "song_host_duration_desc_name_idx" ON "song" ("host" ASC NULLS LAST, "duration" DESC NULLS LAST, "name" ASC NULLS LAST, "id" ASC);"#
+            ))
         #expect(MigrationDirectory.defaultName(added) == "index_song_host_duration_name")
 
         // Removing the entry together with one of its fields: the index goes first.
         let removed = try plan(from: withIndex, to: try kinds(Self.song([], extra: "")), allowDestructive: true)
-        #expect(removed.steps == [
-            .dropKindIndex(kind: "song", name: "song_host_duration_desc_name_idx", index: Self.hostDurationName),
-            .dropField(kind: "song", field: "host"),
-        ])
+        #expect(
+            removed.steps == [
+                .dropKindIndex(kind: "song", name: "song_host_duration_desc_name_idx", index: Self.hostDurationName),
+                .dropField(kind: "song", field: "host"),
+            ])
         #expect(removed.steps[0].sql == [#"DROP INDEX "song_host_duration_desc_name_idx""#])
         #expect(removed.steps[0].summary == "drop index song_host_duration_desc_name_idx on 'song' (was for sorting by [host, -duration, name])")
     }
@@ -63,17 +71,21 @@ import TestSupport
         let two = try kinds(Self.song(["[host, name]", "[-duration]"]))
         #expect(try plan(from: two, to: try kinds(Self.song(["[-duration]", "[host, name]"]))).isEmpty)
         let flipped = try plan(from: two, to: try kinds(Self.song(["[host, -name]", "[-duration]"])))
-        #expect(flipped.steps == [
-            .dropKindIndex(kind: "song", name: "song_host_name_idx", index: KindIndex(["host", "name"])),
-            .createKindIndex(kind: "song", index: KindIndex(["host", "-name"])),
-        ])
+        #expect(
+            flipped.steps == [
+                .dropKindIndex(kind: "song", name: "song_host_name_idx", index: KindIndex(["host", "name"])),
+                .createKindIndex(kind: "song", index: KindIndex(["host", "-name"])),
+            ])
     }
 
     @Test func kindRenameRenamesTheIndex() throws {
         let old = try kinds(Self.song(["[host, -duration, name]"]))
         let new = try kinds(Self.song(["[host, -duration, name]"], header: "name: track\nrenamed_from: song"))
         let p = try plan(from: old, to: new)
-        guard case .renameObjects(_, let renames) = p.steps[1] else { Issue.record("\(p.steps)"); return }
+        guard case .renameObjects(_, let renames) = p.steps[1] else {
+            Issue.record("\(p.steps)")
+            return
+        }
         #expect(renames.last == ObjectRename(.index, from: "song_host_duration_desc_name_idx", to: "track_host_duration_desc_name_idx"))
         #expect(p.steps.count == 2, "nothing dropped or re-created: \(p.steps)")
     }
@@ -82,10 +94,13 @@ import TestSupport
         let old = try kinds(Self.song(["[host, -duration, name]"]))
         let new = try kinds(Self.song(["[presenter, -duration, name]"], extra: "presenter: {type: string, max_length: 100, renamed_from: host}"))
         let p = try plan(from: old, to: new)
-        #expect(p.steps == [
-            .renameField(kind: "song", from: "host", to: "presenter"),
-            .renameObjects(kind: "song", renames: [ObjectRename(.index, from: "song_host_duration_desc_name_idx", to: "song_presenter_duration_desc_name_idx")]),
-        ])
+        #expect(
+            p.steps == [
+                .renameField(kind: "song", from: "host", to: "presenter"),
+                .renameObjects(
+                    kind: "song",
+                    renames: [ObjectRename(.index, from: "song_host_duration_desc_name_idx", to: "song_presenter_duration_desc_name_idx")]),
+            ])
         // Renaming a field and dropping the entry in one go drops the index by the name it has.
         let dropped = try plan(from: old, to: try kinds(Self.song([], extra: "presenter: {type: string, max_length: 100, renamed_from: host}")))
         #expect(dropped.steps.contains(.dropKindIndex(kind: "song", name: "song_host_duration_desc_name_idx", index: Self.hostDurationName)))

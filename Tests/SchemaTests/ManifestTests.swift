@@ -1,8 +1,9 @@
 import Foundation
 import KindModel
-@testable import Schema
-import Testing
 import TestSupport
+import Testing
+
+@testable import Schema
 
 /// Generated migrations are applied from their manifest (steps as data); the SQL reader is kept for
 /// files written or edited by hand. Both must agree on a generated file.
@@ -10,7 +11,8 @@ import TestSupport
     /// A change with every data-dependent statement shape: a new rule (NOT VALID + VALIDATE), a
     /// unique field, a field made required (guard + SET NOT NULL), and a guarded type change.
     static let before = YAML.song("isrc: {type: string, max_length: 20}\nmood: {type: text}\nplays: {type: integer}")
-    static let after = YAML.song("isrc: {type: string, max_length: 20, unique: true}\nmood: {type: text, required: true, max_length: 10}\nplays: {type: number, min: 0}")
+    static let after = YAML.song(
+        "isrc: {type: string, max_length: 20, unique: true}\nmood: {type: text, required: true, max_length: 10}\nplays: {type: number, min: 0}")
 
     @Test func aGeneratedFileHasAManifestThatAgreesWithItsSQL() async throws {
         try await withFixture { f in

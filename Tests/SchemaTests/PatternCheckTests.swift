@@ -1,20 +1,23 @@
 import Foundation
 import KindModel
 import Logging
-@testable import Schema
-import Testing
 import TestSupport
+import Testing
+
+@testable import Schema
 
 /// Patterns are compiled by PostgreSQL too: what ICU accepts but PostgreSQL does not would make the
 /// CHECK constraint refuse every write (it is accepted on an empty table).
 @Suite struct PatternCheckTests {
     @Test func postgreSQLRefusesWhatOnlyICUCompiles() async throws {
-        let catalog = try kinds(YAML.song("""
-            tag: {type: string, pattern: "^\\\\p{L}+$"}
-            code: {type: string, pattern: "^(?<letters>[A-Z]{2})[0-9]{3}$"}
-            plain: {type: string, pattern: "^[a-z]+\\\\d{2}$"}
-            names: {type: list, items: {type: string, pattern: "^a*+$"}}
-            """))
+        let catalog = try kinds(
+            YAML.song(
+                """
+                tag: {type: string, pattern: "^\\\\p{L}+$"}
+                code: {type: string, pattern: "^(?<letters>[A-Z]{2})[0-9]{3}$"}
+                plain: {type: string, pattern: "^[a-z]+\\\\d{2}$"}
+                names: {type: list, items: {type: string, pattern: "^a*+$"}}
+                """))
         try await withFixture { f in
             let problems = try await TestDatabase.withClient(f.url) { client in
                 try await PatternCheck.problems(in: catalog.kinds, on: client, logger: Logger(label: "test"))
@@ -34,7 +37,8 @@ import TestSupport
         try await withFixture { f in
             let kindsDir = f.path + "/kinds"
             try FileManager.default.createDirectory(atPath: kindsDir, withIntermediateDirectories: true)
-            try "name: tagged\nfields:\n  tag: {type: string, pattern: \"^\\\\p{L}+$\"}\n".write(toFile: kindsDir + "/tagged.yaml", atomically: true, encoding: .utf8)
+            try "name: tagged\nfields:\n  tag: {type: string, pattern: \"^\\\\p{L}+$\"}\n".write(
+                toFile: kindsDir + "/tagged.yaml", atomically: true, encoding: .utf8)
             var environment = ProcessInfo.processInfo.environment
             environment["DATABASE_URL"] = "postgres://\(f.url.user)@\(f.url.host):\(f.url.port)/\(f.url.database)?sslmode=disable"
             environment["MIGRATIONS_DIR"] = f.path + "/migrations"

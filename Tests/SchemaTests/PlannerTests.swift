@@ -1,7 +1,8 @@
 import Foundation
 import KindModel
-@testable import Schema
 import Testing
+
+@testable import Schema
 
 /// The planner as a pure function: which steps, in which order, with which class; and what it refuses.
 @Suite struct PlannerTests {
@@ -12,7 +13,8 @@ import Testing
     @Test func noChangeIsAnEmptyPlan() throws {
         #expect(try plan(from: base, to: base).isEmpty)
         // Only application-side metadata changed: no migration.
-        let cosmetic = try kinds("""
+        let cosmetic = try kinds(
+            """
             name: song
             description: changed
             aliases: [track]
@@ -32,9 +34,13 @@ import Testing
     }
 
     @Test func newNullableFieldAndItsConstraintsAreSafe() throws {
-        let p = try plan(from: base, to: try kinds(YAML.song("isrc: {type: string, max_length: 12, pattern: \"^[A-Z0-9]{12}$\", unique: true, index: true}")))
+        let p = try plan(
+            from: base, to: try kinds(YAML.song("isrc: {type: string, max_length: 12, pattern: \"^[A-Z0-9]{12}$\", unique: true, index: true}")))
         #expect(p.steps.map(\.safety) == [.safe, .safe, .safe, .safe])
-        guard case .addField(let k, let f) = p.steps[0] else { Issue.record("\(p.steps)"); return }
+        guard case .addField(let k, let f) = p.steps[0] else {
+            Issue.record("\(p.steps)")
+            return
+        }
         #expect(k == "song" && f.name == "isrc")
         #expect(p.steps[3] == .createIndex(kind: "song", field: "isrc"))
         #expect(p.steps[0].sql == [#"ALTER TABLE "song" ADD COLUMN "isrc" varchar(12)"#])
@@ -60,31 +66,43 @@ import Testing
         let problems = planningProblems(from: twoKinds, to: try kinds(YAML.song("", duration: "")))
         #expect(problems.count == 2, "\(problems)")
         #expect(problems.contains { $0.contains("kind 'jingle' was removed") && $0.contains("ALL its rows") && $0.contains("--allow-destructive") })
-        #expect(problems.contains { $0.contains("field 'song.duration' was removed") && $0.contains("every row") && $0.contains("renamed_from: duration") })
+        #expect(
+            problems.contains {
+                $0.contains("field 'song.duration' was removed") && $0.contains("every row") && $0.contains("renamed_from: duration")
+            })
         let allowed = try plan(from: twoKinds, to: try kinds(YAML.song("", duration: "")), allowDestructive: true)
         #expect(allowed.steps == [.dropField(kind: "song", field: "duration"), .dropKind("jingle")])
         #expect(allowed.isDestructive)
     }
 
     @Test func renameFieldKeepsDataAndRenamesItsConstraints() throws {
-        let p = try plan(from: base, to: try kinds(YAML.song(name: "title: {type: string, renamed_from: name, required: true, min_length: 1, max_length: 100}")))
-        #expect(p.steps == [
-            .renameField(kind: "song", from: "name", to: "title"),
-            .renameObjects(kind: "song", renames: [ObjectRename(.constraint, from: "song_name_min_length", to: "song_title_min_length")]),
-        ])
+        let p = try plan(
+            from: base, to: try kinds(YAML.song(name: "title: {type: string, renamed_from: name, required: true, min_length: 1, max_length: 100}")))
+        #expect(
+            p.steps == [
+                .renameField(kind: "song", from: "name", to: "title"),
+                .renameObjects(kind: "song", renames: [ObjectRename(.constraint, from: "song_name_min_length", to: "song_title_min_length")]),
+            ])
         #expect(p.steps.allSatisfy { $0.safety == .safe })
     }
 
     @Test func renameKindRenamesTableKeyAndSequence() throws {
         let p = try plan(from: base, to: try kinds(YAML.song(header: "name: track\nrenamed_from: song")))
         #expect(p.steps.first == .renameKind(from: "song", to: "track"))
-        guard case .renameObjects(let k, let renames) = p.steps[1] else { Issue.record("\(p.steps)"); return }
+        guard case .renameObjects(let k, let renames) = p.steps[1] else {
+            Issue.record("\(p.steps)")
+            return
+        }
         #expect(k == "track")
-        #expect(renames.map(\.to) == ["track_pkey", "track_id_seq", "track_file_consistent",
-                                      "track_name_min_length", "track_duration_min", "track_duration_max"])
+        #expect(
+            renames.map(\.to) == [
+                "track_pkey", "track_id_seq", "track_file_consistent",
+                "track_name_min_length", "track_duration_min", "track_duration_max",
+            ])
         #expect(p.steps.count == 2)
         // Once generated, the hint is stale (its old name is gone) and ignored.
-        #expect(try plan(from: try kinds(YAML.song(header: "name: track")), to: try kinds(YAML.song(header: "name: track\nrenamed_from: song"))).isEmpty)
+        #expect(
+            try plan(from: try kinds(YAML.song(header: "name: track")), to: try kinds(YAML.song(header: "name: track\nrenamed_from: song"))).isEmpty)
     }
 
     @Test func ambiguousRenamesAreRefused() throws {
@@ -102,29 +120,37 @@ import Testing
         let new = try kinds(YAML.song("n: {type: number, min: 0, max: 1000}\nt: {type: text}\nw: {type: string, max_length: 40}"))
         let p = try plan(from: old, to: new)
         let changes = p.steps.filter { if case .changeColumnType = $0 { true } else { false } }
-        #expect(changes.map { $0.sql[0] } == [
-            #"ALTER TABLE "song" ALTER COLUMN "n" TYPE double precision"#,
-            #"ALTER TABLE "song" ALTER COLUMN "t" TYPE text"#,
-            #"ALTER TABLE "song" ALTER COLUMN "w" TYPE varchar(40)"#,
-        ])
+        #expect(
+            changes.map { $0.sql[0] } == [
+                #"ALTER TABLE "song" ALTER COLUMN "n" TYPE double precision"#,
+                #"ALTER TABLE "song" ALTER COLUMN "t" TYPE text"#,
+                #"ALTER TABLE "song" ALTER COLUMN "w" TYPE varchar(40)"#,
+            ])
         #expect(p.steps.allSatisfy { $0.safety == .safe }, "\(p.steps.map(\.summary))")
     }
 
     @Test func narrowingIsGuardedNotTruncating() throws {
         let p = try plan(from: base, to: try kinds(YAML.song(name: "name: {type: string, required: true, min_length: 1, max_length: 50}")))
         // The field's constraints are re-created around the type change, so they read as on a fresh table.
-        #expect(p.steps.map(\.summary) == [
-            "drop constraint song_name_min_length on 'song' (min_length)",
-            "change type of 'song.name' from varchar(100) to varchar(50); fails if a value is longer than 50 characters (nothing is truncated)",
-            #"add constraint song_name_min_length on 'song' (min_length: CHECK (char_length("name") >= 1)); existing rows satisfy it: the same rule, re-created for the new column type"#,
-        ])
-        guard case .guardedChangeColumnType(_, _, let from, let check, _) = p.steps[1] else { Issue.record("\(p.steps)"); return }
+        #expect(
+            p.steps.map(\.summary) == [
+                "drop constraint song_name_min_length on 'song' (min_length)",
+                "change type of 'song.name' from varchar(100) to varchar(50); fails if a value is longer than 50 characters (nothing is truncated)",
+                #"add constraint song_name_min_length on 'song' (min_length: CHECK (char_length("name") >= 1)); existing rows satisfy it: the same rule, re-created for the new column type"#,
+            ])
+        guard case .guardedChangeColumnType(_, _, let from, let check, _) = p.steps[1] else {
+            Issue.record("\(p.steps)")
+            return
+        }
         #expect(from == "varchar(100)")
         #expect(check == #"char_length("name") <= 50"#)
         #expect(p.steps.map(\.safety) == [.safe, .dataDependent, .safe])
         // An unbounded integer becoming a number is guarded beyond 2^53.
         let unbounded = try plan(from: try kinds(YAML.song("n: {type: integer}")), to: try kinds(YAML.song("n: {type: number}")))
-        guard case .guardedChangeColumnType(_, _, _, let check2, _) = unbounded.steps.first else { Issue.record("\(unbounded.steps)"); return }
+        guard case .guardedChangeColumnType(_, _, _, let check2, _) = unbounded.steps.first else {
+            Issue.record("\(unbounded.steps)")
+            return
+        }
         #expect(check2 == #"abs("n") <= 9007199254740992"#)
     }
 
@@ -147,29 +173,33 @@ import Testing
         let old = try kinds(YAML.song("mood: {type: enum, values: [calm, loud]}\nbpm: {type: integer, min: 40, max: 200}"))
         let new = try kinds(YAML.song("mood: {type: enum, values: [calm, loud, weird]}\nbpm: {type: integer, min: 60, max: 300}"))
         let p = try plan(from: old, to: new)
-        #expect(p.steps.map(\.summary) == [
-            "drop constraint song_mood_enum on 'song' (enum)",
-            "drop constraint song_bpm_min on 'song' (min)",
-            "drop constraint song_bpm_max on 'song' (max)",
-            #"add constraint song_mood_enum on 'song' (enum: CHECK ("mood" IN ('calm', 'loud', 'weird'))); existing rows satisfy it: it is looser than the rule it replaces"#,
-            #"add constraint song_bpm_min on 'song' (min: CHECK ("bpm" >= 60)); fails if existing rows break it"#,
-            #"add constraint song_bpm_max on 'song' (max: CHECK ("bpm" <= 300)); existing rows satisfy it: it is looser than the rule it replaces"#,
-        ])
+        #expect(
+            p.steps.map(\.summary) == [
+                "drop constraint song_mood_enum on 'song' (enum)",
+                "drop constraint song_bpm_min on 'song' (min)",
+                "drop constraint song_bpm_max on 'song' (max)",
+                #"add constraint song_mood_enum on 'song' (enum: CHECK ("mood" IN ('calm', 'loud', 'weird'))); existing rows satisfy it: it is looser than the rule it replaces"#,
+                #"add constraint song_bpm_min on 'song' (min: CHECK ("bpm" >= 60)); fails if existing rows break it"#,
+                #"add constraint song_bpm_max on 'song' (max: CHECK ("bpm" <= 300)); existing rows satisfy it: it is looser than the rule it replaces"#,
+            ])
         #expect(p.steps.map(\.safety) == [.safe, .safe, .safe, .safe, .dataDependent, .safe])
     }
 
     @Test func requiredUniqueIndexAndDefaultChanges() throws {
-        let old = try kinds(YAML.song("a: {type: text}\nb: {type: text, default: x}\nc: {type: text, required: true}\nd: {type: text, unique: true, index: true}"))
-        let new = try kinds(YAML.song("a: {type: text, required: true}\nb: {type: text, required: true, default: y}\nc: {type: text}\nd: {type: text}"))
+        let old = try kinds(
+            YAML.song("a: {type: text}\nb: {type: text, default: x}\nc: {type: text, required: true}\nd: {type: text, unique: true, index: true}"))
+        let new = try kinds(
+            YAML.song("a: {type: text, required: true}\nb: {type: text, required: true, default: y}\nc: {type: text}\nd: {type: text}"))
         let p = try plan(from: old, to: new)
-        #expect(p.steps == [
-            .dropConstraint(kind: "song", name: "song_d_unique", rule: .unique),
-            .dropIndex(kind: "song", field: "d"),
-            .setDefault(kind: "song", field: new.kinds[0].field(named: "b")!),
-            .setNotNull(kind: "song", field: "a"),
-            .fillNullsAndSetNotNull(kind: "song", field: new.kinds[0].field(named: "b")!),
-            .dropNotNull(kind: "song", field: "c"),
-        ])
+        #expect(
+            p.steps == [
+                .dropConstraint(kind: "song", name: "song_d_unique", rule: .unique),
+                .dropIndex(kind: "song", field: "d"),
+                .setDefault(kind: "song", field: new.kinds[0].field(named: "b")!),
+                .setNotNull(kind: "song", field: "a"),
+                .fillNullsAndSetNotNull(kind: "song", field: new.kinds[0].field(named: "b")!),
+                .dropNotNull(kind: "song", field: "c"),
+            ])
         #expect(p.steps[4].sql[0] == #"UPDATE "song" SET "b" = 'y' WHERE "b" IS NULL"#)
     }
 
@@ -180,8 +210,14 @@ import Testing
         tighter.fields[3].rules.maxLength = 50
         let p = try MigrationPlanner.plan(from: [podcast], to: [tighter])
         #expect(p.steps.map(\.summary).joined(separator: "\n").contains("podcast_participants_max_items"))
-        #expect(p.steps.contains { if case .guardedChangeColumnType(_, _, "varchar(100)[]", let check, _) = $0 {
-            check == #"audio_server.items_max_length("participants"::text[], 50)"# } else { false } })
+        #expect(
+            p.steps.contains {
+                if case .guardedChangeColumnType(_, _, "varchar(100)[]", let check, _) = $0 {
+                    check == #"audio_server.items_max_length("participants"::text[], 50)"#
+                } else {
+                    false
+                }
+            })
         // The default names the column type, so it is re-set after the type change.
         #expect(p.steps.contains(.dropDefault(kind: "podcast", field: "participants")))
         #expect(p.steps.contains(.setDefault(kind: "podcast", field: tighter.fields[3])))
@@ -215,7 +251,8 @@ import Testing
             #expect(second.name == "0002_change_song_name")
         }
         for name in ["0001_initial.sql", "0001_initial.kinds.json", "0002_change_song_name.sql", "0002_change_song_name.kinds.json"] {
-            let a = FileManager.default.contents(atPath: dirs[0] + "/" + name), b = FileManager.default.contents(atPath: dirs[1] + "/" + name)
+            let a = FileManager.default.contents(atPath: dirs[0] + "/" + name)
+            let b = FileManager.default.contents(atPath: dirs[1] + "/" + name)
             #expect(a != nil && a == b, "\(name)")
         }
         #expect(try MigrationDirectory(path: dirs[0]).currentKinds() == KindCatalog(changed).kinds.map(Snapshot.normalized))

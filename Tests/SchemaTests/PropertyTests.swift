@@ -1,8 +1,9 @@
 import Foundation
 import KindModel
-@testable import Schema
-import Testing
 import TestSupport
+import Testing
+
+@testable import Schema
 
 /// Property: for random sequences of kind edits, applying the generated migrations one by one
 /// yields exactly the catalog (tables, columns, types, nullability, defaults, constraints,
@@ -19,7 +20,10 @@ import TestSupport
         var log: [String] = []
         let stepwise = try await Fixture.make("prop")
         let fresh = try await Fixture.make("fresh")
-        defer { stepwise.remove(); fresh.remove() }
+        defer {
+            stepwise.remove()
+            fresh.remove()
+        }
 
         try await stepwise.migrate(KindCatalog(current))
         for _ in 0..<gen.int(1...5) {
@@ -36,7 +40,8 @@ import TestSupport
         try fresh.generate(KindCatalog(current))
         try await fresh.apply()
 
-        let a = try await stepwise.catalog(), b = try await fresh.catalog()
+        let a = try await stepwise.catalog()
+        let b = try await fresh.catalog()
         let differences = b.differences(from: a)
         #expect(differences.isEmpty, "seed \(seed), edits \(log):\n\(differences.joined(separator: "\n"))")
         if differences.isEmpty { #expect(a == b, "seed \(seed)") }
@@ -72,7 +77,10 @@ struct KindEditor {
     mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &rng) }
     mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &rng) < p }
     mutating func pick<T>(_ items: [T]) -> T { items[int(0...items.count - 1)] }
-    mutating func freshName(_ prefix: String) -> String { counter += 1; return "\(prefix)\(counter)" }
+    mutating func freshName(_ prefix: String) -> String {
+        counter += 1
+        return "\(prefix)\(counter)"
+    }
 
     mutating func newKind() -> KindDefinition {
         KindDefinition(name: freshName("k"), fields: (0..<int(1...3)).map { _ in newField(name: freshName("f"), isNew: false) })
@@ -101,7 +109,10 @@ struct KindEditor {
         f.index = chance(0.2)
         if (f.required && isNew) || chance(0.3) { f.defaultValue = validDefault(type, f.rules) }
         if f.required && isNew && f.defaultValue == nil { f.required = false }
-        if f.unique && f.defaultValue != nil && chance(0.5) { f.defaultValue = nil; f.required = f.required && !isNew }
+        if f.unique && f.defaultValue != nil && chance(0.5) {
+            f.defaultValue = nil
+            f.required = f.required && !isNew
+        }
         return f
     }
 
@@ -172,7 +183,8 @@ struct KindEditor {
             kinds[i].indexes.removeAll { $0.keys.contains { $0.field == removed.name } }
             return "remove field \(kinds[i].name).\(removed.name)"
         case 6:
-            let i = int(0...kinds.count - 1), j = int(0...kinds[i].fields.count - 1)
+            let i = int(0...kinds.count - 1)
+            let j = int(0...kinds[i].fields.count - 1)
             let old = kinds[i].fields[j].name
             kinds[i].fields[j].name = freshName("f")
             kinds[i].fields[j].renamedFrom = old
@@ -194,14 +206,16 @@ struct KindEditor {
             return "remove index \(kinds[i].name) [\(removed)]"
         default:
             // Change a field's rules (and maybe its type, within lossless or guarded changes).
-            let i = int(0...kinds.count - 1), j = int(0...kinds[i].fields.count - 1)
+            let i = int(0...kinds.count - 1)
+            let j = int(0...kinds[i].fields.count - 1)
             let old = kinds[i].fields[j]
             let type = pick(compatibleTypes(old.type))
             let item = old.itemType.map { pick(compatibleTypes($0)) }
             var changed = newField(name: old.name, isNew: fieldsAddedSinceLastMigration.contains(old.name), type: type, itemType: item)
             changed.renamedFrom = old.renamedFrom
             kinds[i].fields[j] = changed
-            return "change \(kinds[i].name).\(old.name) \(old.isList ? "list of \(old.itemType!)" : "\(old.type)") → \(changed.isList ? "list of \(changed.itemType!)" : "\(changed.type)")"
+            return
+                "change \(kinds[i].name).\(old.name) \(old.isList ? "list of \(old.itemType!)" : "\(old.type)") → \(changed.isList ? "list of \(changed.itemType!)" : "\(changed.type)")"
         }
     }
 }

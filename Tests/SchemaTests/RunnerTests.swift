@@ -1,9 +1,10 @@
 import Foundation
 import KindModel
 import PostgresNIO
-@testable import Schema
-import Testing
 import TestSupport
+import Testing
+
+@testable import Schema
 
 /// The runner's guarantees: each file once, in order, under a lock; edited or missing files refused.
 @Suite struct RunnerTests {
@@ -36,7 +37,10 @@ import TestSupport
                 .write(toFile: file.path, atomically: true, encoding: .utf8)
             try f.generate(try kinds(YAML.song("isrc: {type: text}")))
             let error = await migrationError { try await f.apply() }
-            guard case .edited(let name, let applied, let now)? = error else { Issue.record("\(String(describing: error))"); return }
+            guard case .edited(let name, let applied, let now)? = error else {
+                Issue.record("\(String(describing: error))")
+                return
+            }
             #expect(name == file.name && applied == file.checksum && now != applied)
             #expect(error?.description.contains("was edited after it was applied") == true)
             #expect(try await f.ledger() == [file.name], "the pending file was not applied either")
@@ -53,13 +57,19 @@ import TestSupport
             // An applied file deleted from the end of the sequence.
             try FileManager.default.removeItem(atPath: files[2].path)
             let error = await migrationError { try await f.apply() }
-            guard case .missing(let name)? = error else { Issue.record("\(String(describing: error))"); return }
+            guard case .missing(let name)? = error else {
+                Issue.record("\(String(describing: error))")
+                return
+            }
             #expect(name == files[2].name)
             // A gap in the middle of the sequence.
             try FileManager.default.removeItem(atPath: files[1].path)
             try files[2].text.write(toFile: files[2].path, atomically: true, encoding: .utf8)
             let gap = await migrationError { try await f.apply() }
-            guard case .directory(let e)? = gap else { Issue.record("\(String(describing: gap))"); return }
+            guard case .directory(let e)? = gap else {
+                Issue.record("\(String(describing: gap))")
+                return
+            }
             #expect(e.description.contains("expected migration number 0002"))
         }
     }
@@ -72,7 +82,10 @@ import TestSupport
             try await f.apply()
             try await f.execute("DELETE FROM audio_server.migrations WHERE name = '\(files[1].name)'")
             let error = await migrationError { try await f.apply() }
-            guard case .outOfOrder(let file, let later)? = error else { Issue.record("\(String(describing: error))"); return }
+            guard case .outOfOrder(let file, let later)? = error else {
+                Issue.record("\(String(describing: error))")
+                return
+            }
             #expect(file == files[1].name && later == files[2].name)
         }
     }
@@ -80,7 +93,8 @@ import TestSupport
     @Test func concurrentRunnersApplyEachFileOnce() async throws {
         try await withFixture { f in
             try threeMigrations(f)
-            let directory = f.directory, url = f.url
+            let directory = f.directory
+            let url = f.url
             // Several independent clients (like several servers starting at once).
             let results = try await withThrowingTaskGroup(of: [String].self) { group in
                 for _ in 0..<4 {
@@ -129,17 +143,21 @@ import TestSupport
         try await withFixture { f in
             try await f.migrate(try kinds(YAML.song))
             try await f.execute(MigrationDataTests.threeSongs)
-            let file = try f.generate(try kinds(YAML.song("isrc: {type: string, max_length: 12, unique: true}",
-                                                      name: "title: {type: string, required: true, min_length: 2, max_length: 10, renamed_from: name}")))
+            let file = try f.generate(
+                try kinds(
+                    YAML.song(
+                        "isrc: {type: string, max_length: 12, unique: true}",
+                        name: "title: {type: string, required: true, min_length: 2, max_length: 10, renamed_from: name}")))
             let before = try await f.catalog()
             let report = try await f.runner { try await $0.dryRun() }
             #expect(report.files == [file.name])
             #expect(!report.wouldSucceed)
             let failing = report.checks.filter { !$0.passes }
-            #expect(failing.map(\.violations) == [
-                RuleViolations(table: "song", rule: "song_title_type_guard", count: 1, sampleIDs: [2]),
-                RuleViolations(table: "song", rule: "song_title_min_length", count: 1, sampleIDs: [3]),
-            ], "a failing step is skipped so that later steps are still checked")
+            #expect(
+                failing.map(\.violations) == [
+                    RuleViolations(table: "song", rule: "song_title_type_guard", count: 1, sampleIDs: [2]),
+                    RuleViolations(table: "song", rule: "song_title_min_length", count: 1, sampleIDs: [3]),
+                ], "a failing step is skipped so that later steps are still checked")
             #expect(failing[0].step.contains("change type of 'song.title'"))
             #expect(report.checks.contains { $0.passes && $0.violations.rule == "song_isrc_unique" })
             #expect(try await f.catalog() == before, "nothing changed")
@@ -147,7 +165,8 @@ import TestSupport
             // A migration not written yet can be checked too.
             try FileManager.default.removeItem(atPath: file.path)
             try FileManager.default.removeItem(atPath: f.path + "/" + file.name + ".kinds.json")
-            let next = try f.directory.pendingPlan(for: try kinds(YAML.song(duration: "duration: {type: integer, required: true, min: 100, max: 2147483647}")))
+            let next = try f.directory.pendingPlan(
+                for: try kinds(YAML.song(duration: "duration: {type: integer, required: true, min: 100, max: 2147483647}")))
             let extra = try await f.runner { try await $0.dryRun(extra: [(name: "next", text: next.fileText(name: "next"))]) }
             #expect(extra.checks.map(\.violations) == [RuleViolations(table: "song", rule: "song_duration_min", count: 1, sampleIDs: [3])])
         }

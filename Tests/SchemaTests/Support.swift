@@ -2,10 +2,11 @@ import Foundation
 import KindModel
 import Logging
 import PostgresNIO
-@testable import Schema
 import Storage
-import Testing
 import TestSupport
+import Testing
+
+@testable import Schema
 
 /// Kinds from YAML texts, linted as `kinds/` would be (file names k0.yaml, k1.yaml, ...).
 func kinds(_ yaml: String...) throws -> KindCatalog {
@@ -40,8 +41,10 @@ struct Fixture: Sendable {
 
     /// Generates the next migration; fails the test when nothing was generated.
     @discardableResult
-    func generate(_ catalog: KindCatalog, allowDestructive: Bool = false, name: String? = nil,
-                  sourceLocation: SourceLocation = #_sourceLocation) throws -> MigrationFile {
+    func generate(
+        _ catalog: KindCatalog, allowDestructive: Bool = false, name: String? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> MigrationFile {
         let file = try directory.generate(for: catalog, name: name, options: PlanningOptions(allowDestructive: allowDestructive))
         return try #require(file, "expected a migration", sourceLocation: sourceLocation)
     }
@@ -55,8 +58,10 @@ struct Fixture: Sendable {
 
     /// Generates from `catalog` and applies; returns the file.
     @discardableResult
-    func migrate(_ catalog: KindCatalog, allowDestructive: Bool = false,
-                 sourceLocation: SourceLocation = #_sourceLocation) async throws -> MigrationFile {
+    func migrate(
+        _ catalog: KindCatalog, allowDestructive: Bool = false,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> MigrationFile {
         let file = try generate(catalog, allowDestructive: allowDestructive, sourceLocation: sourceLocation)
         let applied = try await apply()
         #expect(applied == [file.name], sourceLocation: sourceLocation)
@@ -109,8 +114,10 @@ func withFixture<T>(_ label: String = "mig", _ body: (Fixture) async throws -> T
 }
 
 /// The planning error of a plan from `old` to `new`; fails the test when planning succeeds.
-func planningProblems(from old: KindCatalog, to new: KindCatalog, allowDestructive: Bool = false,
-                      sourceLocation: SourceLocation = #_sourceLocation) -> [String] {
+func planningProblems(
+    from old: KindCatalog, to new: KindCatalog, allowDestructive: Bool = false,
+    sourceLocation: SourceLocation = #_sourceLocation
+) -> [String] {
     do {
         let plan = try MigrationPlanner.plan(from: old.kinds, to: new.kinds, options: PlanningOptions(allowDestructive: allowDestructive))
         Issue.record("planning succeeded: \(plan.steps.map(\.summary))", sourceLocation: sourceLocation)
@@ -146,8 +153,10 @@ enum YAML {
           duration: {type: integer, required: true, min: 1, max: 2147483647}
         """
 
-    static func song(_ extraFields: String = "", name: String = "name: {type: string, required: true, min_length: 1, max_length: 100}",
-                     duration: String = "duration: {type: integer, required: true, min: 1, max: 2147483647}", header: String = "name: song") -> String {
+    static func song(
+        _ extraFields: String = "", name: String = "name: {type: string, required: true, min_length: 1, max_length: 100}",
+        duration: String = "duration: {type: integer, required: true, min: 1, max: 2147483647}", header: String = "name: song"
+    ) -> String {
         "\(header)\nfields:\n  \(name)\n  \(duration)\n" + extraFields.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
     }
 }

@@ -1,7 +1,8 @@
 import PostgresNIO
-@testable import Storage
-import Testing
 import TestSupport
+import Testing
+
+@testable import Storage
 
 /// The record JSON is written in Swift from binary column values (`CellJSON`, `TimestampText`);
 /// it used to be PostgreSQL's own `json_build_object`/`to_char` text. These tests hold the Swift
@@ -28,8 +29,10 @@ import TestSupport
     /// Doubles read exactly as `float8out` writes them: random bit patterns, decimals and powers of ten.
     @Test func doublesMatchPostgreSQL() async throws {
         var generator = SystemRandomNumberGenerator()
-        var values: [Double] = [1, -1, 0.1, 100, 1e14, 1e15, 1e-4, 1e-5, 123456789012345.6, 2.5e-5, 1.5e300, 5e-324,
-                                .greatestFiniteMagnitude, -.leastNormalMagnitude, 0.30000000000000004, 60.5, 1e16, 9007199254740993]
+        var values: [Double] = [
+            1, -1, 0.1, 100, 1e14, 1e15, 1e-4, 1e-5, 123456789012345.6, 2.5e-5, 1.5e300, 5e-324,
+            .greatestFiniteMagnitude, -.leastNormalMagnitude, 0.30000000000000004, 60.5, 1e16, 9007199254740993,
+        ]
         values += (-30...30).map { pow10($0) }
         while values.count < 4000 {
             let bits = UInt64.random(in: 0...UInt64.max, using: &generator)
@@ -58,15 +61,17 @@ import TestSupport
     /// Timestamps read as `to_char(… AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` (the
     /// version that `If-Match` compares in SQL) and dates as PostgreSQL's ISO text, years 1–9999.
     @Test func timestampsAndDatesMatchPostgreSQL() async throws {
-        let low: Int64 = -63_082_281_600_000_000 // 0001-01-01 relative to 2000-01-01, in µs
-        let high: Int64 = 252_455_615_999_999_999 // 9999-12-31T23:59:59.999999
+        let low: Int64 = -63_082_281_600_000_000  // 0001-01-01 relative to 2000-01-01, in µs
+        let high: Int64 = 252_455_615_999_999_999  // 9999-12-31T23:59:59.999999
         var micros: [Int64] = [0, -1, 1, low, high, 86_400_000_000 * 59, 86_400_000_000 * 60 - 1, 951_782_400_000_000]
         while micros.count < 3000 { micros.append(Int64.random(in: low...high)) }
         let days = micros.map { Int64($0 >= 0 ? $0 / 86_400_000_000 : ($0 + 1) / 86_400_000_000 - 1) }
-        let stamps = try await postgresTexts(of: micros, as: "int8[]", select: """
-            to_char((timestamptz '2000-01-01 00:00:00+00' + interval '1 second' * (x / 1000000)::float8
-                     + interval '1 microsecond' * (x % 1000000)::float8) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-            """)
+        let stamps = try await postgresTexts(
+            of: micros, as: "int8[]",
+            select: """
+                to_char((timestamptz '2000-01-01 00:00:00+00' + interval '1 second' * (x / 1000000)::float8
+                         + interval '1 microsecond' * (x % 1000000)::float8) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+                """)
         let dates = try await postgresTexts(of: days, as: "int8[]", select: "(date '2000-01-01' + x::int)::text")
         #expect(stamps.count == micros.count && dates.count == days.count)
         for (i, value) in micros.enumerated() where i < stamps.count && i < dates.count {
@@ -81,7 +86,9 @@ import TestSupport
 
     /// Strings are escaped as `to_json(text)` escapes them: quotes, backslashes, control characters.
     @Test func stringsMatchPostgreSQL() async throws {
-        let alphabet: [Unicode.Scalar] = ["a", "\"", "\\", "/", "\u{1}", "\u{8}", "\u{9}", "\u{A}", "\u{C}", "\u{D}", "\u{1F}", "\u{7F}", "é", "ü", "日", "🎵", " "]
+        let alphabet: [Unicode.Scalar] = [
+            "a", "\"", "\\", "/", "\u{1}", "\u{8}", "\u{9}", "\u{A}", "\u{C}", "\u{D}", "\u{1F}", "\u{7F}", "é", "ü", "日", "🎵", " ",
+        ]
         var strings = ["", "plain", "\"quoted\"", "tab\there"]
         while strings.count < 500 {
             var s = String.UnicodeScalarView()
@@ -119,14 +126,15 @@ import TestSupport
             }
             return out
         }
-        #expect(rendered == [
-            "42", "-7", "3", "1.5", "\"NaN\"", "\"-Infinity\"", "true", "false",
-            #""a\"b""#, #""line\nbreak""#, "\"2026-11-26T19:51:53.500000Z\"", "\"0001-01-01\"",
-            #"{"size": 3, "k": [1, "x"]}"#, #"{"a": 1}"#,
-            #"["x",null,"y"]"#, "[]", "[1,-2]", "[0.5,1e+20]",
-            "[true,false]", "[\"1999-12-31T23:59:59.999999Z\"]",
-            "[\"2024-02-29\"]", "null", "null",
-        ])
+        #expect(
+            rendered == [
+                "42", "-7", "3", "1.5", "\"NaN\"", "\"-Infinity\"", "true", "false",
+                #""a\"b""#, #""line\nbreak""#, "\"2026-11-26T19:51:53.500000Z\"", "\"0001-01-01\"",
+                #"{"size": 3, "k": [1, "x"]}"#, #"{"a": 1}"#,
+                #"["x",null,"y"]"#, "[]", "[1,-2]", "[0.5,1e+20]",
+                "[true,false]", "[\"1999-12-31T23:59:59.999999Z\"]",
+                "[\"2024-02-29\"]", "null", "null",
+            ])
     }
 
     /// A malformed or unknown binary value is an error, never a crash or a guess.
@@ -135,12 +143,12 @@ import TestSupport
             var out: [UInt8] = []
             try bytes.withUnsafeBytes { try CellJSON.write(oid: oid, $0, into: &out) }
         }
-        try render(20, [0, 0, 0, 0, 0, 0, 0, 7]) // a whole int8 renders
-        #expect(throws: CellJSON.Failure.self) { try render(20, [0, 0, 0, 7]) } // int8 cut short
-        #expect(throws: CellJSON.Failure.self) { try render(1184, [1, 2]) } // timestamptz cut short
-        #expect(throws: CellJSON.Failure.self) { try render(3802, [2, 0x7B, 0x7D]) } // jsonb of an unknown version
-        #expect(throws: CellJSON.Failure.self) { try render(1016, [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 3, 0, 0, 0, 1]) } // 3 items, none sent
-        #expect(throws: CellJSON.Failure.self) { try render(1700, [0, 0]) } // numeric: no column type makes it
+        try render(20, [0, 0, 0, 0, 0, 0, 0, 7])  // a whole int8 renders
+        #expect(throws: CellJSON.Failure.self) { try render(20, [0, 0, 0, 7]) }  // int8 cut short
+        #expect(throws: CellJSON.Failure.self) { try render(1184, [1, 2]) }  // timestamptz cut short
+        #expect(throws: CellJSON.Failure.self) { try render(3802, [2, 0x7B, 0x7D]) }  // jsonb of an unknown version
+        #expect(throws: CellJSON.Failure.self) { try render(1016, [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 3, 0, 0, 0, 1]) }  // 3 items, none sent
+        #expect(throws: CellJSON.Failure.self) { try render(1700, [0, 0]) }  // numeric: no column type makes it
     }
 
     /// PostgreSQL's text of `select` (over `x`) for each of `values`, in order, on a fresh database.
@@ -153,7 +161,9 @@ import TestSupport
             bindings.append(values)
             let sql = "SELECT \(select) FROM unnest($1::\(arrayType)) WITH ORDINALITY u(x, n) ORDER BY n"
             var out: [String] = []
-            for try await text in try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: TestDatabase.logger).decode(String.self) {
+            for try await text in try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: TestDatabase.logger).decode(
+                String.self)
+            {
                 out.append(text)
             }
             return out

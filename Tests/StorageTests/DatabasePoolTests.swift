@@ -3,19 +3,27 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Storage
-import Testing
 import TestSupport
+import Testing
 
 /// `DatabasePool` against a real PostgreSQL: reuse, the size cap, lease timeouts, cancellation,
 /// dead connections, and an unreachable server (the faults the soak test puts it through at scale).
 @Suite struct DatabasePoolTests {
     /// Runs `body` with a pool whose `run()` (warm-up, lease timeouts) is running.
-    static func withPool<T: Sendable>(_ url: DatabaseURL, _ settings: DatabasePool.Settings,
-                                      _ body: @Sendable (DatabasePool) async throws -> T) async throws -> T {
+    static func withPool<T: Sendable>(
+        _ url: DatabaseURL, _ settings: DatabasePool.Settings,
+        _ body: @Sendable (DatabasePool) async throws -> T
+    ) async throws -> T {
         let pool = DatabasePool(configuration: try url.connectionConfiguration(), settings: settings, logger: TestDatabase.logger)
         return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await pool.run(); return nil }
-            defer { group.cancelAll(); pool.shutDown() }
+            group.addTask {
+                try await pool.run()
+                return nil
+            }
+            defer {
+                group.cancelAll()
+                pool.shutDown()
+            }
             return try await body(pool)
         }
     }
@@ -105,7 +113,10 @@ import TestSupport
             let outcomes = await withTaskGroup(of: String?.self) { group in
                 for _ in 0..<8 {
                     group.addTask {
-                        do { try await pool.lease { _ in }; return nil } catch { return StorageError.unavailability(of: error) }
+                        do {
+                            try await pool.lease { _ in }
+                            return nil
+                        } catch { return StorageError.unavailability(of: error) }
                     }
                 }
                 return await group.reduce(into: [String?]()) { $0.append($1) }
@@ -122,7 +133,7 @@ import TestSupport
     @Test func shutdownRefusesLeasesAndClosesWhatComesBack() async throws {
         let url = try await TestDatabase.create(label: "pool")
         let pool = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: 2), logger: TestDatabase.logger)
-        _ = try await pool.lease { try await Self.backendPID($0) }   // one idle connection
+        _ = try await pool.lease { try await Self.backendPID($0) }  // one idle connection
         let leased = try await pool.lease { connection in
             pool.shutDown()
             return connection.isClosed
@@ -141,8 +152,9 @@ import TestSupport
         let verdict = await DatabaseHealth.probe(try refused.connectionConfiguration(), id: 1, timeout: .seconds(3), logger: TestDatabase.logger)
         #expect(verdict?.contains("connection refused") == true, "\(verdict ?? "nil")")
         let url = try await TestDatabase.create(label: "pool")
-        let missing = await DatabaseHealth.probe(try url.with(database: "no_such_db_\(UInt32.random(in: 0...UInt32.max))").connectionConfiguration(),
-                                                 id: 2, timeout: .seconds(3), logger: TestDatabase.logger)
+        let missing = await DatabaseHealth.probe(
+            try url.with(database: "no_such_db_\(UInt32.random(in: 0...UInt32.max))").connectionConfiguration(),
+            id: 2, timeout: .seconds(3), logger: TestDatabase.logger)
         #expect(missing?.contains("does not exist") == true, "\(missing ?? "nil")")
     }
 }

@@ -1,6 +1,7 @@
 import KindModel
-@testable import Storage
 import Testing
+
+@testable import Storage
 
 /// Which list orders an index serves (`KindQueries.unindexedSortKey`): pure, from the kind's
 /// declared indexes. The refusal itself is tested on a real table in `HTTPAPITests.FullScanGuardTests`.
@@ -21,7 +22,8 @@ import Testing
         let kind = try #require(try KindLoader.parse([("kinds/episode.yaml", Self.kind)]).kind(named: "episode"))
         var query = ListQuery()
         func field(_ name: String) throws -> FieldDefinition { try #require(kind.filterField(named: name)) }
-        query.filters = try equal.map { RecordFilter(field: try field($0), op: .eq, value: "1") }
+        query.filters =
+            try equal.map { RecordFilter(field: try field($0), op: .eq, value: "1") }
             + range.map { RecordFilter(field: try field($0), op: .gte, value: "1") }
         query.sort = sort.map { SortKey(column: $0.0, descending: $0.1, sqlType: "text") }
         return KindQueries(kind: kind).unindexedSortKey(query).map { ($0.descending ? "-" : "") + $0.column }

@@ -124,8 +124,9 @@ struct ObjectStorageClientTests {
         for (index, size) in sizes.enumerated() {
             let bytes = TestS3.bytes(count: size, seed: UInt64(10 + index))
             hasher.update(data: bytes)
-            let etag = try await client.uploadPart(key: key, uploadID: uploadID, partNumber: index + 1,
-                                                   body: TestS3.Chunks(bytes: bytes, chunk: 64 << 10), length: Int64(size))
+            let etag = try await client.uploadPart(
+                key: key, uploadID: uploadID, partNumber: index + 1,
+                body: TestS3.Chunks(bytes: bytes, chunk: 64 << 10), length: Int64(size))
             parts.append(.init(partNumber: index + 1, etag: etag))
         }
         let expected = hasher.finalize()
@@ -198,8 +199,9 @@ struct ObjectStorageClientTests {
 
     @Test func wrongSecretIsRejected() async throws {
         let good = try TestS3.client()
-        let bad = ObjectStorageClient(location: good.location,
-                                      credentials: ObjectStorageCredentials(accessKeyID: good.signer.credentials.accessKeyID, secretAccessKey: "wrong-secret"))
+        let bad = ObjectStorageClient(
+            location: good.location,
+            credentials: ObjectStorageCredentials(accessKeyID: good.signer.credentials.accessKeyID, secretAccessKey: "wrong-secret"))
         let error = await #expect(throws: ObjectStorageError.self) { try await bad.checkAccess() }
         guard case .invalidCredentials(let code, _)? = error else {
             Issue.record("expected invalidCredentials, got \(String(describing: error))")
@@ -210,8 +212,9 @@ struct ObjectStorageClientTests {
         // HEAD answers carry no error body: a refused HEAD is accessDenied, never "no such object".
         await #expect(throws: ObjectStorageError.accessDenied(message: "403 with no error body")) { _ = try await bad.headObject(key: "x") }
 
-        let unknownKey = ObjectStorageClient(location: good.location,
-                                             credentials: ObjectStorageCredentials(accessKeyID: "AKNOBODY", secretAccessKey: "x"))
+        let unknownKey = ObjectStorageClient(
+            location: good.location,
+            credentials: ObjectStorageCredentials(accessKeyID: "AKNOBODY", secretAccessKey: "x"))
         let error2 = await #expect(throws: ObjectStorageError.self) { try await unknownKey.checkAccess() }
         guard case .invalidCredentials(let code2, _)? = error2 else {
             Issue.record("expected invalidCredentials, got \(String(describing: error2))")
@@ -254,8 +257,9 @@ enum TestS3 {
     static func client() throws -> ObjectStorageClient {
         var location = try S3Location(parsing: environment["TEST_S3_URL"] ?? "")
         location.prefix += "t-\(UUID().uuidString.lowercased())/"
-        let credentials = ObjectStorageCredentials(accessKeyID: environment["TEST_S3_ACCESS_KEY_ID"] ?? "",
-                                                   secretAccessKey: environment["TEST_S3_SECRET_ACCESS_KEY"] ?? "")
+        let credentials = ObjectStorageCredentials(
+            accessKeyID: environment["TEST_S3_ACCESS_KEY_ID"] ?? "",
+            secretAccessKey: environment["TEST_S3_SECRET_ACCESS_KEY"] ?? "")
         return ObjectStorageClient(location: location, credentials: credentials)
     }
 
@@ -264,7 +268,9 @@ enum TestS3 {
         var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
         var out = [UInt8](repeating: 0, count: count)
         for i in 0..<count {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
             out[i] = UInt8(truncatingIfNeeded: state)
         }
         return out

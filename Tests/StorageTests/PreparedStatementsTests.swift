@@ -1,7 +1,8 @@
 import PostgresNIO
-@testable import Storage
-import Testing
 import TestSupport
+import Testing
+
+@testable import Storage
 
 @Suite struct PreparedStatementsTests {
     /// More distinct statements than `capacity`: the first ones run prepared, the rest unprepared,
@@ -14,7 +15,8 @@ import TestSupport
                 for n in 0..<count {
                     var bindings = StatementBindings()
                     bindings.append(Int64(round))
-                    let rows = try await PreparedStatements.rows("SELECT $1::int8 + \(n) AS v /* prepared-test */", bindings, client: client, logger: TestDatabase.logger)
+                    let rows = try await PreparedStatements.rows(
+                        "SELECT $1::int8 + \(n) AS v /* prepared-test */", bindings, client: client, logger: TestDatabase.logger)
                     #expect(try rows.map { try $0.decode(Int64.self) } == [Int64(round + n)])
                 }
             }

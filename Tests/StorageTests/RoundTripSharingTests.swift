@@ -1,6 +1,7 @@
 import Synchronization
-@testable import Storage
 import Testing
+
+@testable import Storage
 
 /// The batching rules of `RoundTripSharing`, with a fake statement whose timing the test controls.
 @Suite struct RoundTripSharingTests {
@@ -11,11 +12,17 @@ import Testing
         let firstStarted = Mutex<CheckedContinuation<Void, Never>?>(nil)
 
         func run(_ inputs: [Int]) async throws -> [Int] {
-            let isFirst = batches.withLock { $0.append(inputs); return $0.count == 1 }
+            let isFirst = batches.withLock {
+                $0.append(inputs)
+                return $0.count == 1
+            }
             if isFirst {
                 await withCheckedContinuation { c in
                     gate.withLock { $0 = c }
-                    firstStarted.withLock { $0?.resume(); $0 = nil }
+                    firstStarted.withLock {
+                        $0?.resume()
+                        $0 = nil
+                    }
                 }
             }
             if inputs.contains(-1) { throw FakeFailure() }
@@ -29,7 +36,12 @@ import Testing
             }
         }
 
-        func release() { gate.withLock { $0?.resume(); $0 = nil } }
+        func release() {
+            gate.withLock {
+                $0?.resume()
+                $0 = nil
+            }
+        }
     }
 
     struct FakeFailure: Error {}
@@ -59,7 +71,10 @@ import Testing
         let sharing = RoundTripSharing<Int, Int>(maxRunning: 1, maxBatch: 64)
         let fake = FakeStatement()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { let output = try await sharing.submit(1, lane: "a", run: fake.run); #expect(output == 10) }
+            group.addTask {
+                let output = try await sharing.submit(1, lane: "a", run: fake.run)
+                #expect(output == 10)
+            }
             await fake.waitUntilFirstStarted()
             // Lane "a" is busy; lane "b" is not.
             #expect(try await sharing.submit(2, lane: "b", run: fake.run) == 20)
@@ -76,7 +91,12 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { _ = try await sharing.submit(0, lane: "x", run: fake.run) }
             await fake.waitUntilFirstStarted()
-            for n in 1...10 { group.addTask { let output = try await sharing.submit(n, lane: "x", run: fake.run); #expect(output == n * 10) } }
+            for n in 1...10 {
+                group.addTask {
+                    let output = try await sharing.submit(n, lane: "x", run: fake.run)
+                    #expect(output == n * 10)
+                }
+            }
             try await Task.sleep(for: .milliseconds(200))
             fake.release()
             try await group.waitForAll()
@@ -84,7 +104,7 @@ import Testing
         let batches = fake.batches.withLock { $0 }
         #expect(batches.allSatisfy { $0.count <= 4 })
         #expect(Set(batches.flatMap { $0 }) == Set(0...10))
-        #expect(batches.count == 4) // [0], then 10 waiting in batches of 4, 4, 2
+        #expect(batches.count == 4)  // [0], then 10 waiting in batches of 4, 4, 2
     }
 
     /// A failed statement fails exactly the requests it carried, and the lane keeps working.
@@ -92,11 +112,17 @@ import Testing
         let sharing = RoundTripSharing<Int, Int>(maxRunning: 1, maxBatch: 64)
         let fake = FakeStatement()
         let failures = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask { let output = try await sharing.submit(0, lane: "x", run: fake.run); return output != 0 }
+            group.addTask {
+                let output = try await sharing.submit(0, lane: "x", run: fake.run)
+                return output != 0
+            }
             await fake.waitUntilFirstStarted()
             for n in [-1, 5, 6] {
                 group.addTask {
-                    do { _ = try await sharing.submit(n, lane: "x", run: fake.run); return false } catch is FakeFailure { return true }
+                    do {
+                        _ = try await sharing.submit(n, lane: "x", run: fake.run)
+                        return false
+                    } catch is FakeFailure { return true }
                 }
             }
             try await Task.sleep(for: .milliseconds(200))
@@ -126,11 +152,17 @@ import Testing
         let fake = FakeStatement()
         let short: @Sendable ([Int]) async throws -> [Int] = { inputs in Array(try await fake.run(inputs).dropLast()) }
         let failures = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask { _ = try? await sharing.submit(0, lane: "x", run: short); return false }
+            group.addTask {
+                _ = try? await sharing.submit(0, lane: "x", run: short)
+                return false
+            }
             await fake.waitUntilFirstStarted()
             for n in 1...5 {
                 group.addTask {
-                    do { _ = try await sharing.submit(n, lane: "x", run: short); return false } catch { return "\(error)".contains("returned 4 results for 5 requests") }
+                    do {
+                        _ = try await sharing.submit(n, lane: "x", run: short)
+                        return false
+                    } catch { return "\(error)".contains("returned 4 results for 5 requests") }
                 }
             }
             try await Task.sleep(for: .milliseconds(200))

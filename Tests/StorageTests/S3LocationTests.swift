@@ -1,5 +1,6 @@
-@testable import Storage
 import Testing
+
+@testable import Storage
 
 /// `s3://` URLs, the XML scanner and the error mapping: no server needed.
 @Suite struct S3LocationTests {
@@ -40,12 +41,12 @@ import Testing
 
     @Test func xmlScannerReadsListingsAndEntities() {
         let xml = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix></Prefix>\
-        <Contents><Key>a &amp; b&#x2F;c&lt;1&gt;.wav</Key><Size>12</Size><ETag>&quot;abc&quot;</ETag></Contents>\
-        <Contents><Key>d</Key><Size>3</Size><Owner><ID>x</ID></Owner></Contents><IsTruncated>true</IsTruncated>\
-        <NextContinuationToken>tok/+=</NextContinuationToken><KeyCount/></ListBucketResult>
-        """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix></Prefix>\
+            <Contents><Key>a &amp; b&#x2F;c&lt;1&gt;.wav</Key><Size>12</Size><ETag>&quot;abc&quot;</ETag></Contents>\
+            <Contents><Key>d</Key><Size>3</Size><Owner><ID>x</ID></Owner></Contents><IsTruncated>true</IsTruncated>\
+            <NextContinuationToken>tok/+=</NextContinuationToken><KeyCount/></ListBucketResult>
+            """
         let contents = S3XML.elements("Contents", in: xml[...])
         #expect(contents.count == 2)
         #expect(S3XML.value("Key", in: contents[0]) == "a & b/c<1>.wav")

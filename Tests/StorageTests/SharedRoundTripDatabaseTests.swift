@@ -2,26 +2,27 @@ import Foundation
 import KindModel
 import PostgresNIO
 import Schema
-@testable import Storage
-import Testing
 import TestSupport
+import Testing
+
+@testable import Storage
 
 /// GETs and creates that share statements (`RoundTripSharing`) against a real PostgreSQL: each
 /// request must get exactly what it would have got alone.
 @Suite struct SharedRoundTripDatabaseTests {
     static let kindYAML = """
-    name: track
-    fields:
-      title: {type: string, required: true, max_length: 100}
-      code: {type: string, max_length: 20, unique: true}
-      gain: {type: number}
-      loud: {type: boolean, default: false}
-      released: {type: date}
-      air_at: {type: datetime}
-      tags: {type: list, items: {type: string, max_length: 40}, max_items: 10, default: []}
-      marks: {type: list, items: {type: datetime}, max_items: 10}
-      notes: {type: text}
-    """
+        name: track
+        fields:
+          title: {type: string, required: true, max_length: 100}
+          code: {type: string, max_length: 20, unique: true}
+          gain: {type: number}
+          loud: {type: boolean, default: false}
+          released: {type: date}
+          air_at: {type: datetime}
+          tags: {type: list, items: {type: string, max_length: 40}, max_items: 10, default: []}
+          marks: {type: list, items: {type: datetime}, max_items: 10}
+          notes: {type: text}
+        """
 
     /// A fresh database with the `track` table, and its queries.
     static func withTrackTable(poolSize: Int = 8, _ body: @Sendable (PostgresClient, KindQueries) async throws -> Void) async throws {
@@ -53,10 +54,10 @@ import TestSupport
     static let bodies: [String] = (0..<40).map { n in
         let tricky = ["plain", "quote \\\" and backslash \\\\", "line\\nbreak\\ttab", "ünïcødé 🎵", "\\u0001 control"][n % 5]
         return """
-        {"title":"t\(n) \(tricky)","code":"c\(n)","gain":\([1.5, -0.1, 1e-7, 123456789.125, 3.0][n % 5]),"loud":\(n % 2 == 0),
-         "released":"2024-02-\(String(format: "%02d", n % 28 + 1))","air_at":"2024-03-01T12:00:0\(n % 10).123456+02:00",
-         "tags":["a\(n)","b \\"q\\""],"marks":["2020-01-01T00:00:00Z","2021-06-15T08:30:00.5-05:00"]}
-        """
+            {"title":"t\(n) \(tricky)","code":"c\(n)","gain":\([1.5, -0.1, 1e-7, 123456789.125, 3.0][n % 5]),"loud":\(n % 2 == 0),
+             "released":"2024-02-\(String(format: "%02d", n % 28 + 1))","air_at":"2024-03-01T12:00:0\(n % 10).123456+02:00",
+             "tags":["a\(n)","b \\"q\\""],"marks":["2020-01-01T00:00:00Z","2021-06-15T08:30:00.5-05:00"]}
+            """
     }
 
     /// Forty concurrent creates through one slot: they share statements, and each response equals
@@ -163,14 +164,26 @@ import TestSupport
             func field(_ name: String) throws -> FieldDefinition { try #require(kind.field(named: name)) }
             let byGain = [SortKey(column: "gain", descending: true, sqlType: "double precision", nullable: true)]
             var variants: [ListQuery] = []
-            for limit in [1, 7, 50] { var q = ListQuery(); q.limit = limit; variants.append(q) }
+            for limit in [1, 7, 50] {
+                var q = ListQuery()
+                q.limit = limit
+                variants.append(q)
+            }
             for value in ["true", "false"] {
-                var q = ListQuery(); q.limit = 10; q.filters = [RecordFilter(field: try field("loud"), op: .eq, value: value)]; variants.append(q)
+                var q = ListQuery()
+                q.limit = 10
+                q.filters = [RecordFilter(field: try field("loud"), op: .eq, value: value)]
+                variants.append(q)
             }
             for tag in ["a0", "a3", "zz"] {
-                var q = ListQuery(); q.limit = 8; q.filters = [RecordFilter(field: try field("tags"), op: .has, value: tag)]; variants.append(q)
+                var q = ListQuery()
+                q.limit = 8
+                q.filters = [RecordFilter(field: try field("tags"), op: .has, value: tag)]
+                variants.append(q)
             }
-            var sorted = ListQuery(); sorted.limit = 9; sorted.sort = byGain
+            var sorted = ListQuery()
+            sorted.limit = 9
+            sorted.sort = byGain
             variants.append(sorted)
             // Deep pages: the cursors of pages read alone, continued through the shared path.
             var cursorQuery = sorted
@@ -179,7 +192,8 @@ import TestSupport
                 cursorQuery.after = next
                 variants.append(cursorQuery)
             }
-            var plain = ListQuery(); plain.limit = 20
+            var plain = ListQuery()
+            plain.limit = 20
             for _ in 0..<5 {
                 guard let next = try await alone.list(plain, in: queries).next else { break }
                 plain.after = next
@@ -228,7 +242,8 @@ import TestSupport
     /// A statement trigger aborts every multi-row insert that way here.
     @Test func aDeadlockedBatchIsRetriedAlone() async throws {
         try await Self.withTrackTable { client, queries in
-            try await client.query("""
+            try await client.query(
+                """
                 CREATE FUNCTION abort_multi_row() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
                   IF (SELECT count(*) FROM inserted) > 1 THEN
@@ -237,7 +252,8 @@ import TestSupport
                   RETURN NULL;
                 END $$
                 """, logger: TestDatabase.logger)
-            try await client.query("""
+            try await client.query(
+                """
                 CREATE TRIGGER abort_multi_row AFTER INSERT ON track REFERENCING NEW TABLE AS inserted
                 FOR EACH STATEMENT EXECUTE FUNCTION abort_multi_row()
                 """, logger: TestDatabase.logger)
@@ -260,7 +276,8 @@ import TestSupport
         try await TestDatabase.withClient(url) { client in
             for (state, expected) in [("40P01", true), ("40001", true), ("23505", false), ("22P02", false)] {
                 do {
-                    try await client.query(PostgresQuery(unsafeSQL: "DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '\(state)'; END $$"), logger: TestDatabase.logger)
+                    try await client.query(
+                        PostgresQuery(unsafeSQL: "DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '\(state)'; END $$"), logger: TestDatabase.logger)
                     Issue.record("no error for \(state)")
                 } catch {
                     #expect(RecordStore.isRolledBackByConflict(error) == expected, "\(state)")
@@ -275,7 +292,10 @@ import TestSupport
     static func within<T: Sendable>(_ seconds: Int, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: T.self) { group in
             group.addTask { try await body() }
-            group.addTask { try await Task.sleep(for: .seconds(seconds)); throw Hung() }
+            group.addTask {
+                try await Task.sleep(for: .seconds(seconds))
+                throw Hung()
+            }
             defer { group.cancelAll() }
             return try await group.next()!
         }
@@ -291,8 +311,12 @@ import TestSupport
             let kind = queries.kind
             let taken = try await store.create(try Self.validated(#"{"title":"taken","code":"taken"}"#, kind), in: queries)
             for n in 0..<20 {
-                let batch = try [Self.validated(#"{"title":"new","code":"new\#(n)"}"#, kind), Self.validated(#"{"title":"dup","code":"taken"}"#, kind)]
-                let results = try await Self.within(20) { try await store.insert(batch.map { PendingCreate(record: $0) }, columns: RecordStore.columns(of: batch[0]), in: queries) }
+                let batch = try [
+                    Self.validated(#"{"title":"new","code":"new\#(n)"}"#, kind), Self.validated(#"{"title":"dup","code":"taken"}"#, kind),
+                ]
+                let results = try await Self.within(20) {
+                    try await store.insert(batch.map { PendingCreate(record: $0) }, columns: RecordStore.columns(of: batch[0]), in: queries)
+                }
                 #expect(try Self.content(try results[0].get())["code"] == .string("new\(n)"))
                 if case .failure(let error) = results[1] {
                     #expect(error as? StorageError == .uniqueViolation(kind: "track", field: "code"))
@@ -324,8 +348,10 @@ import TestSupport
             let expected = try await store.list(good, in: queries)
             let goodQuery = good
             for _ in 0..<20 {
-                let requests = [PageRequest(query: good, statement: RecordStore.pageSQL(good, in: queries)),
-                                PageRequest(query: bad, statement: RecordStore.pageSQL(bad, in: queries))]
+                let requests = [
+                    PageRequest(query: good, statement: RecordStore.pageSQL(good, in: queries)),
+                    PageRequest(query: bad, statement: RecordStore.pageSQL(bad, in: queries)),
+                ]
                 let results = try await Self.within(20) { try await store.pages(requests, in: queries) }
                 #expect((try? results[0].get()) == expected)
                 if case .failure(let error) = results[1] {

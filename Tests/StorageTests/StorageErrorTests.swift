@@ -3,17 +3,19 @@ import KindModel
 import Logging
 import PostgresNIO
 import Schema
-@testable import Storage
-import Testing
 import TestSupport
+import Testing
+
+@testable import Storage
 
 /// Which database failures are the client's (4xx), which mean "PostgreSQL is unreachable" (503),
 /// and which are bugs (500): classified from real PostgresNIO errors, not hand-made ones.
 @Suite struct StorageErrorTests {
     @Test func aRefusedConnectionIsUnavailability() async throws {
         // Port 1 on loopback: nothing listens, the connection is refused at once.
-        let configuration = PostgresConnection.Configuration(host: "127.0.0.1", port: 1, username: "nobody",
-                                                             password: nil, database: nil, tls: .disable)
+        let configuration = PostgresConnection.Configuration(
+            host: "127.0.0.1", port: 1, username: "nobody",
+            password: nil, database: nil, tls: .disable)
         do {
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Logger(label: "test"))
             try await connection.close()
@@ -121,7 +123,8 @@ import TestSupport
 
     @Test func refusalsNameTheirFieldAndRule() async throws {
         let strictKind = try #require(try KindLoader.parse([("kinds/k.yaml", Self.strict)]).kinds.first)
-        let loose = try #require(try KindLoader.parse([("kinds/k.yaml", Self.strict.replacingOccurrences(of: "max: 10", with: "max: 100"))]).kinds.first)
+        let loose = try #require(
+            try KindLoader.parse([("kinds/k.yaml", Self.strict.replacingOccurrences(of: "max: 10", with: "max: 100"))]).kinds.first)
         let queries = KindQueries(kind: strictKind)
         let url = try await TestDatabase.create(label: "owners")
         let migrations = FileManager.default.temporaryDirectory.appendingPathComponent("owners-\(UUID().uuidString)").path
@@ -150,8 +153,9 @@ import TestSupport
 /// The stored file's members are defined once; the JSON it writes has exactly them, in order.
 @Suite struct StoredFileTests {
     @Test func oneEncoderWritesEveryMember() throws {
-        let file = StoredFile(size: 10, sha256: String(repeating: "a", count: 64), contentType: "audio/wav", originalName: nil, format: "wav",
-                              codec: "pcm_s16le", durationSeconds: 1.23456, sampleRate: 44_100, channels: 2, bitrate: nil)
+        let file = StoredFile(
+            size: 10, sha256: String(repeating: "a", count: 64), contentType: "audio/wav", originalName: nil, format: "wav",
+            codec: "pcm_s16le", durationSeconds: 1.23456, sampleRate: 44_100, channels: 2, bitrate: nil)
         let object = try #require(file.json.objectValue)
         #expect(object.keys == StoredFile.members)
         #expect(object["duration_seconds"] == .double(1.235) && object["original_name"] == .null && object["bitrate"] == .null)

@@ -1,7 +1,7 @@
 import Foundation
 import Storage
-import Testing
 import TestSupport
+import Testing
 
 /// `storage verify` sees the whole storage root, and unfinished uploads are found and cleared at once.
 @Suite struct StorageVerifyTests {
@@ -21,13 +21,18 @@ import TestSupport
         }
         let url = try await TestDatabase.create(label: "verify")
         let problems = try await TestDatabase.withClient(url) { client in
-            try await StorageVerifier(records: RecordStore(client: client, logger: TestDatabase.logger), files: FileStore(root: root)).verify(kinds: [])
+            try await StorageVerifier(records: RecordStore(client: client, logger: TestDatabase.logger), files: FileStore(root: root)).verify(
+                kinds: [])
         }
-        #expect(Set(problems) == [.orphan(key: "stray.bin"), .orphan(key: "elsewhere/x.mp3"), .orphan(key: "files/song/9.mp3"),
-                                  .staleTemporary(path: root + "/tmp/abc.part")], "\(problems)")
+        #expect(
+            Set(problems) == [
+                .orphan(key: "stray.bin"), .orphan(key: "elsewhere/x.mp3"), .orphan(key: "files/song/9.mp3"),
+                .staleTemporary(path: root + "/tmp/abc.part"),
+            ], "\(problems)")
         // With a grace period, a young unfinished upload (one that may be in progress) is left alone.
         let graced = try await TestDatabase.withClient(url) { client in
-            try await StorageVerifier(records: RecordStore(client: client, logger: TestDatabase.logger), files: FileStore(root: root)).verify(kinds: [], temporaryGrace: 3600)
+            try await StorageVerifier(records: RecordStore(client: client, logger: TestDatabase.logger), files: FileStore(root: root)).verify(
+                kinds: [], temporaryGrace: 3600)
         }
         #expect(!graced.contains(.staleTemporary(path: root + "/tmp/abc.part")))
         let removed = StorageVerifier.repair(problems, in: FileStore(root: root))

@@ -3,8 +3,8 @@ import Logging
 import PostgresNIO
 import Schema
 import Storage
-import Testing
 import TestSupport
+import Testing
 
 /// Resumable upload sessions in PostgreSQL: claims (one appender at a time), and what
 /// `storage verify` makes of their partial files.
@@ -24,7 +24,8 @@ import TestSupport
         try await TestDatabase.withClient(url) { client in
             try await AccessTables.ensure(on: client, logger: TestDatabase.logger)
             let store = Self.store(client, root: root)
-            let session = try await store.create(kind: "song", recordID: 1, length: 100, metadata: nil, originalName: nil, expiresIn: .seconds(60), keyID: nil)
+            let session = try await store.create(
+                kind: "song", recordID: 1, length: 100, metadata: nil, originalName: nil, expiresIn: .seconds(60), keyID: nil)
             #expect(session.offset == 0 && !session.expired && FileManager.default.fileExists(atPath: store.dataPath(session.id)))
             // Eight at once: exactly one wins.
             let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -32,21 +33,37 @@ import TestSupport
                 return try await group.reduce(into: [Bool]()) { $0.append($1) }
             }
             #expect(outcomes.filter { $0 }.count == 1)
-            guard case .busy = try await store.claim(session.id, offset: 0) else { Issue.record("a second claim was not busy"); return }
-            guard case .offsetMismatch(let current) = try await store.claim(session.id, offset: 5) else { Issue.record("no mismatch"); return }
+            guard case .busy = try await store.claim(session.id, offset: 0) else {
+                Issue.record("a second claim was not busy")
+                return
+            }
+            guard case .offsetMismatch(let current) = try await store.claim(session.id, offset: 5) else {
+                Issue.record("no mismatch")
+                return
+            }
             #expect(current == 0)
-            guard case .notFound = try await store.claim(String(repeating: "x", count: 43), offset: 0) else { Issue.record("found"); return }
+            guard case .notFound = try await store.claim(String(repeating: "x", count: 43), offset: 0) else {
+                Issue.record("found")
+                return
+            }
             #expect(try await store.delete(session.id))
             #expect(!FileManager.default.fileExists(atPath: store.dataPath(session.id)))
             // Release stores the offset; a released (or lost) claim cannot release again.
-            let next = try await store.create(kind: "song", recordID: 1, length: 100, metadata: "filename YQ==", originalName: "a", expiresIn: .seconds(60), keyID: 7)
-            guard case .claimed(_, let token) = try await store.claim(next.id, offset: 0) else { Issue.record("no claim"); return }
+            let next = try await store.create(
+                kind: "song", recordID: 1, length: 100, metadata: "filename YQ==", originalName: "a", expiresIn: .seconds(60), keyID: 7)
+            guard case .claimed(_, let token) = try await store.claim(next.id, offset: 0) else {
+                Issue.record("no claim")
+                return
+            }
             #expect(try await store.renew(next.id, token: token))
             #expect(try await store.release(next.id, token: token, offset: 40)?.offset == 40)
             #expect(try await store.release(next.id, token: token, offset: 80) == nil)
             #expect(try await store.session(next.id)?.offset == 40)
             #expect(try await store.session(next.id)?.keyID == 7)
-            guard case .claimed = try await store.claim(next.id, offset: 40) else { Issue.record("no claim at 40"); return }
+            guard case .claimed = try await store.claim(next.id, offset: 40) else {
+                Issue.record("no claim at 40")
+                return
+            }
         }
     }
 
@@ -58,7 +75,8 @@ import TestSupport
         let url = try await TestDatabase.create(label: "sessions")
         try await TestDatabase.withClient(url) { client in
             _ = try await client.query("CREATE SCHEMA audio_server", logger: TestDatabase.logger)
-            _ = try await client.query("""
+            _ = try await client.query(
+                """
                 CREATE TABLE audio_server.upload_sessions (
                     id text PRIMARY KEY CHECK (length(id) BETWEEN 16 AND 64), kind text NOT NULL, record_id bigint NOT NULL,
                     upload_length bigint NOT NULL CHECK (upload_length > 0), upload_offset bigint NOT NULL DEFAULT 0,
@@ -68,9 +86,13 @@ import TestSupport
             try await AccessTables.ensure(on: client, logger: TestDatabase.logger)
             try await AccessTables.ensure(on: client, logger: TestDatabase.logger)
             let store = Self.store(client, root: root)
-            let open = try await store.create(kind: "song", recordID: 1, length: nil, metadata: nil, originalName: nil, expiresIn: .seconds(60), keyID: nil)
+            let open = try await store.create(
+                kind: "song", recordID: 1, length: nil, metadata: nil, originalName: nil, expiresIn: .seconds(60), keyID: nil)
             #expect(open.length == nil)
-            guard case .claimed(_, let token) = try await store.claim(open.id, offset: 0) else { Issue.record("no claim"); return }
+            guard case .claimed(_, let token) = try await store.claim(open.id, offset: 0) else {
+                Issue.record("no claim")
+                return
+            }
             // The rebuilt check still keeps the offset within a known length.
             await #expect(throws: (any Error).self) { try await store.release(open.id, token: token, offset: 500, length: 400) }
             let released = try await store.release(open.id, token: token, offset: 300, length: 400)
@@ -86,9 +108,12 @@ import TestSupport
             let verifier = StorageVerifier(records: RecordStore(client: client, logger: TestDatabase.logger), files: FileStore(root: root))
             try await AccessTables.ensure(on: client, logger: TestDatabase.logger)
             let store = Self.store(client, root: root)
-            let live = try await store.create(kind: "song", recordID: 1, length: 100, metadata: nil, originalName: nil, expiresIn: .seconds(600), keyID: nil)
-            let old = try await store.create(kind: "song", recordID: 2, length: 100, metadata: nil, originalName: nil, expiresIn: .seconds(600), keyID: nil)
-            _ = try await client.query("UPDATE audio_server.upload_sessions SET expires_at = now() - interval '1 minute' WHERE id = \(old.id)", logger: TestDatabase.logger)
+            let live = try await store.create(
+                kind: "song", recordID: 1, length: 100, metadata: nil, originalName: nil, expiresIn: .seconds(600), keyID: nil)
+            let old = try await store.create(
+                kind: "song", recordID: 2, length: 100, metadata: nil, originalName: nil, expiresIn: .seconds(600), keyID: nil)
+            _ = try await client.query(
+                "UPDATE audio_server.upload_sessions SET expires_at = now() - interval '1 minute' WHERE id = \(old.id)", logger: TestDatabase.logger)
             let stray = root + "/uploads/" + String(repeating: "s", count: 43) + ".part"
             try Data("x".utf8).write(to: URL(fileURLWithPath: stray))
             let problems = try await verifier.verify(kinds: [])

@@ -22,11 +22,16 @@ public enum TestDatabase {
     public static let logger = Logger(label: "test-db")
 
     /// Runs `body` with a running `PostgresClient` for `url`, shutting it down afterwards.
-    public static func withClient<T: Sendable>(_ url: DatabaseURL, maximumConnections: Int = 8,
-                                               _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+    public static func withClient<T: Sendable>(
+        _ url: DatabaseURL, maximumConnections: Int = 8,
+        _ body: @Sendable (PostgresClient) async throws -> T
+    ) async throws -> T {
         let client = PostgresClient(configuration: url.configuration(maximumConnections: maximumConnections))
         return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { await client.run(); return nil }
+            group.addTask {
+                await client.run()
+                return nil
+            }
             do {
                 let result = try await body(client)
                 group.cancelAll()
@@ -91,7 +96,8 @@ public struct ScriptError: Error, CustomStringConvertible { public let descripti
 @discardableResult
 public func run(_ program: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString)").path
-    let outPath = scratch + ".out", errPath = scratch + ".err"
+    let outPath = scratch + ".out"
+    let errPath = scratch + ".err"
     defer {
         unlink(outPath)
         unlink(errPath)

@@ -98,8 +98,10 @@ public final class AccessGate: Sendable {
 
     /// Checks a signed link against the record's file (`sha256` nil: no record or no file, which
     /// gets the same answer as a wrong signature, so a link cannot probe for records).
-    func verifyLink(_ link: SignedLinkQuery, kind: String, id: Int64, sha256: String?, _ request: Request, _ context: AudioRequestContext,
-                    now: Double = Date().timeIntervalSince1970) async throws {
+    func verifyLink(
+        _ link: SignedLinkQuery, kind: String, id: Int64, sha256: String?, _ request: Request, _ context: AudioRequestContext,
+        now: Double = Date().timeIntervalSince1970
+    ) async throws {
         guard let expires = link.expires, !link.signature.isEmpty else { throw await fail(.link, request, context) }
         if Double(expires) < now {
             guard let sha256, links.verify(link.signature, kind: kind, id: id, expires: expires, sha256: sha256) else {
@@ -147,40 +149,57 @@ enum AccessProblems {
     static let challenge = #"Bearer realm="audio-server""#
 
     static func missingKey(_ scope: Scope) -> Problem {
-        Problem(.keyMissing, detail: "This route needs an API key with the \(scope) scope; send it as 'Authorization: Bearer <key>'. An admin makes keys with `audio-server keys create` or POST /api/keys.",
-                extensions: [("reason", "missing"), ("required_scope", .string(scope.description))],
-                headers: [.wwwAuthenticate: challenge])
+        Problem(
+            .keyMissing,
+            detail:
+                "This route needs an API key with the \(scope) scope; send it as 'Authorization: Bearer <key>'. An admin makes keys with `audio-server keys create` or POST /api/keys.",
+            extensions: [("reason", "missing"), ("required_scope", .string(scope.description))],
+            headers: [.wwwAuthenticate: challenge])
     }
 
     static func refused(_ failure: AccessGate.Failure) -> Problem {
         let invalid = #"Bearer realm="audio-server", error="invalid_token""#
         switch failure {
         case .malformed:
-            return Problem(.keyMalformed, detail: "The Authorization header must be 'Bearer <key>' with a key as `keys create` prints it (\(APIKeySecret.prefix) followed by 43 characters).",
-                           extensions: [("reason", "malformed")], headers: [.wwwAuthenticate: invalid])
+            return Problem(
+                .keyMalformed,
+                detail:
+                    "The Authorization header must be 'Bearer <key>' with a key as `keys create` prints it (\(APIKeySecret.prefix) followed by 43 characters).",
+                extensions: [("reason", "malformed")], headers: [.wwwAuthenticate: invalid])
         case .unknown:
-            return Problem(.keyInvalid, detail: "No working key has this secret: it was never made, or it was revoked. Ask an admin for a new key.",
-                           extensions: [("reason", "unknown_or_revoked")], headers: [.wwwAuthenticate: invalid])
+            return Problem(
+                .keyInvalid, detail: "No working key has this secret: it was never made, or it was revoked. Ask an admin for a new key.",
+                extensions: [("reason", "unknown_or_revoked")], headers: [.wwwAuthenticate: invalid])
         case .expired:
-            return Problem(.keyExpired, detail: "This key has expired; ask an admin for a new key (`audio-server keys create … --expires 30d`).",
-                           extensions: [("reason", "expired")], headers: [.wwwAuthenticate: invalid])
+            return Problem(
+                .keyExpired, detail: "This key has expired; ask an admin for a new key (`audio-server keys create … --expires 30d`).",
+                extensions: [("reason", "expired")], headers: [.wwwAuthenticate: invalid])
         case .link:
-            return Problem(.linkInvalid, detail: "The link's signature does not match: it was edited, is for another record, or the file was replaced since it was made. Ask for a new link with POST …/file/link.")
+            return Problem(
+                .linkInvalid,
+                detail:
+                    "The link's signature does not match: it was edited, is for another record, or the file was replaced since it was made. Ask for a new link with POST …/file/link."
+            )
         }
     }
 
     static func missingScope(_ scope: Scope, key: ActiveKey) -> Problem {
-        Problem(.scopeMissing, detail: "Key '\(key.name)' does not hold the \(scope) scope this route needs; use a key that does, or have an admin make one.",
-                extensions: [("required_scope", .string(scope.description))])
+        Problem(
+            .scopeMissing,
+            detail: "Key '\(key.name)' does not hold the \(scope) scope this route needs; use a key that does, or have an admin make one.",
+            extensions: [("required_scope", .string(scope.description))])
     }
 
     static func linkExpired(_ expires: Int64) -> Problem {
-        Problem(.linkExpired, detail: "This link expired at \(RFC3339.format(Date(timeIntervalSince1970: Double(expires)))); ask for a new one with POST …/file/link.",
-                extensions: [("expired_at", .string(RFC3339.format(Date(timeIntervalSince1970: Double(expires)))))])
+        Problem(
+            .linkExpired,
+            detail: "This link expired at \(RFC3339.format(Date(timeIntervalSince1970: Double(expires)))); ask for a new one with POST …/file/link.",
+            extensions: [("expired_at", .string(RFC3339.format(Date(timeIntervalSince1970: Double(expires)))))])
     }
 
     static func lockedOut(retryAfter seconds: Int) -> Problem {
-        Problem(.tooManyFailures, detail: "Too many failed authentications came from your address; try again in \(seconds) s with a valid key.",
-                headers: [.retryAfter: String(seconds)])
+        Problem(
+            .tooManyFailures, detail: "Too many failed authentications came from your address; try again in \(seconds) s with a valid key.",
+            headers: [.retryAfter: String(seconds)])
     }
 }

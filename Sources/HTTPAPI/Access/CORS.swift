@@ -1,5 +1,5 @@
-import Hummingbird
 import Foundation
+import Hummingbird
 
 /// The browser origins allowed to call the API (`CORS_ORIGINS`), and the headers that say so.
 public struct CORSOrigins: Sendable, Equatable {
@@ -18,7 +18,8 @@ public struct CORSOrigins: Sendable, Equatable {
         }
         for item in items {
             guard let scheme = item.range(of: "://"), ["http", "https"].contains(item[..<scheme.lowerBound].lowercased()),
-                  !item[scheme.upperBound...].isEmpty, !item[scheme.upperBound...].contains("/") else { return nil }
+                !item[scheme.upperBound...].isEmpty, !item[scheme.upperBound...].contains("/")
+            else { return nil }
         }
         origins = Set(items.map { $0.lowercased() })
         allowsAll = false
@@ -33,7 +34,8 @@ public struct CORSOrigins: Sendable, Equatable {
 enum CORS {
     static let methods = "GET, HEAD, POST, PUT, PATCH, DELETE"
     static let requestHeaders = "Authorization, Content-Type, If-Match, If-None-Match, If-Range, Range, X-Request-Id"
-    static let exposed = "ETag, Location, Content-Range, Accept-Ranges, Content-Length, Content-Disposition, Retry-After, WWW-Authenticate, X-Request-Id"
+    static let exposed =
+        "ETag, Location, Content-Range, Accept-Ranges, Content-Length, Content-Disposition, Retry-After, WWW-Authenticate, X-Request-Id"
 
     /// The allowed origin of the request, if it has one.
     static func origin(_ request: Request, _ allowed: CORSOrigins?) -> String? {
@@ -44,13 +46,15 @@ enum CORS {
     /// The answer to a preflight from an allowed origin; nil for any other request.
     static func preflight(_ request: Request, origin: String) -> Response? {
         guard request.method == .options, request.headers[.accessControlRequestMethod] != nil else { return nil }
-        return Response(status: .noContent, headers: [
-            .accessControlAllowOrigin: origin,
-            .accessControlAllowMethods: methods,
-            .accessControlAllowHeaders: request.headers[.accessControlRequestHeaders] ?? requestHeaders,
-            .accessControlMaxAge: "600",
-            .vary: "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
-        ])
+        return Response(
+            status: .noContent,
+            headers: [
+                .accessControlAllowOrigin: origin,
+                .accessControlAllowMethods: methods,
+                .accessControlAllowHeaders: request.headers[.accessControlRequestHeaders] ?? requestHeaders,
+                .accessControlMaxAge: "600",
+                .vary: "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+            ])
     }
 
     static func mark(_ headers: inout HTTPFields, origin: String) {

@@ -1,5 +1,5 @@
-import NIOCore
 import Foundation
+import NIOCore
 
 /// The client's address for the limiter and the audit trail: the connection's peer, or — only
 /// when that peer is a proxy listed in `TRUSTED_PROXIES` — the right-most address of

@@ -12,7 +12,10 @@ final class FailedAuthLimiter: Sendable {
     /// must not grow memory without bound).
     static let maxTracked = 100_000
 
-    private struct Window { var start: Double; var failures: Int }
+    private struct Window {
+        var start: Double
+        var failures: Int
+    }
     private let windows = Mutex([String: Window]())
     /// Whether any address has failures now: lets the common case skip computing the address.
     private let anyFailures = Atomic(false)

@@ -34,11 +34,12 @@ public enum KindJSONSchema {
     /// The body of `POST /api/audio/create` for this kind: `filetype` plus the fields.
     public static func createRequest(_ kind: KindDefinition) -> JSONValue {
         var properties = JSONObject()
-        properties["filetype"] = .object(JSONObject([
-            ("description", .string("The kind of record: '\(kind.name)'\(kind.aliases.isEmpty ? "" : " or an alias").")),
-            ("type", .string("string")),
-            ("enum", .array(([kind.name] + kind.aliases).map(JSONValue.string))),
-        ]))
+        properties["filetype"] = .object(
+            JSONObject([
+                ("description", .string("The kind of record: '\(kind.name)'\(kind.aliases.isEmpty ? "" : " or an alias").")),
+                ("type", .string("string")),
+                ("enum", .array(([kind.name] + kind.aliases).map(JSONValue.string))),
+            ]))
         var required: [String] = ["filetype"]
         for field in kind.fields {
             properties[field.name] = fieldSchema(field, request: true, withDefault: true)
@@ -58,11 +59,12 @@ public enum KindJSONSchema {
     /// The body of `PATCH /api/audio/<kind>/<id>`: any subset of the fields; `null` clears an optional one.
     public static func updateRequest(_ kind: KindDefinition) -> JSONValue {
         var properties = JSONObject()
-        properties["filetype"] = .object(JSONObject([
-            ("description", "May be sent, but only unchanged (a record never changes kind)."),
-            ("type", "string"),
-            ("enum", .array(([kind.name] + kind.aliases).map(JSONValue.string))),
-        ]))
+        properties["filetype"] = .object(
+            JSONObject([
+                ("description", "May be sent, but only unchanged (a record never changes kind)."),
+                ("type", "string"),
+                ("enum", .array(([kind.name] + kind.aliases).map(JSONValue.string))),
+            ]))
         for field in kind.fields { properties[field.name] = fieldSchema(field, request: true, withDefault: false) }
         var object = JSONObject([
             ("title", .string("\(kind.name) update request")),
@@ -80,23 +82,26 @@ public enum KindJSONSchema {
     /// (inline for the standalone schema, a `$ref` inside the OpenAPI document).
     static func recordBody(_ kind: KindDefinition, fileSchema: JSONValue) -> JSONObject {
         var properties = JSONObject()
-        properties["id"] = .object(JSONObject([
-            ("description", .string("Assigned by the server.")),
-            ("type", .string("integer")), ("format", .string("int64")),
-            ("minimum", 1), ("maximum", .integer(Int64.max)),
-        ]))
-        properties["filetype"] = .object(JSONObject([
-            ("description", .string("The canonical kind name, even when the record was created with an alias.")),
-            ("type", .string("string")), ("const", .string(kind.name)),
-        ]))
+        properties["id"] = .object(
+            JSONObject([
+                ("description", .string("Assigned by the server.")),
+                ("type", .string("integer")), ("format", .string("int64")),
+                ("minimum", 1), ("maximum", .integer(Int64.max)),
+            ]))
+        properties["filetype"] = .object(
+            JSONObject([
+                ("description", .string("The canonical kind name, even when the record was created with an alias.")),
+                ("type", .string("string")), ("const", .string(kind.name)),
+            ]))
         for field in kind.fields { properties[field.name] = fieldSchema(field, request: false, withDefault: true) }
         properties["uploaded_time"] = timestamp("When the current file was uploaded; null until then.", nullable: true)
         properties["created_at"] = timestamp("When the record was created.", nullable: false)
         properties["updated_at"] = timestamp("When the record last changed; advances on every write.", nullable: false)
-        properties["file"] = .object(JSONObject([
-            ("description", .string("The stored audio file; null until one is uploaded.")),
-            ("anyOf", .array([fileSchema, .object(JSONObject([("type", .string("null"))]))])),
-        ]))
+        properties["file"] = .object(
+            JSONObject([
+                ("description", .string("The stored audio file; null until one is uploaded.")),
+                ("anyOf", .array([fileSchema, .object(JSONObject([("type", .string("null"))]))])),
+            ]))
         var object = JSONObject([("title", .string(kind.name))])
         if let description = kind.description { object["description"] = .string(description) }
         object["type"] = .string("object")
@@ -180,7 +185,8 @@ public enum KindJSONSchema {
             var formatted = JSONObject([("type", "string"), ("format", type == .date ? "date" : "date-time")])
             if type == .datetime && request {
                 formatted["not"] = .object(JSONObject([("pattern", .string(RFC3339.outsideYearsPattern))]))
-                formatted["description"] = "In UTC it must stay within years 0001–9999: on 0001-01-01 the offset cannot be ahead of UTC, on 9999-12-31 not behind it."
+                formatted["description"] =
+                    "In UTC it must stay within years 0001–9999: on 0001-01-01 the offset cannot be ahead of UTC, on 9999-12-31 not behind it."
             }
             if nullable {
                 object["anyOf"] = .array([.object(formatted), .object(JSONObject([("type", "null")]))])
@@ -204,11 +210,12 @@ public enum KindJSONSchema {
     }
 
     static func timestamp(_ description: String, nullable: Bool) -> JSONValue {
-        .object(JSONObject([
-            ("description", .string(description + " RFC 3339 in UTC with microseconds, like 2026-01-31T18:30:00.123456Z.")),
-            ("type", nullable ? .array(["string", "null"]) : "string"),
-            ("format", "date-time"),
-        ]))
+        .object(
+            JSONObject([
+                ("description", .string(description + " RFC 3339 in UTC with microseconds, like 2026-01-31T18:30:00.123456Z.")),
+                ("type", nullable ? .array(["string", "null"]) : "string"),
+                ("format", "date-time"),
+            ]))
     }
 }
 
@@ -235,12 +242,13 @@ enum AudioFileSchema {
         ])
         // The members and their order are `StoredFile`'s, the one definition of the stored file.
         let properties = JSONObject(StoredFile.members.map { (key: $0, value: described[$0] ?? prop("string", $0)) })
-        return .object(JSONObject([
-            ("title", "audio file"),
-            ("type", "object"),
-            ("properties", .object(properties)),
-            ("required", .array(properties.keys.map(JSONValue.string))),
-            ("additionalProperties", false),
-        ]))
+        return .object(
+            JSONObject([
+                ("title", "audio file"),
+                ("type", "object"),
+                ("properties", .object(properties)),
+                ("required", .array(properties.keys.map(JSONValue.string))),
+                ("additionalProperties", false),
+            ]))
     }
 }

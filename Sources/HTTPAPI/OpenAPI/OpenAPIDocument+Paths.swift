@@ -1,5 +1,5 @@
-import KindModel
 import HTTPTypes
+import KindModel
 
 /// The paths object, derived from the route table (`APIOperation`): one entry per route — per
 /// kind for the routes under `/api/audio/<kind>` — HEAD beside every GET, and each operation's
@@ -27,12 +27,13 @@ extension OpenAPIDocument {
     /// The route's path as OpenAPI writes it: `:kind` spelled out for kind routes (each operation
     /// carries its kind's own schemas), other parameters as `{name}`.
     static func documentedPath(_ operation: APIOperation, kind: KindDefinition?) -> String {
-        "/" + operation.path.split(separator: "/").map { segment -> String in
-            guard segment.hasPrefix(":") else { return String(segment) }
-            let name = segment.dropFirst()
-            if name == "kind", operation.isKindRoute, let kind { return kind.name }
-            return "{\(name)}"
-        }.joined(separator: "/")
+        "/"
+            + operation.path.split(separator: "/").map { segment -> String in
+                guard segment.hasPrefix(":") else { return String(segment) }
+                let name = segment.dropFirst()
+                if name == "kind", operation.isKindRoute, let kind { return kind.name }
+                return "{\(name)}"
+            }.joined(separator: "/")
     }
 
     /// The operation object of `operation` (on `kind`, which kind routes always have).
@@ -75,10 +76,11 @@ extension OpenAPIDocument {
             return download(kind!, head: true)
         case .health, .openAPI, .listKinds, .describeKind, .listKeys, .listAudit:
             let get = describe(operation, kind: kind, catalog)
-            return headOf(get, id: "head_" + (get.objectValue?["operationId"]?.stringValue ?? operation.rawValue),
-                          summary: "The headers of GET \(documentedPath(operation, kind: kind)), without the body.")
+            return headOf(
+                get, id: "head_" + (get.objectValue?["operationId"]?.stringValue ?? operation.rawValue),
+                summary: "The headers of GET \(documentedPath(operation, kind: kind)), without the body.")
         case .create, .update, .upload, .delete, .createLink, .createKey, .revokeKey,
-             .uploadOptions, .createUpload, .uploadStatus, .appendUpload, .cancelUpload:
+            .uploadOptions, .createUpload, .uploadStatus, .appendUpload, .cancelUpload:
             return nil
         }
     }

@@ -8,122 +8,229 @@ extension OpenAPIDocument {
     static func uploadPaths(_ kind: KindDefinition) -> [(String, JSONValue)] {
         let base = "/api/audio/\(kind.name)/{id}/uploads"
         let limit = kind.upload?.maxSize
-        let tusResumable = ("Tus-Resumable", header("The tus version this server speaks: 1.0.0 (on every answer).", required: true,
-                                                    schema: .object(JSONObject([("type", "string"), ("const", "1.0.0")]))))
+        let tusResumable = (
+            "Tus-Resumable",
+            header(
+                "The tus version this server speaks: 1.0.0 (on every answer).", required: true,
+                schema: .object(JSONObject([("type", "string"), ("const", "1.0.0")])))
+        )
         let offsetHeader = header("Bytes stored so far, fsynced: where the next PATCH starts.", required: true, schema: digits)
         let expires = header("When the session and its bytes are removed (an HTTP date).", required: true)
         func tusProblem(_ description: String, _ extra: [(String, JSONValue)] = []) -> JSONValue {
             problem(description, headers: [tusResumable] + extra)
         }
-        let versionRefused = ("412", tusProblem("Tus-Resumable is missing or names another version than 1.0.0.",
-                                                [("Tus-Version", header("The versions this server speaks: 1.0.0.", required: true))]))
-        let uploadParameter = pathParameter("upload", "The upload session's token, from the Location of its creation.",
-                                            .object(JSONObject([("type", "string"), ("pattern", "^[A-Za-z0-9_-]{43}$")])))
-        let versionParameter = JSONValue.object(JSONObject([
-            ("name", "Tus-Resumable"), ("in", "header"), ("required", true),
-            ("description", "The tus protocol version: 1.0.0."),
-            ("schema", .object(JSONObject([("type", "string"), ("enum", ["1.0.0"])]))),
-        ]))
+        let versionRefused = (
+            "412",
+            tusProblem(
+                "Tus-Resumable is missing or names another version than 1.0.0.",
+                [("Tus-Version", header("The versions this server speaks: 1.0.0.", required: true))])
+        )
+        let uploadParameter = pathParameter(
+            "upload", "The upload session's token, from the Location of its creation.",
+            .object(JSONObject([("type", "string"), ("pattern", "^[A-Za-z0-9_-]{43}$")])))
+        let versionParameter = JSONValue.object(
+            JSONObject([
+                ("name", "Tus-Resumable"), ("in", "header"), ("required", true),
+                ("description", "The tus protocol version: 1.0.0."),
+                ("schema", .object(JSONObject([("type", "string"), ("enum", ["1.0.0"])]))),
+            ]))
         func headerParameter(_ name: String, _ description: String, required: Bool, schema: JSONValue) -> JSONValue {
-            .object(JSONObject([("name", .string(name)), ("in", "header"), ("required", .bool(required)),
-                                ("description", .string(description)), ("schema", schema)]))
+            .object(
+                JSONObject([
+                    ("name", .string(name)), ("in", "header"), ("required", .bool(required)),
+                    ("description", .string(description)), ("schema", schema),
+                ]))
         }
-        let checksumParameter = headerParameter("Upload-Checksum", "`sha1 <base64>` or `sha256 <base64>` of this request's bytes; a mismatch discards them (460).",
-                                                required: false, schema: .object(JSONObject([
-                                                    ("type", "string"), ("pattern", "^sha(1 [A-Za-z0-9+/]{27}|256 [A-Za-z0-9+/]{43})=$"),
-                                                    ("examples", ["sha256 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="]),
-                                                ])))
-        let chunk = JSONValue.object(JSONObject([
-            ("description", "The next bytes of the file, from Upload-Offset."),
-            ("required", false),
-            ("content", .object(JSONObject([("application/offset+octet-stream", .object(JSONObject([
-                ("schema", .object(JSONObject([("type", "string"), ("format", "binary")]))),
-            ])))]))),
-        ]))
+        let checksumParameter = headerParameter(
+            "Upload-Checksum", "`sha1 <base64>` or `sha256 <base64>` of this request's bytes; a mismatch discards them (460).",
+            required: false,
+            schema: .object(
+                JSONObject([
+                    ("type", "string"), ("pattern", "^sha(1 [A-Za-z0-9+/]{27}|256 [A-Za-z0-9+/]{43})=$"),
+                    ("examples", ["sha256 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="]),
+                ])))
+        let chunk = JSONValue.object(
+            JSONObject([
+                ("description", "The next bytes of the file, from Upload-Offset."),
+                ("required", false),
+                (
+                    "content",
+                    .object(
+                        JSONObject([
+                            (
+                                "application/offset+octet-stream",
+                                .object(
+                                    JSONObject([
+                                        ("schema", .object(JSONObject([("type", "string"), ("format", "binary")])))
+                                    ]))
+                            )
+                        ]))
+                ),
+            ]))
         let sizeText = limit.map { " At most \($0) bytes." } ?? ""
 
-        let options = operation("upload_options_\(kind.name)", tag: kind.name, summary: "What resumable uploads of a \(kind.name) support (tus 1.0).",
-                                parameters: [idParameter(kind)], responses: [
-                                    ("204", .object(JSONObject([("description", "The tus version, extensions, size limit and checksum algorithms."),
-                                                                ("headers", .object(JSONObject([
-                                                                    tusResumable,
-                                                                    ("Tus-Version", header("1.0.0", required: true)),
-                                                                    ("Tus-Extension", header("creation, creation-with-upload, termination, checksum, expiration.", required: true)),
-                                                                    ("Tus-Max-Size", header("The kind's file size limit in bytes.", required: true, schema: digits)),
-                                                                    ("Tus-Checksum-Algorithm", header("sha1,sha256", required: true)),
-                                                                ])))]))),
-                                    ("400", tusProblem("The id is not a positive integer.")),
-                                    ("404", tusProblem("No such kind.")),
-                                ])
-        let create = operation("create_\(kind.name)_upload", tag: kind.name, summary: "Start a resumable upload of a \(kind.name)'s file (tus creation).",
-                               description: "Upload-Length declares the file's size.\(sizeText) A body (creation-with-upload) stores the first bytes at once. When the last byte arrives the file is checked exactly as by PUT.",
-                               parameters: [idParameter(kind), versionParameter,
-                                            headerParameter("Upload-Length", "The whole file's size in bytes.", required: true,
-                                                            schema: .object(JSONObject([("type", "string"), ("pattern", "^[1-9][0-9]{0,17}$")]))),
-                                            headerParameter("Upload-Metadata", "tus metadata, comma-separated `key base64` pairs: `filename <base64 of UTF-8>` keeps the file's name.",
-                                                            required: false, schema: .object(JSONObject([("type", "string"), ("maxLength", 4096),
-                                                                                                         ("pattern", .string("^\(metadataPair)(,\(metadataPair))*$"))]))),
-                                            checksumParameter],
-                               requestBody: chunk, responses: [
-                                   ("201", .object(JSONObject([("description", "The session; its URL is in Location."),
-                                                               ("headers", .object(JSONObject([
-                                                                   tusResumable,
-                                                                   ("Location", header("The upload's URL (HEAD, PATCH, DELETE).", required: true)),
-                                                                   ("Upload-Expires", expires),
-                                                                   ("Upload-Offset", header("Bytes stored, when the request carried some.", required: false, schema: digits)),
-                                                               ])))]))),
-                                   ("400", tusProblem("Upload-Length missing, invalid or 0, Upload-Defer-Length, malformed Upload-Metadata or Upload-Checksum, or a bad id.")),
-                                   ("404", tusProblem("No \(kind.name) has this id.")),
-                                   versionRefused,
-                                   ("413", tusProblem("Upload-Length is over the kind's limit, or the body is longer than Upload-Length.")),
-                                   ("415", tusProblem("A body that is not application/offset+octet-stream; or the file, complete in this request, is not accepted audio.")),
-                                   ("422", tusProblem("The file, complete in this request, disagrees with the record's duration.")),
-                                   ("460", tusProblem("The body does not match Upload-Checksum.")),
-                               ])
-        let status = operation("head_\(kind.name)_upload", tag: kind.name, summary: "How much of a resumable upload is stored.",
-                               parameters: [idParameter(kind), uploadParameter, versionParameter], responses: [
-                                   ("200", .object(JSONObject([("description", "The offset to resume from."),
-                                                               ("headers", .object(JSONObject([
-                                                                   tusResumable,
-                                                                   ("Upload-Offset", offsetHeader),
-                                                                   ("Upload-Length", header("The declared size.", required: true, schema: digits)),
-                                                                   ("Upload-Expires", expires),
-                                                                   ("Cache-Control", header("no-store", required: true)),
-                                                                   ("Upload-Metadata", header("The metadata sent at creation.", required: false)),
-                                                               ])))]))),
-                                   ("204", .object(JSONObject([("description", "The IETF draft's answer (a request with Upload-Draft-Interop-Version): Upload-Offset, Upload-Complete, Upload-Length when known, Upload-Limit.")]))),
-                                   ("400", tusProblem("The id is not a positive integer.")),
-                                   ("404", tusProblem("No such upload for this record, or the record was deleted (its upload is removed).")),
-                                   ("410", tusProblem("The upload expired; its bytes are removed.")),
-                                   versionRefused,
-                               ])
-        let append = operation("append_\(kind.name)_upload", tag: kind.name, summary: "Append bytes to a resumable upload at its offset.",
-                               description: "204 with the new Upload-Offset once the bytes are on disk. The request that brings the last byte also checks and stores the file as PUT does (the refusal's status when it is refused, and the upload is removed).",
-                               parameters: [idParameter(kind), uploadParameter, versionParameter,
-                                            headerParameter("Upload-Offset", "The offset HEAD returned.", required: true, schema: digits),
-                                            checksumParameter],
-                               requestBody: chunk, responses: [
-                                   ("200", jsonResponse("The IETF draft's completing append (Upload-Complete: ?1, application/partial-upload): what PUT answers, the record with its file.",
-                                                        ref(name(kind, "Record")))),
-                                   ("204", .object(JSONObject([("description", "Stored; the next offset."),
-                                                               ("headers", .object(JSONObject([tusResumable, ("Upload-Offset", offsetHeader), ("Upload-Expires", expires)])))]))),
-                                   ("400", tusProblem("Upload-Offset missing or invalid, malformed Upload-Checksum, or a bad id.")),
-                                   ("404", tusProblem("No such upload for this record, or the record was deleted.")),
-                                   ("409", tusProblem("Upload-Offset is not the upload's offset, or another request is appending now.")),
-                                   ("410", tusProblem("The upload expired, or its stored bytes are gone.")),
-                                   versionRefused,
-                                   ("413", tusProblem("More bytes than Upload-Length leaves, or a completed file over the kind's limit.")),
-                                   ("415", tusProblem("Not application/offset+octet-stream, or the completed file is not accepted audio.")),
-                                   ("422", tusProblem("The completed file disagrees with the record's duration.")),
-                                   ("460", tusProblem("The bytes do not match Upload-Checksum; they were discarded.")),
-                               ])
-        let cancel = operation("delete_\(kind.name)_upload", tag: kind.name, summary: "Terminate a resumable upload: its bytes are removed.",
-                               parameters: [idParameter(kind), uploadParameter, versionParameter], responses: [
-                                   ("204", .object(JSONObject([("description", "Removed."), ("headers", .object(JSONObject([tusResumable])))]))),
-                                   ("400", tusProblem("The id is not a positive integer.")),
-                                   ("404", tusProblem("No such upload for this record.")),
-                                   versionRefused,
-                               ])
+        let options = operation(
+            "upload_options_\(kind.name)", tag: kind.name, summary: "What resumable uploads of a \(kind.name) support (tus 1.0).",
+            parameters: [idParameter(kind)],
+            responses: [
+                (
+                    "204",
+                    .object(
+                        JSONObject([
+                            ("description", "The tus version, extensions, size limit and checksum algorithms."),
+                            (
+                                "headers",
+                                .object(
+                                    JSONObject([
+                                        tusResumable,
+                                        ("Tus-Version", header("1.0.0", required: true)),
+                                        (
+                                            "Tus-Extension",
+                                            header("creation, creation-with-upload, termination, checksum, expiration.", required: true)
+                                        ),
+                                        ("Tus-Max-Size", header("The kind's file size limit in bytes.", required: true, schema: digits)),
+                                        ("Tus-Checksum-Algorithm", header("sha1,sha256", required: true)),
+                                    ]))
+                            ),
+                        ]))
+                ),
+                ("400", tusProblem("The id is not a positive integer.")),
+                ("404", tusProblem("No such kind.")),
+            ])
+        let create = operation(
+            "create_\(kind.name)_upload", tag: kind.name, summary: "Start a resumable upload of a \(kind.name)'s file (tus creation).",
+            description:
+                "Upload-Length declares the file's size.\(sizeText) A body (creation-with-upload) stores the first bytes at once. When the last byte arrives the file is checked exactly as by PUT.",
+            parameters: [
+                idParameter(kind), versionParameter,
+                headerParameter(
+                    "Upload-Length", "The whole file's size in bytes.", required: true,
+                    schema: .object(JSONObject([("type", "string"), ("pattern", "^[1-9][0-9]{0,17}$")]))),
+                headerParameter(
+                    "Upload-Metadata", "tus metadata, comma-separated `key base64` pairs: `filename <base64 of UTF-8>` keeps the file's name.",
+                    required: false,
+                    schema: .object(
+                        JSONObject([
+                            ("type", "string"), ("maxLength", 4096),
+                            ("pattern", .string("^\(metadataPair)(,\(metadataPair))*$")),
+                        ]))),
+                checksumParameter,
+            ],
+            requestBody: chunk,
+            responses: [
+                (
+                    "201",
+                    .object(
+                        JSONObject([
+                            ("description", "The session; its URL is in Location."),
+                            (
+                                "headers",
+                                .object(
+                                    JSONObject([
+                                        tusResumable,
+                                        ("Location", header("The upload's URL (HEAD, PATCH, DELETE).", required: true)),
+                                        ("Upload-Expires", expires),
+                                        ("Upload-Offset", header("Bytes stored, when the request carried some.", required: false, schema: digits)),
+                                    ]))
+                            ),
+                        ]))
+                ),
+                (
+                    "400",
+                    tusProblem("Upload-Length missing, invalid or 0, Upload-Defer-Length, malformed Upload-Metadata or Upload-Checksum, or a bad id.")
+                ),
+                ("404", tusProblem("No \(kind.name) has this id.")),
+                versionRefused,
+                ("413", tusProblem("Upload-Length is over the kind's limit, or the body is longer than Upload-Length.")),
+                (
+                    "415",
+                    tusProblem("A body that is not application/offset+octet-stream; or the file, complete in this request, is not accepted audio.")
+                ),
+                ("422", tusProblem("The file, complete in this request, disagrees with the record's duration.")),
+                ("460", tusProblem("The body does not match Upload-Checksum.")),
+            ])
+        let status = operation(
+            "head_\(kind.name)_upload", tag: kind.name, summary: "How much of a resumable upload is stored.",
+            parameters: [idParameter(kind), uploadParameter, versionParameter],
+            responses: [
+                (
+                    "200",
+                    .object(
+                        JSONObject([
+                            ("description", "The offset to resume from."),
+                            (
+                                "headers",
+                                .object(
+                                    JSONObject([
+                                        tusResumable,
+                                        ("Upload-Offset", offsetHeader),
+                                        ("Upload-Length", header("The declared size.", required: true, schema: digits)),
+                                        ("Upload-Expires", expires),
+                                        ("Cache-Control", header("no-store", required: true)),
+                                        ("Upload-Metadata", header("The metadata sent at creation.", required: false)),
+                                    ]))
+                            ),
+                        ]))
+                ),
+                (
+                    "204",
+                    .object(
+                        JSONObject([
+                            (
+                                "description",
+                                "The IETF draft's answer (a request with Upload-Draft-Interop-Version): Upload-Offset, Upload-Complete, Upload-Length when known, Upload-Limit."
+                            )
+                        ]))
+                ),
+                ("400", tusProblem("The id is not a positive integer.")),
+                ("404", tusProblem("No such upload for this record, or the record was deleted (its upload is removed).")),
+                ("410", tusProblem("The upload expired; its bytes are removed.")),
+                versionRefused,
+            ])
+        let append = operation(
+            "append_\(kind.name)_upload", tag: kind.name, summary: "Append bytes to a resumable upload at its offset.",
+            description:
+                "204 with the new Upload-Offset once the bytes are on disk. The request that brings the last byte also checks and stores the file as PUT does (the refusal's status when it is refused, and the upload is removed).",
+            parameters: [
+                idParameter(kind), uploadParameter, versionParameter,
+                headerParameter("Upload-Offset", "The offset HEAD returned.", required: true, schema: digits),
+                checksumParameter,
+            ],
+            requestBody: chunk,
+            responses: [
+                (
+                    "200",
+                    jsonResponse(
+                        "The IETF draft's completing append (Upload-Complete: ?1, application/partial-upload): what PUT answers, the record with its file.",
+                        ref(name(kind, "Record")))
+                ),
+                (
+                    "204",
+                    .object(
+                        JSONObject([
+                            ("description", "Stored; the next offset."),
+                            ("headers", .object(JSONObject([tusResumable, ("Upload-Offset", offsetHeader), ("Upload-Expires", expires)]))),
+                        ]))
+                ),
+                ("400", tusProblem("Upload-Offset missing or invalid, malformed Upload-Checksum, or a bad id.")),
+                ("404", tusProblem("No such upload for this record, or the record was deleted.")),
+                ("409", tusProblem("Upload-Offset is not the upload's offset, or another request is appending now.")),
+                ("410", tusProblem("The upload expired, or its stored bytes are gone.")),
+                versionRefused,
+                ("413", tusProblem("More bytes than Upload-Length leaves, or a completed file over the kind's limit.")),
+                ("415", tusProblem("Not application/offset+octet-stream, or the completed file is not accepted audio.")),
+                ("422", tusProblem("The completed file disagrees with the record's duration.")),
+                ("460", tusProblem("The bytes do not match Upload-Checksum; they were discarded.")),
+            ])
+        let cancel = operation(
+            "delete_\(kind.name)_upload", tag: kind.name, summary: "Terminate a resumable upload: its bytes are removed.",
+            parameters: [idParameter(kind), uploadParameter, versionParameter],
+            responses: [
+                ("204", .object(JSONObject([("description", "Removed."), ("headers", .object(JSONObject([tusResumable])))]))),
+                ("400", tusProblem("The id is not a positive integer.")),
+                ("404", tusProblem("No such upload for this record.")),
+                versionRefused,
+            ])
         return [
             (base, .object(JSONObject([("options", options), ("post", create)]))),
             (base + "/{upload}", .object(JSONObject([("head", status), ("patch", append), ("delete", cancel)]))),

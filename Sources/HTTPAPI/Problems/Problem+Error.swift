@@ -23,13 +23,19 @@ extension Problem {
         case let storage as StorageError:
             switch storage {
             case .uniqueViolation(let kind, let field):
-                return Problem(.unique, detail: "Another \(kind) already has this \(field); \(field) must be unique.",
-                               errors: [ValidationIssue(field: field, code: .unique, message: "'\(field)' must be unique; another \(kind) already has this value")])
+                return Problem(
+                    .unique, detail: "Another \(kind) already has this \(field); \(field) must be unique.",
+                    errors: [
+                        ValidationIssue(field: field, code: .unique, message: "'\(field)' must be unique; another \(kind) already has this value")
+                    ])
             case .ruleViolation(_, let field, let rule):
                 // What the validator would have said: the database caught it (a row changed by
                 // another route, or validation drifting from the constraints).
-                return Problem.validation([ValidationIssue(field: field, code: rule.validationCode,
-                                                           message: "'\(field)' breaks its \(rule.rawValue) rule (refused by the database)")])
+                return Problem.validation([
+                    ValidationIssue(
+                        field: field, code: rule.validationCode,
+                        message: "'\(field)' breaks its \(rule.rawValue) rule (refused by the database)")
+                ])
             case .constraintViolation(let kind, let constraint):
                 return Problem(.constraint, detail: "The \(kind) breaks the database rule \(constraint).")
             case .invalidValue(let message):
@@ -37,11 +43,18 @@ extension Problem {
             case .sortNeedsIndex(let kind, let field, let descending, let rows, let indexed):
                 let key = (descending ? "-" : "") + field
                 let served = indexed.isEmpty ? "" : " Sorts an index serves: \(indexed.joined(separator: ", "))."
-                let fix = ["id", "created_at", "updated_at"].contains(field)
+                let fix =
+                    ["id", "created_at", "updated_at"].contains(field)
                     ? "sort by a browsing field instead"
                     : "the kind's author can add `browse: true` to field '\(field)' in its YAML and generate a migration (docs/kinds.md, \"Browsing fields\")"
-                return Problem(.sortNeedsIndex, detail: "Sorting \(kind) by \(key) would read and sort all of its about \(rows) rows for every page: no index serves that order.\(served) To sort by \(key), \(fix).",
-                               errors: [ValidationIssue(field: "sort", code: .needsIndex, message: "'sort=\(key)' needs an index on \(kind) (about \(rows) rows); \(fix)")])
+                return Problem(
+                    .sortNeedsIndex,
+                    detail:
+                        "Sorting \(kind) by \(key) would read and sort all of its about \(rows) rows for every page: no index serves that order.\(served) To sort by \(key), \(fix).",
+                    errors: [
+                        ValidationIssue(
+                            field: "sort", code: .needsIndex, message: "'sort=\(key)' needs an index on \(kind) (about \(rows) rows); \(fix)")
+                    ])
             }
         case let parse as HTTPParserError:
             // Raised by the request body stream: a hang-up mid-body, or a body that breaks its framing.
@@ -51,13 +64,22 @@ extension Problem {
             }
             logger.debug("malformed request body", metadata: ["error": "\(parse)", "path": "\(request.uri.path)"])
             if parse == .invalidChunkSize { return ConnectionGuard.malformedChunks }
-            return Problem(.malformedBody, detail: "The request body does not match its framing (\(parse)); send a Content-Length body of exactly that many bytes, or a valid chunked body.")
-        case let channel as ChannelError where channel == .ioOnClosedChannel || channel == .eof || channel == .inputClosed || channel == .outputClosed:
+            return Problem(
+                .malformedBody,
+                detail:
+                    "The request body does not match its framing (\(parse)); send a Content-Length body of exactly that many bytes, or a valid chunked body."
+            )
+        case let channel as ChannelError
+        where channel == .ioOnClosedChannel || channel == .eof || channel == .inputClosed || channel == .outputClosed:
             logger.debug("client closed the connection during the request", metadata: ["error": "\(channel)", "path": "\(request.uri.path)"])
             return clientGone
         case let file as FileStoreError where file.isOutOfSpace:
             logger.warning("storage is full", metadata: ["error": "\(file)", "path": "\(request.uri.path)"])
-            return Problem(.insufficientStorage, detail: "The server has no room left to store this file; nothing was changed (the previous file, if any, is kept). Retry later or upload a smaller file; operators: free space in STORAGE_DIR.")
+            return Problem(
+                .insufficientStorage,
+                detail:
+                    "The server has no room left to store this file; nothing was changed (the previous file, if any, is kept). Retry later or upload a smaller file; operators: free space in STORAGE_DIR."
+            )
         default:
             if let reason = StorageError.unavailability(of: error) {
                 logger.warning("database unavailable", metadata: ["error": "\(reason)", "path": "\(request.uri.path)"])
@@ -69,25 +91,32 @@ extension Problem {
     }
 
     /// For a client that hung up: nobody reads it, but the request still ends with a problem.
-    static var clientGone: Problem { Problem(.clientClosed, detail: "The connection closed before the request body was complete; send the whole body again.") }
+    static var clientGone: Problem {
+        Problem(.clientClosed, detail: "The connection closed before the request body was complete; send the whole body again.")
+    }
 
     private static func fromHTTPError(_ error: HTTPError, request: Request) -> Problem {
         switch error.status {
         case .notFound:
             // The path exists with other methods: 405 with Allow, as RFC 9110 asks, not the router's 404.
             if error.body == nil, let allowed = RouteTable.allowedMethods(path: request.uri.path), !allowed.contains(request.method.rawValue) {
-                return Problem(.methodNotAllowed, detail: "\(request.method) is not allowed on \(request.uri.path); allowed: \(allowed.joined(separator: ", ")).",
-                               headers: [.allow: allowed.joined(separator: ", ")])
+                return Problem(
+                    .methodNotAllowed,
+                    detail: "\(request.method) is not allowed on \(request.uri.path); allowed: \(allowed.joined(separator: ", ")).",
+                    headers: [.allow: allowed.joined(separator: ", ")])
             }
-            return Problem(.noRoute, detail: error.body ?? "No route matches \(request.method) \(request.uri.path). See GET /openapi.json for the API.",
-                           headers: error.headers)
+            return Problem(
+                .noRoute, detail: error.body ?? "No route matches \(request.method) \(request.uri.path). See GET /openapi.json for the API.",
+                headers: error.headers)
         case .contentTooLarge:
             return Problem(.tooLarge, detail: error.body ?? "The request body is larger than this endpoint accepts.", headers: error.headers)
         case .methodNotAllowed:
-            return Problem(.methodNotAllowed, detail: error.body ?? "\(request.method) is not allowed on \(request.uri.path).", headers: error.headers)
+            return Problem(
+                .methodNotAllowed, detail: error.body ?? "\(request.method) is not allowed on \(request.uri.path).", headers: error.headers)
         default:
-            return Problem(.httpError, status: error.status,
-                           detail: error.body ?? error.status.reasonPhrase, headers: error.headers)
+            return Problem(
+                .httpError, status: error.status,
+                detail: error.body ?? error.status.reasonPhrase, headers: error.headers)
         }
     }
 }

@@ -22,8 +22,10 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     static let maxDetailMessages = 10
 
     /// - Parameter status: only where it differs from the type's own (`ProblemType.status`).
-    public init(_ type: ProblemType, status: HTTPResponse.Status? = nil, detail: String,
-                errors: [ValidationIssue] = [], extensions: [(key: String, value: JSONValue)] = [], headers: HTTPFields = [:]) {
+    public init(
+        _ type: ProblemType, status: HTTPResponse.Status? = nil, detail: String,
+        errors: [ValidationIssue] = [], extensions: [(key: String, value: JSONValue)] = [], headers: HTTPFields = [:]
+    ) {
         self.type = type
         self.status = status ?? type.status
         self.detail = detail
@@ -41,7 +43,10 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         ])
         if !errors.isEmpty {
             let listed = errors.prefix(Self.maxListedErrors)
-            object["errors"] = .array(listed.map { .object(JSONObject([("field", .string($0.field)), ("code", .string($0.code.rawValue)), ("message", .string($0.message))])) })
+            object["errors"] = .array(
+                listed.map {
+                    .object(JSONObject([("field", .string($0.field)), ("code", .string($0.code.rawValue)), ("message", .string($0.message))]))
+                })
             if errors.count > listed.count { object["more_errors"] = .integer(Int64(errors.count - listed.count)) }
         }
         for (key, value) in extensions { object[key] = value }
@@ -62,14 +67,16 @@ public struct Problem: Error, HTTPResponseError, Sendable {
 
 extension Problem {
     static func unknownKind(_ token: String, known: [String], status: HTTPResponse.Status = .notFound) -> Problem {
-        Problem(.unknownKind, status: status, detail: "There is no kind '\(token)'. Known kinds: \(known.joined(separator: ", ")).",
-                extensions: [("known_kinds", .array(known.map(JSONValue.string)))])
+        Problem(
+            .unknownKind, status: status, detail: "There is no kind '\(token)'. Known kinds: \(known.joined(separator: ", ")).",
+            extensions: [("known_kinds", .array(known.map(JSONValue.string)))])
     }
 
     static func validation(_ issues: [ValidationIssue]) -> Problem {
         let count = issues.count
-        return Problem(.validation, detail: "\(count) field\(count == 1 ? " is" : "s are") invalid: " + summary(issues.map(\.message)),
-                       errors: issues)
+        return Problem(
+            .validation, detail: "\(count) field\(count == 1 ? " is" : "s are") invalid: " + summary(issues.map(\.message)),
+            errors: issues)
     }
 
     /// The first `maxDetailMessages` messages joined with "; ", then how many more there are and
@@ -92,7 +99,8 @@ extension Problem {
 
     /// 503 while PostgreSQL cannot be reached; `Retry-After` says when to try again.
     static func databaseUnavailable(_ reason: String) -> Problem {
-        Problem(.databaseUnavailable, detail: "The server cannot reach PostgreSQL right now (\(reason)); retry shortly.",
-                headers: [.retryAfter: "5"])
+        Problem(
+            .databaseUnavailable, detail: "The server cannot reach PostgreSQL right now (\(reason)); retry shortly.",
+            headers: [.retryAfter: "5"])
     }
 }

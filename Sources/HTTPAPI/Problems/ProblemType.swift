@@ -72,7 +72,10 @@ public enum ProblemType: String, CaseIterable, Sendable {
     /// for a URL and 400 for a body's `filetype`; `httpError` takes the status Hummingbird chose).
     public var status: HTTPResponse.Status {
         switch self {
-        case .clientClosed, .constraint, .emptyFile, .httpError, .invalidContentLength, .invalidID, .invalidQuery, .invalidUploadHeader, .inconsistentUploadLength, .invalidValue, .jsonLimit, .malformedBody, .malformedChunkedBody, .malformedJSON, .malformedMultipart, .malformedRequest, .missingFile, .missingFiletype, .multipleFiles, .notAnObject, .truncatedUpload, .validation, .sortNeedsIndex: .badRequest
+        case .clientClosed, .constraint, .emptyFile, .httpError, .invalidContentLength, .invalidID, .invalidQuery, .invalidUploadHeader,
+            .inconsistentUploadLength, .invalidValue, .jsonLimit, .malformedBody, .malformedChunkedBody, .malformedJSON, .malformedMultipart,
+            .malformedRequest, .missingFile, .missingFiletype, .multipleFiles, .notAnObject, .truncatedUpload, .validation, .sortNeedsIndex:
+            .badRequest
         case .databaseUnavailable, .draining, .tooManyConnections: .serviceUnavailable
         case .durationMismatch: .unprocessableContent
         case .fileMissing, .keyNotFound, .noFile, .noRoute, .notFound, .unknownKind, .uploadNotFound: .notFound

@@ -67,7 +67,8 @@ public enum APIOperation: String, CaseIterable, Sendable {
         case .create, .update, .createKey: .json
         case .upload, .createUpload, .appendUpload: .audio
         case .health, .openAPI, .listKinds, .describeKind, .list, .get, .delete, .download, .createLink, .listKeys, .revokeKey, .listAudit,
-             .uploadOptions, .uploadStatus, .cancelUpload: .none
+            .uploadOptions, .uploadStatus, .cancelUpload:
+            .none
         }
     }
 

@@ -55,13 +55,15 @@ struct RequestMiddleware: RouterMiddleware {
     static func logAccess(_ request: Request, status: HTTPResponse.Status, bytes: Int?, since started: ContinuousClock.Instant, _ logger: Logger) {
         let elapsed = ContinuousClock.now - started
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
-        logger.info("request", metadata: [
-            "method": .string(request.method.rawValue),
-            "path": .string(request.uri.path),
-            "status": .stringConvertible(status.code),
-            "bytes": bytes.map { .stringConvertible($0) } ?? "-",
-            "duration_us": .stringConvertible(micros),
-        ])
+        logger.info(
+            "request",
+            metadata: [
+                "method": .string(request.method.rawValue),
+                "path": .string(request.uri.path),
+                "status": .stringConvertible(status.code),
+                "bytes": bytes.map { .stringConvertible($0) } ?? "-",
+                "duration_us": .stringConvertible(micros),
+            ])
     }
 
     /// 1–128 characters of letters, digits and `-_.:`; anything else (log injection, huge ids) is replaced.

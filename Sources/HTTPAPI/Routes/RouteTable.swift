@@ -1,6 +1,7 @@
 /// The methods each route shape answers, so that a request with another method on an existing
 /// path gets 405 with `Allow` (RFC 9110) instead of the router's 404. Derived from `APIOperation`.
 import HTTPTypes
+
 enum RouteTable {
     /// Path shapes, `*` standing for one segment, with their methods (HEAD where GET is served).
     static let routes: [(pattern: [String], methods: [String])] = {

@@ -7,11 +7,17 @@ public enum Scope: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses the text form; nil when it is not one of the forms above.
     public init?(_ text: String) {
-        if text == "admin" { self = .admin; return }
+        if text == "admin" {
+            self = .admin
+            return
+        }
         guard let colon = text.firstIndex(of: ":") else { return nil }
         guard let action = KindAction(rawValue: String(text[..<colon])) else { return nil }
         let target = String(text[text.index(after: colon)...])
-        if target == "*" { self = .action(action, kind: nil); return }
+        if target == "*" {
+            self = .action(action, kind: nil)
+            return
+        }
         guard KindLoader.isValidName(target) else { return nil }
         self = .action(action, kind: target)
     }

@@ -19,7 +19,9 @@ public enum FieldConstraints {
             if let hi = field.maxItems { add(.maxItems, "CHECK (cardinality(\(column)) <= \(hi))") }
             add(.itemsNotNull, "CHECK (array_position(\(column), NULL) IS NULL)")
             if item.isTextual {
-                if let lo = r.minLength, lo > 0 { add(.itemsMinLength, "CHECK (\(HelperFunction.itemsMinLength.call("\(column)::text[]", "\(lo)")))") }
+                if let lo = r.minLength, lo > 0 {
+                    add(.itemsMinLength, "CHECK (\(HelperFunction.itemsMinLength.call("\(column)::text[]", "\(lo)")))")
+                }
                 if let hi = r.maxLength { add(.itemsMaxLength, "CHECK (\(HelperFunction.itemsMaxLength.call("\(column)::text[]", "\(hi)")))") }
                 if let p = r.pattern { add(.itemsPattern, "CHECK (\(HelperFunction.itemsMatch.call("\(column)::text[]", SQLText.literal(p))))") }
                 if item == .enum, let values = r.enumValues {

@@ -17,7 +17,9 @@ public enum PatternCheck {
                     _ = try await client.query("SELECT '' ~ \(pattern)", logger: logger).collect()
                 } catch let error as PSQLError where error.code == .server {
                     let message = error.serverInfo?[.message] ?? "invalid"
-                    problems.append("\(kind.name).\(field.name)\(field.isList ? " (items)" : ""): pattern '\(pattern)' is not a PostgreSQL regular expression: \(message); use the syntax common to ICU and PostgreSQL (docs/kinds.md)")
+                    problems.append(
+                        "\(kind.name).\(field.name)\(field.isList ? " (items)" : ""): pattern '\(pattern)' is not a PostgreSQL regular expression: \(message); use the syntax common to ICU and PostgreSQL (docs/kinds.md)"
+                    )
                 }
             }
         }

@@ -20,7 +20,9 @@ public enum TableDDL {
                 lines.append("  CONSTRAINT \(SQLText.identifier(c.name)) \(c.definition)")
             }
         }
-        lines.append("  CONSTRAINT \(SQLText.identifier(ConstraintName.make(kind.name, "file_consistent"))) CHECK ((\"file\" IS NULL) = (\"file_key\" IS NULL) AND (\"file\" IS NULL) = (\"uploaded_time\" IS NULL))")
+        lines.append(
+            "  CONSTRAINT \(SQLText.identifier(ConstraintName.make(kind.name, "file_consistent"))) CHECK ((\"file\" IS NULL) = (\"file_key\" IS NULL) AND (\"file\" IS NULL) = (\"uploaded_time\" IS NULL))"
+        )
         var statements = ["CREATE TABLE \(table) (\n" + lines.joined(separator: ",\n") + "\n)"]
         for field in kind.fields where field.index {
             statements.append(createIndex(kind: kind.name, field: field.name))

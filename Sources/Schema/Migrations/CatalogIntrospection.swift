@@ -1,6 +1,6 @@
+import Foundation
 public import Logging
 public import PostgresNIO
-import Foundation
 
 /// The parts of a PostgreSQL schema that migrations manage, read from `pg_catalog`: tables with
 /// their columns (type, nullability, default, identity), named constraints, indexes, and sequences.
@@ -44,16 +44,20 @@ public struct DatabaseCatalog: Sendable, Equatable {
     }
 
     /// Reads the catalog of `schema` on `connection`.
-    public static func introspect(schema: String = "public", on connection: PostgresConnection,
-                                  logger: Logger) async throws -> DatabaseCatalog {
+    public static func introspect(
+        schema: String = "public", on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> DatabaseCatalog {
         var catalog = DatabaseCatalog()
-        let tables = try await connection.query("""
+        let tables = try await connection.query(
+            """
             SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = \(schema) AND c.relkind IN ('r', 'p')
             """, logger: logger)
         for try await name in tables.decode(String.self) { catalog.tables[name] = Table() }
 
-        let columns = try await connection.query("""
+        let columns = try await connection.query(
+            """
             SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
                    pg_get_expr(d.adbin, d.adrelid), a.attidentity::text
             FROM pg_attribute a
@@ -66,7 +70,8 @@ public struct DatabaseCatalog: Sendable, Equatable {
             catalog.tables[table, default: Table()].columns[name] = Column(type: type, notNull: notNull, defaultExpression: def, identity: identity)
         }
 
-        let constraints = try await connection.query("""
+        let constraints = try await connection.query(
+            """
             SELECT c.relname::text, con.conname::text, con.contype::text, pg_get_constraintdef(con.oid), con.convalidated
             FROM pg_constraint con
             JOIN pg_class c ON c.oid = con.conrelid
@@ -77,7 +82,8 @@ public struct DatabaseCatalog: Sendable, Equatable {
             catalog.tables[table, default: Table()].constraints[name] = Constraint(type: type, definition: definition, validated: validated)
         }
 
-        let indexes = try await connection.query("""
+        let indexes = try await connection.query(
+            """
             SELECT t.relname::text, i.relname::text, pg_get_indexdef(i.oid), quote_ident(n.nspname)
             FROM pg_index x
             JOIN pg_class i ON i.oid = x.indexrelid
@@ -90,7 +96,8 @@ public struct DatabaseCatalog: Sendable, Equatable {
             catalog.tables[table, default: Table()].indexes[name] = unqualified
         }
 
-        let sequences = try await connection.query("""
+        let sequences = try await connection.query(
+            """
             SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = \(schema) AND c.relkind = 'S' ORDER BY 1
             """, logger: logger)
@@ -110,8 +117,14 @@ public struct DatabaseCatalog: Sendable, Equatable {
             return s
         }
         for name in Set(tables.keys).union(actual.tables.keys).sorted() where !ignored.contains(name) {
-            guard let want = tables[name] else { out.append("table \"\(name)\" exists in the database, but no migration creates it"); continue }
-            guard let have = actual.tables[name] else { out.append("table \"\(name)\" is missing from the database"); continue }
+            guard let want = tables[name] else {
+                out.append("table \"\(name)\" exists in the database, but no migration creates it")
+                continue
+            }
+            guard let have = actual.tables[name] else {
+                out.append("table \"\(name)\" is missing from the database")
+                continue
+            }
             for col in Set(want.columns.keys).union(have.columns.keys).sorted() {
                 switch (want.columns[col], have.columns[col]) {
                 case (let w?, let h?) where w != h:
@@ -124,8 +137,10 @@ public struct DatabaseCatalog: Sendable, Equatable {
             for con in Set(want.constraints.keys).union(have.constraints.keys).sorted() {
                 switch (want.constraints[con], have.constraints[con]) {
                 case (let w?, let h?) where w != h:
-                    out.append("table \"\(name)\": constraint \"\(con)\" is \(h.definition) in the database, but the migrations make it \(w.definition)")
-                case (nil, let h?): out.append("table \"\(name)\": constraint \"\(con)\" (\(h.definition)) exists in the database, but no migration creates it")
+                    out.append(
+                        "table \"\(name)\": constraint \"\(con)\" is \(h.definition) in the database, but the migrations make it \(w.definition)")
+                case (nil, let h?):
+                    out.append("table \"\(name)\": constraint \"\(con)\" (\(h.definition)) exists in the database, but no migration creates it")
                 case (let w?, nil): out.append("table \"\(name)\": constraint \"\(con)\" (\(w.definition)) is missing from the database")
                 default: break
                 }
@@ -140,7 +155,8 @@ public struct DatabaseCatalog: Sendable, Equatable {
                 }
             }
         }
-        let wantSeq = Set(sequences), haveSeq = Set(actual.sequences)
+        let wantSeq = Set(sequences)
+        let haveSeq = Set(actual.sequences)
         for s in wantSeq.subtracting(haveSeq).sorted() { out.append("sequence \"\(s)\" is missing from the database") }
         for s in haveSeq.subtracting(wantSeq).sorted() where !ignored.contains(where: { s.hasPrefix($0 + "_") }) {
             out.append("sequence \"\(s)\" exists in the database, but no migration creates it")

@@ -21,7 +21,8 @@ public enum DataProbe: Equatable, Sendable, Codable {
             return .validate(table: table, constraint: name)
         }
         if t.count >= 8, t.words(3, ["ADD", "CONSTRAINT"]), let name = t.identifier(5), t.words(6, ["UNIQUE"]),
-           let columns = ViolationReport.uniqueColumn(named: name, in: [sql]) {
+            let columns = ViolationReport.uniqueColumn(named: name, in: [sql])
+        {
             return .unique(table: table, constraint: name, columns: columns)
         }
         if t.count == 9, t.words(3, ["ALTER", "COLUMN"]), let column = t.identifier(5), t.words(6, ["SET", "NOT", "NULL"]) {
@@ -35,22 +36,25 @@ public enum DataProbe: Equatable, Sendable, Codable {
     func count(on connection: PostgresConnection, logger: Logger) async throws -> RuleViolations? {
         switch self {
         case .validate(let table, let name):
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 SELECT pg_get_expr(conbin, conrelid) FROM pg_constraint
                 WHERE conrelid = to_regclass(\(SQLText.identifier(table))) AND conname = \(name) AND contype = 'c'
                 """, logger: logger)
             var expression: String?
             for try await e in rows.decode(String?.self) { expression = e }
             guard let expression else { return nil }
-            return try await RuleViolations.count(table: table, rule: name, condition: "(\(expression)) IS FALSE",
-                                                  on: connection, logger: logger)
+            return try await RuleViolations.count(
+                table: table, rule: name, condition: "(\(expression)) IS FALSE",
+                on: connection, logger: logger)
         case .unique(let table, let name, let columns):
             let quoted = SQLText.identifier(table)
             let condition = "(\(columns)) IN (SELECT \(columns) FROM \(quoted) GROUP BY \(columns) HAVING count(*) > 1)"
             return try await RuleViolations.count(table: table, rule: name, condition: condition, on: connection, logger: logger)
         case .notNull(let table, let column):
-            return try await RuleViolations.count(table: table, rule: "NOT NULL of \(column)",
-                                                  condition: "\(SQLText.identifier(column)) IS NULL", on: connection, logger: logger)
+            return try await RuleViolations.count(
+                table: table, rule: "NOT NULL of \(column)",
+                condition: "\(SQLText.identifier(column)) IS NULL", on: connection, logger: logger)
         }
     }
 }
@@ -73,24 +77,35 @@ struct SQLTokens {
         var i = 0
         while i < chars.count {
             let c = chars[i]
-            if c.isWhitespace { i += 1; continue }
+            if c.isWhitespace {
+                i += 1
+                continue
+            }
             if c == "\"" {
                 var name = ""
                 i += 1
                 while i < chars.count {
                     if chars[i] == "\"" {
-                        if i + 1 < chars.count && chars[i + 1] == "\"" { name.append("\""); i += 2; continue }
+                        if i + 1 < chars.count && chars[i + 1] == "\"" {
+                            name.append("\"")
+                            i += 2
+                            continue
+                        }
                         i += 1
                         break
                     }
-                    name.append(chars[i]); i += 1
+                    name.append(chars[i])
+                    i += 1
                 }
                 out.append(.identifier(name))
                 continue
             }
             if c.isLetter || c == "_" {
                 var word = ""
-                while i < chars.count, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" { word.append(chars[i]); i += 1 }
+                while i < chars.count, chars[i].isLetter || chars[i].isNumber || chars[i] == "_" {
+                    word.append(chars[i])
+                    i += 1
+                }
                 out.append(.word(word.uppercased()))
                 continue
             }

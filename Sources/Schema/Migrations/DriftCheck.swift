@@ -28,8 +28,10 @@ public enum DriftCheck {
     static var helperSignatures: [String] { HelperFunction.allCases.map(\.signature).sorted() }
 
     /// The catalog `kinds` imply: their tables created in a scratch schema, read, and rolled back.
-    public static func expectedCatalog(for kinds: [KindDefinition], on connection: PostgresConnection,
-                                       logger: Logger) async throws -> DatabaseCatalog {
+    public static func expectedCatalog(
+        for kinds: [KindDefinition], on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> DatabaseCatalog {
         let scratch = "audio_server_check_\(UInt32.random(in: 0...UInt32.max))"
         try await connection.query("BEGIN", logger: logger)
         do {
@@ -55,7 +57,8 @@ public enum DriftCheck {
 
     /// Helper functions missing from schema `audio_server`.
     static func missingHelpers(on connection: PostgresConnection, logger: Logger) async throws -> [String] {
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT p.proname::text || '(' || pg_get_function_arguments(p.oid) || ')'
             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = '\(unescaped: ServerSchema.name)'
             """, logger: logger)
@@ -65,8 +68,10 @@ public enum DriftCheck {
     }
 
     /// Every difference between the kind tables in `public` and the tables `kinds` imply.
-    public static func differences(expected kinds: [KindDefinition], on connection: PostgresConnection,
-                                   logger: Logger) async throws -> [String] {
+    public static func differences(
+        expected kinds: [KindDefinition], on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [String] {
         var out: [String] = []
         if !kinds.isEmpty {
             for helper in try await missingHelpers(on: connection, logger: logger) {
@@ -92,8 +97,9 @@ extension MigrationRunner {
                 do { kinds = try directory.kinds(after: last) } catch let error as MigrationDirectoryError { throw MigrationError.directory(error) }
             }
             let differences = try await DriftCheck.differences(expected: kinds, on: connection, logger: logger)
-            return DriftReport(pending: files.filter { ledger[$0.name] == nil }.map(\.name),
-                               comparedWith: applied.last?.name, differences: differences)
+            return DriftReport(
+                pending: files.filter { ledger[$0.name] == nil }.map(\.name),
+                comparedWith: applied.last?.name, differences: differences)
         }
     }
 }

@@ -44,7 +44,9 @@ public struct MigrationDirectory: Sendable {
             files.append(MigrationFile(name: stem, number: number, path: full, text: String(decoding: data, as: UTF8.self)))
         }
         for (i, file) in files.enumerated() where file.number != i + 1 {
-            throw MigrationDirectoryError("\(path): expected migration number \(String(format: "%04d", i + 1)) but found \(file.name); migration numbers must run 0001, 0002, ... without gaps or repeats")
+            throw MigrationDirectoryError(
+                "\(path): expected migration number \(String(format: "%04d", i + 1)) but found \(file.name); migration numbers must run 0001, 0002, ... without gaps or repeats"
+            )
         }
         return files
     }
@@ -62,8 +64,9 @@ public struct MigrationDirectory: Sendable {
         guard let data = FileManager.default.contents(atPath: snapshotPath) else {
             throw MigrationDirectoryError("\(snapshotPath) is missing: every migration is committed with the snapshot of kinds it produces")
         }
-        do { return try Snapshot.decode(String(decoding: data, as: UTF8.self)) }
-        catch { throw MigrationDirectoryError("\(snapshotPath): unreadable snapshot: \(error)") }
+        do { return try Snapshot.decode(String(decoding: data, as: UTF8.self)) } catch {
+            throw MigrationDirectoryError("\(snapshotPath): unreadable snapshot: \(error)")
+        }
     }
 
     /// The plan from the committed state to `catalog`.
@@ -72,8 +75,10 @@ public struct MigrationDirectory: Sendable {
     }
 
     /// Writes the next numbered migration and its snapshot; nil when the kinds match the committed state.
-    public func generate(for catalog: KindCatalog, name: String? = nil,
-                         options: PlanningOptions = PlanningOptions()) throws -> MigrationFile? {
+    public func generate(
+        for catalog: KindCatalog, name: String? = nil,
+        options: PlanningOptions = PlanningOptions()
+    ) throws -> MigrationFile? {
         let existing = try files()
         let plan = try pendingPlan(for: catalog, options: options)
         if plan.isEmpty { return nil }

@@ -58,8 +58,10 @@ extension MigrationRunner {
         }
     }
 
-    private func dryRunStep(_ group: StepGroup, file: String, on connection: PostgresConnection,
-                            report: inout DryRunReport) async throws {
+    private func dryRunStep(
+        _ group: StepGroup, file: String, on connection: PostgresConnection,
+        report: inout DryRunReport
+    ) async throws {
         try await connection.query("SAVEPOINT audio_server_dry_run", logger: logger)
         var aborted = false
         var checked = false
@@ -72,7 +74,10 @@ extension MigrationRunner {
                     report.checks.append(DryRunCheck(file: file, step: group.summary ?? sql, violations: violations))
                 }
                 checked = true
-                if violations.count > 0 { aborted = true; break }
+                if violations.count > 0 {
+                    aborted = true
+                    break
+                }
             }
             do {
                 try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
@@ -83,8 +88,11 @@ extension MigrationRunner {
                 break
             }
         }
-        try await connection.query(PostgresQuery(unsafeSQL: aborted ? "ROLLBACK TO SAVEPOINT audio_server_dry_run"
-                                                                     : "RELEASE SAVEPOINT audio_server_dry_run"), logger: logger)
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: aborted
+                    ? "ROLLBACK TO SAVEPOINT audio_server_dry_run"
+                    : "RELEASE SAVEPOINT audio_server_dry_run"), logger: logger)
     }
 
     /// Statements grouped into steps: a generated file starts each step with a `--` summary line.

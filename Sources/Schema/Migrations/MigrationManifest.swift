@@ -41,9 +41,10 @@ extension MigrationDirectory {
     func manifest(named name: String, matching text: String) -> MigrationManifest? {
         let path = (self.path as NSString).appendingPathComponent(name + Self.manifestSuffix)
         guard let data = FileManager.default.contents(atPath: path),
-              let manifest = try? JSONDecoder().decode(MigrationManifest.self, from: data),
-              manifest.format == 1,
-              manifest.sqlSHA256 == MigrationFile(name: name, number: 0, path: "", text: text).checksum else { return nil }
+            let manifest = try? JSONDecoder().decode(MigrationManifest.self, from: data),
+            manifest.format == 1,
+            manifest.sqlSHA256 == MigrationFile(name: name, number: 0, path: "", text: text).checksum
+        else { return nil }
         return manifest
     }
 }

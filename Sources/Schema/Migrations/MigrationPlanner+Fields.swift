@@ -63,7 +63,9 @@ struct KindDiff {
             if options.allowDestructive {
                 fieldDrops.append(.dropField(kind: table, field: field.name))
             } else {
-                problems.append("field '\(table).\(field.name)' was removed: dropping column \"\(field.name)\" would delete its values in every row of '\(table)'; rerun with --allow-destructive to generate it, or add `renamed_from: \(field.name)` to the field that replaces it")
+                problems.append(
+                    "field '\(table).\(field.name)' was removed: dropping column \"\(field.name)\" would delete its values in every row of '\(table)'; rerun with --allow-destructive to generate it, or add `renamed_from: \(field.name)` to the field that replaces it"
+                )
             }
         }
         planIndexes(fieldRenames: Dictionary(renames.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a }))
@@ -84,8 +86,10 @@ struct KindDiff {
     private mutating func renameTableObjects() {
         objectRenames.append(ObjectRename(.constraint, from: old.name + "_pkey", to: new.name + "_pkey"))
         objectRenames.append(ObjectRename(.sequence, from: old.name + "_id_seq", to: new.name + "_id_seq"))
-        objectRenames.append(ObjectRename(.constraint, from: ConstraintName.make(old.name, "file_consistent"),
-                                          to: ConstraintName.make(new.name, "file_consistent")))
+        objectRenames.append(
+            ObjectRename(
+                .constraint, from: ConstraintName.make(old.name, "file_consistent"),
+                to: ConstraintName.make(new.name, "file_consistent")))
     }
 
     /// A field's constraints and index are named after the table and the field: rename them when either changed.
@@ -109,11 +113,15 @@ struct KindDiff {
 
     private mutating func addField(_ field: FieldDefinition) {
         if field.required && !field.isList && (field.defaultValue ?? .null) == .null {
-            problems.append("field '\(table).\(field.name)' is new and required but has no default, and kind '\(table)' may already have rows, which would have no value for it: add a `default:` to the field (existing rows get it), or add the field as optional first, fill it in, and make it required in a later migration")
+            problems.append(
+                "field '\(table).\(field.name)' is new and required but has no default, and kind '\(table)' may already have rows, which would have no value for it: add a `default:` to the field (existing rows get it), or add the field as optional first, fill it in, and make it required in a later migration"
+            )
             return
         }
         if field.isList, let lo = field.minItems, lo > 0, (field.defaultValue?.arrayValue?.count ?? 0) < lo {
-            problems.append("field '\(table).\(field.name)' is a new list with min_items \(lo) but no default, and kind '\(table)' may already have rows, which would get an empty list: add a `default:` with at least \(lo) item\(lo == 1 ? "" : "s"), or add the field without min_items first")
+            problems.append(
+                "field '\(table).\(field.name)' is a new list with min_items \(lo) but no default, and kind '\(table)' may already have rows, which would get an empty list: add a `default:` with at least \(lo) item\(lo == 1 ? "" : "s"), or add the field without min_items first"
+            )
             return
         }
         additions.append(.addField(kind: table, field: field))
@@ -123,8 +131,10 @@ struct KindDiff {
                 // Every existing row gets the same default: two rows make the UNIQUE fail.
                 constraintAdds.append(.addConstraint(kind: table, constraint: c))
             } else {
-                constraintAdds.append(.addConstraintSafely(kind: table, constraint: c,
-                    because: hasDefault ? "the new column holds only its default, which meets the rule" : "the new column holds only NULL"))
+                constraintAdds.append(
+                    .addConstraintSafely(
+                        kind: table, constraint: c,
+                        because: hasDefault ? "the new column holds only its default, which meets the rule" : "the new column holds only NULL"))
             }
         }
         if field.index { indexAdds.append(.createIndex(kind: table, field: field.name)) }
@@ -136,7 +146,9 @@ struct KindDiff {
     private mutating func change(_ previous: FieldDefinition, to field: FieldDefinition) {
         let typeChange = MigrationPlanner.typeChange(table: table, from: previous, to: field)
         if case .refused(let reason) = typeChange {
-            problems.append("field '\(table).\(field.name)': changing its type from \(ColumnType.sql(for: previous)) to \(ColumnType.sql(for: field)) is refused: \(reason). To change it, add a new field, copy the values over, then remove the old field (with --allow-destructive)")
+            problems.append(
+                "field '\(table).\(field.name)': changing its type from \(ColumnType.sql(for: previous)) to \(ColumnType.sql(for: field)) is refused: \(reason). To change it, add a new field, copy the values over, then remove the old field (with --allow-destructive)"
+            )
             return
         }
         let typeChanged = typeChange != .none
@@ -165,7 +177,8 @@ struct KindDiff {
         if !previous.index && field.index { indexAdds.append(.createIndex(kind: table, field: field.name)) }
 
         // Defaults: a default written for the old type is dropped before the type changes.
-        let oldDefault = MigrationStep.defaultSQL(previous), newDefault = MigrationStep.defaultSQL(field)
+        let oldDefault = MigrationStep.defaultSQL(previous)
+        let newDefault = MigrationStep.defaultSQL(field)
         if oldDefault != nil && (newDefault == nil || typeChanged) { drops.append(.dropDefault(kind: table, field: field.name)) }
         if newDefault != nil && (newDefault != oldDefault || typeChanged) { defaults.append(.setDefault(kind: table, field: field)) }
 
@@ -174,12 +187,15 @@ struct KindDiff {
         case .lossless:
             typeChanges.append(.changeColumnType(kind: table, field: field, fromSQL: ColumnType.sql(for: previous)))
         case .guarded(let check, let reason):
-            typeChanges.append(.guardedChangeColumnType(kind: table, field: field, fromSQL: ColumnType.sql(for: previous),
-                                                        guardCheck: check, reason: reason))
+            typeChanges.append(
+                .guardedChangeColumnType(
+                    kind: table, field: field, fromSQL: ColumnType.sql(for: previous),
+                    guardCheck: check, reason: reason))
         }
 
         // Lists are always NOT NULL (absent means empty); scalars are NOT NULL when required.
-        let wasNotNull = previous.required && !previous.isList, isNotNull = field.required && !field.isList
+        let wasNotNull = previous.required && !previous.isList
+        let isNotNull = field.required && !field.isList
         if isNotNull && !wasNotNull {
             if (field.defaultValue ?? .null) != .null {
                 nullability.append(.fillNullsAndSetNotNull(kind: table, field: field))
@@ -195,8 +211,12 @@ struct KindDiff {
 extension MigrationPlanner {
     /// Whether the rule `rule` of `new` accepts every value the same rule of `old` accepted.
     static func isLooser(rule: ConstraintRule, old: FieldDefinition, new: FieldDefinition) -> Bool {
-        let o = old.rules, n = new.rules
-        func atMost<T: Comparable>(_ a: T?, _ b: T?) -> Bool { guard let a, let b else { return false }; return a <= b }
+        let o = old.rules
+        let n = new.rules
+        func atMost<T: Comparable>(_ a: T?, _ b: T?) -> Bool {
+            guard let a, let b else { return false }
+            return a <= b
+        }
         switch rule {
         case .minLength, .itemsMinLength: return atMost(n.minLength, o.minLength)
         case .maxLength, .itemsMaxLength: return atMost(o.maxLength, n.maxLength)

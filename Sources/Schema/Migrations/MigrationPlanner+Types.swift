@@ -18,28 +18,33 @@ extension MigrationPlanner {
 
     /// Classifies the column type change from `old` to `new` (both under the same field name).
     static func typeChange(table: String, from old: FieldDefinition, to new: FieldDefinition) -> TypeChange {
-        let oldSQL = ColumnType.sql(for: old), newSQL = ColumnType.sql(for: new)
+        let oldSQL = ColumnType.sql(for: old)
+        let newSQL = ColumnType.sql(for: new)
         if oldSQL == newSQL { return .none }
         if old.isList != new.isList {
             return .refused(old.isList ? "a list cannot become a single value" : "a single value cannot become a list")
         }
         let column = SQLText.identifier(new.name)
-        let from = old.valueType, to = new.valueType
+        let from = old.valueType
+        let to = new.valueType
         let noun = old.isList ? "an item" : "a value"
 
         if from.isTextual && to.isTextual {
             // varchar(n) / text → text never loses anything.
             guard to == .string, let limit = new.rules.maxLength else { return .lossless }
             if let bound = guaranteedMaxLength(old), bound <= limit { return .lossless }
-            let check = old.isList ? HelperFunction.itemsMaxLength.call("\(column)::text[]", "\(limit)")
-                                   : "char_length(\(column)) <= \(limit)"
+            let check =
+                old.isList
+                ? HelperFunction.itemsMaxLength.call("\(column)::text[]", "\(limit)")
+                : "char_length(\(column)) <= \(limit)"
             return .guarded(check: check, reason: "\(noun) is longer than \(limit) characters (nothing is truncated)")
         }
         if from == .integer && to == .number {
             let limit = exactDoubleLimit
             if let lo = old.rules.min, let hi = old.rules.max, lo >= -limit, hi <= limit { return .lossless }
             let bound = SQLText.number(limit)
-            let check = old.isList
+            let check =
+                old.isList
                 ? "\(HelperFunction.itemsMin.call("\(column)::double precision[]", "-\(bound)")) AND \(HelperFunction.itemsMax.call("\(column)::double precision[]", bound))"
                 : "abs(\(column)) <= \(bound)"
             return .guarded(check: check, reason: "\(noun) is beyond ±2^53, where a double would round it")
@@ -62,8 +67,10 @@ extension MigrationPlanner {
         case (.datetime, .date): return "datetime → date would drop the time of day"
         case (.date, .datetime): return "date → datetime would invent a time of day and a time zone"
         case (_, .boolean), (.boolean, _): return "\(from.rawValue) → \(to.rawValue) has no faithful conversion"
-        case _ where from.isTextual: return "\(from.rawValue) → \(to.rawValue) would have to parse text, which fails or guesses for values that are not a valid \(to.rawValue)"
-        case _ where to.isTextual: return "\(from.rawValue) → \(to.rawValue) would change how values are compared and validated; existing values would become text"
+        case _ where from.isTextual:
+            return "\(from.rawValue) → \(to.rawValue) would have to parse text, which fails or guesses for values that are not a valid \(to.rawValue)"
+        case _ where to.isTextual:
+            return "\(from.rawValue) → \(to.rawValue) would change how values are compared and validated; existing values would become text"
         default: return "\(from.rawValue) → \(to.rawValue) cannot convert every value without loss"
         }
     }

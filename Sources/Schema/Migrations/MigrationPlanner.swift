@@ -26,8 +26,10 @@ public struct PlanningOptions: Sendable {
 /// renames, dropped constraints and indexes, dropped fields, type changes, new fields, defaults,
 /// nullability, new constraints, new indexes; then new kinds; then dropped kinds.
 public enum MigrationPlanner {
-    public static func plan(from old: [KindDefinition], to new: [KindDefinition],
-                            options: PlanningOptions = PlanningOptions()) throws(MigrationPlanningError) -> MigrationPlan {
+    public static func plan(
+        from old: [KindDefinition], to new: [KindDefinition],
+        options: PlanningOptions = PlanningOptions()
+    ) throws(MigrationPlanningError) -> MigrationPlan {
         var problems: [String] = []
         let matching = matchKinds(old: old, new: new, problems: &problems)
         var steps: [MigrationStep] = []
@@ -49,7 +51,9 @@ public enum MigrationPlanner {
             if options.allowDestructive {
                 steps.append(.dropKind(kind.name))
             } else {
-                problems.append("kind '\(kind.name)' was removed: dropping table \"\(kind.name)\" would delete ALL its rows and their \(kind.fields.count) field\(kind.fields.count == 1 ? "" : "s") (\(kind.fields.map(\.name).joined(separator: ", "))); rerun with --allow-destructive to generate it, or add `renamed_from: \(kind.name)` to the kind that replaces it")
+                problems.append(
+                    "kind '\(kind.name)' was removed: dropping table \"\(kind.name)\" would delete ALL its rows and their \(kind.fields.count) field\(kind.fields.count == 1 ? "" : "s") (\(kind.fields.map(\.name).joined(separator: ", "))); rerun with --allow-destructive to generate it, or add `renamed_from: \(kind.name)` to the kind that replaces it"
+                )
             }
         }
         if !problems.isEmpty { throw MigrationPlanningError(problems) }
@@ -91,20 +95,26 @@ public enum MigrationPlanner {
     /// A hint whose old name no longer exists is stale (the rename was generated earlier) and ignored.
     /// Ambiguous hints are refused: both names exist already, the old name is still declared, or
     /// two items claim the same old name.
-    static func resolveRenames(items: [(name: String, hint: String?)], oldNames: Set<String>, newNames: Set<String>,
-                               describe: (String) -> String, problems: inout [String]) -> [String: String] {
+    static func resolveRenames(
+        items: [(name: String, hint: String?)], oldNames: Set<String>, newNames: Set<String>,
+        describe: (String) -> String, problems: inout [String]
+    ) -> [String: String] {
         var result: [String: String] = [:]
         var claimedBy: [String: String] = [:]
         for item in items {
             guard let hint = item.hint, hint != item.name, oldNames.contains(hint) else { continue }
             if newNames.contains(hint) {
                 if !oldNames.contains(item.name) {
-                    problems.append("\(describe(item.name)) is renamed_from '\(hint)', but \(describe(hint)) is still declared; remove one of them or the renamed_from line")
+                    problems.append(
+                        "\(describe(item.name)) is renamed_from '\(hint)', but \(describe(hint)) is still declared; remove one of them or the renamed_from line"
+                    )
                 }
                 continue
             }
             if oldNames.contains(item.name) {
-                problems.append("\(describe(item.name)) is renamed_from '\(hint)', but both '\(item.name)' and '\(hint)' exist in the committed migrations; a rename onto an existing name (or a swap) cannot be generated — do it in two migrations")
+                problems.append(
+                    "\(describe(item.name)) is renamed_from '\(hint)', but both '\(item.name)' and '\(hint)' exist in the committed migrations; a rename onto an existing name (or a swap) cannot be generated — do it in two migrations"
+                )
                 continue
             }
             if let other = claimedBy[hint] {

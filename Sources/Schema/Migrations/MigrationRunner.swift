@@ -104,7 +104,8 @@ public struct MigrationRunner: Sendable {
                     throw error
                 }
             }
-            try await connection.query("INSERT INTO \(unescaped: ServerSchema.migrations) (name, checksum) VALUES (\(file.name), \(file.checksum))", logger: logger)
+            try await connection.query(
+                "INSERT INTO \(unescaped: ServerSchema.migrations) (name, checksum) VALUES (\(file.name), \(file.checksum))", logger: logger)
             try await connection.query("COMMIT", logger: logger)
         } catch {
             _ = try? await connection.query("ROLLBACK", logger: logger)
@@ -112,13 +113,15 @@ public struct MigrationRunner: Sendable {
             let message = failure.error.serverInfo?[.message] ?? String(reflecting: failure.error)
             if violations == nil {
                 // A hand-written statement: count in the schema as it was before this file.
-                violations = try? await ViolationReport.describe(error: failure.error, statements: statements,
-                                                                 on: connection, logger: logger)
+                violations = try? await ViolationReport.describe(
+                    error: failure.error, statements: statements,
+                    on: connection, logger: logger)
             }
-            throw MigrationError.statementFailed(file: file.name, statement: SQLStatementSplitter.stripComments(failure.statement),
-                                                 message: message,
-                                                 detail: violations?.description ?? failure.error.serverInfo?[.detail],
-                                                 violations: violations)
+            throw MigrationError.statementFailed(
+                file: file.name, statement: SQLStatementSplitter.stripComments(failure.statement),
+                message: message,
+                detail: violations?.description ?? failure.error.serverInfo?[.detail],
+                violations: violations)
         }
     }
 
@@ -145,7 +148,8 @@ public struct MigrationRunner: Sendable {
             if file.checksum != entry.checksum { throw MigrationError.edited(file: name, applied: entry.checksum, now: file.checksum) }
         }
         if let lastApplied = files.lastIndex(where: { ledger[$0.name] != nil }),
-           let gap = files[..<lastApplied].first(where: { ledger[$0.name] == nil }) {
+            let gap = files[..<lastApplied].first(where: { ledger[$0.name] == nil })
+        {
             throw MigrationError.outOfOrder(file: gap.name, laterApplied: files[lastApplied].name)
         }
     }

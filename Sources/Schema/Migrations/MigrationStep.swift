@@ -82,7 +82,8 @@ public enum MigrationStep: Sendable, Equatable {
     public var summary: String {
         switch self {
         case .installHelpers: "install helper functions in schema \(ServerSchema.name)"
-        case .createKind(let k): "create kind '\(k.name)' (table with \(k.fields.count) field\(k.fields.count == 1 ? "" : "s"): \(k.fields.map(\.name).joined(separator: ", ")))"
+        case .createKind(let k):
+            "create kind '\(k.name)' (table with \(k.fields.count) field\(k.fields.count == 1 ? "" : "s"): \(k.fields.map(\.name).joined(separator: ", ")))"
         case .dropKind(let k): "drop kind '\(k)' and ALL its rows"
         case .renameKind(let from, let to): "rename kind '\(from)' to '\(to)' (rows kept)"
         case .renameObjects(let k, let renames):
@@ -103,7 +104,8 @@ public enum MigrationStep: Sendable, Equatable {
         case .setDefault(let k, let f): "set default of '\(k).\(f.name)' to \(Self.defaultSQL(f) ?? "NULL")"
         case .dropDefault(let k, let f): "drop default of '\(k).\(f)'"
         case .addConstraint(let k, let c): "add constraint \(c.name) on '\(k)' (\(c.rule.rawValue): \(c.definition)); fails if existing rows break it"
-        case .addConstraintSafely(let k, let c, let because): "add constraint \(c.name) on '\(k)' (\(c.rule.rawValue): \(c.definition)); existing rows satisfy it: \(because)"
+        case .addConstraintSafely(let k, let c, let because):
+            "add constraint \(c.name) on '\(k)' (\(c.rule.rawValue): \(c.definition)); existing rows satisfy it: \(because)"
         case .dropConstraint(let k, let name, let rule): "drop constraint \(name) on '\(k)' (\(rule.rawValue))"
         case .createIndex(let k, let f): "create index on '\(k).\(f)'"
         case .dropIndex(let k, let f): "drop index on '\(k).\(f)'"
@@ -131,15 +133,20 @@ public enum MigrationStep: Sendable, Equatable {
         /// NOT VALID then VALIDATE: the table is not locked against writes while old rows are
         /// checked, and a failure names the constraint, so the runner can count the rows breaking it.
         func checked(_ k: String, _ name: String, _ body: String) -> [PlannedStatement] {
-            [PlannedStatement("ALTER TABLE \(table(k)) ADD CONSTRAINT \(col(name)) \(body) NOT VALID"),
-             PlannedStatement("ALTER TABLE \(table(k)) VALIDATE CONSTRAINT \(col(name))", probe: .validate(table: k, constraint: name))]
+            [
+                PlannedStatement("ALTER TABLE \(table(k)) ADD CONSTRAINT \(col(name)) \(body) NOT VALID"),
+                PlannedStatement("ALTER TABLE \(table(k)) VALIDATE CONSTRAINT \(col(name))", probe: .validate(table: k, constraint: name)),
+            ]
         }
         func addNamed(_ k: String, _ c: NamedConstraint) -> [PlannedStatement] {
             // PostgreSQL has no NOT VALID for UNIQUE: building the index checks every row at once.
             if c.rule == .unique, c.definition.hasPrefix("UNIQUE ("), c.definition.hasSuffix(")") {
                 let columns = String(c.definition.dropFirst("UNIQUE (".count).dropLast())
-                return [PlannedStatement("ALTER TABLE \(table(k)) ADD CONSTRAINT \(col(c.name)) \(c.definition)",
-                                         probe: .unique(table: k, constraint: c.name, columns: columns))]
+                return [
+                    PlannedStatement(
+                        "ALTER TABLE \(table(k)) ADD CONSTRAINT \(col(c.name)) \(c.definition)",
+                        probe: .unique(table: k, constraint: c.name, columns: columns))
+                ]
             }
             return checked(k, c.name, c.definition)
         }
@@ -154,13 +161,14 @@ public enum MigrationStep: Sendable, Equatable {
         case .renameKind(let from, let to):
             return plain(["ALTER TABLE \(table(from)) RENAME TO \(table(to))"])
         case .renameObjects(let k, let renames):
-            return plain(renames.map {
-                switch $0.object {
-                case .constraint: "ALTER TABLE \(table(k)) RENAME CONSTRAINT \(col($0.from)) TO \(col($0.to))"
-                case .index: "ALTER INDEX \(col($0.from)) RENAME TO \(col($0.to))"
-                case .sequence: "ALTER SEQUENCE \(col($0.from)) RENAME TO \(col($0.to))"
-                }
-            })
+            return plain(
+                renames.map {
+                    switch $0.object {
+                    case .constraint: "ALTER TABLE \(table(k)) RENAME CONSTRAINT \(col($0.from)) TO \(col($0.to))"
+                    case .index: "ALTER INDEX \(col($0.from)) RENAME TO \(col($0.to))"
+                    case .sequence: "ALTER SEQUENCE \(col($0.from)) RENAME TO \(col($0.to))"
+                    }
+                })
         case .addField(let k, let f):
             return plain(["ALTER TABLE \(table(k)) ADD COLUMN \(TableDDL.columnDefinition(f))"])
         case .dropField(let k, let f):
@@ -173,10 +181,11 @@ public enum MigrationStep: Sendable, Equatable {
             return plain(["ALTER TABLE \(table(k)) ALTER COLUMN \(col(f.name)) TYPE \(ColumnType.sql(for: f))"])
         case .guardedChangeColumnType(let k, let f, _, let guardCheck, _):
             let name = ConstraintName.make(k, f.name, "type_guard")
-            return checked(k, name, "CHECK (\(guardCheck))") + plain([
-                "ALTER TABLE \(table(k)) ALTER COLUMN \(col(f.name)) TYPE \(ColumnType.sql(for: f))",
-                "ALTER TABLE \(table(k)) DROP CONSTRAINT \(col(name))",
-            ])
+            return checked(k, name, "CHECK (\(guardCheck))")
+                + plain([
+                    "ALTER TABLE \(table(k)) ALTER COLUMN \(col(f.name)) TYPE \(ColumnType.sql(for: f))",
+                    "ALTER TABLE \(table(k)) DROP CONSTRAINT \(col(name))",
+                ])
         case .setNotNull(let k, let f):
             // A validated CHECK (col IS NOT NULL) lets SET NOT NULL skip its own scan, and a
             // failure is a named check violation the runner can count.
@@ -187,8 +196,10 @@ public enum MigrationStep: Sendable, Equatable {
             ]
         case .fillNullsAndSetNotNull(let k, let f):
             let value = f.defaultValue.map { SQLText.literal($0, for: f) } ?? "NULL"
-            return [PlannedStatement("UPDATE \(table(k)) SET \(col(f.name)) = \(value) WHERE \(col(f.name)) IS NULL"),
-                    PlannedStatement("ALTER TABLE \(table(k)) ALTER COLUMN \(col(f.name)) SET NOT NULL", probe: .notNull(table: k, column: f.name))]
+            return [
+                PlannedStatement("UPDATE \(table(k)) SET \(col(f.name)) = \(value) WHERE \(col(f.name)) IS NULL"),
+                PlannedStatement("ALTER TABLE \(table(k)) ALTER COLUMN \(col(f.name)) SET NOT NULL", probe: .notNull(table: k, column: f.name)),
+            ]
         case .dropNotNull(let k, let f):
             return plain(["ALTER TABLE \(table(k)) ALTER COLUMN \(col(f)) DROP NOT NULL"])
         case .setDefault(let k, let f):

@@ -26,10 +26,13 @@ public struct RuleViolations: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Counts the rows of `table` matching `condition` (SQL), with a few ids.
-    static func count(table: String, rule: String, condition: String, on connection: PostgresConnection,
-                      logger: Logger) async throws -> RuleViolations {
+    static func count(
+        table: String, rule: String, condition: String, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> RuleViolations {
         let quoted = SQLText.identifier(table)
-        let sql = "SELECT count(*)::bigint, array(SELECT id::bigint FROM \(quoted) WHERE \(condition) ORDER BY id LIMIT 5) FROM \(quoted) WHERE \(condition)"
+        let sql =
+            "SELECT count(*)::bigint, array(SELECT id::bigint FROM \(quoted) WHERE \(condition) ORDER BY id LIMIT 5) FROM \(quoted) WHERE \(condition)"
         let rows = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
         for try await (count, ids) in rows.decode((Int64, [Int64]).self) {
             return RuleViolations(table: table, rule: rule, count: count, sampleIDs: ids)
@@ -41,8 +44,10 @@ public struct RuleViolations: Sendable, Equatable, CustomStringConvertible {
 /// After a new rule fails on existing rows, counts the rows that break it and names a few, so the
 /// person applying the migration knows what to fix. Runs after the rollback, on the old schema.
 enum ViolationReport {
-    static func describe(error: PSQLError, statements: [String], on connection: PostgresConnection,
-                         logger: Logger) async throws -> RuleViolations? {
+    static func describe(
+        error: PSQLError, statements: [String], on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> RuleViolations? {
         guard let info = error.serverInfo, let code = PostgresError.Code(of: error), let table = info[.tableName] else { return nil }
         let quotedTable = SQLText.identifier(table)
         let condition: String
@@ -54,7 +59,8 @@ enum ViolationReport {
             rule = "NOT NULL of \(column)"
         case .checkViolation:  // find the CHECK text in the file's ADD CONSTRAINT statement
             guard let name = info[.constraintName],
-                  let check = checkExpression(named: name, in: statements) else { return nil }
+                let check = checkExpression(named: name, in: statements)
+            else { return nil }
             condition = "(\(check)) IS FALSE"
             rule = name
         case .uniqueViolation:  // rows whose value appears more than once

@@ -16,30 +16,49 @@ public enum SQLStatementSplitter {
             let c = chars[i]
             let next: Unicode.Scalar? = i + 1 < chars.count ? chars[i + 1] : nil
             if c == "-" && next == "-" {
-                while i < chars.count && chars[i] != "\n" { current.append(chars[i]); i += 1 }
+                while i < chars.count && chars[i] != "\n" {
+                    current.append(chars[i])
+                    i += 1
+                }
                 continue
             }
             if c == "/" && next == "*" {
                 var depth = 0
                 repeat {
-                    if chars[i] == "/" && i + 1 < chars.count && chars[i + 1] == "*" { depth += 1; current.append(chars[i]); i += 1 }
-                    else if chars[i] == "*" && i + 1 < chars.count && chars[i + 1] == "/" { depth -= 1; current.append(chars[i]); i += 1 }
-                    current.append(chars[i]); i += 1
+                    if chars[i] == "/" && i + 1 < chars.count && chars[i + 1] == "*" {
+                        depth += 1
+                        current.append(chars[i])
+                        i += 1
+                    } else if chars[i] == "*" && i + 1 < chars.count && chars[i + 1] == "/" {
+                        depth -= 1
+                        current.append(chars[i])
+                        i += 1
+                    }
+                    current.append(chars[i])
+                    i += 1
                 } while i < chars.count && depth > 0
                 continue
             }
             if c == "'" || c == "\"" {
                 // E'...' strings allow backslash escapes (E'it\'s'); standard strings do not.
-                let escapes = c == "'" && i > 0 && (chars[i - 1] == "E" || chars[i - 1] == "e")
+                let escapes =
+                    c == "'" && i > 0 && (chars[i - 1] == "E" || chars[i - 1] == "e")
                     && (i < 2 || !isIdentifierScalar(chars[i - 2]))
-                current.append(c); i += 1
+                current.append(c)
+                i += 1
                 while i < chars.count {
                     current.append(chars[i])
                     if escapes && chars[i] == "\\" && i + 1 < chars.count {
-                        current.append(chars[i + 1]); i += 2; continue
+                        current.append(chars[i + 1])
+                        i += 2
+                        continue
                     }
                     if chars[i] == c {
-                        if i + 1 < chars.count && chars[i + 1] == c { current.append(chars[i + 1]); i += 2; continue }
+                        if i + 1 < chars.count && chars[i + 1] == c {
+                            current.append(chars[i + 1])
+                            i += 2
+                            continue
+                        }
                         i += 1
                         break
                     }
@@ -57,12 +76,18 @@ public enum SQLStatementSplitter {
                         i += tag.count
                         break
                     }
-                    current.append(chars[i]); i += 1
+                    current.append(chars[i])
+                    i += 1
                 }
                 continue
             }
-            if c == ";" { flush(); i += 1; continue }
-            current.append(c); i += 1
+            if c == ";" {
+                flush()
+                i += 1
+                continue
+            }
+            current.append(c)
+            i += 1
         }
         flush()
         return statements
@@ -115,7 +140,8 @@ extension StringProtocol {
     func trimmingWhitespace() -> String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
         return String(String.UnicodeScalarView(scalars[first...last]))
     }
 }

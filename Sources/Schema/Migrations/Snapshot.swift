@@ -11,7 +11,11 @@ public enum Snapshot {
         k.renamedFrom = nil
         k.access = .private  // not part of the schema (see `KindDefinition.access`)
         k.upload?.resumable = nil  // resumable upload tuning is not part of the schema either
-        k.fields = k.fields.map { var f = $0; f.renamedFrom = nil; return f }
+        k.fields = k.fields.map {
+            var f = $0
+            f.renamedFrom = nil
+            return f
+        }
         return k
     }
 

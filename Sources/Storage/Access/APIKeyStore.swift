@@ -46,7 +46,8 @@ public struct APIKeyStore: Sendable {
         do {
             return try await client.lease { connection in
                 try await connection.withTransaction(logger: logger) { connection in
-                    let rows = try await connection.query("""
+                    let rows = try await connection.query(
+                        """
                         INSERT INTO \(unescaped: ServerSchema.apiKeys) (name, secret_sha256, scopes, expires_at)
                         VALUES (\(name), \(Data(hash)), \(scopeText), to_timestamp(\(expires)::float8))
                         RETURNING \(unescaped: Self.infoColumns)
@@ -73,8 +74,10 @@ public struct APIKeyStore: Sendable {
 
     /// Every key, newest first (revoked ones too, marked).
     public func list() async throws -> [APIKeyInfo] {
-        try await PreparedStatements.rows(PostgresQuery(unsafeSQL: "SELECT \(Self.infoColumns) FROM \(ServerSchema.apiKeys) ORDER BY id DESC"),
-                                          client: client, logger: logger).map(Self.info)
+        try await PreparedStatements.rows(
+            PostgresQuery(unsafeSQL: "SELECT \(Self.infoColumns) FROM \(ServerSchema.apiKeys) ORDER BY id DESC"),
+            client: client, logger: logger
+        ).map(Self.info)
     }
 
     /// Revokes the working key with this id (digits) or name; servers sharing the database are told
@@ -91,7 +94,8 @@ public struct APIKeyStore: Sendable {
     private func revoke(id: Int64?, idOrName: String, actor: AuditActor?) async throws -> APIKeyInfo {
         try await client.lease { connection in
             try await connection.withTransaction(logger: logger) { connection in
-                let rows = try await connection.query("""
+                let rows = try await connection.query(
+                    """
                     UPDATE \(unescaped: ServerSchema.apiKeys) SET revoked_at = now()
                     WHERE revoked_at IS NULL AND (id = \(id)::bigint OR (\(id)::bigint IS NULL AND name = \(idOrName)))
                     RETURNING \(unescaped: Self.infoColumns)
@@ -106,8 +110,10 @@ public struct APIKeyStore: Sendable {
         }
     }
 
-    private static func audit(_ action: AuditAction, keyID: Int64, actor: AuditActor, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("""
+    private static func audit(_ action: AuditAction, keyID: Int64, actor: AuditActor, on connection: PostgresConnection, logger: Logger) async throws
+    {
+        try await connection.query(
+            """
             INSERT INTO \(unescaped: ServerSchema.audit) (action, record_id, key_id, key_name, request_id, client)
             VALUES (\(action.rawValue), \(keyID), \(actor.keyID), \(actor.keyName), \(actor.requestID), \(actor.client))
             """, logger: logger)
@@ -122,8 +128,10 @@ public struct APIKeyStore: Sendable {
 
     /// Every key that is not revoked (expired ones too: they get their own 401).
     public func allActive() async throws -> [ActiveKey] {
-        try await PreparedStatements.rows(PostgresQuery(unsafeSQL: "SELECT \(Self.activeColumns) FROM \(ServerSchema.apiKeys) WHERE revoked_at IS NULL"),
-                                          client: client, logger: logger).map(Self.active)
+        try await PreparedStatements.rows(
+            PostgresQuery(unsafeSQL: "SELECT \(Self.activeColumns) FROM \(ServerSchema.apiKeys) WHERE revoked_at IS NULL"),
+            client: client, logger: logger
+        ).map(Self.active)
     }
 
     /// The working key whose secret hashes to `hash`, if any.
@@ -131,7 +139,8 @@ public struct APIKeyStore: Sendable {
         var bindings = PostgresBindings()
         try bindings.append(Data(hash.bytes))
         let sql = "SELECT \(Self.activeColumns) FROM \(ServerSchema.apiKeys) WHERE secret_sha256 = $1 AND revoked_at IS NULL"
-        return try await PreparedStatements.rows(PostgresQuery(unsafeSQL: sql, binds: bindings), client: client, logger: logger).first.map(Self.active)
+        return try await PreparedStatements.rows(PostgresQuery(unsafeSQL: sql, binds: bindings), client: client, logger: logger).first.map(
+            Self.active)
     }
 
     /// Records that these keys were used now (batched by `KeyDirectory`, not per request).

@@ -8,36 +8,37 @@ public import Schema
 /// that needs them (`serve`, `keys`, `audit`) creates what is missing, idempotently, under one
 /// advisory lock so that servers starting together do not race.
 public enum AccessTables {
-    static let statements = [
-        ServerSchema.create,
-        """
-        CREATE TABLE IF NOT EXISTS \(ServerSchema.apiKeys) (
-            id bigserial PRIMARY KEY,
-            name text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
-            secret_sha256 bytea NOT NULL UNIQUE,
-            scopes text[] NOT NULL,
-            created_at timestamptz NOT NULL DEFAULT now(),
-            expires_at timestamptz,
-            last_used_at timestamptz,
-            revoked_at timestamptz
-        )
-        """,
-        // A name names one working key at a time; a revoked key's name may be used again.
-        "CREATE UNIQUE INDEX IF NOT EXISTS api_keys_active_name ON \(ServerSchema.apiKeys) (name) WHERE revoked_at IS NULL",
-        """
-        CREATE TABLE IF NOT EXISTS \(ServerSchema.audit) (
-            id bigserial PRIMARY KEY,
-            at timestamptz NOT NULL DEFAULT clock_timestamp(),
-            key_id bigint,
-            key_name text,
-            action text NOT NULL,
-            kind text,
-            record_id bigint,
-            request_id text,
-            client text
-        )
-        """,
-    ] + UploadSessionStore.statements
+    static let statements =
+        [
+            ServerSchema.create,
+            """
+            CREATE TABLE IF NOT EXISTS \(ServerSchema.apiKeys) (
+                id bigserial PRIMARY KEY,
+                name text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+                secret_sha256 bytea NOT NULL UNIQUE,
+                scopes text[] NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                expires_at timestamptz,
+                last_used_at timestamptz,
+                revoked_at timestamptz
+            )
+            """,
+            // A name names one working key at a time; a revoked key's name may be used again.
+            "CREATE UNIQUE INDEX IF NOT EXISTS api_keys_active_name ON \(ServerSchema.apiKeys) (name) WHERE revoked_at IS NULL",
+            """
+            CREATE TABLE IF NOT EXISTS \(ServerSchema.audit) (
+                id bigserial PRIMARY KEY,
+                at timestamptz NOT NULL DEFAULT clock_timestamp(),
+                key_id bigint,
+                key_name text,
+                action text NOT NULL,
+                kind text,
+                record_id bigint,
+                request_id text,
+                client text
+            )
+            """,
+        ] + UploadSessionStore.statements
 
     /// Arbitrary, fixed: the advisory lock id that serialises the statements above.
     static let lockID: Int64 = 0x61_75_64_69_6F_6B_65_79

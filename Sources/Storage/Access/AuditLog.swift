@@ -138,7 +138,8 @@ public struct AuditLog: Sendable {
     /// Appends one row on its own (a lockout, which changes nothing else).
     public func append(_ action: AuditAction, kind: String? = nil, recordID: Int64? = nil, actor: AuditActor) async throws {
         _ = try await client.lease { connection in
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO \(unescaped: ServerSchema.audit) (action, kind, record_id, key_id, key_name, request_id, client)
                 VALUES (\(action.rawValue), \(kind), \(recordID), \(actor.keyID), \(actor.keyName), \(actor.requestID), \(actor.client))
                 """, logger: logger)
@@ -171,8 +172,9 @@ public struct AuditLog: Sendable {
         return try await PreparedStatements.rows(PostgresQuery(unsafeSQL: sql, binds: bindings), client: client, logger: logger).map { row in
             let (id, at, keyID, keyName, action, kind, recordID, requestID, clientAddress) =
                 try row.decode((Int64, String, Int64?, String?, String, String?, Int64?, String?, String?).self)
-            return AuditEntry(id: id, at: at, keyID: keyID, keyName: keyName, action: action, kind: kind,
-                              recordID: recordID, requestID: requestID, client: clientAddress)
+            return AuditEntry(
+                id: id, at: at, keyID: keyID, keyName: keyName, action: action, kind: kind,
+                recordID: recordID, requestID: requestID, client: clientAddress)
         }
     }
 }

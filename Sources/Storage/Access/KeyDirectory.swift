@@ -106,10 +106,12 @@ public final class KeyDirectory: Sendable {
     private func listenLoop() async {
         guard let configuration = listenConfiguration else { return }
         let listener = NotificationListener(configuration: configuration, channel: APIKeyStore.channel, logger: store.logger)
-        await listener.run(caughtUp: { try? await self.reload() }, notified: { payload in
-            if payload.hasPrefix("revoke:"), let id = Int64(payload.dropFirst(7)) { self.forget(id: id) }
-            try? await self.reload()
-        })
+        await listener.run(
+            caughtUp: { try? await self.reload() },
+            notified: { payload in
+                if payload.hasPrefix("revoke:"), let id = Int64(payload.dropFirst(7)) { self.forget(id: id) }
+                try? await self.reload()
+            })
     }
 }
 

@@ -12,7 +12,8 @@ public enum ConnectFailure {
                 let message = psql.serverInfo?[.message] ?? "SQLSTATE \(code.raw)"
                 switch code {
                 case .invalidCatalogName: return "the database does not exist (\(message)): create it, or fix the database name in DATABASE_URL"
-                case .invalidPassword, .invalidAuthorizationSpecification: return "authentication failed (\(message)): check the user and password in DATABASE_URL"
+                case .invalidPassword, .invalidAuthorizationSpecification:
+                    return "authentication failed (\(message)): check the user and password in DATABASE_URL"
                 case .cannotConnectNow: return "PostgreSQL is starting up or shutting down (\(message)): try again in a moment"
                 case .tooManyConnections: return "PostgreSQL has no free connection slots (\(message)): lower DB_POOL_SIZE or raise max_connections"
                 default: return message
@@ -36,7 +37,8 @@ public enum ConnectFailure {
     private static func explainSocket(_ error: any Error) -> String {
         if let io = error as? IOError {
             switch io.errnoCode {
-            case ECONNREFUSED: return "connection refused: nothing listens at that host and port; start PostgreSQL, or fix the host and port in DATABASE_URL"
+            case ECONNREFUSED:
+                return "connection refused: nothing listens at that host and port; start PostgreSQL, or fix the host and port in DATABASE_URL"
             case ENOENT: return "no PostgreSQL socket at that path: start PostgreSQL, or fix the socket folder in DATABASE_URL"
             case EACCES: return "permission denied on the PostgreSQL socket"
             default: return "\(io)"

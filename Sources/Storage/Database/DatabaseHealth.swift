@@ -51,8 +51,10 @@ public final class DatabaseHealth: Sendable {
 
     /// Probes every `interval` until the calling task is cancelled; each probe connects, runs
     /// `SELECT 1` and closes, within `timeout`.
-    public func watch(_ configuration: PostgresConnection.Configuration, interval: Duration = .seconds(1),
-                      timeout: Duration = .seconds(2), logger: Logger) async {
+    public func watch(
+        _ configuration: PostgresConnection.Configuration, interval: Duration = .seconds(1),
+        timeout: Duration = .seconds(2), logger: Logger
+    ) async {
         var configuration = configuration
         configuration.options.connectTimeout = .seconds(timeout.components.seconds)
         var id = 0

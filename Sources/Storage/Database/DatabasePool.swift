@@ -85,8 +85,9 @@ public final class DatabasePool: ConnectionSource, Service {
 
     public init(configuration: PostgresConnection.Configuration, settings: Settings, logger: Logger) {
         var configuration = configuration
-        configuration.options.connectTimeout = .nanoseconds(settings.connectTimeout.components.seconds * 1_000_000_000
-            + settings.connectTimeout.components.attoseconds / 1_000_000_000)
+        configuration.options.connectTimeout = .nanoseconds(
+            settings.connectTimeout.components.seconds * 1_000_000_000
+                + settings.connectTimeout.components.attoseconds / 1_000_000_000)
         self.configuration = configuration
         self.settings = settings
         self.logger = logger
@@ -111,7 +112,10 @@ public final class DatabasePool: ConnectionSource, Service {
         let step: Step = state.withLock { state in
             if state.shutDown { return .shutDown }
             if let connection = state.takeIdle() { return .use(connection) }
-            if state.open < settings.size { state.open += 1; return .connect }
+            if state.open < settings.size {
+                state.open += 1
+                return .connect
+            }
             return .wait
         }
         switch step {
@@ -129,13 +133,19 @@ public final class DatabasePool: ConnectionSource, Service {
     /// Waits in line; the check for a free connection is repeated under the same lock that queues
     /// the waiter, so a release between the first look and the queueing cannot be missed.
     private func waitForGrant() async throws -> Grant {
-        let id = state.withLock { state in state.nextWaiter += 1; return state.nextWaiter }
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Grant, any Error>) in
                 let now: Swift.Result<Grant, any Error>? = state.withLock { state in
                     if state.shutDown { return .failure(DatabaseUnavailable(reason: "the server is shutting down")) }
                     if let connection = state.takeIdle() { return .success(.connection(connection)) }
-                    if state.open < settings.size { state.open += 1; return .success(.slot) }
+                    if state.open < settings.size {
+                        state.open += 1
+                        return .success(.slot)
+                    }
                     if Task.isCancelled { return .failure(CancellationError()) }
                     state.waiters.append(Waiter(id: id, deadline: .now + settings.leaseTimeout, continuation: continuation))
                     return nil
@@ -154,8 +164,9 @@ public final class DatabasePool: ConnectionSource, Service {
     /// Opens a connection in a slot already counted in `open`.
     private func connect() async throws -> PostgresConnection {
         do {
-            return try await PostgresConnection.connect(configuration: configuration,
-                                                        id: connectionIDs.add(1, ordering: .relaxed).newValue, logger: logger)
+            return try await PostgresConnection.connect(
+                configuration: configuration,
+                id: connectionIDs.add(1, ordering: .relaxed).newValue, logger: logger)
         } catch {
             // The database cannot be reached now: give the slot back, and fail everyone waiting
             // rather than let each of them try (and time out) in turn.
@@ -176,10 +187,16 @@ public final class DatabasePool: ConnectionSource, Service {
         enum Next { case give(Waiter, Grant), keep, close }
         let next: Next = state.withLock { state in
             if connection.isClosed {
-                guard !state.waiters.isEmpty, !state.shutDown else { state.open -= 1; return .keep }
+                guard !state.waiters.isEmpty, !state.shutDown else {
+                    state.open -= 1
+                    return .keep
+                }
                 return .give(state.waiters.removeFirst(), .slot)
             }
-            if state.shutDown { state.open -= 1; return .close }
+            if state.shutDown {
+                state.open -= 1
+                return .close
+            }
             if !state.waiters.isEmpty { return .give(state.waiters.removeFirst(), .connection(connection)) }
             state.idle.append(connection)
             return .keep
@@ -242,7 +259,11 @@ public final class DatabasePool: ConnectionSource, Service {
     public func shutDown() {
         let (idle, waiting): ([PostgresConnection], [Waiter]) = state.withLock { state in
             state.shutDown = true
-            defer { state.open -= state.idle.count; state.idle.removeAll(); state.waiters.removeAll() }
+            defer {
+                state.open -= state.idle.count
+                state.idle.removeAll()
+                state.waiters.removeAll()
+            }
             return (state.idle, state.waiters)
         }
         for waiter in waiting { waiter.continuation.resume(throwing: DatabaseUnavailable(reason: "the server is shutting down")) }

@@ -21,7 +21,8 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
 
     public init(_ text: String) throws {
         guard let components = URLComponents(string: text),
-              let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme) else {
+            let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme)
+        else {
             throw ParseError(description: "DATABASE_URL must look like postgres://user:password@host:5432/database")
         }
         let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
@@ -49,11 +50,12 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         if isUnixSocket {
             config = .init(unixSocketPath: socketPath, username: user, password: password, database: database)
         } else {
-            let tls: PostgresClient.Configuration.TLS = switch tlsUse {
-            case .off: .disable
-            case .require: .require(.makeClientConfiguration())
-            case .prefer: .prefer(.makeClientConfiguration())
-            }
+            let tls: PostgresClient.Configuration.TLS =
+                switch tlsUse {
+                case .off: .disable
+                case .require: .require(.makeClientConfiguration())
+                case .prefer: .prefer(.makeClientConfiguration())
+                }
             config = .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
         }
         config.options.maximumConnections = maximumConnections
@@ -66,11 +68,12 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         if isUnixSocket {
             return .init(unixSocketPath: socketPath, username: user, password: password, database: database)
         }
-        let tls: PostgresConnection.Configuration.TLS = switch tlsUse {
-        case .off: .disable
-        case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        }
+        let tls: PostgresConnection.Configuration.TLS =
+            switch tlsUse {
+            case .off: .disable
+            case .require: .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case .prefer: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
         return .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
     }
 

@@ -63,7 +63,9 @@ enum PreparedStatements {
     /// finish for a statement that failed after sending rows but before the stream was handed over
     /// — every such failure leaked a connection until every request hung. A lease ends with the
     /// closure, whatever the stream did.
-    static func rows(_ sql: String, _ bindings: StatementBindings, prepare: Bool = true, client: any ConnectionSource, logger: Logger) async throws -> [PostgresRow] {
+    static func rows(
+        _ sql: String, _ bindings: StatementBindings, prepare: Bool = true, client: any ConnectionSource, logger: Logger
+    ) async throws -> [PostgresRow] {
         guard prepare, let entry = claim(sql: sql, types: bindings.types) else {
             return try await rows(PostgresQuery(unsafeSQL: sql, binds: bindings.values), client: client, logger: logger)
         }

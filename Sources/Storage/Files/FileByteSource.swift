@@ -1,5 +1,6 @@
 public import AudioProbe
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
 public import Crypto
 public import Foundation
 import NIOPosix
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,7 +19,12 @@ public enum FileStoreError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    public var errno: Int32 { switch self { case .io(_, let e): e; case .missingData: 0 } }
+    public var errno: Int32 {
+        switch self {
+        case .io(_, let e): e
+        case .missingData: 0
+        }
+    }
 
     /// The file system is full or the quota is used up: 507, not a bug.
     public var isOutOfSpace: Bool { errno == ENOSPC || errno == EDQUOT }
@@ -105,7 +111,10 @@ public struct FileStore: Sendable {
 
     static func fsyncDirectory(_ path: String) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
     }
 }
 
@@ -226,7 +235,7 @@ public final class UploadSink: @unchecked Sendable {
     /// write-back overlaps with receiving and the fsync finds little left (PostgreSQL's
     /// `*_flush_after` settings do the same). Linux only; elsewhere the fsync does it all.
     private func startWriteBack() {
-        _ = Self.syncFileRange?(fd, writeBackStarted, written - writeBackStarted, 2) // SYNC_FILE_RANGE_WRITE
+        _ = Self.syncFileRange?(fd, writeBackStarted, written - writeBackStarted, 2)  // SYNC_FILE_RANGE_WRITE
         writeBackStarted = written
     }
 
@@ -270,7 +279,10 @@ public final class UploadSink: @unchecked Sendable {
 
     /// Deletes the partial file: used on every failure path so no temporary file is left behind.
     public func discard() {
-        if fd >= 0 { close(fd); fd = -1 }
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
         unlink(path)
     }
 }

@@ -64,7 +64,10 @@ public struct StorageVerifier: Sendable {
                 if size != row.size {
                     problems.append(.corrupted(kind: kind.name, id: row.id, key: row.key, reason: "size \(size) on disk, \(row.size) recorded"))
                 } else if sha != row.sha256 {
-                    problems.append(.corrupted(kind: kind.name, id: row.id, key: row.key, reason: "SHA-256 \(sha.prefix(12))… on disk, \(row.sha256.prefix(12))… recorded"))
+                    problems.append(
+                        .corrupted(
+                            kind: kind.name, id: row.id, key: row.key,
+                            reason: "SHA-256 \(sha.prefix(12))… on disk, \(row.sha256.prefix(12))… recorded"))
                 }
             }
         }

@@ -18,8 +18,10 @@ public struct StoredFile: Sendable, Equatable {
     public var channels: Int?
     public var bitrate: Int?
 
-    public init(size: Int64, sha256: String, contentType: String, originalName: String?, format: String, codec: String,
-                durationSeconds: Double, sampleRate: Int?, channels: Int?, bitrate: Int?) {
+    public init(
+        size: Int64, sha256: String, contentType: String, originalName: String?, format: String, codec: String,
+        durationSeconds: Double, sampleRate: Int?, channels: Int?, bitrate: Int?
+    ) {
         self.size = size
         self.sha256 = sha256
         self.contentType = contentType
@@ -33,14 +35,18 @@ public struct StoredFile: Sendable, Equatable {
     }
 
     /// The member names, in the order they are written.
-    public static let members = ["size", "sha256", "content_type", "original_name", "format", "codec", "duration_seconds",
-                                 "sample_rate", "channels", "bitrate"]
+    public static let members = [
+        "size", "sha256", "content_type", "original_name", "format", "codec", "duration_seconds",
+        "sample_rate", "channels", "bitrate",
+    ]
 
     /// The JSON the `file` column holds and responses carry.
     public var json: JSONValue {
         func optional(_ value: Int?) -> JSONValue { value.map { .integer(Int64($0)) } ?? .null }
-        let values: [JSONValue] = [.integer(size), .string(sha256), .string(contentType), originalName.map(JSONValue.string) ?? .null,
-                                   .string(format), .string(codec), .double(durationSeconds), optional(sampleRate), optional(channels), optional(bitrate)]
+        let values: [JSONValue] = [
+            .integer(size), .string(sha256), .string(contentType), originalName.map(JSONValue.string) ?? .null,
+            .string(format), .string(codec), .double(durationSeconds), optional(sampleRate), optional(channels), optional(bitrate),
+        ]
         return .object(JSONObject(zip(Self.members, values).map { (key: $0, value: $1) }))
     }
 }

@@ -31,7 +31,8 @@ public struct ObjectStorageClient: Sendable {
         }
     }
 
-    public init(location: S3Location, credentials: ObjectStorageCredentials, httpClient: HTTPClient = .shared, configuration: Configuration = .init()) {
+    public init(location: S3Location, credentials: ObjectStorageCredentials, httpClient: HTTPClient = .shared, configuration: Configuration = .init())
+    {
         self.location = location
         self.signer = SigV4Signer(credentials: credentials, region: location.region)
         self.httpClient = httpClient
@@ -56,8 +57,9 @@ public struct ObjectStorageClient: Sendable {
     where Body.Element == ByteBuffer {
         var headers: [(String, String)] = [("content-length", String(length))]
         if let contentType { headers.append(("content-type", contentType)) }
-        let response = try await send(method: .PUT, key: key, headers: headers, body: .stream(body, length: .known(length)),
-                                      payloadHash: SigV4Signer.unsignedPayload, timeout: configuration.transferTimeout)
+        let response = try await send(
+            method: .PUT, key: key, headers: headers, body: .stream(body, length: .known(length)),
+            payloadHash: SigV4Signer.unsignedPayload, timeout: configuration.transferTimeout)
         try await expect(response, [200], key: key)
         return response.headers.first(name: "etag") ?? ""
     }
@@ -67,8 +69,9 @@ public struct ObjectStorageClient: Sendable {
     public func putObject(key: String, bytes: ByteBuffer, contentType: String? = nil) async throws -> String {
         var headers: [(String, String)] = [("content-length", String(bytes.readableBytes))]
         if let contentType { headers.append(("content-type", contentType)) }
-        let response = try await send(method: .PUT, key: key, headers: headers, body: .bytes(bytes),
-                                      payloadHash: SigV4Signer.payloadHash(Array(bytes.readableBytesView)), timeout: configuration.transferTimeout)
+        let response = try await send(
+            method: .PUT, key: key, headers: headers, body: .bytes(bytes),
+            payloadHash: SigV4Signer.payloadHash(Array(bytes.readableBytesView)), timeout: configuration.transferTimeout)
         try await expect(response, [200], key: key)
         return response.headers.first(name: "etag") ?? ""
     }
@@ -157,7 +160,9 @@ public struct ObjectStorageClient: Sendable {
 
     /// One page (at most `maxKeys`, and at most 1000) of the objects whose key starts with `prefix`,
     /// in key order.
-    public func listObjects(prefix: String = "", continuationToken: String? = nil, maxKeys: Int = 1000, delimiter: String? = nil) async throws -> ListPage {
+    public func listObjects(
+        prefix: String = "", continuationToken: String? = nil, maxKeys: Int = 1000, delimiter: String? = nil
+    ) async throws -> ListPage {
         try await listObjects(prefix: prefix, continuationToken: continuationToken, maxKeys: maxKeys, delimiter: delimiter, timeout: nil)
     }
 
@@ -167,10 +172,11 @@ public struct ObjectStorageClient: Sendable {
         if let delimiter { query.append(("delimiter", delimiter)) }
         let xml = try await document(method: .GET, key: nil, query: query, timeout: timeout)
         let objects = S3XML.elements("Contents", in: xml[...]).map { entry in
-            ListPage.Object(key: relative(S3XML.value("Key", in: entry) ?? ""),
-                            size: Int64(S3XML.value("Size", in: entry) ?? "") ?? 0,
-                            etag: S3XML.value("ETag", in: entry) ?? "",
-                            lastModified: S3XML.value("LastModified", in: entry))
+            ListPage.Object(
+                key: relative(S3XML.value("Key", in: entry) ?? ""),
+                size: Int64(S3XML.value("Size", in: entry) ?? "") ?? 0,
+                etag: S3XML.value("ETag", in: entry) ?? "",
+                lastModified: S3XML.value("LastModified", in: entry))
         }
         let prefixes = S3XML.elements("CommonPrefixes", in: xml[...]).compactMap { S3XML.value("Prefix", in: $0) }.map(relative)
         let truncated = S3XML.value("IsTruncated", in: xml[...]) == "true"
@@ -206,11 +212,14 @@ public struct ObjectStorageClient: Sendable {
 
     /// Uploads part `partNumber` (1...10000; every part but the last at least 5 MiB) of `body`
     /// (exactly `length` bytes); returns its ETag, to be given to `completeMultipartUpload`.
-    public func uploadPart<Body: AsyncSequence & Sendable>(key: String, uploadID: String, partNumber: Int, body: Body, length: Int64) async throws -> String
+    public func uploadPart<Body: AsyncSequence & Sendable>(
+        key: String, uploadID: String, partNumber: Int, body: Body, length: Int64
+    ) async throws -> String
     where Body.Element == ByteBuffer {
-        let response = try await send(method: .PUT, key: key, query: [("partNumber", String(partNumber)), ("uploadId", uploadID)],
-                                      headers: [("content-length", String(length))], body: .stream(body, length: .known(length)),
-                                      payloadHash: SigV4Signer.unsignedPayload, timeout: configuration.transferTimeout)
+        let response = try await send(
+            method: .PUT, key: key, query: [("partNumber", String(partNumber)), ("uploadId", uploadID)],
+            headers: [("content-length", String(length))], body: .stream(body, length: .known(length)),
+            payloadHash: SigV4Signer.unsignedPayload, timeout: configuration.transferTimeout)
         try await expect(response, [200], key: key, uploadID: uploadID)
         guard let etag = response.headers.first(name: "etag") else {
             throw ObjectStorageError.unexpected(status: 200, code: nil, message: "no ETag in the answer to UploadPart")
@@ -236,11 +245,15 @@ public struct ObjectStorageClient: Sendable {
     /// with an error document here; that is thrown.
     @discardableResult
     public func completeMultipartUpload(key: String, uploadID: String, parts: [CompletedPart]) async throws -> String {
-        let body = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-            + parts.sorted { $0.partNumber < $1.partNumber }.map { "<Part><PartNumber>\($0.partNumber)</PartNumber><ETag>\(S3XML.escape($0.etag))</ETag></Part>" }.joined()
+        let body =
+            "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+            + parts.sorted { $0.partNumber < $1.partNumber }.map {
+                "<Part><PartNumber>\($0.partNumber)</PartNumber><ETag>\(S3XML.escape($0.etag))</ETag></Part>"
+            }.joined()
             + "</CompleteMultipartUpload>"
-        let xml = try await document(method: .POST, key: key, query: [("uploadId", uploadID)], body: Array(body.utf8),
-                                     headers: [("content-type", "application/xml")], uploadID: uploadID)
+        let xml = try await document(
+            method: .POST, key: key, query: [("uploadId", uploadID)], body: Array(body.utf8),
+            headers: [("content-type", "application/xml")], uploadID: uploadID)
         if !S3XML.elements("Error", in: xml[...]).isEmpty {
             throw ObjectStorageError.from(status: 200, body: xml, bucket: location.bucket, key: key, uploadID: uploadID)
         }
@@ -271,8 +284,9 @@ public struct ObjectStorageClient: Sendable {
             if let uploadIDMarker { query.append(("upload-id-marker", uploadIDMarker)) }
             let xml = try await document(method: .GET, key: nil, query: query)
             uploads += S3XML.elements("Upload", in: xml[...]).map { entry in
-                MultipartUpload(key: relative(S3XML.value("Key", in: entry) ?? ""), uploadID: S3XML.value("UploadId", in: entry) ?? "",
-                                initiated: S3XML.value("Initiated", in: entry))
+                MultipartUpload(
+                    key: relative(S3XML.value("Key", in: entry) ?? ""), uploadID: S3XML.value("UploadId", in: entry) ?? "",
+                    initiated: S3XML.value("Initiated", in: entry))
             }
             guard S3XML.value("IsTruncated", in: xml[...]) == "true" else { return uploads }
             keyMarker = S3XML.value("NextKeyMarker", in: xml[...])
@@ -286,7 +300,9 @@ public struct ObjectStorageClient: Sendable {
 
     /// A URL anyone can GET `key` with, for `expiresIn` seconds (1 s to 7 days) from `date`, with
     /// no headers; `contentType` and `contentDisposition` set the answer's headers.
-    public func presignedGetURL(key: String, expiresIn: Int, contentType: String? = nil, contentDisposition: String? = nil, date: Date = Date()) -> String {
+    public func presignedGetURL(
+        key: String, expiresIn: Int, contentType: String? = nil, contentDisposition: String? = nil, date: Date = Date()
+    ) -> String {
         var query: [(String, String)] = []
         if let contentDisposition { query.append(("response-content-disposition", contentDisposition)) }
         if let contentType { query.append(("response-content-type", contentType)) }
@@ -311,16 +327,20 @@ public struct ObjectStorageClient: Sendable {
     }
 
     /// Signs and sends a request for `key` (relative; `nil` for the bucket itself).
-    func send(method: HTTPMethod, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
-              body: HTTPClientRequest.Body? = nil, payloadHash: String = SigV4Signer.emptyPayloadHash,
-              timeout: TimeAmount? = nil) async throws -> HTTPClientResponse {
+    func send(
+        method: HTTPMethod, key: String?, query: [(String, String)] = [], headers: [(String, String)] = [],
+        body: HTTPClientRequest.Body? = nil, payloadHash: String = SigV4Signer.emptyPayloadHash,
+        timeout: TimeAmount? = nil
+    ) async throws -> HTTPClientResponse {
         let path = location.path(fullKey: key.map { location.prefix + $0 })
         let host = location.requestHost
-        let signRequest = SigV4Signer.Request(method: method.rawValue, host: host, path: path, query: query,
-                                              headers: headers.filter { $0.0 != "content-length" })
+        let signRequest = SigV4Signer.Request(
+            method: method.rawValue, host: host, path: path, query: query,
+            headers: headers.filter { $0.0 != "content-length" })
         let added = signer.sign(signRequest, payloadHash: payloadHash, date: Date())
         let queryString = query.map { "\(SigV4Signer.encode($0.0))=\(SigV4Signer.encode($0.1))" }.joined(separator: "&")
-        var request = HTTPClientRequest(url: "\(location.scheme)://\(host)\(SigV4Signer.canonicalPath(path))\(queryString.isEmpty ? "" : "?" + queryString)")
+        var request = HTTPClientRequest(
+            url: "\(location.scheme)://\(host)\(SigV4Signer.canonicalPath(path))\(queryString.isEmpty ? "" : "?" + queryString)")
         request.method = method
         request.headers.add(name: "host", value: host)
         for (name, value) in headers where name != "content-length" { request.headers.add(name: name, value: value) }
@@ -354,12 +374,15 @@ public struct ObjectStorageClient: Sendable {
     func expect(_ response: HTTPClientResponse, _ ok: Set<UInt>, key: String?, uploadID: String? = nil) async throws {
         guard !ok.contains(response.status.code) else { return }
         let body = (try? await Self.readPrefix(response.body, limit: 64 << 10)) ?? ""
-        throw ObjectStorageError.from(status: Int(response.status.code), body: body, bucket: location.bucket, key: key.map { location.prefix + $0 }, uploadID: uploadID)
+        throw ObjectStorageError.from(
+            status: Int(response.status.code), body: body, bucket: location.bucket, key: key.map { location.prefix + $0 }, uploadID: uploadID)
     }
 
     /// Sends a request whose answer is an XML document, and returns it.
-    func document(method: HTTPMethod, key: String?, query: [(String, String)], body: [UInt8]? = nil,
-                  headers: [(String, String)] = [], uploadID: String? = nil, timeout: TimeAmount? = nil) async throws -> String {
+    func document(
+        method: HTTPMethod, key: String?, query: [(String, String)], body: [UInt8]? = nil,
+        headers: [(String, String)] = [], uploadID: String? = nil, timeout: TimeAmount? = nil
+    ) async throws -> String {
         var headers = headers
         var requestBody: HTTPClientRequest.Body?
         var hash = SigV4Signer.emptyPayloadHash
@@ -368,7 +391,8 @@ public struct ObjectStorageClient: Sendable {
             requestBody = .bytes(ByteBuffer(bytes: body))
             hash = SigV4Signer.payloadHash(body)
         }
-        let response = try await send(method: method, key: key, query: query, headers: headers, body: requestBody, payloadHash: hash, timeout: timeout)
+        let response = try await send(
+            method: method, key: key, query: query, headers: headers, body: requestBody, payloadHash: hash, timeout: timeout)
         try await expect(response, [200], key: key, uploadID: uploadID)
         let buffer = try await response.body.collect(upTo: configuration.maxDocumentSize)
         return String(buffer: buffer)
@@ -384,8 +408,9 @@ public struct ObjectStorageClient: Sendable {
     }
 
     static func info(_ headers: HTTPHeaders, size: Int64) -> ObjectInfo {
-        ObjectInfo(size: size, etag: headers.first(name: "etag") ?? "", contentType: headers.first(name: "content-type"),
-                   lastModified: headers.first(name: "last-modified"))
+        ObjectInfo(
+            size: size, etag: headers.first(name: "etag") ?? "", contentType: headers.first(name: "content-type"),
+            lastModified: headers.first(name: "last-modified"))
     }
 
     /// `bytes 0-9/100` → (0...9, 100); `bytes 0-9/*` → (0...9, nil).

@@ -23,13 +23,15 @@ public enum ObjectStorageError: Error, Sendable, Equatable, CustomStringConverti
     public var description: String {
         switch self {
         case .noSuchBucket(let bucket): "object storage: bucket '\(bucket)' does not exist"
-        case .invalidCredentials(let code, let message): "object storage: credentials rejected (\(code)): \(message) — check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        case .invalidCredentials(let code, let message):
+            "object storage: credentials rejected (\(code)): \(message) — check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         case .accessDenied(let message): "object storage: access denied: \(message)"
         case .notFound(let key): "object storage: no object '\(key)'"
         case .noSuchUpload(let id): "object storage: no multipart upload '\(id)'"
         case .invalidRange: "object storage: range not satisfiable"
         case .unreachable(let endpoint, let reason): "object storage: cannot reach endpoint \(endpoint): \(reason)"
-        case .unexpected(let status, let code, let message): "object storage: unexpected answer \(status)\(code.map { " \($0)" } ?? "")\(message.map { ": \($0)" } ?? "")"
+        case .unexpected(let status, let code, let message):
+            "object storage: unexpected answer \(status)\(code.map { " \($0)" } ?? "")\(message.map { ": \($0)" } ?? "")"
         }
     }
 
@@ -44,7 +46,7 @@ public enum ObjectStorageError: Error, Sendable, Equatable, CustomStringConverti
         case "NoSuchUpload": return .noSuchUpload(uploadID: uploadID ?? "")
         case "InvalidRange": return .invalidRange
         case "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "InvalidSecurity",
-             "AuthorizationHeaderMalformed", "AuthorizationQueryParametersError":
+            "AuthorizationHeaderMalformed", "AuthorizationQueryParametersError":
             return .invalidCredentials(code: code!, message: message ?? "")
         case "AccessDenied": return .accessDenied(message: message ?? "Access Denied")
         case nil:

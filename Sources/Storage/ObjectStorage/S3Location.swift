@@ -18,7 +18,9 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
     public var region: String
     public var pathStyle: Bool
 
-    public init(bucket: String, prefix: String = "", endpoint: String? = nil, region: String = "us-east-1", pathStyle: Bool = false) throws(S3LocationError) {
+    public init(
+        bucket: String, prefix: String = "", endpoint: String? = nil, region: String = "us-east-1", pathStyle: Bool = false
+    ) throws(S3LocationError) {
         try S3Location.checkBucket(bucket)
         self.bucket = bucket
         self.prefix = Self.normalizedPrefix(prefix)
@@ -26,8 +28,8 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
         self.pathStyle = pathStyle
         if let endpoint {
             guard let components = URLComponents(string: endpoint), let scheme = components.scheme?.lowercased(),
-                  scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
-                  components.path.isEmpty || components.path == "/", components.query == nil
+                scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty,
+                components.path.isEmpty || components.path == "/", components.query == nil
             else { throw .invalidEndpoint(endpoint) }
             self.scheme = scheme
             self.host = host
@@ -52,7 +54,9 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
             let value = item.value ?? ""
             switch item.name {
             case "endpoint": endpoint = value
-            case "region": guard !value.isEmpty else { throw .invalidParameter(item.name, value) }; region = value
+            case "region":
+                guard !value.isEmpty else { throw .invalidParameter(item.name, value) }
+                region = value
             case "path_style":
                 switch value.lowercased() {
                 case "true", "1", "yes": pathStyle = true
@@ -99,7 +103,7 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
     static func checkBucket(_ bucket: String) throws(S3LocationError) {
         let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789.-")
         guard (3...63).contains(bucket.count), bucket.allSatisfy({ allowed.contains($0) }),
-              bucket.first != "-", bucket.first != ".", bucket.last != "-", bucket.last != "."
+            bucket.first != "-", bucket.first != ".", bucket.last != "-", bucket.last != "."
         else { throw .invalidBucket(bucket) }
     }
 }

@@ -17,8 +17,11 @@ enum S3XML {
             guard afterName < rest.endIndex else { break }
             let next = rest[afterName]
             guard next == ">" || next == " " || next == "/" || next == "\n" || next == "\t" || next == "\r",
-                  let tagEnd = rest[afterName...].firstIndex(of: ">")
-            else { rest = rest[afterName...]; continue }
+                let tagEnd = rest[afterName...].firstIndex(of: ">")
+            else {
+                rest = rest[afterName...]
+                continue
+            }
             if rest[rest.index(before: tagEnd)] == "/" {  // <name/>
                 found.append(rest[tagEnd..<tagEnd])
                 rest = rest[rest.index(after: tagEnd)...]
@@ -45,7 +48,9 @@ enum S3XML {
         while let amp = rest.firstIndex(of: "&") {
             out += rest[..<amp]
             guard let semi = rest[amp...].firstIndex(of: ";"), rest.distance(from: amp, to: semi) <= 10 else {
-                out += "&"; rest = rest[rest.index(after: amp)...]; continue
+                out += "&"
+                rest = rest[rest.index(after: amp)...]
+                continue
             }
             let entity = rest[rest.index(after: amp)..<semi]
             var replacement: String?
@@ -66,7 +71,8 @@ enum S3XML {
                 out += replacement
                 rest = rest[rest.index(after: semi)...]
             } else {
-                out += "&"; rest = rest[rest.index(after: amp)...]
+                out += "&"
+                rest = rest[rest.index(after: amp)...]
             }
         }
         out += rest

@@ -66,11 +66,18 @@ public struct SigV4Signer: Sendable {
         if let token = credentials.sessionToken { added.append(("x-amz-security-token", token)) }
         let headers = [("host", request.host)] + request.headers + added
         let (canonicalHeaders, signedHeaders) = Self.canonicalHeaders(headers)
-        let canonical = [request.method, Self.canonicalPath(request.path), Self.canonicalQuery(request.query),
-                         canonicalHeaders, signedHeaders, payloadHash].joined(separator: "\n")
+        let canonical = [
+            request.method, Self.canonicalPath(request.path), Self.canonicalQuery(request.query),
+            canonicalHeaders, signedHeaders, payloadHash,
+        ].joined(separator: "\n")
         let scope = "\(stamp.short)/\(region)/\(service)/aws4_request"
         let signature = self.signature(canonical, scope: scope, stamp: stamp)
-        return added + [("Authorization", "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)")]
+        return added + [
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
+            )
+        ]
     }
 
     /// The query string of a presigned URL for `request` (its own query first, then the
@@ -86,8 +93,10 @@ public struct SigV4Signer: Sendable {
         if let token = credentials.sessionToken { query.append(("X-Amz-Security-Token", token)) }
         let (canonicalHeaders, signedHeaders) = Self.canonicalHeaders([("host", request.host)] + request.headers)
         query.append(("X-Amz-SignedHeaders", signedHeaders))
-        let canonical = [request.method, Self.canonicalPath(request.path), Self.canonicalQuery(query),
-                         canonicalHeaders, signedHeaders, Self.unsignedPayload].joined(separator: "\n")
+        let canonical = [
+            request.method, Self.canonicalPath(request.path), Self.canonicalQuery(query),
+            canonicalHeaders, signedHeaders, Self.unsignedPayload,
+        ].joined(separator: "\n")
         let signature = self.signature(canonical, scope: scope, stamp: stamp)
         return (query + [("X-Amz-Signature", signature)]).map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
     }
@@ -108,7 +117,10 @@ public struct SigV4Signer: Sendable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        func pad(_ v: Int?, _ w: Int) -> String { let s = String(v ?? 0); return String(repeating: "0", count: max(0, w - s.count)) + s }
+        func pad(_ v: Int?, _ w: Int) -> String {
+            let s = String(v ?? 0)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
         let short = pad(c.year, 4) + pad(c.month, 2) + pad(c.day, 2)
         return (short + "T" + pad(c.hour, 2) + pad(c.minute, 2) + pad(c.second, 2) + "Z", short)
     }
@@ -116,7 +128,10 @@ public struct SigV4Signer: Sendable {
     /// Lower-case names, values trimmed with inner runs of spaces folded, sorted by name.
     static func canonicalHeaders(_ headers: [(String, String)]) -> (String, String) {
         let normalized = headers.map { name, value in
-            (name.lowercased(), value.trimmingCharacters(in: .whitespaces).split(separator: " ", omittingEmptySubsequences: true).joined(separator: " "))
+            (
+                name.lowercased(),
+                value.trimmingCharacters(in: .whitespaces).split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+            )
         }.sorted { $0.0 < $1.0 }
         return (normalized.map { "\($0.0):\($0.1)\n" }.joined(), normalized.map(\.0).joined(separator: ";"))
     }

@@ -28,12 +28,15 @@ public final class FullScanGuard: Sendable {
 
     /// `LIST_SCAN_MAX_ROWS`: a row count (the default 100000), or `off` for no guard. A value that is
     /// neither keeps the default and says so in the log.
-    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment,
-                                       logger: Logger = Logger(label: "audio-server")) -> FullScanGuard? {
+    public static func fromEnvironment(
+        _ env: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger = Logger(label: "audio-server")
+    ) -> FullScanGuard? {
         guard let text = env["LIST_SCAN_MAX_ROWS"] else { return FullScanGuard() }
         if text.lowercased() == "off" { return nil }
         guard let rows = Int64(text), rows >= 0 else {
-            logger.warning("LIST_SCAN_MAX_ROWS must be a row count or off; keeping the default", metadata: ["value": "\(text)", "default": "\(defaultMaxRows)"])
+            logger.warning(
+                "LIST_SCAN_MAX_ROWS must be a row count or off; keeping the default", metadata: ["value": "\(text)", "default": "\(defaultMaxRows)"])
             return FullScanGuard()
         }
         return FullScanGuard(maxRows: rows)
@@ -44,8 +47,9 @@ public final class FullScanGuard: Sendable {
         guard let key = queries.unindexedSortKey(query) else { return }
         let rows = try await estimatedRows(queries, store: store)
         guard rows > maxRows else { return }
-        throw StorageError.sortNeedsIndex(kind: queries.kind.name, field: key.column, descending: key.descending,
-                                          estimatedRows: rows, indexedSorts: queries.kind.indexedSorts)
+        throw StorageError.sortNeedsIndex(
+            kind: queries.kind.name, field: key.column, descending: key.descending,
+            estimatedRows: rows, indexedSorts: queries.kind.indexedSorts)
     }
 
     private func estimatedRows(_ queries: KindQueries, store: RecordStore) async throws -> Int64 {
@@ -54,7 +58,8 @@ public final class FullScanGuard: Sendable {
         // A table never analyzed has reltuples -1: then its size on disk over 100 bytes a row.
         var bindings = PostgresBindings()
         bindings.append(queries.table)
-        let sql = "SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples::int8 ELSE pg_relation_size(c.oid) / 100 END FROM pg_class c WHERE c.oid = to_regclass($1)"
+        let sql =
+            "SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples::int8 ELSE pg_relation_size(c.oid) / 100 END FROM pg_class c WHERE c.oid = to_regclass($1)"
         var rows: Int64 = 0
         for row in try await store.allRows(PostgresQuery(unsafeSQL: sql, binds: bindings)) { rows = try row.decode(Int64.self) }
         estimates.withLock { $0[queries.table] = (rows, now) }

@@ -80,7 +80,8 @@ extension RecordStore {
         bindings.append(String(decoding: json, as: UTF8.self))
         let selected = batch[0].record.values.map { "r.\(SQLText.identifier($0.field.name))" }.joined(separator: ", ")
         // WITH ORDINALITY … ORDER BY: rows go in (and take their ids) in the batch's order.
-        var sql = "\(queries.insertPrefix) (\(columns)) SELECT \(selected) FROM json_populate_recordset(NULL::\(queries.table), $1::json)"
+        var sql =
+            "\(queries.insertPrefix) (\(columns)) SELECT \(selected) FROM json_populate_recordset(NULL::\(queries.table), $1::json)"
             + " WITH ORDINALITY AS r ORDER BY r.ordinality RETURNING \(queries.recordColumns)"
         if batch[0].actor != nil {
             sql = AuditLog.wrappingBatch(sql)

@@ -22,30 +22,35 @@ extension RecordStore {
     /// checks its version against `ifMatch` under that lock), and returns the updated record and
     /// the key of the file it replaced (for the caller to delete).
     /// `audit`: who asked; the audit row (`upload`) is written by the same statement.
-    public func attachFile(_ id: Int64, file: StoredFile, key: String, ifMatch: VersionGuard? = nil,
-                           in queries: KindQueries, audit: AuditActor? = nil) async throws -> AttachOutcome {
-        try await client.lease { try await $0.withTransaction(logger: logger) { connection in
-            var lockBindings = PostgresBindings()
-            lockBindings.append(id)
-            let lockSQL = "SELECT \"file_key\", \(KindQueries.version) FROM \(queries.table) WHERE \"id\" = $1 FOR UPDATE"
-            let lock = try await connection.query(PostgresQuery(unsafeSQL: lockSQL, binds: lockBindings), logger: logger)
-            var found: (oldKey: String?, version: String)?
-            for try await (oldKey, version) in lock.decode((String?, String).self) { found = (oldKey, version) }
-            guard let found else { return .notFound }
-            if let ifMatch, !ifMatch.accepts(found.version) { return .stale(current: found.version) }
-            var bindings = PostgresBindings()
-            bindings.append(id)
-            bindings.append(JSONWriter.string(file.json))
-            bindings.append(key)
-            var sql = "UPDATE \(queries.table) AS t SET \"file\" = $2::json, \"file_key\" = $3, \"uploaded_time\" = now(), \"updated_at\" = greatest(clock_timestamp(), \"updated_at\" + interval '1 microsecond') WHERE \"id\" = $1 RETURNING \(queries.recordColumns)"
-            if let audit {
-                sql = AuditLog.wrapping(sql, firstParameter: 4)
-                AuditLog.bind(.upload, kind: queries.kind.name, actor: audit, into: &bindings)
+    public func attachFile(
+        _ id: Int64, file: StoredFile, key: String, ifMatch: VersionGuard? = nil,
+        in queries: KindQueries, audit: AuditActor? = nil
+    ) async throws -> AttachOutcome {
+        try await client.lease {
+            try await $0.withTransaction(logger: logger) { connection in
+                var lockBindings = PostgresBindings()
+                lockBindings.append(id)
+                let lockSQL = "SELECT \"file_key\", \(KindQueries.version) FROM \(queries.table) WHERE \"id\" = $1 FOR UPDATE"
+                let lock = try await connection.query(PostgresQuery(unsafeSQL: lockSQL, binds: lockBindings), logger: logger)
+                var found: (oldKey: String?, version: String)?
+                for try await (oldKey, version) in lock.decode((String?, String).self) { found = (oldKey, version) }
+                guard let found else { return .notFound }
+                if let ifMatch, !ifMatch.accepts(found.version) { return .stale(current: found.version) }
+                var bindings = PostgresBindings()
+                bindings.append(id)
+                bindings.append(JSONWriter.string(file.json))
+                bindings.append(key)
+                var sql =
+                    "UPDATE \(queries.table) AS t SET \"file\" = $2::json, \"file_key\" = $3, \"uploaded_time\" = now(), \"updated_at\" = greatest(clock_timestamp(), \"updated_at\" + interval '1 microsecond') WHERE \"id\" = $1 RETURNING \(queries.recordColumns)"
+                if let audit {
+                    sql = AuditLog.wrapping(sql, firstParameter: 4)
+                    AuditLog.bind(.upload, kind: queries.kind.name, actor: audit, into: &bindings)
+                }
+                let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+                for try await row in rows { return .attached(try queries.renderer.render(row), replacedKey: found.oldKey) }
+                return .notFound
             }
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
-            for try await row in rows { return .attached(try queries.renderer.render(row), replacedKey: found.oldKey) }
-            return .notFound
-        } }
+        }
     }
 
     /// The record's file, or nil when the record or its file does not exist (`exists` tells which).
@@ -66,7 +71,8 @@ extension RecordStore {
 
     /// Every (kind, id, key, size, sha256) of stored files, for `storage verify`.
     public func allFiles(in queries: KindQueries) async throws -> [(id: Int64, key: String, size: Int64, sha256: String)] {
-        let sql = "SELECT \"id\", \"file_key\", (\"file\"->>'size')::bigint, \"file\"->>'sha256' FROM \(queries.table) WHERE \"file_key\" IS NOT NULL ORDER BY \"id\""
+        let sql =
+            "SELECT \"id\", \"file_key\", (\"file\"->>'size')::bigint, \"file\"->>'sha256' FROM \(queries.table) WHERE \"file_key\" IS NOT NULL ORDER BY \"id\""
         return try await allRows(PostgresQuery(unsafeSQL: sql)).map { try $0.decode((Int64, String, Int64, String).self) }
     }
 }

@@ -52,7 +52,8 @@ extension RecordStore {
                 countBindings.append(text)
                 return "$\(countBindings.count)::\(type)"
             }
-            let countSQL = "SELECT count(*)::bigint FROM \(queries.table) t WHERE \(countConditions.isEmpty ? "TRUE" : countConditions.joined(separator: " AND "))"
+            let countSQL =
+                "SELECT count(*)::bigint FROM \(queries.table) t WHERE \(countConditions.isEmpty ? "TRUE" : countConditions.joined(separator: " AND "))"
             for row in try await allRows(PostgresQuery(unsafeSQL: countSQL, binds: countBindings)) { page.total = try row.decode(Int64.self) }
         }
         return page
@@ -102,7 +103,8 @@ extension RecordStore {
         bindings.append(requests.map(\.statement.limit))
         let arrays = (0..<textCount).map { "$\($0 + 1)::text[]" } + ["$\(textCount + 1)::int8[]"]
         let names = (0..<textCount).map { "\"p\($0 + 1)\"" } + ["\"lim\"", "\"n\""]
-        let sql = "SELECT b.\"n\", r.* FROM unnest(\(arrays.joined(separator: ", "))) WITH ORDINALITY AS b(\(names.joined(separator: ", ")))"
+        let sql =
+            "SELECT b.\"n\", r.* FROM unnest(\(arrays.joined(separator: ", "))) WITH ORDINALITY AS b(\(names.joined(separator: ", ")))"
             + " CROSS JOIN LATERAL (\(inner)) r"
         var rowsOf = [[PostgresRow]](repeating: [], count: requests.count)
         for row in try await rows(sql, bindings, in: queries) {
@@ -154,8 +156,10 @@ extension RecordStore {
 
     /// The page query, its values written as `placeholder(i, type)` (default `$i::type`) and its
     /// row limit as `limit` (default the placeholder after the texts').
-    static func pageSQL(_ query: ListQuery, in queries: KindQueries,
-                        placeholder: (Int, String) -> String = { i, type in "$\(i)::\(type)" }, limit: String? = nil) -> PageSQL {
+    static func pageSQL(
+        _ query: ListQuery, in queries: KindQueries,
+        placeholder: (Int, String) -> String = { i, type in "$\(i)::\(type)" }, limit: String? = nil
+    ) -> PageSQL {
         var texts: [String] = []
         func bind(_ text: String, as type: String) -> String {
             texts.append(text)
@@ -170,7 +174,8 @@ extension RecordStore {
         // `DESC NULLS LAST`, which PostgreSQL cannot read from the ascending primary key backwards
         // (it scanned and sorted the whole table for `sort=-id`); id is never NULL, so the rows and
         // their order are the same.
-        let order = query.sort.first.map { $0.column == "id" } == true
+        let order =
+            query.sort.first.map { $0.column == "id" } == true
             ? "t.\"id\" \(query.sort[0].descending ? "DESC" : "ASC")"
             : (query.sort.map { ListOrder.key($0.column, descending: $0.descending, alias: "t") } + [ListOrder.tiebreaker(alias: "t")])
                 .joined(separator: ", ")

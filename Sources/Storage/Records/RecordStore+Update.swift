@@ -44,7 +44,9 @@ extension RecordStore {
     /// Writes the given fields. With `ifMatch`, only when the record's version is one of them (or `*`):
     /// the check and the write are one statement, so two editors cannot both win.
     /// `audit`: who asked; the audit row (`update`) is written by the same statement.
-    public func update(_ id: Int64, with record: ValidatedRecord, ifMatch: VersionGuard?, in queries: KindQueries, audit: AuditActor? = nil) async throws -> UpdateOutcome {
+    public func update(
+        _ id: Int64, with record: ValidatedRecord, ifMatch: VersionGuard?, in queries: KindQueries, audit: AuditActor? = nil
+    ) async throws -> UpdateOutcome {
         var bindings = StatementBindings()
         bindings.append(id)
         var sets: [String] = []

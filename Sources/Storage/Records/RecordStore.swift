@@ -31,8 +31,10 @@ public struct RecordStore: Sendable {
     /// - Parameter sharing: how concurrent requests share round trips; `.off` runs each alone.
     /// - Parameter fullScan: when a list page whose order no index serves is refused (by default
     ///   `LIST_SCAN_MAX_ROWS`, else tables over 100,000 rows).
-    public init(client: any ConnectionSource, logger: Logger, sharing: RoundTripLimits = .standard,
-                fullScan: FullScanGuard? = .fromEnvironment()) {
+    public init(
+        client: any ConnectionSource, logger: Logger, sharing: RoundTripLimits = .standard,
+        fullScan: FullScanGuard? = .fromEnvironment()
+    ) {
         self.client = client
         self.baseLogger = logger
         self.fullScan = fullScan
@@ -73,7 +75,9 @@ public struct RecordStore: Sendable {
             sql = AuditLog.wrapping(sql, firstParameter: ifMatch == nil ? 2 : 3)
             AuditLog.bind(.delete, kind: queries.kind.name, actor: audit, into: &bindings)
         }
-        for row in try await allRows(PostgresQuery(unsafeSQL: sql, binds: bindings)) { return .deleted(fileKey: try row.decode((String?, Int64).self).0) }
+        for row in try await allRows(PostgresQuery(unsafeSQL: sql, binds: bindings)) {
+            return .deleted(fileKey: try row.decode((String?, Int64).self).0)
+        }
         guard ifMatch != nil, let current = try await get(id, in: queries) else { return .notFound }
         return .stale(current: current.version)
     }
@@ -141,9 +145,13 @@ public struct RecordStore: Sendable {
             case .number: bindings.append(items.compactMap { if case .number(let v) = $0 { v } else { nil } })
             case .boolean: bindings.append(items.compactMap { if case .boolean(let v) = $0 { v } else { nil } })
             case .string, .text, .enum, .date, .datetime, .list:  // (.list: never an item type; the linter refuses lists of lists)
-                bindings.append(items.compactMap { item -> String? in
-                    switch item { case .string(let s), .date(let s), .datetime(let s): s; default: nil }
-                })
+                bindings.append(
+                    items.compactMap { item -> String? in
+                        switch item {
+                        case .string(let s), .date(let s), .datetime(let s): s
+                        default: nil
+                        }
+                    })
             }
         }
     }

@@ -19,7 +19,10 @@ public struct RoundTripLimits: Sendable, Equatable {
     /// Reads the setting's text: `off`, `RUNNING` or `RUNNING,BATCH`, both 1–1000; nil if it is none of those.
     public init?(setting text: String) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if trimmed.lowercased() == "off" { self = .off; return }
+        if trimmed.lowercased() == "off" {
+            self = .off
+            return
+        }
         let parts = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard (1...2).contains(parts.count), let running = parts[0], (1...1000).contains(running) else { return nil }
         let batch = parts.count == 2 ? parts[1] : Self.standard.maxBatch

@@ -88,7 +88,9 @@ final class RoundTripSharing<Input: Sendable, Output: Sendable>: Sendable {
         }
     }
 
-    private func lead(_ input: Input, others: [Waiter], lane: String, run: @escaping @Sendable ([Input]) async throws -> [Output]) async throws -> Output {
+    private func lead(
+        _ input: Input, others: [Waiter], lane: String, run: @escaping @Sendable ([Input]) async throws -> [Output]
+    ) async throws -> Output {
         let inputs = [input] + others.map(\.input)
         statements.add(1, ordering: .relaxed)
         let outputs: [Output]

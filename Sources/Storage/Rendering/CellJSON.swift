@@ -27,7 +27,10 @@ enum CellJSON {
     /// Appends the cell's value (`null` for SQL NULL).
     static func write(_ cell: PostgresCell, into out: inout [UInt8]) throws {
         guard cell.format == .binary else { throw Failure.textFormat }
-        guard let bytes = cell.bytes else { out.append(contentsOf: "null".utf8); return }
+        guard let bytes = cell.bytes else {
+            out.append(contentsOf: "null".utf8)
+            return
+        }
         let oid = cell.dataType.rawValue
         try bytes.withUnsafeReadableBytes { try write(oid: oid, $0, into: &out) }
     }
@@ -65,23 +68,23 @@ enum CellJSON {
         case .float4: writeDouble(Double(Float(bitPattern: try reader.read(UInt32.self))), into: &out)
         case .text, .varchar, .bpchar, .name:
             writeString(bytes, into: &out)
-        case .timestamptz: // microseconds since 2000-01-01 UTC
+        case .timestamptz:  // microseconds since 2000-01-01 UTC
             let micros = try reader.read(Int64.self)
             out.append(UInt8(ascii: "\""))
             TimestampText.write(micros: micros, into: &out)
             out.append(UInt8(ascii: "\""))
-        case .date: // days since 2000-01-01
+        case .date:  // days since 2000-01-01
             let days = try reader.read(Int32.self)
             out.append(UInt8(ascii: "\""))
             TimestampText.write(days: days, into: &out)
             out.append(UInt8(ascii: "\""))
-        case .json: // its text as it is
+        case .json:  // its text as it is
             out.append(contentsOf: bytes)
-        case .jsonb: // a version byte, then the text
+        case .jsonb:  // a version byte, then the text
             guard try reader.read(UInt8.self) == 1 else { throw Failure.malformed(oid) }
             out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[1...]))
         case .int8Array, .int4Array, .int2Array, .boolArray, .float8Array, .float4Array, .textArray, .varcharArray, .bpcharArray,
-             .timestamptzArray, .dateArray, .jsonArray, .jsonbArray:
+            .timestamptzArray, .dateArray, .jsonArray, .jsonbArray:
             try writeArray(&reader, into: &out)
         }
     }
@@ -106,7 +109,10 @@ enum CellJSON {
     }
 
     static func writeInteger(_ value: Int64, _ out: inout [UInt8]) {
-        if value >= 0 && value < 10 { out.append(UInt8(ascii: "0") &+ UInt8(value)); return }
+        if value >= 0 && value < 10 {
+            out.append(UInt8(ascii: "0") &+ UInt8(value))
+            return
+        }
         out.append(contentsOf: String(value).utf8)
     }
 
@@ -114,19 +120,22 @@ enum CellJSON {
     /// type comes from the array's own header.
     private static func writeArray(_ reader: inout Reader, into out: inout [UInt8]) throws {
         let dimensions = try reader.read(Int32.self)
-        _ = try reader.read(Int32.self) // has-nulls flag
+        _ = try reader.read(Int32.self)  // has-nulls flag
         let element = try reader.read(UInt32.self)
         var count = 0
         for d in 0..<Int(dimensions) {
             let size = try reader.read(Int32.self)
-            _ = try reader.read(Int32.self) // lower bound
+            _ = try reader.read(Int32.self)  // lower bound
             count = d == 0 ? Int(size) : count * Int(size)
         }
         out.append(UInt8(ascii: "["))
         for i in 0..<count {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             let length = try reader.read(Int32.self)
-            if length < 0 { out.append(contentsOf: "null".utf8); continue }
+            if length < 0 {
+                out.append(contentsOf: "null".utf8)
+                continue
+            }
             try write(oid: element, try reader.slice(Int(length)), into: &out)
         }
         out.append(UInt8(ascii: "]"))
@@ -144,15 +153,16 @@ enum CellJSON {
             return
         }
         for byte in bytes {
-            let short: UInt8? = switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): byte
-            case 0x08: UInt8(ascii: "b")
-            case 0x0C: UInt8(ascii: "f")
-            case 0x0A: UInt8(ascii: "n")
-            case 0x0D: UInt8(ascii: "r")
-            case 0x09: UInt8(ascii: "t")
-            default: nil
-            }
+            let short: UInt8? =
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): byte
+                case 0x08: UInt8(ascii: "b")
+                case 0x0C: UInt8(ascii: "f")
+                case 0x0A: UInt8(ascii: "n")
+                case 0x0D: UInt8(ascii: "r")
+                case 0x09: UInt8(ascii: "t")
+                default: nil
+                }
             if let short {
                 out.append(UInt8(ascii: "\\"))
                 out.append(short)
@@ -175,10 +185,16 @@ enum CellJSON {
             out.append(contentsOf: (value.isNaN ? "\"NaN\"" : value < 0 ? "\"-Infinity\"" : "\"Infinity\"").utf8)
             return
         }
-        if value == 0 { out.append(contentsOf: (value.sign == .minus ? "-0" : "0").utf8); return }
+        if value == 0 {
+            out.append(contentsOf: (value.sign == .minus ? "-0" : "0").utf8)
+            return
+        }
         // Swift's description also prints the shortest round-trip digits; only the layout differs.
         var text = Substring(value.description)
-        if text.first == "-" { out.append(UInt8(ascii: "-")); text = text.dropFirst() }
+        if text.first == "-" {
+            out.append(UInt8(ascii: "-"))
+            text = text.dropFirst()
+        }
         var exponent = 0
         if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
             exponent = Int(text[text.index(after: e)...]) ?? 0
@@ -189,7 +205,10 @@ enum CellJSON {
         var digits = Array(text.utf8.filter { $0 != UInt8(ascii: ".") })
         // Position of the decimal point relative to the digits, then normalise away zeros.
         var point = integerDigits + exponent
-        while digits.first == UInt8(ascii: "0") { digits.removeFirst(); point -= 1 }
+        while digits.first == UInt8(ascii: "0") {
+            digits.removeFirst()
+            point -= 1
+        }
         while digits.last == UInt8(ascii: "0") { digits.removeLast() }
         let decimalExponent = point - 1
         if decimalExponent >= -4 && decimalExponent < 15 {

@@ -57,7 +57,10 @@ struct RecordRenderer: Sendable {
         var column = 0
         var skip = skipping
         for cell in row {
-            if skip > 0 { skip -= 1; continue }
+            if skip > 0 {
+                skip -= 1
+                continue
+            }
             guard column < prefixes.count else { break }
             // Through a pointer: appending an `ArraySlice` retains and releases the array per column.
             prefixBytes.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[prefixes[column]])) }

@@ -19,8 +19,9 @@ enum RenderedType: UInt32, CaseIterable {
         switch self {
         case .text, .varchar, .bpchar, .name: true
         case .bool, .int8, .int2, .int4, .json, .float4, .float8, .date, .timestamptz, .jsonb, .jsonArray, .boolArray, .int2Array,
-             .int4Array, .textArray, .bpcharArray, .varcharArray, .int8Array, .float4Array, .float8Array, .dateArray, .timestamptzArray,
-             .jsonbArray: false
+            .int4Array, .textArray, .bpcharArray, .varcharArray, .int8Array, .float4Array, .float8Array, .dateArray, .timestamptzArray,
+            .jsonbArray:
+            false
         }
     }
 }

@@ -11,12 +11,21 @@ enum TimestampText {
     private static let epochShift: Int64 = 10_957
 
     static func write(micros: Int64, into out: inout [UInt8]) {
-        if micros == .max { out.append(contentsOf: "infinity".utf8); return }
-        if micros == .min { out.append(contentsOf: "-infinity".utf8); return }
+        if micros == .max {
+            out.append(contentsOf: "infinity".utf8)
+            return
+        }
+        if micros == .min {
+            out.append(contentsOf: "-infinity".utf8)
+            return
+        }
         let perDay: Int64 = 86_400_000_000
         var days = micros / perDay
         var rest = micros % perDay
-        if rest < 0 { rest += perDay; days -= 1 }
+        if rest < 0 {
+            rest += perDay
+            days -= 1
+        }
         writeDate(days: days, into: &out)
         // The time of day is always 16 bytes: fill them in place and append once (a list page
         // writes three timestamps per record; appending digit by digit checked uniqueness each time).
@@ -44,8 +53,14 @@ enum TimestampText {
     }
 
     static func write(days: Int32, into out: inout [UInt8]) {
-        if days == .max { out.append(contentsOf: "infinity".utf8); return }
-        if days == .min { out.append(contentsOf: "-infinity".utf8); return }
+        if days == .max {
+            out.append(contentsOf: "infinity".utf8)
+            return
+        }
+        if days == .min {
+            out.append(contentsOf: "-infinity".utf8)
+            return
+        }
         writeDate(days: Int64(days), into: &out)
     }
 

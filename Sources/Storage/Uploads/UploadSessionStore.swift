@@ -4,6 +4,7 @@ public import Logging
 import PostgresNIO
 public import Schema
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -139,8 +140,9 @@ public struct UploadSessionStore: Sendable {
     static func session(_ row: PostgresRow) throws -> UploadSession {
         let (id, kind, recordID, length, offset, metadata, name, expires, keyID, expired) =
             try row.decode((String, String, Int64, Int64?, Int64, String?, String?, Double, Int64?, Bool).self)
-        return UploadSession(id: id, kind: kind, recordID: recordID, length: length, offset: offset, metadata: metadata,
-                             originalName: name, expiresAt: Date(timeIntervalSince1970: expires), keyID: keyID, expired: expired)
+        return UploadSession(
+            id: id, kind: kind, recordID: recordID, length: length, offset: offset, metadata: metadata,
+            originalName: name, expiresAt: Date(timeIntervalSince1970: expires), keyID: keyID, expired: expired)
     }
 
     public var directory: String { files.root + "/uploads" }
@@ -158,8 +160,10 @@ public struct UploadSessionStore: Sendable {
 
     /// Makes a session and its empty data file.
     /// `id`: a token already announced to the client (an IETF draft 104), else a new one.
-    public func create(id announced: String? = nil, kind: String, recordID: Int64, length: Int64?, metadata: String?, originalName: String?,
-                       expiresIn: Duration, keyID: Int64?) async throws -> UploadSession {
+    public func create(
+        id announced: String? = nil, kind: String, recordID: Int64, length: Int64?, metadata: String?, originalName: String?,
+        expiresIn: Duration, keyID: Int64?
+    ) async throws -> UploadSession {
         let id = announced ?? Self.newToken()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let fd = open(dataPath(id), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -168,7 +172,8 @@ public struct UploadSessionStore: Sendable {
         FileStore.fsyncDirectory(directory)
         let seconds = Double(expiresIn.components.seconds)
         do {
-            let rows = try await PreparedStatements.rows("""
+            let rows = try await PreparedStatements.rows(
+                """
                 INSERT INTO audio_server.upload_sessions (id, kind, record_id, upload_length, metadata, original_name, expires_at, key_id)
                 VALUES (\(id), \(kind), \(recordID), \(length), \(metadata), \(originalName), now() + make_interval(secs => \(seconds)), \(keyID))
                 RETURNING \(unescaped: Self.columns)
@@ -183,8 +188,9 @@ public struct UploadSessionStore: Sendable {
 
     /// The session with this id, expired or not; nil when there is none.
     public func session(_ id: String) async throws -> UploadSession? {
-        let rows = try await PreparedStatements.rows("SELECT \(unescaped: Self.columns) FROM audio_server.upload_sessions WHERE id = \(id)",
-                                                     client: client, logger: logger)
+        let rows = try await PreparedStatements.rows(
+            "SELECT \(unescaped: Self.columns) FROM audio_server.upload_sessions WHERE id = \(id)",
+            client: client, logger: logger)
         return try rows.first.map(Self.session)
     }
 
@@ -192,14 +198,16 @@ public struct UploadSessionStore: Sendable {
     public func claim(_ id: String, offset: Int64) async throws -> UploadClaim {
         let token = UUID()
         let lease = Double(Self.claimLease.components.seconds)
-        let rows = try await PreparedStatements.rows("""
+        let rows = try await PreparedStatements.rows(
+            """
             UPDATE audio_server.upload_sessions SET claim = \(token), claimed_until = clock_timestamp() + make_interval(secs => \(lease))
             WHERE id = \(id) AND upload_offset = \(offset) AND expires_at > now() AND (claim IS NULL OR claimed_until < clock_timestamp())
             RETURNING \(unescaped: Self.columns)
             """, client: client, logger: logger)
         if let row = rows.first { return .claimed(try Self.session(row), token: token) }
         // Why not: read once more (the answer may race with another request; it is only advice).
-        let why = try await PreparedStatements.rows("""
+        let why = try await PreparedStatements.rows(
+            """
             SELECT upload_offset, expires_at <= now(), claim IS NOT NULL AND claimed_until >= clock_timestamp()
             FROM audio_server.upload_sessions WHERE id = \(id)
             """, client: client, logger: logger)
@@ -214,7 +222,8 @@ public struct UploadSessionStore: Sendable {
     /// or the lease ran out and another request claimed it).
     public func renew(_ id: String, token: UUID) async throws -> Bool {
         let lease = Double(Self.claimLease.components.seconds)
-        let rows = try await PreparedStatements.rows("""
+        let rows = try await PreparedStatements.rows(
+            """
             UPDATE audio_server.upload_sessions SET claimed_until = clock_timestamp() + make_interval(secs => \(lease))
             WHERE id = \(id) AND claim = \(token) RETURNING 1
             """, client: client, logger: logger)
@@ -226,7 +235,8 @@ public struct UploadSessionStore: Sendable {
     /// lease was taken over).
     @discardableResult
     public func release(_ id: String, token: UUID, offset: Int64, length: Int64? = nil) async throws -> UploadSession? {
-        let rows = try await PreparedStatements.rows("""
+        let rows = try await PreparedStatements.rows(
+            """
             UPDATE audio_server.upload_sessions
             SET upload_offset = \(offset), upload_length = coalesce(\(length), upload_length), claim = NULL, claimed_until = NULL
             WHERE id = \(id) AND claim = \(token) RETURNING \(unescaped: Self.columns)
@@ -237,8 +247,9 @@ public struct UploadSessionStore: Sendable {
     /// Removes a session and its data (termination, completion, refusal). False when there was none.
     @discardableResult
     public func delete(_ id: String) async throws -> Bool {
-        let rows = try await PreparedStatements.rows("DELETE FROM audio_server.upload_sessions WHERE id = \(id) RETURNING id",
-                                                     client: client, logger: logger)
+        let rows = try await PreparedStatements.rows(
+            "DELETE FROM audio_server.upload_sessions WHERE id = \(id) RETURNING id",
+            client: client, logger: logger)
         unlink(dataPath(id))
         _ = Self.runningHashes.withLock { $0.removeValue(forKey: id) }
         return !rows.isEmpty
@@ -247,7 +258,8 @@ public struct UploadSessionStore: Sendable {
     /// Removes every session of a record (the record was deleted); returns how many.
     @discardableResult
     public func deleteSessions(kind: String, recordID: Int64) async throws -> Int {
-        let rows = try await PreparedStatements.rows("""
+        let rows = try await PreparedStatements.rows(
+            """
             DELETE FROM audio_server.upload_sessions WHERE kind = \(kind) AND record_id = \(recordID) RETURNING id
             """, client: client, logger: logger)
         for row in rows { unlink(dataPath(try row.decode(String.self))) }
@@ -258,9 +270,11 @@ public struct UploadSessionStore: Sendable {
     /// DELETE hands each row to one of them.
     @discardableResult
     public func sweep() async throws -> Int {
-        let rows = try await PreparedStatements.rows(PostgresQuery(unsafeSQL: """
-            DELETE FROM audio_server.upload_sessions WHERE expires_at <= now() RETURNING id
-            """), client: client, logger: logger)
+        let rows = try await PreparedStatements.rows(
+            PostgresQuery(
+                unsafeSQL: """
+                    DELETE FROM audio_server.upload_sessions WHERE expires_at <= now() RETURNING id
+                    """), client: client, logger: logger)
         for row in rows { unlink(dataPath(try row.decode(String.self))) }
         return rows.count
     }
@@ -268,10 +282,12 @@ public struct UploadSessionStore: Sendable {
     /// The ids of sessions that have not expired (for `storage verify`: data files of any other
     /// are abandoned). Empty when the table was never made (no server ran on this database).
     public func liveIDs() async throws -> Set<String> {
-        let exists = try await PreparedStatements.rows("SELECT to_regclass('audio_server.upload_sessions') IS NOT NULL", client: client, logger: logger)
+        let exists = try await PreparedStatements.rows(
+            "SELECT to_regclass('audio_server.upload_sessions') IS NOT NULL", client: client, logger: logger)
         guard try exists.first?.decode(Bool.self) == true else { return [] }
-        let rows = try await PreparedStatements.rows("SELECT id FROM audio_server.upload_sessions WHERE expires_at > now()",
-                                                     client: client, logger: logger)
+        let rows = try await PreparedStatements.rows(
+            "SELECT id FROM audio_server.upload_sessions WHERE expires_at > now()",
+            client: client, logger: logger)
         return Set(try rows.map { try $0.decode(String.self) })
     }
 
