@@ -67,6 +67,30 @@ public enum RFC3339 {
         return Date(timeIntervalSince1970: seconds)
     }
 
+    /// `text` (a date-time `parseDateTime` accepts) as PostgreSQL can read it: upper-case `T`/`Z`,
+    /// and, when its offset is beyond the ±15:59 PostgreSQL accepts (RFC 3339 allows up to ±23:59),
+    /// the same instant in UTC, computed on integers so that the fraction's digits stay exact.
+    public static func storable(_ text: String) -> String {
+        let upper = text.uppercased()
+        let b = Array(upper.utf8)
+        guard b.count >= 25, b[b.count - 6] == UInt8(ascii: "+") || b[b.count - 6] == UInt8(ascii: "-"),
+            let oh = number(b, b.count - 5, 2), let om = number(b, b.count - 2, 2), oh >= 16,
+            let year = number(b, 0, 4), let month = number(b, 5, 2), let day = number(b, 8, 2),
+            let hour = number(b, 11, 2), let minute = number(b, 14, 2)
+        else { return upper }
+        let sign = b[b.count - 6] == UInt8(ascii: "-") ? -1 : 1
+        let local = daysFromEpoch(year: year, month: month, day: day) * 1440 + hour * 60 + minute
+        let utc = local - sign * (oh * 60 + om)
+        let days = utc >= 0 ? utc / 1440 : (utc - 1439) / 1440
+        let (y, m, d) = civilFromDays(days)
+        let minutes = utc - days * 1440
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let yyyy = String(repeating: "0", count: max(0, 4 - String(y).count)) + String(y)
+        // Seconds and fraction as they were: an offset is whole minutes.
+        let rest = String(decoding: b[16..<(b.count - 6)], as: UTF8.self)
+        return "\(yyyy)-\(two(m))-\(two(d))T\(two(minutes / 60)):\(two(minutes % 60))\(rest)Z"
+    }
+
     /// True for `YYYY-MM-DD` naming a real day in years 0001–9999.
     public static func isValidDate(_ text: String) -> Bool {
         let b = Array(text.utf8)

@@ -179,7 +179,7 @@ public enum RecordValidator {
             if rules.notInPast, let now, date < now {
                 return fail(.notInPast, "'\(path)' must not be in the past (got \(s); now is \(RFC3339.format(now)))")
             }
-            return .datetime(s.uppercased())  // PostgreSQL wants "T" and "Z"; RFC 3339 allows "t" and "z"
+            return .datetime(RFC3339.storable(s))  // "T"/"Z" upper-case; offsets PostgreSQL refuses as UTC
         case .date:
             guard case .string(let s) = value else { return fail(.type, "'\(path)' must be a date string YYYY-MM-DD, got \(value.typeDescription)") }
             guard RFC3339.isValidDate(s) else {

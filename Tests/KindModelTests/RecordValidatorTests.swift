@@ -152,3 +152,20 @@ private func podcast(_ changes: [(String, JSONValue?)]) -> JSONValue {
         #expect(RFC3339.isValidDate("2000-02-29") && !RFC3339.isValidDate("1900-02-29") && !RFC3339.isValidDate("0000-01-01"))
     }
 }
+
+/// RFC 3339 allows offsets up to ±23:59, PostgreSQL only ±15:59: such date-times are stored as the
+/// same instant in UTC, computed exactly (the fraction's digits kept).
+@Suite struct StorableDateTimeTests {
+    @Test func offsetsPostgreSQLRefusesBecomeUTC() {
+        #expect(RFC3339.storable("0531-11-26T22:42:32+19:58") == "0531-11-26T02:44:32Z")
+        #expect(RFC3339.storable("2026-01-01T05:00:00.123456+20:30") == "2025-12-31T08:30:00.123456Z")
+        #expect(RFC3339.storable("2026-12-31t20:00:00-18:00") == "2027-01-01T14:00:00Z")
+        #expect(RFC3339.storable("2028-02-28T23:59:59.5-23:59") == "2028-02-29T23:58:59.5Z")
+        // What PostgreSQL reads as it is stays as it is (upper-cased).
+        #expect(RFC3339.storable("2026-01-31t18:30:00.1+15:59") == "2026-01-31T18:30:00.1+15:59")
+        #expect(RFC3339.storable("2026-01-31T18:30:00z") == "2026-01-31T18:30:00Z")
+        for text in ["0531-11-26T22:42:32+19:58", "2026-01-01T05:00:00.25+20:30", "2026-12-31T20:00:00-18:00", "9999-12-30T10:00:00-16:00"] {
+            #expect(RFC3339.parseDateTime(RFC3339.storable(text)) == RFC3339.parseDateTime(text), "\(text)")
+        }
+    }
+}
