@@ -8,7 +8,12 @@ python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # The object-storage client's tests run against a real SeaweedFS (docs/object-storage.md).
-scripts/with-test-db.sh scripts/with-test-s3.sh swift test 2>&1 | tee "$log"
+scripts/with-test-db.sh scripts/with-test-s3.sh swift test --skip "ResumableUploadTests|ResumableDraftTests" 2>&1 | tee "$log"
+# The resumable-upload suites move hundreds of megabytes with fsync. In the same process as the
+# raw-socket timing tests (all test servers share one process's event loops and pools), on 2
+# cores they made those tests miss their 10 s windows in about one full run in three: they get
+# a run of their own.
+scripts/with-test-db.sh swift test --skip-build --filter "ResumableUploadTests|ResumableDraftTests" 2>&1 | tee -a "$log"
 # The project's own kinds/ must have their migrations committed, and those must apply cleanly
 # and leave no drift (migrate check compares the live catalog with what the migrations produce).
 scripts/with-test-db.sh sh -c '.build/debug/audio-server migrate apply --database-url "$TEST_DATABASE_URL" && .build/debug/audio-server migrate check --database-url "$TEST_DATABASE_URL"'
@@ -24,4 +29,4 @@ scripts/lb-e2e.sh
 scripts/fuzz-api.sh
 # Repeat the test runner's closing line last, so the summary is not buried under the fuzzer's output.
 echo
-grep -E "Test run with [0-9]+ tests?" "$log" | tail -1
+grep -E "Test run with [0-9]+ tests?" "$log"
