@@ -67,7 +67,7 @@ enum TestServer {
         databaseURL: DatabaseURL? = nil, keyChanges: Bool = false, secretKey: String? = nil,
         trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil, failedAuthBurst: Int = 20,
         keyReloadInterval: Duration = .seconds(30),
-        uploadSweepInterval: Duration = .seconds(30),
+        uploadSweepInterval: Duration = .seconds(30), drain: ShutdownDrain = ShutdownDrain(),
         _ body: @Sendable (any TestClientProtocol, ServerContext) async throws -> T
     ) async throws -> T {
         let fm = FileManager.default
@@ -113,7 +113,7 @@ enum TestServer {
         let registry = KindRegistry(catalog)
         let app = ServerApplication.make(
             configuration: configuration, registry: registry, database: database,
-            watch: watch, keyChanges: keyChanges ? try url.connectionConfiguration() : nil, logger: logger)
+            watch: watch, keyChanges: keyChanges ? try url.connectionConfiguration() : nil, drain: drain, logger: logger)
         let context = ServerContext(
             databaseURL: url, storageDirectory: storageDir, kindsDirectory: kindsDir, adminSecret: adminSecret, registry: registry)
         return try await app.test(setup) { client in
