@@ -316,4 +316,44 @@ struct StorageMigrateTests {
             #expect(third.skipped == count && third.bytesDone == 0)
         }
     }
+
+    /// The commands as an operator runs them: `storage migrate --to s3://…` prints progress and
+    /// a summary, then `storage verify --deep` with `STORAGE_URL` set to the destination is clean,
+    /// and finds an orphan once one is put there.
+    @Test func migrateAndVerifyCommands() async throws {
+        let binary = try #require(AudioServerBinary.path, "audio-server not built")
+        try await TestServer.run(backend: .disk) { client, context in
+            for (i, file) in ["wav_mono_s16.wav", "flac_stereo.flac", "opus_mono.opus"].enumerated() {
+                let id = try await client.create(#"{"filetype":"song","name":"c\#(i)","duration":3}"#)
+                #expect(try await client.upload("/api/audio/song/\(id)", file: file).status == .ok)
+            }
+            let destination = try TestObjectStorage.store()
+            let url = context.databaseURL
+            var environment = ProcessInfo.processInfo.environment
+            environment["DATABASE_URL"] = "postgres://\(url.user)@\(url.host):\(url.port)/\(url.database)?sslmode=disable"
+            environment["KINDS_DIR"] = context.kindsDirectory
+            environment["AWS_ACCESS_KEY_ID"] = TestObjectStorage.credentials.accessKeyID
+            environment["AWS_SECRET_ACCESS_KEY"] = TestObjectStorage.credentials.secretAccessKey
+            environment["STORAGE_URL"] = nil
+            environment["STORAGE_DIR"] = context.storageDirectory
+            let journal = context.storageDirectory + "/../cli.journal"
+            let migrated = try run(
+                binary, ["storage", "migrate", "--to", TestObjectStorage.url(of: destination), "--journal", journal], environment: environment)
+            #expect(migrated.contains("3/3 files"), "\(migrated)")
+            #expect(migrated.contains("done: 3 files"), "\(migrated)")
+            environment["STORAGE_DIR"] = nil
+            environment["STORAGE_URL"] = TestObjectStorage.url(of: destination)
+            let verified = try run(binary, ["storage", "verify", "--deep"], environment: environment)
+            #expect(verified.contains("storage OK"), "\(verified)")
+            try await destination.client.putObject(key: "files/song/99/stray.wav", bytes: ByteBuffer(string: "x"))
+            do {
+                _ = try run(binary, ["storage", "verify"], environment: environment)
+                Issue.record("verify passed with an orphan")
+            } catch {
+                #expect("\(error)".contains("1 problem found"), "\(error)")
+            }
+            let repaired = try run(binary, ["storage", "verify", "--repair"], environment: environment)
+            #expect(repaired.contains("removed orphan: files/song/99/stray.wav"), "\(repaired)")
+        }
+    }
 }
