@@ -83,6 +83,12 @@ extension ServerContext {
         return Array(data)
     }
 
+    /// Deletes a committed file behind the server's back.
+    func removeFile(_ key: String) async throws {
+        if let objects { return try await objects.client.deleteObject(key: key) }
+        try FileManager.default.removeItem(atPath: storageDirectory + "/" + key)
+    }
+
     /// `files()` once the server had up to 5 s to remove what a dropped upload left.
     func filesAfterCleanup() async throws -> [String] {
         var leftovers = try await files()
