@@ -50,6 +50,29 @@ extension AudioAPI {
     func download(
         _ request: Request, _ context: AudioRequestContext, queries: KindQueries, id: Int64, grant: AccessGate.Grant
     ) async throws -> Response {
+        do {
+            return try await downloadOnce(request, context, queries: queries, id: id, grant: grant)
+        } catch let gone as ObjectGone {
+            // On disk a reader keeps the replaced file open; an object is gone once deleted. When an
+            // upload replaced the file between our reading the row and reading the object, the row
+            // now names another key: answer from it (once; every check runs again).
+            if case .file(let info) = try await records.fileInfo(id, in: queries), info.key != gone.key {
+                return try await downloadOnce(request, context, queries: queries, id: id, grant: grant)
+            }
+            throw missingFile(gone.file, queries: queries, id: id, context: context, error: gone.error)
+        }
+    }
+
+    /// The object a row named was not there (`download` reads the row again).
+    struct ObjectGone: Error {
+        var file: StoredFileInfo
+        var error: any Error
+        var key: String { file.key }
+    }
+
+    private func downloadOnce(
+        _ request: Request, _ context: AudioRequestContext, queries: KindQueries, id: Int64, grant: AccessGate.Grant
+    ) async throws -> Response {
         let lookup = try await records.fileInfo(id, in: queries)
         if case .ifLinkVerifies(let link) = grant {
             try await access.verifyLink(link, kind: queries.kind.name, id: id, sha256: lookup.sha256, request, context)
@@ -105,7 +128,7 @@ extension AudioAPI {
         func objectMustExist() async throws {
             guard let objects else { return }
             if try await !objects.exists(key: file.key) {
-                throw missingFile(file, queries: queries, id: id, context: context, error: ObjectStorageError.notFound(key: file.key))
+                throw ObjectGone(file: file, error: ObjectStorageError.notFound(key: file.key))
             }
         }
         if let inm = request.headers[.ifNoneMatch], Self.matches(inm, etag) {
@@ -140,7 +163,9 @@ extension AudioAPI {
             do {
                 object = try await objects.read(key: file.key, range: start...span.upperBound)
             } catch let error as ObjectStorageError {
-                if case .notFound = error { throw missingFile(file, queries: queries, id: id, context: context, error: error) }
+                if case .notFound = error {
+                    throw ObjectGone(file: file, error: error)
+                }
                 if case .invalidRange = error { throw missingFile(file, queries: queries, id: id, context: context, error: error) }
                 throw error
             }
