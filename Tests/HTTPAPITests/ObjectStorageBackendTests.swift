@@ -268,6 +268,21 @@ struct ObjectStorageBackendTests {
         }
     }
 
+    /// `upload.download: redirect` only means something with object storage: on disk the bytes are
+    /// served as with `proxy`. The OpenAPI document lists the 307 for such a kind only.
+    @Test func redirectOnDiskServesTheBytesAndOpenAPIListsThe307() async throws {
+        try await TestServer.run(extraKinds: ["tape.yaml": ObjectStorageBackendTests.tapeKind(download: "redirect")]) { client, context in
+            let id = try await client.create(#"{"filetype":"tape","name":"d"}"#)
+            #expect(try await client.upload("/api/audio/tape/\(id)", file: "wav_mono_s16.wav").status == .ok)
+            let response = try await client.get("/api/audio/tape/\(id)/file", headers: [.range: "bytes=0-3"])
+            #expect(response.status == .partialContent && response.headers[.location] == nil)
+            #expect(Array(response.body.readableBytesView) == Array("RIFF".utf8))
+            let doc = OpenAPIDocument.make(try KindLoader.load(directory: context.kindsDirectory))
+            #expect(doc["paths", "/api/audio/tape/{id}/file", "get", "responses", "307"] != nil)
+            #expect(doc["paths", "/api/audio/song/{id}/file", "get", "responses", "307"] == nil)
+        }
+    }
+
     @Test func anUploadThatCannotReachTheObjectStorageIs503AndLeavesNothing() async throws {
         try await TestServer.run(objectStorage: try Self.unreachable()) { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
