@@ -8,18 +8,10 @@ python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # The object-storage client's tests run against a real SeaweedFS (docs/object-storage.md).
-scripts/with-test-db.sh scripts/with-test-s3.sh swift test --skip "ResumableUploadTests|ResumableDraftTests|ObjectStorageBackendTests|StorageMigrateTests" 2>&1 | tee "$log"
-# The object-storage backend's heavy cases (multipart uploads of 12–30 MiB, a migration of 250
-# files) in a process of their own, for the same reason as the resumable suites below: beside the
-# raw-socket timing tests on 2 cores they made those miss their windows.
-scripts/with-test-db.sh scripts/with-test-s3.sh swift test --skip-build --filter "ObjectStorageBackendTests|StorageMigrateTests" 2>&1 | tee -a "$log"
-# The resumable-upload suites move hundreds of megabytes with fsync. In the same process as the
-# raw-socket timing tests (all test servers share one process's event loops and pools), on 2
-# cores they made those tests miss their 10 s windows in about one full run in three: they get
-# a run of their own; the draft's raw-socket test also missed its window beside the tus suite's
-# large uploads (2 of 4 runs), so each suite has its own process.
-scripts/with-test-db.sh scripts/with-test-s3.sh swift test --skip-build --filter ResumableUploadTests 2>&1 | tee -a "$log"
-scripts/with-test-db.sh swift test --skip-build --filter ResumableDraftTests 2>&1 | tee -a "$log"
+# One process for every suite: the raw-socket tests run their blocking socket calls on threads of
+# their own (Tests/HTTPAPITests/RawConnection.swift), so they no longer starve the servers under
+# test beside the resumable suites' large uploads.
+scripts/with-test-db.sh scripts/with-test-s3.sh swift test 2>&1 | tee "$log"
 # The project's own kinds/ must have their migrations committed, and those must apply cleanly
 # and leave no drift (migrate check compares the live catalog with what the migrations produce).
 scripts/with-test-db.sh sh -c '.build/debug/audio-server migrate apply --database-url "$TEST_DATABASE_URL" && .build/debug/audio-server migrate check --database-url "$TEST_DATABASE_URL"'

@@ -178,15 +178,19 @@ extension AudioAPI {
 
     /// `DELETE …/uploads/<upload>`: the session and its bytes are removed.
     func cancelUpload(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
-        try await tus(request, context) {
-            let (queries, _) = try await authorized(.cancelUpload, request, context)
-            let id = try Self.recordID(context)
-            let token = try context.parameters.require("upload")
-            guard Self.isToken(token), let session = try await uploads.session(token), session.kind == queries.kind.name, session.recordID == id,
-                try await uploads.delete(token)
-            else { throw Self.noSession() }
-            return Response(status: .noContent)
-        }
+        try await tus(request, context) { try await removeUpload(request, context) }
+    }
+
+    /// The termination both protocols share (each wraps it in its own headers and problems): the
+    /// session of the URL's kind and record, and its bytes, are removed.
+    func removeUpload(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
+        let (queries, _) = try await authorized(.cancelUpload, request, context)
+        let id = try Self.recordID(context)
+        let token = try context.parameters.require("upload")
+        guard Self.isToken(token), let session = try await uploads.session(token), session.kind == queries.kind.name, session.recordID == id,
+            try await uploads.delete(token)
+        else { throw Self.noSession() }
+        return Response(status: .noContent)
     }
 
     // MARK: the engine

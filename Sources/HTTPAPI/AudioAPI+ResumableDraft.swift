@@ -198,15 +198,7 @@ extension AudioAPI {
 
     /// `DELETE` of an upload resource (draft): the upload and its bytes are gone.
     func draftCancel(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
-        try await draft(request, context) {
-            let (queries, _) = try await authorized(.cancelUpload, request, context)
-            let id = try Self.recordID(context)
-            let token = try context.parameters.require("upload")
-            guard Self.isToken(token), let session = try await uploads.session(token), session.kind == queries.kind.name, session.recordID == id,
-                try await uploads.delete(token)
-            else { throw Self.noSession() }
-            return Response(status: .noContent)
-        }
+        try await draft(request, context) { try await removeUpload(request, context) }
     }
 
     static let interopVersion = "8"

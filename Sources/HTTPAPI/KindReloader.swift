@@ -45,7 +45,7 @@ public struct KindReloader: Sendable {
         do { catalog = try KindLoader.load(directory: kindsDirectory) } catch { return .refused("kinds/ has problems:\n\(error.description)") }
         if catalog == registry.runtime.catalog { return .unchanged }
         do {
-            let plan = try migrations.pendingPlan(for: catalog)
+            let plan = try migrations.pendingKindChanges(for: catalog)
             if !plan.isEmpty {
                 return .refused(
                     "kinds/ differs from the database schema (\(plan.steps.map(\.summary).joined(separator: "; "))); run `audio-server migrate generate` and `migrate apply`, then reload"

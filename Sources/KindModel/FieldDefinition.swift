@@ -1,5 +1,8 @@
 /// One field of a kind: its type and every constraint on its values.
 public struct FieldDefinition: Sendable, Equatable, Codable {
+    /// The `max_length` a `string` (or a list's string items) has when the kind gives none.
+    public static let defaultStringMaxLength = 255
+
     public var name: String
     public var type: FieldType
     /// Rules for a scalar field's value, or for each item of a list field.
@@ -69,7 +72,7 @@ public enum BrowseOrder: String, Sendable, Codable, CaseIterable {
 
 /// The types a field (or a list's items) can have.
 public enum FieldType: String, Sendable, Codable, CaseIterable {
-    /// Short text with a maximum length (`varchar(n)`; `max_length` defaults to 255).
+    /// Short text with a maximum length (`max_length`, default 255: a `text` column with a named CHECK).
     case string
     /// Text of any length (`text`).
     case text

@@ -30,9 +30,8 @@ struct KindFileReader {
     ]
     static let allConstraintKeys = constraintKeys.values.reduce(Set<String>()) { $0.union($1) }
 
-    /// `varchar` needs a length; this is the one a `string` gets without `max_length`.
-    static let defaultStringMaxLength = 255
-    /// PostgreSQL's `varchar(n)` limit.
+    static var defaultStringMaxLength: Int { FieldDefinition.defaultStringMaxLength }
+    /// PostgreSQL's `varchar(n)` limit, which tables of the first layout (`SchemaLayout`) still have.
     static let largestStringMaxLength = 10_485_760
 
     mutating func problem(_ node: Node?, _ message: String) {

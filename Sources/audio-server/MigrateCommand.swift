@@ -189,7 +189,10 @@ struct MigrateCommand: AsyncParsableCommand {
             var checkedDatabase = false
             do {
                 let plan = try directory.pendingPlan(for: catalog, options: PlanningOptions(allowDestructive: true))
-                if !plan.isEmpty {
+                if let layout = try directory.outdatedLayout() {
+                    problems.append(
+                        layout.upgradeAdvice + ":\n" + plan.steps.map { "      [\($0.safety.rawValue)] \($0.summary)" }.joined(separator: "\n"))
+                } else if !plan.isEmpty {
                     problems.append(
                         "kinds/ has changes with no migration; run `audio-server migrate generate`:\n"
                             + plan.steps.map { "      [\($0.safety.rawValue)] \($0.summary)" }.joined(separator: "\n"))

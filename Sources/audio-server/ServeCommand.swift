@@ -268,7 +268,9 @@ struct ServeCommand: AsyncParsableCommand {
             if !applied.isEmpty { logger.notice("applied migrations", metadata: ["files": "\(applied.joined(separator: ","))"]) }
             return
         }
-        let ahead = try directory.pendingPlan(for: catalog)
+        // A layout upgrade alone does not stop a server: tables an older engine made serve the same records.
+        if let layout = try directory.outdatedLayout() { logger.warning("\(layout.upgradeAdvice)") }
+        let ahead = try directory.pendingKindChanges(for: catalog)
         if !ahead.isEmpty {
             printError(
                 "kinds/ has changes that no migration creates yet (\(ahead.steps.map(\.summary).joined(separator: "; "))).\nRun `audio-server migrate generate`, then `audio-server migrate apply` (or start with --auto-migrate in development)."

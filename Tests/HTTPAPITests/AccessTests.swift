@@ -143,10 +143,8 @@ import Testing
             let anonymous = try await RawConnection.sendAndRead(port: port, head: head, until: "}", wait: .seconds(20))
             #expect(anonymous.hasPrefix("HTTP/1.1 401"), "\(anonymous.prefix(200))")
             // With the key the same upload is invited to send its body.
-            let keyed = try await RawSocket.onThread {
-                try RawConnection.sendHeadWaitThenBody(
-                    port: port, head: head.replacingOccurrences(of: "X-Test-Anonymous: 1\r\n", with: ""), body: wav)
-            }
+            let keyed = try await RawConnection.sendHeadWaitThenBody(
+                port: port, head: head.replacingOccurrences(of: "X-Test-Anonymous: 1\r\n", with: ""), body: wav)
             #expect(keyed.interim.hasPrefix("HTTP/1.1 100"), "\(keyed.interim.prefix(200))")
             #expect(keyed.final.contains("HTTP/1.1 200"), "\(keyed.final.prefix(300))")
         }

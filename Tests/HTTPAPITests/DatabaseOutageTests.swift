@@ -94,3 +94,27 @@ import Testing
         }
     }
 }
+
+/// After SIGTERM with `DRAIN_DELAY`, `/healthz` tells the load balancer to stop sending (503
+/// `draining` with `Retry-After`) while every other route is still served: the requests already
+/// routed here must not fail.
+@Suite struct ShutdownDrainTests {
+    @Test func healthSaysDrainingWhileEverythingElseIsServed() async throws {
+        let drain = ShutdownDrain()
+        try await TestServer.run(drain: drain) { client, _ in
+            #expect(try await client.get("/healthz").status == .ok)
+            let created = try await client.postJSON("/api/audio/create", #"{"filetype":"song","name":"Before","duration":5}"#)
+            #expect(created.status == .created)
+            drain.begin()
+            let health = try await client.get("/healthz")
+            #expect(health.status == .serviceUnavailable && health.isProblem)
+            #expect(try health.json()["type"] == "/problems/draining")
+            #expect(health.headers[.retryAfter] == "5")
+            // In-flight and newly routed requests still get real answers.
+            #expect(try await client.get("/api/kinds").status == .ok)
+            #expect(try await client.get("/api/audio/song?limit=1").status == .ok)
+            let during = try await client.postJSON("/api/audio/create", #"{"filetype":"song","name":"During","duration":5}"#)
+            #expect(during.status == .created)
+        }
+    }
+}

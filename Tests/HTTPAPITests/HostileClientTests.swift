@@ -273,7 +273,7 @@ final class LogCapture: Sendable {
         let capture = LogCapture()
         try await TestServer.run(setup: .live, logger: capture.logger) { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
-            try RawConnection.hangUpMidUpload(port: try #require(client.port), id: id, body: LargeUploadTests.wav(dataBytes: 20_000))
+            try await RawConnection.hangUpMidUpload(port: try #require(client.port), id: id, body: LargeUploadTests.wav(dataBytes: 20_000))
             #expect(try await context.storedFilesAfterCleanup().isEmpty)
             try await Task.sleep(for: .milliseconds(200))
         }

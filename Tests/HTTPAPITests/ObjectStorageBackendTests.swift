@@ -65,7 +65,7 @@ struct ObjectStorageBackendTests {
             let id = try await client.create(#"{"filetype":"tape","name":"gone"}"#)
             let port = try #require(client.port)
             let wav = SyntheticWAV.bytes(dataBytes: 30 << 20)
-            try RawConnection.sendThenClose(
+            try await RawConnection.sendThenClose(
                 port: port,
                 head: "PUT /api/audio/tape/\(id) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\nContent-Length: \(wav.count)\r\n\r\n",
                 body: wav)

@@ -5,10 +5,15 @@ import Glibc
 #endif
 
 /// A bare TCP client for what HTTP clients refuse to do: hang up in the middle of a request body.
+///
+/// Every call a test makes is `async` and runs its blocking socket calls on a thread of its own:
+/// the server under test runs in this process on Swift's cooperative pool (two threads on two
+/// cores), so two tests blocked in `poll` on that pool would starve the very server they wait for
+/// until their windows passed (which is what made these tests flaky beside large uploads).
 enum RawConnection {
     /// A raw PUT of `song` `id` that announces 10 MB, sends `body` (a few KB of audio) and hangs up.
-    static func hangUpMidUpload(port: Int, id: Int64, body: [UInt8]) throws {
-        try sendThenClose(
+    static func hangUpMidUpload(port: Int, id: Int64, body: [UInt8]) async throws {
+        try await sendThenClose(
             port: port,
             head: """
                 PUT /api/audio/song/\(id) HTTP/1.1\r
@@ -20,24 +25,29 @@ enum RawConnection {
                 """, body: body)
     }
 
-    static func sendThenClose(port: Int, head: String, body: [UInt8]) throws {
-        let fd = try open(port: port)
-        defer { close(fd) }
-        try send(fd, Array(TestServer.withAdminKey(head, port: port).utf8) + body)
-        usleep(100_000)  // let the server start writing the upload before the hang-up
+    static func sendThenClose(port: Int, head: String, body: [UInt8]) async throws {
+        try await RawSocket.onThread {
+            let fd = try open(port: port)
+            defer { close(fd) }
+            try send(fd, Array(TestServer.withAdminKey(head, port: port).utf8) + body)
+            usleep(100_000)  // let the server start writing the upload before the hang-up
+        }
     }
 
     /// Sends `head`, waits for what the server answers before any body (at most `wait`), then
     /// sends `body` and returns both answers: the interim one and the final one.
-    static func sendHeadWaitThenBody(port: Int, head: String, body: [UInt8], wait: Duration = .seconds(2)) throws -> (interim: String, final: String)
-    {
-        let fd = try open(port: port)
-        defer { close(fd) }
-        try send(fd, Array(TestServer.withAdminKey(head, port: port).utf8))
-        let interim = receive(fd, until: "\r\n\r\n", timeout: wait)
-        try send(fd, body)
-        let final = receive(fd, until: "}", timeout: .seconds(10))
-        return (interim, final)
+    static func sendHeadWaitThenBody(
+        port: Int, head: String, body: [UInt8], wait: Duration = .seconds(2)
+    ) async throws -> (interim: String, final: String) {
+        try await RawSocket.onThread {
+            let fd = try open(port: port)
+            defer { close(fd) }
+            try send(fd, Array(TestServer.withAdminKey(head, port: port).utf8))
+            let interim = receive(fd, until: "\r\n\r\n", timeout: wait)
+            try send(fd, body)
+            let final = receive(fd, until: "}", timeout: .seconds(10))
+            return (interim, final)
+        }
     }
 
     static func receive(_ fd: Int32, until marker: String, timeout: Duration) -> String {

@@ -147,7 +147,7 @@ import Testing
             let wav = try Fixture.bytes("wav_mono_s16.wav")
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let port = try #require(client.port)
-            let first = try RawConnection.exchange(
+            let first = try await RawConnection.exchange(
                 port: port,
                 head: """
                     PUT /api/audio/song/\(id) HTTP/1.1\r
@@ -164,7 +164,7 @@ import Testing
                 first.split(separator: "\r\n").first { $0.lowercased().hasPrefix("location:") }.map {
                     $0.dropFirst("location:".count).trimmingCharacters(in: .whitespaces)
                 })
-            let last = try RawConnection.exchange(
+            let last = try await RawConnection.exchange(
                 port: port,
                 head: """
                     PATCH \(location) HTTP/1.1\r
@@ -188,24 +188,20 @@ import Testing
             let wav = LargeUploadTests.wav(dataBytes: 400_000)
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":2}"#)
             let port = try #require(client.port)
-            let fd = try RawConnection.open(port: port)
-            try RawConnection.send(
-                fd,
-                Array(
-                    TestServer.withAdminKey(
-                        """
-                        PUT /api/audio/song/\(id) HTTP/1.1\r
-                        Host: 127.0.0.1\r
-                        Upload-Draft-Interop-Version: 8\r
-                        Upload-Complete: ?1\r
-                        Content-Type: audio/wav\r
-                        Content-Length: \(wav.count)\r
-                        X-Audio-Announced-Upload: \(String(repeating: "F", count: 43))\r
-                        \r
+            let socket = try await RawSocket.connect(port: port)
+            try await socket.send(
+                """
+                PUT /api/audio/song/\(id) HTTP/1.1\r
+                Host: 127.0.0.1\r
+                Upload-Draft-Interop-Version: 8\r
+                Upload-Complete: ?1\r
+                Content-Type: audio/wav\r
+                Content-Length: \(wav.count)\r
+                X-Audio-Announced-Upload: \(String(repeating: "F", count: 43))\r
+                \r
 
-                        """, port: port
-                    ).utf8))
-            let interim = RawConnection.receive(fd, until: "\r\n\r\n", timeout: .seconds(30))
+                """)
+            let interim = try await socket.read(until: "\r\n\r\n", wait: .seconds(30))
             #expect(interim.hasPrefix("HTTP/1.1 104"), "\(interim)")
             #expect(interim.contains("Upload-Draft-Interop-Version: 8") && interim.contains("max-append-size="), "\(interim)")
             let location = try #require(
@@ -213,9 +209,9 @@ import Testing
                     .map { $0.dropFirst("location:".count).trimmingCharacters(in: .whitespaces) })
             // A client cannot choose the token: the forged field never reached the handler.
             #expect(location.hasPrefix("/api/audio/song/\(id)/uploads/") && !location.hasSuffix(String(repeating: "F", count: 43)))
-            try RawConnection.send(fd, Array(wav[0..<150_000]))
-            usleep(100_000)
-            close(fd)
+            try await socket.send(Array(wav[0..<150_000]))
+            try await Task.sleep(for: .milliseconds(100))
+            socket.shut()
             var offset = 0
             for _ in 0..<400 where offset == 0 {
                 try await Task.sleep(for: .milliseconds(25))
@@ -231,7 +227,7 @@ import Testing
             #expect(try done.json()["file"]?.objectValue?["sha256"]?.stringValue == Fixture.sha256(wav))
             #expect(context.storedFiles().count == 1)
             // No interop version, no 104: a plain PUT stays plain.
-            let plain = try RawConnection.exchange(
+            let plain = try await RawConnection.exchange(
                 port: port,
                 head: """
                     PUT /api/audio/song/\(id) HTTP/1.1\r
@@ -249,7 +245,11 @@ import Testing
 extension RawConnection {
     /// Sends a whole request and returns the final response, after any interim ones (head and body,
     /// up to its closing brace; 30 s at most for each).
-    static func exchange(port: Int, head: String, body: [UInt8]) throws -> String {
+    static func exchange(port: Int, head: String, body: [UInt8]) async throws -> String {
+        try await RawSocket.onThread { try exchangeOnThisThread(port: port, head: head, body: body) }
+    }
+
+    private static func exchangeOnThisThread(port: Int, head: String, body: [UInt8]) throws -> String {
         let fd = try open(port: port)
         defer { close(fd) }
         try send(fd, Array(TestServer.withAdminKey(head, port: port).utf8) + body)

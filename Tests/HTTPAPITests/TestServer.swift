@@ -80,7 +80,7 @@ enum TestServer {
         databaseURL: DatabaseURL? = nil, keyChanges: Bool = false, secretKey: String? = nil,
         trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil, failedAuthBurst: Int = 20,
         keyReloadInterval: Duration = .seconds(30),
-        uploadSweepInterval: Duration = .seconds(30),
+        uploadSweepInterval: Duration = .seconds(30), drain: ShutdownDrain = ShutdownDrain(),
         backend: TestBackend = .disk, objectStorage: ObjectFileStore? = nil,
         _ body: @Sendable (any TestClientProtocol, ServerContext) async throws -> T
     ) async throws -> T {
@@ -132,7 +132,7 @@ enum TestServer {
         let registry = KindRegistry(catalog)
         let app = ServerApplication.make(
             configuration: configuration, registry: registry, database: database,
-            watch: watch, keyChanges: keyChanges ? try url.connectionConfiguration() : nil, logger: logger)
+            watch: watch, keyChanges: keyChanges ? try url.connectionConfiguration() : nil, drain: drain, logger: logger)
         let context = ServerContext(
             databaseURL: url, storageDirectory: storageDir, kindsDirectory: kindsDir, adminSecret: adminSecret, registry: registry,
             objects: configuration.objectStorage)

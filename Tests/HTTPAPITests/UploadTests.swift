@@ -256,7 +256,7 @@ import Testing
             let port = try #require(client.port)
             let wav = try Fixture.bytes("wav_stereo_s16.wav")
             // Announce 10 MB, send a few KB of a real file, then hang up.
-            try RawConnection.hangUpMidUpload(port: port, id: id, body: Array(wav.prefix(20_000)))
+            try await RawConnection.hangUpMidUpload(port: port, id: id, body: Array(wav.prefix(20_000)))
             let leftovers = try await context.filesAfterCleanup()
             #expect(leftovers.isEmpty, "\(leftovers)")
             #expect(try await client.get("/api/audio/song/\(id)").json()["file"] == .null)
@@ -270,7 +270,7 @@ import Testing
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let port = try #require(client.port)
             let wav = try Fixture.bytes("wav_mono_s16.wav")
-            let answers = try RawConnection.sendHeadWaitThenBody(
+            let answers = try await RawConnection.sendHeadWaitThenBody(
                 port: port,
                 head: """
                     PUT /api/audio/song/\(id) HTTP/1.1\r

@@ -212,21 +212,25 @@ import Testing
                     YAML.song(
                         "isrc: {type: string, max_length: 12}",
                         name: "title: {type: string, required: true, min_length: 1, max_length: 10, renamed_from: name}")))
-            #expect(file.text.contains("[data-dependent] change type of 'song.title' from varchar(100) to varchar(10)"))
+            #expect(
+                file.text.contains(
+                    #"[data-dependent] add constraint song_title_max_length on 'song' (max_length: CHECK (char_length("title") <= 10)); fails if existing rows break it"#
+                ))
             let error = await migrationError { try await f.apply() }
             guard case .statementFailed(let name, let statement, _, let detail, let violations?) = error else {
                 Issue.record("\(String(describing: error))")
                 return
             }
             #expect(name == file.name)
-            #expect(statement == #"ALTER TABLE "song" VALIDATE CONSTRAINT "song_title_type_guard""#)
-            #expect(violations == RuleViolations(table: "song", rule: "song_title_type_guard", count: 2, sampleIDs: [2, 4]))
-            #expect(detail?.contains("2 existing rows of song break song_title_type_guard, e.g. id 2, 4") == true)
+            #expect(statement == #"ALTER TABLE "song" VALIDATE CONSTRAINT "song_title_max_length""#)
+            #expect(violations == RuleViolations(table: "song", rule: "song_title_max_length", count: 2, sampleIDs: [2, 4]))
+            #expect(detail?.contains("2 existing rows of song break song_title_max_length, e.g. id 2, 4") == true)
             // Rolled back completely: the rename and the new field of the same file are gone too.
             #expect(try await f.ledger() == ["0001_initial"])
             let song = try #require(try await f.catalog().tables["song"])
-            #expect(song.columns["name"]?.type == "character varying(100)" && song.columns["title"] == nil && song.columns["isrc"] == nil)
-            #expect(song.constraints["song_title_type_guard"] == nil)
+            #expect(song.columns["name"]?.type == "text" && song.columns["title"] == nil && song.columns["isrc"] == nil)
+            #expect(song.constraints["song_name_max_length"]?.definition == "CHECK ((char_length(name) <= 100))")
+            #expect(song.constraints["song_title_max_length"] == nil)
             try await f.execute("UPDATE song SET name = left(name, 10) WHERE id IN (2, 4)")
             #expect(try await f.apply() == [file.name])
             #expect(try await f.column("SELECT title FROM song ORDER BY id") == ["Blue", "A much lon", "Z", "Another lo"])
@@ -357,15 +361,15 @@ import Testing
                 Issue.record("\(String(describing: error))")
                 return
             }
-            #expect(violations.rule == "podcast_participants_type_guard" && violations.sampleIDs == [3])
-            try await f.execute("UPDATE podcast SET participants = ARRAY['x'] WHERE id = 3")
+            #expect(violations.rule == "podcast_participants_max_items" && violations.sampleIDs == [1])
+            try await f.execute("UPDATE podcast SET participants = ARRAY['a','b'] WHERE id = 1")
             let error2 = await migrationError { try await f.apply() }
             guard case .statementFailed(_, _, _, _, let v2?) = error2 else {
                 Issue.record("\(String(describing: error2))")
                 return
             }
-            #expect(v2.rule == "podcast_participants_max_items" && v2.sampleIDs == [1])
-            try await f.execute("UPDATE podcast SET participants = ARRAY['a','b'] WHERE id = 1")
+            #expect(v2.rule == "podcast_participants_items_max_length" && v2.sampleIDs == [3])
+            try await f.execute("UPDATE podcast SET participants = ARRAY['x'] WHERE id = 3")
             try await f.apply()
             #expect(try await f.column("SELECT array_to_string(participants, ',') FROM podcast ORDER BY id") == ["a,b", "", "x"])
             try await f.execute("INSERT INTO podcast (name, duration, host) VALUES ('p4', 1, 'h')")

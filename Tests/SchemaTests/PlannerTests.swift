@@ -36,14 +36,16 @@ import Testing
     @Test func newNullableFieldAndItsConstraintsAreSafe() throws {
         let p = try plan(
             from: base, to: try kinds(YAML.song("isrc: {type: string, max_length: 12, pattern: \"^[A-Z0-9]{12}$\", unique: true, index: true}")))
-        #expect(p.steps.map(\.safety) == [.safe, .safe, .safe, .safe])
+        #expect(p.steps.map(\.safety) == [.safe, .safe, .safe, .safe, .safe])
         guard case .addField(let k, let f) = p.steps[0] else {
             Issue.record("\(p.steps)")
             return
         }
         #expect(k == "song" && f.name == "isrc")
-        #expect(p.steps[3] == .createIndex(kind: "song", field: "isrc"))
-        #expect(p.steps[0].sql == [#"ALTER TABLE "song" ADD COLUMN "isrc" varchar(12)"#])
+        #expect(p.steps[4] == .createIndex(kind: "song", field: "isrc"))
+        #expect(p.steps[0].sql == [#"ALTER TABLE "song" ADD COLUMN "isrc" text"#])
+        // Its length is a named rule like the others, safe on a column that holds only NULL.
+        #expect(p.steps[1].summary.hasPrefix(#"add constraint song_isrc_max_length on 'song' (max_length: CHECK (char_length("isrc") <= 12))"#))
     }
 
     @Test func requiredFieldNeedsADefault() throws {
@@ -52,7 +54,7 @@ import Testing
         #expect(problems[0].contains("'song.genre' is new and required but has no default"))
         #expect(problems[0].contains("add a `default:`"))
         let ok = try plan(from: base, to: try kinds(YAML.song("genre: {type: string, required: true, default: unknown}")))
-        #expect(ok.steps[0].sql == [#"ALTER TABLE "song" ADD COLUMN "genre" varchar(255) NOT NULL DEFAULT 'unknown'"#])
+        #expect(ok.steps[0].sql == [#"ALTER TABLE "song" ADD COLUMN "genre" text NOT NULL DEFAULT 'unknown'"#])
         #expect(ok.steps[0].summary.contains("existing rows get the default 'unknown'"))
         // A new unique field with a default gives every row the same value: data-dependent.
         let unique = try plan(from: base, to: try kinds(YAML.song("code: {type: string, unique: true, default: x}")))
@@ -81,7 +83,12 @@ import Testing
         #expect(
             p.steps == [
                 .renameField(kind: "song", from: "name", to: "title"),
-                .renameObjects(kind: "song", renames: [ObjectRename(.constraint, from: "song_name_min_length", to: "song_title_min_length")]),
+                .renameObjects(
+                    kind: "song",
+                    renames: [
+                        ObjectRename(.constraint, from: "song_name_min_length", to: "song_title_min_length"),
+                        ObjectRename(.constraint, from: "song_name_max_length", to: "song_title_max_length"),
+                    ]),
             ])
         #expect(p.steps.allSatisfy { $0.safety == .safe })
     }
@@ -97,7 +104,7 @@ import Testing
         #expect(
             renames.map(\.to) == [
                 "track_pkey", "track_id_seq", "track_file_consistent",
-                "track_name_min_length", "track_duration_min", "track_duration_max",
+                "track_name_min_length", "track_name_max_length", "track_duration_min", "track_duration_max",
             ])
         #expect(p.steps.count == 2)
         // Once generated, the hint is stale (its old name is gone) and ignored.
@@ -120,31 +127,31 @@ import Testing
         let new = try kinds(YAML.song("n: {type: number, min: 0, max: 1000}\nt: {type: text}\nw: {type: string, max_length: 40}"))
         let p = try plan(from: old, to: new)
         let changes = p.steps.filter { if case .changeColumnType = $0 { true } else { false } }
+        #expect(changes.map { $0.sql[0] } == [#"ALTER TABLE "song" ALTER COLUMN "n" TYPE double precision"#])
+        // Strings and texts share the text column: a length is only ever its CHECK.
+        #expect(p.steps.contains(.dropConstraint(kind: "song", name: "song_t_max_length", rule: .maxLength)))
         #expect(
-            changes.map { $0.sql[0] } == [
-                #"ALTER TABLE "song" ALTER COLUMN "n" TYPE double precision"#,
-                #"ALTER TABLE "song" ALTER COLUMN "t" TYPE text"#,
-                #"ALTER TABLE "song" ALTER COLUMN "w" TYPE varchar(40)"#,
-            ])
+            p.steps.contains {
+                if case .addConstraintSafely(_, let c, _) = $0 { c.name == "song_w_max_length" && c.definition.contains("<= 40") } else { false }
+            })
         #expect(p.steps.allSatisfy { $0.safety == .safe }, "\(p.steps.map(\.summary))")
     }
 
     @Test func narrowingIsGuardedNotTruncating() throws {
         let p = try plan(from: base, to: try kinds(YAML.song(name: "name: {type: string, required: true, min_length: 1, max_length: 50}")))
-        // The field's constraints are re-created around the type change, so they read as on a fresh table.
+        // A shorter max_length is a tighter CHECK, validated against the rows; nothing is cast or truncated.
         #expect(
             p.steps.map(\.summary) == [
-                "drop constraint song_name_min_length on 'song' (min_length)",
-                "change type of 'song.name' from varchar(100) to varchar(50); fails if a value is longer than 50 characters (nothing is truncated)",
-                #"add constraint song_name_min_length on 'song' (min_length: CHECK (char_length("name") >= 1)); existing rows satisfy it: the same rule, re-created for the new column type"#,
+                "drop constraint song_name_max_length on 'song' (max_length)",
+                #"add constraint song_name_max_length on 'song' (max_length: CHECK (char_length("name") <= 50)); fails if existing rows break it"#,
             ])
-        guard case .guardedChangeColumnType(_, _, let from, let check, _) = p.steps[1] else {
-            Issue.record("\(p.steps)")
-            return
-        }
-        #expect(from == "varchar(100)")
-        #expect(check == #"char_length("name") <= 50"#)
-        #expect(p.steps.map(\.safety) == [.safe, .dataDependent, .safe])
+        #expect(p.steps.map(\.safety) == [.safe, .dataDependent])
+        // text → string bounds a column that had none: validated too; enum → string within the longest value: safe.
+        let bounded = try plan(from: try kinds(YAML.song("n: {type: text}")), to: try kinds(YAML.song("n: {type: string, max_length: 5}")))
+        #expect(bounded.steps.map(\.safety) == [.dataDependent], "\(bounded.steps.map(\.summary))")
+        let fromEnum = try plan(
+            from: try kinds(YAML.song("n: {type: enum, values: [calm, loud]}")), to: try kinds(YAML.song("n: {type: string, max_length: 5}")))
+        #expect(fromEnum.steps.allSatisfy { $0.safety == .safe }, "\(fromEnum.steps.map(\.summary))")
         // An unbounded integer becoming a number is guarded beyond 2^53.
         let unbounded = try plan(from: try kinds(YAML.song("n: {type: integer}")), to: try kinds(YAML.song("n: {type: number}")))
         guard case .guardedChangeColumnType(_, _, _, let check2, _) = unbounded.steps.first else {
@@ -210,17 +217,17 @@ import Testing
         tighter.fields[3].rules.maxLength = 50
         let p = try MigrationPlanner.plan(from: [podcast], to: [tighter])
         #expect(p.steps.map(\.summary).joined(separator: "\n").contains("podcast_participants_max_items"))
+        // A shorter item length is the items' CHECK, tightened and validated; the column keeps its type and default.
         #expect(
             p.steps.contains {
-                if case .guardedChangeColumnType(_, _, "varchar(100)[]", let check, _) = $0 {
-                    check == #"audio_server.items_max_length("participants"::text[], 50)"#
+                if case .addConstraint(_, let c) = $0 {
+                    c.definition == #"CHECK (audio_server.items_max_length("participants"::text[], 50))"#
                 } else {
                     false
                 }
             })
-        // The default names the column type, so it is re-set after the type change.
-        #expect(p.steps.contains(.dropDefault(kind: "podcast", field: "participants")))
-        #expect(p.steps.contains(.setDefault(kind: "podcast", field: tighter.fields[3])))
+        #expect(!p.steps.contains { if case .changeColumnType = $0 { true } else { false } })
+        #expect(!p.steps.contains(.dropDefault(kind: "podcast", field: "participants")))
     }
 
     @Test func outputIsDeterministic() throws {
@@ -248,9 +255,9 @@ import Testing
             _ = try #require(try directory.generate(for: catalog))
             #expect(try directory.generate(for: catalog) == nil, "no change → nothing written")
             let second = try #require(try directory.generate(for: KindCatalog(changed)))
-            #expect(second.name == "0002_change_song_name")
+            #expect(second.name == "0002_constrain_song")
         }
-        for name in ["0001_initial.sql", "0001_initial.kinds.json", "0002_change_song_name.sql", "0002_change_song_name.kinds.json"] {
+        for name in ["0001_initial.sql", "0001_initial.kinds.json", "0002_constrain_song.sql", "0002_constrain_song.kinds.json"] {
             let a = FileManager.default.contents(atPath: dirs[0] + "/" + name)
             let b = FileManager.default.contents(atPath: dirs[1] + "/" + name)
             #expect(a != nil && a == b, "\(name)")

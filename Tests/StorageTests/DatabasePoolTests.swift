@@ -94,11 +94,15 @@ import Testing
     @Test func aConnectionTheServerEndedIsReplaced() async throws {
         let url = try await TestDatabase.create(label: "pool")
         try await Self.withPool(url, .init(size: 1)) { pool in
-            let first = try await pool.lease { try await Self.backendPID($0) }
+            let (first, connection) = try await pool.lease { (try await Self.backendPID($0), $0) }
             try await TestDatabase.withClient(url) { admin in
                 try await admin.query("SELECT pg_terminate_backend(\(first))", logger: TestDatabase.logger)
             }
-            try await Task.sleep(for: .milliseconds(200))
+            // Until the client has read the server's goodbye (quick, but not within a fixed time on a
+            // loaded machine): before that no pool can know, and the lease would get the dead one.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !connection.isClosed && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(connection.isClosed)
             let second = try await pool.lease { try await Self.backendPID($0) }
             #expect(second != first)
             #expect(pool.counts.open == 1)

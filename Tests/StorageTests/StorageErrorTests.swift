@@ -119,12 +119,21 @@ import Testing
             type: integer
             min: 1
             max: 10
+          title:
+            type: string
+            max_length: 5
         """
 
     @Test func refusalsNameTheirFieldAndRule() async throws {
         let strictKind = try #require(try KindLoader.parse([("kinds/k.yaml", Self.strict)]).kinds.first)
         let loose = try #require(
-            try KindLoader.parse([("kinds/k.yaml", Self.strict.replacingOccurrences(of: "max: 10", with: "max: 100"))]).kinds.first)
+            try KindLoader.parse([
+                (
+                    "kinds/k.yaml",
+                    Self.strict.replacingOccurrences(of: "max: 10", with: "max: 100").replacingOccurrences(
+                        of: "max_length: 5", with: "max_length: 50")
+                )
+            ]).kinds.first)
         let queries = KindQueries(kind: strictKind)
         let url = try await TestDatabase.create(label: "owners")
         let migrations = FileManager.default.temporaryDirectory.appendingPathComponent("owners-\(UUID().uuidString)").path
@@ -145,6 +154,10 @@ import Testing
             // Valid for the looser definition, refused by the table's CHECK: the field and rule come back.
             await #expect(throws: StorageError.ruleViolation(kind: strictKind.name, field: "level", rule: .max)) {
                 _ = try await store.create(try record(#"{"\#(long)":"v","level":50}"#, loose), in: queries)
+            }
+            // A string's length is a named rule too (not a varchar(n) whose refusal names no field).
+            await #expect(throws: StorageError.ruleViolation(kind: strictKind.name, field: "title", rule: .maxLength)) {
+                _ = try await store.create(try record(#"{"\#(long)":"w","level":5,"title":"much too long"}"#, loose), in: queries)
             }
         }
     }

@@ -16,9 +16,9 @@ public struct FieldSQL: Sendable, Equatable {
     /// the validator has already checked the text.
     public let castInPlaceholder: Bool
 
-    /// The column type: `varchar(n)` for a string (`max_length`, else 255), `castType` otherwise.
-    public func column(_ type: FieldType, rules: ValueRules) -> String {
-        type == .string ? "varchar(\(rules.maxLength ?? 255))" : castType
+    /// The column type: `castType`, except that a string in the first layout is `varchar(n)`.
+    public func column(_ type: FieldType, rules: ValueRules, in layout: SchemaLayout = .current) -> String {
+        type == .string && layout == .varcharStrings ? "varchar(\(rules.maxLength ?? FieldDefinition.defaultStringMaxLength))" : castType
     }
 }
 
@@ -39,10 +39,13 @@ extension FieldType {
 }
 
 extension FieldDefinition {
-    /// The column type of this field (`varchar(40)`, `bigint[]`).
-    public var columnSQL: String {
-        if isList, let item = itemType { return item.sql.column(item, rules: rules) + "[]" }
-        return type.sql.column(type, rules: rules)
+    /// The column type of this field (`text`, `bigint[]`).
+    public var columnSQL: String { columnSQL(in: .current) }
+
+    /// The column type of this field in a table of `layout` (`varchar(40)` in the first).
+    public func columnSQL(in layout: SchemaLayout) -> String {
+        if isList, let item = itemType { return item.sql.column(item, rules: rules, in: layout) + "[]" }
+        return type.sql.column(type, rules: rules, in: layout)
     }
 
     /// The type `bind` gives a non-null value of this field.
@@ -58,7 +61,9 @@ extension FieldDefinition {
 
 /// The PostgreSQL column type for each field type (`FieldSQL`).
 public enum ColumnType {
-    public static func sql(for field: FieldDefinition) -> String { field.columnSQL }
+    public static func sql(for field: FieldDefinition, in layout: SchemaLayout = .current) -> String { field.columnSQL(in: layout) }
 
-    public static func scalarSQL(_ type: FieldType, rules: ValueRules) -> String { type.sql.column(type, rules: rules) }
+    public static func scalarSQL(_ type: FieldType, rules: ValueRules, in layout: SchemaLayout = .current) -> String {
+        type.sql.column(type, rules: rules, in: layout)
+    }
 }

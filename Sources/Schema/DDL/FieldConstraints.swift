@@ -7,13 +7,18 @@ public import KindModel
 /// List items are checked with the immutable helper functions in `HelperFunction`, because a
 /// CHECK constraint may not contain a subquery over `unnest`.
 public enum FieldConstraints {
-    public static func constraints(table: String, field: FieldDefinition) -> [NamedConstraint] {
+    /// The constraints of `field` in a table of `layout` (the first layout has no `max_length`
+    /// CHECK on strings: their `varchar(n)` column enforces it).
+    public static func constraints(table: String, field: FieldDefinition, in layout: SchemaLayout = .current) -> [NamedConstraint] {
         let column = SQLText.identifier(field.name)
         var out: [NamedConstraint] = []
         func add(_ rule: ConstraintRule, _ body: String) {
             out.append(NamedConstraint(name: ConstraintName.make(table, field.name, rule.rawValue), definition: body, rule: rule))
         }
         let r = field.rules
+        // A string's length is a named CHECK from the second layout on, its default included.
+        let checkedStringLength = field.valueType == .string && layout >= .checkedStrings
+        let maxLength = checkedStringLength ? r.maxLength ?? FieldDefinition.defaultStringMaxLength : r.maxLength
         if field.isList, let item = field.itemType {
             if let lo = field.minItems { add(.minItems, "CHECK (cardinality(\(column)) >= \(lo))") }
             if let hi = field.maxItems { add(.maxItems, "CHECK (cardinality(\(column)) <= \(hi))") }
@@ -22,7 +27,7 @@ public enum FieldConstraints {
                 if let lo = r.minLength, lo > 0 {
                     add(.itemsMinLength, "CHECK (\(HelperFunction.itemsMinLength.call("\(column)::text[]", "\(lo)")))")
                 }
-                if let hi = r.maxLength { add(.itemsMaxLength, "CHECK (\(HelperFunction.itemsMaxLength.call("\(column)::text[]", "\(hi)")))") }
+                if let hi = maxLength { add(.itemsMaxLength, "CHECK (\(HelperFunction.itemsMaxLength.call("\(column)::text[]", "\(hi)")))") }
                 if let p = r.pattern { add(.itemsPattern, "CHECK (\(HelperFunction.itemsMatch.call("\(column)::text[]", SQLText.literal(p))))") }
                 if item == .enum, let values = r.enumValues {
                     add(.itemsEnum, "CHECK (\(column)::text[] <@ ARRAY[\(values.map(SQLText.literal).joined(separator: ", "))]::text[])")
@@ -37,7 +42,7 @@ public enum FieldConstraints {
         switch field.type {
         case .string, .text, .enum:
             if let lo = r.minLength, lo > 0 { add(.minLength, "CHECK (char_length(\(column)) >= \(lo))") }
-            if field.type == .text, let hi = r.maxLength { add(.maxLength, "CHECK (char_length(\(column)) <= \(hi))") }
+            if field.type == .text || checkedStringLength, let hi = maxLength { add(.maxLength, "CHECK (char_length(\(column)) <= \(hi))") }
             if let p = r.pattern { add(.pattern, "CHECK (\(column) ~ \(SQLText.literal(p)))") }
             if field.type == .enum, let values = r.enumValues {
                 add(.enum, "CHECK (\(column) IN (\(values.map(SQLText.literal).joined(separator: ", "))))")

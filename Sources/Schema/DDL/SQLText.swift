@@ -35,7 +35,7 @@ public enum SQLText {
     }
 
     /// A SQL literal for a validated YAML default.
-    public static func literal(_ value: JSONValue, for field: FieldDefinition) -> String {
+    public static func literal(_ value: JSONValue, for field: FieldDefinition, in layout: SchemaLayout = .current) -> String {
         switch value {
         case .null: return "NULL"
         case .bool(let b): return b ? "true" : "false"
@@ -44,7 +44,7 @@ public enum SQLText {
             return literal(s) + (field.valueType == .datetime ? "::timestamptz" : field.valueType == .date ? "::date" : "")
         case .array(let items):
             let inner = items.map { literal($0, for: FieldDefinition(name: field.name, type: field.valueType)) }
-            return "ARRAY[\(inner.joined(separator: ", "))]::\(ColumnType.scalarSQL(field.valueType, rules: field.rules))[]"
+            return "ARRAY[\(inner.joined(separator: ", "))]::\(ColumnType.scalarSQL(field.valueType, rules: field.rules, in: layout))[]"
         case .object: return "NULL"
         }
     }

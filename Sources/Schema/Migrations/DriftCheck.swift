@@ -27,9 +27,10 @@ public enum DriftCheck {
     /// Helper functions that list constraints call, as `name(argument types)`.
     static var helperSignatures: [String] { HelperFunction.allCases.map(\.signature).sorted() }
 
-    /// The catalog `kinds` imply: their tables created in a scratch schema, read, and rolled back.
+    /// The catalog `kinds` imply (in tables of `layout`): their tables created in a scratch schema,
+    /// read, and rolled back.
     public static func expectedCatalog(
-        for kinds: [KindDefinition], on connection: PostgresConnection,
+        for kinds: [KindDefinition], in layout: SchemaLayout = .current, on connection: PostgresConnection,
         logger: Logger
     ) async throws -> DatabaseCatalog {
         let scratch = "audio_server_check_\(UInt32.random(in: 0...UInt32.max))"
@@ -42,7 +43,7 @@ public enum DriftCheck {
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(SQLText.identifier(scratch))"), logger: logger)
             try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL search_path TO \(SQLText.identifier(scratch))"), logger: logger)
             for kind in kinds.sorted(by: { $0.name < $1.name }) {
-                for statement in TableDDL.create(Snapshot.normalized(kind)) {
+                for statement in TableDDL.create(Snapshot.normalized(kind), in: layout) {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
             }
@@ -67,9 +68,10 @@ public enum DriftCheck {
         return helperSignatures.filter { !present.contains($0) }
     }
 
-    /// Every difference between the kind tables in `public` and the tables `kinds` imply.
+    /// Every difference between the kind tables in `public` and the tables `kinds` imply (as an
+    /// engine of `layout` made them).
     public static func differences(
-        expected kinds: [KindDefinition], on connection: PostgresConnection,
+        expected kinds: [KindDefinition], in layout: SchemaLayout = .current, on connection: PostgresConnection,
         logger: Logger
     ) async throws -> [String] {
         var out: [String] = []
@@ -79,7 +81,7 @@ public enum DriftCheck {
             }
         }
         let actual = try await DatabaseCatalog.introspect(schema: "public", on: connection, logger: logger)
-        let expected = try await expectedCatalog(for: kinds, on: connection, logger: logger)
+        let expected = try await expectedCatalog(for: kinds, in: layout, on: connection, logger: logger)
         return out + expected.differences(from: actual)
     }
 }
@@ -92,11 +94,11 @@ extension MigrationRunner {
             let ledger = try await readLedgerIfPresent(connection)
             try verify(files, against: ledger)
             let applied = files.filter { ledger[$0.name] != nil }
-            var kinds: [KindDefinition] = []
+            var state = SchemaState.empty
             if let last = applied.last {
-                do { kinds = try directory.kinds(after: last) } catch let error as MigrationDirectoryError { throw MigrationError.directory(error) }
+                do { state = try directory.state(after: last) } catch let error as MigrationDirectoryError { throw MigrationError.directory(error) }
             }
-            let differences = try await DriftCheck.differences(expected: kinds, on: connection, logger: logger)
+            let differences = try await DriftCheck.differences(expected: state.kinds, in: state.layout, on: connection, logger: logger)
             return DriftReport(
                 pending: files.filter { ledger[$0.name] == nil }.map(\.name),
                 comparedWith: applied.last?.name, differences: differences)

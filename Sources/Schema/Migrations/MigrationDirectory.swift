@@ -52,26 +52,46 @@ public struct MigrationDirectory: Sendable {
     }
 
     /// The kinds the committed migrations produce: the newest snapshot, or none.
-    public func currentKinds() throws(MigrationDirectoryError) -> [KindDefinition] {
-        guard let last = try files().last else { return [] }
-        return try kinds(after: last)
+    public func currentKinds() throws(MigrationDirectoryError) -> [KindDefinition] { try currentState().kinds }
+
+    /// The kinds and the table layout the committed migrations produce.
+    public func currentState() throws(MigrationDirectoryError) -> SchemaState {
+        guard let last = try files().last else { return .empty }
+        return try state(after: last)
     }
 
     /// The kinds the database holds once `file` (and every file before it) is applied: its snapshot.
-    public func kinds(after file: MigrationFile) throws(MigrationDirectoryError) -> [KindDefinition] {
+    public func kinds(after file: MigrationFile) throws(MigrationDirectoryError) -> [KindDefinition] { try state(after: file).kinds }
+
+    /// The kinds and the table layout the database has once `file` (and every file before it) is applied.
+    public func state(after file: MigrationFile) throws(MigrationDirectoryError) -> SchemaState {
         let last = file
         let snapshotPath = (path as NSString).appendingPathComponent(last.name + ".kinds.json")
         guard let data = FileManager.default.contents(atPath: snapshotPath) else {
             throw MigrationDirectoryError("\(snapshotPath) is missing: every migration is committed with the snapshot of kinds it produces")
         }
-        do { return try Snapshot.decode(String(decoding: data, as: UTF8.self)) } catch {
+        do { return try Snapshot.decodeState(String(decoding: data, as: UTF8.self)) } catch {
             throw MigrationDirectoryError("\(snapshotPath): unreadable snapshot: \(error)")
         }
     }
 
-    /// The plan from the committed state to `catalog`.
+    /// The plan from the committed state to `catalog`, with the upgrade of the tables to the current
+    /// layout when the committed migrations made an older one.
     public func pendingPlan(for catalog: KindCatalog, options: PlanningOptions = PlanningOptions()) throws -> MigrationPlan {
-        try MigrationPlanner.plan(from: try currentKinds(), to: catalog.kinds, options: options)
+        try MigrationPlanner.plan(from: try currentState(), to: catalog.kinds, options: options)
+    }
+
+    /// What `catalog` changed of the committed kinds, leaving out a layout upgrade: what a server
+    /// must refuse to serve without (a table an older engine made serves the same records).
+    public func pendingKindChanges(for catalog: KindCatalog) throws -> MigrationPlan {
+        let state = try currentState()
+        return try MigrationPlanner.plan(from: SchemaState(kinds: state.kinds, layout: .current), to: catalog.kinds)
+    }
+
+    /// The layout the committed migrations made, when it is older than the current one.
+    public func outdatedLayout() throws(MigrationDirectoryError) -> SchemaLayout? {
+        let layout = try currentState().layout
+        return layout < .current ? layout : nil
     }
 
     /// Writes the next numbered migration and its snapshot; nil when the kinds match the committed state.

@@ -6,6 +6,8 @@ import KindModel
 struct KindDiff {
     let old: KindDefinition
     let new: KindDefinition
+    /// The layout the committed tables have: the old side is described as it was made.
+    let oldLayout: SchemaLayout
     let options: PlanningOptions
     private(set) var problems: [String] = []
 
@@ -20,9 +22,10 @@ struct KindDiff {
     private var constraintAdds: [MigrationStep] = []
     private var indexAdds: [MigrationStep] = []
 
-    init(old: KindDefinition, new: KindDefinition, options: PlanningOptions) {
+    init(old: KindDefinition, new: KindDefinition, oldLayout: SchemaLayout = .current, options: PlanningOptions) {
         self.old = old
         self.new = new
+        self.oldLayout = oldLayout
         self.options = options
     }
 
@@ -97,8 +100,9 @@ struct KindDiff {
         guard old.name != new.name || previous.name != newName else { return }
         var renamed = previous
         renamed.name = newName
-        let before = FieldConstraints.constraints(table: old.name, field: previous)
-        let after = FieldConstraints.constraints(table: new.name, field: renamed)
+        // The objects being renamed are the existing ones, of the committed layout.
+        let before = FieldConstraints.constraints(table: old.name, field: previous, in: oldLayout)
+        let after = FieldConstraints.constraints(table: new.name, field: renamed, in: oldLayout)
         for (a, b) in zip(before, after) where a.name != b.name {
             objectRenames.append(ObjectRename(.constraint, from: a.name, to: b.name))
         }
@@ -144,10 +148,11 @@ struct KindDiff {
 
     /// `previous` is the committed field under its new name.
     private mutating func change(_ previous: FieldDefinition, to field: FieldDefinition) {
-        let typeChange = MigrationPlanner.typeChange(table: table, from: previous, to: field)
+        let typeChange = MigrationPlanner.typeChange(table: table, from: previous, in: oldLayout, to: field)
+        let previousSQL = ColumnType.sql(for: previous, in: oldLayout)
         if case .refused(let reason) = typeChange {
             problems.append(
-                "field '\(table).\(field.name)': changing its type from \(ColumnType.sql(for: previous)) to \(ColumnType.sql(for: field)) is refused: \(reason). To change it, add a new field, copy the values over, then remove the old field (with --allow-destructive)"
+                "field '\(table).\(field.name)': changing its type from \(previousSQL) to \(ColumnType.sql(for: field)) is refused: \(reason). To change it, add a new field, copy the values over, then remove the old field (with --allow-destructive)"
             )
             return
         }
@@ -157,7 +162,7 @@ struct KindDiff {
         // type changes, every constraint of the field is dropped first and re-created after: PostgreSQL
         // would rebuild them itself, but with casts for the old type left in their expressions, so the
         // result would differ from a fresh table (and from what `migrate check` expects).
-        let before = FieldConstraints.constraints(table: table, field: previous)
+        let before = FieldConstraints.constraints(table: table, field: previous, in: oldLayout)
         let after = FieldConstraints.constraints(table: table, field: field)
         let afterByName = Dictionary(after.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let beforeByName = Dictionary(before.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -169,6 +174,13 @@ struct KindDiff {
                 constraintAdds.append(.addConstraintSafely(kind: table, constraint: c, because: "the same rule, re-created for the new column type"))
             } else if beforeByName[c.name] != nil, MigrationPlanner.isLooser(rule: c.rule, old: previous, new: field) {
                 constraintAdds.append(.addConstraintSafely(kind: table, constraint: c, because: "it is looser than the rule it replaces"))
+            } else if let bound = MigrationPlanner.guaranteedMaxLength(previous), let limit = field.rules.maxLength, bound <= limit,
+                c.rule == .maxLength || c.rule == .itemsMaxLength
+            {
+                // A length the old column already enforced (its varchar(n), enum values or CHECK).
+                constraintAdds.append(
+                    .addConstraintSafely(
+                        kind: table, constraint: c, because: "no existing value is longer: the old rules allowed at most \(bound) characters"))
             } else {
                 constraintAdds.append(.addConstraint(kind: table, constraint: c))
             }
@@ -177,7 +189,7 @@ struct KindDiff {
         if !previous.index && field.index { indexAdds.append(.createIndex(kind: table, field: field.name)) }
 
         // Defaults: a default written for the old type is dropped before the type changes.
-        let oldDefault = MigrationStep.defaultSQL(previous)
+        let oldDefault = MigrationStep.defaultSQL(previous, in: oldLayout)
         let newDefault = MigrationStep.defaultSQL(field)
         if oldDefault != nil && (newDefault == nil || typeChanged) { drops.append(.dropDefault(kind: table, field: field.name)) }
         if newDefault != nil && (newDefault != oldDefault || typeChanged) { defaults.append(.setDefault(kind: table, field: field)) }
@@ -185,11 +197,11 @@ struct KindDiff {
         switch typeChange {
         case .none, .refused: break
         case .lossless:
-            typeChanges.append(.changeColumnType(kind: table, field: field, fromSQL: ColumnType.sql(for: previous)))
+            typeChanges.append(.changeColumnType(kind: table, field: field, fromSQL: previousSQL))
         case .guarded(let check, let reason):
             typeChanges.append(
                 .guardedChangeColumnType(
-                    kind: table, field: field, fromSQL: ColumnType.sql(for: previous),
+                    kind: table, field: field, fromSQL: previousSQL,
                     guardCheck: check, reason: reason))
         }
 

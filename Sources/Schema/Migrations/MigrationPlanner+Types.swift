@@ -3,7 +3,7 @@ import KindModel
 /// How a field's column type changes.
 enum TypeChange: Equatable {
     case none
-    /// Every value converts exactly (integer → number within ±2^53, string → text, wider varchar).
+    /// Every value converts exactly (integer → number within ±2^53, varchar → text).
     case lossless
     /// Every value converts exactly if it passes `check` (SQL on the old column); otherwise the
     /// migration fails, naming the rows. `reason` completes "fails if ...".
@@ -16,9 +16,10 @@ extension MigrationPlanner {
     /// Largest magnitude below which every integer is exactly representable as a double.
     static let exactDoubleLimit: Double = 9_007_199_254_740_992  // 2^53
 
-    /// Classifies the column type change from `old` to `new` (both under the same field name).
-    static func typeChange(table: String, from old: FieldDefinition, to new: FieldDefinition) -> TypeChange {
-        let oldSQL = ColumnType.sql(for: old)
+    /// Classifies the column type change from `old` (in a table of `oldLayout`) to `new` (both
+    /// under the same field name).
+    static func typeChange(table: String, from old: FieldDefinition, in oldLayout: SchemaLayout = .current, to new: FieldDefinition) -> TypeChange {
+        let oldSQL = ColumnType.sql(for: old, in: oldLayout)
         let newSQL = ColumnType.sql(for: new)
         if oldSQL == newSQL { return .none }
         if old.isList != new.isList {
@@ -30,14 +31,9 @@ extension MigrationPlanner {
         let noun = old.isList ? "an item" : "a value"
 
         if from.isTextual && to.isTextual {
-            // varchar(n) / text → text never loses anything.
-            guard to == .string, let limit = new.rules.maxLength else { return .lossless }
-            if let bound = guaranteedMaxLength(old), bound <= limit { return .lossless }
-            let check =
-                old.isList
-                ? HelperFunction.itemsMaxLength.call("\(column)::text[]", "\(limit)")
-                : "char_length(\(column)) <= \(limit)"
-            return .guarded(check: check, reason: "\(noun) is longer than \(limit) characters (nothing is truncated)")
+            // Only a first-layout varchar(n) → text: never loses anything. A length the new field
+            // allows is its max_length CHECK, added (and validated) like any other rule.
+            return .lossless
         }
         if from == .integer && to == .number {
             let limit = exactDoubleLimit
@@ -55,7 +51,8 @@ extension MigrationPlanner {
     /// The longest text the committed rules let into a textual column, if any bound is enforced.
     static func guaranteedMaxLength(_ field: FieldDefinition) -> Int? {
         switch field.valueType {
-        case .string, .text: return field.rules.maxLength  // varchar(n), or text with a max_length CHECK
+        case .string: return field.rules.maxLength ?? FieldDefinition.defaultStringMaxLength  // varchar(n) or its CHECK
+        case .text: return field.rules.maxLength  // its CHECK
         case .enum: return field.rules.enumValues?.map(\.unicodeScalars.count).max()
         case .integer, .number, .boolean, .datetime, .date, .list: return nil
         }

@@ -30,6 +30,17 @@ public enum MigrationPlanner {
         from old: [KindDefinition], to new: [KindDefinition],
         options: PlanningOptions = PlanningOptions()
     ) throws(MigrationPlanningError) -> MigrationPlan {
+        try plan(from: SchemaState(kinds: old), to: new, options: options)
+    }
+
+    /// The plan from the committed state to `new`. When the committed tables have an older
+    /// layout, the old side's columns and constraints are described as that layout made them, so
+    /// the ordinary diff writes the upgrade (a `varchar(n)` becoming `text` with its length CHECK).
+    public static func plan(
+        from state: SchemaState, to new: [KindDefinition],
+        options: PlanningOptions = PlanningOptions()
+    ) throws(MigrationPlanningError) -> MigrationPlan {
+        let old = state.kinds
         var problems: [String] = []
         let matching = matchKinds(old: old, new: new, problems: &problems)
         var steps: [MigrationStep] = []
@@ -39,7 +50,7 @@ public enum MigrationPlanner {
             steps.append(.renameKind(from: previous.name, to: kind.name))
         }
         for (previous, kind) in matching.pairs {
-            var diff = KindDiff(old: previous, new: kind, options: options)
+            var diff = KindDiff(old: previous, new: kind, oldLayout: state.layout, options: options)
             diff.run()
             steps += diff.steps
             problems += diff.problems

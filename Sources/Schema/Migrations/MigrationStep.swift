@@ -116,10 +116,10 @@ public enum MigrationStep: Sendable, Equatable {
     }
 
     /// The default expression a field's column has, as `TableDDL` writes it; nil for none.
-    public static func defaultSQL(_ field: FieldDefinition) -> String? {
-        if field.isList { return field.defaultValue.map { SQLText.literal($0, for: field) } ?? "'{}'" }
+    public static func defaultSQL(_ field: FieldDefinition, in layout: SchemaLayout = .current) -> String? {
+        if field.isList { return field.defaultValue.map { SQLText.literal($0, for: field, in: layout) } ?? "'{}'" }
         guard let d = field.defaultValue, d != .null else { return nil }
-        return SQLText.literal(d, for: field)
+        return SQLText.literal(d, for: field, in: layout)
     }
 
     /// The SQL statements of this step, without trailing semicolons.
