@@ -50,6 +50,29 @@ extension AudioAPI {
     func download(
         _ request: Request, _ context: AudioRequestContext, queries: KindQueries, id: Int64, grant: AccessGate.Grant
     ) async throws -> Response {
+        do {
+            return try await downloadOnce(request, context, queries: queries, id: id, grant: grant)
+        } catch let gone as ObjectGone {
+            // On disk a reader keeps the replaced file open; an object is gone once deleted. When an
+            // upload replaced the file between our reading the row and reading the object, the row
+            // now names another key: answer from it (once; every check runs again).
+            if case .file(let info) = try await records.fileInfo(id, in: queries), info.key != gone.key {
+                return try await downloadOnce(request, context, queries: queries, id: id, grant: grant)
+            }
+            throw missingFile(gone.file, queries: queries, id: id, context: context, error: gone.error)
+        }
+    }
+
+    /// The object a row named was not there (`download` reads the row again).
+    struct ObjectGone: Error {
+        var file: StoredFileInfo
+        var error: any Error
+        var key: String { file.key }
+    }
+
+    private func downloadOnce(
+        _ request: Request, _ context: AudioRequestContext, queries: KindQueries, id: Int64, grant: AccessGate.Grant
+    ) async throws -> Response {
         let lookup = try await records.fileInfo(id, in: queries)
         if case .ifLinkVerifies(let link) = grant {
             try await access.verifyLink(link, kind: queries.kind.name, id: id, sha256: lookup.sha256, request, context)
@@ -60,35 +83,56 @@ extension AudioAPI {
         case .noFile: throw Self.noFile(queries.kind.name, id)
         case .file(let info): file = info
         }
-        // Opened first, for HEAD and 304 too: a row whose file is gone from disk gets the same clear
-        // answer from every method. Kept open: a concurrent replacement unlinks the old name, but
-        // this descriptor keeps reading it whole.
-        let source: FileByteSource
-        do {
-            source = try FileByteSource(path: files.path(forKey: file.key))
-        } catch {
-            context.logger.error("stored file missing", metadata: ["key": "\(file.key)", "error": "\(error)"])
-            throw Problem(
-                .fileMissing,
-                detail:
-                    "The file of \(queries.kind.name) \(id) is recorded but missing from the server's storage; upload it again (an operator can list such records with `audio-server storage verify`)."
-            )
+        // On disk the file is opened first, for HEAD and 304 too: a row whose file is gone gets the
+        // same clear answer from every method. Kept open: a concurrent replacement unlinks the old
+        // name, but this descriptor keeps reading it whole. Objects are never overwritten (every
+        // upload has a new key), so a replaced object stays whole until it is deleted.
+        var diskSource: FileByteSource?
+        var objects: ObjectFileStore?
+        switch backend {
+        case .disk(let store):
+            do {
+                diskSource = try FileByteSource(path: store.path(forKey: file.key))
+            } catch {
+                throw missingFile(file, queries: queries, id: id, context: context, error: error)
+            }
+        case .objectStorage(let store):
+            objects = store
         }
         let etag = "\"\(file.sha256)\""
         // Without an original name, the kind, id and the detected format's extension (`song-7.wav`).
         let fileExtension = (file.key as NSString).pathExtension
         let fallbackName = "\(queries.kind.name)-\(id)" + (fileExtension.isEmpty ? "" : ".\(fileExtension)")
+        let disposition = Self.contentDisposition(file.originalName ?? fallbackName)
+        if let objects, queries.kind.upload?.download == .redirect {
+            // Every access check (key, scope, signed link) has passed above: hand the bytes over to
+            // the object storage with a short-lived URL whose answer carries our type and name.
+            let url = objects.presignedURL(
+                key: file.key, seconds: Self.redirectLifetimeSeconds, contentType: file.contentType, contentDisposition: disposition)
+            return Response(
+                status: .temporaryRedirect,
+                headers: [.location: url, .cacheControl: "private, no-store", .contentLength: "0"])
+        }
         var headers: HTTPFields = [
             .contentType: file.contentType,
             .eTag: etag,
             .acceptRanges: "bytes",
-            .contentDisposition: Self.contentDisposition(file.originalName ?? fallbackName),
+            .contentDisposition: disposition,
             .cacheControl: "private, max-age=0, must-revalidate",
             // The Content-Type comes from the probe, never the client; a browser must not sniff
             // an uploaded file into HTML or script.
             .xContentTypeOptions: "nosniff",
         ]
+        // Object storage: answers without a body (HEAD, 304, 416) check that the object exists
+        // with one HEAD request, so that a missing object gets the same answer from every method.
+        func objectMustExist() async throws {
+            guard let objects else { return }
+            if try await !objects.exists(key: file.key) {
+                throw ObjectGone(file: file, error: ObjectStorageError.notFound(key: file.key))
+            }
+        }
         if let inm = request.headers[.ifNoneMatch], Self.matches(inm, etag) {
+            try await objectMustExist()
             return Response(status: .notModified, headers: headers)
         }
         var span: ClosedRange<Int64> = 0...(file.size - 1)
@@ -96,6 +140,7 @@ extension AudioAPI {
         let ifRangeOK = request.headers[.ifRange].map { $0.trimmingCharacters(in: .whitespaces) == etag } ?? true
         if let rangeHeader = request.headers[.range], ifRangeOK, let range = ByteRange.parse(rangeHeader) {
             guard let resolved = range.resolve(size: file.size) else {
+                try await objectMustExist()
                 headers[.contentRange] = "bytes */\(file.size)"
                 throw Problem(
                     .rangeNotSatisfiable, detail: "The file has \(file.size) bytes; the requested range \(rangeHeader) lies outside it.",
@@ -107,8 +152,40 @@ extension AudioAPI {
         }
         let length = span.upperBound - span.lowerBound + 1
         headers[.contentLength] = String(length)
-        if request.method == .head { return Response(status: status, headers: headers) }
+        if request.method == .head {
+            try await objectMustExist()
+            return Response(status: status, headers: headers)
+        }
         let start = span.lowerBound
+        if let objects {
+            // Proxy: one ranged GET of exactly the span, streamed through as it arrives.
+            let object: (size: Int64, bytes: ObjectBytes)
+            do {
+                object = try await objects.read(key: file.key, range: start...span.upperBound)
+            } catch let error as ObjectStorageError {
+                if case .notFound = error {
+                    throw ObjectGone(file: file, error: error)
+                }
+                if case .invalidRange = error { throw missingFile(file, queries: queries, id: id, context: context, error: error) }
+                throw error
+            }
+            // An object shorter than the row says (or replaced by hand) must not be sent as this file.
+            guard object.size == file.size || object.size < 0 else {
+                throw FileStoreError.io("stored object \(file.key) has \(object.size) bytes, the record says \(file.size)")
+            }
+            let body = ResponseBody(contentLength: Int(length)) { writer in
+                var sent: Int64 = 0
+                for try await chunk in object.bytes {
+                    sent += Int64(chunk.readableBytes)
+                    guard sent <= length else { throw FileStoreError.io("stored object \(file.key) sent more than asked") }
+                    try await writer.write(chunk)
+                }
+                guard sent == length else { throw FileStoreError.io("stored object \(file.key) ended after \(sent) of \(length) bytes") }
+                try await writer.finish(nil)
+            }
+            return Response(status: status, headers: headers, body: body)
+        }
+        guard let source = diskSource else { throw FileStoreError.io("no file source") }
         let body = ResponseBody(contentLength: Int(length)) { writer in
             var offset = start
             let end = start + length
@@ -134,6 +211,20 @@ extension AudioAPI {
             try await writer.finish(nil)
         }
         return Response(status: status, headers: headers, body: body)
+    }
+
+    /// How long a redirect download's presigned URL works: long enough for a player to start and
+    /// seek (each Range request reuses the URL), short enough that a leaked URL soon stops working.
+    static let redirectLifetimeSeconds = 300
+
+    /// The 404 for a row whose file is gone from the storage (logged for the operator).
+    func missingFile(_ file: StoredFileInfo, queries: KindQueries, id: Int64, context: AudioRequestContext, error: any Error) -> Problem {
+        context.logger.error("stored file missing", metadata: ["key": "\(file.key)", "error": "\(error)"])
+        return Problem(
+            .fileMissing,
+            detail:
+                "The file of \(queries.kind.name) \(id) is recorded but missing from the server's storage; upload it again (an operator can list such records with `audio-server storage verify`)."
+        )
     }
 
     /// `If-None-Match` comparison (weak, as RFC 9110 says for this header).

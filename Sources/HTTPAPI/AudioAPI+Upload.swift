@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KindModel
+import Logging
 import NIOPosix
 import Storage
 
@@ -85,11 +86,14 @@ extension AudioAPI {
             size: size, sha256: sha256, contentType: result.format.contentType, originalName: originalName,
             format: result.format.rawValue, codec: result.codec, durationSeconds: result.durationSeconds,
             sampleRate: result.sampleRate, channels: result.channels, bitrate: result.bitrate)
-        let key = try files.commit(path, kind: kind.name, id: id, fileExtension: result.format.fileExtension)
+        // On disk a rename; on object storage an upload of the local file (multipart when large,
+        // aborted on failure) under a new key. Only then does the row name it.
+        let key = try await backend.commit(
+            path, kind: kind.name, id: id, fileExtension: result.format.fileExtension, contentType: result.format.contentType)
         do {
             switch try await records.attachFile(id, file: file, key: key, ifMatch: ifMatch, in: queries, audit: actor) {
             case .attached(let record, let replacedKey):
-                if let replacedKey, replacedKey != key { files.remove(key: replacedKey) }
+                if let replacedKey, replacedKey != key { await removeCommitted(replacedKey) }
                 return JSONResponse.record(.ok, record)
             case .notFound:
                 throw Problem.notFound(kind: kind.name, id: id)
@@ -97,8 +101,17 @@ extension AudioAPI {
                 throw Self.stale(kind: kind.name, id: id, current: current, action: "check the record")
             }
         } catch {
-            files.remove(key: key)
+            await removeCommitted(key)
             throw error
+        }
+    }
+
+    /// Removes a committed file no row names any more (replaced, deleted, or never attached). A
+    /// failure is logged, not thrown: the row is already right, and the leftover is an orphan that
+    /// `audio-server storage verify --repair` removes.
+    func removeCommitted(_ key: String) async {
+        if let error = await backend.remove(key: key) {
+            records.logger.warning("could not remove a file no record names", metadata: ["key": "\(key)", "error": "\(error)"])
         }
     }
 

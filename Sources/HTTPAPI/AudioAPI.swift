@@ -8,7 +8,11 @@ public import Storage
 public struct AudioAPI: Sendable {
     public let registry: KindRegistry
     public let records: RecordStore
+    /// Local files: uploads being received (`tmp/`), resumable uploads' bytes (`uploads/`), and,
+    /// when `backend` is the disk, the committed files too.
     public let files: FileStore
+    /// Where committed files live (`STORAGE_URL`): this disk store, or object storage.
+    public let backend: FileBackend
     /// Server-wide upload limit; a kind's `upload.max_size` overrides it.
     public let maxUploadBytes: Int64
     /// Whether PostgreSQL is known to be unreachable (`DatabaseHealth`): record routes then answer 503 at once.
@@ -25,11 +29,13 @@ public struct AudioAPI: Sendable {
 
     public init(
         registry: KindRegistry, records: RecordStore, files: FileStore, maxUploadBytes: Int64,
-        health: DatabaseHealth = DatabaseHealth(), cursors: CursorSigner, access: AccessGate, drain: ShutdownDrain = ShutdownDrain()
+        health: DatabaseHealth = DatabaseHealth(), cursors: CursorSigner, access: AccessGate, drain: ShutdownDrain = ShutdownDrain(),
+        backend: FileBackend? = nil
     ) {
         self.registry = registry
         self.records = records
         self.files = files
+        self.backend = backend ?? .disk(files)
         self.maxUploadBytes = maxUploadBytes
         self.health = health
         self.cursors = cursors
@@ -133,7 +139,19 @@ public struct AudioAPI: Sendable {
         if drain.isDraining {
             throw Problem(.draining, detail: "This server got SIGTERM and stops soon; send requests to another.", headers: [.retryAfter: "5"])
         }
-        if let problem = await records.ping() { throw Problem.databaseUnavailable(problem) }
+        // Both at once: a load balancer polls this, and each check has its own deadline. The object
+        // storage's verdict is cached for a few seconds (`ObjectStorageHealth`), so polling it
+        // costs S3 at most one listing per few seconds.
+        async let storage = backend.problem()
+        let database = await records.ping()
+        let storageProblem = await storage
+        if let database { throw Problem.databaseUnavailable(database) }
+        if let storageProblem {
+            throw Problem(
+                .storageUnavailable, detail: "The server cannot reach its object storage right now (\(storageProblem)); retry shortly.",
+                headers: [.retryAfter: "5"])
+        }
+        if case .objectStorage = backend { return JSONResponse.make(.ok, #"{"status":"ok","database":"ok","storage":"ok"}"#) }
         return JSONResponse.make(.ok, #"{"status":"ok","database":"ok"}"#)
     }
 
@@ -283,7 +301,7 @@ public struct AudioAPI: Sendable {
     func delete(_ request: Request, queries: KindQueries, id: Int64, actor: AuditActor) async throws -> Response {
         switch try await records.delete(id, ifMatch: Self.versionGuard(request), in: queries, audit: actor) {
         case .deleted(let fileKey):
-            if let fileKey { files.remove(key: fileKey) }
+            if let fileKey { await removeCommitted(fileKey) }
             // Its resumable uploads end with it (a late append would find no record anyway).
             _ = try? await uploads.deleteSessions(kind: queries.kind.name, recordID: id)
             return Response(status: .noContent)

@@ -11,6 +11,9 @@ public struct ServerConfiguration: Sendable {
     public var port: Int
     /// Folder of stored audio files (and their temporary uploads).
     public var storageDirectory: String
+    /// Object storage for committed files (`STORAGE_URL=s3://…`); nil: they live in
+    /// `storageDirectory`. With it, `storageDirectory` holds only uploads in progress (staging).
+    public var objectStorage: ObjectFileStore?
     /// Largest accepted upload unless a kind's `upload.max_size` says otherwise.
     public var maxUploadBytes: Int64
     /// How concurrent record requests share database round trips.
@@ -81,7 +84,8 @@ public enum ServerApplication {
         let api = AudioAPI(
             registry: registry, records: RecordStore(client: database, logger: logger, sharing: configuration.sharedRoundTrips),
             files: FileStore(root: configuration.storageDirectory), maxUploadBytes: configuration.maxUploadBytes,
-            health: health, cursors: CursorSigner(secret: secret), access: gate, drain: drain)
+            health: health, cursors: CursorSigner(secret: secret), access: gate, drain: drain,
+            backend: configuration.objectStorage.map(FileBackend.objectStorage))
         var services: [any Service] = [database, KeyDirectoryService(directory: keys)]
         services.append(UploadSweeperService(store: api.uploads, interval: configuration.uploadSweepInterval, logger: logger))
         if let watch { services.append(DatabaseWatchService(health: health, configuration: watch, logger: logger)) }

@@ -98,6 +98,9 @@ public struct UploadRules: Sendable, Equatable, Codable {
     public var durationTolerance: DurationTolerance?
     /// `resumable:` tuning of resumable uploads (every kind accepts them; nil: the defaults).
     public var resumable: ResumableRules?
+    /// `download: proxy | redirect`: how a download is served when files live in object storage
+    /// (nil: `proxy`).
+    public var download: DownloadMode?
 
     /// Formats the audio probe recognises. Kept here as names because the kind model sits below the probe.
     public static let knownFormats = ["wav", "aiff", "flac", "mp3", "ogg", "opus", "m4a"]
@@ -113,8 +116,18 @@ public struct UploadRules: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case formats, maxSize = "max_size", durationField = "duration_field", durationTolerance = "duration_tolerance", resumable
+        case formats, maxSize = "max_size", durationField = "duration_field", durationTolerance = "duration_tolerance", resumable, download
     }
+}
+
+/// How a kind's files are downloaded (`upload.download:`). With files on disk both serve the
+/// bytes through the server.
+public enum DownloadMode: String, Sendable, Equatable, Codable, CaseIterable {
+    /// The server reads the object and streams it (HEAD, Range, If-Range, If-None-Match, ETag).
+    case proxy
+    /// After every access check, a 307 to a short-lived presigned GET of the object storage,
+    /// which then serves the bytes (and Range) itself: the bandwidth does not pass through the server.
+    case redirect
 }
 
 /// How a kind's resumable uploads behave (`upload.resumable:`). Every kind accepts resumable

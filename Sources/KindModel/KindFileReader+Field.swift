@@ -253,6 +253,14 @@ extension KindFileReader {
                     }
                 }
             case "resumable": rules.resumable = readResumable(value)
+            case "download":
+                if let text = scalarString(value, key) {
+                    if let mode = DownloadMode(rawValue: text) {
+                        rules.download = mode
+                    } else {
+                        problem(value, "upload.download '\(text)' must be proxy (the server streams the file) or redirect (a 307 to a presigned object-storage URL)")
+                    }
+                }
             default:
                 problem(keyNode, "unknown upload key '\(key)'; expected one of: \(Self.uploadKeys.sorted().joined(separator: ", "))")
             }

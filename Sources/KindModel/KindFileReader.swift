@@ -13,7 +13,7 @@ struct KindFileReader {
         "name", "description", "aliases", "additional_fields", "fields", "upload", "indexes", "renamed_from", "access",
     ]
     static let commonFieldKeys: Set<String> = ["type", "description", "required", "default", "unique", "index", "browse", "renamed_from"]
-    static let uploadKeys: Set<String> = ["formats", "max_size", "duration_field", "duration_tolerance", "resumable"]
+    static let uploadKeys: Set<String> = ["formats", "max_size", "duration_field", "duration_tolerance", "resumable", "download"]
     static let resumableKeys: Set<String> = ["expires", "max_append"]
 
     /// Constraint keys each type accepts, beyond the common ones.

@@ -17,8 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var settings: Settings
     @Option(help: "Address to listen on (env HOST, default 127.0.0.1).") var host: String?
     @Option(help: "Port to listen on (env PORT, default 8080).") var port: Int?
-    @Option(name: .customLong("storage-dir"), help: "Where audio files are stored (env STORAGE_DIR, default ./storage).")
-    var storageDir: String?
+    @OptionGroup var storage: StorageOptions
     @Option(name: .customLong("max-upload-bytes"), help: "Largest accepted upload, e.g. 536870912 or 512MiB (env MAX_UPLOAD_BYTES, default 512MiB).")
     var maxUploadBytes: String?
     @Option(name: .customLong("db-pool-size"), help: "PostgreSQL connections the server keeps open (env DB_POOL_SIZE, default 32).")
@@ -142,13 +141,17 @@ struct ServeCommand: AsyncParsableCommand {
         guard ["on", "off", "true", "false", "1", "0"].contains(benchText) else {
             throw ValidationError("BENCH_ROUTES must be on or off, got '\(benchText)'")
         }
+        // Before the database: a wrong bucket, endpoint or credential is named at once.
+        let files = try await storage.resolve()
+        if let objects = files.objects { logger.info("files in object storage", metadata: ["storage_url": "\(objects.description)", "staging_dir": "\(files.localRoot)"]) }
         var configuration = ServerConfiguration(
-            host: host, port: port, storageDirectory: storageDir ?? env["STORAGE_DIR"] ?? "./storage",
+            host: host, port: port, storageDirectory: files.localRoot,
             maxUploadBytes: uploadLimit, sharedRoundTrips: sharing, secretKey: secret,
             connections: connections,
             allowedHosts: hosts, benchRoutes: ["on", "true", "1"].contains(benchText),
             trustedProxies: proxies, corsOrigins: cors)
         configuration.failedAuthBurst = failedAuthBurst
+        configuration.objectStorage = files.objects
 
         let unfinished = FileStore(root: configuration.storageDirectory).removeUnfinishedUploads()
         if unfinished > 0 { logger.notice("removed unfinished uploads left by an earlier run", metadata: ["count": "\(unfinished)"]) }

@@ -15,8 +15,8 @@ import Testing
         return (id, bytes, "\"\(Fixture.sha256(bytes))\"")
     }
 
-    @Test func fullDownloadAndHead() async throws {
-        try await TestServer.run { client, _ in
+    @Test(arguments: TestBackend.all) func fullDownloadAndHead(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, _ in
             let (id, bytes, etag) = try await songWithFile(client)
             let full = try await client.get("/api/audio/song/\(id)/file")
             #expect(full.status == .ok)
@@ -32,8 +32,8 @@ import Testing
         }
     }
 
-    @Test func conditionalAndRanges() async throws {
-        try await TestServer.run { client, _ in
+    @Test(arguments: TestBackend.all) func conditionalAndRanges(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, _ in
             let (id, bytes, etag) = try await songWithFile(client)
             let uri = "/api/audio/song/\(id)/file"
             let size = bytes.count
@@ -70,8 +70,8 @@ import Testing
         }
     }
 
-    @Test func noFileYetAndUnknowns() async throws {
-        try await TestServer.run { client, _ in
+    @Test(arguments: TestBackend.all) func noFileYetAndUnknowns(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, _ in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":2}"#)
             let none = try await client.get("/api/audio/song/\(id)/file")
             #expect(none.status == .notFound && none.isProblem)

@@ -28,9 +28,9 @@ import Testing
 
     /// Past `UploadSink.writeBehindBytes` (8 MiB) the sink starts write-back as it goes; the file
     /// must still arrive whole, byte for byte, by both upload forms.
-    @Test func uploadsPastTheWriteBehindStepAreStoredWhole() async throws {
+    @Test(arguments: TestBackend.all) func uploadsPastTheWriteBehindStepAreStoredWhole(_ backend: TestBackend) async throws {
         let bytes = Self.wav(dataBytes: 20 << 20)
-        try await TestServer.run { client, context in
+        try await TestServer.run(backend: backend) { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"big","duration":119}"#)
             let raw = try await client.uploadRaw("/api/audio/song/\(id)", bytes: bytes, contentType: "audio/wav")
             #expect(raw.status == .ok, "\(raw.text.prefix(300))")
@@ -43,21 +43,22 @@ import Testing
                 headers: [.contentType: body.contentType], body: ByteBuffer(bytes: body.bytes))
             #expect(multipart.status == .ok)
             #expect(try multipart.json()["file"]?["sha256"]?.stringValue == Fixture.sha256(bytes))
-            let stored = context.storedFiles()
-            #expect(stored.count == 1)
+            let stored = try await context.files()
+            #expect(stored.count == 1, "\(stored)")
+            #expect(try await context.openMultipartUploads().isEmpty)
             let path = try #require(stored.first)
-            let onDisk = try #require(FileManager.default.contents(atPath: context.storageDirectory + "/" + path))
-            #expect(onDisk.count == bytes.count && Fixture.sha256(Array(onDisk)) == Fixture.sha256(bytes))
+            let onDisk = try await context.fileBytes(path)
+            #expect(onDisk.count == bytes.count && Fixture.sha256(onDisk) == Fixture.sha256(bytes))
         }
     }
 }
 
 @Suite struct StoredFileEdgeTests {
-    @Test func aFileMissingFromDiskIsTheSame404ForEveryMethod() async throws {
-        try await TestServer.run { client, context in
+    @Test(arguments: TestBackend.all) func aFileMissingFromDiskIsTheSame404ForEveryMethod(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             #expect(try await client.upload("/api/audio/song/\(id)", file: "wav_mono_s16.wav").status == .ok)
-            for path in context.storedFiles() { try FileManager.default.removeItem(atPath: context.storageDirectory + "/" + path) }
+            for key in try await context.files() { try await context.removeFile(key) }
             let uri = "/api/audio/song/\(id)/file"
             let get = try await client.get(uri)
             let head = try await client.execute(uri: uri, method: .head)
@@ -70,8 +71,8 @@ import Testing
         }
     }
 
-    @Test func aRawUploadDownloadsUnderANameWithItsFormatsExtension() async throws {
-        try await TestServer.run { client, _ in
+    @Test(arguments: TestBackend.all) func aRawUploadDownloadsUnderANameWithItsFormatsExtension(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, _ in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let upload = try await client.uploadRaw("/api/audio/song/\(id)", bytes: try Fixture.bytes("wav_mono_s16.wav"), contentType: "audio/wav")
             #expect(upload.status == .ok)

@@ -46,8 +46,8 @@ import Testing
         """,
     ]
 
-    @Test func chunksWithChecksumsEndAsAPlainUpload() async throws {
-        try await TestServer.run { client, context in
+    @Test(arguments: TestBackend.all) func chunksWithChecksumsEndAsAPlainUpload(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, context in
             let wav = try Fixture.bytes("wav_stereo_s16.wav")
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let created = try await client.tusCreate(
@@ -79,7 +79,8 @@ import Testing
             #expect(file["original_name"] == "take 1.wav")
             // The session is gone, its bytes moved into place: one stored file, nothing partial.
             #expect(try await client.tusHead(location).status == .notFound)
-            #expect(context.storedFiles().count == 1 && context.storedFiles()[0].hasPrefix("files/song/"))
+            let stored = try await context.files()
+            #expect(stored.count == 1 && stored[0].hasPrefix("files/song/"), "\(stored)")
             // The audit trail has the upload like a PUT's.
             #expect(try await context.auditRows().contains { $0.action == "upload" && $0.recordID == id })
         }
@@ -87,8 +88,8 @@ import Testing
 
     /// The appends carry the file's SHA-256 along; a server that did not see them (the state is
     /// per process) reads the file instead, and gets the same hash.
-    @Test func theHashIsRightWithOrWithoutTheRunningState() async throws {
-        try await TestServer.run { client, _ in
+    @Test(arguments: TestBackend.all) func theHashIsRightWithOrWithoutTheRunningState(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, _ in
             let wav = try Fixture.bytes("wav_stereo_s16.wav")
             for forget in [false, true] {
                 let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
@@ -252,8 +253,8 @@ import Testing
         }
     }
 
-    @Test func creationWithUploadAndRefusedCompletions() async throws {
-        try await TestServer.run(extraKinds: Self.smallKinds) { client, context in
+    @Test(arguments: TestBackend.all) func creationWithUploadAndRefusedCompletions(_ backend: TestBackend) async throws {
+        try await TestServer.run(extraKinds: Self.smallKinds, backend: backend) { client, context in
             let wav = try Fixture.bytes("wav_stereo_s16.wav")  // 1.5 s
             // The whole file in the creation request.
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
@@ -281,11 +282,11 @@ import Testing
             #expect(try await client.tusCreate("clip", clip, length: wav.count).status == .contentTooLarge)
 
             // Left: the first upload's file and the second session's 3000 bytes.
-            let stored = context.storedFiles()
+            let stored = try await context.files()
             #expect(stored.count == 2 && stored.filter { $0.hasPrefix("uploads/") }.count == 1, "\(stored)")
             let rest = try await client.tusPatch(try #require(part.headers[.location]), offset: 3000, Array(wav[3000...]))
             #expect(rest.status == .noContent)
-            #expect(context.storedFiles().count == 1)  // the replaced file removed, the partial moved into place
+            #expect(try await context.files().count == 1)  // the replaced file removed, the partial moved into place
         }
     }
 

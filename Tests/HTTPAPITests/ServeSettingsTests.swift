@@ -41,6 +41,9 @@ import Testing
         try expectRefused(
             setting: "FAILED_AUTH_LIMIT", value: "0", argumentSets: [["serve"]], message: "FAILED_AUTH_LIMIT must be a whole number 1–1000000")
         try expectRefused(setting: "DRAIN_DELAY", value: "soon", argumentSets: [["serve"]], message: "DRAIN_DELAY must be a duration")
+        try expectRefused(
+            setting: "STORAGE_URL", value: "ftp://files.example.com/audio",
+            argumentSets: [["serve"], ["serve", "--storage-url", "s3://ab?endpoint=http://127.0.0.1:1"]], message: "is not usable")
     }
 
     /// Runs `serve` with `setting=value` in the environment, once per argument set, and expects each

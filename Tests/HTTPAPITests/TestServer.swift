@@ -10,6 +10,7 @@ import Schema
 import Storage
 import Synchronization
 import TestSupport
+import Testing
 
 /// What a test gets besides the HTTP client: where the server's data lives.
 struct ServerContext: Sendable {
@@ -20,6 +21,9 @@ struct ServerContext: Sendable {
     let adminSecret: String
     /// The kinds the server serves (a `KindReloader` on it is what SIGHUP runs).
     let registry: KindRegistry
+    /// The object storage committed files go to (`TestBackend.s3`); nil: they live in
+    /// `storageDirectory`, which then holds only uploads in progress.
+    var objects: ObjectFileStore? = nil
     var migrationsDirectory: String { kindsDirectory + "/../migrations" }
 
     /// The stored and temporary files once the server had up to 5 s to remove what a dropped
@@ -52,6 +56,15 @@ struct ServerContext: Sendable {
     }
 }
 
+/// Where a test server keeps committed files: on disk, or in the throwaway SeaweedFS (only when
+/// `TEST_S3_URL` is set: run through `scripts/with-test-s3.sh`).
+enum TestBackend: String, Sendable, CustomTestStringConvertible {
+    case disk, s3
+    var testDescription: String { rawValue }
+    /// The backends a parameterised test runs on here.
+    static var all: [TestBackend] { TestObjectStorage.configured ? [.disk, .s3] : [.disk] }
+}
+
 /// Starts the real server — real kinds, real migrations, real PostgreSQL — for one test.
 enum TestServer {
     static let repoKinds = TestDatabase.repositoryRoot.appendingPathComponent("kinds").path
@@ -68,6 +81,7 @@ enum TestServer {
         trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil, failedAuthBurst: Int = 20,
         keyReloadInterval: Duration = .seconds(30),
         uploadSweepInterval: Duration = .seconds(30), drain: ShutdownDrain = ShutdownDrain(),
+        backend: TestBackend = .disk, objectStorage: ObjectFileStore? = nil,
         _ body: @Sendable (any TestClientProtocol, ServerContext) async throws -> T
     ) async throws -> T {
         let fm = FileManager.default
@@ -110,12 +124,18 @@ enum TestServer {
         configuration.failedAuthBurst = failedAuthBurst
         configuration.keyReloadInterval = keyReloadInterval
         configuration.uploadSweepInterval = uploadSweepInterval
+        if let objectStorage {
+            configuration.objectStorage = objectStorage
+        } else if backend == .s3 {
+            configuration.objectStorage = try TestObjectStorage.store()
+        }
         let registry = KindRegistry(catalog)
         let app = ServerApplication.make(
             configuration: configuration, registry: registry, database: database,
             watch: watch, keyChanges: keyChanges ? try url.connectionConfiguration() : nil, drain: drain, logger: logger)
         let context = ServerContext(
-            databaseURL: url, storageDirectory: storageDir, kindsDirectory: kindsDir, adminSecret: adminSecret, registry: registry)
+            databaseURL: url, storageDirectory: storageDir, kindsDirectory: kindsDir, adminSecret: adminSecret, registry: registry,
+            objects: configuration.objectStorage)
         return try await app.test(setup) { client in
             if let port = client.port { adminSecrets.withLock { $0[port] = adminSecret } }
             defer { if let port = client.port { _ = adminSecrets.withLock { $0.removeValue(forKey: port) } } }

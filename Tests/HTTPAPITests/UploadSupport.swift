@@ -3,6 +3,7 @@ import Foundation
 import HummingbirdTesting
 import KindModel
 import NIOCore
+import Storage
 import TestSupport
 
 /// The probe's committed fixtures, reused as real uploads.
@@ -61,6 +62,43 @@ extension TestClientProtocol {
 }
 
 extension ServerContext {
+    /// Committed files and uploads in progress, relative keys: the objects under the test's prefix
+    /// (`files/…`) plus every local file (`tmp/…`, `uploads/…`); on disk, `storedFiles()`.
+    func files() async throws -> [String] {
+        guard let objects else { return storedFiles() }
+        let keys = try await objects.client.listAllObjects().map(\.key)
+        return (keys + storedFiles()).sorted()
+    }
+
+    /// Multipart uploads neither completed nor aborted (always none on disk).
+    func openMultipartUploads() async throws -> [String] {
+        guard let objects else { return [] }
+        return try await objects.client.listMultipartUploads().map(\.key)
+    }
+
+    /// The bytes of a committed file.
+    func fileBytes(_ key: String) async throws -> [UInt8] {
+        if let objects { return Array(buffer: try await objects.client.getObjectBytes(key: key)) }
+        guard let data = FileManager.default.contents(atPath: storageDirectory + "/" + key) else { throw TestFailure("no file \(key)") }
+        return Array(data)
+    }
+
+    /// Deletes a committed file behind the server's back.
+    func removeFile(_ key: String) async throws {
+        if let objects { return try await objects.client.deleteObject(key: key) }
+        try FileManager.default.removeItem(atPath: storageDirectory + "/" + key)
+    }
+
+    /// `files()` once the server had up to 5 s to remove what a dropped upload left.
+    func filesAfterCleanup() async throws -> [String] {
+        var leftovers = try await files()
+        for _ in 0..<100 where !leftovers.isEmpty {
+            try await Task.sleep(for: .milliseconds(50))
+            leftovers = try await files()
+        }
+        return leftovers
+    }
+
     /// Every regular file under the storage folder, relative to it.
     func storedFiles() -> [String] {
         let fm = FileManager.default

@@ -19,8 +19,8 @@ import Testing
         ("m4a_aac_stereo.m4a", "m4a", "aac", "audio/mp4", 3.0),
     ]
 
-    @Test func everyFormatIsProbedAndStored() async throws {
-        try await TestServer.run { client, context in
+    @Test(arguments: TestBackend.all) func everyFormatIsProbedAndStored(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, context in
             for expected in Self.formats {
                 let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
                 let response = try await client.upload("/api/audio/song/\(id)", file: expected.file)
@@ -40,13 +40,13 @@ import Testing
                 #expect(file["sample_rate"]?.int64 != nil && file["channels"]?.int64 == 2)
                 #expect(try await client.get("/api/audio/song/\(id)").json() == record)
             }
-            #expect(context.storedFiles().count == Self.formats.count)
-            #expect(context.storedFiles().allSatisfy { $0.hasPrefix("files/song/") })
+            #expect(try await context.files().count == Self.formats.count)
+            #expect(try await context.files().allSatisfy { $0.hasPrefix("files/song/") })
         }
     }
 
-    @Test func detectionIsByContent() async throws {
-        try await TestServer.run { client, context in
+    @Test(arguments: TestBackend.all) func detectionIsByContent(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let wav = try await client.upload("/api/audio/song/\(id)", file: "wav_mono_s16.wav", declaredType: "text/plain")
             #expect(wav.status == .ok)
@@ -61,12 +61,12 @@ import Testing
             let png = try await client.upload("/api/audio/song/\(id)", file: "not_audio.png", declaredType: "audio/wav")
             #expect(png.status == .unsupportedMediaType)
             // Only the one accepted file remains; refused uploads left nothing behind.
-            #expect(context.storedFiles().count == 1)
+            #expect(try await context.files().count == 1)
         }
     }
 
-    @Test func corruptAndTruncatedFilesAre415WithReason() async throws {
-        try await TestServer.run { client, context in
+    @Test(arguments: TestBackend.all) func corruptAndTruncatedFilesAre415WithReason(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             for file in [
                 "bad_wav_truncated.wav", "bad_flac_truncated.flac", "bad_m4a_no_moov.m4a", "bad_ogg_truncated.ogg", "bad_wav_zero_channels.wav",
@@ -76,13 +76,13 @@ import Testing
                 let detail = try response.json()["detail"]?.stringValue ?? ""
                 #expect(detail.contains("truncated") || detail.contains("corrupt"), "\(file): \(detail)")
             }
-            #expect(context.storedFiles().isEmpty)
+            #expect(try await context.files().isEmpty)
             #expect(try await client.get("/api/audio/song/\(id)").json()["file"] == .null)
         }
     }
 
-    @Test func uploadProblems() async throws {
-        try await TestServer.run { client, context in
+    @Test(arguments: TestBackend.all) func uploadProblems(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             var noFile = MultipartBody()
             noFile.addField(name: "title", value: "no file here")
@@ -98,13 +98,13 @@ import Testing
             #expect(named.status == .ok)
             let json = try await client.uploadRaw("/api/audio/song/\(id)", bytes: Array("{}".utf8), contentType: "application/json")
             #expect(json.status == .unsupportedMediaType && json.isProblem)
-            #expect(context.storedFiles().count == 1)
-            #expect(!context.storedFiles().contains { $0.hasPrefix("tmp/") })
+            #expect(try await context.files().count == 1)
+            #expect(try await !context.files().contains { $0.hasPrefix("tmp/") })
         }
     }
 
-    @Test func malformedMultipartAndOversizedOtherPartsAre400AndLeaveNothing() async throws {
-        try await TestServer.run { client, context in
+    @Test(arguments: TestBackend.all) func malformedMultipartAndOversizedOtherPartsAre400AndLeaveNothing(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             // A delimiter followed by neither CRLF nor "--".
             var body = MultipartBody()
@@ -124,13 +124,13 @@ import Testing
                 headers: [.contentType: chatty.contentType], body: ByteBuffer(bytes: chatty.bytes))
             #expect(tooMuch.status == .badRequest && tooMuch.isProblem)
             #expect(try tooMuch.json()["detail"]?.stringValue?.contains("1 MiB") == true)
-            #expect(context.storedFiles().isEmpty)
+            #expect(try await context.files().isEmpty)
             #expect(try await client.get("/api/audio/song/\(id)").json()["file"] == .null)
         }
     }
 
-    @Test func truncatedMultipartIs400AndLeavesNothing() async throws {
-        try await TestServer.run { client, context in
+    @Test(arguments: TestBackend.all) func truncatedMultipartIs400AndLeavesNothing(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             var body = MultipartBody()
             body.addFile(filename: "x.wav", contentType: "audio/wav", bytes: try Fixture.bytes("wav_mono_s16.wav"))
@@ -141,12 +141,12 @@ import Testing
                 headers: [.contentType: body.contentType], body: ByteBuffer(bytes: cut))
             #expect(response.status == .badRequest && response.isProblem)
             #expect(try response.json()["type"] == "/problems/truncated-upload")
-            #expect(context.storedFiles().isEmpty)
+            #expect(try await context.files().isEmpty)
             #expect(try await client.get("/api/audio/song/\(id)").json()["file"] == .null)
         }
     }
 
-    @Test func sizeLimits() async throws {
+    @Test(arguments: TestBackend.all) func sizeLimits(_ backend: TestBackend) async throws {
         let small = """
             name: clip
             fields:
@@ -155,7 +155,7 @@ import Testing
               max_size: 20KB
               formats: [wav]
             """
-        try await TestServer.run(extraKinds: ["clip.yaml": small], maxUploadBytes: 40_000) { client, context in
+        try await TestServer.run(extraKinds: ["clip.yaml": small], maxUploadBytes: 40_000, backend: backend) { client, context in
             let clip = try await client.create(#"{"filetype":"clip","name":"c"}"#)
             let big = try await client.upload("/api/audio/clip/\(clip)", file: "wav_mono_s16.wav")  // 32 KB > 20 KB
             #expect(big.status == .contentTooLarge && big.isProblem)
@@ -171,11 +171,11 @@ import Testing
             let song = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let overServer = try await client.upload("/api/audio/song/\(song)", file: "wav_stereo_s16.wav")  // 66 KB > 40 KB
             #expect(overServer.status == .contentTooLarge)
-            #expect(context.storedFiles().isEmpty)
+            #expect(try await context.files().isEmpty)
         }
     }
 
-    @Test func formatsAcceptedByKind() async throws {
+    @Test(arguments: TestBackend.all) func formatsAcceptedByKind(_ backend: TestBackend) async throws {
         let kind = """
             name: voice
             fields:
@@ -183,7 +183,7 @@ import Testing
             upload:
               formats: [mp3, opus]
             """
-        try await TestServer.run(extraKinds: ["voice.yaml": kind]) { client, _ in
+        try await TestServer.run(extraKinds: ["voice.yaml": kind], backend: backend) { client, _ in
             let id = try await client.create(#"{"filetype":"voice","name":"v"}"#)
             let wav = try await client.upload("/api/audio/voice/\(id)", file: "wav_mono_s16.wav")
             #expect(wav.status == .unsupportedMediaType)
@@ -192,7 +192,7 @@ import Testing
         }
     }
 
-    @Test func durationToleranceFromYAML() async throws {
+    @Test(arguments: TestBackend.all) func durationToleranceFromYAML(_ backend: TestBackend) async throws {
         let kind = """
             name: track
             fields:
@@ -202,7 +202,7 @@ import Testing
               duration_field: duration
               duration_tolerance: 1s
             """
-        try await TestServer.run(extraKinds: ["track.yaml": kind]) { client, context in
+        try await TestServer.run(extraKinds: ["track.yaml": kind], backend: backend) { client, context in
             let wrong = try await client.create(#"{"filetype":"track","duration":100}"#)
             let refused = try await client.upload("/api/audio/track/\(wrong)", file: "wav_stereo_s16.wav")  // 1.5 s
             #expect(refused.status == .unprocessableContent && refused.isProblem)
@@ -210,30 +210,30 @@ import Testing
             #expect(detail.contains("1.500") && detail.contains("100"), "\(detail)")
             let right = try await client.create(#"{"filetype":"track","duration":2}"#)
             #expect(try await client.upload("/api/audio/track/\(right)", file: "wav_stereo_s16.wav").status == .ok)
-            #expect(context.storedFiles().count == 1)
+            #expect(try await context.files().count == 1)
         }
     }
 
-    @Test func replacingAndDeletingRemoveOldFiles() async throws {
-        try await TestServer.run { client, context in
+    @Test(arguments: TestBackend.all) func replacingAndDeletingRemoveOldFiles(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let first = try await client.upload("/api/audio/song/\(id)", file: "wav_mono_s16.wav")
-            let firstFiles = context.storedFiles()
+            let firstFiles = try await context.files()
             #expect(firstFiles.count == 1)
             let second = try await client.upload("/api/audio/song/\(id)", file: "flac_stereo.flac")
             #expect(second.status == .ok)
-            let secondFiles = context.storedFiles()
+            let secondFiles = try await context.files()
             #expect(secondFiles.count == 1 && secondFiles != firstFiles && secondFiles[0].hasSuffix(".flac"))
             let t1 = try first.json()["updated_at"]?.stringValue ?? ""
             let t2 = try second.json()["updated_at"]?.stringValue ?? ""
             #expect(t2 > t1)
             #expect(try await client.execute(uri: "/api/audio/song/\(id)", method: .delete).status == .noContent)
-            #expect(context.storedFiles().isEmpty)
+            #expect(try await context.files().isEmpty)
         }
     }
 
-    @Test func concurrentUploadsLeaveOneConsistentOutcome() async throws {
-        try await TestServer.run(setup: .live) { client, context in
+    @Test(arguments: TestBackend.all) func concurrentUploadsLeaveOneConsistentOutcome(_ backend: TestBackend) async throws {
+        try await TestServer.run(setup: .live, backend: backend) { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let files = ["wav_mono_s16.wav", "flac_stereo.flac", "mp3_cbr_info.mp3", "opus_mono.opus", "wav_stereo_s16.wav", "m4a_aac_stereo.m4a"]
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
@@ -241,23 +241,23 @@ import Testing
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(statuses.allSatisfy { $0 == .ok })
-            let stored = context.storedFiles()
+            let stored = try await context.files()
             #expect(stored.count == 1, "\(stored)")
             let record = try await client.get("/api/audio/song/\(id)").json()
             let sha = try #require(record["file"]?.objectValue?["sha256"]?.stringValue)
-            let onDisk = try #require(FileManager.default.contents(atPath: context.storageDirectory + "/" + stored[0]))
-            #expect(Fixture.sha256(Array(onDisk)) == sha)
+            let onDisk = try await context.fileBytes(stored[0])
+            #expect(Fixture.sha256(onDisk) == sha)
         }
     }
 
-    @Test func droppedConnectionLeavesNothingBehind() async throws {
-        try await TestServer.run(setup: .live) { client, context in
+    @Test(arguments: TestBackend.all) func droppedConnectionLeavesNothingBehind(_ backend: TestBackend) async throws {
+        try await TestServer.run(setup: .live, backend: backend) { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let port = try #require(client.port)
             let wav = try Fixture.bytes("wav_stereo_s16.wav")
             // Announce 10 MB, send a few KB of a real file, then hang up.
             try await RawConnection.hangUpMidUpload(port: port, id: id, body: Array(wav.prefix(20_000)))
-            let leftovers = try await context.storedFilesAfterCleanup()
+            let leftovers = try await context.filesAfterCleanup()
             #expect(leftovers.isEmpty, "\(leftovers)")
             #expect(try await client.get("/api/audio/song/\(id)").json()["file"] == .null)
             // The server still serves.
@@ -265,8 +265,8 @@ import Testing
         }
     }
 
-    @Test func expectContinueIsAnsweredBeforeTheBody() async throws {
-        try await TestServer.run(setup: .live) { client, _ in
+    @Test(arguments: TestBackend.all) func expectContinueIsAnsweredBeforeTheBody(_ backend: TestBackend) async throws {
+        try await TestServer.run(setup: .live, backend: backend) { client, _ in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let port = try #require(client.port)
             let wav = try Fixture.bytes("wav_mono_s16.wav")

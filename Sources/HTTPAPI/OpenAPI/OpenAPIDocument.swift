@@ -406,6 +406,22 @@ public enum OpenAPIDocument {
                 "`bytes first-last/size`.", required: true,
                 schema: .object(JSONObject([("type", "string"), ("pattern", "^bytes [0-9]+-[0-9]+/[0-9]+$")])))
         )
+        // `upload.download: redirect`: with files in object storage, a 307 to a presigned URL.
+        let redirect: [(String, JSONValue)] =
+            kind.upload?.download == .redirect
+            ? [
+                (
+                    "307",
+                    .object(
+                        JSONObject([
+                            (
+                                "description",
+                                "With files in object storage (this kind has `upload.download: redirect`): after every access check, the file is at `Location`, a presigned URL valid for 300 s that answers Range requests itself."
+                            ),
+                            ("headers", .object(JSONObject([("Location", header("The presigned URL.", required: true))]))),
+                        ]))
+                )
+            ] : []
         return operation(
             "\(head ? "head" : "download")_\(kind.name)_file", tag: kind.name,
             summary: head
@@ -421,6 +437,7 @@ public enum OpenAPIDocument {
             responses: [
                 ("200", withBody("The whole file, with `Content-Type` of its format.", headers: fileHeaders)),
                 ("206", withBody("The requested byte range.", headers: fileHeaders + [contentRange])),
+            ] + redirect + [
                 (
                     "304",
                     .object(

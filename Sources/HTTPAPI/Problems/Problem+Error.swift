@@ -73,6 +73,11 @@ extension Problem {
         where channel == .ioOnClosedChannel || channel == .eof || channel == .inputClosed || channel == .outputClosed:
             logger.debug("client closed the connection during the request", metadata: ["error": "\(channel)", "path": "\(request.uri.path)"])
             return clientGone
+        case let objects as ObjectStorageError:
+            // Object storage failing (down, refusing our credentials, …): the client's request was
+            // fine, and nothing was changed (the record keeps its previous file).
+            logger.error("object storage failed", metadata: ["error": "\(objects)", "path": "\(request.uri.path)"])
+            return Problem.storageUnavailable(objects.description)
         case let file as FileStoreError where file.isOutOfSpace:
             logger.warning("storage is full", metadata: ["error": "\(file)", "path": "\(request.uri.path)"])
             return Problem(

@@ -97,6 +97,13 @@ extension Problem {
         Problem(.notFound, detail: "There is no \(kind) with id \(id).")
     }
 
+    /// 503 while the object storage holding the files cannot be used; `Retry-After` says when to try again.
+    static func storageUnavailable(_ reason: String) -> Problem {
+        Problem(
+            .storageUnavailable, detail: "The server cannot use its file storage right now (\(reason)); nothing was changed, retry shortly.",
+            headers: [.retryAfter: "5"])
+    }
+
     /// 503 while PostgreSQL cannot be reached; `Retry-After` says when to try again.
     static func databaseUnavailable(_ reason: String) -> Problem {
         Problem(

@@ -52,6 +52,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case scopeMissing = "scope-missing"
     case sortNeedsIndex = "sort-needs-index"
     case staleVersion = "stale-version"
+    case storageUnavailable = "storage-unavailable"
     case tooLarge = "too-large"
     case tooManyConnections = "too-many-connections"
     case tooManyFailures = "too-many-failures"
@@ -76,7 +77,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
             .inconsistentUploadLength, .invalidValue, .jsonLimit, .malformedBody, .malformedChunkedBody, .malformedJSON, .malformedMultipart,
             .malformedRequest, .missingFile, .missingFiletype, .multipleFiles, .notAnObject, .truncatedUpload, .validation, .sortNeedsIndex:
             .badRequest
-        case .databaseUnavailable, .draining, .tooManyConnections: .serviceUnavailable
+        case .databaseUnavailable, .draining, .storageUnavailable, .tooManyConnections: .serviceUnavailable
         case .durationMismatch: .unprocessableContent
         case .fileMissing, .keyNotFound, .noFile, .noRoute, .notFound, .unknownKind, .uploadNotFound: .notFound
         case .formatNotAccepted, .notAudio, .unsupportedContentEncoding, .unsupportedMediaType: .unsupportedMediaType
@@ -104,6 +105,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .clientClosed: "Connection closed by the client"
         case .constraint: "Database constraint refused the record"
         case .databaseUnavailable: "Database unavailable"
+        case .storageUnavailable: "File storage unavailable"
         case .draining: "Server shutting down"
         case .durationMismatch: "Duration does not match the record"
         case .emptyFile: "Empty file"

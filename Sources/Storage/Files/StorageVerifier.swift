@@ -15,6 +15,8 @@ public enum StorageMismatch: Sendable, Hashable, CustomStringConvertible {
     /// A resumable upload's bytes whose session expired or does not exist (the sweeper removes
     /// expired ones within a minute while a server runs).
     case abandonedUpload(path: String)
+    /// An object storage multipart upload never completed nor aborted (its parts cost storage).
+    case abandonedMultipartUpload(key: String, uploadID: String)
 
     public var description: String {
         switch self {
@@ -23,13 +25,14 @@ public enum StorageMismatch: Sendable, Hashable, CustomStringConvertible {
         case .orphan(let key): "orphan: \(key) belongs to no record"
         case .staleTemporary(let path): "orphan: unfinished upload \(path)"
         case .abandonedUpload(let path): "orphan: abandoned resumable upload \(path) (its session expired or is gone)"
+        case .abandonedMultipartUpload(let key, let uploadID): "orphan: abandoned multipart upload \(uploadID) of \(key)"
         }
     }
 
     /// Orphans can be removed safely; missing or corrupted files need a person.
     public var isRepairable: Bool {
         switch self {
-        case .orphan, .staleTemporary, .abandonedUpload: true
+        case .orphan, .staleTemporary, .abandonedUpload, .abandonedMultipartUpload: true
         case .missing, .corrupted: false
         }
     }
