@@ -32,7 +32,7 @@ function signOut() {
 }
 
 function signInPage(access) {
-  const input = h('input', { id: 'api-key', name: 'key', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false', pattern: 'afs_[A-Za-z0-9_-]{43}', size: 50 });
+  const input = h('input', { id: 'api-key', name: 'key', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false', pattern: 'afs_[A-Za-z0-9_\\-]{43}', size: 50 });
   const status = h('div', { 'aria-live': 'polite' });
   const form = h('form', {
     id: 'sign-in-form',

@@ -143,9 +143,11 @@ function recordForm(kind, record) {
       if (m[2] !== undefined && markItem(fieldEl, Number(m[2]), issue.message)) continue;
       const p = fieldEl.querySelector(':scope > .error');
       p.hidden = false; p.textContent = p.textContent ? `${p.textContent} ${issue.message}` : issue.message;
-      const input = fieldEl.querySelector('input, select, textarea');
-      if (input && fieldEl.tagName !== 'FIELDSET') input.setAttribute('aria-invalid', 'true');
-      firstBad = firstBad || input;
+      if (fieldEl.tagName !== 'FIELDSET') {
+        const input = fieldEl.querySelector('input, select, textarea');
+        input.setAttribute('aria-invalid', 'true');
+        firstBad = firstBad || input;
+      }
       // Too many items: say so beside each item past the limit (the eleventh of at most ten).
       if (issue.code === 'max_items') {
         const field = kind.fields.find((f) => f.name === m[1]);
@@ -153,6 +155,7 @@ function recordForm(kind, record) {
         for (let i = field.max_items; i < items.length; i += 1) markItem(fieldEl, i, `Item ${i + 1} is over the limit of ${field.max_items} items: remove it.`);
       }
     }
+    if (!firstBad) firstBad = element.querySelector('.has-error button, .has-error input, .has-error select');
     if (firstBad) firstBad.focus();
     return left;
   }

@@ -29,7 +29,7 @@ let firstPage = true;
  * (keyboard and screen-reader users start there, not on a link that no longer exists). */
 export function show(title, ...content) {
   const main = document.getElementById('main');
-  main.replaceChildren(h('h1', { id: 'page-title', tabindex: '-1' }, title), ...content);
+  main.replaceChildren(h('h1', { id: 'page-title', tabindex: '-1' }, title), ...content.filter((c) => c !== null && c !== undefined && c !== false));
   document.title = `${title} · audio console`;
   if (!firstPage) document.getElementById('page-title').focus();
   firstPage = false;

@@ -1,0 +1,557 @@
+"""The web console in headless Chromium, driven by Selenium: scripts/console-e2e.sh starts a real
+server on a throwaway PostgreSQL and runs this. Every step of issue 18 in order, each ending with
+a screenshot in --results and a check of the browser's console log: any SEVERE entry fails the
+run, except the network errors Chromium logs for the 4xx answers a step provokes on purpose (the
+400 of an invalid create, the 412 of a stale edit), each allowed only in its own step.
+"""
+import argparse
+import io
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import wave
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+args = argparse.ArgumentParser()
+args.add_argument("--base", required=True)
+args.add_argument("--admin-key", required=True)
+args.add_argument("--bin", required=True)
+args.add_argument("--kinds-dir", required=True)
+args.add_argument("--server-pid", type=int, required=True)
+args.add_argument("--results", required=True)
+args.add_argument("--work", required=True)
+opts = args.parse_args()
+BASE = opts.base.rstrip("/")
+KEY = opts.admin_key
+
+
+# ---- the API, for setting the scene and checking what the console did ----------------------
+
+def api(method, path, body=None, headers=None, key=True):
+    data = json.dumps(body).encode() if body is not None else None
+    h = {"Content-Type": "application/json"} if body is not None else {}
+    if key:
+        h["Authorization"] = f"Bearer {KEY}"
+    h.update(headers or {})
+    req = urllib.request.Request(BASE + path, data=data, method=method, headers=h)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+            return resp.status, dict(resp.headers), json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        return error.code, dict(error.headers), json.loads(raw) if raw else None
+
+
+def create(record):
+    status, _, body = api("POST", "/api/audio/create", record)
+    assert status == 201, (status, body)
+    return body
+
+
+# ---- the browser ----------------------------------------------------------------------------
+
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required",
+             "--window-size=1280,900", "--disable-gpu", "--mute-audio"):
+    options.add_argument(flag)
+options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+driver.set_page_load_timeout(30)
+wait = WebDriverWait(driver, 20)
+step_number = 0
+failures = []
+
+
+def by_css(selector):
+    return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def wait_css(selector, visible=True):
+    condition = EC.visibility_of_element_located if visible else EC.presence_of_element_located
+    return wait.until(condition((By.CSS_SELECTOR, selector)))
+
+
+def wait_text(selector, pattern):
+    regex = re.compile(pattern)
+    def found(_):
+        try:
+            return regex.search(by_css(selector).text)
+        except Exception:
+            return False
+    try:
+        return wait.until(found)
+    except TimeoutException:
+        try:
+            shown = by_css(selector).text
+        except Exception:
+            shown = "(no such element)"
+        raise AssertionError(f"{selector} never matched /{pattern}/; it shows: {shown!r}")
+
+
+def page_title():
+    """The page heading's text ('' while a page renders); read by script, so never stale."""
+    return driver.execute_script("const t = document.getElementById('page-title'); return t ? t.textContent : ''")
+
+
+def wait_title(expected):
+    try:
+        wait.until(lambda _: page_title() == expected if isinstance(expected, str) else expected(page_title()))
+    except TimeoutException:
+        raise AssertionError(f"the page title never became {expected!r}; it is {page_title()!r}")
+
+
+def navigating(action):
+    """Runs action (a click that navigates) and waits until the page was rendered again."""
+    driver.execute_script("const t = document.getElementById('page-title'); if (t) t.dataset.old = '1'")
+    action()
+    wait.until(lambda d: d.execute_script("const t = document.getElementById('page-title'); return !!t && !t.dataset.old"))
+
+
+def open_hash(fragment):
+    driver.get(f"{BASE}/console/#{fragment}")
+
+
+def unlabelled_inputs():
+    """Inputs, selects and text areas with neither a <label> nor an aria-label: must be none."""
+    return driver.execute_script("""
+        return [...document.querySelectorAll('input, select, textarea')]
+          .filter(el => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+          .map(el => el.outerHTML.slice(0, 120));""")
+
+
+def step(name, allowed_network=()):
+    """Runs the decorated function as step NAME, then a screenshot, the label check and the log check."""
+    def run(fn):
+        global step_number
+        step_number += 1
+        label = f"{step_number:02d}-{name}"
+        started = time.time()
+        try:
+            fn()
+        except Exception:
+            driver.save_screenshot(os.path.join(opts.results, f"{label}-FAILED.png"))
+            print(f"FAIL {label}", flush=True)
+            raise
+        driver.save_screenshot(os.path.join(opts.results, f"{label}.png"))
+        missing = unlabelled_inputs()
+        assert not missing, f"{label}: inputs without a label: {missing}"
+        severe = []
+        for entry in driver.get_log("browser"):
+            if entry["level"] != "SEVERE":
+                continue
+            message = entry["message"]
+            if entry.get("source") == "network" and any(path in message and f"status of {code}" in message for path, code in allowed_network):
+                continue
+            severe.append(message)
+        assert not severe, f"{label}: browser console errors: {severe}"
+        print(f"ok   {label} ({time.time() - started:.1f} s)", flush=True)
+        return fn
+    return run
+
+
+def performance_requests():
+    """(url, request headers, status) of every network response seen since the last call."""
+    requests, statuses = {}, {}
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        params = message.get("params", {})
+        if message["method"] == "Network.requestWillBeSent":
+            requests[params["requestId"]] = (params["request"]["url"], params["request"].get("headers", {}))
+        elif message["method"] == "Network.requestWillBeSentExtraInfo":
+            url, headers = requests.get(params["requestId"], ("", {}))
+            requests[params["requestId"]] = (url, {**headers, **params.get("headers", {})})
+        elif message["method"] == "Network.responseReceived":
+            statuses[params["requestId"]] = params["response"]["status"]
+            if params["requestId"] not in requests:
+                requests[params["requestId"]] = (params["response"]["url"], params["response"].get("requestHeaders", {}) or {})
+    return [(url, headers, statuses.get(rid)) for rid, (url, headers) in requests.items()]
+
+
+def wav_bytes(seconds, rate=44100, channels=2):
+    """A 441 Hz sine (exactly 100 samples a period at 44.1 kHz), 16-bit PCM."""
+    period = b"".join(int(8000 * math.sin(2 * math.pi * i / 100)).to_bytes(2, "little", signed=True) * channels for i in range(100))
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(period * (seconds * rate // 100))
+    return buffer.getvalue()
+
+
+state = {}
+
+try:
+    # 1. No key: `/` redirects to the console, which lists the public kinds with their record counts.
+    @step("public-kinds")
+    def _():
+        create({"filetype": "song", "name": "Already here", "duration": 61})
+        driver.get(BASE + "/")
+        wait.until(lambda d: "/console/" in d.current_url)
+        wait_title("Kinds")
+        cards = driver.find_elements(By.CSS_SELECTOR, "#kinds .card")
+        names = [c.get_attribute("data-kind") for c in cards]
+        assert names == ["audio_book", "podcast", "song"], names
+        assert "Not signed in" in by_css("#whoami").text
+        song = by_css('#kinds .card[data-kind="song"]')
+        wait.until(lambda _: "1 record" in song.find_element(By.CSS_SELECTOR, ".record-count").text)
+        assert "A music track." in song.text and "2 fields" in song.text and "read: public" in song.text, song.text
+        # Without a key nothing offers to write.
+        assert not driver.find_elements(By.PARTIAL_LINK_TEXT, "New "), "a create link is shown without a key"
+
+    # 2. Sign in with the keyboard alone: Tab to the link, Enter, type the key, Enter.
+    @step("sign-in")
+    def _():
+        driver.execute_script("document.activeElement && document.activeElement.blur()")
+        for _ in range(12):
+            ActionChains(driver).send_keys(Keys.TAB).perform()
+            if driver.switch_to.active_element.get_attribute("id") == "sign-in-link":
+                break
+        assert driver.switch_to.active_element.get_attribute("id") == "sign-in-link", "Tab never reached the sign-in link"
+        driver.switch_to.active_element.send_keys(Keys.ENTER)
+        wait_title("Sign in")
+        wait.until(lambda d: d.switch_to.active_element.get_attribute("id") == "api-key")
+        driver.switch_to.active_element.send_keys(KEY + Keys.ENTER)
+        wait_text("#whoami", r"console-admin.*admin")
+        wait_title("Kinds")
+        assert driver.execute_script("return sessionStorage.getItem('audio-console-key')") == KEY
+        assert driver.execute_script("return localStorage.length") == 0, "the key must not outlive the session"
+        wait_css('a[href="#/keys"]')
+        wait_css('a[href="#/kinds/podcast/new"]')
+
+    # 3. The three shipped kinds: each kind page lists its fields with types and constraints.
+    @step("kind-pages")
+    def _():
+        status, _, kinds = api("GET", "/api/kinds", key=False)
+        for kind in kinds["kinds"]:
+            open_hash(f"/kinds/{kind['name']}")
+            wait_title(f"Kind {kind['name']}")
+            rows = driver.find_elements(By.CSS_SELECTOR, "#fields tbody tr")
+            assert len(rows) == len(kind["fields"]), (kind["name"], len(rows))
+        open_hash("/kinds/podcast")
+        wait_title("Kind podcast")
+        table = by_css("#fields").text
+        assert "list of string" in table and "0–10 items" in table, table
+        assert "1–100 characters" in table and "1 to 2147483647" in table, table
+
+    # 4. A podcast with 11 participants: the server's error appears beside the eleventh.
+    @step("eleven-participants", allowed_network=[("/api/audio/create", 400)])
+    def _():
+        open_hash("/kinds/podcast/new")
+        wait_title("New podcast")
+        assert by_css("#field-name").get_attribute("maxlength") == "100"
+        assert by_css("#field-duration").get_attribute("min") == "1"
+        assert by_css("#field-name").get_attribute("required") is not None
+        by_css("#field-name").send_keys("Episode 11")
+        by_css("#field-duration").send_keys("1800")
+        by_css("#field-host").send_keys("Joe")
+        for i in range(11):
+            by_css("#field-participants-add").click()
+            driver.switch_to.active_element.send_keys(f"Guest {i + 1}")
+        by_css("#save").click()
+        eleventh = wait_css('#field-participants .list-item[data-index="10"] .item-error')
+        assert "over the limit of 10" in eleventh.text, eleventh.text
+        # Focus is on the eleventh item, where the fix is.
+        assert driver.switch_to.active_element.get_attribute("id") == "field-participants-10"
+        assert not driver.find_elements(By.CSS_SELECTOR, '#field-participants .list-item[data-index="9"].has-error')
+        field_error = by_css("#field-participants-error").text
+        assert "at most 10 items" in field_error, field_error
+        state["before-fix"] = True
+
+    # 5. Fix it (remove the eleventh) and save: the record page opens.
+    @step("fixed-and-saved")
+    def _():
+        by_css('#field-participants .list-item[data-index="10"] button').click()
+        by_css("#save").click()
+        wait_text(".notice", r"Created podcast \d+")
+        state["podcast"] = int(re.search(r"#/kinds/podcast/records/(\d+)", driver.current_url).group(1))
+        status, _, record = api("GET", f"/api/audio/podcast/{state['podcast']}")
+        assert record["participants"] == [f"Guest {i + 1}" for i in range(10)], record
+
+    # 6. Filter and sort the table; the URL holds the query; reloading it shows the same rows.
+    @step("filter-sort-reload")
+    def _():
+        for i, (name, duration, host) in enumerate([("Ep alpha", 120, "Ann"), ("Ep beta", 300, "Bo"), ("Ep gamma", 900, "Ann"),
+                                                    ("Other", 600, "Ann"), ("Ep delta", 60, "Bo")]):
+            create({"filetype": "podcast", "name": name, "duration": duration, "host": host})
+        open_hash("/kinds/podcast/records")
+        wait_title("podcast records")
+        wait_text("#list-status", r"shown")
+        by_css('#filter-name-contains').send_keys("ep")
+        by_css('#filter-duration-gte').send_keys("100")
+        navigating(lambda: by_css("#apply-filters").click())
+        wait.until(lambda d: "duration[gte]=100" in d.current_url)
+        wait_text("#list-status", r"shown")
+        navigating(lambda: by_css('th button[data-sort="duration"]').click())
+        wait.until(lambda d: "sort=duration" in d.current_url)
+        wait_text("#list-status", r"shown")
+        navigating(lambda: by_css('th button[data-sort="duration"]').click())
+        wait.until(lambda d: "sort=-duration" in d.current_url)
+        wait_text("#list-status", r"shown")
+
+        def names():
+            return [td.text for td in driver.find_elements(By.CSS_SELECTOR, '#records tbody td[data-field="name"]')]
+        expected = ["Episode 11", "Ep gamma", "Ep beta", "Ep alpha"]
+        assert names() == expected, names()
+        assert by_css('th[aria-sort="descending"] button').get_attribute("data-sort") == "duration"
+        url = driver.current_url
+        driver.refresh()
+        wait_text("#list-status", r"shown")
+        assert names() == expected, ("after reload", names())
+        assert by_css('#filter-duration-gte').get_attribute("value") == "100"
+        # The same view opened from the bookmark in a fresh page, with the exact count on request.
+        driver.get("about:blank")
+        driver.get(url)
+        wait_text("#list-status", r"shown")
+        assert names() == expected
+        navigating(lambda: by_css("#count").click())
+        wait_text("#total", r"^4 matching$")
+        # Keyset "load more": two at a time.
+        driver.get(url + "&limit=2")
+        wait_text("#list-status", r"2 shown")
+        by_css("#load-more").click()
+        wait_text("#list-status", r"4 shown")
+        assert names() == expected, names()
+        state["list-url"] = url
+
+    # 7. Upload a WAV: the progress reaches 100 % and the probed duration appears.
+    @step("upload")
+    def _():
+        song = create({"filetype": "song", "name": "Tone", "duration": 60})
+        state["song"] = song["id"]
+        path = os.path.join(opts.work, "tone-60s.wav")
+        with open(path, "wb") as out:
+            out.write(wav_bytes(60))
+        state["wav-size"] = os.path.getsize(path)
+        open_hash(f"/kinds/song/records/{song['id']}")
+        wait_title(lambda t: t.startswith(f"song {song['id']}"))
+        # Record every progress text the page shows.
+        driver.execute_script("""
+            window.__progress = [];
+            new MutationObserver(() => window.__progress.push(document.getElementById('upload-progress-text').textContent))
+              .observe(document.getElementById('upload-progress-text'), {childList: true, characterData: true, subtree: true});""")
+        by_css("#file-input").send_keys(path)
+        wait_text("#upload-progress-text", r"\(100 %\)")
+        wait_text('#probe dd[data-probe="duration"]', r"60(\.0+)? s\)")
+        assert by_css("#upload-progress").get_attribute("value") == "100"
+        texts = driver.execute_script("return window.__progress")
+        percents = [int(m.group(1)) for t in texts for m in [re.search(r"\((\d+) %\)", t)] if m]
+        assert percents and percents[-1] == 100 and percents == sorted(percents), texts
+        assert by_css('#probe dd[data-probe="format"]').text == "wav"
+        assert by_css('#probe dd[data-probe="sample-rate"]').text == "44100 Hz"
+        assert by_css('#probe dd[data-probe="channels"]').text == "2"
+        status, _, record = api("GET", f"/api/audio/song/{song['id']}")
+        assert record["file"]["size"] == state["wav-size"], record
+
+    # 8. Play it and seek to the middle: a ranged request (206) and currentTime moved.
+    @step("play-and-seek")
+    def _():
+        performance_requests()  # forget what came before
+        player = wait_css("#player")
+        src = player.get_attribute("src")
+        assert "/file?expires=" in src and "signature=" in src, src  # song downloads are signed
+        download = by_css("#download")
+        assert download.get_attribute("download") == "tone-60s.wav", download.get_attribute("download")
+        wait.until(lambda d: d.execute_script("return arguments[0].readyState >= 1 && arguments[0].duration > 0", player))
+        duration = driver.execute_script("return arguments[0].duration", player)
+        assert abs(duration - 60) < 0.1, duration
+        driver.execute_script("""
+            const a = arguments[0]; window.__seeked = false;
+            a.addEventListener('seeked', () => { window.__seeked = true; }, {once: true});
+            a.currentTime = a.duration / 2;""", player)
+        wait.until(lambda d: d.execute_script("return window.__seeked"))
+        driver.execute_script("arguments[0].play()", player)
+        wait.until(lambda d: d.execute_script("return arguments[0].currentTime > 30.3", player))
+        position = driver.execute_script("return arguments[0].currentTime", player)
+        assert 30 < position < 40, position
+        ranged = []
+        for url, headers, status in performance_requests():
+            range_header = next((v for k, v in headers.items() if k.lower() == "range"), None)
+            if "/api/audio/song/" in url and "/file" in url and range_header:
+                ranged.append((range_header, status))
+        assert any(status == 206 and re.match(r"bytes=([1-9]\d*)-", r) for r, status in ranged), ranged
+        driver.execute_script("arguments[0].pause()", player)
+        state["ranged"] = ranged
+
+    # 9. Edit with a stale tag: someone else changes the record meanwhile; the console shows the
+    #    conflict, and overwriting keeps both changes' fields as sent.
+    @step("stale-edit", allowed_network=[(f"/api/audio/podcast/", 412)])
+    def _():
+        podcast = state["podcast"]
+        open_hash(f"/kinds/podcast/records/{podcast}")
+        wait_title(lambda t: t.startswith(f"podcast {podcast}"))
+        status, _, _ = api("PATCH", f"/api/audio/podcast/{podcast}", {"host": "Someone else"})
+        assert status == 200
+        name = by_css("#field-name")
+        name.clear()
+        name.send_keys("Episode 11 (edited)")
+        by_css("#save").click()
+        conflict = wait_css("#conflict")
+        assert "412" in conflict.text and "Someone else" in conflict.text and "Episode 11 (edited)" in conflict.text, conflict.text
+        assert driver.switch_to.active_element.get_attribute("id") == "conflict-reload"
+        driver.save_screenshot(os.path.join(opts.results, f"{step_number:02d}-stale-edit-conflict.png"))
+        by_css("#conflict-overwrite").click()
+        wait_text(".notice", r"Saved podcast")
+        status, _, record = api("GET", f"/api/audio/podcast/{podcast}")
+        assert record["name"] == "Episode 11 (edited)" and record["host"] == "Someone else", record
+
+    # 10. Delete, after a confirmation that names the record.
+    @step("delete")
+    def _():
+        podcast = state["podcast"]
+        by_css("#delete").click()
+        question = wait_css("#delete-question").text
+        assert f"podcast {podcast}" in question and "Episode 11 (edited)" in question, question
+        by_css("#delete-confirm").click()
+        wait_text("#flash", rf"Deleted podcast {podcast}")
+        status, _, _ = api("GET", f"/api/audio/podcast/{podcast}")
+        assert status == 404, status
+
+    # 11. Keys (admin): create one, its secret shown once with a copy button; revoke it.
+    @step("keys")
+    def _():
+        open_hash("/keys")
+        wait_title("Keys")
+        by_css("#key-name").send_keys("player")
+        by_css("#key-scopes").send_keys("read:song read:podcast")
+        by_css("#create-key").click()
+        secret = wait_css("#key-secret").text
+        assert re.fullmatch(r"afs_[A-Za-z0-9_-]{43}", secret), secret
+        assert by_css("#copy-secret").is_displayed()
+        row = wait_css('#keys tr[data-key="player"]')
+        assert "read:song, read:podcast" in row.text, row.text
+        status, _, who = api("GET", "/api/key", headers={"Authorization": f"Bearer {secret}"}, key=False)
+        assert who["key"]["scopes"] == ["read:song", "read:podcast"], who
+        driver.save_screenshot(os.path.join(opts.results, f"{step_number:02d}-keys-created.png"))
+        revoke = by_css('#keys tr[data-key="player"] button[data-revoke="player"]')
+        revoke.click()
+        wait.until(lambda _: "Confirm" in by_css('button[data-revoke="player"]').text)
+        by_css('button[data-revoke="player"]').click()
+        wait.until(lambda _: by_css('button[data-revoke="player"]').text == "Revoked")
+        status, _, _ = api("GET", "/api/key", headers={"Authorization": f"Bearer {secret}"}, key=False)
+        assert status == 401, status
+        state["reader-secret"] = secret
+
+    # 12. The audit trail, filtered by action.
+    @step("audit")
+    def _():
+        open_hash("/audit")
+        wait_title("Audit trail")
+        Select(by_css("#audit-action")).select_by_value("delete")
+        by_css("#audit-filters button[type=submit]").click()
+        wait.until(lambda d: "action=delete" in d.current_url)
+        wait_text("#audit tbody", rf"console-admin\s+delete\s+podcast\s+{state['podcast']}")
+        rows = driver.find_elements(By.CSS_SELECTOR, "#audit tbody tr")
+        assert all(" delete " in f" {r.text} " for r in rows), [r.text for r in rows]
+
+    # 13. A key with fewer scopes: what it cannot do is not offered.
+    @step("read-only-key")
+    def _():
+        status, _, made = api("POST", "/api/keys", {"name": "reader", "scopes": ["read:*"]})
+        assert status == 201, made
+        by_css("#sign-out").click()
+        wait_text("#whoami", "Not signed in")
+        open_hash("/signin")
+        wait_css("#api-key").send_keys(made["secret"] + Keys.ENTER)
+        wait_text("#whoami", r"reader.*read:\*")
+        assert not driver.find_elements(By.CSS_SELECTOR, 'a[href="#/keys"]')
+        open_hash(f"/kinds/song/records/{state['song']}")
+        wait_title(lambda t: t.startswith(f"song {state['song']}"))
+        assert by_css("#record-form fieldset").get_attribute("disabled") is not None
+        assert not driver.find_elements(By.CSS_SELECTOR, "#save, #delete, #file-input")
+        wait_css("#player")  # read:song may play (through a signed link)
+        by_css("#sign-out").click()
+        wait_text("#whoami", "Not signed in")
+        open_hash("/signin")
+        wait_css("#api-key").send_keys(KEY + Keys.ENTER)
+        wait_text("#whoami", "console-admin")
+
+    # 14. A kind added as YAML only (no code, no rebuild) appears after the server reloads.
+    @step("yaml-kind")
+    def _():
+        with open(os.path.join(opts.kinds_dir, "jingle.yaml"), "w") as out:
+            out.write("""name: jingle
+description: Station idents and stings.
+fields:
+  title:   {type: string, required: true, min_length: 1, max_length: 60}
+  station: {type: enum, values: [north, south], required: true, index: true}
+  plays:   {type: integer, min: 0, default: 0}
+upload:
+  formats: [mp3, wav]
+  max_size: 20MB
+""")
+        env = dict(os.environ)
+        for command in (["migrate", "generate"], ["migrate", "apply"]):
+            done = subprocess.run([opts.bin, *command], env=env, capture_output=True, text=True)
+            assert done.returncode == 0, (command, done.stdout, done.stderr)
+        os.kill(opts.server_pid, signal.SIGHUP)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            _, _, kinds = api("GET", "/api/kinds", key=False)
+            if any(k["name"] == "jingle" for k in kinds["kinds"]):
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the server did not reload the kinds")
+        open_hash("/kinds")
+        driver.refresh()
+        card = wait_css('#kinds .card[data-kind="jingle"]')
+        assert "Station idents and stings." in card.text and "3 fields" in card.text and "read: key" in card.text, card.text
+        open_hash("/kinds/jingle/new")
+        wait_title("New jingle")
+        options_ = [o.text for o in Select(by_css("#field-station")).options]
+        assert options_ == ["(not set)", "north", "south"], options_
+        by_css("#field-title").send_keys("Morning")
+        Select(by_css("#field-station")).select_by_value("north")
+        by_css("#save").click()
+        wait_text(".notice", r"Created jingle \d+")
+
+    # 15. Readable at 360 px: nothing wider than the screen but the table, which scrolls in its box.
+    @step("narrow-360px")
+    def _():
+        driver.set_window_size(360, 800)
+        inner = driver.execute_script("return window.innerWidth")
+        driver.get(state["list-url"])
+        wait_text("#list-status", r"shown")
+        overflow = driver.execute_script("return document.documentElement.scrollWidth")
+        assert overflow <= inner, (overflow, inner)
+        open_hash(f"/kinds/song/records/{state['song']}")
+        wait_css("#player")
+        overflow = driver.execute_script("return document.documentElement.scrollWidth")
+        assert overflow <= inner, (overflow, inner)
+        driver.save_screenshot(os.path.join(opts.results, f"{step_number:02d}-narrow-record.png"))
+        driver.get(state["list-url"])
+        wait_text("#list-status", r"shown")
+
+    # 16. Assets: / redirects, files carry the security headers, nothing is fetched from elsewhere.
+    @step("assets")
+    def _():
+        driver.set_window_size(1280, 900)
+        foreign = [u for u, _, _ in performance_requests() if u.startswith("http") and not u.startswith(BASE)]
+        assert not foreign, foreign
+        req = urllib.request.Request(BASE + "/console/app.js")
+        with urllib.request.urlopen(req) as resp:
+            assert resp.headers["Content-Type"].startswith("text/javascript"), resp.headers
+            assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+            assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+    print(f"console e2e: {step_number} steps passed; ranged requests seen: {state.get('ranged')}")
+finally:
+    driver.quit()
