@@ -166,6 +166,17 @@ def step(name, allowed_network=()):
     return run
 
 
+def full_page(name, width=1100):
+    """A screenshot of the whole page (the window made as tall as the page), then the old size back."""
+    size = driver.get_window_size()
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, min(max(height + 120, 600), 4000))
+    driver.execute_script("window.scrollTo(0, 0)")
+    time.sleep(0.2)
+    driver.save_screenshot(os.path.join(opts.results, f"{name}.png"))
+    driver.set_window_size(size["width"], size["height"])
+
+
 def performance_requests():
     """(url, request headers, status) of every network response seen since the last call."""
     requests, statuses = {}, {}
@@ -273,7 +284,8 @@ try:
         assert not driver.find_elements(By.CSS_SELECTOR, '#field-participants .list-item[data-index="9"].has-error')
         field_error = by_css("#field-participants-error").text
         assert "at most 10 items" in field_error, field_error
-        state["before-fix"] = True
+        assert "at most 10 items" in by_css("#form-status .problem").text
+        full_page("04-eleven-participants-full")
 
     # 5. Fix it (remove the eleventh) and save: the record page opens.
     @step("fixed-and-saved")
@@ -330,6 +342,7 @@ try:
         wait_text("#list-status", r"4 shown")
         assert names() == expected, names()
         state["list-url"] = url
+        full_page("06-filter-sort-reload-full")
 
     # 7. Upload a WAV: the progress reaches 100 % and the probed duration appears.
     @step("upload")
@@ -347,6 +360,18 @@ try:
             window.__progress = [];
             new MutationObserver(() => window.__progress.push(document.getElementById('upload-progress-text').textContent))
               .observe(document.getElementById('upload-progress-text'), {childList: true, characterData: true, subtree: true});""")
+        # First at 2 MB/s (Chromium's network emulation): progress is seen in steps; cancel at once past 10 %.
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 2_000_000})
+        by_css("#file-input").send_keys(path)
+        wait.until(lambda _: (lambda m: m and 10 <= int(m.group(1)) < 100)(re.search(r"\((\d+) %\)", by_css("#upload-progress-text").text)))
+        by_css("#upload-cancel").click()
+        wait_text("#upload-progress-text", r"cancelled")
+        status, _, record = api("GET", f"/api/audio/song/{song['id']}")
+        assert record["file"] is None, record
+        cancelled_at = [t for t in driver.execute_script("return window.__progress") if "%" in t]
+        driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 8_000_000})
+        driver.execute_script("window.__progress = []")
         by_css("#file-input").send_keys(path)
         wait_text("#upload-progress-text", r"\(100 %\)")
         wait_text('#probe dd[data-probe="duration"]', r"60(\.0+)? s\)")
@@ -354,11 +379,15 @@ try:
         texts = driver.execute_script("return window.__progress")
         percents = [int(m.group(1)) for t in texts for m in [re.search(r"\((\d+) %\)", t)] if m]
         assert percents and percents[-1] == 100 and percents == sorted(percents), texts
+        assert len(set(percents)) >= 3, ("progress was not seen in steps", texts)
+        driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+        state["progress"] = (cancelled_at[-1:], sorted(set(percents)))
         assert by_css('#probe dd[data-probe="format"]').text == "wav"
         assert by_css('#probe dd[data-probe="sample-rate"]').text == "44100 Hz"
         assert by_css('#probe dd[data-probe="channels"]').text == "2"
         status, _, record = api("GET", f"/api/audio/song/{song['id']}")
         assert record["file"]["size"] == state["wav-size"], record
+        driver.execute_script("document.getElementById('file-heading').scrollIntoView()")
 
     # 8. Play it and seek to the middle: a ranged request (206) and currentTime moved.
     @step("play-and-seek")
@@ -389,6 +418,18 @@ try:
         assert any(status == 206 and re.match(r"bytes=([1-9]\d*)-", r) for r, status in ranged), ranged
         driver.execute_script("arguments[0].pause()", player)
         state["ranged"] = ranged
+        # Dropping a file on the drop zone uploads it too (the file: the one just played, as a File).
+        driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            fetch(document.getElementById('download').href).then(r => r.blob()).then(blob => {
+              const data = new DataTransfer();
+              data.items.add(new File([blob], 'dropped.wav', {type: 'audio/wav'}));
+              document.getElementById('dropzone').dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+              done();
+            });""")
+        wait_text("#upload-result", r"Uploaded dropped\.wav")
+        status, _, record = api("GET", f"/api/audio/song/{state['song']}")
+        assert record["file"]["original_name"] == "dropped.wav", record["file"]
 
     # 9. Edit with a stale tag: someone else changes the record meanwhile; the console shows the
     #    conflict, and overwriting keeps both changes' fields as sent.
@@ -484,7 +525,7 @@ try:
         wait_text("#whoami", "console-admin")
 
     # 14. A kind added as YAML only (no code, no rebuild) appears after the server reloads.
-    @step("yaml-kind")
+    @step("yaml-kind", allowed_network=[("/api/audio/jingle/", 422)])
     def _():
         with open(os.path.join(opts.kinds_dir, "jingle.yaml"), "w") as out:
             out.write("""name: jingle
@@ -493,9 +534,12 @@ fields:
   title:   {type: string, required: true, min_length: 1, max_length: 60}
   station: {type: enum, values: [north, south], required: true, index: true}
   plays:   {type: integer, min: 0, default: 0}
+  seconds: {type: integer, min: 1, required: true}
 upload:
   formats: [mp3, wav]
   max_size: 20MB
+  duration_field: seconds
+  duration_tolerance: 1s
 """)
         env = dict(os.environ)
         for command in (["migrate", "generate"], ["migrate", "apply"]):
@@ -513,15 +557,22 @@ upload:
         open_hash("/kinds")
         driver.refresh()
         card = wait_css('#kinds .card[data-kind="jingle"]')
-        assert "Station idents and stings." in card.text and "3 fields" in card.text and "read: key" in card.text, card.text
+        assert "Station idents and stings." in card.text and "4 fields" in card.text and "read: key" in card.text, card.text
         open_hash("/kinds/jingle/new")
         wait_title("New jingle")
         options_ = [o.text for o in Select(by_css("#field-station")).options]
         assert options_ == ["(not set)", "north", "south"], options_
         by_css("#field-title").send_keys("Morning")
         Select(by_css("#field-station")).select_by_value("north")
+        by_css("#field-seconds").send_keys("5")
         by_css("#save").click()
         wait_text(".notice", r"Created jingle \d+")
+        # The kind's duration rule: a 60 s file for a 5 s jingle is refused with both durations.
+        by_css("#file-input").send_keys(os.path.join(opts.work, "tone-60s.wav"))
+        mismatch = wait_css("#duration-mismatch").text
+        assert "60" in mismatch and "5 s" in mismatch, mismatch
+        assert "Duration does not match" in by_css("#upload-result .problem").text
+        driver.execute_script("document.getElementById('file-heading').scrollIntoView()")
 
     # 15. Readable at 360 px: nothing wider than the screen but the table, which scrolls in its box.
     @step("narrow-360px")
@@ -552,6 +603,7 @@ upload:
             assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
             assert resp.headers["X-Content-Type-Options"] == "nosniff"
 
-    print(f"console e2e: {step_number} steps passed; ranged requests seen: {state.get('ranged')}")
+    print(f"console e2e: {step_number} steps passed; upload progress seen (cancelled at, then %): {state.get('progress')}; "
+          f"ranged requests after the seek: {state.get('ranged')}")
 finally:
     driver.quit()

@@ -60,7 +60,15 @@ function signInPage(access) {
   input.focus();
 }
 
-async function route() {
+/** Renders the page for the current URL. Navigations are rendered one after another, so a slow
+ * page can never paint over the page of a later navigation. */
+let rendering = Promise.resolve();
+function route() {
+  rendering = rendering.then(render, render);
+  return rendering;
+}
+
+async function render() {
   const { parts, params } = currentRoute();
   let access;
   try {
