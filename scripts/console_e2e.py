@@ -150,6 +150,9 @@ def step(name, allowed_network=()):
             print(f"FAIL {label}", flush=True)
             raise
         driver.save_screenshot(os.path.join(opts.results, f"{label}.png"))
+        shown = driver.execute_script("return document.body.innerText")
+        leaked = re.findall(r"\bnull\b|\bundefined\b|\bNaN\b|\[object Object\]", shown)
+        assert not leaked, f"{label}: the page shows {leaked}"
         missing = unlabelled_inputs()
         assert not missing, f"{label}: inputs without a label: {missing}"
         severe = []
@@ -541,6 +544,10 @@ upload:
   duration_field: seconds
   duration_tolerance: 1s
 """)
+        # And the fuzzer's fixture kind, which has every field type and list item type.
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz-kinds", "clip.yaml")) as source, \
+                open(os.path.join(opts.kinds_dir, "clip.yaml"), "w") as out:
+            out.write(source.read())
         env = dict(os.environ)
         for command in (["migrate", "generate"], ["migrate", "apply"]):
             done = subprocess.run([opts.bin, *command], env=env, capture_output=True, text=True)
@@ -549,7 +556,7 @@ upload:
         deadline = time.time() + 20
         while time.time() < deadline:
             _, _, kinds = api("GET", "/api/kinds", key=False)
-            if any(k["name"] == "jingle" for k in kinds["kinds"]):
+            if {"jingle", "clip"} <= {k["name"] for k in kinds["kinds"]}:
                 break
             time.sleep(0.2)
         else:
@@ -574,7 +581,87 @@ upload:
         assert "Duration does not match" in by_css("#upload-result .problem").text
         driver.execute_script("document.getElementById('file-heading').scrollIntoView()")
 
-    # 15. Readable at 360 px: nothing wider than the screen but the table, which scrolls in its box.
+    # 15. Every field type gets its input, with the kind's constraints; values round-trip as JSON.
+    @step("every-field-type")
+    def _():
+        open_hash("/kinds/clip/new")
+        wait_title("New clip")
+        kinds_of = driver.execute_script("""
+            const out = {};
+            for (const el of document.querySelectorAll('#record-form [id^="field-"]')) {
+              if (['INPUT', 'SELECT', 'TEXTAREA'].includes(el.tagName)) out[el.id] = [el.tagName, el.type, el.getAttribute('min'), el.getAttribute('max'), el.getAttribute('step'), el.getAttribute('maxlength'), el.getAttribute('pattern')];
+            }
+            return out;""")
+        expect = {
+            "field-title": ["INPUT", "text", None, None, None, "40", "^[A-Za-z0-9 ]+$"],
+            "field-notes": ["TEXTAREA", "textarea", None, None, None, None, None],
+            "field-code": ["INPUT", "text", None, None, None, "8", None],
+            "field-station": ["SELECT", "select-one", None, None, None, None, None],
+            "field-plays": ["INPUT", "number", "0", None, "1", None, None],
+            "field-count": ["INPUT", "number", "1", "10", "1", None, None],
+            "field-gain": ["INPUT", "number", "-12.5", "12.5", "any", None, None],
+            "field-loud": ["SELECT", "select-one", None, None, None, None, None],
+            "field-aired_on": ["INPUT", "date", None, None, None, None, None],
+            "field-air_at": ["INPUT", "datetime-local", None, None, "1", None, None],
+        }
+        for field, wanted in expect.items():
+            assert kinds_of.get(field) == wanted, (field, kinds_of.get(field))
+        assert by_css("#field-plays").get_attribute("value") == "0"  # the default
+        assert Select(by_css("#field-loud")).first_selected_option.get_attribute("value") == "false"
+        title = by_css("#field-title")
+        title.send_keys("bad!")
+        assert driver.execute_script("return arguments[0].validity.patternMismatch", title)
+        title.clear()
+        title.send_keys("Clip one")
+        Select(by_css("#field-station")).select_by_value("south")
+        by_css("#field-gain").send_keys("1.5")
+        Select(by_css("#field-loud")).select_by_value("true")
+        driver.execute_script("document.getElementById('field-aired_on').value = '2026-12-24'; document.getElementById('field-air_at').value = '2026-12-24T10:30:05'")
+        for field, value in [("tags", "live"), ("scores", "42"), ("ratios", "0.25"), ("flags", "true"), ("slots", "2026-12-25T08:00:00"),
+                             ("days", "2026-12-26"), ("moods", "calm")]:
+            by_css(f"#field-{field}-add").click()
+            item = by_css(f"#field-{field}-0")
+            if item.tag_name == "select":
+                Select(item).select_by_value(value)
+            elif item.get_attribute("type") in ("date", "datetime-local"):
+                driver.execute_script("arguments[0].value = arguments[1]", item, value)
+            else:
+                item.send_keys(value)
+        by_css("#save").click()
+        wait_text(".notice", r"Created clip \d+")
+        clip = int(re.search(r"#/kinds/clip/records/(\d+)", driver.current_url).group(1))
+        _, _, record = api("GET", f"/api/audio/clip/{clip}")
+        got = {k: record[k] for k in ("title", "station", "plays", "gain", "loud", "aired_on", "tags", "scores", "ratios", "flags", "days", "moods")}
+        assert got == {"title": "Clip one", "station": "south", "plays": 0, "gain": 1.5, "loud": True, "aired_on": "2026-12-24", "tags": ["live"],
+                       "scores": [42], "ratios": [0.25], "flags": [True], "days": ["2026-12-26"], "moods": ["calm"]}, got
+        assert record["air_at"].startswith("2026-12-24T10:30:05") and record["slots"][0].startswith("2026-12-25T08:00:00"), record
+        # An edit sends only what changed (the date-times, shown without microseconds, are not resent).
+        title = by_css("#field-title")
+        title.clear()
+        title.send_keys("Clip two")
+        driver.execute_script("window.__sent = []; const f = window.fetch; window.fetch = (u, o) => { if (o && o.method === 'PATCH') window.__sent.push(o.body); return f(u, o); }")
+        by_css("#save").click()
+        wait_text(".notice", r"Saved clip")
+        _, _, after = api("GET", f"/api/audio/clip/{clip}")
+        assert after["title"] == "Clip two" and after["air_at"] == record["air_at"], after
+        sent = driver.execute_script("return window.__sent")
+        assert sent == ['{"title":"Clip two"}'], sent
+        # The table's filters for these types: enum, number range, boolean, date-time range.
+        open_hash("/kinds/clip/records")
+        wait_title("clip records")
+        wait_text("#list-status", r"shown")
+        Select(by_css("#filter-station")).select_by_value("south")
+        Select(by_css("#filter-loud")).select_by_value("true")
+        by_css("#filter-gain-gte").send_keys("1")
+        driver.execute_script("document.getElementById('filter-air_at-gte').value = '2026-12-24T10:00'")
+        navigating(lambda: by_css("#apply-filters").click())
+        wait_text("#list-status", r"1 shown")
+        assert "air_at[gte]=2026-12-24T10%3A00%3A00Z" in driver.current_url or "air_at[gte]=2026-12-24T10:00:00Z" in driver.current_url, driver.current_url
+        driver.execute_script("document.getElementById('filter-air_at-gte').value = '2026-12-24T11:00'")
+        navigating(lambda: by_css("#apply-filters").click())
+        wait_text("#list-status", r"No records match")
+
+    # 16. Readable at 360 px: nothing wider than the screen but the table, which scrolls in its box.
     @step("narrow-360px")
     def _():
         driver.set_window_size(360, 800)
@@ -591,7 +678,7 @@ upload:
         driver.get(state["list-url"])
         wait_text("#list-status", r"shown")
 
-    # 16. Assets: / redirects, files carry the security headers, nothing is fetched from elsewhere.
+    # 17. Assets: / redirects, files carry the security headers, nothing is fetched from elsewhere.
     @step("assets")
     def _():
         driver.set_window_size(1280, 900)

@@ -9,11 +9,11 @@ import { auditPage, keysPage } from './admin.js';
 
 async function header(access) {
   const nav = document.getElementById('nav');
-  nav.replaceChildren(
+  nav.replaceChildren(...[
     h('a', { href: '#/kinds' }, 'Kinds'),
     access.admin ? h('a', { href: '#/keys' }, 'Keys') : null,
     access.admin ? h('a', { href: '#/audit' }, 'Audit') : null,
-  );
+  ].filter(Boolean));
   const session = document.getElementById('session');
   if (access.signedIn) {
     session.replaceChildren(

@@ -168,14 +168,20 @@ function recordForm(kind, record) {
       if (!changedOnly) { if (v !== undefined && !(Array.isArray(v) && v.length === 0 && !field.required)) out[field.name] = v; continue; }
       const now = v === undefined ? null : v;
       const before = record[field.name] ?? null;
-      if (JSON.stringify(now) === JSON.stringify(before)) continue;
-      // A date-time comes back with microseconds; the input shows seconds: same instant, no change.
-      if (field.type === 'datetime' && now && before && Math.floor(Date.parse(now) / 1000) === Math.floor(Date.parse(before) / 1000)) continue;
+      if (JSON.stringify(comparable(field, now)) === JSON.stringify(comparable(field, before))) continue;
       out[field.name] = now;
     }
     return out;
   }
   return { element, values, showErrors, clearErrors };
+}
+
+/** A value as an edit compares it: date-times (shown to the second, stored to the microsecond) as
+ * whole seconds since 1970, so an untouched one does not count as a change. */
+function comparable(field, value) {
+  const type = field.type === 'list' ? field.items.type : field.type;
+  const one = (v) => (type === 'datetime' && typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? Math.floor(Date.parse(v) / 1000) : v ?? null);
+  return Array.isArray(value) ? value.map(one) : one(value);
 }
 
 function label(kind, record) {
