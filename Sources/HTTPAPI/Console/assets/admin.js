@@ -113,7 +113,7 @@ export async function auditPage(access, params) {
         body.append(h('tr', {}, h('td', {}, row.at), h('td', {}, row.key_name ?? '—'), h('td', {}, row.action), h('td', {}, cellText(row.kind)),
           h('td', {}, record), h('td', {}, h('code', {}, row.request_id ?? '')), h('td', {}, cellText(row.client))));
       }
-      status.textContent = body.children.length === 0 ? 'No entries match.' : `${body.children.length} entries shown.`;
+      status.textContent = body.children.length === 0 ? 'No entries match.' : `${body.children.length} entr${body.children.length === 1 ? 'y' : 'ies'} shown.`;
       more.hidden = !data.next_cursor;
       more.onclick = () => load(data.next_cursor);
     } catch (error) { status.replaceChildren(problemBox(error)); }
