@@ -88,6 +88,11 @@ def wait_css(selector, visible=True):
     return wait.until(condition((By.CSS_SELECTOR, selector)))
 
 
+def js_text(selector):
+    """An element's text read by script ('' when absent): never a stale reference."""
+    return driver.execute_script("const e = document.querySelector(arguments[0]); return e ? e.textContent : ''", selector)
+
+
 def wait_text(selector, pattern):
     regex = re.compile(pattern)
     def found(_):
@@ -460,6 +465,13 @@ try:
     @step("delete")
     def _():
         podcast = state["podcast"]
+        # With the keyboard: Enter opens the dialog with focus on "Keep it", Escape closes it.
+        driver.execute_script("document.getElementById('delete').focus()")
+        driver.switch_to.active_element.send_keys(Keys.ENTER)
+        wait.until(lambda d: d.execute_script("return document.getElementById('delete-dialog').open"))
+        assert driver.switch_to.active_element.get_attribute("id") == "delete-cancel"
+        driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+        wait.until(lambda d: not d.execute_script("return document.getElementById('delete-dialog').open"))
         by_css("#delete").click()
         question = wait_css("#delete-question").text
         assert f"podcast {podcast}" in question and "Episode 11 (edited)" in question, question
@@ -486,9 +498,9 @@ try:
         driver.save_screenshot(os.path.join(opts.results, f"{step_number:02d}-keys-created.png"))
         revoke = by_css('#keys tr[data-key="player"] button[data-revoke="player"]')
         revoke.click()
-        wait.until(lambda _: "Confirm" in by_css('button[data-revoke="player"]').text)
+        wait.until(lambda _: "Confirm" in js_text('button[data-revoke="player"]'))
         by_css('button[data-revoke="player"]').click()
-        wait.until(lambda _: by_css('button[data-revoke="player"]').text == "Revoked")
+        wait.until(lambda _: js_text('button[data-revoke="player"]') == "Revoked")
         status, _, _ = api("GET", "/api/key", headers={"Authorization": f"Bearer {secret}"}, key=False)
         assert status == 401, status
         state["reader-secret"] = secret
@@ -646,6 +658,17 @@ upload:
         assert after["title"] == "Clip two" and after["air_at"] == record["air_at"], after
         sent = driver.execute_script("return window.__sent")
         assert sent == ['{"title":"Clip two"}'], sent
+        # clip has no access: block, so its downloads need the key: the player gets the file as a
+        # blob fetched with the key (no signed link exists for `download: key`).
+        small = os.path.join(opts.work, "tone-1s.wav")
+        with open(small, "wb") as out:
+            out.write(wav_bytes(1, rate=8000, channels=1))
+        by_css("#file-input").send_keys(small)
+        wait_text("#upload-result", r"Uploaded tone-1s\.wav")
+        player = wait_css("#player")
+        assert player.get_attribute("src").startswith("blob:"), player.get_attribute("src")
+        wait.until(lambda d: d.execute_script("return arguments[0].readyState >= 1", player))
+        assert abs(driver.execute_script("return arguments[0].duration", player) - 1) < 0.05
         # The table's filters for these types: enum, number range, boolean, date-time range.
         open_hash("/kinds/clip/records")
         wait_title("clip records")
