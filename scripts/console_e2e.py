@@ -230,7 +230,7 @@ try:
         assert names == ["audio_book", "podcast", "song"], names
         assert "Not signed in" in by_css("#whoami").text
         song = by_css('#kinds .card[data-kind="song"]')
-        wait.until(lambda _: "1 record" in song.find_element(By.CSS_SELECTOR, ".record-count").text)
+        wait.until(lambda _: "1 record" in js_text('#kinds .card[data-kind="song"] .record-count'))
         assert "A music track." in song.text and "2 fields" in song.text and "read: public" in song.text, song.text
         # Without a key nothing offers to write.
         assert not driver.find_elements(By.PARTIAL_LINK_TEXT, "New "), "a create link is shown without a key"
@@ -372,7 +372,7 @@ try:
         driver.execute_cdp_cmd("Network.enable", {})
         driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 2_000_000})
         by_css("#file-input").send_keys(path)
-        wait.until(lambda _: (lambda m: m and 10 <= int(m.group(1)) < 100)(re.search(r"\((\d+) %\)", by_css("#upload-progress-text").text)))
+        wait.until(lambda _: (lambda m: m and 10 <= int(m.group(1)) < 100)(re.search(r"\((\d+) %\)", js_text("#upload-progress-text"))))
         by_css("#upload-cancel").click()
         wait_text("#upload-progress-text", r"cancelled")
         status, _, record = api("GET", f"/api/audio/song/{song['id']}")
