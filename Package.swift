@@ -75,7 +75,17 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: strictness),
+        ],
+        // The web console's files, compiled in as byte arrays (`PackageResources`, served by
+        // Console/ConsoleAssets.swift): the binary needs nothing beside it.
+        resources: [
+            .embedInCode("Console/assets/index.html"), .embedInCode("Console/assets/console.css"),
+            .embedInCode("Console/assets/app.js"), .embedInCode("Console/assets/api.js"),
+            .embedInCode("Console/assets/ui.js"), .embedInCode("Console/assets/kinds.js"),
+            .embedInCode("Console/assets/records.js"), .embedInCode("Console/assets/record.js"),
+            .embedInCode("Console/assets/admin.js"),
+        ],
+        swiftSettings: strictness),
         .executableTarget(name: "audio-server", dependencies: [
             "KindModel", "Schema", "Storage", "HTTPAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

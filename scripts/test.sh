@@ -23,6 +23,8 @@ scripts/soak-db.sh
 scripts/tus-e2e.sh
 # Two servers behind Caddy: a rolling restart loses no request, a crash no acknowledged write (docs/deployment.md).
 scripts/lb-e2e.sh
+# The web console in headless Chromium (Selenium) against a real server: every step of issue 18 (docs/console.md).
+scripts/console-e2e.sh
 # The fuzzed contract: schemathesis against a live server and its own /openapi.json (docs/api.md).
 scripts/fuzz-api.sh
 # Repeat the test runner's closing line last, so the summary is not buried under the fuzzer's output.

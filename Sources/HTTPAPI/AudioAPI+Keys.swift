@@ -45,6 +45,23 @@ extension AudioAPI {
         return Response(status: .noContent)
     }
 
+    /// `GET /api/key`: who the caller is — the key it sent (id, name, scopes; never the secret), or
+    /// `"key": null` without one. A bad key is a 401 like on any route (`AccessGate.identify`).
+    func currentKey(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
+        let key = try await access.identify(request, context)
+        let value: JSONValue =
+            key.map { key in
+                .object(
+                    JSONObject([
+                        ("id", .integer(key.id)), ("name", .string(key.name)),
+                        ("scopes", .array(key.scopes.scopes.map { .string($0.description) })),
+                    ]))
+            } ?? .null
+        var response = JSONResponse.make(.ok, JSONWriter.string(.object(JSONObject([("key", value)]))))
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
     static func json(_ key: APIKeyInfo) -> JSONValue {
         .object(
             JSONObject([

@@ -102,6 +102,10 @@ public struct AudioAPI: Sendable {
         case .uploadStatus: return try await Self.speaksDraft(request) ? draftStatus(request, context) : uploadStatus(request, context)
         case .appendUpload: return try await Self.speaksDraft(request) ? draftAppend(request, context) : appendUpload(request, context)
         case .cancelUpload: return try await Self.speaksDraft(request) ? draftCancel(request, context) : cancelUpload(request, context)
+        case .currentKey: return try await currentKey(request, context)
+        case .consoleRedirect: return ConsoleAssets.redirect()
+        case .consolePage: return try ConsoleAssets.respond("index.html", request)
+        case .consoleAsset: return try ConsoleAssets.respond(Self.pathSegment(context.parameters.require("asset")), request)
         case .listKeys, .createKey, .revokeKey, .listAudit:
             let key = try await access.identify(request, context)
             try access.require(.admin, key: key, request, context)

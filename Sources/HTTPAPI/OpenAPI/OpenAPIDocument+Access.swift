@@ -136,6 +136,43 @@ extension OpenAPIDocument {
             ])
     }
 
+    static var currentKey: JSONValue {
+        let key = JSONValue.object(
+            JSONObject([
+                ("type", "object"),
+                (
+                    "properties",
+                    .object(
+                        JSONObject([
+                            ("id", .object(JSONObject([("type", "integer"), ("format", "int64")]))),
+                            ("name", .object(JSONObject([("type", "string")]))),
+                            ("scopes", .object(JSONObject([("type", "array"), ("items", .object(JSONObject([("type", "string")])))]))),
+                        ]))
+                ),
+                ("required", ["id", "name", "scopes"]),
+                ("additionalProperties", false),
+            ]))
+        return operation(
+            "current_key", tag: "access", summary: "The key this request sent and its scopes (null without a key).",
+            description: "For clients that show what a key may do (the web console). Never returns the secret.",
+            responses: [
+                (
+                    "200",
+                    jsonResponse(
+                        "The caller's key, or null.",
+                        .object(
+                            JSONObject([
+                                ("type", "object"),
+                                ("properties", .object(JSONObject([("key", .object(JSONObject([("oneOf", .array([.object(JSONObject([("type", "null")])), key]))])))]))),
+                                ("required", ["key"]),
+                                ("additionalProperties", false),
+                            ])))
+                ),
+                ("401", problem("The key that was sent is malformed, unknown, revoked or expired.")),
+                ("429", problem("Too many failed authentications from this address.")),
+            ])
+    }
+
     static var createKey: JSONValue {
         operation(
             "create_key", tag: "access", summary: "Make a key; its secret is in this response only.",

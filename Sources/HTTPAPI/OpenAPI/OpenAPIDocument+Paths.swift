@@ -4,7 +4,9 @@ import KindModel
 /// The paths object, derived from the route table (`APIOperation`): one entry per route — per
 /// kind for the routes under `/api/audio/<kind>` — HEAD beside every GET, and each operation's
 /// security from the decision the access check itself makes. The switches below have no
-/// `default:`, so a new route does not compile until it is described.
+/// `default:`, so a new route does not compile until it is described. The web console's routes
+/// (`APIOperation.isConsole`) are left out: they serve the console's HTML, CSS and JavaScript, which
+/// a client of the API never calls (the console is itself such a client; docs/console.md).
 extension OpenAPIDocument {
     static func paths(_ catalog: KindCatalog) -> JSONObject {
         var paths = JSONObject()
@@ -17,7 +19,7 @@ extension OpenAPIDocument {
             }
             paths[path] = .object(item)
         }
-        for operation in APIOperation.allCases where !operation.isKindRoute { add(operation, kind: nil) }
+        for operation in APIOperation.allCases where !operation.isKindRoute && !operation.isConsole { add(operation, kind: nil) }
         for kind in catalog.kinds {
             for operation in APIOperation.allCases where operation.isKindRoute { add(operation, kind: kind) }
         }
@@ -55,7 +57,10 @@ extension OpenAPIDocument {
         case .createKey: createKey
         case .revokeKey: revokeKey
         case .listAudit: listAudit
+        case .currentKey: currentKey
         case .uploadOptions, .createUpload, .uploadStatus, .appendUpload, .cancelUpload: resumableUpload(operation, kind: kind!)
+        // Not documented: `paths` skips them (the console's files, not the API).
+        case .consoleRedirect, .consolePage, .consoleAsset: .null
         }
     }
 
@@ -74,13 +79,14 @@ extension OpenAPIDocument {
             return headOf(getRecord(kind!), id: "head_\(kind!.name)", summary: "The headers of a \(kind!.name) record (its ETag), without the body.")
         case .download:
             return download(kind!, head: true)
-        case .health, .openAPI, .listKinds, .describeKind, .listKeys, .listAudit:
+        case .health, .openAPI, .listKinds, .describeKind, .listKeys, .listAudit, .currentKey:
             let get = describe(operation, kind: kind, catalog)
             return headOf(
                 get, id: "head_" + (get.objectValue?["operationId"]?.stringValue ?? operation.rawValue),
                 summary: "The headers of GET \(documentedPath(operation, kind: kind)), without the body.")
         case .create, .update, .upload, .delete, .createLink, .createKey, .revokeKey,
-            .uploadOptions, .createUpload, .uploadStatus, .appendUpload, .cancelUpload:
+            .uploadOptions, .createUpload, .uploadStatus, .appendUpload, .cancelUpload,
+            .consoleRedirect, .consolePage, .consoleAsset:
             return nil
         }
     }

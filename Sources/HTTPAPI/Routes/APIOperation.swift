@@ -6,16 +6,25 @@ public import KindModel
 /// 100-continue decision, OpenAPI's paths and security requirements and the reserved kind names all derive
 /// from this list, so a route cannot be served without an access rule.
 /// (`GET /_static`, the benchmark-only route behind BENCH_ROUTES, is left out: off, it does not exist.)
+/// The web console's routes are here too (`isConsole`): served and access-checked like the others,
+/// but left out of OpenAPI, since they serve the console's files, not the API (docs/console.md).
 public enum APIOperation: String, CaseIterable, Sendable {
     case health, openAPI, listKinds, describeKind
     case create, list, get, update, upload, delete, download, createLink
     case listKeys, createKey, revokeKey, listAudit
+    /// `GET /api/key`: the key the request sent and its scopes (null without one), so a client
+    /// such as the console can show what the key allows without trying each route.
+    case currentKey
     /// Resumable uploads (tus 1.0, `AudioAPI+Resumable.swift`).
     case uploadOptions, createUpload, uploadStatus, appendUpload, cancelUpload
+    /// The web console (`Console/ConsoleAssets.swift`): `/` redirects to it, `/console/` is its
+    /// page, `/console/<file>` its other files, all compiled into the binary.
+    case consoleRedirect, consolePage, consoleAsset
 
     public var method: HTTPRequest.Method {
         switch self {
         case .health, .openAPI, .listKinds, .describeKind, .list, .get, .download, .listKeys, .listAudit: .get
+        case .consoleRedirect, .consolePage, .consoleAsset, .currentKey: .get
         case .create, .createLink, .createKey, .createUpload: .post
         case .update, .appendUpload: .patch
         case .upload: .put
@@ -39,9 +48,13 @@ public enum APIOperation: String, CaseIterable, Sendable {
         case .createLink: "/api/audio/:kind/:id/file/link"
         case .listKeys, .createKey: "/api/keys"
         case .revokeKey: "/api/keys/:id"
+        case .currentKey: "/api/key"
         case .listAudit: "/api/audit"
         case .uploadOptions, .createUpload: "/api/audio/:kind/:id/uploads"
         case .uploadStatus, .appendUpload, .cancelUpload: "/api/audio/:kind/:id/uploads/:upload"
+        case .consoleRedirect: "/"
+        case .consolePage: "/console/"
+        case .consoleAsset: "/console/:asset"
         }
     }
 
@@ -49,6 +62,10 @@ public enum APIOperation: String, CaseIterable, Sendable {
     public var access: AccessRule {
         switch self {
         case .health, .openAPI, .listKinds, .describeKind, .uploadOptions: .open
+        // Open: without a key it answers `"key": null`; a key that is sent is checked (401 when bad).
+        case .currentKey: .open
+        // The console's files are public: what a key may do is decided by the API routes it calls.
+        case .consoleRedirect, .consolePage, .consoleAsset: .open
         case .list, .get: .kind(.read)
         case .download: .kind(.download)
         case .createLink: .kind(.link)
@@ -67,13 +84,21 @@ public enum APIOperation: String, CaseIterable, Sendable {
         case .create, .update, .createKey: .json
         case .upload, .createUpload, .appendUpload: .audio
         case .health, .openAPI, .listKinds, .describeKind, .list, .get, .delete, .download, .createLink, .listKeys, .revokeKey, .listAudit,
-            .uploadOptions, .uploadStatus, .cancelUpload:
+            .uploadOptions, .uploadStatus, .cancelUpload, .currentKey, .consoleRedirect, .consolePage, .consoleAsset:
             .none
         }
     }
 
     /// Routes on one kind's records (`/api/audio/:kind…`): OpenAPI spells them out per kind.
     public var isKindRoute: Bool { path.hasPrefix("/api/audio/:kind") }
+
+    /// The web console's routes: not part of the API, so not in OpenAPI (docs/console.md).
+    public var isConsole: Bool {
+        switch self {
+        case .consoleRedirect, .consolePage, .consoleAsset: true
+        default: false
+        }
+    }
 
     /// GET routes answer HEAD too, with the same headers and no body.
     public var answersHead: Bool { method == .get }
