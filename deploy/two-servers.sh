@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Two audio-file-server processes behind Caddy, on one PostgreSQL, on this machine: a try-out of a
-# multi-server deployment (docs/deployment.md), and what scripts/lb-e2e.sh tests.
+# Two audio-file-server processes behind Caddy, on one PostgreSQL and one S3-compatible object store
+# (SeaweedFS), on this machine: a try-out of a multi-server deployment (docs/deployment.md), and
+# what scripts/lb-e2e.sh tests.
 #
 #   deploy/two-servers.sh start DIR      start PostgreSQL, both servers and Caddy; prints the URL
 #   deploy/two-servers.sh restart DIR N  restart server N (1 or 2), e.g. after stopping it
 #   deploy/two-servers.sh stop DIR       stop everything (DIR keeps the data and logs)
 #
 # Environment: AUDIO_SERVER_BIN (default: a debug build), LB_PORT (default 8090), SERVER_PORTS
-# (default "8091 8092"). Everything listens on 127.0.0.1 only. Files go to DIR/storage, a folder
-# both servers share because they run on one machine; across machines that is the object-storage
-# backend's job (issue 16), which does not exist yet.
+# (default "8091 8092"), LB_STORAGE (`s3`, the default: files in a SeaweedFS bucket started in DIR/s3;
+# `disk`: files in DIR/storage, a folder both servers share because they run on one machine).
+# Everything listens on 127.0.0.1 only. With s3 the servers also share DIR/staging, where resumable
+# uploads keep their bytes until complete (across machines: route an upload's requests to one
+# server, or share that folder; docs/deployment.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cmd=${1:?start|restart|stop}; dir=${2:?directory}
@@ -36,9 +39,18 @@ start)
   url=$("$root/scripts/pgtmp.sh" start "$dir/pg")
   echo "${SERVER_PORTS:-8091 8092}" >"$dir/ports"
   secret="$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+  if [ "${LB_STORAGE:-s3}" = s3 ]; then
+    "$root/scripts/seaweedfs.sh" start "$dir/s3" >/dev/null
+    # shellcheck disable=SC1091
+    . "$dir/s3/env"
+    storage="export STORAGE_URL='$TEST_S3_URL' AWS_ACCESS_KEY_ID='$TEST_S3_ACCESS_KEY_ID' AWS_SECRET_ACCESS_KEY='$TEST_S3_SECRET_ACCESS_KEY' STAGING_DIR='$dir/staging'"
+  else
+    storage="export STORAGE_DIR='$dir/storage'"
+  fi
   cat >"$dir/env" <<ENV
-export DATABASE_URL='$url' KINDS_DIR='$root/kinds' MIGRATIONS_DIR='$root/migrations' STORAGE_DIR='$dir/storage'
-export SECRET_KEY='$secret' HOST=127.0.0.1 TRUSTED_PROXIES=127.0.0.1 LOG_LEVEL=\${LOG_LEVEL:-warning} DRAIN_DELAY=\${DRAIN_DELAY:-3s}
+export DATABASE_URL='$url' KINDS_DIR='$root/kinds' MIGRATIONS_DIR='$root/migrations'
+$storage
+export SECRET_KEY='$secret' HOST=127.0.0.1 TRUSTED_PROXIES=127.0.0.1 LOG_LEVEL=\${LOG_LEVEL:-warning} DRAIN_DELAY=\${DRAIN_DELAY:-3s} ORPHAN_FILE_AGE=\${ORPHAN_FILE_AGE:-1h}
 bin='$bin'
 ENV
   # shellcheck disable=SC1091
@@ -52,7 +64,7 @@ ENV
   for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:${LB_PORT:-8090}/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
   curl -fsS "http://127.0.0.1:${LB_PORT:-8090}/healthz" >/dev/null || { echo "caddy did not come up:" >&2; tail -20 "$dir/caddy.log" >&2; exit 1; }
   echo "http://127.0.0.1:${LB_PORT:-8090}" >"$dir/url"
-  echo "two servers behind Caddy at $(cat "$dir/url"); admin key in $dir/admin-key; logs in $dir"
+  echo "two servers behind Caddy at $(cat "$dir/url") (files: ${LB_STORAGE:-s3}); admin key in $dir/admin-key; logs in $dir"
   ;;
 restart)
   n=${3:?server number}
@@ -73,6 +85,7 @@ stop)
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
   done
   "$root/scripts/pgtmp.sh" stop "$dir/pg" || true
+  "$root/scripts/seaweedfs.sh" stop "$dir/s3" || true
   ;;
 *) echo "usage: $0 start|restart N|stop DIR" >&2; exit 2 ;;
 esac

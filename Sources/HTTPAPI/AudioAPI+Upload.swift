@@ -87,9 +87,16 @@ extension AudioAPI {
             format: result.format.rawValue, codec: result.codec, durationSeconds: result.durationSeconds,
             sampleRate: result.sampleRate, channels: result.channels, bitrate: result.bitrate)
         // On disk a rename; on object storage an upload of the local file (multipart when large,
-        // aborted on failure) under a new key. Only then does the row name it.
-        let key = try await backend.commit(
-            path, kind: kind.name, id: id, fileExtension: result.format.fileExtension, contentType: result.format.contentType)
+        // aborted on failure) under a new key. Only then does the row name it. The key is noted
+        // first, so that a crash in between leaves nothing the sweeper does not find (`FileIntents`).
+        let key = FileBackend.newKey(kind: kind.name, id: id, fileExtension: result.format.fileExtension)
+        try await intents.note(key)
+        do {
+            try await backend.commit(path, as: key, contentType: result.format.contentType)
+        } catch {
+            try? await intents.forget(key)
+            throw error
+        }
         do {
             switch try await records.attachFile(id, file: file, key: key, ifMatch: ifMatch, in: queries, audit: actor) {
             case .attached(let record, let replacedKey):
@@ -107,13 +114,18 @@ extension AudioAPI {
     }
 
     /// Removes a committed file no row names any more (replaced, deleted, or never attached). A
-    /// failure is logged, not thrown: the row is already right, and the leftover is an orphan that
-    /// `audio-server storage verify --repair` removes.
+    /// failure is logged, not thrown: the row is already right, and the key stays noted in
+    /// `FileIntents` (a replaced or never attached file) for the sweeper to try again.
     func removeCommitted(_ key: String) async {
         if let error = await backend.remove(key: key) {
             records.logger.warning("could not remove a file no record names", metadata: ["key": "\(key)", "error": "\(error)"])
+            return
         }
+        try? await intents.forget(key)
     }
+
+    /// Files a crash may leave without a row (`FileIntents`).
+    var intents: FileIntents { FileIntents(client: records.client, logger: records.logger) }
 
     /// Whether a request's declared body can be accepted, judged from its head alone (for
     /// `Expect: 100-continue`), from the route table: false for a body on a route that needs a key

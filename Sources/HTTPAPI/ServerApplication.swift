@@ -37,6 +37,9 @@ public struct ServerConfiguration: Sendable {
     public var keyReloadInterval: Duration = .seconds(30)
     /// How often expired resumable uploads are removed (`UploadSweeperService`).
     public var uploadSweepInterval: Duration = .seconds(30)
+    /// How old a noted file must be before the sweeper removes it when no row names it
+    /// (`FileIntents`, `ORPHAN_FILE_AGE`): longer than any upload's commit can take.
+    public var orphanFileAge: Duration = .seconds(3600)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, storageDirectory: String = "./storage",
@@ -87,7 +90,10 @@ public enum ServerApplication {
             health: health, cursors: CursorSigner(secret: secret), access: gate, drain: drain,
             backend: configuration.objectStorage.map(FileBackend.objectStorage))
         var services: [any Service] = [database, KeyDirectoryService(directory: keys)]
-        services.append(UploadSweeperService(store: api.uploads, interval: configuration.uploadSweepInterval, logger: logger))
+        services.append(
+            UploadSweeperService(
+                store: api.uploads, interval: configuration.uploadSweepInterval, logger: logger,
+                sweepOrphans: { [orphanAge = configuration.orphanFileAge] in try await api.sweepOrphanFiles(olderThan: orphanAge) }))
         if let watch { services.append(DatabaseWatchService(health: health, configuration: watch, logger: logger)) }
         services += extra
         let router = Router(context: AudioRequestContext.self)
@@ -130,6 +136,8 @@ struct UploadSweeperService: Service {
     let store: UploadSessionStore
     let interval: Duration
     let logger: Logger
+    /// Files a crash left without a row (`AudioAPI.sweepOrphanFiles`); returns how many were removed.
+    let sweepOrphans: @Sendable () async throws -> Int
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
@@ -144,6 +152,12 @@ struct UploadSweeperService: Service {
                     if removed > 0 { logger.info("removed expired resumable uploads", metadata: ["count": "\(removed)"]) }
                 } catch {
                     logger.debug("resumable upload sweep failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                do {
+                    let orphans = try await sweepOrphans()
+                    if orphans > 0 { logger.notice("removed files a crash left without a record", metadata: ["count": "\(orphans)"]) }
+                } catch {
+                    logger.debug("orphan file sweep failed", metadata: ["error": "\(String(reflecting: error))"])
                 }
             }
         }

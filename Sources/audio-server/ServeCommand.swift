@@ -67,6 +67,12 @@ struct ServeCommand: AsyncParsableCommand {
             "After SIGTERM, answer /healthz 503 and keep serving this long before shutting down, so a load balancer stops sending requests first, e.g. 3s (env DRAIN_DELAY, default off)."
     )
     var drainDelay: String?
+    @Option(
+        name: .customLong("orphan-file-age"),
+        help:
+            "Remove a stored file that a crash left without its record once it is this old, e.g. 1h; longer than any upload takes to store (env ORPHAN_FILE_AGE, default 1h)."
+    )
+    var orphanFileAge: String?
     @Option(name: .customLong("bench-routes"), help: "on: serve the benchmark-only GET /_static (env BENCH_ROUTES, default off).")
     var benchRoutes: String?
     @Flag(name: .customLong("auto-migrate"), help: "Generate and apply a non-destructive migration for kinds/ changes before serving (development).")
@@ -137,13 +143,19 @@ struct ServeCommand: AsyncParsableCommand {
         guard let drainSetting = ConnectionLimits.parseDuration(drainText) else {
             throw ValidationError("DRAIN_DELAY must be a duration like 3s or 500ms, or off; got '\(drainText)'")
         }
+        let orphanText = orphanFileAge ?? env["ORPHAN_FILE_AGE"] ?? "1h"
+        guard let orphanSetting = ConnectionLimits.parseDuration(orphanText), let orphanAge = orphanSetting, orphanAge >= .seconds(1) else {
+            throw ValidationError("ORPHAN_FILE_AGE must be a duration of 1s or more like 1h or 30m; got '\(orphanText)'")
+        }
         let benchText = (benchRoutes ?? env["BENCH_ROUTES"] ?? "off").lowercased()
         guard ["on", "off", "true", "false", "1", "0"].contains(benchText) else {
             throw ValidationError("BENCH_ROUTES must be on or off, got '\(benchText)'")
         }
         // Before the database: a wrong bucket, endpoint or credential is named at once.
         let files = try await storage.resolve()
-        if let objects = files.objects { logger.info("files in object storage", metadata: ["storage_url": "\(objects.description)", "staging_dir": "\(files.localRoot)"]) }
+        if let objects = files.objects {
+            logger.info("files in object storage", metadata: ["storage_url": "\(objects.description)", "staging_dir": "\(files.localRoot)"])
+        }
         var configuration = ServerConfiguration(
             host: host, port: port, storageDirectory: files.localRoot,
             maxUploadBytes: uploadLimit, sharedRoundTrips: sharing, secretKey: secret,
@@ -151,6 +163,7 @@ struct ServeCommand: AsyncParsableCommand {
             allowedHosts: hosts, benchRoutes: ["on", "true", "1"].contains(benchText),
             trustedProxies: proxies, corsOrigins: cors)
         configuration.failedAuthBurst = failedAuthBurst
+        configuration.orphanFileAge = .nanoseconds(orphanAge.nanoseconds)
         configuration.objectStorage = files.objects
 
         let unfinished = FileStore(root: configuration.storageDirectory).removeUnfinishedUploads()

@@ -80,7 +80,7 @@ enum TestServer {
         databaseURL: DatabaseURL? = nil, keyChanges: Bool = false, secretKey: String? = nil,
         trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil, failedAuthBurst: Int = 20,
         keyReloadInterval: Duration = .seconds(30),
-        uploadSweepInterval: Duration = .seconds(30), drain: ShutdownDrain = ShutdownDrain(),
+        uploadSweepInterval: Duration = .seconds(30), orphanFileAge: Duration = .seconds(3600), drain: ShutdownDrain = ShutdownDrain(),
         backend: TestBackend = .disk, objectStorage: ObjectFileStore? = nil,
         _ body: @Sendable (any TestClientProtocol, ServerContext) async throws -> T
     ) async throws -> T {
@@ -124,6 +124,7 @@ enum TestServer {
         configuration.failedAuthBurst = failedAuthBurst
         configuration.keyReloadInterval = keyReloadInterval
         configuration.uploadSweepInterval = uploadSweepInterval
+        configuration.orphanFileAge = orphanFileAge
         if let objectStorage {
             configuration.objectStorage = objectStorage
         } else if backend == .s3 {

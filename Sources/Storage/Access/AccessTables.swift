@@ -38,7 +38,7 @@ public enum AccessTables {
                 client text
             )
             """,
-        ] + UploadSessionStore.statements
+        ] + UploadSessionStore.statements + FileIntents.statements
 
     /// Arbitrary, fixed: the advisory lock id that serialises the statements above.
     static let lockID: Int64 = 0x61_75_64_69_6F_6B_65_79

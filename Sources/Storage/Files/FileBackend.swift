@@ -69,16 +69,27 @@ public enum FileBackend: Sendable {
     /// multipart upload above the threshold, aborted on failure) and the local file deleted. On
     /// failure nothing is committed and the local file stays for the caller to discard (or, for
     /// a resumable upload, to retry).
-    public func commit(_ temporaryPath: String, kind: String, id: Int64, fileExtension: String, contentType: String) async throws -> String {
+    public func commit(_ temporaryPath: String, as key: String, contentType: String) async throws {
         switch self {
         case .disk(let store):
-            return try store.commit(temporaryPath, kind: kind, id: id, fileExtension: fileExtension)
+            try store.commit(temporaryPath, as: key)
         case .objectStorage(let store):
-            let key = ObjectFileStore.newKey(kind: kind, id: id, fileExtension: fileExtension)
             try await store.upload(localPath: temporaryPath, key: key, contentType: contentType)
             unlink(temporaryPath)
-            return key
         }
+    }
+
+    /// A new key for a file of record `id` of `kind`: unique per upload, so committing never
+    /// overwrites a file a row names. Noted in `FileIntents` before the commit.
+    public static func newKey(kind: String, id: Int64, fileExtension: String) -> String {
+        "files/\(kind)/\(id)/\(UUID().uuidString.lowercased()).\(fileExtension)"
+    }
+
+    /// The kind and record id a key was made for (`newKey`), for the sweeper's check that a row names it.
+    public static func owner(ofKey key: String) -> (kind: String, id: Int64)? {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "files", let id = Int64(parts[2]) else { return nil }
+        return (String(parts[1]), id)
     }
 
     /// Removes a committed file after its row no longer names it. Missing files are fine; a

@@ -83,9 +83,8 @@ public struct FileStore: Sendable {
         return try UploadSink(path: temporaryDirectory + "/\(UUID().uuidString.lowercased()).part")
     }
 
-    /// Moves a finished upload to its permanent, never-reused name; returns the key to store in the row.
-    public func commit(_ temporaryPath: String, kind: String, id: Int64, fileExtension: String) throws -> String {
-        let key = "files/\(kind)/\(id)/\(UUID().uuidString.lowercased()).\(fileExtension)"
+    /// Moves a finished upload to its permanent, never-reused name `key` (`FileBackend.newKey`).
+    public func commit(_ temporaryPath: String, as key: String) throws {
         let final = path(forKey: key)
         let dir = (final as NSString).deletingLastPathComponent
         do {
@@ -98,7 +97,6 @@ public struct FileStore: Sendable {
             throw FileStoreError.system("cannot move upload into place")
         }
         Self.fsyncDirectory(dir)
-        return key
     }
 
     /// Removes a committed file (after its row no longer names it). Missing files are fine.

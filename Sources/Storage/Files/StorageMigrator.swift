@@ -67,7 +67,8 @@ public struct StorageMigrator: Sendable {
     /// Copies what is not yet copied. `stopAfter`: stop (as an interruption would) after copying
     /// that many files in this run. Returns the final progress; throws on the first file that
     /// cannot be read, written or verified (rerun to continue).
-    public func run(kinds: [KindDefinition], stopAfter: Int? = nil, progress report: @Sendable (Progress) -> Void = { _ in }) async throws -> Progress {
+    public func run(kinds: [KindDefinition], stopAfter: Int? = nil, progress report: @Sendable (Progress) -> Void = { _ in }) async throws -> Progress
+    {
         var rows: [(key: String, size: Int64, sha256: String, contentType: String)] = []
         for kind in kinds {
             for row in try await records.allFiles(in: KindQueries(kind: kind)) {
@@ -159,12 +160,18 @@ public struct StorageMigrator: Sendable {
             FileStore.fsyncDirectory(directory)
             let (copiedSize, hash) = try StorageVerifier.sizeAndHash(final)
             guard copiedSize == size, hash == sha256 else {
-                throw Failure(key: key, reason: "the copy has \(copiedSize) bytes and SHA-256 \(hash.prefix(12))…, the row says \(size) and \(sha256.prefix(12))…")
+                throw Failure(
+                    key: key,
+                    reason: "the copy has \(copiedSize) bytes and SHA-256 \(hash.prefix(12))…, the row says \(size) and \(sha256.prefix(12))…")
             }
         case .objectStorage(let store):
             let (localSize, localHash) = try StorageVerifier.sizeAndHash(localPath)
             guard localSize == size, localHash == sha256 else {
-                throw Failure(key: key, reason: "the source has \(localSize) bytes and SHA-256 \(localHash.prefix(12))…, the row says \(size) and \(sha256.prefix(12))…; run storage verify")
+                throw Failure(
+                    key: key,
+                    reason:
+                        "the source has \(localSize) bytes and SHA-256 \(localHash.prefix(12))…, the row says \(size) and \(sha256.prefix(12))…; run storage verify"
+                )
             }
             try await store.upload(localPath: localPath, key: key, contentType: contentType)
             let hash = try await Self.sha256(of: store, key: key)

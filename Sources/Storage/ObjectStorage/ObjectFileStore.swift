@@ -35,11 +35,6 @@ public struct ObjectFileStore: Sendable {
     /// `s3://bucket/prefix?…` for messages.
     public var description: String { client.location.description }
 
-    /// A new, never-reused key for a record's file.
-    public static func newKey(kind: String, id: Int64, fileExtension: String) -> String {
-        "files/\(kind)/\(id)/\(UUID().uuidString.lowercased()).\(fileExtension)"
-    }
-
     /// Uploads the local file at `path` as `key`. On failure nothing is left under `key` (the
     /// multipart upload is aborted) and the error is rethrown; the local file is kept either way.
     public func upload(localPath path: String, key: String, contentType: String?) async throws {

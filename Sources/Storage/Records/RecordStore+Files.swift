@@ -36,6 +36,10 @@ extension RecordStore {
                 for try await (oldKey, version) in lock.decode((String?, String).self) { found = (oldKey, version) }
                 guard let found else { return .notFound }
                 if let ifMatch, !ifMatch.accepts(found.version) { return .stale(current: found.version) }
+                // In the same transaction: the new file is named from now on, the old one is not
+                // (noted until it is removed, so a crash before that leaves it to the sweeper).
+                try await connection.query(FileIntents.forgetQuery(key), logger: logger)
+                if let oldKey = found.oldKey, oldKey != key { try await connection.query(FileIntents.noteQuery(oldKey), logger: logger) }
                 var bindings = PostgresBindings()
                 bindings.append(id)
                 bindings.append(JSONWriter.string(file.json))

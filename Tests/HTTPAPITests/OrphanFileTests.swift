@@ -1,0 +1,63 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import PostgresNIO
+import Storage
+import TestSupport
+import Testing
+
+@testable import HTTPAPI
+
+/// A server killed between committing a file and committing the row that names it leaves a file
+/// no row names. Every such key is noted first (`FileIntents`); the sweeper removes a noted file
+/// no record names once it is older than `ORPHAN_FILE_AGE`, and only forgets one a record names.
+@Suite struct OrphanFileTests {
+    @Test(arguments: TestBackend.all)
+    func aFileACrashLeftWithoutItsRowIsRemovedAndNamedOnesAreKept(_ backend: TestBackend) async throws {
+        try await TestServer.run(uploadSweepInterval: .milliseconds(200), orphanFileAge: .seconds(2), backend: backend) { client, context in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            #expect(try await client.upload("/api/audio/song/\(id)", file: "wav_mono_s16.wav").status == .ok)
+            let named = try #require(
+                try await context.sql { db in
+                    try await db.query("SELECT file_key FROM song WHERE id = \(id)", logger: TestDatabase.logger).collect().first?.decode(String.self)
+                })
+            // A successful upload leaves nothing noted: its row names its file.
+            #expect(try await Self.noted(context).isEmpty)
+
+            // What a SIGKILL between the two commits leaves: a file under a new key, noted, and no row.
+            let orphan = FileBackend.newKey(kind: "song", id: id, fileExtension: "wav")
+            let bytes = try Fixture.bytes("wav_mono_s16.wav")
+            if let objects = context.objects {
+                _ = try await objects.client.putObject(key: orphan, bytes: ByteBuffer(bytes: bytes))
+            } else {
+                try Data(bytes).write(to: URL(fileURLWithPath: context.storageDirectory + "/" + orphan))
+            }
+            // And a noted key whose row did commit (the crash came after it, before the note was cleared).
+            try await context.sql { db in
+                _ = try await db.query(FileIntents.noteQuery(orphan), logger: TestDatabase.logger)
+                _ = try await db.query(FileIntents.noteQuery(named), logger: TestDatabase.logger)
+            }
+            #expect(try await context.files().contains(orphan))
+
+            var files = try await context.files()
+            var noted = try await Self.noted(context)
+            for _ in 0..<200 where files.contains(orphan) || !noted.isEmpty {
+                try await Task.sleep(for: .milliseconds(50))
+                files = try await context.files()
+                noted = try await Self.noted(context)
+            }
+            #expect(!files.contains(orphan), "the orphan was removed")
+            #expect(files.contains(named), "the file a record names was kept")
+            #expect(try await Self.noted(context).isEmpty, "both keys were dealt with")
+            #expect(try await client.get("/api/audio/song/\(id)/file").status == .ok)
+        }
+    }
+
+    static func noted(_ context: ServerContext) async throws -> [String] {
+        try await context.sql { db in
+            try await db.query("SELECT key FROM audio_server.file_intents", logger: TestDatabase.logger).collect().map { try $0.decode(String.self) }
+        }
+    }
+}
