@@ -258,7 +258,10 @@ extension KindFileReader {
                     if let mode = DownloadMode(rawValue: text) {
                         rules.download = mode
                     } else {
-                        problem(value, "upload.download '\(text)' must be proxy (the server streams the file) or redirect (a 307 to a presigned object-storage URL)")
+                        problem(
+                            value,
+                            "upload.download '\(text)' must be proxy (the server streams the file) or redirect (a 307 to a presigned object-storage URL)"
+                        )
                     }
                 }
             default:

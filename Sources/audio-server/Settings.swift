@@ -72,11 +72,15 @@ struct StorageOptions: ParsableArguments {
             "Where audio files live: file:///PATH or s3://BUCKET/PREFIX?endpoint=URL&region=R&path_style=true, credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (env STORAGE_URL, default file://./storage)."
     )
     var storageURL: String?
-    @Option(name: .customLong("storage-dir"), help: "Where audio files are stored on disk, same as STORAGE_URL=file://DIR (env STORAGE_DIR, default ./storage).")
+    @Option(
+        name: .customLong("storage-dir"),
+        help: "Where audio files are stored on disk, same as STORAGE_URL=file://DIR (env STORAGE_DIR, default ./storage).")
     var storageDir: String?
     @Option(
         name: .customLong("staging-dir"),
-        help: "With s3:// storage: the local folder for uploads being received and probed, and resumable uploads' bytes (env STAGING_DIR, default ./staging).")
+        help:
+            "With s3:// storage: the local folder for uploads being received and probed, and resumable uploads' bytes (env STAGING_DIR, default ./staging)."
+    )
     var stagingDir: String?
 
     /// The local folder (the file store, or staging for object storage) and the object store.

@@ -16,9 +16,15 @@ struct StorageCommand: AsyncParsableCommand {
         @OptionGroup var storage: StorageOptions
         @Flag(help: "Remove orphaned files and unfinished uploads (stop the server first, or pass --grace so uploads in progress are kept).")
         var repair = false
-        @Flag(help: "Object storage: read every object back and compare its SHA-256 with the row (without it, sizes only). On disk files are always re-hashed.")
+        @Flag(
+            help:
+                "Object storage: read every object back and compare its SHA-256 with the row (without it, sizes only). On disk files are always re-hashed."
+        )
         var deep = false
-        @Option(help: "Leave unfinished uploads (and objects, multipart uploads) younger than this many seconds alone (default 0: report and repair them all).")
+        @Option(
+            help:
+                "Leave unfinished uploads (and objects, multipart uploads) younger than this many seconds alone (default 0: report and repair them all)."
+        )
         var grace: Double = 0
 
         func run() async throws {
@@ -60,7 +66,8 @@ struct StorageCommand: AsyncParsableCommand {
     struct Migrate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Copy every record's file from the current STORAGE_URL to another, checking each copy's SHA-256; rerun to continue after an interruption.")
+                "Copy every record's file from the current STORAGE_URL to another, checking each copy's SHA-256; rerun to continue after an interruption."
+        )
         @OptionGroup var settings: Settings
         @OptionGroup var storage: StorageOptions
         @Option(name: .customLong("to"), help: "The destination: file:///PATH or s3://BUCKET/PREFIX?… (credentials as for STORAGE_URL).")

@@ -143,7 +143,8 @@ struct ObjectStorageBackendTests {
             let signed = try #require(try link.json()["url"]?.stringValue)
             let viaLink = try await client.get(signed, headers: [KeyedTestClient.anonymous: "1"])
             #expect(viaLink.status == .temporaryRedirect && viaLink.headers[.location] != nil)
-            let tampered = try await client.get(signed.replacingOccurrences(of: "signature=", with: "signature=x"), headers: [KeyedTestClient.anonymous: "1"])
+            let tampered = try await client.get(
+                signed.replacingOccurrences(of: "signature=", with: "signature=x"), headers: [KeyedTestClient.anonymous: "1"])
             #expect((400..<500).contains(tampered.status.code) && tampered.headers[.location] == nil, "\(tampered.status) \(tampered.text)")
         }
     }

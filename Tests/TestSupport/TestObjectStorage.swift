@@ -21,7 +21,9 @@ public enum TestObjectStorage {
     }
 
     /// A store in the test bucket under a fresh prefix.
-    public static func store(multipartThreshold: Int64 = ObjectFileStore.defaultPartSize, partSize: Int64 = ObjectFileStore.defaultPartSize) throws
+    public static func store(
+        multipartThreshold: Int64 = ObjectFileStore.defaultPartSize, partSize: Int64 = ObjectFileStore.defaultPartSize
+    ) throws
         -> ObjectFileStore
     {
         ObjectFileStore(

@@ -163,7 +163,13 @@ extension OpenAPIDocument {
                         .object(
                             JSONObject([
                                 ("type", "object"),
-                                ("properties", .object(JSONObject([("key", .object(JSONObject([("oneOf", .array([.object(JSONObject([("type", "null")])), key]))])))]))),
+                                (
+                                    "properties",
+                                    .object(
+                                        JSONObject([
+                                            ("key", .object(JSONObject([("oneOf", .array([.object(JSONObject([("type", "null")])), key]))])))
+                                        ]))
+                                ),
                                 ("required", ["key"]),
                                 ("additionalProperties", false),
                             ])))

@@ -25,7 +25,9 @@ public struct ObjectFileStore: Sendable {
 
     public static let defaultPartSize: Int64 = 16 << 20
 
-    public init(client: ObjectStorageClient, multipartThreshold: Int64 = ObjectFileStore.defaultPartSize, partSize: Int64 = ObjectFileStore.defaultPartSize) {
+    public init(
+        client: ObjectStorageClient, multipartThreshold: Int64 = ObjectFileStore.defaultPartSize, partSize: Int64 = ObjectFileStore.defaultPartSize
+    ) {
         self.client = client
         self.multipartThreshold = multipartThreshold
         self.partSize = max(partSize, 5 << 20)

@@ -1,7 +1,7 @@
 import Crypto
-import NIOCore
 public import Foundation
 public import KindModel
+import NIOCore
 
 /// `audio-server storage verify` on object storage: every row's object exists with the recorded
 /// size (and, with `deep`, the recorded SHA-256, read back in full); objects no row names are
@@ -39,7 +39,8 @@ public struct ObjectStorageVerifier: Sendable {
                     continue
                 }
                 if size != row.size {
-                    problems.append(.corrupted(kind: kind.name, id: row.id, key: row.key, reason: "size \(size) in object storage, \(row.size) recorded"))
+                    problems.append(
+                        .corrupted(kind: kind.name, id: row.id, key: row.key, reason: "size \(size) in object storage, \(row.size) recorded"))
                 } else if deep {
                     let sha = try await sha256(key: row.key)
                     if sha != row.sha256 {
