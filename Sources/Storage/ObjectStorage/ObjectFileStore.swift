@@ -177,6 +177,10 @@ public final class ObjectStorageHealth: Sendable {
         var probe: Task<String?, Never>?
     }
     private let state = Mutex(State())
+    private let probes = Atomic(0)
+
+    /// How many probes have been sent: the verdict is shared by every caller within `maxAge`.
+    public var probeCount: Int { probes.load(ordering: .relaxed) }
 
     public init(client: ObjectStorageClient, maxAge: Duration = .seconds(5), timeout: Duration = .seconds(3)) {
         self.client = client
@@ -196,6 +200,7 @@ public final class ObjectStorageHealth: Sendable {
             if let probe = state.probe { return .wait(probe) }
             let client = self.client
             let seconds = max(1, timeout.components.seconds)
+            probes.add(1, ordering: .relaxed)
             let probe = Task { () -> String? in
                 do {
                     try await client.checkAccess(timeout: .seconds(seconds))
