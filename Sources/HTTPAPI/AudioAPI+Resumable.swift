@@ -147,24 +147,20 @@ extension AudioAPI {
                 throw Problem(.invalidUploadHeader, detail: "Upload-Offset must be a non-negative integer (got '\(text)').")
             }
             let checksum = try Self.checksum(request)
-            let session = try await liveSession(context, queries: queries)
-            if let length = session.length, let declared = request.headers[.contentLength].flatMap({ Int64($0) }), declared > length - offset,
-                offset <= length
-            {
-                throw Self.beyondLength(length)
-            }
-            switch try await uploads.claim(session.id, offset: offset) {
+            let url = try Self.uploadURL(context)
+            switch try await claimAppend(url, offset: offset, queries: queries) {
             case .claimed(let claimed, let token):
+                if let length = claimed.length, let declared = request.headers[.contentLength].flatMap({ Int64($0) }), declared > length - offset,
+                    offset <= length
+                {
+                    try? await uploads.release(claimed.id, token: token, offset: claimed.offset)
+                    throw Self.beyondLength(length)
+                }
                 let newOffset = try await append(
                     request, session: claimed, token: token, checksum: checksum, queries: queries,
                     actor: access.actor(key, request, context)
                 ).offset
                 return Response(status: .noContent, headers: [.uploadOffset: String(newOffset), .uploadExpires: Self.httpDate(claimed.expiresAt)])
-            case .notFound:
-                throw Self.noSession()
-            case .expired:
-                try? await uploads.delete(session.id)
-                throw Self.expired()
             case .offsetMismatch(let current):
                 throw Problem(
                     .uploadOffsetMismatch,
@@ -195,12 +191,46 @@ extension AudioAPI {
 
     // MARK: the engine
 
+    /// The token and record id of an upload URL (`…/<id>/uploads/<token>`); 404 for a token that
+    /// cannot be one.
+    static func uploadURL(_ context: AudioRequestContext) throws -> (token: String, recordID: Int64) {
+        let id = try recordID(context)
+        let token = try context.parameters.require("upload")
+        guard isToken(token) else { throw noSession() }
+        return (token, id)
+    }
+
+    /// What `claimAppend` leaves to each protocol to answer in its own words.
+    enum AppendClaim {
+        case claimed(UploadSession, token: UUID)
+        case offsetMismatch(current: Int64)
+        case busy
+    }
+
+    /// Claims the URL's session for an append at `offset` (`UploadSessionStore.claim(_:offset:of:)`:
+    /// one statement when it succeeds). The outcomes both protocols answer alike are thrown here:
+    /// no session (404), its record gone (the session ends, 404), expired (the session ends, 410).
+    func claimAppend(_ url: (token: String, recordID: Int64), offset: Int64, queries: KindQueries) async throws -> AppendClaim {
+        let target = AppendTarget(recordID: url.recordID, in: queries)
+        switch try await uploads.claim(url.token, offset: offset, of: target) {
+        case .claimed(let session, let token): return .claimed(session, token: token)
+        case .offsetMismatch(let current): return .offsetMismatch(current: current)
+        case .busy: return .busy
+        case .notFound: throw Self.noSession()
+        case .recordGone:
+            try? await uploads.delete(url.token)
+            throw Problem.notFound(kind: queries.kind.name, id: url.recordID)
+        case .expired:
+            try? await uploads.delete(url.token)
+            throw Self.expired()
+        }
+    }
+
     /// The session of the URL, for its kind and record, not expired, its record still there
     /// (a session whose record was deleted is removed with its data).
     func liveSession(_ context: AudioRequestContext, queries: KindQueries) async throws -> UploadSession {
-        let id = try Self.recordID(context)
-        let token = try context.parameters.require("upload")
-        guard Self.isToken(token), let session = try await uploads.session(token), session.kind == queries.kind.name, session.recordID == id else {
+        let (token, id) = try Self.uploadURL(context)
+        guard let session = try await uploads.session(token), session.kind == queries.kind.name, session.recordID == id else {
             throw Self.noSession()
         }
         if session.expired {

@@ -151,48 +151,50 @@ extension AudioAPI {
             guard let offset = request.headers[.uploadOffset].flatMap(Self.nonNegative) else {
                 throw Problem(.invalidUploadHeader, detail: "Send Upload-Offset: the offset HEAD returned.")
             }
-            let session = try await liveSession(context, queries: queries)
+            let url = try Self.uploadURL(context)
+            let claim = try await claimAppend(url, offset: offset, queries: queries)
+            guard case .claimed(let session, let token) = claim else {
+                if case .offsetMismatch(let current) = claim {
+                    throw Problem(
+                        .uploadOffsetMismatch, detail: "Upload-Offset is \(offset) but the upload has \(current) bytes; resume from \(current).",
+                        extensions: [("expected-offset", .integer(current)), ("provided-offset", .integer(offset))],
+                        headers: [.uploadOffset: String(current)])
+                }
+                throw Problem(.uploadBusy, detail: "Another request is appending to this upload now; wait for it, then HEAD and resume.")
+            }
+            // Checked with the claim held, which is released (the offset unchanged) when they refuse.
+            func refuse(_ problem: Problem) async -> Problem {
+                try? await uploads.release(session.id, token: token, offset: session.offset)
+                return problem
+            }
             let contentLength = request.headers[.contentLength].flatMap(Self.nonNegative)
             var length = request.headers[.uploadLength].flatMap(Self.nonNegative)
             if complete, let contentLength {
                 if let length, length != offset + contentLength {
-                    throw Problem(
-                        .inconsistentUploadLength,
-                        detail: "Upload-Length says \(length) bytes but this request ends the upload at \(offset + contentLength).")
+                    throw await refuse(
+                        Problem(
+                            .inconsistentUploadLength,
+                            detail: "Upload-Length says \(length) bytes but this request ends the upload at \(offset + contentLength)."))
                 }
                 length = offset + contentLength
             }
             if let known = session.length, let length, known != length {
-                throw Problem(
-                    .inconsistentUploadLength, detail: "The upload's length is \(known) bytes; this request says \(length).",
-                    extensions: [("upload_length", .integer(known))])
+                throw await refuse(
+                    Problem(
+                        .inconsistentUploadLength, detail: "The upload's length is \(known) bytes; this request says \(length).",
+                        extensions: [("upload_length", .integer(known))]))
             }
             if let contentLength, contentLength > Self.resumableRules(kind).maxAppend {
-                throw Self.appendTooLarge(kind, uploadLimitField(kind, expiresAt: session.expiresAt))
+                throw await refuse(Self.appendTooLarge(kind, uploadLimitField(kind, expiresAt: session.expiresAt)))
             }
-            switch try await uploads.claim(session.id, offset: offset) {
-            case .claimed(let claimed, let token):
-                let appended = try await append(
-                    request, session: claimed, token: token, checksum: nil, queries: queries,
-                    actor: access.actor(key, request, context), end: .ietf(complete: complete), length: length)
-                if var completion = appended.completion {
-                    completion.headers[.uploadComplete] = "?1"
-                    return completion
-                }
-                return Response(status: .noContent, headers: [.uploadComplete: "?0", .uploadOffset: String(appended.offset)])
-            case .notFound:
-                throw Self.noSession()
-            case .expired:
-                try? await uploads.delete(session.id)
-                throw Self.expired()
-            case .offsetMismatch(let current):
-                throw Problem(
-                    .uploadOffsetMismatch, detail: "Upload-Offset is \(offset) but the upload has \(current) bytes; resume from \(current).",
-                    extensions: [("expected-offset", .integer(current)), ("provided-offset", .integer(offset))],
-                    headers: [.uploadOffset: String(current)])
-            case .busy:
-                throw Problem(.uploadBusy, detail: "Another request is appending to this upload now; wait for it, then HEAD and resume.")
+            let appended = try await append(
+                request, session: session, token: token, checksum: nil, queries: queries,
+                actor: access.actor(key, request, context), end: .ietf(complete: complete), length: length)
+            if var completion = appended.completion {
+                completion.headers[.uploadComplete] = "?1"
+                return completion
             }
+            return Response(status: .noContent, headers: [.uploadComplete: "?0", .uploadOffset: String(appended.offset)])
         }
     }
 
