@@ -385,24 +385,7 @@ wrk_run create_valid_unshared "$c_off" "$OFF_BASE/api/audio/create" BENCH_MODE=p
 kill "$off_pid"; wait "$off_pid" 2>/dev/null || true
 
 # ---------------------------------------------------------------- 4. upload / download
-make_wav() { # make_wav PATH MIB: a valid 16-bit stereo 44.1 kHz PCM WAV of random samples
-  # Random, not zero: real audio is full of CR bytes and boundary-like runs, which is what a
-  # multipart parser has to scan past (zeros hid a 10x slower multipart path until 2026-11-26).
-  python3 - "$1" "$2" <<'PY'
-import os, struct, sys
-path, mib = sys.argv[1], int(sys.argv[2])
-data = mib * 1048576 - 44
-with open(path, "wb") as f:
-    f.write(b"RIFF" + struct.pack("<I", 36 + data) + b"WAVE")
-    f.write(b"fmt " + struct.pack("<IHHIIHH", 16, 1, 2, 44100, 44100 * 4, 4, 16))
-    f.write(b"data" + struct.pack("<I", data))
-    left = data
-    while left:
-        n = min(left, 1 << 20)
-        f.write(os.urandom(n))
-        left -= n
-PY
-}
+make_wav() { python3 bench/make_wav.py "$1" "$2"; }  # a random-sample PCM WAV of $2 MiB
 xfer() { # xfer NAME EXPECTED_STATUS CURL_ARGS...: records "xfer NAME bytes=N seconds=S status=C"
   local name=$1 want=$2; shift 2
   local sink="$WORK/xfer-body"; [[ $name == download* ]] && sink=/dev/null

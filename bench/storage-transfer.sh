@@ -58,18 +58,7 @@ for backend in disk s3; do
 done
 
 wav="$work/bench-$MIB.wav"
-python3 - "$wav" "$MIB" <<'PY'
-import os, struct, sys
-path, mib = sys.argv[1], int(sys.argv[2])
-data = mib * 1048576 - 44
-with open(path, "wb") as f:
-    f.write(b"RIFF" + struct.pack("<I", 36 + data) + b"WAVE")
-    f.write(b"fmt " + struct.pack("<IHHIIHH", 16, 1, 2, 44100, 44100 * 4, 4, 16))
-    f.write(b"data" + struct.pack("<I", data))
-    left = data
-    while left:
-        n = min(left, 1 << 20); f.write(os.urandom(n)); left -= n
-PY
+python3 bench/make_wav.py "$wav" "$MIB"
 sync
 
 rss() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }

@@ -29,34 +29,12 @@ server_binary
 
 results=${CONSOLE_RESULTS:-$root/.test-results/console}
 rm -rf "$results"; mkdir -p "$results"
-tmp=$(mktemp -d /tmp/audio-console.XXXXXX)
-chmod 755 "$tmp"  # pgtmp.sh runs postgres as another user when we are root
-server_pid=""
-cleanup() {
-  status=$?
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  "$root/scripts/pgtmp.sh" stop "$tmp/pg" || true
-  cp "$tmp/server.log" "$results/server.log" 2>/dev/null || true
-  if [ -n "${CONSOLE_KEEP:-}" ] || [ "$status" -ne 0 ]; then
-    echo "console e2e artifacts kept in $tmp (server.log); screenshots in $results" >&2
-  else
-    rm -rf "$tmp"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-
-mkdir -p "$tmp/kinds" "$tmp/migrations" "$tmp/storage"
-cp kinds/*.yaml "$tmp/kinds/"
-cp migrations/* "$tmp/migrations/"
-export DATABASE_URL
-DATABASE_URL=$("$root/scripts/pgtmp.sh" start "$tmp/pg")
+# The server log is kept with the screenshots.
+e2e_on_exit() { cp "$tmp/server.log" "$results/server.log" 2>/dev/null; }
 # LOG_LEVEL=info: the access log (one line per request) is kept with the screenshots.
-export KINDS_DIR="$tmp/kinds" MIGRATIONS_DIR="$tmp/migrations" STORAGE_DIR="$tmp/storage" LOG_LEVEL=info HOST=127.0.0.1
-export SECRET_KEY="console-secret-$(head -c 24 /dev/urandom | base64 | tr -d '\n')"
+export LOG_LEVEL=info
+E2E_KEEP=${CONSOLE_KEEP:-}
+e2e_begin console
 "$bin" migrate apply >/dev/null
 admin_key=$("$bin" keys create --name console-admin --scope admin | tail -1)
 

@@ -27,38 +27,13 @@ command -v schemathesis >/dev/null || { echo "schemathesis is not installed: pip
 . "$root/scripts/lib/server.sh"
 server_binary
 
-tmp=$(mktemp -d /tmp/audio-fuzz.XXXXXX)
-chmod 755 "$tmp"  # pgtmp.sh runs postgres as another user when we are root
-server_pid=""
-cleanup() {
-  status=$?
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  "$root/scripts/pgtmp.sh" stop "$tmp/pg" || true
-  if [ -n "${FUZZ_KEEP:-}" ] || [ "$status" -ne 0 ]; then
-    echo "fuzz artifacts kept in $tmp (server.log, report/)" >&2
-  else
-    rm -rf "$tmp"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-
-mkdir -p "$tmp/kinds" "$tmp/migrations" "$tmp/storage"
-cp kinds/*.yaml scripts/fuzz-kinds/*.yaml "$tmp/kinds/"
-cp migrations/* "$tmp/migrations/"
-
-export DATABASE_URL
-DATABASE_URL=$("$root/scripts/pgtmp.sh" start "$tmp/pg")
-export KINDS_DIR="$tmp/kinds" MIGRATIONS_DIR="$tmp/migrations" STORAGE_DIR="$tmp/storage" LOG_LEVEL=warning
-export HOST=127.0.0.1
+E2E_KEEP=${FUZZ_KEEP:-}
+E2E_EXTRA_KINDS="$root/scripts/fuzz-kinds/*.yaml"
+e2e_begin fuzz
 # The fuzzer's negative phases send missing and invalid keys on purpose, from the same address as
 # its valid requests: with the default limit (20 a minute) a fast machine locks that address out
 # and every later valid request gets 429. The limit itself is covered by the HTTP tests.
 export FAILED_AUTH_LIMIT=1000000
-export SECRET_KEY="fuzz-secret-$(head -c 24 /dev/urandom | base64 | tr -d '\n')"
 "$bin" migrate generate --name fuzz_kinds >/dev/null
 "$bin" migrate apply >/dev/null
 # Every request carries an admin key (the contract with access control on). Revoking keys is left

@@ -15,32 +15,8 @@ python3 -c 'import tusclient' 2>/dev/null || python3 -m pip install -q --disable
 . "$root/scripts/lib/server.sh"
 server_binary
 
-tmp=$(mktemp -d /tmp/audio-tus.XXXXXX)
-chmod 755 "$tmp"  # pgtmp.sh runs postgres as another user when we are root
-server_pid=""
-cleanup() {
-  status=$?
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  "$root/scripts/pgtmp.sh" stop "$tmp/pg" || true
-  if [ -n "${TUS_KEEP:-}" ] || [ "$status" -ne 0 ]; then
-    echo "tus e2e artifacts kept in $tmp (server.log)" >&2
-  else
-    rm -rf "$tmp"
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-
-mkdir -p "$tmp/kinds" "$tmp/migrations" "$tmp/storage"
-cp kinds/*.yaml "$tmp/kinds/"
-cp migrations/* "$tmp/migrations/"
-export DATABASE_URL
-DATABASE_URL=$("$root/scripts/pgtmp.sh" start "$tmp/pg")
-export KINDS_DIR="$tmp/kinds" MIGRATIONS_DIR="$tmp/migrations" STORAGE_DIR="$tmp/storage" LOG_LEVEL=warning HOST=127.0.0.1
-export SECRET_KEY="tus-secret-$(head -c 24 /dev/urandom | base64 | tr -d '\n')"
+E2E_KEEP=${TUS_KEEP:-}
+e2e_begin tus
 "$bin" migrate apply >/dev/null
 admin_key=$("$bin" keys create --name tus-admin --scope admin | tail -1)
 

@@ -29,3 +29,46 @@ wait_healthy() {
   done
   echo "server did not become healthy" >&2; tail -30 "$log" >&2; return 1
 }
+
+# e2e_begin NAME: the throwaway set-up of a script that tests one server against its own
+# PostgreSQL (tus-e2e.sh, console-e2e.sh, fuzz-api.sh). Makes `tmp` (/tmp/audio-NAME.XXXXXX) with a
+# copy of kinds/ (plus the files in E2E_EXTRA_KINDS, if set) and migrations/, starts PostgreSQL in
+# it, exports the server's settings (DATABASE_URL, KINDS_DIR, MIGRATIONS_DIR, STORAGE_DIR, HOST,
+# a random SECRET_KEY; LOG_LEVEL=warning unless set) and installs an EXIT trap: it stops the server
+# (`server_pid`, when the script started one) and PostgreSQL, runs `e2e_on_exit` if the script
+# defines it, and removes `tmp` unless the run failed or E2E_KEEP is set. Needs `bin` (server_binary).
+e2e_begin() {
+  local name=$1 lib_root
+  lib_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  tmp=$(mktemp -d "/tmp/audio-$name.XXXXXX")
+  chmod 755 "$tmp"  # pgtmp.sh runs postgres as another user when we are root
+  server_pid=""
+  E2E_NAME=$name
+  trap e2e_cleanup EXIT
+  mkdir -p "$tmp/kinds" "$tmp/migrations" "$tmp/storage"
+  # shellcheck disable=SC2086
+  cp "$lib_root"/kinds/*.yaml ${E2E_EXTRA_KINDS:-} "$tmp/kinds/"
+  cp "$lib_root"/migrations/* "$tmp/migrations/"
+  DATABASE_URL=$("$lib_root/scripts/pgtmp.sh" start "$tmp/pg")
+  export DATABASE_URL KINDS_DIR="$tmp/kinds" MIGRATIONS_DIR="$tmp/migrations" STORAGE_DIR="$tmp/storage" HOST=127.0.0.1
+  export LOG_LEVEL=${LOG_LEVEL:-warning}
+  SECRET_KEY="$name-secret-$(head -c 24 /dev/urandom | base64 | tr -d '\n')"
+  export SECRET_KEY
+}
+
+e2e_cleanup() {
+  local status=$? lib_root
+  lib_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  if [ -n "${server_pid:-}" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  "$lib_root/scripts/pgtmp.sh" stop "$tmp/pg" || true
+  if declare -F e2e_on_exit >/dev/null; then e2e_on_exit || true; fi
+  if [ -n "${E2E_KEEP:-}" ] || [ "$status" -ne 0 ]; then
+    echo "$E2E_NAME artifacts kept in $tmp (server.log)" >&2
+  else
+    rm -rf "$tmp"
+  fi
+  exit "$status"
+}
