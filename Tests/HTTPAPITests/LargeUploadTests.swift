@@ -20,9 +20,22 @@ import Testing
         var out = Array("RIFF".utf8) + le32(36 + dataBytes) + Array("WAVEfmt ".utf8) + le32(16)
         out += le16(1) + le16(2) + le32(44100) + le32(44100 * 4) + le16(4) + le16(16)
         out += Array("data".utf8) + le32(dataBytes)
-        var generator = SystemRandomNumberGenerator()
-        out.reserveCapacity(out.count + dataBytes)
-        for _ in 0..<(dataBytes / 8) { out += withUnsafeBytes(of: generator.next(), Array.init) }
+        // Pseudo-random samples from xorshift, written in place: the system generator (a
+        // `getrandom` per 8 bytes) and an array per sample took seconds for tens of megabytes in a
+        // debug build, on the cooperative pool the in-process test servers need.
+        let header = out.count
+        out += [UInt8](repeating: 0, count: dataBytes)
+        var state = UInt64.random(in: 1...UInt64.max)
+        out.withUnsafeMutableBytes { raw in
+            var i = header
+            while i + 8 <= raw.count {
+                state ^= state << 13
+                state ^= state >> 7
+                state ^= state << 17
+                raw.storeBytes(of: state, toByteOffset: i, as: UInt64.self)
+                i += 8
+            }
+        }
         return out
     }
 

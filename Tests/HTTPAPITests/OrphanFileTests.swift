@@ -29,15 +29,20 @@ import Testing
             // What a SIGKILL between the two commits leaves: a file under a new key, noted, and no row.
             let orphan = FileBackend.newKey(kind: "song", id: id, fileExtension: "wav")
             let bytes = try Fixture.bytes("wav_mono_s16.wav")
-            if let objects = context.objects {
-                _ = try await objects.client.putObject(key: orphan, bytes: ByteBuffer(bytes: bytes))
-            } else {
-                try Data(bytes).write(to: URL(fileURLWithPath: context.storageDirectory + "/" + orphan))
+            // And a noted key this server never makes (not files/<kind>/<id>/<name>): left alone.
+            let foreign = "files/kept-by-hand.wav"
+            for key in [orphan, foreign] {
+                if let objects = context.objects {
+                    _ = try await objects.client.putObject(key: key, bytes: ByteBuffer(bytes: bytes))
+                } else {
+                    try Data(bytes).write(to: URL(fileURLWithPath: context.storageDirectory + "/" + key))
+                }
             }
             // And a noted key whose row did commit (the crash came after it, before the note was cleared).
             try await context.sql { db in
                 _ = try await db.query(FileIntents.noteQuery(orphan), logger: TestDatabase.logger)
                 _ = try await db.query(FileIntents.noteQuery(named), logger: TestDatabase.logger)
+                _ = try await db.query(FileIntents.noteQuery(foreign), logger: TestDatabase.logger)
             }
             #expect(try await context.files().contains(orphan))
 
@@ -50,7 +55,8 @@ import Testing
             }
             #expect(!files.contains(orphan), "the orphan was removed")
             #expect(files.contains(named), "the file a record names was kept")
-            #expect(try await Self.noted(context).isEmpty, "both keys were dealt with")
+            #expect(files.contains(foreign), "a file under a key the server never makes was not touched")
+            #expect(try await Self.noted(context).isEmpty, "every noted key was dealt with")
             #expect(try await client.get("/api/audio/song/\(id)/file").status == .ok)
         }
     }

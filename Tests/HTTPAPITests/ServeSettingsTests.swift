@@ -42,6 +42,10 @@ import Testing
             setting: "FAILED_AUTH_LIMIT", value: "0", argumentSets: [["serve"]], message: "FAILED_AUTH_LIMIT must be a whole number 1–1000000")
         try expectRefused(setting: "DRAIN_DELAY", value: "soon", argumentSets: [["serve"]], message: "DRAIN_DELAY must be a duration")
         try expectRefused(
+            setting: "ORPHAN_FILE_AGE", value: "off", argumentSets: [["serve"]], message: "ORPHAN_FILE_AGE must be a duration of 1s or more")
+        try expectRefused(
+            setting: "ORPHAN_FILE_AGE", value: "500ms", argumentSets: [["serve"]], message: "ORPHAN_FILE_AGE must be a duration of 1s or more")
+        try expectRefused(
             setting: "STORAGE_URL", value: "ftp://files.example.com/audio",
             argumentSets: [["serve"], ["serve", "--storage-url", "s3://ab?endpoint=http://127.0.0.1:1"]], message: "is not usable")
     }
