@@ -8,7 +8,7 @@ public import Schema
 ///
 /// Why: a file is committed before its row may name it (never a row without its file), so a server
 /// killed between the two leaves a file no row names; `scripts/lb-e2e.sh` found one in the bucket
-/// after a SIGKILL. Each such key is noted here first; the sweeper (`FileIntentSweep`) removes a
+/// after a SIGKILL. Each such key is noted here first; the sweeper (`AudioAPI.sweepOrphanFiles`) removes a
 /// noted file that no row names once it is older than any commit can take, and forgets the rest.
 public struct FileIntents: Sendable {
     public let client: any ConnectionSource
@@ -31,9 +31,7 @@ public struct FileIntents: Sendable {
 
     /// Notes `key` before its file is committed.
     public func note(_ key: String) async throws {
-        _ = try await PreparedStatements.rows(
-            "INSERT INTO audio_server.file_intents (key) VALUES (\(key)) ON CONFLICT (key) DO UPDATE SET noted_at = now()",
-            client: client, logger: logger)
+        _ = try await PreparedStatements.rows(Self.noteQuery(key), client: client, logger: logger)
     }
 
     /// The statement that notes `key` inside a transaction that makes it unnamed (a replace).
