@@ -8,6 +8,7 @@ import Storage
 /// upload, editor's copy after -11, interop version 8) has them, on the same engine as tus
 /// (`AudioAPI+Resumable.swift`):
 ///
+///     OPTIONS /api/audio/<kind>/<id>                  Upload-Limit: what a resumable PUT here may send
 ///     PUT    /api/audio/<kind>/<id>                   with Upload-Complete: ?0/?1 → the upload resource
 ///     HEAD   /api/audio/<kind>/<id>/uploads/<upload>  Upload-Offset, Upload-Complete, Upload-Length, Upload-Limit
 ///     PATCH  /api/audio/<kind>/<id>/uploads/<upload>  application/partial-upload at Upload-Offset
@@ -118,6 +119,19 @@ extension AudioAPI {
                     .uploadOffset: String(appended.offset), .uploadLimit: uploadLimitField(kind, expiresAt: session.expiresAt),
                 ])
         }
+    }
+
+    /// `OPTIONS /api/audio/<kind>/<id>`: whether a `PUT` here can be resumable, and within which
+    /// limits (`Upload-Limit`, which the draft requires on this answer): those an upload created
+    /// here gets, so a client can size its appends before it starts. The record is not looked up:
+    /// the route is open, and must not tell which ids exist.
+    func uploadLimits(_ context: AudioRequestContext) throws -> Response {
+        let queries = try resolve(context.parameters.require("kind"))
+        _ = try Self.recordID(context)
+        let allowed = RouteTable.allowedMethods(path: APIOperation.uploadLimits.path) ?? []
+        return Response(
+            status: .noContent,
+            headers: [.uploadLimit: uploadLimitField(queries.kind, expiresAt: nil), .allow: allowed.joined(separator: ", ")])
     }
 
     /// `HEAD` of an upload resource (draft): where to resume.

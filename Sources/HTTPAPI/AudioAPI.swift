@@ -98,6 +98,7 @@ public struct AudioAPI: Sendable {
             let (queries, _) = try await authorized(operation, request, context)
             return try await createLink(request, queries: queries, id: Self.recordID(context))
         case .uploadOptions: return try await uploadOptions(request, context)
+        case .uploadLimits: return try uploadLimits(context)
         case .createUpload: return try await createUpload(request, context)
         case .uploadStatus: return try await Self.speaksDraft(request) ? draftStatus(request, context) : uploadStatus(request, context)
         case .appendUpload: return try await Self.speaksDraft(request) ? draftAppend(request, context) : appendUpload(request, context)

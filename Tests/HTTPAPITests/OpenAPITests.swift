@@ -297,7 +297,7 @@ import Testing
                 ("/api/audio/song/1/file/link", .get, "POST"),
                 ("/api/audio/create", .put, "POST"),
                 ("/api/audio/song", .post, "GET, HEAD"),
-                ("/api/audio/song/1", .post, "GET, HEAD, PATCH, PUT, DELETE"),
+                ("/api/audio/song/1", .post, "GET, HEAD, PATCH, PUT, DELETE, OPTIONS"),
                 ("/api/audio/song/1/file", .delete, "GET, HEAD"),
             ]
             for (path, method, allow) in cases {

@@ -41,6 +41,29 @@ import Testing
         }
     }
 
+    /// The draft's discovery: OPTIONS on the PUT target names the limits an upload created there
+    /// gets, without a key and without telling whether the record exists.
+    @Test func optionsOnThePutTargetAnnouncesTheLimits() async throws {
+        let kind = "name: memo\nfields:\n  name: {type: string}\nupload:\n  max_size: 5MB\n  resumable: {max_append: 20KB}\n"
+        try await TestServer.run(extraKinds: ["memo.yaml": kind]) { client, _ in
+            for id in ["1", "999999"] {
+                let options = try await client.execute(uri: "/api/audio/memo/\(id)", method: .options, headers: [KeyedTestClient.anonymous: "1"])
+                #expect(options.status == .noContent, "\(options.text)")
+                #expect(options.headers[.uploadLimit] == "max-size=5000000, max-append-size=20000", "\(options.headers)")
+                let allow = options.headers[.allow] ?? ""
+                #expect(allow.contains("PUT") && allow.contains("OPTIONS"), "\(allow)")
+            }
+            let song = try await client.execute(uri: "/api/audio/song/1", method: .options, headers: [:])
+            #expect(
+                song.headers[.uploadLimit]?.hasPrefix("max-size=") == true && song.headers[.uploadLimit]?.contains("max-append-size=67108864") == true
+            )
+            let unknown = try await client.execute(uri: "/api/audio/nosuchkind/1", method: .options, headers: [:])
+            #expect(unknown.status == .notFound && unknown.headers[.contentType] == "application/problem+json")
+            let badID = try await client.execute(uri: "/api/audio/memo/abc", method: .options, headers: [:])
+            #expect(badID.status == .badRequest && badID.headers[.contentType] == "application/problem+json")
+        }
+    }
+
     @Test func createAppendAndComplete() async throws {
         try await TestServer.run { client, context in
             let wav = try Fixture.bytes("wav_stereo_s16.wav")

@@ -50,6 +50,7 @@ extension OpenAPIDocument {
         case .get: getRecord(kind!)
         case .update: update(kind!)
         case .upload: upload(kind!)
+        case .uploadLimits: uploadLimits(kind!)
         case .delete: delete(kind!)
         case .download: download(kind!, head: false)
         case .createLink: createLink(kind!)
@@ -85,7 +86,7 @@ extension OpenAPIDocument {
                 get, id: "head_" + (get.objectValue?["operationId"]?.stringValue ?? operation.rawValue),
                 summary: "The headers of GET \(documentedPath(operation, kind: kind)), without the body.")
         case .create, .update, .upload, .delete, .createLink, .createKey, .revokeKey,
-            .uploadOptions, .createUpload, .uploadStatus, .appendUpload, .cancelUpload,
+            .uploadOptions, .uploadLimits, .createUpload, .uploadStatus, .appendUpload, .cancelUpload,
             .consoleRedirect, .consolePage, .consoleAsset:
             return nil
         }

@@ -237,6 +237,103 @@ extension OpenAPIDocument {
         ]
     }
 
+    // MARK: the IETF draft on PUT (`AudioAPI+ResumableDraft.swift`)
+
+    /// `Upload-Limit` as the draft spells it (a structured dictionary).
+    static let uploadLimitHeader = header(
+        "The limits of a resumable upload here: `max-size` (the kind's file limit), `max-append-size` (the largest single request) and, for an upload resource, `max-age` (seconds until it expires).",
+        required: true, schema: .object(JSONObject([("type", "string"), ("examples", ["max-size=104857600, max-append-size=67108864"])])))
+
+    /// The headers that make a `PUT` a resumable upload (IETF draft); without them it is a plain upload.
+    static var resumablePutParameters: [JSONValue] {
+        func parameter(_ name: String, _ description: String, _ schema: JSONValue) -> JSONValue {
+            .object(
+                JSONObject([
+                    ("name", .string(name)), ("in", "header"), ("required", false), ("description", .string(description)), ("schema", schema),
+                ]))
+        }
+        return [
+            parameter(
+                "Upload-Complete",
+                "Makes this PUT a resumable upload (IETF draft \"Resumable Uploads for HTTP\"): `?1` when the body is the whole file (200 and the record, as a plain PUT), `?0` when more follows (201 with the upload resource in Location, continued with PATCH there). Absent: a plain PUT.",
+                .object(JSONObject([("type", "string"), ("enum", ["?0", "?1"])]))),
+            parameter(
+                "Upload-Draft-Interop-Version",
+                "The draft's interop version the client speaks; with `8` the server announces the upload resource in an interim 104 before reading the body.",
+                .object(JSONObject([("type", "string"), ("enum", ["8"])]))),
+            parameter(
+                "Upload-Length", "With Upload-Complete: the whole file's size in bytes, when known.",
+                .object(JSONObject([("type", "string"), ("pattern", "^[0-9]{1,18}$")]))),
+        ]
+    }
+
+    /// The interim 104 that announces a resumable PUT's upload resource before its body is read.
+    static let resumablePutAnnouncement: (String, JSONValue) = (
+        "104",
+        .object(
+            JSONObject([
+                (
+                    "description",
+                    "Upload Resumption Supported (interim, before the final answer): sent when the request has Upload-Complete and Upload-Draft-Interop-Version: 8. If the connection drops, HEAD the Location for the offset and resume with PATCH."
+                ),
+                (
+                    "headers",
+                    .object(
+                        JSONObject([
+                            ("Location", header("The upload resource (HEAD, PATCH, DELETE).", required: true)),
+                            ("Upload-Limit", uploadLimitHeader),
+                            ("Upload-Draft-Interop-Version", header("8", required: true)),
+                        ]))
+                ),
+            ]))
+    )
+
+    /// A resumable PUT with `Upload-Complete: ?0`: the upload resource, holding this body's bytes.
+    static let resumablePutCreated: (String, JSONValue) = (
+        "201",
+        .object(
+            JSONObject([
+                ("description", "Upload-Complete: ?0: the upload resource, with this request's bytes stored; continue with PATCH at Location."),
+                (
+                    "headers",
+                    .object(
+                        JSONObject([
+                            ("Location", header("The upload resource (HEAD, PATCH, DELETE).", required: true)),
+                            ("Upload-Complete", header("?0", required: true)),
+                            ("Upload-Offset", header("Bytes stored, fsynced: where the next PATCH starts.", required: true, schema: digits)),
+                            ("Upload-Limit", uploadLimitHeader),
+                        ]))
+                ),
+            ]))
+    )
+
+    /// `OPTIONS /api/audio/<kind>/{id}`: the limits a resumable PUT gets.
+    static func uploadLimits(_ kind: KindDefinition) -> JSONValue {
+        operation(
+            "upload_limits_\(kind.name)", tag: kind.name, summary: "The limits of a resumable PUT of a \(kind.name)'s file (IETF draft).",
+            description: "Answers without looking the record up; the limits are those an upload created by PUT gets.",
+            parameters: [idParameter(kind)],
+            responses: [
+                (
+                    "204",
+                    .object(
+                        JSONObject([
+                            ("description", "Resumable uploads are supported here, within Upload-Limit."),
+                            (
+                                "headers",
+                                .object(
+                                    JSONObject([
+                                        ("Upload-Limit", uploadLimitHeader),
+                                        ("Allow", header("The methods this path answers.", required: true)),
+                                    ]))
+                            ),
+                        ]))
+                ),
+                ("400", problem("The id is not a positive integer.")),
+                ("404", problem("No such kind.")),
+            ])
+    }
+
     /// One `key base64` pair of `Upload-Metadata` (the value may be left out).
     private static let metadataPair = "[A-Za-z0-9_.-]+( (?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)?"
 

@@ -366,13 +366,20 @@ public enum OpenAPIDocument {
             "upload_\(kind.name)_file", tag: kind.name, summary: "Upload (or replace) the audio file of a \(kind.name).",
             description:
                 "Streamed to disk, hashed and probed; the record's `file` and `uploaded_time` are set only once the file is whole. A replaced file is removed.",
-            parameters: [idParameter(kind), ifMatchParameter("the file is stored")], requestBody: .object(body),
+            parameters: [idParameter(kind), ifMatchParameter("the file is stored")] + resumablePutParameters, requestBody: .object(body),
             responses: [
+                resumablePutAnnouncement,
                 ("200", jsonResponse("The record with its new `file`.", ref(name(kind, "Record")), headers: [("ETag", etagHeader)])),
-                ("400", problem("A bad id, no file part, a malformed or truncated multipart body, or an empty file.")),
+                resumablePutCreated,
+                (
+                    "400",
+                    problem(
+                        "A bad id, no file part, a malformed or truncated multipart body, an empty file, or (resumable) Upload-Length that disagrees with the body."
+                    )
+                ),
                 ("404", problem("No \(kind.name) has this id.")),
                 staleResponse,
-                ("413", problem("The file is larger than the limit (`max_bytes`).")),
+                ("413", problem("The file is larger than the limit (`max_bytes`), or (resumable) the body is over Upload-Limit's max-append-size.")),
                 (
                     "415",
                     problem(

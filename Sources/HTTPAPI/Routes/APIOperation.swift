@@ -17,6 +17,9 @@ public enum APIOperation: String, CaseIterable, Sendable {
     case currentKey
     /// Resumable uploads (tus 1.0, `AudioAPI+Resumable.swift`).
     case uploadOptions, createUpload, uploadStatus, appendUpload, cancelUpload
+    /// `OPTIONS /api/audio/<kind>/<id>`: the IETF draft's discovery of a resumable `PUT`'s limits
+    /// (`Upload-Limit`) before any upload exists (`AudioAPI+ResumableDraft.swift`).
+    case uploadLimits
     /// The web console (`Console/ConsoleAssets.swift`): `/` redirects to it, `/console/` is its
     /// page, `/console/<file>` its other files, all compiled into the binary.
     case consoleRedirect, consolePage, consoleAsset
@@ -29,7 +32,7 @@ public enum APIOperation: String, CaseIterable, Sendable {
         case .update, .appendUpload: .patch
         case .upload: .put
         case .delete, .revokeKey, .cancelUpload: .delete
-        case .uploadOptions: .options
+        case .uploadOptions, .uploadLimits: .options
         case .uploadStatus: .head
         }
     }
@@ -43,7 +46,7 @@ public enum APIOperation: String, CaseIterable, Sendable {
         case .describeKind: "/api/kinds/:kind"
         case .create: "/api/audio/create"
         case .list: "/api/audio/:kind"
-        case .get, .update, .upload, .delete: "/api/audio/:kind/:id"
+        case .get, .update, .upload, .delete, .uploadLimits: "/api/audio/:kind/:id"
         case .download: "/api/audio/:kind/:id/file"
         case .createLink: "/api/audio/:kind/:id/file/link"
         case .listKeys, .createKey: "/api/keys"
@@ -61,7 +64,8 @@ public enum APIOperation: String, CaseIterable, Sendable {
     /// What the route needs before it answers (the kind's `access:` decides reads and downloads).
     public var access: AccessRule {
         switch self {
-        case .health, .openAPI, .listKinds, .describeKind, .uploadOptions: .open
+        // The OPTIONS routes tell a kind's limits, no more than `GET /api/kinds/<kind>` does.
+        case .health, .openAPI, .listKinds, .describeKind, .uploadOptions, .uploadLimits: .open
         // Open: without a key it answers `"key": null`; a key that is sent is checked (401 when bad).
         case .currentKey: .open
         // The console's files are public: what a key may do is decided by the API routes it calls.
@@ -84,7 +88,7 @@ public enum APIOperation: String, CaseIterable, Sendable {
         case .create, .update, .createKey: .json
         case .upload, .createUpload, .appendUpload: .audio
         case .health, .openAPI, .listKinds, .describeKind, .list, .get, .delete, .download, .createLink, .listKeys, .revokeKey, .listAudit,
-            .uploadOptions, .uploadStatus, .cancelUpload, .currentKey, .consoleRedirect, .consolePage, .consoleAsset:
+            .uploadOptions, .uploadLimits, .uploadStatus, .cancelUpload, .currentKey, .consoleRedirect, .consolePage, .consoleAsset:
             .none
         }
     }
