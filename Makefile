@@ -5,7 +5,7 @@ BIN_DEBUG := .build/debug/audio-server
 AUDIO_SERVER_BIN ?=
 DEV_PG = $$(scripts/pgtmp.sh devdir .)
 
-.PHONY: run test build release bench bench-storage bench-peer bench-scale microbench db-start db-stop db-remove clean
+.PHONY: run test build release bench bench-storage bench-resumable bench-peer bench-scale microbench db-start db-stop db-remove clean
 
 build:
 	@command -v $(SWIFT) >/dev/null || { echo "Swift 6.2 or newer is not installed: get it from https://www.swift.org/install, then run make again" >&2; exit 1; }
@@ -25,9 +25,13 @@ test:
 bench:
 	bench/run.sh
 	BENCH_BIN=$${BENCH_BIN:-.build-release/release/audio-server} bench/storage-transfer.sh
+	BENCH_BIN=$${BENCH_BIN:-.build-release/release/audio-server} bench/resumable-rate.sh
 
 bench-storage:
 	bench/storage-transfer.sh
+
+bench-resumable:
+	bench/resumable-rate.sh
 
 ## This server beside PocketBase on the same data (issue 21); needs the release build (BENCH_BIN).
 bench-peer:

@@ -265,7 +265,7 @@ extension AudioAPI {
     /// (recorded with the offset).
     func append(
         _ request: Request, session: UploadSession, token: UUID, checksum: ChunkChecksum?,
-        queries: KindQueries, actor: AuditActor, end: AppendEnd = .tus, length declared: Int64? = nil
+        queries: KindQueries, actor: AuditActor, end: AppendEnd = .tus, length declared: Int64? = nil, ifMatch: VersionGuard? = nil
     ) async throws -> Appended {
         let store = uploads
         let length = session.length ?? declared
@@ -362,7 +362,7 @@ extension AudioAPI {
                     offset: offset,
                     completion: try await complete(
                         session, size: offset, token: token, queries: queries, actor: actor,
-                        sha256: digests.running.map(UploadSessionStore.hex)))
+                        sha256: digests.running.map(UploadSessionStore.hex), ifMatch: ifMatch))
             } catch var problem as Problem {
                 // The draft marks answers that come from processing the completed file.
                 if case .ietf = end { problem.headers[.uploadComplete] = "?1" }
@@ -383,8 +383,10 @@ extension AudioAPI {
     /// is returned. A refused file (4xx) ends the session and its data at once; a server-side
     /// failure keeps both, so an empty append at the final offset can try again.
     /// `sha256`: the file's hash when the appends carried it along (else the file is read for it).
+    /// `ifMatch`: the precondition of a resumable `PUT` that completes the upload in one request.
     func complete(
-        _ session: UploadSession, size: Int64, token: UUID, queries: KindQueries, actor: AuditActor, sha256: String? = nil
+        _ session: UploadSession, size: Int64, token: UUID, queries: KindQueries, actor: AuditActor, sha256: String? = nil,
+        ifMatch: VersionGuard? = nil
     ) async throws -> Response {
         let kind = queries.kind
         let store = uploads
@@ -402,7 +404,7 @@ extension AudioAPI {
         do {
             let response = try await storeFile(
                 at: path, size: size, originalName: session.originalName, queries: queries, id: session.recordID,
-                declaredDuration: declaredDuration, ifMatch: nil, actor: actor
+                declaredDuration: declaredDuration, ifMatch: ifMatch, actor: actor
             ) { try sha256 ?? UploadSessionStore.sha256(ofFileAt: path) }
             try? await store.delete(session.id)
             return response

@@ -67,10 +67,6 @@ extension AudioAPI {
         try await draft(request, context) {
             let kind = queries.kind
             let limitField = uploadLimitField(kind, expiresAt: nil)
-            if HeaderText.mediaType(request.headers[.contentType] ?? "").hasPrefix("multipart/") {
-                throw Problem(
-                    .unsupportedMediaType, detail: "A resumable PUT (Upload-Complete) carries the file itself as its body, not multipart/form-data.")
-            }
             let contentLength = request.headers[.contentLength].flatMap(Self.nonNegative)
             var length = request.headers[.uploadLength].flatMap(Self.nonNegative)
             if complete, let contentLength {
@@ -89,8 +85,16 @@ extension AudioAPI {
             if let contentLength, contentLength > Self.resumableRules(kind).maxAppend {
                 throw Self.appendTooLarge(kind, limitField)
             }
-            guard case .record = try await records.uploadTarget(id, numericField: nil, in: queries) else {
+            guard case .record(_, let version) = try await records.uploadTarget(id, numericField: nil, in: queries) else {
                 throw Problem.notFound(kind: kind.name, id: id)
+            }
+            // If-Match is checked when the upload is created, before a byte is stored. An upload
+            // completed in this request checks it again under the row lock, as a plain PUT does,
+            // and like a plain PUT is refused up front only with a declared body (an empty one
+            // gets its 400 first).
+            let ifMatch = Self.versionGuard(request)
+            if let ifMatch, !ifMatch.accepts(version), !complete || (contentLength ?? 0) > 0 {
+                throw Self.stale(kind: kind.name, id: id, current: version, action: "check the record")
             }
             let actor = access.actor(key, request, context)
             let name = request.headers[.contentDisposition].flatMap { disposition -> String? in
@@ -107,7 +111,7 @@ extension AudioAPI {
             }
             let appended = try await append(
                 request, session: claimed, token: token, checksum: nil, queries: queries, actor: actor,
-                end: .ietf(complete: complete), length: length)
+                end: .ietf(complete: complete), length: length, ifMatch: ifMatch)
             if var completion = appended.completion {
                 completion.headers[.uploadComplete] = "?1"
                 return completion
@@ -227,6 +231,8 @@ extension AudioAPI {
             let complete = head.headerFields[.uploadComplete]?.trimmingCharacters(in: .whitespaces), complete == "?0" || complete == "?1",
             let path = head.path?.split(separator: "?", maxSplits: 1).first,
             let (operation, segments) = APIOperation.matching(.put, path: path), operation == .upload, acceptsBody(head),
+            // A multipart form is a plain PUT (`AudioAPI.respond`): nothing to announce.
+            !HeaderText.mediaType(head.headerFields[.contentType] ?? "").hasPrefix("multipart/"),
             let queries = registry.runtime.resolve(Self.pathSegment(String(segments[2]))),
             let id = Int64(Self.pathSegment(String(segments[3]))), id > 0
         else { return nil }

@@ -206,6 +206,56 @@ import Testing
     }
     /// The issue's draft flow on a socket: the 104 names the upload resource before the body; the
     /// connection is cut mid-body; the client asks the offset and finishes with a PATCH.
+    /// A resumable PUT honours If-Match at creation (412, no upload made); a multipart form is not
+    /// made resumable: a plain PUT, with no 104 first.
+    @Test func staleIfMatchAndMultipartAreRefusedUpFront() async throws {
+        try await TestServer.run(setup: .live) { client, context in
+            let wav = try Fixture.bytes("wav_stereo_s16.wav")
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let stale = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .put,
+                headers: Self.fields([.uploadComplete: "?0", .contentType: "audio/wav", .ifMatch: "\"1999-01-01T00:00:00Z\""]),
+                body: ByteBuffer(bytes: Array(wav[0..<10_000])))
+            #expect(stale.status == .preconditionFailed && stale.headers[.location] == nil, "\(stale.text)")
+            #expect(stale.headers[.eTag] != nil && stale.headers[.uploadComplete] == "?0")
+            let current = try #require(try await client.get("/api/audio/song/\(id)").headers[.eTag])
+            let fresh = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .put,
+                headers: Self.fields([.uploadComplete: "?1", .contentType: "audio/wav", .ifMatch: current]), body: ByteBuffer(bytes: wav))
+            #expect(fresh.status == .ok, "\(fresh.text)")
+            // A value that is not a structured boolean is ignored: a plain PUT.
+            let plain = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .put, headers: [.uploadComplete: "yes", .contentType: "audio/wav"],
+                body: ByteBuffer(bytes: wav))
+            #expect(plain.status == .ok && plain.headers[.uploadComplete] == nil, "\(plain.text)")
+            let form = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .put, headers: [.uploadComplete: "?1", .contentType: "multipart/form-data; boundary=b"],
+                body: ByteBuffer(
+                    bytes: Array("--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n".utf8) + wav + Array("\r\n--b--\r\n".utf8)))
+            #expect(form.status == .ok && form.headers[.uploadComplete] == nil, "\(form.text)")
+
+            let port = try #require(client.port)
+            let socket = try await RawSocket.connect(port: port)
+            let body = "--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc\r\n--b--\r\n"
+            try await socket.send(
+                """
+                PUT /api/audio/song/\(id) HTTP/1.1\r
+                Host: 127.0.0.1\r
+                Authorization: Bearer \(context.adminSecret)\r
+                Upload-Draft-Interop-Version: 8\r
+                Upload-Complete: ?1\r
+                Content-Type: multipart/form-data; boundary=b\r
+                Content-Length: \(body.utf8.count)\r
+                \r
+                \(body)
+                """)
+            // The plain PUT's answer (not audio), with no 104 before it.
+            let answer = try await socket.read(until: "\r\n\r\n", wait: .seconds(30))
+            #expect(answer.hasPrefix("HTTP/1.1 415"), "\(answer)")
+            socket.shut()
+        }
+    }
+
     @Test func announcedBy104ThenCutAndResumed() async throws {
         try await TestServer.run(setup: .live) { client, context in
             let wav = LargeUploadTests.wav(dataBytes: 400_000)

@@ -244,26 +244,24 @@ extension OpenAPIDocument {
         "The limits of a resumable upload here: `max-size` (the kind's file limit), `max-append-size` (the largest single request) and, for an upload resource, `max-age` (seconds until it expires).",
         required: true, schema: .object(JSONObject([("type", "string"), ("examples", ["max-size=104857600, max-append-size=67108864"])])))
 
-    /// The headers that make a `PUT` a resumable upload (IETF draft); without them it is a plain upload.
+    /// The header that makes a `PUT` a resumable upload (IETF draft); without it, a plain upload.
+    /// `Upload-Complete` is a plain string here, not an enum of `?0`/`?1`: the draft ignores a value
+    /// that is not a structured boolean (RFC 8941), so no string is invalid. `Upload-Length` and
+    /// `Upload-Draft-Interop-Version` are described in its text rather than as parameters: the
+    /// length must agree with the body (no schema can say so), and the interop version asks for an
+    /// interim 104, which a client generated from this document (Python's http.client, for one)
+    /// takes for the final answer.
     static var resumablePutParameters: [JSONValue] {
-        func parameter(_ name: String, _ description: String, _ schema: JSONValue) -> JSONValue {
+        [
             .object(
                 JSONObject([
-                    ("name", .string(name)), ("in", "header"), ("required", false), ("description", .string(description)), ("schema", schema),
+                    ("name", "Upload-Complete"), ("in", "header"), ("required", false),
+                    (
+                        "description",
+                        "Makes this PUT a resumable upload (IETF draft \"Resumable Uploads for HTTP\"): `?1` when the body is the whole file (200 and the record, as a plain PUT), `?0` when more follows (201 with the upload resource in Location, continued with PATCH there); the raw file as the body, not multipart. `Upload-Length` may declare the whole file's size (it must agree with the bytes). With `Upload-Draft-Interop-Version: 8` the server first sends an interim 104 with the upload resource, so a cut request can be resumed. Any other value, or none: a plain PUT."
+                    ),
+                    ("schema", .object(JSONObject([("type", "string"), ("examples", ["?1"])]))),
                 ]))
-        }
-        return [
-            parameter(
-                "Upload-Complete",
-                "Makes this PUT a resumable upload (IETF draft \"Resumable Uploads for HTTP\"): `?1` when the body is the whole file (200 and the record, as a plain PUT), `?0` when more follows (201 with the upload resource in Location, continued with PATCH there). Absent: a plain PUT.",
-                .object(JSONObject([("type", "string"), ("enum", ["?0", "?1"])]))),
-            parameter(
-                "Upload-Draft-Interop-Version",
-                "The draft's interop version the client speaks; with `8` the server announces the upload resource in an interim 104 before reading the body.",
-                .object(JSONObject([("type", "string"), ("enum", ["8"])]))),
-            parameter(
-                "Upload-Length", "With Upload-Complete: the whole file's size in bytes, when known.",
-                .object(JSONObject([("type", "string"), ("pattern", "^[0-9]{1,18}$")]))),
         ]
     }
 
