@@ -175,6 +175,25 @@ struct ResumableObjectStorageTests {
         }
     }
 
+    /// The sweeper removes an expired session's multipart upload and tail with no request asking.
+    @Test func theSweeperEmptiesTheBucketOfExpiredSessions() async throws {
+        let (wav, _) = try await Self.wav(dataBytes: 8_000_000)
+        try await TestServer.run(uploadSweepInterval: .milliseconds(200), backend: .s3) { client, context in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":45}"#)
+            let location = try #require(try await client.tusCreate("song", id, length: wav.count + 1).headers[.location])
+            #expect(try await client.tusPatch(location, offset: 0, Array(wav[0..<6_000_000])).status == .noContent)  // a part
+            #expect(try await client.tusPatch(location, offset: 6_000_000, Array(wav[6_000_000...])).status == .noContent)  // a tail
+            var progress = try await Self.inProgress(context)
+            #expect(progress.tails.count == 1 && progress.multipart.count == 1, "\(progress)")
+            try await context.expire(location)
+            for _ in 0..<100 where progress != ([], []) {
+                try await Task.sleep(for: .milliseconds(50))
+                progress = try await Self.inProgress(context)
+            }
+            #expect(progress == ([], []), "\(progress)")
+        }
+    }
+
     /// The refusal's answer itself, apart from the bucket.
     @Test func aRefusedCompletionAnswers415() async throws {
         try await TestServer.run(backend: .s3) { client, context in
