@@ -142,7 +142,8 @@ public struct ObjectUploadStaging: Sendable {
                 guard next.parts.count < 10_000 else { throw FileStoreError.io("an upload in object storage has at most 10,000 parts") }
                 if next.key == nil {
                     // The first part starts at the file's first byte: its format names the key.
-                    let format = AudioFormat.sniff(try source.read(at: 0, count: Int(min(source.size, 64 << 10))))
+                    let prefix = try await NIOThreadPool.singleton.runIfActive { try source.read(at: 0, count: Int(min(source.size, 64 << 10))) }
+                    let format = AudioFormat.sniff(prefix)
                     let key = FileBackend.newKey(kind: session.kind, id: session.recordID, fileExtension: format?.fileExtension ?? "bin")
                     next.uploadID = try await client.createMultipartUpload(key: key, contentType: format?.contentType)
                     next.key = key
