@@ -100,6 +100,30 @@ struct ResumableObjectStorageTests {
         }
     }
 
+    /// A restart loses nothing acknowledged: the first server is gone (and its staging folder with
+    /// it) when the second, with a staging folder of its own, resumes.
+    @Test func anAcknowledgedOffsetSurvivesTheServerAndItsStagingFolder() async throws {
+        let (wav, sha256) = try await Self.wav(dataBytes: 8_000_000)
+        let store = try TestObjectStorage.store()
+        let url = try await TestDatabase.create(label: "s3restart")
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("audio-s3restart-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let (id, location) = try await TestServer.run(storageDirectory: root + "/a", databaseURL: url, objectStorage: store) { client, _ in
+            let id = try await client.create(#"{"filetype":"song","name":"restart","duration":45}"#)
+            let location = try #require(try await client.tusCreate("song", id, length: wav.count).headers[.location])
+            #expect(try await client.tusPatch(location, offset: 0, Array(wav[0..<Self.chunk])).status == .noContent)
+            return (id, location)
+        }
+        try FileManager.default.removeItem(atPath: root + "/a")
+        try await TestServer.run(storageDirectory: root + "/b", databaseURL: url, objectStorage: store) { client, context in
+            #expect(try await client.tusHead(location).headers[.uploadOffset] == String(Self.chunk))
+            let done = try await client.tusPatch(location, offset: Self.chunk, Array(wav[Self.chunk...]))
+            #expect(done.status == .noContent, "\(done.text)")
+            #expect(try await client.get("/api/audio/song/\(id)").json()["file"]?.objectValue?["sha256"]?.stringValue == sha256)
+            #expect(try await Self.inProgress(context) == ([], []))
+        }
+    }
+
     @Test func aChecksumMismatchKeepsNothingOfTheChunk() async throws {
         let (wav, sha256) = try await Self.wav(dataBytes: 12_000_000)
         try await TestServer.run(backend: .s3) { client, context in

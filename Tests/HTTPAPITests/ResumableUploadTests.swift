@@ -291,8 +291,8 @@ import Testing
         }
     }
 
-    @Test func concurrentAppendsOneWins() async throws {
-        try await TestServer.run(setup: .live) { client, context in
+    @Test(arguments: TestBackend.all) func concurrentAppendsOneWins(_ backend: TestBackend) async throws {
+        try await TestServer.run(setup: .live, backend: backend) { client, context in
             let wav = LargeUploadTests.wav(dataBytes: 4 << 20)
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":24}"#)
             let made = try await client.tusCreate("song", id, length: wav.count)
