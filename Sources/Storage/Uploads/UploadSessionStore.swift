@@ -69,8 +69,8 @@ public struct AppendTarget: Sendable {
 /// in the row, so a server with another local disk can continue the upload).
 ///
 /// An append claims the session with a compare-and-set on its offset (one of two concurrent
-/// appends wins, the other gets `busy` or `offsetMismatch`), writes, fsyncs, and only then
-/// stores the new offset: an offset the server acknowledged is on disk. A claim is a lease of
+/// appends wins, the other gets `busy` or `offsetMismatch`), writes, fsyncs (or stores the bytes
+/// in the bucket), and only then stores the new offset: an offset the server acknowledged is durable. A claim is a lease of
 /// `claimLease`, renewed while bytes flow, so a server killed mid-append blocks its session for
 /// at most that long. Bytes after the acknowledged offset (an append cut by a crash) are cut off
 /// by the next append.
