@@ -17,9 +17,10 @@ import Synchronization
 ///     PATCH   /api/audio/<kind>/<id>/uploads/<upload>        bytes at Upload-Offset → 204, new Upload-Offset
 ///     DELETE  /api/audio/<kind>/<id>/uploads/<upload>        the session and its data are gone → 204
 ///
-/// Sessions live in PostgreSQL and their bytes under `STORAGE_DIR/uploads/` (`UploadSessionStore`),
-/// so any server sharing both continues an upload another started, and an acknowledged offset
-/// survives a restart. Every route but OPTIONS needs the `upload:<kind>` scope, as `PUT` does.
+/// Sessions live in PostgreSQL and their bytes under `STORAGE_DIR/uploads/` (`UploadSessionStore`)
+/// or, with object storage, in the bucket (`ObjectUploadStaging`: multipart parts and a tail
+/// object), so any server sharing both continues an upload another started, and an acknowledged
+/// offset survives a restart. Every route but OPTIONS needs the `upload:<kind>` scope, as `PUT` does.
 extension AudioAPI {
     static let tusVersion = "1.0.0"
     static let tusExtensions = "creation,creation-with-upload,termination,checksum,expiration"
@@ -27,7 +28,16 @@ extension AudioAPI {
     /// How the kind's resumable uploads are tuned (`upload.resumable`), or the defaults.
     static func resumableRules(_ kind: KindDefinition) -> ResumableRules { kind.upload?.resumable ?? .defaults }
 
-    var uploads: UploadSessionStore { UploadSessionStore(client: records.client, logger: records.logger, files: files) }
+    var uploads: UploadSessionStore {
+        UploadSessionStore(client: records.client, logger: records.logger, files: files, objects: objectStore)
+    }
+
+    /// The object storage committed files go to, if that is the backend (resumable uploads keep
+    /// their bytes there too).
+    var objectStore: ObjectFileStore? {
+        if case .objectStorage(let store) = backend { return store }
+        return nil
+    }
 
     /// Runs a tus handler: `Tus-Resumable` on its answer, problems included.
     func tus(
@@ -258,9 +268,10 @@ extension AudioAPI {
         var completion: Response?
     }
 
-    /// Appends the request body to a claimed session and acknowledges it: fsynced first, then the
-    /// offset stored. A body cut off (client gone) keeps what arrived unless a checksum was sent
-    /// (it cannot be verified then); a checksum mismatch keeps nothing. Never beyond the length
+    /// Appends the request body to a claimed session and acknowledges it: fsynced first (or, for a
+    /// session kept in object storage, stored in the bucket: `ObjectAppend`), then the offset
+    /// stored. A body cut off (client gone) keeps what arrived unless a checksum was sent (it
+    /// cannot be verified then); a checksum mismatch keeps nothing. Never beyond the length
     /// (declared, or the kind's limit while unknown). `length`: the length this request declares
     /// (recorded with the offset).
     func append(
@@ -271,68 +282,124 @@ extension AudioAPI {
         let length = session.length ?? declared
         let bound = length ?? uploadLimit(queries.kind)
         let remaining = bound - session.offset
+        // In object storage, the bytes go to a local file after the session's tail, then to the bucket.
+        let objectAppend: ObjectAppend?
+        do {
+            objectAppend = try await beginObjectAppend(session, store: store)
+        } catch FileStoreError.missingData {
+            try? await store.delete(session.id)
+            throw Self.bytesGone()
+        } catch {
+            try? await store.release(session.id, token: token, offset: session.offset)
+            throw error
+        }
+        defer { objectAppend?.discard() }
         let sink: UploadSink
-        let running = UploadSessionStore.takeRunningHash(session.id, offset: session.offset)
+        let running = objectAppend == nil ? UploadSessionStore.takeRunningHash(session.id, offset: session.offset) : nil
         do {
             sink = try UploadSink(
-                appendingTo: store.dataPath(session.id), at: session.offset, running: running,
+                appendingTo: objectAppend?.path ?? store.dataPath(session.id), at: objectAppend?.tail ?? session.offset, running: running,
                 sha1: checksum?.algorithm == .sha1, sha256: checksum?.algorithm == .sha256)
         } catch FileStoreError.missingData {
             try? await store.delete(session.id)
-            throw Problem(.uploadNotFound, status: .gone, detail: "The stored bytes of this upload are gone; start a new upload.")
+            throw Self.bytesGone()
         }
         // The claim is a lease: renewed while the body streams, however slowly it arrives.
-        let lost = Mutex(false)
+        let lost = ClaimFlag()
         let renewal = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: UploadSessionStore.claimRenewal)
                 if Task.isCancelled { break }
                 if (try? await store.renew(session.id, token: token)) == false {
-                    lost.withLock { $0 = true }
+                    lost.set()
                     break
                 }
             }
         }
         defer { renewal.cancel() }
+        /// Ends the claim at `offset`; when the session's bytes moved in the bucket, records where
+        /// (then the tail they replaced is deleted).
+        func release(_ offset: Int64, length: Int64? = nil, object: ObjectUploadState?) async throws -> UploadSession? {
+            let released = try await store.release(session.id, token: token, offset: offset, length: length, object: object)
+            if let object {
+                if released != nil {
+                    await objectAppend?.removeReplacedTail(now: object)
+                } else {
+                    await objectAppend?.removeUnrecordedTail(object)
+                }
+            }
+            return released
+        }
+        /// Stores the received bytes in the bucket (nil on disk: they are fsynced already). On
+        /// failure nothing is acknowledged: the claim ends at the old offset.
+        func persisted(final: Bool) async throws -> ObjectUploadState? {
+            guard let objectAppend else { return nil }
+            do {
+                // A claim lost (stalled past its lease) must not write: another append owns the session.
+                if lost.isSet { throw ClaimLost() }
+                return try await objectAppend.persist(session: session, appended: sink.size, final: final)
+            } catch ObjectStorageError.noSuchUpload {
+                try? await store.delete(session.id)
+                throw Self.bytesGone()
+            } catch {
+                try? await store.release(session.id, token: token, offset: session.offset)
+                if error is ClaimLost { throw Self.claimLostProblem() }
+                throw error
+            }
+        }
         do {
             for try await buffer in request.body {
-                if lost.withLock({ $0 }) { throw ClaimLost() }
+                if lost.isSet { throw ClaimLost() }
                 if sink.size + Int64(buffer.readableBytes) > remaining {
                     throw length.map(Self.beyondLength) ?? UploadProblems.tooLarge(uploadLimit(queries.kind))
                 }
                 if buffer.withUnsafeReadableBytes({ sink.append($0) }) { try await sink.flush() }
             }
         } catch {
-            renewal.cancel()
-            if error is ClaimLost { throw Problem(.uploadBusy, detail: "This append lost its claim on the upload (it stalled); HEAD and resume.") }
+            if objectAppend == nil { renewal.cancel() }
+            if error is ClaimLost { throw Self.claimLostProblem() }
             var kept = session.offset
+            var object: ObjectUploadState?
             if checksum == nil, !(error is Problem), sink.size > 0,
                 let finished = try? await NIOThreadPool.singleton.runIfActive({ try sink.finishAppend() })
             {
-                kept += sink.size  // a cut connection: what arrived is durable, so it counts
-                UploadSessionStore.keepRunningHash(session.id, offset: kept, state: finished.running)
-            } else {
+                // A cut connection: what arrived is durable (fsynced, or stored in the bucket), so it counts.
+                if let objectAppend, !lost.isSet {
+                    if let moved = try? await objectAppend.persist(session: session, appended: sink.size, final: false) {
+                        kept += sink.size
+                        object = moved
+                    }
+                } else if objectAppend == nil {
+                    kept += sink.size
+                    UploadSessionStore.keepRunningHash(session.id, offset: kept, state: finished.running)
+                }
+            } else if objectAppend == nil {
                 sink.abandonAppend(to: session.offset)
                 UploadSessionStore.keepRunningHash(session.id, offset: session.offset, state: running)
             }
             // Never complete, even when the length was reached: the request did not end.
-            try? await store.release(session.id, token: token, offset: kept, length: declared)
+            _ = try? await release(kept, length: declared, object: object)
             throw error
         }
         let digests: (sha256: [UInt8]?, sha1: [UInt8]?, running: SHA256?)
         do {
             digests = try await NIOThreadPool.singleton.runIfActive { try sink.finishAppend() }
         } catch {
-            sink.abandonAppend(to: session.offset)
-            UploadSessionStore.keepRunningHash(session.id, offset: session.offset, state: running)
+            if objectAppend == nil {
+                sink.abandonAppend(to: session.offset)
+                UploadSessionStore.keepRunningHash(session.id, offset: session.offset, state: running)
+            }
             try? await store.release(session.id, token: token, offset: session.offset)
             throw error
         }
         if let checksum {
             let actual = (checksum.algorithm == .sha1 ? digests.sha1 : digests.sha256) ?? []
             if actual != checksum.digest {
-                sink.abandonAppend(to: session.offset)
-                UploadSessionStore.keepRunningHash(session.id, offset: session.offset, state: running)
+                // In object storage nothing of this append left the local file, which is deleted.
+                if objectAppend == nil {
+                    sink.abandonAppend(to: session.offset)
+                    UploadSessionStore.keepRunningHash(session.id, offset: session.offset, state: running)
+                }
                 try? await store.release(session.id, token: token, offset: session.offset)
                 throw Problem(
                     .checksumMismatch,
@@ -350,18 +417,27 @@ extension AudioAPI {
         if completes {
             if let length, length != offset {
                 // The request said it was the last, but the upload's length says otherwise.
-                try? await store.release(session.id, token: token, offset: offset)
+                _ = try? await release(offset, object: try await persisted(final: false))
                 throw Problem(
                     .inconsistentUploadLength,
                     detail:
                         "The upload's length is \(length) bytes but Upload-Complete: ?1 ended it at \(offset); send the rest from offset \(offset) or start again.",
                     extensions: [("upload_offset", .integer(offset)), ("upload_length", .integer(length))])
             }
+            var completing = session
+            if let object = try await persisted(final: true) {
+                // Every byte is in the bucket: recorded before the completion, which may then be retried.
+                guard let advanced = try await store.advance(session.id, token: token, offset: offset, length: offset, object: object) else {
+                    throw Self.noSession()
+                }
+                await objectAppend?.removeReplacedTail(now: object)
+                completing = advanced
+            }
             do {
                 return Appended(
                     offset: offset,
                     completion: try await complete(
-                        session, size: offset, token: token, queries: queries, actor: actor,
+                        completing, size: offset, token: token, queries: queries, actor: actor,
                         sha256: digests.running.map(UploadSessionStore.hex), ifMatch: ifMatch))
             } catch var problem as Problem {
                 // The draft marks answers that come from processing the completed file.
@@ -369,8 +445,9 @@ extension AudioAPI {
                 throw problem
             }
         }
-        UploadSessionStore.keepRunningHash(session.id, offset: offset, state: digests.running)
-        guard try await store.release(session.id, token: token, offset: offset, length: declared) != nil else {
+        let object = try await persisted(final: false)
+        if objectAppend == nil { UploadSessionStore.keepRunningHash(session.id, offset: offset, state: digests.running) }
+        guard try await release(offset, length: declared, object: object) != nil else {
             // Terminated (or taken over) while this append ran: its bytes count for nothing.
             throw Self.noSession()
         }
@@ -378,6 +455,27 @@ extension AudioAPI {
     }
 
     struct ClaimLost: Error {}
+
+    /// Set by the renewal task when the claim was lost; read by the append (a reference, so the
+    /// append's local functions may share it with the task).
+    final class ClaimFlag: Sendable {
+        private let value = Mutex(false)
+        func set() { value.withLock { $0 = true } }
+        var isSet: Bool { value.withLock { $0 } }
+    }
+
+    static func claimLostProblem() -> Problem {
+        Problem(.uploadBusy, detail: "This append lost its claim on the upload (it stalled); HEAD and resume.")
+    }
+
+    /// For a session kept in object storage: its tail read into a new local file, after which this
+    /// append's bytes go. Nil for a session on disk.
+    func beginObjectAppend(_ session: UploadSession, store: UploadSessionStore) async throws -> ObjectAppend? {
+        guard let state = session.object else { return nil }
+        // Kept in object storage, but this server has none (STORAGE_URL changed): the bytes are out of reach.
+        guard let staging = store.staging else { throw FileStoreError.missingData("object storage for upload \(session.id)") }
+        return try await ObjectAppend(staging: staging, session: session, state: state)
+    }
 
     /// The last byte arrived: the plain upload's end (`storeFile`), whose response (the record)
     /// is returned. A refused file (4xx) ends the session and its data at once; a server-side
@@ -400,6 +498,11 @@ extension AudioAPI {
             try? await store.delete(session.id)
             throw Problem(.emptyFile, detail: "The upload ended with no bytes; send the audio bytes.")
         }
+        if let object = session.object {
+            return try await completeInObjectStorage(
+                session, object: object, size: size, token: token, queries: queries, declaredDuration: declaredDuration, ifMatch: ifMatch,
+                actor: actor)
+        }
         let path = store.dataPath(session.id)
         do {
             let response = try await storeFile(
@@ -410,6 +513,68 @@ extension AudioAPI {
             return response
         } catch let problem as Problem where problem.status.code < 500 {
             try? await store.delete(session.id)
+            throw problem
+        } catch {
+            try? await store.release(session.id, token: token, offset: size, length: size)
+            throw error
+        }
+    }
+
+    /// `complete` for a session whose bytes are all in the bucket as parts: the multipart upload
+    /// is completed into the object (its key noted in `FileIntents` first, so a crash before a row
+    /// names it leaves it to the sweeper), read back into a local file for the hash and the probe,
+    /// and checked exactly as a plain `PUT`; then the row names the object where it is, with no
+    /// second upload. A refused file removes the object and the session at once; a server-side
+    /// failure keeps both (recorded as completed, so a retry only reads it back again).
+    func completeInObjectStorage(
+        _ session: UploadSession, object: ObjectUploadState, size: Int64, token: UUID, queries: KindQueries,
+        declaredDuration: Double?, ifMatch: VersionGuard?, actor: AuditActor
+    ) async throws -> Response {
+        let store = uploads
+        guard let staging = store.staging, let key = object.key else { throw FileStoreError.io("upload \(session.id) has no object to complete") }
+        var state = object
+        do {
+            if !state.isCompleted {
+                try await intents.note(key)
+                state = try await staging.complete(state)
+                try await store.advance(session.id, token: token, offset: size, length: size, object: state)
+            }
+        } catch ObjectStorageError.noSuchUpload {
+            // Aborted behind the server's back (`storage verify --repair`, a bucket lifecycle rule).
+            try? await store.delete(session.id)
+            throw Self.bytesGone()
+        } catch {
+            try? await store.release(session.id, token: token, offset: size, length: size)
+            throw error
+        }
+        let sink: UploadSink
+        do {
+            sink = try await staging.fetch(key)
+        } catch ObjectStorageError.notFound {
+            // Removed meanwhile (a failed attach removes what it committed): nothing left to finish.
+            try? await store.delete(session.id)
+            throw Self.bytesGone()
+        } catch {
+            try? await store.release(session.id, token: token, offset: size, length: size)
+            throw error
+        }
+        defer { sink.discard() }
+        guard sink.size == size else {
+            // The object is not the bytes that were acknowledged: it cannot become the record's file.
+            try? await store.delete(session.id)
+            await removeCommitted(key)
+            throw FileStoreError.io("the completed object \(key) has \(sink.size) bytes, the upload \(size)")
+        }
+        do {
+            let response = try await storeFile(
+                at: sink.path, size: size, originalName: session.originalName, queries: queries, id: session.recordID,
+                declaredDuration: declaredDuration, ifMatch: ifMatch, actor: actor, storedAs: key
+            ) { try sink.finish() }
+            try? await store.delete(session.id)
+            return response
+        } catch let problem as Problem where problem.status.code < 500 {
+            try? await store.delete(session.id)
+            await removeCommitted(key)
             throw problem
         } catch {
             try? await store.release(session.id, token: token, offset: size, length: size)
@@ -517,6 +682,11 @@ extension AudioAPI {
             .uploadNotFound,
             detail:
                 "There is no upload session at this URL for this record (it was completed, terminated or never made); start one with POST …/uploads.")
+    }
+
+    /// A session whose acknowledged bytes are gone (the local file, or the bucket's multipart upload).
+    static func bytesGone() -> Problem {
+        Problem(.uploadNotFound, status: .gone, detail: "The stored bytes of this upload are gone; start a new upload.")
     }
 
     static func expired() -> Problem {

@@ -59,9 +59,12 @@ extension AudioAPI {
     /// pointed at it; the replaced file is removed after the row commits. `finish` runs on the
     /// thread pool before the probe: it makes the file at `path` durable and returns its SHA-256.
     /// The caller removes the file at `path` when this throws; a file already moved is removed here.
+    /// `storedAs`: the key of an object already holding these bytes (a resumable upload completed
+    /// in object storage), noted in `FileIntents` by the caller: the file at `path` is then only
+    /// read (hash, probe), nothing is uploaded, and the row names that key.
     func storeFile(
         at path: String, size: Int64, originalName: String?, queries: KindQueries, id: Int64,
-        declaredDuration: Double?, ifMatch: VersionGuard?, actor: AuditActor,
+        declaredDuration: Double?, ifMatch: VersionGuard?, actor: AuditActor, storedAs: String? = nil,
         finish: @escaping @Sendable () throws -> String
     ) async throws -> Response {
         let kind = queries.kind
@@ -89,13 +92,18 @@ extension AudioAPI {
         // On disk a rename; on object storage an upload of the local file (multipart when large,
         // aborted on failure) under a new key. Only then does the row name it. The key is noted
         // first, so that a crash in between leaves nothing the sweeper does not find (`FileIntents`).
-        let key = FileBackend.newKey(kind: kind.name, id: id, fileExtension: result.format.fileExtension)
-        try await intents.note(key)
-        do {
-            try await backend.commit(path, as: key, contentType: result.format.contentType)
-        } catch {
-            try? await intents.forget(key)
-            throw error
+        let key: String
+        if let storedAs {
+            key = storedAs
+        } else {
+            key = FileBackend.newKey(kind: kind.name, id: id, fileExtension: result.format.fileExtension)
+            try await intents.note(key)
+            do {
+                try await backend.commit(path, as: key, contentType: result.format.contentType)
+            } catch {
+                try? await intents.forget(key)
+                throw error
+            }
         }
         do {
             switch try await records.attachFile(id, file: file, key: key, ifMatch: ifMatch, in: queries, audit: actor) {

@@ -79,7 +79,7 @@ struct StorageOptions: ParsableArguments {
     @Option(
         name: .customLong("staging-dir"),
         help:
-            "With s3:// storage: the local folder for uploads being received and probed, and resumable uploads' bytes (env STAGING_DIR, default ./staging)."
+            "With s3:// storage: the local folder for uploads being received and probed (resumable uploads keep their bytes in the bucket) (env STAGING_DIR, default ./staging)."
     )
     var stagingDir: String?
 

@@ -64,8 +64,8 @@ import Testing
         }
     }
 
-    @Test func createAppendAndComplete() async throws {
-        try await TestServer.run { client, context in
+    @Test(arguments: TestBackend.all) func createAppendAndComplete(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, context in
             let wav = try Fixture.bytes("wav_stereo_s16.wav")
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let created = try await client.execute(
@@ -109,7 +109,8 @@ import Testing
             #expect(done.headers[.uploadComplete] == "?1")
             #expect(try done.json()["file"]?.objectValue?["sha256"]?.stringValue == Fixture.sha256(wav))
             #expect(try await client.execute(uri: location, method: .head, headers: Self.interop).status == .notFound)
-            #expect(context.storedFiles().count == 1)
+            #expect(try await context.files().count == 1)  // the file, nothing of the upload (on disk or in the bucket)
+            #expect(try await context.openMultipartUploads().isEmpty)
         }
     }
 

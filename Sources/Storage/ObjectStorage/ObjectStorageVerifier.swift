@@ -5,7 +5,10 @@ import NIOCore
 
 /// `audio-server storage verify` on object storage: every row's object exists with the recorded
 /// size (and, with `deep`, the recorded SHA-256, read back in full); objects no row names are
-/// orphans; multipart uploads never completed nor aborted are abandoned.
+/// orphans; multipart uploads never completed nor aborted are abandoned. Resumable uploads in
+/// progress keep their bytes in the bucket too (`ObjectUploadStaging`): a live session's multipart
+/// upload and its tail objects (`uploads/<session>/…`) are neither; those of a session that expired
+/// or is gone are (abandoned, and orphans).
 ///
 /// Objects are listed before rows are read, so an object whose row commits meanwhile is seen as
 /// referenced; an upload still in progress on a running server is young, and `grace` (seconds)
@@ -24,6 +27,7 @@ public struct ObjectStorageVerifier: Sendable {
         let cutoff = now.addingTimeInterval(-grace)
         let objects = try await client.listAllObjects()
         let multipart = try await client.listMultipartUploads()
+        let live = try await UploadSessionStore.liveObjectUploads(client: records.client, logger: records.logger)
         var sizes: [String: Int64] = [:]
         for object in objects { sizes[object.key] = object.size }
         var problems: [StorageMismatch] = []
@@ -53,10 +57,11 @@ public struct ObjectStorageVerifier: Sendable {
             }
         }
         for object in objects where !referenced.contains(object.key) {
+            if let session = Self.session(ofTail: object.key), live.sessions.contains(session) { continue }
             if let modified = Self.date(object.lastModified), modified > cutoff { continue }
             problems.append(.orphan(key: object.key))
         }
-        for upload in multipart {
+        for upload in multipart where !live.uploadIDs.contains(upload.uploadID) {
             if let initiated = Self.date(upload.initiated), initiated > cutoff { continue }
             problems.append(.abandonedMultipartUpload(key: upload.key, uploadID: upload.uploadID))
         }
@@ -76,6 +81,13 @@ public struct ObjectStorageVerifier: Sendable {
             }
         }
         return removed
+    }
+
+    /// The session a tail object belongs to (`uploads/<session>/<uuid>.tail`), or nil.
+    static func session(ofTail key: String) -> String? {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "uploads" else { return nil }
+        return String(parts[1])
     }
 
     /// Reads the object whole, streamed, and hashes it.

@@ -31,6 +31,9 @@ public struct UploadSession: Sendable, Equatable {
     public var keyID: Int64?
     /// Whether `expiresAt` has passed (by PostgreSQL's clock, the one every server shares).
     public var expired: Bool
+    /// Where the acknowledged bytes live when they are kept in object storage (a multipart upload
+    /// and a small tail object, `ObjectUploadStaging`); nil when they are in the local `dataPath`.
+    public var object: ObjectUploadState? = nil
 }
 
 /// What a claim on a session (the right to append at an offset) found.
@@ -61,11 +64,13 @@ public struct AppendTarget: Sendable {
 }
 
 /// Resumable upload sessions: rows in `audio_server.upload_sessions` (the truth every server
-/// sharing the database reads) and partial data in `STORAGE_DIR/uploads/<id>.part`.
+/// sharing the database reads) and partial data in `STORAGE_DIR/uploads/<id>.part` or, with
+/// object storage, in the bucket (`ObjectUploadStaging`: multipart parts and a tail object, named
+/// in the row, so a server with another local disk can continue the upload).
 ///
 /// An append claims the session with a compare-and-set on its offset (one of two concurrent
-/// appends wins, the other gets `busy` or `offsetMismatch`), writes, fsyncs, and only then
-/// stores the new offset: an offset the server acknowledged is on disk. A claim is a lease of
+/// appends wins, the other gets `busy` or `offsetMismatch`), writes, fsyncs (or stores the bytes
+/// in the bucket), and only then stores the new offset: an offset the server acknowledged is durable. A claim is a lease of
 /// `claimLease`, renewed while bytes flow, so a server killed mid-append blocks its session for
 /// at most that long. Bytes after the acknowledged offset (an append cut by a crash) are cut off
 /// by the next append.
@@ -73,6 +78,8 @@ public struct UploadSessionStore: Sendable {
     public let client: any ConnectionSource
     public let logger: Logger
     public let files: FileStore
+    /// With object storage: new sessions keep their bytes there, and ending a session removes them.
+    public let objects: ObjectFileStore?
 
     /// How long a claim holds without being renewed.
     public static let claimLease: Duration = .seconds(20)
@@ -103,11 +110,15 @@ public struct UploadSessionStore: Sendable {
         }
     }
 
-    public init(client: any ConnectionSource, logger: Logger, files: FileStore) {
+    public init(client: any ConnectionSource, logger: Logger, files: FileStore, objects: ObjectFileStore? = nil) {
         self.client = client
         self.logger = logger
         self.files = files
+        self.objects = objects
     }
+
+    /// Where new sessions keep their bytes: in object storage when the server has one.
+    public var staging: ObjectUploadStaging? { objects.map { ObjectUploadStaging(store: $0, files: files) } }
 
     /// The table, created by `AccessTables.ensure` with the server's other tables.
     static let statements = [
@@ -146,19 +157,32 @@ public struct UploadSessionStore: Sendable {
             END IF;
         END $$
         """,
+        // Sessions whose bytes live in object storage (`ObjectUploadState`); NULL parts: on disk.
+        "ALTER TABLE audio_server.upload_sessions ADD COLUMN IF NOT EXISTS object_key text",
+        "ALTER TABLE audio_server.upload_sessions ADD COLUMN IF NOT EXISTS object_upload_id text",
+        "ALTER TABLE audio_server.upload_sessions ADD COLUMN IF NOT EXISTS object_part_etags text[]",
+        "ALTER TABLE audio_server.upload_sessions ADD COLUMN IF NOT EXISTS object_part_sizes bigint[]",
+        "ALTER TABLE audio_server.upload_sessions ADD COLUMN IF NOT EXISTS object_tail_key text",
     ]
 
     static let columns = """
         id, kind, record_id, upload_length, upload_offset, metadata, original_name,
-        extract(epoch FROM expires_at)::float8, key_id, expires_at <= now()
+        extract(epoch FROM expires_at)::float8, key_id, expires_at <= now(),
+        object_key, object_upload_id, object_part_etags, object_part_sizes, object_tail_key
         """
 
     static func session(_ row: PostgresRow) throws -> UploadSession {
-        let (id, kind, recordID, length, offset, metadata, name, expires, keyID, expired) =
-            try row.decode((String, String, Int64, Int64?, Int64, String?, String?, Double, Int64?, Bool).self)
-        return UploadSession(
+        let (id, kind, recordID, length, offset, metadata, name, expires, keyID, expired, key, uploadID, etags, sizes, tail) =
+            try row.decode(
+                (String, String, Int64, Int64?, Int64, String?, String?, Double, Int64?, Bool, String?, String?, [String]?, [Int64]?, String?).self)
+        var session = UploadSession(
             id: id, kind: kind, recordID: recordID, length: length, offset: offset, metadata: metadata,
             originalName: name, expiresAt: Date(timeIntervalSince1970: expires), keyID: keyID, expired: expired)
+        if let etags, let sizes, etags.count == sizes.count {
+            session.object = ObjectUploadState(
+                key: key, uploadID: uploadID, parts: zip(etags, sizes).map { ObjectUploadState.Part(etag: $0, size: $1) }, tailKey: tail)
+        }
+        return session
     }
 
     public var directory: String { files.root + "/uploads" }
@@ -174,30 +198,36 @@ public struct UploadSessionStore: Sendable {
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
-    /// Makes a session and its empty data file.
+    /// Makes a session and its empty data file (with object storage: no local file; its bytes go
+    /// to the bucket as they are acknowledged, `ObjectUploadStaging`).
     /// `id`: a token already announced to the client (an IETF draft 104), else a new one.
     public func create(
         id announced: String? = nil, kind: String, recordID: Int64, length: Int64?, metadata: String?, originalName: String?,
         expiresIn: Duration, keyID: Int64?
     ) async throws -> UploadSession {
         let id = announced ?? Self.newToken()
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let fd = open(dataPath(id), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw FileStoreError.system("cannot create \(dataPath(id))") }
-        close(fd)
-        FileStore.fsyncDirectory(directory)
+        let inObjectStorage = objects != nil
+        if !inObjectStorage {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let fd = open(dataPath(id), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw FileStoreError.system("cannot create \(dataPath(id))") }
+            close(fd)
+            FileStore.fsyncDirectory(directory)
+        }
         let seconds = Double(expiresIn.components.seconds)
         do {
             let rows = try await PreparedStatements.rows(
                 """
-                INSERT INTO audio_server.upload_sessions (id, kind, record_id, upload_length, metadata, original_name, expires_at, key_id)
-                VALUES (\(id), \(kind), \(recordID), \(length), \(metadata), \(originalName), now() + make_interval(secs => \(seconds)), \(keyID))
+                INSERT INTO audio_server.upload_sessions
+                    (id, kind, record_id, upload_length, metadata, original_name, expires_at, key_id, object_part_etags, object_part_sizes)
+                VALUES (\(id), \(kind), \(recordID), \(length), \(metadata), \(originalName), now() + make_interval(secs => \(seconds)), \(keyID),
+                    CASE WHEN \(inObjectStorage) THEN '{}'::text[] END, CASE WHEN \(inObjectStorage) THEN '{}'::bigint[] END)
                 RETURNING \(unescaped: Self.columns)
                 """, client: client, logger: logger)
             guard let row = rows.first else { throw FileStoreError.io("upload session not stored") }
             return try Self.session(row)
         } catch {
-            unlink(dataPath(id))
+            if !inObjectStorage { unlink(dataPath(id)) }
             throw error
         }
     }
@@ -276,28 +306,77 @@ public struct UploadSessionStore: Sendable {
         return !rows.isEmpty
     }
 
-    /// Ends a claim, storing the new acknowledged offset (its bytes must be fsynced already) and
-    /// the length when it became known. Nil when the claim was lost (deleted session, or the
-    /// lease was taken over).
+    /// Ends a claim, storing the new acknowledged offset (its bytes must be durable already: fsynced,
+    /// or in object storage as `object` says) and the length when it became known. Nil when the
+    /// claim was lost (deleted session, or the lease was taken over).
     @discardableResult
-    public func release(_ id: String, token: UUID, offset: Int64, length: Int64? = nil) async throws -> UploadSession? {
+    public func release(
+        _ id: String, token: UUID, offset: Int64, length: Int64? = nil, object: ObjectUploadState? = nil
+    ) async throws -> UploadSession? {
+        try await store(id, token: token, offset: offset, length: length, object: object, keepClaim: false)
+    }
+
+    /// Stores the new acknowledged offset (and `object`, where its bytes now are) but keeps the
+    /// claim: the append that completes an upload records its last bytes before the completion
+    /// runs, so that a failed completion can be retried from them. Nil when the claim was lost.
+    @discardableResult
+    public func advance(
+        _ id: String, token: UUID, offset: Int64, length: Int64? = nil, object: ObjectUploadState? = nil
+    ) async throws -> UploadSession? {
+        try await store(id, token: token, offset: offset, length: length, object: object, keepClaim: true)
+    }
+
+    private func store(
+        _ id: String, token: UUID, offset: Int64, length: Int64?, object: ObjectUploadState?, keepClaim: Bool
+    ) async throws -> UploadSession? {
+        // Where the bytes are now is written with the offset, in one statement, so the two never disagree.
+        let moved = object != nil
         let rows = try await PreparedStatements.rows(
             """
             UPDATE audio_server.upload_sessions
-            SET upload_offset = \(offset), upload_length = coalesce(\(length), upload_length), claim = NULL, claimed_until = NULL
+            SET upload_offset = \(offset), upload_length = coalesce(\(length), upload_length),
+                claim = CASE WHEN \(keepClaim) THEN claim END, claimed_until = CASE WHEN \(keepClaim) THEN claimed_until END,
+                object_key = CASE WHEN \(moved) THEN \(object?.key) ELSE object_key END,
+                object_upload_id = CASE WHEN \(moved) THEN \(object?.uploadID) ELSE object_upload_id END,
+                object_part_etags = CASE WHEN \(moved) THEN \(object?.parts.map(\.etag)) ELSE object_part_etags END,
+                object_part_sizes = CASE WHEN \(moved) THEN \(object?.parts.map(\.size)) ELSE object_part_sizes END,
+                object_tail_key = CASE WHEN \(moved) THEN \(object?.tailKey) ELSE object_tail_key END
             WHERE id = \(id) AND claim = \(token) RETURNING \(unescaped: Self.columns)
             """, client: client, logger: logger)
         return try rows.first.map(Self.session)
     }
 
+    /// What ending a session must remove besides its row: the local file, or what it has in object storage.
+    static let endedColumns = "id, object_key, object_upload_id, object_part_etags IS NOT NULL"
+
+    /// Removes the bytes of sessions whose rows were just deleted (`endedColumns` rows): the local
+    /// file, or the multipart upload (aborted) and tail objects. Object storage failures are
+    /// ignored: `storage verify` reports what is left.
+    private func removeData(of rows: [PostgresRow]) async throws {
+        for row in rows {
+            let (id, key, uploadID, inObjectStorage) = try row.decode((String, String?, String?, Bool).self)
+            _ = Self.runningHashes.withLock { $0.removeValue(forKey: id) }
+            if inObjectStorage {
+                await staging?.discard(sessionID: id, key: key, uploadID: uploadID)
+            } else {
+                unlink(dataPath(id))
+            }
+        }
+    }
+
     /// Removes a session and its data (termination, completion, refusal). False when there was none.
+    /// A completed object (`ObjectUploadState.isCompleted`) is not removed here: its key is noted
+    /// in `FileIntents` until a record names it, and whoever refused it removes it.
     @discardableResult
     public func delete(_ id: String) async throws -> Bool {
         let rows = try await PreparedStatements.rows(
-            "DELETE FROM audio_server.upload_sessions WHERE id = \(id) RETURNING id",
+            "DELETE FROM audio_server.upload_sessions WHERE id = \(id) RETURNING \(unescaped: Self.endedColumns)",
             client: client, logger: logger)
-        unlink(dataPath(id))
-        _ = Self.runningHashes.withLock { $0.removeValue(forKey: id) }
+        if rows.isEmpty {
+            unlink(dataPath(id))
+            _ = Self.runningHashes.withLock { $0.removeValue(forKey: id) }
+        }
+        try await removeData(of: rows)
         return !rows.isEmpty
     }
 
@@ -306,9 +385,9 @@ public struct UploadSessionStore: Sendable {
     public func deleteSessions(kind: String, recordID: Int64) async throws -> Int {
         let rows = try await PreparedStatements.rows(
             """
-            DELETE FROM audio_server.upload_sessions WHERE kind = \(kind) AND record_id = \(recordID) RETURNING id
+            DELETE FROM audio_server.upload_sessions WHERE kind = \(kind) AND record_id = \(recordID) RETURNING \(unescaped: Self.endedColumns)
             """, client: client, logger: logger)
-        for row in rows { unlink(dataPath(try row.decode(String.self))) }
+        try await removeData(of: rows)
         return rows.count
     }
 
@@ -319,9 +398,9 @@ public struct UploadSessionStore: Sendable {
         let rows = try await PreparedStatements.rows(
             PostgresQuery(
                 unsafeSQL: """
-                    DELETE FROM audio_server.upload_sessions WHERE expires_at <= now() RETURNING id
+                    DELETE FROM audio_server.upload_sessions WHERE expires_at <= now() RETURNING \(Self.endedColumns)
                     """), client: client, logger: logger)
-        for row in rows { unlink(dataPath(try row.decode(String.self))) }
+        try await removeData(of: rows)
         return rows.count
     }
 
@@ -335,6 +414,29 @@ public struct UploadSessionStore: Sendable {
             "SELECT id FROM audio_server.upload_sessions WHERE expires_at > now()",
             client: client, logger: logger)
         return Set(try rows.map { try $0.decode(String.self) })
+    }
+
+    /// What live sessions (not expired) hold in object storage, for `storage verify`: their ids
+    /// (tail objects under `uploads/<id>/` are theirs) and their multipart upload ids (not
+    /// abandoned). Empty when the table was never made.
+    public static func liveObjectUploads(
+        client: any ConnectionSource, logger: Logger
+    ) async throws -> (
+        sessions: Set<String>, uploadIDs: Set<String>
+    ) {
+        let exists = try await PreparedStatements.rows(
+            "SELECT to_regclass('audio_server.upload_sessions') IS NOT NULL", client: client, logger: logger)
+        guard try exists.first?.decode(Bool.self) == true else { return ([], []) }
+        let rows = try await PreparedStatements.rows(
+            "SELECT id, object_upload_id FROM audio_server.upload_sessions WHERE expires_at > now()", client: client, logger: logger)
+        var sessions = Set<String>()
+        var uploads = Set<String>()
+        for row in rows {
+            let (id, upload) = try row.decode((String, String?).self)
+            sessions.insert(id)
+            if let upload { uploads.insert(upload) }
+        }
+        return (sessions, uploads)
     }
 
     /// The SHA-256 in hex, as files' rows record it.
