@@ -10,9 +10,9 @@
 # Environment: AUDIO_SERVER_BIN (default: a debug build), LB_PORT (default 8090), SERVER_PORTS
 # (default "8091 8092"), LB_STORAGE (`s3`, the default: files in a SeaweedFS bucket started in DIR/s3;
 # `disk`: files in DIR/storage, a folder both servers share because they run on one machine).
-# Everything listens on 127.0.0.1 only. With s3 the servers also share DIR/staging, where resumable
-# uploads keep their bytes until complete (across machines: route an upload's requests to one
-# server, or share that folder; docs/deployment.md).
+# Everything listens on 127.0.0.1 only. With s3 each server has its own staging folder
+# (DIR/staging/serverN), as on separate machines: a resumable upload's bytes are in the bucket, so
+# either server continues it (docs/deployment.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cmd=${1:?start|restart|stop}; dir=${2:?directory}
@@ -27,6 +27,7 @@ start_server() {
   port=$(cut -d' ' -f"$n" "$dir/ports")
   # shellcheck disable=SC1091
   . "$dir/env"
+  if [ -n "${STAGING_DIR:-}" ]; then export STAGING_DIR="$STAGING_DIR/server$n"; fi
   PORT=$port "$bin" serve >>"$dir/server$n.log" 2>&1 &
   echo $! >"$dir/server$n.pid"
   wait_healthy "http://127.0.0.1:$port" "$(cat "$dir/server$n.pid")" "$dir/server$n.log"
