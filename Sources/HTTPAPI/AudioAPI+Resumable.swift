@@ -158,17 +158,29 @@ extension AudioAPI {
             }
             let checksum = try Self.checksum(request)
             let url = try Self.uploadURL(context)
-            switch try await claimAppend(url, offset: offset, queries: queries) {
+            // On disk, the first bytes are hashed while the claim is in flight (`AppendReadAhead`).
+            let claim: AppendClaim
+            var readAhead: AppendReadAhead?
+            if uploads.staging == nil {
+                (claim, readAhead) = try await AppendReadAhead.reading(
+                    request, session: url.token, offset: offset, sha1: checksum?.algorithm == .sha1, sha256: checksum?.algorithm == .sha256
+                ) { try await self.claimAppend(url, offset: offset, queries: queries) }
+            } else {
+                claim = try await claimAppend(url, offset: offset, queries: queries)
+            }
+            if case .claimed = claim {} else { readAhead?.giveBack(session: url.token, offset: offset) }
+            switch claim {
             case .claimed(let claimed, let token):
                 if let length = claimed.length, let declared = request.headers[.contentLength].flatMap({ Int64($0) }), declared > length - offset,
                     offset <= length
                 {
+                    readAhead?.giveBack(session: url.token, offset: offset)
                     try? await uploads.release(claimed.id, token: token, offset: claimed.offset)
                     throw Self.beyondLength(length)
                 }
                 let newOffset = try await append(
                     request, session: claimed, token: token, checksum: checksum, queries: queries,
-                    actor: access.actor(key, request, context)
+                    actor: access.actor(key, request, context), readAhead: readAhead
                 ).offset
                 return Response(status: .noContent, headers: [.uploadOffset: String(newOffset), .uploadExpires: Self.httpDate(claimed.expiresAt)])
             case .offsetMismatch(let current):
@@ -276,7 +288,8 @@ extension AudioAPI {
     /// (recorded with the offset).
     func append(
         _ request: Request, session: UploadSession, token: UUID, checksum: ChunkChecksum?,
-        queries: KindQueries, actor: AuditActor, end: AppendEnd = .tus, length declared: Int64? = nil, ifMatch: VersionGuard? = nil
+        queries: KindQueries, actor: AuditActor, end: AppendEnd = .tus, length declared: Int64? = nil, ifMatch: VersionGuard? = nil,
+        readAhead: AppendReadAhead? = nil
     ) async throws -> Appended {
         let store = uploads
         let length = session.length ?? declared
@@ -295,11 +308,19 @@ extension AudioAPI {
         }
         defer { objectAppend?.discard() }
         let sink: UploadSink
-        let running = objectAppend == nil ? UploadSessionStore.takeRunningHash(session.id, offset: session.offset) : nil
+        let running: SHA256?
         do {
-            sink = try UploadSink(
-                appendingTo: objectAppend?.path ?? store.dataPath(session.id), at: objectAppend?.tail ?? session.offset, running: running,
-                sha1: checksum?.algorithm == .sha1, sha256: checksum?.algorithm == .sha256)
+            let path = objectAppend?.path ?? store.dataPath(session.id)
+            let at = objectAppend?.tail ?? session.offset
+            if let readAhead {
+                // Its first bytes are hashed already (while the claim ran): now they are written.
+                (sink, running) = (readAhead.sink, readAhead.running)
+                try await NIOThreadPool.singleton.runIfActive { try sink.attach(appendingTo: path, at: at) }
+            } else {
+                running = objectAppend == nil ? UploadSessionStore.takeRunningHash(session.id, offset: session.offset) : nil
+                sink = try UploadSink(
+                    appendingTo: path, at: at, running: running, sha1: checksum?.algorithm == .sha1, sha256: checksum?.algorithm == .sha256)
+            }
         } catch FileStoreError.missingData {
             try? await store.delete(session.id)
             throw Self.bytesGone()
@@ -347,8 +368,11 @@ extension AudioAPI {
                 throw error
             }
         }
+        let body = readAhead?.body ?? AppendBody(request)
         do {
-            for try await buffer in request.body {
+            // What was read ahead may already be more than the length allows.
+            if sink.size > remaining { throw length.map(Self.beyondLength) ?? UploadProblems.tooLarge(uploadLimit(queries.kind)) }
+            while let buffer = try await body.next() {
                 if lost.isSet { throw ClaimLost() }
                 if sink.size + Int64(buffer.readableBytes) > remaining {
                     throw length.map(Self.beyondLength) ?? UploadProblems.tooLarge(uploadLimit(queries.kind))

@@ -118,7 +118,7 @@ public struct FileStore: Sendable {
 
 /// A temporary upload file being written: counts and hashes bytes as they arrive.
 public final class UploadSink: @unchecked Sendable {
-    public let path: String
+    public private(set) var path: String
     private var fd: Int32
     private var hasher = SHA256()
     /// Bytes received (written or waiting in `pending`).
@@ -180,6 +180,43 @@ public final class UploadSink: @unchecked Sendable {
         writeBehind = Self.appendWriteBehindBytes
     }
 
+    /// An append's sink before its session is claimed: bytes are hashed as they arrive (continuing
+    /// `running`) and held in memory, not written, until `attach` names the file and offset the
+    /// claim granted. Why: the claim is a database round trip, and hashing is most of an append's
+    /// work, so hashing what arrives meanwhile takes the round trip off the append's time (the
+    /// resumable rate is measured against a plain upload's). The caller bounds what it holds.
+    public init(detachedFrom running: SHA256?, sha1: Bool, sha256: Bool) {
+        path = ""
+        fd = -1
+        detached = true
+        if sha1 { self.sha1 = Insecure.SHA1() }
+        if sha256 { chunkSHA256 = SHA256() }
+        hasher = running ?? SHA256()
+        hashes = running != nil
+        writeBehind = Self.appendWriteBehindBytes
+    }
+
+    /// Whether bytes are held in memory (`init(detachedFrom:…)`) until `attach`.
+    private var detached = false
+    /// Bytes hashed while detached, to be written by `attach`.
+    private var held: [UInt8] = []
+    /// Bytes received while detached (hashed or waiting in `pending`).
+    public var heldBytes: Int { held.count + pending.count }
+
+    /// Opens the partial file at `offset` (as `init(appendingTo:…)` does) and writes the bytes held
+    /// so far, already hashed. Blocking: call it on a thread pool.
+    public func attach(appendingTo path: String, at offset: Int64) throws {
+        let file = try UploadSink(appendingTo: path, at: offset, running: nil, sha1: false, sha256: false)
+        fd = file.fd
+        file.fd = -1
+        self.path = path
+        written = offset
+        writeBackStarted = offset
+        detached = false
+        try held.withUnsafeBytes { try store($0) }
+        held = []
+    }
+
     deinit { if fd >= 0 { close(fd) } }
 
     /// Takes bytes of the upload; true when `flush()` is due (`flushBytes` are waiting).
@@ -211,6 +248,15 @@ public final class UploadSink: @unchecked Sendable {
         if hashes { hasher.update(bufferPointer: bytes) }
         sha1?.update(bufferPointer: bytes)
         chunkSHA256?.update(bufferPointer: bytes)
+        if detached {
+            held.append(contentsOf: bytes)
+            return
+        }
+        try store(bytes)
+    }
+
+    /// Writes hashed bytes to the file.
+    private func store(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
         while offset < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
