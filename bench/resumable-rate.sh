@@ -22,10 +22,7 @@ MIB=${BENCH_BIG_MIB:-1024}
 PAIRS=${BENCH_RESUMABLE_PAIRS:-7}
 CHUNK=${BENCH_CHUNK_MIB:-8}
 OUT=${BENCH_OUT_RESUMABLE:-bench/results/$(date +%F)-resumable.md}
-if [ -n "${BENCH_BIN:-}" ]; then bin=$BENCH_BIN; else
-  swift build -c release --product audio-server --scratch-path .build-release >&2
-  bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/audio-server"
-fi
+bench_binary
 work=$(mktemp -d /tmp/audio-bench-resumable.XXXXXX)
 chmod 755 "$work"  # pgtmp.sh runs postgres as another user when we are root
 pid=""; sampler=""

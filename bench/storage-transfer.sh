@@ -19,10 +19,7 @@ cd "$here"
 MIB=${BENCH_BIG_MIB:-1024}
 ROUNDS=${BENCH_STORAGE_ROUNDS:-2}
 OUT=${BENCH_OUT_STORAGE:-bench/results/$(date +%F)-storage.md}
-if [ -n "${BENCH_BIN:-}" ]; then bin=$BENCH_BIN; else
-  swift build -c release --product audio-server --scratch-path .build-release >&2
-  bin="$(swift build -c release --scratch-path .build-release --show-bin-path)/audio-server"
-fi
+bench_binary
 work=$(mktemp -d /tmp/audio-bench-storage.XXXXXX)
 chmod 755 "$work"  # pgtmp.sh runs postgres as another user when we are root
 pids=()

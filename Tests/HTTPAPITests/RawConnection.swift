@@ -25,6 +25,23 @@ enum RawConnection {
                 """, body: body)
     }
 
+    /// A tus PATCH of the upload at `location` that announces `announced` bytes from `offset`,
+    /// sends `body` (fewer) and hangs up: a connection cut mid-append.
+    static func cutTusAppend(port: Int, location: String, offset: Int, announced: Int, body: [UInt8]) async throws {
+        try await sendThenClose(
+            port: port,
+            head: """
+                PATCH \(location) HTTP/1.1\r
+                Host: 127.0.0.1\r
+                Tus-Resumable: 1.0.0\r
+                Upload-Offset: \(offset)\r
+                Content-Type: application/offset+octet-stream\r
+                Content-Length: \(announced)\r
+                \r
+
+                """, body: body)
+    }
+
     static func sendThenClose(port: Int, head: String, body: [UInt8]) async throws {
         try await RawSocket.onThread {
             let fd = try open(port: port)

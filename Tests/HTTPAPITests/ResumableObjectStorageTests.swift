@@ -46,18 +46,8 @@ struct ResumableObjectStorageTests {
                 let id = try await a.create(#"{"filetype":"song","name":"two servers","duration":\#(Int(seconds))}"#)
                 let location = try #require(try await a.tusCreate("song", id, length: wav.count).headers[.location])
                 // A's first append is cut: 3,000,000 of an announced 5,000,000 bytes arrive.
-                try await RawConnection.sendThenClose(
-                    port: try #require(a.port),
-                    head: """
-                        PATCH \(location) HTTP/1.1\r
-                        Host: 127.0.0.1\r
-                        Tus-Resumable: 1.0.0\r
-                        Upload-Offset: 0\r
-                        Content-Type: application/offset+octet-stream\r
-                        Content-Length: \(Self.chunk)\r
-                        \r
-
-                        """, body: Array(wav[0..<3_000_000]))
+                try await RawConnection.cutTusAppend(
+                    port: try #require(a.port), location: location, offset: 0, announced: Self.chunk, body: Array(wav[0..<3_000_000]))
                 var offset = 0
                 for _ in 0..<200 where offset == 0 {
                     try await Task.sleep(for: .milliseconds(25))

@@ -378,18 +378,7 @@ import Testing
             let location = try #require(try await client.tusCreate("song", id, length: wav.count).headers[.location])
             let port = try #require(client.port)
             // Announce the whole file, send 1 MiB, hang up mid-body.
-            try await RawConnection.sendThenClose(
-                port: port,
-                head: """
-                    PATCH \(location) HTTP/1.1\r
-                    Host: 127.0.0.1\r
-                    Tus-Resumable: 1.0.0\r
-                    Upload-Offset: 0\r
-                    Content-Type: application/offset+octet-stream\r
-                    Content-Length: \(wav.count)\r
-                    \r
-
-                    """, body: Array(wav[0..<(1 << 20)]))
+            try await RawConnection.cutTusAppend(port: port, location: location, offset: 0, announced: wav.count, body: Array(wav[0..<(1 << 20)]))
             // The server notices the hang-up asynchronously; what arrived is acknowledged then.
             var offset = 0
             for _ in 0..<100 {
@@ -446,18 +435,8 @@ import Testing
                 if cuts.contains(index) {
                     // Announce the whole chunk, send part of it, close the socket.
                     let sent = Int.random(in: 1...(end - offset - 1))
-                    try await RawConnection.sendThenClose(
-                        port: port,
-                        head: """
-                            PATCH \(location) HTTP/1.1\r
-                            Host: 127.0.0.1\r
-                            Tus-Resumable: 1.0.0\r
-                            Upload-Offset: \(offset)\r
-                            Content-Type: application/offset+octet-stream\r
-                            Content-Length: \(end - offset)\r
-                            \r
-
-                            """, body: Array(wav[offset..<(offset + sent)]))
+                    try await RawConnection.cutTusAppend(
+                        port: port, location: location, offset: offset, announced: end - offset, body: Array(wav[offset..<(offset + sent)]))
                     cutsMade += 1
                     var acknowledged = offset
                     for _ in 0..<200 where acknowledged == offset {

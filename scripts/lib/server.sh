@@ -13,6 +13,16 @@ server_binary() {
   fi
 }
 
+# Sets `bin` for a benchmark: BENCH_BIN, or the release build in .build-release (built if needed).
+bench_binary() {
+  if [ -n "${BENCH_BIN:-}" ]; then
+    bin=$BENCH_BIN
+  else
+    (cd "$(dirname "${BASH_SOURCE[0]}")/../.." && swift build -c release --product audio-server --scratch-path .build-release >&2)
+    bin="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && swift build -c release --scratch-path .build-release --show-bin-path)/audio-server"
+  fi
+}
+
 # Prints a free TCP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
