@@ -53,6 +53,12 @@ struct AppendReadAhead {
     /// The whole-file hash state the sink started from (nil when not known), for the paths that
     /// must put it back (a refused claim, a discarded append).
     let running: SHA256?
+    /// When the claim was asked for. The claim's lease is renewed only once the append runs, and
+    /// a client that stalls mid-body can hold the read-ahead past the lease: `needsRenewal`.
+    let started: ContinuousClock.Instant
+
+    /// Whether the claim must be renewed (and found still held) before the held bytes are written.
+    var needsRenewal: Bool { ContinuousClock.now - started > UploadSessionStore.claimRenewal }
 
     /// At most this much is held in memory per append while its claim is in flight.
     static let limit = 4 << 20
@@ -64,6 +70,7 @@ struct AppendReadAhead {
         _ request: Request, session id: String, offset: Int64, sha1: Bool, sha256: Bool,
         claim: @escaping @Sendable () async throws -> Claim
     ) async throws -> (Claim, AppendReadAhead) {
+        let started = ContinuousClock.now
         let running = UploadSessionStore.takeRunningHash(id, offset: offset)
         let answered = Atomic<Bool>(false)
         async let claimed: Claim = {
@@ -83,7 +90,7 @@ struct AppendReadAhead {
                 }
             }
         }
-        let readAhead = AppendReadAhead(body: body, sink: sink, running: running)
+        let readAhead = AppendReadAhead(body: body, sink: sink, running: running, started: started)
         do {
             return (try await claimed, readAhead)
         } catch {

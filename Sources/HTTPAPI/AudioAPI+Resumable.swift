@@ -313,6 +313,13 @@ extension AudioAPI {
             let path = objectAppend?.path ?? store.dataPath(session.id)
             let at = objectAppend?.tail ?? session.offset
             if let readAhead {
+                // A client that stalled while its bytes were read ahead may have outlived the
+                // claim's lease, which another append may then hold: nothing is written unless the
+                // claim is renewed first.
+                if readAhead.needsRenewal, (try? await store.renew(session.id, token: token)) != true {
+                    readAhead.giveBack(session: session.id, offset: session.offset)
+                    throw Self.claimLostProblem()
+                }
                 // Its first bytes are hashed already (while the claim ran): now they are written.
                 (sink, running) = (readAhead.sink, readAhead.running)
                 try await NIOThreadPool.singleton.runIfActive { try sink.attach(appendingTo: path, at: at) }

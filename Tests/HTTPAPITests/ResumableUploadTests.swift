@@ -318,6 +318,63 @@ import Testing
         }
     }
 
+    /// An append hashes its first bytes while its claim is in flight (`AppendReadAhead`); a client
+    /// that stalls then may outlive the claim's lease. Past the renewal interval the claim is renewed
+    /// before anything is written: still held, the append goes on; taken meanwhile (another server),
+    /// nothing of it is written and it gets 409.
+    @Test func anAppendThatStallsBeforeItsClaimIsUsedRenewsItFirst() async throws {
+        try await TestServer.run(setup: .live) { client, context in
+            let wav = LargeUploadTests.wav(dataBytes: 200_000)
+            let port = try #require(client.port)
+            var locations: [String] = []
+            for _ in 0..<2 {
+                let id = try await client.create(#"{"filetype":"song","name":"t","duration":1}"#)
+                locations.append(try #require(try await client.tusCreate("song", id, length: wav.count).headers[.location]))
+            }
+            let stall = UploadSessionStore.claimRenewal + .seconds(1)
+            let answers = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for (n, location) in locations.enumerated() {
+                    group.addTask {
+                        let socket = try await RawSocket.connect(port: port)
+                        defer { socket.shut() }
+                        try await socket.send(
+                            """
+                            PATCH \(location) HTTP/1.1\r
+                            Host: 127.0.0.1\r
+                            Tus-Resumable: 1.0.0\r
+                            Upload-Offset: 0\r
+                            Content-Type: application/offset+octet-stream\r
+                            Content-Length: \(wav.count)\r
+                            \r
+
+                            """)
+                        try await socket.send(Array(wav[0..<10_000]))
+                        try await Task.sleep(for: stall)
+                        try await socket.send(Array(wav[10_000...]))
+                        return (n, try await socket.read(until: "\r\n\r\n", wait: .seconds(30)))
+                    }
+                }
+                // Meanwhile the second session is claimed elsewhere (as by another server whose
+                // append took it after this one's lease ran out).
+                try await Task.sleep(for: .seconds(2))
+                let token = String(locations[1].split(separator: "/").last!)
+                try await context.sql { db in
+                    _ = try await db.query(
+                        "UPDATE audio_server.upload_sessions SET claim = gen_random_uuid(), claimed_until = now() + interval '1 minute' WHERE id = \(token)",
+                        logger: TestDatabase.logger)
+                }
+                return try await group.reduce(into: [Int: String]()) { $0[$1.0] = $1.1 }
+            }
+            #expect(answers[0]?.hasPrefix("HTTP/1.1 204") == true, "\(answers[0] ?? "")")
+            #expect(answers[0]?.contains("Upload-Offset: \(wav.count)") == true, "\(answers[0] ?? "")")
+            #expect(answers[1]?.hasPrefix("HTTP/1.1 409") == true, "\(answers[1] ?? "")")
+            let token = String(locations[1].split(separator: "/").last!)
+            let partial = context.storageDirectory + "/uploads/\(token).part"
+            let size = try #require(try FileManager.default.attributesOfItem(atPath: partial)[.size] as? Int)
+            #expect(size == 0, "nothing of the append that lost its claim was written")
+        }
+    }
+
     @Test func deletedRecordEndsItsUploads() async throws {
         try await TestServer.run { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
