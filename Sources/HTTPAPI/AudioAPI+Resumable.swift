@@ -122,7 +122,7 @@ extension AudioAPI {
                         try await append(request, session: claimed, token: token, checksum: checksum, queries: queries, actor: actor).offset)
                 } catch {
                     // The client never learns the session's URL from a failed creation: drop it.
-                    try? await uploads.delete(session.id)
+                    _ = try? await uploads.delete(session.id)
                     throw error
                 }
             }
@@ -175,7 +175,7 @@ extension AudioAPI {
                     offset <= length
                 {
                     readAhead?.giveBack(session: url.token, offset: offset)
-                    try? await uploads.release(claimed.id, token: token, offset: claimed.offset)
+                    _ = try? await uploads.release(claimed.id, token: token, offset: claimed.offset)
                     throw Self.beyondLength(length)
                 }
                 let newOffset = try await append(
@@ -240,10 +240,10 @@ extension AudioAPI {
         case .busy: return .busy
         case .notFound: throw Self.noSession()
         case .recordGone:
-            try? await uploads.delete(url.token)
+            _ = try? await uploads.delete(url.token)
             throw Problem.notFound(kind: queries.kind.name, id: url.recordID)
         case .expired:
-            try? await uploads.delete(url.token)
+            _ = try? await uploads.delete(url.token)
             throw Self.expired()
         }
     }
@@ -256,11 +256,11 @@ extension AudioAPI {
             throw Self.noSession()
         }
         if session.expired {
-            try? await uploads.delete(session.id)
+            _ = try? await uploads.delete(session.id)
             throw Self.expired()
         }
         guard case .record = try await records.uploadTarget(id, numericField: nil, in: queries) else {
-            try? await uploads.delete(session.id)
+            _ = try? await uploads.delete(session.id)
             throw Problem.notFound(kind: queries.kind.name, id: id)
         }
         return session
@@ -300,10 +300,10 @@ extension AudioAPI {
         do {
             objectAppend = try await beginObjectAppend(session, store: store)
         } catch FileStoreError.missingData {
-            try? await store.delete(session.id)
+            _ = try? await store.delete(session.id)
             throw Self.bytesGone()
         } catch {
-            try? await store.release(session.id, token: token, offset: session.offset)
+            _ = try? await store.release(session.id, token: token, offset: session.offset)
             throw error
         }
         defer { objectAppend?.discard() }
@@ -329,7 +329,7 @@ extension AudioAPI {
                     appendingTo: path, at: at, running: running, sha1: checksum?.algorithm == .sha1, sha256: checksum?.algorithm == .sha256)
             }
         } catch FileStoreError.missingData {
-            try? await store.delete(session.id)
+            _ = try? await store.delete(session.id)
             throw Self.bytesGone()
         }
         // The claim is a lease: renewed while the body streams, however slowly it arrives.
@@ -367,10 +367,10 @@ extension AudioAPI {
                 if lost.isSet { throw ClaimLost() }
                 return try await objectAppend.persist(session: session, appended: sink.size, final: final)
             } catch ObjectStorageError.noSuchUpload {
-                try? await store.delete(session.id)
+                _ = try? await store.delete(session.id)
                 throw Self.bytesGone()
             } catch {
-                try? await store.release(session.id, token: token, offset: session.offset)
+                _ = try? await store.release(session.id, token: token, offset: session.offset)
                 if error is ClaimLost { throw Self.claimLostProblem() }
                 throw error
             }
@@ -420,7 +420,7 @@ extension AudioAPI {
                 sink.abandonAppend(to: session.offset)
                 UploadSessionStore.keepRunningHash(session.id, offset: session.offset, state: running)
             }
-            try? await store.release(session.id, token: token, offset: session.offset)
+            _ = try? await store.release(session.id, token: token, offset: session.offset)
             throw error
         }
         if let checksum {
@@ -431,7 +431,7 @@ extension AudioAPI {
                     sink.abandonAppend(to: session.offset)
                     UploadSessionStore.keepRunningHash(session.id, offset: session.offset, state: running)
                 }
-                try? await store.release(session.id, token: token, offset: session.offset)
+                _ = try? await store.release(session.id, token: token, offset: session.offset)
                 throw Problem(
                     .checksumMismatch,
                     detail:
@@ -522,11 +522,11 @@ extension AudioAPI {
         let durationField = kind.upload?.durationTolerance == nil ? nil : kind.upload?.durationField
         guard case .record(let declaredDuration, _) = try await records.uploadTarget(session.recordID, numericField: durationField, in: queries)
         else {
-            try? await store.delete(session.id)
+            _ = try? await store.delete(session.id)
             throw Problem.notFound(kind: kind.name, id: session.recordID)
         }
         if size == 0 {
-            try? await store.delete(session.id)
+            _ = try? await store.delete(session.id)
             throw Problem(.emptyFile, detail: "The upload ended with no bytes; send the audio bytes.")
         }
         if let object = session.object {
@@ -540,13 +540,13 @@ extension AudioAPI {
                 at: path, size: size, originalName: session.originalName, queries: queries, id: session.recordID,
                 declaredDuration: declaredDuration, ifMatch: ifMatch, actor: actor
             ) { try sha256 ?? UploadSessionStore.sha256(ofFileAt: path) }
-            try? await store.delete(session.id)
+            _ = try? await store.delete(session.id)
             return response
         } catch let problem as Problem where problem.status.code < 500 {
-            try? await store.delete(session.id)
+            _ = try? await store.delete(session.id)
             throw problem
         } catch {
-            try? await store.release(session.id, token: token, offset: size, length: size)
+            _ = try? await store.release(session.id, token: token, offset: size, length: size)
             throw error
         }
     }
@@ -572,10 +572,10 @@ extension AudioAPI {
             }
         } catch ObjectStorageError.noSuchUpload {
             // Aborted behind the server's back (`storage verify --repair`, a bucket lifecycle rule).
-            try? await store.delete(session.id)
+            _ = try? await store.delete(session.id)
             throw Self.bytesGone()
         } catch {
-            try? await store.release(session.id, token: token, offset: size, length: size)
+            _ = try? await store.release(session.id, token: token, offset: size, length: size)
             throw error
         }
         let sink: UploadSink
@@ -583,16 +583,16 @@ extension AudioAPI {
             sink = try await staging.fetch(key)
         } catch ObjectStorageError.notFound {
             // Removed meanwhile (a failed attach removes what it committed): nothing left to finish.
-            try? await store.delete(session.id)
+            _ = try? await store.delete(session.id)
             throw Self.bytesGone()
         } catch {
-            try? await store.release(session.id, token: token, offset: size, length: size)
+            _ = try? await store.release(session.id, token: token, offset: size, length: size)
             throw error
         }
         defer { sink.discard() }
         guard sink.size == size else {
             // The object is not the bytes that were acknowledged: it cannot become the record's file.
-            try? await store.delete(session.id)
+            _ = try? await store.delete(session.id)
             await removeCommitted(key)
             throw FileStoreError.io("the completed object \(key) has \(sink.size) bytes, the upload \(size)")
         }
@@ -601,14 +601,14 @@ extension AudioAPI {
                 at: sink.path, size: size, originalName: session.originalName, queries: queries, id: session.recordID,
                 declaredDuration: declaredDuration, ifMatch: ifMatch, actor: actor, storedAs: key
             ) { try sink.finish() }
-            try? await store.delete(session.id)
+            _ = try? await store.delete(session.id)
             return response
         } catch let problem as Problem where problem.status.code < 500 {
-            try? await store.delete(session.id)
+            _ = try? await store.delete(session.id)
             await removeCommitted(key)
             throw problem
         } catch {
-            try? await store.release(session.id, token: token, offset: size, length: size)
+            _ = try? await store.release(session.id, token: token, offset: size, length: size)
             throw error
         }
     }

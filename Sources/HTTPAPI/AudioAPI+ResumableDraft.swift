@@ -182,7 +182,7 @@ extension AudioAPI {
             }
             // Checked with the claim held, which is released (the offset unchanged) when they refuse.
             func refuse(_ problem: Problem) async -> Problem {
-                try? await uploads.release(session.id, token: token, offset: session.offset)
+                _ = try? await uploads.release(session.id, token: token, offset: session.offset)
                 return problem
             }
             let contentLength = request.headers[.contentLength].flatMap(Self.nonNegative)

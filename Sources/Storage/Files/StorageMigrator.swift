@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import Crypto
-public import Foundation
+import Foundation
 public import KindModel
 import NIOCore
 import NIOPosix

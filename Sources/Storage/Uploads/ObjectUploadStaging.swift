@@ -1,5 +1,5 @@
-public import AudioProbe
-public import Foundation
+import AudioProbe
+import Foundation
 import NIOCore
 import NIOPosix
 
