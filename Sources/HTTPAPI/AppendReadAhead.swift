@@ -4,19 +4,17 @@ import NIOCore
 import Storage
 import Synchronization
 
-/// The body of a resumable append, read once: first what was read ahead, then the rest as it
-/// arrives. A read error met while reading ahead is kept and thrown at that point of the body, so
-/// the append handles a cut connection in one place.
+/// The body of a resumable append, read once: the buffers read ahead go into the append's sink
+/// (`AppendReadAhead`), the rest arrives through `next`. A read error met while reading ahead is
+/// kept and thrown by `next`, so the append handles a cut connection in one place.
 final class AppendBody {
     private var iterator: RequestBody.AsyncIterator
-    private var held: [ByteBuffer] = []
     private var ended = false
     private var failure: (any Error)?
 
     init(_ request: Request) { iterator = request.body.makeAsyncIterator() }
 
     func next() async throws -> ByteBuffer? {
-        if !held.isEmpty { return held.removeFirst() }
         if let failure {
             self.failure = nil
             throw failure
@@ -41,7 +39,7 @@ final class AppendBody {
         }
     }
 
-    /// A failure met while reading ahead, thrown by `next` after the buffers before it.
+    /// A failure met while reading ahead, thrown by `next`.
     fileprivate func fail(_ error: any Error) { failure = error }
 }
 

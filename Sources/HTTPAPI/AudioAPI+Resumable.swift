@@ -168,29 +168,28 @@ extension AudioAPI {
             } else {
                 claim = try await claimAppend(url, offset: offset, queries: queries)
             }
-            if case .claimed = claim {} else { readAhead?.giveBack(session: url.token, offset: offset) }
-            switch claim {
-            case .claimed(let claimed, let token):
-                if let length = claimed.length, let declared = request.headers[.contentLength].flatMap({ Int64($0) }), declared > length - offset,
-                    offset <= length
-                {
-                    readAhead?.giveBack(session: url.token, offset: offset)
-                    _ = try? await uploads.release(claimed.id, token: token, offset: claimed.offset)
-                    throw Self.beyondLength(length)
+            guard case .claimed(let claimed, let token) = claim else {
+                readAhead?.giveBack(session: url.token, offset: offset)
+                if case .offsetMismatch(let current) = claim {
+                    throw Problem(
+                        .uploadOffsetMismatch,
+                        detail: "Upload-Offset is \(offset) but the upload has \(current) bytes; resume from \(current) (HEAD tells).",
+                        extensions: [("upload_offset", .integer(current))], headers: [.uploadOffset: String(current)])
                 }
-                let newOffset = try await append(
-                    request, session: claimed, token: token, checksum: checksum, queries: queries,
-                    actor: access.actor(key, request, context), readAhead: readAhead
-                ).offset
-                return Response(status: .noContent, headers: [.uploadOffset: String(newOffset), .uploadExpires: Self.httpDate(claimed.expiresAt)])
-            case .offsetMismatch(let current):
-                throw Problem(
-                    .uploadOffsetMismatch,
-                    detail: "Upload-Offset is \(offset) but the upload has \(current) bytes; resume from \(current) (HEAD tells).",
-                    extensions: [("upload_offset", .integer(current))], headers: [.uploadOffset: String(current)])
-            case .busy:
                 throw Problem(.uploadBusy, detail: "Another request is appending to this upload now; wait for it, then HEAD and resume.")
             }
+            if let length = claimed.length, let declared = request.headers[.contentLength].flatMap({ Int64($0) }), declared > length - offset,
+                offset <= length
+            {
+                readAhead?.giveBack(session: url.token, offset: offset)
+                _ = try? await uploads.release(claimed.id, token: token, offset: claimed.offset)
+                throw Self.beyondLength(length)
+            }
+            let newOffset = try await append(
+                request, session: claimed, token: token, checksum: checksum, queries: queries,
+                actor: access.actor(key, request, context), readAhead: readAhead
+            ).offset
+            return Response(status: .noContent, headers: [.uploadOffset: String(newOffset), .uploadExpires: Self.httpDate(claimed.expiresAt)])
         }
     }
 

@@ -25,12 +25,21 @@ extension AudioAPI {
 
     /// `Upload-Complete` as a structured boolean; nil when absent or not `?0`/`?1` (then ignored,
     /// as the draft says).
-    static func uploadComplete(_ request: Request) -> Bool? {
-        switch request.headers[.uploadComplete]?.trimmingCharacters(in: .whitespaces) {
+    static func uploadComplete(_ fields: HTTPFields) -> Bool? {
+        switch fields[.uploadComplete]?.trimmingCharacters(in: .whitespaces) {
         case "?1": true
         case "?0": false
         default: nil
         }
+    }
+
+    /// Whether a `PUT` with these fields is a resumable upload, and whether it completes it; nil
+    /// for a plain `PUT`: no `Upload-Complete` (or one that is not `?0`/`?1`), or a multipart form,
+    /// which is never made resumable (the draft lets a resource decline). The one decision both
+    /// the dispatch (`AudioAPI.respond`) and the 104 (`announceUpload`) follow.
+    static func resumablePut(_ fields: HTTPFields) -> Bool? {
+        guard !HeaderText.mediaType(fields[.contentType] ?? "").hasPrefix("multipart/") else { return nil }
+        return uploadComplete(fields)
     }
 
     /// Whether a request to an upload resource speaks the draft rather than tus.
@@ -163,7 +172,7 @@ extension AudioAPI {
                     .unsupportedMediaType,
                     detail: "Append with Content-Type: \(Self.partialUpload) (got '\(request.headers[.contentType] ?? "none")').")
             }
-            guard let complete = Self.uploadComplete(request) else {
+            guard let complete = Self.uploadComplete(request.headers) else {
                 throw Problem(.invalidUploadHeader, detail: "An append says whether it ends the upload: Upload-Complete: ?0 or ?1.")
             }
             guard let offset = request.headers[.uploadOffset].flatMap(Self.nonNegative) else {
@@ -228,11 +237,9 @@ extension AudioAPI {
     /// kind, bad id); nil for every other request. Runs on the event loop: no I/O.
     @Sendable func announceUpload(_ head: HTTPRequest) -> (fields: HTTPFields, token: String)? {
         guard head.method == .put, head.headerFields[.uploadDraftInteropVersion] == Self.interopVersion,
-            let complete = head.headerFields[.uploadComplete]?.trimmingCharacters(in: .whitespaces), complete == "?0" || complete == "?1",
+            Self.resumablePut(head.headerFields) != nil,
             let path = head.path?.split(separator: "?", maxSplits: 1).first,
             let (operation, segments) = APIOperation.matching(.put, path: path), operation == .upload, acceptsBody(head),
-            // A multipart form is a plain PUT (`AudioAPI.respond`): nothing to announce.
-            !HeaderText.mediaType(head.headerFields[.contentType] ?? "").hasPrefix("multipart/"),
             let queries = registry.runtime.resolve(Self.pathSegment(String(segments[2]))),
             let id = Int64(Self.pathSegment(String(segments[3]))), id > 0
         else { return nil }

@@ -82,9 +82,7 @@ public struct AudioAPI: Sendable {
             return try await update(request, queries: queries, id: Self.recordID(context), actor: access.actor(key, request, context))
         case .upload:
             let (queries, key) = try await authorized(operation, request, context)
-            // A multipart form is not upgraded to a resumable upload (the draft lets a resource
-            // decline): it is a plain PUT, as for a client that knows nothing of the draft.
-            if let complete = Self.uploadComplete(request), !HeaderText.mediaType(request.headers[.contentType] ?? "").hasPrefix("multipart/") {
+            if let complete = Self.resumablePut(request.headers) {
                 return try await draftCreate(request, context, queries: queries, id: Self.recordID(context), key: key, complete: complete)
             }
             return try await upload(request, queries: queries, id: Self.recordID(context), actor: access.actor(key, request, context))

@@ -225,6 +225,8 @@ import Testing
                 body: ByteBuffer(bytes: Array(wav[1000...]) + [0, 0]))
             #expect(chunked.status == .contentTooLarge)
             #expect(try await client.tusHead(location).headers[.uploadOffset] == "1000")
+            // Nothing of the refused appends stays in the partial file (they may have been read ahead).
+            #expect(try FileManager.default.attributesOfItem(atPath: context.storageDirectory + "/" + partial)[.size] as? Int == 1000)
 
             // Unknown or malformed session tokens, and another record's URL.
             let other = try await client.create(#"{"filetype":"song","name":"u","duration":3}"#)
