@@ -44,13 +44,13 @@ def psql(url, sql):
                           capture_output=True).stdout.strip()
 
 
-def walk(base, pages):
+def walk(base, pages, auth):
     """The cursor of page `pages` (walking next_cursor on one kept-alive connection)."""
     parsed = urllib.parse.urlparse(base)
     conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
     cursor = None
     for _ in range(pages - 1):
-        conn.request("GET", PAGE + (f"&cursor={cursor}" if cursor else ""))
+        conn.request("GET", PAGE + (f"&cursor={cursor}" if cursor else ""), headers=auth)
         body = json.loads(conn.getresponse().read())
         cursor = body["next_cursor"]
     conn.close()
@@ -75,7 +75,12 @@ def main():
     subprocess.run([pgtmp, "stop", pg_dir], check=True, capture_output=True)
     url = subprocess.run([pgtmp, "start", pg_dir], check=True, capture_output=True, text=True).stdout.strip()
     env = dict(os.environ, DATABASE_URL=url, KINDS_DIR=os.path.join(HERE, "kinds"), MIGRATIONS_DIR=os.path.join(HERE, "migrations"))
+    env.setdefault("SECRET_KEY", "scale-bench-secret-key-of-at-least-32-characters")
     subprocess.run([binary, "migrate", "apply"], check=True, env=env, capture_output=True)
+    # Access control on, as in bench/peer.py: every request carries an admin API key.
+    key = subprocess.run([binary, "keys", "create", "--name", "scale-bench", "--scope", "admin"], check=True, env=env,
+                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    auth = {"Authorization": f"Bearer {key}"}
     insert = "INSERT INTO song (name, duration) SELECT 'Song number ' || g, 1 + (g * 7919) % 3600 FROM generate_series({}::bigint, {}) g;"
     psql(url, insert.format(1, 5000) + " VACUUM ANALYZE song;")
     port = peer.free_port()
@@ -93,7 +98,7 @@ def main():
     def pids():
         return [server.pid] + peer.postgres_pids(pg_dir)
 
-    get_env = {"BENCH_MODE": "random_id", "BENCH_PREFIX": "/api/audio/song/"}
+    get_env = {"BENCH_MODE": "random_id", "BENCH_PREFIX": "/api/audio/song/", "BENCH_KEY": key}
     results = {}
     try:
         server = start_server()
@@ -116,7 +121,7 @@ def main():
         server = start_server()
         peer.log("walking to page", DEEP)
         t0 = time.time()
-        cursor = walk(base, DEEP)
+        cursor = walk(base, DEEP, auth)
         walk_s = time.time() - t0
         deep = PAGE + "&cursor=" + cursor
         for c in (1, 16):
@@ -124,16 +129,16 @@ def main():
                 results[f"{label}_{c}"] = []
             for _ in range(2):
                 for label, path in (("first", PAGE), ("deep", deep)):
-                    results[f"{label}_{c}"].append(peer.measure(base, path, {}, c, pids()))
+                    results[f"{label}_{c}"].append(peer.measure(base, path, {"BENCH_KEY": key}, c, pids()))
         for c in (16, 64):
             results[f"get_big_{c}"] = max((peer.measure(base, "/", dict(get_env, BENCH_MAX_ID=str(SONGS)), c, pids()) for _ in range(2)), key=lambda r: r["rps"])
         t0 = time.time()
-        with urllib.request.urlopen(base + "/api/audio/song?duration%5Bgte%5D=600&sort=-duration&limit=50") as r:
+        with urllib.request.urlopen(urllib.request.Request(base + "/api/audio/song?duration%5Bgte%5D=600&sort=-duration&limit=50", headers=auth)) as r:
             served_status = r.status
         served_ms = (time.time() - t0) * 1000
         t0 = time.time()
         try:
-            urllib.request.urlopen(base + "/api/audio/song?sort=name&limit=50")
+            urllib.request.urlopen(urllib.request.Request(base + "/api/audio/song?sort=name&limit=50", headers=auth))
             guard = "200 (not refused)"
         except urllib.error.HTTPError as e:
             guard = f"{e.code} {e.headers.get('Content-Type')}: {json.loads(e.read()).get('detail')}"
