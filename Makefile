@@ -5,7 +5,7 @@ BIN_DEBUG := .build/debug/audio-server
 AUDIO_SERVER_BIN ?=
 DEV_PG = $$(scripts/pgtmp.sh devdir .)
 
-.PHONY: run test build release bench bench-storage bench-resumable bench-peer bench-scale microbench db-start db-stop db-remove clean
+.PHONY: run test build release bench bench-storage bench-resumable bench-peer bench-scale bench-floor microbench db-start db-stop db-remove clean
 
 build:
 	@command -v $(SWIFT) >/dev/null || { echo "Swift 6.2 or newer is not installed: get it from https://www.swift.org/install, then run make again" >&2; exit 1; }
@@ -40,6 +40,10 @@ bench-peer:
 ## A browsing page at page 1 and page 10,000, GET by id at 5,000 and BENCH_SONGS rows (issue 21).
 bench-scale:
 	bench/scale.py
+
+## The fixed cost of one request: a bare SwiftNIO handler, Hummingbird's hello world, ours (/_static).
+bench-floor:
+	bench/floor.sh
 
 microbench:
 	Benchmarks/run.sh
