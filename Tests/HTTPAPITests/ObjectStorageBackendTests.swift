@@ -90,6 +90,36 @@ struct ObjectStorageBackendTests {
         }
     }
 
+    /// Parts go up several at a time and complete in any order; the object is still the file's
+    /// bytes in order, and nothing is left open.
+    @Test func aMultipartUploadSendsPartsAtOnceAndKeepsTheirOrder() async throws {
+        var store = try TestObjectStorage.store(multipartThreshold: 5 << 20, partSize: 5 << 20)
+        store.partsInFlight = 3
+        let size = (5 << 20) * 4 + 12_345  // five parts, the last one short
+        // Every byte depends on its offset, so a part stored at the wrong place changes the hash.
+        let byte: @Sendable (Int64) -> UInt8 = { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) }
+        var expected = SHA256()
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var offset: Int64 = 0
+        while offset < Int64(size) {
+            let n = min(chunk.count, size - Int(offset))
+            for i in 0..<n { chunk[i] = byte(offset + Int64(i)) }
+            expected.update(data: chunk[0..<n])
+            offset += Int64(n)
+        }
+        try await store.upload(size: Int64(size), key: "files/x/1/parts.wav", contentType: "audio/wav") { offset, buffer in
+            for i in 0..<buffer.count { buffer[i] = byte(offset + Int64(i)) }
+            return buffer.count
+        }
+        let (stored, bytes) = try await store.read(key: "files/x/1/parts.wav", range: 0...Int64(size - 1))
+        var actual = SHA256()
+        for try await buffer in bytes { buffer.withUnsafeReadableBytes { actual.update(bufferPointer: $0) } }
+        #expect(stored == Int64(size))
+        #expect(Array(actual.finalize()) == Array(expected.finalize()))
+        #expect(try await store.client.listMultipartUploads().isEmpty)
+        _ = await store.remove(key: "files/x/1/parts.wav")
+    }
+
     @Test func anUploadFailingMidwayLeavesNoObjectAndNoMultipartUpload() async throws {
         let store = try TestObjectStorage.store(multipartThreshold: 5 << 20, partSize: 5 << 20)
         struct ReadFailed: Error {}
