@@ -37,7 +37,7 @@ public struct KindChangeService: Service {
     public func run() async throws {
         // Reloading an unchanged catalog is a no-op (`unchanged`), so the notice this server sent
         // itself, and the catch-up after every reconnect, cost one read of kinds/.
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await listener.run(caughtUp: { await reloader.reload() }, notified: { _ in await reloader.reload() })
         }
     }

@@ -47,11 +47,16 @@ public struct HostAllowList: Sendable {
         return HostAllowList(names: names.filter { seen.insert($0.lowercased()).inserted })
     }
 
+    /// A NUL-terminated C string from a fixed buffer.
+    private static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// The machine's host name and interface addresses (IPv6 in brackets).
     static func localNames() -> [String] {
         var names: [String] = []
         var buffer = [CChar](repeating: 0, count: 256)
-        if gethostname(&buffer, buffer.count) == 0 { names.append(String(cString: buffer)) }
+        if gethostname(&buffer, buffer.count) == 0 { names.append(Self.text(buffer)) }
         var list: UnsafeMutablePointer<ifaddrs>?
         guard getifaddrs(&list) == 0, let first = list else { return names }
         defer { freeifaddrs(list) }
@@ -64,7 +69,7 @@ public struct HostAllowList: Sendable {
             var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
             let length = socklen_t(family == AF_INET ? MemoryLayout<sockaddr_in>.size : MemoryLayout<sockaddr_in6>.size)
             guard getnameinfo(address, length, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
-            let name = String(cString: text)
+            let name = Self.text(text)
             if name.contains("%") { continue }  // link-local with a zone: not usable in a Host header
             names.append(family == AF_INET6 ? "[\(name)]" : name)
         }

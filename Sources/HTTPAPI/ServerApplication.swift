@@ -123,7 +123,7 @@ struct DatabaseWatchService: Service {
     let logger: Logger
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await health.watch(configuration, logger: logger)
         }
     }
@@ -140,7 +140,7 @@ struct UploadSweeperService: Service {
     let sweepOrphans: @Sendable () async throws -> Int
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 if Task.isCancelled { break }

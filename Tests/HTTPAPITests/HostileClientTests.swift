@@ -258,11 +258,10 @@ final class LogCapture: Sendable {
             set { metadata[key] = newValue }
         }
 
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt)
-        {
+        func log(event: LogEvent) {
             // The logger's own metadata too (the request id lives there), as a real handler prints it.
-            let all = self.metadata.merging(metadataProvider?.get() ?? [:]) { $1 }.merging(metadata ?? [:]) { $1 }
-            capture.records.withLock { $0.append((level, "\(message) \(all)")) }
+            let all = self.metadata.merging(metadataProvider?.get() ?? [:]) { $1 }.merging(event.metadata ?? [:]) { $1 }
+            capture.records.withLock { $0.append((event.level, "\(event.message) \(all)")) }
         }
     }
 }

@@ -268,7 +268,7 @@ import Testing
             let list = try await client.get("/api/audio/jingle")
             #expect(try list.json()["items"]?.arrayValue?.count == 1)
             // The fourth kind's table carries its CHECK constraints too.
-            try await context.sql { db in
+            _ = try await context.sql { db in
                 await #expect(throws: PSQLError.self) {
                     try await db.query("INSERT INTO jingle (title, station) VALUES ('x', 'east')", logger: TestSupportLogger.logger)
                 }

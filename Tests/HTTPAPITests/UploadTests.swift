@@ -303,9 +303,10 @@ import Testing
             try writeFile(context.storageDirectory + "/files/song/77/x.wav", "orphan")
             try FileManager.default.createDirectory(atPath: context.storageDirectory + "/tmp", withIntermediateDirectories: true)
             let temp = context.storageDirectory + "/tmp/old.part"
-            FileManager.default.createFile(
-                atPath: temp, contents: Data("partial".utf8),
-                attributes: [.modificationDate: Date(timeIntervalSinceNow: -7200)])
+            #expect(
+                FileManager.default.createFile(
+                    atPath: temp, contents: Data("partial".utf8),
+                    attributes: [.modificationDate: Date(timeIntervalSinceNow: -7200)]))
             let flac = try #require(stored.first { $0.hasSuffix(".flac") })
             let wav = try #require(stored.first { $0.hasSuffix(".wav") })
             try Data("corrupted".utf8).write(to: URL(fileURLWithPath: context.storageDirectory + "/" + flac))

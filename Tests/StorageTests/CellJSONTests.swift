@@ -147,7 +147,8 @@ import Testing
         #expect(throws: CellJSON.Failure.self) { try render(20, [0, 0, 0, 7]) }  // int8 cut short
         #expect(throws: CellJSON.Failure.self) { try render(1184, [1, 2]) }  // timestamptz cut short
         #expect(throws: CellJSON.Failure.self) { try render(3802, [2, 0x7B, 0x7D]) }  // jsonb of an unknown version
-        #expect(throws: CellJSON.Failure.self) { try render(1016, [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 3, 0, 0, 0, 1]) }  // 3 items, none sent
+        // 3 items, none sent.
+        #expect(throws: CellJSON.Failure.self) { try render(1016, [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0, 3, 0, 0, 0, 1]) }
         #expect(throws: CellJSON.Failure.self) { try render(1700, [0, 0]) }  // numeric: no column type makes it
     }
 

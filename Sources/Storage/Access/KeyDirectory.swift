@@ -122,6 +122,6 @@ public struct KeyDirectoryService: Service {
     public init(directory: KeyDirectory) { self.directory = directory }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown { await directory.run() }
+        await cancelWhenGracefulShutdown { await directory.run() }
     }
 }

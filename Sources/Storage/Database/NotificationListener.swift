@@ -25,10 +25,11 @@ public struct NotificationListener: Sendable {
             do {
                 let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
                 defer { Task { try? await connection.close() } }
-                let notices = try await connection.listen(channel)
-                await caughtUp()
-                attempt = 0
-                for try await notice in notices { await notified(notice.payload) }
+                try await connection.listen(on: channel) { notices in
+                    await caughtUp()
+                    attempt = 0
+                    for try await notice in notices { await notified(notice.payload) }
+                }
             } catch {
                 if Task.isCancelled { return }
                 logger.debug("listener disconnected; retrying", metadata: ["channel": "\(channel)", "error": "\(error)"])

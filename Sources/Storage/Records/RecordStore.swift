@@ -88,7 +88,7 @@ public struct RecordStore: Sendable {
         await withTaskGroup(of: String?.self) { group in
             group.addTask {
                 do {
-                    try await client.lease { try await $0.query("SELECT 1", logger: logger) }
+                    _ = try await client.lease { try await $0.query("SELECT 1", logger: logger) }
                     return nil
                 } catch {
                     return StorageError.unavailability(of: error) ?? ConnectFailure.explain(error)
