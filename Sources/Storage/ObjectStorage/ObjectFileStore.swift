@@ -12,8 +12,8 @@ import Synchronization
 /// one PutObject up to `multipartThreshold`, a multipart upload of `partSize` parts above it,
 /// `partsInFlight` at a time, each read from the file in 1 MiB chunks as it is sent (so memory
 /// stays flat whatever the size). A failed multipart upload is aborted, after every part in
-/// flight has ended (S3 may keep a part that was still arriving when the abort came); a failed PutObject leaves no object (S3 stores none unless the
-/// whole body arrived). Every key is new (a UUID), so an upload never overwrites the object a
+/// flight has ended (S3 may keep a part that was still arriving when the abort came); a failed
+/// PutObject leaves no object (S3 stores none unless the whole body arrived). Every key is new (a UUID), so an upload never overwrites the object a
 /// committed row names.
 public struct ObjectFileStore: Sendable {
     public let client: ObjectStorageClient
@@ -21,9 +21,9 @@ public struct ObjectFileStore: Sendable {
     public var multipartThreshold: Int64
     /// Size of every part but the last (S3's minimum is 5 MiB).
     public var partSize: Int64
-    /// Parts sent at once. One at a time, a 1 GiB upload to a SeaweedFS on the same 2-core machine
-    /// ran at 56–57 MB/s, the connection idle while each part's answer came back
-    /// (docs/performance.md, "Files in object storage").
+    /// Parts sent at once. One at a time, the connection sat idle while each part's answer came
+    /// back: a 1 GiB upload into a SeaweedFS on the same 2-core machine ran at 111 MB/s, with three
+    /// at 123–134 MB/s (docs/performance.md, "Files in object storage").
     public var partsInFlight = 3
     /// The cached reachability probe `/healthz` reads.
     public let health: ObjectStorageHealth
