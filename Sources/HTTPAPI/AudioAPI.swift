@@ -23,6 +23,8 @@ public struct AudioAPI: Sendable {
     public let access: AccessGate
     /// Set after SIGTERM while the balancer is given time to notice (`/healthz` 503).
     public let drain: ShutdownDrain
+    /// `ServerConfiguration.consoleDirectory`: the console's files from a folder, for development.
+    public let consoleDirectory: String?
 
     /// Largest JSON request body; larger ones are refused with 413 before being read whole.
     public static let maxJSONBytes = 1 << 20
@@ -30,8 +32,9 @@ public struct AudioAPI: Sendable {
     public init(
         registry: KindRegistry, records: RecordStore, files: FileStore, maxUploadBytes: Int64,
         health: DatabaseHealth = DatabaseHealth(), cursors: CursorSigner, access: AccessGate, drain: ShutdownDrain = ShutdownDrain(),
-        backend: FileBackend? = nil
+        backend: FileBackend? = nil, consoleDirectory: String? = nil
     ) {
+        self.consoleDirectory = consoleDirectory
         self.registry = registry
         self.records = records
         self.files = files
@@ -105,8 +108,10 @@ public struct AudioAPI: Sendable {
         case .cancelUpload: return try await Self.speaksDraft(request) ? draftCancel(request, context) : cancelUpload(request, context)
         case .currentKey: return try await currentKey(request, context)
         case .consoleRedirect: return ConsoleAssets.redirect()
-        case .consolePage: return try ConsoleAssets.respond("index.html", request)
-        case .consoleAsset: return try ConsoleAssets.respond(Self.pathSegment(context.parameters.require("asset")), request)
+        case .consolePage: return try ConsoleAssets.respond("index.html", request, developmentDirectory: consoleDirectory)
+        case .consoleAsset:
+            return try ConsoleAssets.respond(
+                Self.pathSegment(context.parameters.require("asset")), request, developmentDirectory: consoleDirectory)
         case .listKeys, .createKey, .revokeKey, .listAudit:
             let key = try await access.identify(request, context)
             try access.require(.admin, key: key, request, context)

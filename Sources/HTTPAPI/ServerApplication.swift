@@ -40,6 +40,10 @@ public struct ServerConfiguration: Sendable {
     /// How old a noted file must be before the sweeper removes it when no row names it
     /// (`FileIntents`, `ORPHAN_FILE_AGE`): longer than any upload's commit can take.
     public var orphanFileAge: Duration = .seconds(3600)
+    /// Serve the console's files from this folder, read on every request, instead of the copies
+    /// compiled into the binary (`CONSOLE_DEV_DIR`: working on the console without rebuilding).
+    /// Only the console's own file names are served. nil in production.
+    public var consoleDirectory: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, storageDirectory: String = "./storage",
@@ -88,7 +92,7 @@ public enum ServerApplication {
             registry: registry, records: RecordStore(client: database, logger: logger, sharing: configuration.sharedRoundTrips),
             files: FileStore(root: configuration.storageDirectory), maxUploadBytes: configuration.maxUploadBytes,
             health: health, cursors: CursorSigner(secret: secret), access: gate, drain: drain,
-            backend: configuration.objectStorage.map(FileBackend.objectStorage))
+            backend: configuration.objectStorage.map(FileBackend.objectStorage), consoleDirectory: configuration.consoleDirectory)
         var services: [any Service] = [database, KeyDirectoryService(directory: keys)]
         services.append(
             UploadSweeperService(

@@ -165,6 +165,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.failedAuthBurst = failedAuthBurst
         configuration.orphanFileAge = .nanoseconds(orphanAge.nanoseconds)
         configuration.objectStorage = files.objects
+        configuration.consoleDirectory = env["CONSOLE_DEV_DIR"].flatMap { $0.isEmpty ? nil : $0 }
 
         let unfinished = FileStore(root: configuration.storageDirectory).removeUnfinishedUploads()
         if unfinished > 0 { logger.notice("removed unfinished uploads left by an earlier run", metadata: ["count": "\(unfinished)"]) }

@@ -85,6 +85,32 @@ import Testing
         }
     }
 
+    /// `CONSOLE_DEV_DIR` (`ServerConfiguration.consoleDirectory`): a console file found in the folder
+    /// replaces the compiled-in copy, with its own ETag; a missing one falls back to the compiled-in
+    /// copy; a name the console does not have is a 404 even when the folder holds such a file.
+    @Test func aDevelopmentFolderReplacesTheCompiledInFilesByName() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("console-dev-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "// the copy being worked on\n".write(toFile: folder + "/app.js", atomically: true, encoding: .utf8)
+        try "secret".write(toFile: folder + "/notes.txt", atomically: true, encoding: .utf8)
+        try await TestServer.run(consoleDirectory: folder) { client, _ in
+            let anonymous: HTTPFields = [KeyedTestClient.anonymous: "1"]
+            let app = try await client.get("/console/app.js", headers: anonymous)
+            #expect(app.status == .ok && app.text == "// the copy being worked on\n")
+            #expect(app.headers[.contentType] == "text/javascript; charset=utf-8")
+            #expect(app.headers[.eTag] != ConsoleAssets.files["app.js"]?.etag)
+            let css = try await client.get("/console/console.css", headers: anonymous)
+            #expect(css.status == .ok && css.headers[.eTag] == ConsoleAssets.files["console.css"]?.etag)
+            #expect(try await client.get("/console/notes.txt", headers: anonymous).status == .notFound)
+        }
+        // Without the folder, the compiled-in copy.
+        try await TestServer.run { client, _ in
+            let app = try await client.get("/console/app.js", headers: [KeyedTestClient.anonymous: "1"])
+            #expect(app.headers[.eTag] == ConsoleAssets.files["app.js"]?.etag)
+        }
+    }
+
     /// The files in Console/assets/, the table that serves them and Package.swift's resources agree.
     @Test func everyAssetFileIsCompiledInAndServed() throws {
         let onDisk = Set(try FileManager.default.contentsOfDirectory(atPath: Self.assetsDirectory))

@@ -81,7 +81,7 @@ enum TestServer {
         trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil, failedAuthBurst: Int = 20,
         keyReloadInterval: Duration = .seconds(30),
         uploadSweepInterval: Duration = .seconds(30), orphanFileAge: Duration = .seconds(3600), drain: ShutdownDrain = ShutdownDrain(),
-        backend: TestBackend = .disk, objectStorage: ObjectFileStore? = nil,
+        backend: TestBackend = .disk, objectStorage: ObjectFileStore? = nil, consoleDirectory: String? = nil,
         _ body: @Sendable (any TestClientProtocol, ServerContext) async throws -> T
     ) async throws -> T {
         let fm = FileManager.default
@@ -125,6 +125,7 @@ enum TestServer {
         configuration.keyReloadInterval = keyReloadInterval
         configuration.uploadSweepInterval = uploadSweepInterval
         configuration.orphanFileAge = orphanFileAge
+        configuration.consoleDirectory = consoleDirectory
         if let objectStorage {
             configuration.objectStorage = objectStorage
         } else if backend == .s3 {

@@ -34,11 +34,6 @@ enum ConsoleAssets {
         "admin.js": asset(PackageResources.admin_js, "text/javascript; charset=utf-8"),
     ]
 
-    /// `CONSOLE_DEV_DIR`: serve the files from this folder (read on every request) instead of the
-    /// compiled-in copies, to work on the console without rebuilding the server. Only names in
-    /// `files` are served. For development only; unset in production.
-    static let developmentDirectory: String? = ProcessInfo.processInfo.environment["CONSOLE_DEV_DIR"].flatMap { $0.isEmpty ? nil : $0 }
-
     static let securityHeaders: HTTPFields = [
         .contentSecurityPolicy:
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; "
@@ -61,7 +56,9 @@ enum ConsoleAssets {
 
     /// `GET /console/<name>` (and `/console/` for `index.html`): the file, or 304 when
     /// `If-None-Match` names its tag, or 404 `no-route` for a name the console does not have.
-    static func respond(_ name: String, _ request: Request) throws -> Response {
+    /// With a `developmentDirectory` (`CONSOLE_DEV_DIR`), a file there replaces the compiled-in
+    /// copy; only names in `files` are looked up.
+    static func respond(_ name: String, _ request: Request, developmentDirectory: String? = nil) throws -> Response {
         // `/console` without the slash: the page's relative links need the folder.
         if name == "index.html", request.uri.path == "/console" {
             return Response(status: .permanentRedirect, headers: [.location: "/console/", .cacheControl: "no-cache"])
