@@ -24,21 +24,7 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 bench_binary
 (cd bench/floor && swift build -c release >&2)
 floor_bin=$(cd bench/floor && swift build -c release --show-bin-path)
-work=$(mktemp -d /tmp/audio-bench-floor.XXXXXX)
-chmod 755 "$work"  # pgtmp.sh runs postgres as another user when we are root
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  scripts/pgtmp.sh stop "$work/pg" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-export DATABASE_URL
-DATABASE_URL=$(scripts/pgtmp.sh start "$work/pg")
-export KINDS_DIR=$here/kinds MIGRATIONS_DIR=$here/migrations LOG_LEVEL=warning HOST=127.0.0.1
-export SECRET_KEY="bench-secret-key-of-at-least-32-characters" STORAGE_DIR=$work/storage
-"$bin" migrate apply >/dev/null
+bench_workspace floor
 ours_port=$(free_port); hb_port=$(free_port); nio_port=$(free_port)
 BENCH_ROUTES=on PORT=$ours_port "$bin" serve >"$work/ours.log" 2>&1 & pids+=($!); ours_pid=$!
 "$floor_bin/hummingbird-hello" "$hb_port" >"$work/hb.log" 2>&1 & pids+=($!); hb_pid=$!

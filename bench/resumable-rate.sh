@@ -23,26 +23,12 @@ PAIRS=${BENCH_RESUMABLE_PAIRS:-7}
 CHUNK=${BENCH_CHUNK_MIB:-8}
 OUT=${BENCH_OUT_RESUMABLE:-bench/results/$(date +%F)-resumable.md}
 bench_binary
-work=$(mktemp -d /tmp/audio-bench-resumable.XXXXXX)
-chmod 755 "$work"  # pgtmp.sh runs postgres as another user when we are root
-pid=""; sampler=""
-cleanup() {
-  [ -n "$sampler" ] && kill "$sampler" 2>/dev/null || true
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  scripts/pgtmp.sh stop "$work/pg" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-export DATABASE_URL
-DATABASE_URL=$(scripts/pgtmp.sh start "$work/pg")
-export KINDS_DIR=$here/kinds MIGRATIONS_DIR=$here/migrations LOG_LEVEL=warning HOST=127.0.0.1
-export SECRET_KEY="bench-secret-key-of-at-least-32-characters" MAX_UPLOAD_BYTES=$(( MIB + 16 ))MiB STORAGE_DIR=$work/storage
-"$bin" migrate apply >/dev/null
+bench_workspace resumable
+export MAX_UPLOAD_BYTES=$(( MIB + 16 ))MiB
 key=$("$bin" keys create --name bench-resumable --scope admin | tail -1)
 port=$(free_port)
 PORT=$port "$bin" serve >"$work/server.log" 2>&1 &
-pid=$!
+pid=$!; pids+=("$pid")
 base=http://127.0.0.1:$port
 wait_healthy "$base" "$pid" "$work/server.log"
 python3 bench/make_wav.py "$work/a.wav" "$MIB"
@@ -53,7 +39,7 @@ sync  # the input's write-back must not compete with the uploads' own
   printf '%s %s\n' "$(date +%s.%N)" "$(awk '/VmRSS/{print $2}' /proc/$pid/status 2>/dev/null)"
   sleep 0.05
 done) >"$work/rss.log" &
-sampler=$!
+sampler=$!; pids+=("$sampler")
 
 new_song() {
   curl -fsS -m 30 -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \

@@ -20,24 +20,11 @@ MIB=${BENCH_BIG_MIB:-1024}
 ROUNDS=${BENCH_STORAGE_ROUNDS:-2}
 OUT=${BENCH_OUT_STORAGE:-bench/results/$(date +%F)-storage.md}
 bench_binary
-work=$(mktemp -d /tmp/audio-bench-storage.XXXXXX)
-chmod 755 "$work"  # pgtmp.sh runs postgres as another user when we are root
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  scripts/seaweedfs.sh stop "$work/s3" >/dev/null 2>&1 || true
-  scripts/pgtmp.sh stop "$work/pg" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-DATABASE_URL=$(scripts/pgtmp.sh start "$work/pg")
+bench_workspace storage
 scripts/seaweedfs.sh start "$work/s3" >/dev/null
 # shellcheck disable=SC1091
 . "$work/s3/env"
-export DATABASE_URL KINDS_DIR="$here/kinds" MIGRATIONS_DIR="$here/migrations" LOG_LEVEL=warning HOST=127.0.0.1
-export SECRET_KEY="bench-secret-key-of-at-least-32-characters" MAX_UPLOAD_BYTES=4GiB
-"$bin" migrate apply >/dev/null
+export MAX_UPLOAD_BYTES=4GiB
 key=$("$bin" keys create --name "bench-storage-$(date +%s)" --scope admin | tail -1)
 
 declare -A port pid

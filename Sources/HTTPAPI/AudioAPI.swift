@@ -34,7 +34,6 @@ public struct AudioAPI: Sendable {
         health: DatabaseHealth = DatabaseHealth(), cursors: CursorSigner, access: AccessGate, drain: ShutdownDrain = ShutdownDrain(),
         backend: FileBackend? = nil, consoleDirectory: String? = nil
     ) {
-        self.consoleDirectory = consoleDirectory
         self.registry = registry
         self.records = records
         self.files = files
@@ -44,6 +43,7 @@ public struct AudioAPI: Sendable {
         self.cursors = cursors
         self.access = access
         self.drain = drain
+        self.consoleDirectory = consoleDirectory
     }
 
     /// Adds every route of `APIOperation` to `router` (HEAD beside each GET); `benchRoutes` adds

@@ -9,6 +9,7 @@ import KindModel
 import Logging
 import NIOCore
 import Storage
+import Synchronization
 import TestSupport
 import Testing
 
@@ -90,8 +91,8 @@ struct ObjectStorageBackendTests {
         }
     }
 
-    /// Parts go up several at a time and complete in any order; the object is still the file's
-    /// bytes in order, and nothing is left open.
+    /// Parts go up several at a time (never more than `partsInFlight`) and complete in any order;
+    /// the object is still the file's bytes in order, and nothing is left open.
     @Test func aMultipartUploadSendsPartsAtOnceAndKeepsTheirOrder() async throws {
         var store = try TestObjectStorage.store(multipartThreshold: 5 << 20, partSize: 5 << 20)
         store.partsInFlight = 3
@@ -107,10 +108,22 @@ struct ObjectStorageBackendTests {
             expected.update(data: chunk[0..<n])
             offset += Int64(n)
         }
+        // Parts being read: a part's first read opens it, its last read closes it.
+        let partSize: Int64 = 5 << 20
+        let reading = Mutex<(open: Set<Int64>, most: Int)>(([], 0))
         try await store.upload(size: Int64(size), key: "files/x/1/parts.wav", contentType: "audio/wav") { offset, buffer in
             for i in 0..<buffer.count { buffer[i] = byte(offset + Int64(i)) }
+            let part = offset / partSize
+            let end = offset + Int64(buffer.count)
+            reading.withLock { state in
+                state.open.insert(part)
+                state.most = max(state.most, state.open.count)
+                if end == min((part + 1) * partSize, Int64(size)) { state.open.remove(part) }
+            }
             return buffer.count
         }
+        let most = reading.withLock { $0.most }
+        #expect((2...3).contains(most), "parts read at once: \(most)")
         let (stored, bytes) = try await store.read(key: "files/x/1/parts.wav", range: 0...Int64(size - 1))
         var actual = SHA256()
         for try await buffer in bytes { buffer.withUnsafeReadableBytes { actual.update(bufferPointer: $0) } }

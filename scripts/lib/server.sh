@@ -82,3 +82,27 @@ e2e_cleanup() {
   fi
   exit "$status"
 }
+
+# bench_workspace NAME: for a benchmark run by `bin` (bench_binary). Makes `work` (a temporary
+# folder), starts a throwaway PostgreSQL in it with the migrations applied, and exports what
+# `serve` needs besides its PORT, with a bench secret. Processes added to `pids` are stopped, a
+# SeaweedFS started in "$work/s3" too, and the folder removed when the script exits.
+bench_workspace() {
+  work=$(mktemp -d "/tmp/audio-bench-$1.XXXXXX")
+  chmod 755 "$work"  # pgtmp.sh runs postgres as another user when we are root
+  pids=()
+  trap bench_cleanup EXIT
+  export DATABASE_URL
+  DATABASE_URL=$(scripts/pgtmp.sh start "$work/pg")
+  export KINDS_DIR=$PWD/kinds MIGRATIONS_DIR=$PWD/migrations LOG_LEVEL=warning HOST=127.0.0.1
+  export SECRET_KEY="bench-secret-key-of-at-least-32-characters" STORAGE_DIR=$work/storage
+  "$bin" migrate apply >/dev/null
+}
+
+bench_cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  if [ -d "$work/s3" ]; then scripts/seaweedfs.sh stop "$work/s3" >/dev/null 2>&1 || true; fi
+  scripts/pgtmp.sh stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}

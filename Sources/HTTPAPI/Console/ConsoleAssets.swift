@@ -58,7 +58,7 @@ enum ConsoleAssets {
     /// `If-None-Match` names its tag, or 404 `no-route` for a name the console does not have.
     /// With a `developmentDirectory` (`CONSOLE_DEV_DIR`), a file there replaces the compiled-in
     /// copy; only names in `files` are looked up.
-    static func respond(_ name: String, _ request: Request, developmentDirectory: String? = nil) throws -> Response {
+    static func respond(_ name: String, _ request: Request, developmentDirectory: String?) throws -> Response {
         // `/console` without the slash: the page's relative links need the folder.
         if name == "index.html", request.uri.path == "/console" {
             return Response(status: .permanentRedirect, headers: [.location: "/console/", .cacheControl: "no-cache"])
