@@ -136,12 +136,129 @@ import Testing
 
     /// `SHARED_ROUND_TRIPS` / `--shared-round-trips`.
     @Test func limitsSetting() {
+        let standard = RoundTripLimits.standard
         #expect(RoundTripLimits(setting: "off") == .off)
         #expect(RoundTripLimits(setting: " OFF ") == .off)
-        #expect(RoundTripLimits(setting: "3") == RoundTripLimits(maxRunning: 3, maxBatch: RoundTripLimits.standard.maxBatch))
-        #expect(RoundTripLimits(setting: "1, 16") == RoundTripLimits(maxRunning: 1, maxBatch: 16))
-        for bad in ["", "0", "2,0", "1001", "2,1001", "2,", ",2", "on", "2,3,4", "-1"] {
+        #expect(RoundTripLimits(setting: "3") == RoundTripLimits(maxRunning: 3, maxBatch: standard.maxBatch, widenAfter: standard.widenAfter))
+        #expect(RoundTripLimits(setting: "1, 16") == RoundTripLimits(maxRunning: 1, maxBatch: 16, widenAfter: standard.widenAfter))
+        #expect(RoundTripLimits(setting: "2,64,0") == RoundTripLimits(maxRunning: 2, maxBatch: 64, widenAfter: .zero))
+        #expect(RoundTripLimits(setting: "2, 64, 0.5") == RoundTripLimits(maxRunning: 2, maxBatch: 64, widenAfter: .microseconds(500)))
+        #expect(RoundTripLimits(setting: "4,8,25") == RoundTripLimits(maxRunning: 4, maxBatch: 8, widenAfter: .milliseconds(25)))
+        for bad in ["", "0", "2,0", "1001", "2,1001", "2,", ",2", "on", "-1", "2,64,", "2,64,-1", "2,64,x", "2,64,10001", "2,64,nan", "1,2,3,4"] {
             #expect(RoundTripLimits(setting: bad) == nil, "\(bad)")
+        }
+    }
+
+    /// A fast statement runs alone: a request arriving before the lane's statement has run
+    /// `widenAfter` waits for the next one even though a second slot is free.
+    @Test func aSecondStatementWaitsUntilTheFirstHasRunWidenAfter() async throws {
+        let sharing = RoundTripSharing<Int, Int>(maxRunning: 2, maxBatch: 64, widenAfter: .seconds(30))
+        let fake = FakeStatement()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let output = try await sharing.submit(0, lane: "x", run: fake.run)
+                #expect(output == 0)
+            }
+            await fake.waitUntilFirstStarted()
+            for n in 1...3 {
+                group.addTask {
+                    let output = try await sharing.submit(n, lane: "x", run: fake.run)
+                    #expect(output == n * 10)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(fake.batches.withLock { $0 } == [[0]], "a second statement started beside a fresh one")
+            fake.release()
+            try await group.waitForAll()
+        }
+        let batches = fake.batches.withLock { $0 }
+        #expect(batches.count == 2)
+        #expect(Set(batches[1]) == [1, 2, 3])
+    }
+
+    /// A statement per batch that runs until the test releases it, batch by batch (by first input).
+    final class HeldStatements: Sendable {
+        let started = Mutex<Set<Int>>([])
+        /// Batches waiting, by first input; and inputs released before their batch started.
+        let gates = Mutex<(waiting: [Int: CheckedContinuation<Void, Never>], released: Set<Int>)>(([:], []))
+
+        func run(_ inputs: [Int]) async throws -> [Int] {
+            await withCheckedContinuation { c in
+                started.withLock { $0.formUnion(inputs) }
+                let goNow = gates.withLock {
+                    if $0.released.contains(inputs[0]) { return true }
+                    $0.waiting[inputs[0]] = c
+                    return false
+                }
+                if goNow { c.resume() }
+            }
+            return inputs.map { $0 * 10 }
+        }
+
+        func hasStarted(_ n: Int) -> Bool { started.withLock { $0.contains(n) } }
+
+        /// Waits up to 5 s for `n`'s statement to start; a test failure if it does not.
+        func waitUntilStarted(_ n: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !hasStarted(n), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+            #expect(hasStarted(n), "\(n) did not start", sourceLocation: sourceLocation)
+        }
+
+        func release(_ n: Int) {
+            gates.withLock {
+                $0.released.insert(n)
+                return $0.waiting.removeValue(forKey: n)
+            }?.resume()
+        }
+    }
+
+    /// A lane whose statements take longer than `widenAfter` gets its further slots at once: sharing
+    /// saves little there, and another statement keeps another core busy.
+    @Test func aSlowShapeGetsItsFurtherSlotsAtOnce() async throws {
+        let sharing = RoundTripSharing<Int, Int>(maxRunning: 3, maxBatch: 64, widenAfter: .milliseconds(50))
+        let held = HeldStatements()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try await sharing.submit(0, lane: "x", run: held.run) }
+            try await held.waitUntilStarted(0)
+            try await Task.sleep(for: .milliseconds(80))
+            // 0 has run past widenAfter, so 1 starts beside it and keeps the lane open.
+            group.addTask { _ = try await sharing.submit(1, lane: "x", run: held.run) }
+            try await held.waitUntilStarted(1)
+            held.release(0)  // took 80 ms or more: the lane is slow now
+            try await Task.sleep(for: .milliseconds(20))
+            group.addTask { _ = try await sharing.submit(2, lane: "x", run: held.run) }
+            try await held.waitUntilStarted(2)
+            // 2 has just started; in a fast lane 3 would wait for the next statement.
+            group.addTask { _ = try await sharing.submit(3, lane: "x", run: held.run) }
+            try await Task.sleep(for: .milliseconds(30))
+            #expect(held.hasStarted(3), "a request of a slow lane waited although a slot was free")
+            for n in 0...3 { held.release(n) }
+            try await group.waitForAll()
+        }
+    }
+
+    /// A slow statement does not hold up its lane: once it has run `widenAfter`, the next request
+    /// starts a second statement at once and takes those that were waiting along, while the slow
+    /// one is still running (as a statement stuck on a lock would be).
+    @Test func aRequestAfterWidenAfterStartsBesideASlowStatementWithTheWaitingOnes() async throws {
+        let sharing = RoundTripSharing<Int, Int>(maxRunning: 2, maxBatch: 64, widenAfter: .milliseconds(100))
+        let fake = FakeStatement()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let output = try await sharing.submit(0, lane: "x", run: fake.run)
+                #expect(output == 0)
+            }
+            await fake.waitUntilFirstStarted()
+            group.addTask {
+                let output = try await sharing.submit(1, lane: "x", run: fake.run)
+                #expect(output == 10)
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            // The slow statement is still running; this request and the waiting one go now.
+            #expect(try await sharing.submit(2, lane: "x", run: fake.run) == 20)
+            #expect(fake.batches.withLock { $0 } == [[0], [2, 1]])
+            fake.release()
+            try await group.waitForAll()
         }
     }
 

@@ -7,35 +7,51 @@ public struct RoundTripLimits: Sendable, Equatable {
     public var maxRunning: Int
     /// Requests that one statement carries at most.
     public var maxBatch: Int
+    /// How long a shape's newest statement runs before a further one may start beside it; zero:
+    /// whenever fewer than `maxRunning` run.
+    public var widenAfter: Duration
     /// false: every request runs its own statement, as a plain pool client would.
     public var isOn: Bool
 
-    public init(maxRunning: Int, maxBatch: Int, isOn: Bool = true) {
+    public init(maxRunning: Int, maxBatch: Int, widenAfter: Duration = .zero, isOn: Bool = true) {
         self.maxRunning = maxRunning
         self.maxBatch = maxBatch
+        self.widenAfter = widenAfter
         self.isOn = isOn
     }
 
-    /// Reads the setting's text: `off`, `RUNNING` or `RUNNING,BATCH`, both 1–1000; nil if it is none of those.
+    /// Reads the setting's text: `off`, `RUNNING`, `RUNNING,BATCH` (both 1–1000) or
+    /// `RUNNING,BATCH,WIDEN_AFTER_MS` (0–10000 milliseconds, decimals allowed); nil if it is none of those.
     public init?(setting text: String) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.lowercased() == "off" {
             self = .off
             return
         }
-        let parts = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard (1...2).contains(parts.count), let running = parts[0], (1...1000).contains(running) else { return nil }
-        let batch = parts.count == 2 ? parts[1] : Self.standard.maxBatch
+        let fields = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard (1...3).contains(fields.count), let running = Int(fields[0]), (1...1000).contains(running) else { return nil }
+        let batch = fields.count >= 2 ? Int(fields[1]) : Self.standard.maxBatch
         guard let batch, (1...1000).contains(batch) else { return nil }
-        self.init(maxRunning: running, maxBatch: batch)
+        // Without a third field, the standard delay; 0 opens a slot as soon as one is free.
+        let milliseconds = fields.count == 3 ? Double(fields[2]) : Self.standard.widenAfter.milliseconds
+        guard let milliseconds, milliseconds.isFinite, (0...10_000).contains(milliseconds) else { return nil }
+        self.init(maxRunning: running, maxBatch: batch, widenAfter: .microseconds(Int64((milliseconds * 1000).rounded())))
     }
 
     /// A lane set with these limits, or nil when sharing is off.
     func makeSharing<Input: Sendable, Output: Sendable>() -> RoundTripSharing<Input, Output>? {
-        isOn ? RoundTripSharing(maxRunning: maxRunning, maxBatch: maxBatch) : nil
+        isOn ? RoundTripSharing(maxRunning: maxRunning, maxBatch: maxBatch, widenAfter: widenAfter) : nil
     }
 
     /// Measured on the benchmark (docs/performance.md).
-    public static let standard = RoundTripLimits(maxRunning: 2, maxBatch: 64)
+    public static let standard = RoundTripLimits(maxRunning: 2, maxBatch: 64, widenAfter: .milliseconds(1))
     public static let off = RoundTripLimits(maxRunning: 1, maxBatch: 1, isOn: false)
+}
+
+extension Duration {
+    /// This duration in milliseconds, with fractions.
+    var milliseconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
 }

@@ -20,6 +20,15 @@ import Synchronization
 /// - **No shared failure from one request's cancellation.** A batch with other requests in it
 ///   runs in a task of its own, so a client that hangs up does not cancel its neighbours' query.
 ///
+/// - **A second statement only for slow shapes** (`widenAfter`). A lane whose statements have
+///   lately taken less than `widenAfter` (a GET by id, a create, a small page: well under a
+///   millisecond) runs one statement at a time, and every request that arrives meanwhile shares
+///   the next: fewer, fuller statements, which costs PostgreSQL and the server less per request.
+///   A lane whose statements take longer (a page that reads many rows) gets its `maxRunning`
+///   slots at once, as sharing one statement saves little there and the cores would sit idle.
+///   And a statement that runs past `widenAfter` (one waiting on a lock) no longer holds up its
+///   lane: the next request starts beside it and takes the waiting ones along.
+///
 /// The waiting request that is first in line runs the next batch itself (`Turn.lead`), so no
 /// background task is needed and nothing outlives the requests.
 final class RoundTripSharing<Input: Sendable, Output: Sendable>: Sendable {
@@ -38,6 +47,10 @@ final class RoundTripSharing<Input: Sendable, Output: Sendable>: Sendable {
     private struct Lane {
         var running = 0
         var waiting: [Waiter] = []
+        /// When the lane's newest statement started (read only when `widenAfter` is not zero).
+        var lastStart: ContinuousClock.Instant?
+        /// How long the lane's statements took lately (a moving average; nil before the first).
+        var recent: Duration?
     }
 
     enum Failure: Error, CustomStringConvertible {
@@ -55,14 +68,17 @@ final class RoundTripSharing<Input: Sendable, Output: Sendable>: Sendable {
     let maxRunning: Int
     /// Requests one statement carries at most.
     let maxBatch: Int
+    /// How long a lane's newest statement runs before another may start beside it.
+    let widenAfter: Duration
 
     /// Statements run so far, of all lanes (fewer than requests when requests shared them).
     var statementsRun: Int { statements.load(ordering: .relaxed) }
 
-    init(maxRunning: Int, maxBatch: Int) {
-        precondition(maxRunning >= 1 && maxBatch >= 1)
+    init(maxRunning: Int, maxBatch: Int, widenAfter: Duration = .zero) {
+        precondition(maxRunning >= 1 && maxBatch >= 1 && widenAfter >= .zero)
         self.maxRunning = maxRunning
         self.maxBatch = maxBatch
+        self.widenAfter = widenAfter
     }
 
     /// Runs `input` through `run`, alone or in a batch with other requests of `lane`. `run` gets the
@@ -70,15 +86,25 @@ final class RoundTripSharing<Input: Sendable, Output: Sendable>: Sendable {
     /// lane must pass an equivalent `run` (the lane names the statement).
     func submit(_ input: Input, lane: String, run: @escaping @Sendable ([Input]) async throws -> [Output]) async throws -> Output {
         let turn: Turn = try await withUnsafeThrowingContinuation { continuation in
-            let runNow = lanes.withLock { lanes in
-                if lanes[lane, default: Lane()].running < maxRunning {
-                    lanes[lane, default: Lane()].running += 1
-                    return true
+            let others: [Waiter]? = lanes.withLock { lanes in
+                // Taken out and put back, so that appending to its queue does not copy it.
+                var state = lanes.removeValue(forKey: lane) ?? Lane()
+                defer { lanes[lane] = state }
+                let now = widenAfter > .zero ? ContinuousClock.Instant.now : nil
+                let slow = (state.recent ?? .zero) >= widenAfter
+                let widens = state.running < maxRunning && (now.map { slow || $0 - (state.lastStart ?? $0) >= widenAfter } ?? true)
+                guard state.running == 0 || widens else {
+                    state.waiting.append(Waiter(input: input, continuation: continuation))
+                    return nil
                 }
-                lanes[lane, default: Lane()].waiting.append(Waiter(input: input, continuation: continuation))
-                return false
+                state.running += 1
+                state.lastStart = now
+                // Those that waited for a slot go along (up to the batch limit), first come first.
+                let taken = min(maxBatch - 1, state.waiting.count)
+                defer { state.waiting.removeFirst(taken) }
+                return Array(state.waiting[..<taken])
             }
-            if runNow { continuation.resume(returning: .lead(others: [])) }
+            if let others { continuation.resume(returning: .lead(others: others)) }
         }
         switch turn {
         case .done(let output):
@@ -94,27 +120,29 @@ final class RoundTripSharing<Input: Sendable, Output: Sendable>: Sendable {
         let inputs = [input] + others.map(\.input)
         statements.add(1, ordering: .relaxed)
         let outputs: [Output]
+        let started = widenAfter > .zero ? ContinuousClock.Instant.now : nil
         do {
             // Alone, the statement is this request's own; with others, it must not inherit this
             // request's cancellation.
             outputs = others.isEmpty ? try await run(inputs) : try await Task { try await run(inputs) }.value
             guard outputs.count == inputs.count else { throw Failure.outputCount(expected: inputs.count, got: outputs.count) }
         } catch {
-            handOff(lane)
+            handOff(lane, took: started.map { .now - $0 })
             for waiter in others { waiter.continuation.resume(throwing: error) }
             throw error
         }
-        handOff(lane)
+        handOff(lane, took: started.map { .now - $0 })
         for (waiter, output) in zip(others, outputs.dropFirst()) { waiter.continuation.resume(returning: .done(output)) }
         return outputs[0]
     }
 
     /// A statement of `lane` finished: the first waiting request leads the next batch with up to
     /// `maxBatch - 1` more, or the lane has one statement fewer running.
-    private func handOff(_ lane: String) {
+    private func handOff(_ lane: String, took: Duration?) {
         let next: (leader: Waiter, others: [Waiter])? = lanes.withLock { lanes in
-            guard var state = lanes[lane] else { return nil }
-            defer { lanes[lane] = state.running == 0 && state.waiting.isEmpty ? nil : state }
+            guard var state = lanes.removeValue(forKey: lane) else { return nil }
+            defer { if state.running > 0 || !state.waiting.isEmpty { lanes[lane] = state } }
+            if let took { state.recent = state.recent.map { ($0 * 3 + took) / 4 } ?? took }
             guard !state.waiting.isEmpty else {
                 state.running -= 1
                 return nil
@@ -122,6 +150,7 @@ final class RoundTripSharing<Input: Sendable, Output: Sendable>: Sendable {
             let taken = min(maxBatch, state.waiting.count)
             let batch = Array(state.waiting[..<taken])
             state.waiting.removeFirst(taken)
+            if widenAfter > .zero { state.lastStart = .now }  // the next statement starts now
             return (batch[0], Array(batch.dropFirst()))
         }
         if let next { next.leader.continuation.resume(returning: .lead(others: next.others)) }
