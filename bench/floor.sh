@@ -22,8 +22,11 @@ SECONDS_PER_RUN=${BENCH_FLOOR_SECONDS:-8}
 OUT=${BENCH_OUT_FLOOR:-bench/results/$(date +%F)-floor.md}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 bench_binary
-(cd bench/floor && swift build -c release >&2)
-floor_bin=$(cd bench/floor && swift build -c release --show-bin-path)
+# Built as ours is, so that the three differ only in their request path.
+# shellcheck disable=SC2086
+(cd bench/floor && swift build $RELEASE_BUILD_FLAGS >&2)
+# shellcheck disable=SC2086
+floor_bin=$(cd bench/floor && swift build $RELEASE_BUILD_FLAGS --show-bin-path)
 bench_workspace floor
 ours_port=$(free_port); hb_port=$(free_port); nio_port=$(free_port)
 BENCH_ROUTES=on PORT=$ours_port "$bin" serve >"$work/ours.log" 2>&1 & pids+=($!); ours_pid=$!

@@ -19,6 +19,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
+# shellcheck source=scripts/lib/server.sh
+. scripts/lib/server.sh  # RELEASE_BUILD_FLAGS
 
 DUR=${BENCH_DURATION:-10}
 WARM=${BENCH_WARMUP:-2}
@@ -86,13 +88,15 @@ if [ -n "${BENCH_BIN:-}" ]; then
   log "using BENCH_BIN=$BENCH_BIN (not a fresh release build)"
   rec "meta binary $BENCH_BIN (given by BENCH_BIN)"
 elif [ -z "${BENCH_SKIP_BUILD:-}" ]; then
-  log "building release binary (swift build -c release --scratch-path .build-release)"
+  log "building release binary (swift build $RELEASE_BUILD_FLAGS --scratch-path .build-release)"
   t0=$(date +%s)
-  swift build -c release --product audio-server --scratch-path .build-release >"$WORK/build.log" 2>&1 \
+  # shellcheck disable=SC2086
+  swift build $RELEASE_BUILD_FLAGS --product audio-server --scratch-path .build-release >"$WORK/build.log" 2>&1 \
     || { tail -30 "$WORK/build.log" >&2; die "release build"; }
   rec "meta build_s $(( $(date +%s) - t0 ))"
 fi
-BIN=${BENCH_BIN:-$(swift build -c release --scratch-path .build-release --show-bin-path 2>/dev/null)/audio-server}
+# shellcheck disable=SC2086
+BIN=${BENCH_BIN:-$(swift build $RELEASE_BUILD_FLAGS --scratch-path .build-release --show-bin-path 2>/dev/null)/audio-server}
 [ -x "$BIN" ] || die "no release binary at $BIN (unset BENCH_SKIP_BUILD)"
 
 # ---------------------------------------------------------------- PostgreSQL

@@ -13,7 +13,7 @@ import Testing
     @Test func badSharedRoundTripsIsRefusedByName() throws {
         try expectRefused(
             setting: "SHARED_ROUND_TRIPS", value: "sometimes", argumentSets: [["serve"], ["serve", "--shared-round-trips", "0,4"]],
-            message: "SHARED_ROUND_TRIPS must be off or RUNNING[,BATCH]")
+            message: "SHARED_ROUND_TRIPS must be off or RUNNING[,BATCH[,WIDEN_AFTER_MS]]")
     }
 
     @Test func badTimeoutsRatesAndCapsAreRefusedByName() throws {

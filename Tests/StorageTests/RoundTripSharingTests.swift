@@ -230,8 +230,7 @@ import Testing
             try await held.waitUntilStarted(2)
             // 2 has just started; in a fast lane 3 would wait for the next statement.
             group.addTask { _ = try await sharing.submit(3, lane: "x", run: held.run) }
-            try await Task.sleep(for: .milliseconds(30))
-            #expect(held.hasStarted(3), "a request of a slow lane waited although a slot was free")
+            try await held.waitUntilStarted(3)  // a request of a slow lane must not wait while a slot is free
             for n in 0...3 { held.release(n) }
             try await group.waitForAll()
         }
@@ -241,7 +240,9 @@ import Testing
     /// starts a second statement at once and takes those that were waiting along, while the slow
     /// one is still running (as a statement stuck on a lock would be).
     @Test func aRequestAfterWidenAfterStartsBesideASlowStatementWithTheWaitingOnes() async throws {
-        let sharing = RoundTripSharing<Int, Int>(maxRunning: 2, maxBatch: 64, widenAfter: .milliseconds(100))
+        // Long enough that 1 queues well within it even on a loaded machine.
+        let widenAfter = Duration.seconds(1)
+        let sharing = RoundTripSharing<Int, Int>(maxRunning: 2, maxBatch: 64, widenAfter: widenAfter)
         let fake = FakeStatement()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -249,11 +250,14 @@ import Testing
                 #expect(output == 0)
             }
             await fake.waitUntilFirstStarted()
+            let started = ContinuousClock.now
             group.addTask {
                 let output = try await sharing.submit(1, lane: "x", run: fake.run)
                 #expect(output == 10)
             }
-            try await Task.sleep(for: .milliseconds(300))
+            while sharing.waitingCount(lane: "x") == 0 { try await Task.sleep(for: .milliseconds(2)) }
+            #expect(ContinuousClock.now - started < widenAfter, "1 queued too late for this test to mean anything")
+            try await Task.sleep(until: started + widenAfter + .milliseconds(100))
             // The slow statement is still running; this request and the waiting one go now.
             #expect(try await sharing.submit(2, lane: "x", run: fake.run) == 20)
             #expect(fake.batches.withLock { $0 } == [[0], [2, 1]])

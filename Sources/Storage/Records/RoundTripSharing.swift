@@ -74,6 +74,9 @@ final class RoundTripSharing<Input: Sendable, Output: Sendable>: Sendable {
     /// Statements run so far, of all lanes (fewer than requests when requests shared them).
     var statementsRun: Int { statements.load(ordering: .relaxed) }
 
+    /// Requests of `lane` waiting for its next statement (for tests).
+    func waitingCount(lane: String) -> Int { lanes.withLock { $0[lane]?.waiting.count ?? 0 } }
+
     init(maxRunning: Int, maxBatch: Int, widenAfter: Duration = .zero) {
         precondition(maxRunning >= 1 && maxBatch >= 1 && widenAfter >= .zero)
         self.maxRunning = maxRunning
