@@ -14,10 +14,10 @@ server_binary() {
 }
 
 # How release binaries are built, here and in `make release`: the Swift runtime linked in statically
-# (--static-swift-stdlib) cuts the server's CPU per request by about 10-20 % on this machine (every
-# retain, release and metadata lookup is a direct call instead of one through the PLT into
-# libswiftCore.so; docs/performance.md, "The Swift runtime linked in"), and the binary runs on a
-# machine without a Swift toolchain.
+# (--static-swift-stdlib) cut the server's CPU per GET and create by 10-20 % in every bench/ab.sh
+# pair on this machine (likely because the runtime's retains, releases and metadata lookups become
+# direct calls, not calls through the PLT into libswiftCore.so; docs/performance.md, "Session 12"),
+# and the binary runs on a machine without a Swift toolchain.
 RELEASE_BUILD_FLAGS="-c release --static-swift-stdlib"
 
 # Sets `bin` for a benchmark: BENCH_BIN, or the release build in .build-release (built if needed).

@@ -11,15 +11,13 @@ import Synchronization
 /// Sharing the round trip divides that cost by the batch size. See docs/performance.md.
 ///
 /// What it keeps:
-/// - **No added latency when idle.** A request with a free slot runs at once, alone; only
-///   requests that arrive while `maxRunning` statements of their lane are running wait, and only
-///   until one of those finishes.
+/// - **No added latency when idle.** A request to a lane with nothing running runs at once,
+///   alone; the others wait at most until a running statement of their lane finishes.
 /// - **Read-your-writes.** A request never joins a statement that was already sent: every
 ///   statement starts after all its requests arrived, so it sees every write that committed
 ///   before any of them.
 /// - **No shared failure from one request's cancellation.** A batch with other requests in it
 ///   runs in a task of its own, so a client that hangs up does not cancel its neighbours' query.
-///
 /// - **A second statement only for slow shapes** (`widenAfter`). A lane whose statements have
 ///   lately taken less than `widenAfter` (a GET by id, a create, a small page: well under a
 ///   millisecond) runs one statement at a time, and every request that arrives meanwhile shares
