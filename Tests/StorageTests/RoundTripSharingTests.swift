@@ -46,6 +46,15 @@ import Testing
 
     struct FakeFailure: Error {}
 
+    /// Submits `n` to `lane` and expects the fake statements' answer for it, `n × 10`.
+    func expectOutput(
+        of n: Int, from sharing: RoundTripSharing<Int, Int>, lane: String = "x", run: @escaping @Sendable ([Int]) async throws -> [Int],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let output = try await sharing.submit(n, lane: lane, run: run)
+        #expect(output == n * 10, sourceLocation: sourceLocation)
+    }
+
     /// Requests that arrive while the only slot is busy wait, and go together in the next statement:
     /// none joins the statement already running (it may have read before they were sent).
     @Test func waitingRequestsShareTheNextStatementNotTheRunningOne() async throws {
@@ -71,10 +80,7 @@ import Testing
         let sharing = RoundTripSharing<Int, Int>(maxRunning: 1, maxBatch: 64)
         let fake = FakeStatement()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                let output = try await sharing.submit(1, lane: "a", run: fake.run)
-                #expect(output == 10)
-            }
+            group.addTask { try await expectOutput(of: 1, from: sharing, lane: "a", run: fake.run) }
             await fake.waitUntilFirstStarted()
             // Lane "a" is busy; lane "b" is not.
             #expect(try await sharing.submit(2, lane: "b", run: fake.run) == 20)
@@ -92,10 +98,7 @@ import Testing
             group.addTask { _ = try await sharing.submit(0, lane: "x", run: fake.run) }
             await fake.waitUntilFirstStarted()
             for n in 1...10 {
-                group.addTask {
-                    let output = try await sharing.submit(n, lane: "x", run: fake.run)
-                    #expect(output == n * 10)
-                }
+                group.addTask { try await expectOutput(of: n, from: sharing, run: fake.run) }
             }
             try await Task.sleep(for: .milliseconds(200))
             fake.release()
@@ -155,16 +158,10 @@ import Testing
         let sharing = RoundTripSharing<Int, Int>(maxRunning: 2, maxBatch: 64, widenAfter: .seconds(30))
         let fake = FakeStatement()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                let output = try await sharing.submit(0, lane: "x", run: fake.run)
-                #expect(output == 0)
-            }
+            group.addTask { try await expectOutput(of: 0, from: sharing, run: fake.run) }
             await fake.waitUntilFirstStarted()
             for n in 1...3 {
-                group.addTask {
-                    let output = try await sharing.submit(n, lane: "x", run: fake.run)
-                    #expect(output == n * 10)
-                }
+                group.addTask { try await expectOutput(of: n, from: sharing, run: fake.run) }
             }
             try await Task.sleep(for: .milliseconds(200))
             #expect(fake.batches.withLock { $0 } == [[0]], "a second statement started beside a fresh one")
@@ -245,16 +242,10 @@ import Testing
         let sharing = RoundTripSharing<Int, Int>(maxRunning: 2, maxBatch: 64, widenAfter: widenAfter)
         let fake = FakeStatement()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                let output = try await sharing.submit(0, lane: "x", run: fake.run)
-                #expect(output == 0)
-            }
+            group.addTask { try await expectOutput(of: 0, from: sharing, run: fake.run) }
             await fake.waitUntilFirstStarted()
             let started = ContinuousClock.now
-            group.addTask {
-                let output = try await sharing.submit(1, lane: "x", run: fake.run)
-                #expect(output == 10)
-            }
+            group.addTask { try await expectOutput(of: 1, from: sharing, run: fake.run) }
             while sharing.waitingCount(lane: "x") == 0 { try await Task.sleep(for: .milliseconds(2)) }
             #expect(ContinuousClock.now - started < widenAfter, "1 queued too late for this test to mean anything")
             try await Task.sleep(until: started + widenAfter + .milliseconds(100))

@@ -33,9 +33,12 @@ public struct RoundTripLimits: Sendable, Equatable {
         let batch = fields.count >= 2 ? Int(fields[1]) : Self.standard.maxBatch
         guard let batch, (1...1000).contains(batch) else { return nil }
         // Without a third field, the standard delay; 0 opens a slot as soon as one is free.
-        let milliseconds = fields.count == 3 ? Double(fields[2]) : Self.standard.widenAfter.milliseconds
-        guard let milliseconds, milliseconds.isFinite, (0...10_000).contains(milliseconds) else { return nil }
-        self.init(maxRunning: running, maxBatch: batch, widenAfter: .microseconds(Int64((milliseconds * 1000).rounded())))
+        var widenAfter = Self.standard.widenAfter
+        if fields.count == 3 {
+            guard let milliseconds = Double(fields[2]), milliseconds.isFinite, (0...10_000).contains(milliseconds) else { return nil }
+            widenAfter = .microseconds(Int64((milliseconds * 1000).rounded()))
+        }
+        self.init(maxRunning: running, maxBatch: batch, widenAfter: widenAfter)
     }
 
     /// A lane set with these limits, or nil when sharing is off.
@@ -46,12 +49,4 @@ public struct RoundTripLimits: Sendable, Equatable {
     /// Measured on the benchmark (docs/performance.md).
     public static let standard = RoundTripLimits(maxRunning: 2, maxBatch: 64, widenAfter: .milliseconds(1))
     public static let off = RoundTripLimits(maxRunning: 1, maxBatch: 1, isOn: false)
-}
-
-extension Duration {
-    /// This duration in milliseconds, with fractions.
-    var milliseconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
-    }
 }

@@ -42,13 +42,59 @@ final class RoundTripSharing<Input: Sendable, Output: Sendable>: Sendable {
         case lead(others: [Waiter])
     }
 
+    /// One statement shape's state. Changed in place in `lanes` (one lookup, no copy of its queue).
     private struct Lane {
         var running = 0
         var waiting: [Waiter] = []
-        /// When the lane's newest statement started (read only when `widenAfter` is not zero).
+        /// When the lane's newest statement started (nil when `widenAfter` is zero: never read).
         var lastStart: ContinuousClock.Instant?
         /// How long the lane's statements took lately (a moving average; nil before the first).
         var recent: Duration?
+
+        var isIdle: Bool { running == 0 && waiting.isEmpty }
+
+        /// Starts a statement for `waiter` and returns the waiting requests it takes along, or
+        /// queues `waiter` and returns nil. `now` is nil when `widenAfter` is zero.
+        mutating func admit(
+            _ waiter: Waiter, at now: ContinuousClock.Instant?, maxRunning: Int, maxBatch: Int, widenAfter: Duration
+        ) -> [Waiter]? {
+            guard running == 0 || running < maxRunning && widens(at: now, after: widenAfter) else {
+                waiting.append(waiter)
+                return nil
+            }
+            running += 1
+            lastStart = now
+            return take(maxBatch - 1)
+        }
+
+        /// A statement that started at `started` ended at `now`: the next batch, its leader first,
+        /// or nil when nobody waits (the lane has one statement fewer running).
+        mutating func finish(started: ContinuousClock.Instant?, at now: ContinuousClock.Instant?, maxBatch: Int) -> [Waiter]? {
+            if let started, let now {
+                let took = now - started
+                recent = recent.map { ($0 * 3 + took) / 4 } ?? took
+            }
+            guard !waiting.isEmpty else {
+                running -= 1
+                return nil
+            }
+            lastStart = now  // the next statement starts now
+            return take(maxBatch)
+        }
+
+        /// Whether a further statement may start beside the running ones: always without a delay;
+        /// with one, when the lane is slow or its newest statement has run that long.
+        private func widens(at now: ContinuousClock.Instant?, after widenAfter: Duration) -> Bool {
+            guard let now else { return true }
+            return (recent ?? .zero) >= widenAfter || now - (lastStart ?? now) >= widenAfter
+        }
+
+        /// Up to `count` waiting requests, first come first, off the queue.
+        private mutating func take(_ count: Int) -> [Waiter] {
+            let taken = Array(waiting.prefix(count))
+            waiting.removeFirst(taken.count)
+            return taken
+        }
     }
 
     enum Failure: Error, CustomStringConvertible {
@@ -88,22 +134,9 @@ final class RoundTripSharing<Input: Sendable, Output: Sendable>: Sendable {
     func submit(_ input: Input, lane: String, run: @escaping @Sendable ([Input]) async throws -> [Output]) async throws -> Output {
         let turn: Turn = try await withUnsafeThrowingContinuation { continuation in
             let others: [Waiter]? = lanes.withLock { lanes in
-                // Taken out and put back, so that appending to its queue does not copy it.
-                var state = lanes.removeValue(forKey: lane) ?? Lane()
-                defer { lanes[lane] = state }
-                let now = widenAfter > .zero ? ContinuousClock.Instant.now : nil
-                let slow = (state.recent ?? .zero) >= widenAfter
-                let widens = state.running < maxRunning && (now.map { slow || $0 - (state.lastStart ?? $0) >= widenAfter } ?? true)
-                guard state.running == 0 || widens else {
-                    state.waiting.append(Waiter(input: input, continuation: continuation))
-                    return nil
-                }
-                state.running += 1
-                state.lastStart = now
-                // Those that waited for a slot go along (up to the batch limit), first come first.
-                let taken = min(maxBatch - 1, state.waiting.count)
-                defer { state.waiting.removeFirst(taken) }
-                return Array(state.waiting[..<taken])
+                lanes[lane, default: Lane()].admit(
+                    Waiter(input: input, continuation: continuation), at: clockReading(), maxRunning: maxRunning, maxBatch: maxBatch,
+                    widenAfter: widenAfter)
             }
             if let others { continuation.resume(returning: .lead(others: others)) }
         }
@@ -121,41 +154,35 @@ final class RoundTripSharing<Input: Sendable, Output: Sendable>: Sendable {
         let inputs = [input] + others.map(\.input)
         statements.add(1, ordering: .relaxed)
         let outputs: [Output]
-        let started = widenAfter > .zero ? ContinuousClock.Instant.now : nil
+        let started = clockReading()
         do {
             // Alone, the statement is this request's own; with others, it must not inherit this
             // request's cancellation.
             outputs = others.isEmpty ? try await run(inputs) : try await Task { try await run(inputs) }.value
             guard outputs.count == inputs.count else { throw Failure.outputCount(expected: inputs.count, got: outputs.count) }
         } catch {
-            handOff(lane, took: started.map { .now - $0 })
+            handOff(lane, started: started)
             for waiter in others { waiter.continuation.resume(throwing: error) }
             throw error
         }
-        handOff(lane, took: started.map { .now - $0 })
+        handOff(lane, started: started)
         for (waiter, output) in zip(others, outputs.dropFirst()) { waiter.continuation.resume(returning: .done(output)) }
         return outputs[0]
     }
 
-    /// A statement of `lane` finished: the first waiting request leads the next batch with up to
-    /// `maxBatch - 1` more, or the lane has one statement fewer running.
-    private func handOff(_ lane: String, took: Duration?) {
-        let next: (leader: Waiter, others: [Waiter])? = lanes.withLock { lanes in
-            guard var state = lanes.removeValue(forKey: lane) else { return nil }
-            defer { if state.running > 0 || !state.waiting.isEmpty { lanes[lane] = state } }
-            if let took { state.recent = state.recent.map { ($0 * 3 + took) / 4 } ?? took }
-            guard !state.waiting.isEmpty else {
-                state.running -= 1
-                return nil
-            }
-            let taken = min(maxBatch, state.waiting.count)
-            let batch = Array(state.waiting[..<taken])
-            state.waiting.removeFirst(taken)
-            if widenAfter > .zero { state.lastStart = .now }  // the next statement starts now
-            return (batch[0], Array(batch.dropFirst()))
+    /// A statement of `lane` (started at `started`) finished: the first waiting request leads the
+    /// next batch with up to `maxBatch - 1` more, or the lane has one statement fewer running.
+    private func handOff(_ lane: String, started: ContinuousClock.Instant?) {
+        let next: [Waiter]? = lanes.withLock { lanes in
+            let next = lanes[lane]?.finish(started: started, at: clockReading(), maxBatch: maxBatch)
+            if next == nil, lanes[lane]?.isIdle == true { lanes[lane] = nil }
+            return next
         }
-        if let next { next.leader.continuation.resume(returning: .lead(others: next.others)) }
+        if let next { next[0].continuation.resume(returning: .lead(others: Array(next.dropFirst()))) }
     }
+
+    /// The time now, read only when `widenAfter` needs it.
+    private func clockReading() -> ContinuousClock.Instant? { widenAfter > .zero ? .now : nil }
 }
 
 /// Each input through `body` on its own, one after another, each with its own outcome: a batch of
