@@ -56,6 +56,9 @@ one() { # one LABEL BINARY [KINDS_DIR]
   s1=$(ticks "$pid"); g1=$(ticks $pg)
   kill "$pid"; wait "$pid" 2>/dev/null || true
   rps=$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line")
+  # Error responses are not the endpoint's speed: say so loudly rather than print them as req/s.
+  local bad; bad=$(sed -nE 's/.*err_status=([0-9]+).*/\1/p' <<<"$line")
+  [ "${bad:-0}" = 0 ] || echo "$1: $bad responses were errors (4xx/5xx): this pair measures nothing" >&2
   python3 -c "
 rps=float('${rps:-0}' or 0); n=max(rps*8,1); hz=$(getconf CLK_TCK)
 print(f'$1 {rps:10.0f} req/s   server {($s1-$s0)/hz/n*1e6:6.1f} µs CPU/req   postgres {($g1-$g0)/hz/n*1e6:6.1f} µs CPU/req')"

@@ -57,7 +57,11 @@ elseif mode == "range" then
   local slots = math.max(1, math.floor(file_size / range_size))
   request = function()
     local first = (math.random(1, slots) - 1) * range_size
-    return wrk.format("GET", nil, { ["Range"] = "bytes=" .. first .. "-" .. (first + range_size - 1) })
+    -- Headers given to wrk.format replace wrk.headers: copy them (the key) and add the range.
+    local headers = {}
+    for name, value in pairs(wrk.headers) do headers[name] = value end
+    headers["Range"] = "bytes=" .. first .. "-" .. (first + range_size - 1)
+    return wrk.format("GET", nil, headers)
   end
 end
 
