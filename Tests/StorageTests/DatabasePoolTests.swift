@@ -77,16 +77,27 @@ import Testing
 
     @Test func aCancelledWaiterLeavesTheLine() async throws {
         let url = try await TestDatabase.create(label: "pool")
-        try await Self.withPool(url, .init(size: 1)) { pool in
-            async let holder: Void = pool.lease { _ in try await Task.sleep(for: .milliseconds(600)) }
-            try await Task.sleep(for: .milliseconds(100))
+        // Signals instead of sleeps: the holder keeps the only connection until told, and the test
+        // waits until the waiter has queued (fixed 100 ms sleeps once failed under the full suite's load).
+        try await Self.withPool(url, .init(size: 1, leaseTimeout: .seconds(60))) { pool in
+            let (holding, held) = AsyncStream.makeStream(of: Void.self)
+            let (release, releaseHolder) = AsyncStream.makeStream(of: Void.self)
+            let holder = Task {
+                try await pool.lease { _ in
+                    held.yield()
+                    for await _ in release {}
+                }
+            }
+            for await _ in holding { break }
             let waiter = Task { try await pool.lease { _ in 1 } }
-            try await Task.sleep(for: .milliseconds(100))
+            let deadline = ContinuousClock.now + .seconds(10)
+            while pool.counts.waiting == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
             #expect(pool.counts.waiting == 1)
             waiter.cancel()
             await #expect(throws: CancellationError.self) { try await waiter.value }
             #expect(pool.counts.waiting == 0)
-            try await holder
+            releaseHolder.finish()
+            try await holder.value
             #expect(try await pool.lease { _ in 2 } == 2)
         }
     }
