@@ -39,7 +39,7 @@ final class ContinueHandler: ChannelInboundHandler, RemovableChannelHandler {
         // The token field is this handler's alone: one sent by a client never reaches a handler.
         // (The head is re-wrapped only when it changed: most requests pass as they came.)
         var changed = false
-        if request.headerFields[.announcedUploadToken] != nil {
+        if request.headerFields.value(.announcedUploadToken) != nil {
             request.headerFields[.announcedUploadToken] = nil
             changed = true
         }
@@ -48,7 +48,7 @@ final class ContinueHandler: ChannelInboundHandler, RemovableChannelHandler {
             request.headerFields[.announcedUploadToken] = token
             changed = true
         }
-        if request.headerFields[.expect]?.lowercased() == "100-continue", accepts(request) {
+        if request.headerFields.value(.expect)?.lowercased() == "100-continue", accepts(request) {
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
         }
         context.fireChannelRead(changed ? wrapInboundOut(.head(request)) : data)

@@ -7,13 +7,13 @@ import Storage
 /// Reads a JSON request body with the checks a public API needs before validation even starts.
 enum JSONBody {
     static func readObject(_ request: Request, limit: Int) async throws -> JSONObject {
-        let contentType = request.headers[.contentType] ?? ""
+        let contentType = request.headers.value(.contentType) ?? ""
         guard isJSON(contentType) else {
             throw Problem(
                 .unsupportedMediaType,
                 detail: "Send the record as JSON with Content-Type: application/json (got '\(contentType.isEmpty ? "none" : contentType)').")
         }
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+        if let length = request.headers.value(.contentLength).flatMap({ Int($0) }), length > limit {
             throw tooLarge(limit)
         }
         var request = request

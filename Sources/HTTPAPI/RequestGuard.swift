@@ -121,15 +121,15 @@ enum RequestGuard {
                 extensions: [("allowed_hosts", .array(hosts.names.map { .string($0) }))])
         }
         let fields = head.headerFields
-        if let encoding = fields[.transferEncoding], !Self.isChunked(encoding) {
+        if let encoding = fields.value(.transferEncoding), !Self.isChunked(encoding) {
             throw Problem(
                 .unsupportedTransferEncoding,
                 detail:
                     "Transfer-Encoding '\(encoding)' is not supported: this server accepts only chunked (or a Content-Length); send the body unencoded."
             )
         }
-        if let encoding = fields[.contentEncoding], encoding.lowercased() != "identity",
-            fields[.transferEncoding] != nil || (fields[.contentLength].map { $0 != "0" } ?? false)
+        if let encoding = fields.value(.contentEncoding), encoding.lowercased() != "identity",
+            fields.value(.transferEncoding) != nil || (fields.value(.contentLength).map { $0 != "0" } ?? false)
         {
             throw Problem(
                 .unsupportedContentEncoding,

@@ -47,7 +47,7 @@ public final class AccessGate: Sendable {
 
     /// The key the request presents (`Authorization: Bearer <secret>`), checked; nil when none.
     func identify(_ request: Request, _ context: AudioRequestContext) async throws -> ActiveKey? {
-        guard let header = request.headers[.authorization] else { return nil }
+        guard let header = request.headers.value(.authorization) else { return nil }
         try refuseIfLockedOut(request, context)
         guard let secret = Self.bearerToken(header), APIKeySecret.isWellFormed(secret) else {
             throw await fail(.malformed, request, context)

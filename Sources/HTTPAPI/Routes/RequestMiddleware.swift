@@ -20,7 +20,7 @@ struct RequestMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        if let incoming = request.headers[.xRequestID], Self.isWellFormed(incoming) {
+        if let incoming = request.headers.value(.xRequestID), Self.isWellFormed(incoming) {
             context.logger[metadataKey: "hb.request.id"] = .string(incoming)
             context.requestID = incoming
         } else {
