@@ -65,6 +65,20 @@ enum TestBackend: String, Sendable, CustomTestStringConvertible {
     static var all: [TestBackend] { TestObjectStorage.configured ? [.disk, .s3] : [.disk] }
 }
 
+extension ConnectionLimits {
+    /// `serve`'s limits, except that an idle keep-alive connection stays open for 10 minutes instead
+    /// of 60 s. HummingbirdTesting's live client does not reconnect when the server closes its idle
+    /// connection; its next request fails with "I/O on closed channel". Under the full suite's load,
+    /// one step of a test once took over a minute (a 5 MB append to a busy SeaweedFS), and the other
+    /// server's client failed that way afterwards. Real clients reconnect. The idle timeout itself is
+    /// tested with limits of its own (`HostileClientTests`).
+    static var forTestClients: ConnectionLimits {
+        var limits = ConnectionLimits.standard
+        limits.idleTimeout = .minutes(10)
+        return limits
+    }
+}
+
 /// Starts the real server — real kinds, real migrations, real PostgreSQL — for one test.
 enum TestServer {
     static let repoKinds = TestDatabase.repositoryRoot.appendingPathComponent("kinds").path
@@ -75,7 +89,7 @@ enum TestServer {
     static func run<T: Sendable>(
         extraKinds: [String: String] = [:], maxUploadBytes: Int64 = 512 * 1024 * 1024,
         setup: TestingSetup = .router, watch: PostgresConnection.Configuration? = nil,
-        connections: ConnectionLimits = .standard, allowedHosts: HostAllowList? = nil,
+        connections: ConnectionLimits = .forTestClients, allowedHosts: HostAllowList? = nil,
         benchRoutes: Bool = false, storageDirectory: String? = nil, logger: Logger? = nil,
         databaseURL: DatabaseURL? = nil, keyChanges: Bool = false, secretKey: String? = nil,
         trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil, failedAuthBurst: Int = 20,
