@@ -12,10 +12,11 @@ build:
 	$(SWIFT) build --product audio-server
 
 ## The deployable binary, with the Swift runtime linked in: 12-17 % less server CPU per GET or
-## create, and no toolchain needed where it runs (the flags of scripts/lib/server.sh's
-## RELEASE_BUILD_FLAGS).
+## create, and no toolchain needed where it runs. The flags are defined once, in
+## scripts/lib/server.sh (RELEASE_BUILD_FLAGS), which the benchmarks build with too.
+RELEASE_BUILD_FLAGS := $(shell sed -n 's/^RELEASE_BUILD_FLAGS="\(.*\)"$$/\1/p' scripts/lib/server.sh)
 release:
-	$(SWIFT) build -c release --static-swift-stdlib --product audio-server
+	$(SWIFT) build $(RELEASE_BUILD_FLAGS) --product audio-server
 
 ## Build, start a local PostgreSQL under .data/ when DATABASE_URL is unset, apply migrations, serve.
 run: $(if $(AUDIO_SERVER_BIN),,build)

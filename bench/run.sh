@@ -127,6 +127,7 @@ export KINDS_DIR="$here/kinds" MIGRATIONS_DIR="$here/migrations"
 export SECRET_KEY="bench-secret-key-of-at-least-32-characters"
 BENCH_KEY=$("$BIN" keys create --name "bench-$(date +%s)" --scope admin | tail -1) || die "keys create"
 export BENCH_KEY
+auth=(-H "Authorization: Bearer $BENCH_KEY")  # for curl; wrk sends it through bench/lua/bench.lua
 
 log "loading $SONGS songs and $PODCASTS podcasts"
 t0=$(date +%s)
@@ -225,7 +226,7 @@ pgbench_run() {
 pg_sql -d postgres -c "ALTER SYSTEM SET log_min_duration_statement = 0" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 0.3
 curl -fsS "$BASE/api/audio/song/77" >/dev/null
-curl -H "Authorization: Bearer $BENCH_KEY" -fsS -H 'Content-Type: application/json' -d '{"filetype":"song","name":"sql capture","duration":5}' "$BASE/api/audio/create" >/dev/null
+curl "${auth[@]}" -fsS -H 'Content-Type: application/json' -d '{"filetype":"song","name":"sql capture","duration":5}' "$BASE/api/audio/create" >/dev/null
 curl -fsS "$BASE/api/audio/podcast?limit=50" >/dev/null
 sleep 0.3
 pg_sql -d postgres -c "ALTER SYSTEM RESET log_min_duration_statement" -c "SELECT pg_reload_conf()" >/dev/null
@@ -367,8 +368,8 @@ rss_mark after_list
 log "POST /api/audio/create (valid song, invalid song)"
 VALID='{"filetype":"song","name":"Benchmark song","duration":215}'
 INVALID='{"filetype":"song","name":"","duration":0,"extra":true}'
-[ "$(curl -H "Authorization: Bearer $BENCH_KEY" -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "$VALID" "$BASE/api/audio/create")" = 201 ] || die "valid create is not 201"
-[ "$(curl -H "Authorization: Bearer $BENCH_KEY" -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "$INVALID" "$BASE/api/audio/create")" = 400 ] || die "invalid create is not 400"
+[ "$(curl "${auth[@]}" -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "$VALID" "$BASE/api/audio/create")" = 201 ] || die "valid create is not 201"
+[ "$(curl "${auth[@]}" -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "$INVALID" "$BASE/api/audio/create")" = 400 ] || die "invalid create is not 400"
 wrk_warm "$BASE/api/audio/create" BENCH_MODE=post BENCH_BODY="$VALID"
 for c in $CONNS; do wrk_run create_valid "$c" "$BASE/api/audio/create" BENCH_MODE=post BENCH_BODY="$VALID"; done
 for c in $CONNS; do wrk_run create_invalid "$c" "$BASE/api/audio/create" BENCH_MODE=post BENCH_BODY="$INVALID"; done
@@ -397,7 +398,7 @@ make_wav() { python3 bench/make_wav.py "$1" "$2"; }  # a random-sample PCM WAV o
 xfer() { # xfer NAME EXPECTED_STATUS CURL_ARGS...: records "xfer NAME bytes=N seconds=S status=C"
   local name=$1 want=$2; shift 2
   local sink="$WORK/xfer-body"; [[ $name == download* ]] && sink=/dev/null
-  local out; out=$(timeout 600 curl -sS -o "$sink" -w '%{http_code} %{size_upload} %{size_download} %{time_total}' -H "Authorization: Bearer $BENCH_KEY" "$@") || die "curl $name"
+  local out; out=$(timeout 600 curl -sS -o "$sink" -w '%{http_code} %{size_upload} %{size_download} %{time_total}' "${auth[@]}" "$@") || die "curl $name"
   read -r code up down secs <<<"$out"
   [ "$code" = "$want" ] || { [ "$sink" = /dev/null ] || head -c 600 "$sink" >&2; die "$name: HTTP $code, expected $want"; }
   local bytes=$up; [ "${up%.*}" = 0 ] && bytes=$down
@@ -405,7 +406,7 @@ xfer() { # xfer NAME EXPECTED_STATUS CURL_ARGS...: records "xfer NAME bytes=N se
   log "$name: $(python3 -c "print(f'{${bytes%.*}/$secs/1e6:.0f} MB/s')")"
   rss_mark "$name"
 }
-new_song() { curl -fsS -H "Authorization: Bearer $BENCH_KEY" -H 'Content-Type: application/json' -d '{"filetype":"song","name":"upload target","duration":600}' "$BASE/api/audio/create" | jq -r .id; }
+new_song() { curl -fsS "${auth[@]}" -H 'Content-Type: application/json' -d '{"filetype":"song","name":"upload target","duration":600}' "$BASE/api/audio/create" | jq -r .id; }
 for mib in "$SMALL_MIB" "$BIG_MIB"; do
   log "upload/download ${mib} MiB"
   wav="$here/$WORK/bench-$mib.wav"

@@ -83,12 +83,14 @@ import Testing
             let (holding, held) = AsyncStream.makeStream(of: Void.self)
             let (release, releaseHolder) = AsyncStream.makeStream(of: Void.self)
             let holder = Task {
+                defer { held.finish() }  // a failed lease ends the wait below instead of hanging it
                 try await pool.lease { _ in
                     held.yield()
                     for await _ in release {}
                 }
             }
             for await _ in holding { break }
+            #expect(pool.counts.open == 1, "the holder has the only connection")
             let waiter = Task { try await pool.lease { _ in 1 } }
             let deadline = ContinuousClock.now + .seconds(10)
             while pool.counts.waiting == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }

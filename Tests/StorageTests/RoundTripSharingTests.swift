@@ -152,6 +152,15 @@ import Testing
         }
     }
 
+    /// Waits up to 5 s until `count` requests of `lane` are waiting; a test failure if they do not.
+    func waitUntilWaiting(
+        _ count: Int, in sharing: RoundTripSharing<Int, Int>, lane: String = "x", sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while sharing.waitingCount(lane: lane) < count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(sharing.waitingCount(lane: lane) == count, "waiting", sourceLocation: sourceLocation)
+    }
+
     /// A fast statement runs alone: a request arriving before the lane's statement has run
     /// `widenAfter` waits for the next one even though a second slot is free.
     @Test func aSecondStatementWaitsUntilTheFirstHasRunWidenAfter() async throws {
@@ -163,7 +172,8 @@ import Testing
             for n in 1...3 {
                 group.addTask { try await expectOutput(of: n, from: sharing, run: fake.run) }
             }
-            try await Task.sleep(for: .milliseconds(200))
+            // All three queued (rather than one starting a second statement beside the first).
+            try await waitUntilWaiting(3, in: sharing)
             #expect(fake.batches.withLock { $0 } == [[0]], "a second statement started beside a fresh one")
             fake.release()
             try await group.waitForAll()
@@ -246,7 +256,7 @@ import Testing
             await fake.waitUntilFirstStarted()
             let started = ContinuousClock.now
             group.addTask { try await expectOutput(of: 1, from: sharing, run: fake.run) }
-            while sharing.waitingCount(lane: "x") == 0 { try await Task.sleep(for: .milliseconds(2)) }
+            try await waitUntilWaiting(1, in: sharing)
             #expect(ContinuousClock.now - started < widenAfter, "1 queued too late for this test to mean anything")
             try await Task.sleep(until: started + widenAfter + .milliseconds(100))
             // The slow statement is still running; this request and the waiting one go now.
