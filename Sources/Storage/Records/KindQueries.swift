@@ -38,7 +38,7 @@ public struct KindQueries: Sendable {
         servingIndexKeys = kind.servingIndexKeys
         columnIndex = Dictionary(uniqueKeysWithValues: (["id"] + keys).enumerated().map { ($1, $0) })
         selectByID = "SELECT \(recordColumns) FROM \(table) t WHERE t.\"id\" = $1"
-        selectByIDs = "SELECT \(recordColumns) FROM \(table) t WHERE t.\"id\" = ANY($1)"
+        selectByIDs = "SELECT \(recordColumns) FROM \(table) t WHERE t.\"id\" = ANY(\(PreparedStatements.sharedArray("$1", of: "int8[]")))"
         insertPrefix = "INSERT INTO \(table) AS t"
         deleteByID = "DELETE FROM \(table) WHERE \"id\" = $1 RETURNING \"file_key\", \"id\""
         var owners: [String: ConstraintOwner] = [:]
