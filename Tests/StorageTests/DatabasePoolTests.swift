@@ -28,9 +28,29 @@ import Testing
         }
     }
 
+    static func jitSetting(_ connection: PostgresConnection) async throws -> String {
+        for try await value in try await connection.query("SHOW jit", logger: TestDatabase.logger).decode(String.self) { return value }
+        throw PoolTestFailure()
+    }
+
     static func backendPID(_ connection: PostgresConnection) async throws -> Int32 {
         for try await pid in try await connection.query("SELECT pg_backend_pid()", logger: TestDatabase.logger).decode(Int32.self) { return pid }
         throw PoolTestFailure()
+    }
+
+    /// Every connection of ours, the serving pool's and the commands' `PostgresClient`, starts with
+    /// `jit=off` (`DatabaseURL.sessionSettings`): compiling cost a shared page on 10 million songs
+    /// 5–148 ms.
+    @Test func connectionsStartWithJITOff() async throws {
+        let url = try await TestDatabase.create(label: "pool")
+        let pooled = try await Self.withPool(url, .init(size: 1, leaseTimeout: .seconds(60))) { pool in
+            try await pool.lease { try await Self.jitSetting($0) }
+        }
+        #expect(pooled == "off")
+        let client = try await TestDatabase.withClient(url) { client in
+            try await client.withConnection { try await Self.jitSetting($0) }
+        }
+        #expect(client == "off")
     }
 
     @Test func opensAtMostSizeConnectionsAndReusesThem() async throws {
