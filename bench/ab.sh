@@ -11,7 +11,9 @@
 # `BENCH_KEEP=1 BENCH_DURATION=2 make bench` for a quicker one); this starts that cluster again.
 # PATH is a server path, `random-song` for GET /api/audio/song/<random id>, or `create-song` for
 # POST /api/audio/create of a valid song; a PATH with {n} takes a random AB_MIN..AB_MAX (default
-# 1..1000) per request. AB_KINDS_A=DIR gives A its own kinds folder (an older binary cannot read a
+# 1..1000) per request. AB_PSQL_A / AB_PSQL_B: SQL run on the benchmark database before that side's
+# server starts (e.g. `ALTER DATABASE postgres SET plan_cache_mode = force_generic_plan`), to compare
+# PostgreSQL settings with one binary. AB_KINDS_A=DIR gives A its own kinds folder (an older binary cannot read a
 # newer kinds/ vocabulary, e.g. `access:`). The servers inherit the environment (e.g. SHARED_ROUND_TRIPS); BENCH_ROUTES=on
 # turns on the /_static ceiling route.
 #
@@ -42,8 +44,9 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 base="http://127.0.0.1:$port"
 
 ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"; }
-one() { # one LABEL BINARY [KINDS_DIR]
+one() { # one LABEL BINARY [KINDS_DIR] [SQL]
   mkdir -p "$WORK/ab-storage"
+  [ -z "${4:-}" ] || psql -X -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "$4" >/dev/null
   KINDS_DIR=${3:-$KINDS_DIR} BENCH_ROUTES=on HOST=127.0.0.1 PORT=$port STORAGE_DIR="$here/$WORK/ab-storage" LOG_LEVEL=warning "$2" serve >"$WORK/ab-server.log" 2>&1 &
   local pid=$! _
   for _ in $(seq 150); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
@@ -65,5 +68,5 @@ print(f'$1 {rps:10.0f} req/s   server {($s1-$s0)/hz/n*1e6:6.1f} µs CPU/req   po
 }
 echo "A = $A"; echo "B = $B"; echo "$P at $C connections, $PAIRS alternating pairs"
 # AB_KINDS_A: the kinds folder for A, when A is older than a kinds/ change it cannot read.
-for i in $(seq "$PAIRS"); do one "pair $i A" "$A" "${AB_KINDS_A:-}"; one "pair $i B" "$B"; done
+for i in $(seq "$PAIRS"); do one "pair $i A" "$A" "${AB_KINDS_A:-}" "${AB_PSQL_A:-}"; one "pair $i B" "$B" "" "${AB_PSQL_B:-}"; done
 scripts/pgtmp.sh stop "$WORK/pg" >/dev/null 2>&1 || true
