@@ -360,6 +360,14 @@ import Testing
                     Issue.record("a page with an edited cursor was read")
                 }
             }
+            // Alone, the bad page fails with PostgreSQL's own message, naming the value.
+            let badRequest = PageRequest(query: bad, statement: RecordStore.pageSQL(bad, in: queries))
+            let lone = try await Self.within(20) { try await store.pages([badRequest], in: queries) }
+            if case .failure(let error) = lone[0], case .invalidValue(let message) = error as? StorageError {
+                #expect(message.contains("not a number"), "\(message)")
+            } else {
+                Issue.record("a lone page with an edited cursor gave \(lone[0])")
+            }
             let again = try await Self.within(20) { try await store.list(goodQuery, in: queries) }
             #expect(again == expected, "the page read after the failures differs")
         }

@@ -61,7 +61,8 @@ extension RecordStore {
 
     /// The pages of `requests` (all of one SQL shape), in order: one statement for all of them. When
     /// PostgreSQL rejects a shared statement for a value (a cursor edited by hand that no longer
-    /// casts), each page is read again alone, so only the request that sent it gets the error.
+    /// casts), each page of a batch is read again alone, so only the request that sent it gets the
+    /// error; a batch of one already has its own error (PostgreSQL's message, the same either way).
     ///
     /// A lone page uses the shared statement too (a batch of one): its plan is kept after five
     /// runs (`PreparedStatements.sharedArray`), where the statement of one page, whose `LIMIT $n`
@@ -77,13 +78,16 @@ extension RecordStore {
             order.append(request)
             return order.count - 1
         }
-        let alone = { (requests: [PageRequest]) in await eachAlone(requests) { try await page(alone: $0, in: queries) } }
         var read: [Result<QueryPage, any Error>]
-        do { read = try await sharedPages(order, in: queries).map { .success($0) } } catch is StorageError { read = await alone(order) }
+        do {
+            read = try await sharedPages(order, in: queries).map { .success($0) }
+        } catch let error as StorageError {
+            read = order.count == 1 ? [.failure(error)] : await eachAlone(order) { try await page(alone: $0, in: queries) }
+        }
         return slots.map { read[$0] }
     }
 
-    /// One request's page with its own statement: after a shared statement failed for a value.
+    /// One request's page with its own statement: after a shared statement of several failed for a value.
     private func page(alone request: PageRequest, in queries: KindQueries) async throws -> QueryPage {
         var bindings = StatementBindings()
         for text in request.statement.texts { bindings.append(text) }
