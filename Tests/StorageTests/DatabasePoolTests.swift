@@ -24,7 +24,12 @@ import Testing
                 group.cancelAll()
                 pool.shutDown()
             }
-            return try await body(pool)
+            do {
+                return try await body(pool)
+            } catch let error as PSQLError {
+                // PSQLError's description hides everything; a failure in CI must say what happened.
+                throw PoolTestFailure(detail: String(reflecting: error))
+            }
         }
     }
 
@@ -43,7 +48,7 @@ import Testing
     /// 5–148 ms.
     @Test func connectionsStartWithJITOff() async throws {
         let url = try await TestDatabase.create(label: "pool")
-        let pooled = try await Self.withPool(url, .init(size: 1, leaseTimeout: .seconds(60))) { pool in
+        let pooled = try await Self.withPool(url, .onTestCluster(size: 1, leaseTimeout: .seconds(60))) { pool in
             try await pool.lease { try await Self.jitSetting($0) }
         }
         #expect(pooled == "off")
@@ -57,7 +62,7 @@ import Testing
         let url = try await TestDatabase.create(label: "pool")
         // A lease timeout far above the test's need: this is about reuse and the cap, and a loaded
         // test machine must not turn a wait into a timeout.
-        try await Self.withPool(url, .init(size: 3, leaseTimeout: .seconds(60))) { pool in
+        try await Self.withPool(url, .onTestCluster(size: 3, leaseTimeout: .seconds(60))) { pool in
             let pids = try await withThrowingTaskGroup(of: Int32.self) { group in
                 for _ in 0..<30 {
                     group.addTask {
@@ -78,7 +83,7 @@ import Testing
 
     @Test func aWaiterGivesUpAfterTheLeaseTimeout() async throws {
         let url = try await TestDatabase.create(label: "pool")
-        try await Self.withPool(url, .init(size: 1, leaseTimeout: .milliseconds(300))) { pool in
+        try await Self.withPool(url, .onTestCluster(size: 1, leaseTimeout: .milliseconds(300))) { pool in
             // The holder keeps the only connection far longer than the timeout (until cancelled), so
             // the waiter can only finish by giving up; the upper bound is loose because a loaded
             // test machine delays the pool's 100 ms expiry tick.
@@ -99,7 +104,7 @@ import Testing
         let url = try await TestDatabase.create(label: "pool")
         // Signals instead of sleeps: the holder keeps the only connection until told, and the test
         // waits until the waiter has queued (fixed 100 ms sleeps once failed under the full suite's load).
-        try await Self.withPool(url, .init(size: 1, leaseTimeout: .seconds(60))) { pool in
+        try await Self.withPool(url, .onTestCluster(size: 1, leaseTimeout: .seconds(60))) { pool in
             let (holding, held) = AsyncStream.makeStream(of: Void.self)
             let (release, releaseHolder) = AsyncStream.makeStream(of: Void.self)
             let holder = Task {
@@ -126,7 +131,7 @@ import Testing
 
     @Test func aConnectionTheServerEndedIsReplaced() async throws {
         let url = try await TestDatabase.create(label: "pool")
-        try await Self.withPool(url, .init(size: 1)) { pool in
+        try await Self.withPool(url, .onTestCluster(size: 1)) { pool in
             let (first, connection) = try await pool.lease { (try await Self.backendPID($0), $0) }
             try await TestDatabase.withClient(url) { admin in
                 try await admin.query("SELECT pg_terminate_backend(\(first))", logger: TestDatabase.logger)
@@ -169,7 +174,7 @@ import Testing
     /// closes when it comes back instead of returning to the idle list.
     @Test func shutdownRefusesLeasesAndClosesWhatComesBack() async throws {
         let url = try await TestDatabase.create(label: "pool")
-        let pool = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: 2), logger: TestDatabase.logger)
+        let pool = DatabasePool(configuration: try url.connectionConfiguration(), settings: .onTestCluster(size: 2), logger: TestDatabase.logger)
         _ = try await pool.lease { try await Self.backendPID($0) }  // one idle connection
         let leased = try await pool.lease { connection in
             pool.shutDown()
@@ -195,7 +200,10 @@ import Testing
         #expect(missing?.contains("does not exist") == true, "\(missing ?? "nil")")
     }
 }
-struct PoolTestFailure: Error {}
+struct PoolTestFailure: Error, CustomStringConvertible {
+    var detail = "the query returned no row"
+    var description: String { detail }
+}
 
 @Suite struct ErrorLogTextTests {
     /// A failed statement's log text names the error without the statement's whole text, which for
@@ -213,5 +221,15 @@ struct PoolTestFailure: Error {}
         }
         #expect(text.contains("22012") && text.contains("division by zero"), "\(text)")
         #expect(text.count < 400 && !text.contains(longSQL), "\(text.count) characters")
+    }
+}
+
+extension DatabasePool.Settings {
+    /// Settings for a pool on the shared test cluster. The connect timeout is far above the 3 s
+    /// default: the whole suite starts at once on 2 cores, and a test about reuse failed in CI
+    /// (2026-12-06) with a PSQLError whose details were hidden (now shown, see `withPool`); a
+    /// connect slower than 3 s is the likeliest cause. These tests are about leasing, not timeouts.
+    static func onTestCluster(size: Int, leaseTimeout: Duration = .seconds(5)) -> Self {
+        .init(size: size, leaseTimeout: leaseTimeout, connectTimeout: .seconds(30))
     }
 }

@@ -13,8 +13,13 @@ public enum TestDatabase {
     public static func create(label: String = "t") async throws -> DatabaseURL {
         let admin = try await cluster.url()
         let name = "\(label)_\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
-        try await withClient(admin) { client in
-            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\""), logger: logger)
+        do {
+            try await withClient(admin) { client in
+                try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\""), logger: logger)
+            }
+        } catch let error as PSQLError {
+            // PSQLError's description hides everything; a failure in CI must say what happened.
+            throw ScriptError(description: "CREATE DATABASE \(name) failed: \(String(reflecting: error))")
         }
         return admin.with(database: name)
     }
