@@ -36,10 +36,7 @@ enum ListQueryParser {
         return try query.split(separator: "&").map { item in
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func decode(_ s: Substring) throws -> String {
-                // Most parameters (`limit=50`, `cursor=…`) need no decoding; skip Foundation for them.
-                if !s.utf8.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "%") }) { return String(s) }
-                let spaced = s.replacingOccurrences(of: "+", with: " ")
-                guard let decoded = spaced.removingPercentEncoding else {
+                guard let decoded = formDecoded(s) else {
                     let name = String(parts[0])
                     throw Problem(
                         .invalidQuery,
@@ -50,6 +47,45 @@ enum ListQueryParser {
                 return decoded
             }
             return (try decode(parts[0]), parts.count > 1 ? try decode(parts[1]) : "")
+        }
+    }
+
+    /// One name or value of a form-encoded query: `+` is a space and `%XX` a byte; nil when a `%`
+    /// does not start two hex digits or the bytes are not UTF-8. The same answers as Foundation's
+    /// `replacingOccurrences(of: "+", with: " ").removingPercentEncoding` (a test compares them),
+    /// except for the few invalid bytes Foundation repairs to U+FFFD (`%A9` alone), which are
+    /// refused here like every other escape that is not UTF-8; in one pass over the bytes: the Foundation pair cost a distinct page (whose keys arrive as
+    /// `duration%5Bgte%5D`) ~2.5 % of the machine's CPU in a profile at 16 connections.
+    static func formDecoded(_ s: Substring) -> String? {
+        let utf8 = s.utf8
+        // Most parameters (`limit=50`, `cursor=…`) need no decoding.
+        guard utf8.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "%") }) else { return String(s) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(utf8.count)
+        var i = utf8.startIndex
+        while i != utf8.endIndex {
+            let byte = utf8[i]
+            i = utf8.index(after: i)
+            switch byte {
+            case UInt8(ascii: "+"): bytes.append(UInt8(ascii: " "))
+            case UInt8(ascii: "%"):
+                guard i != utf8.endIndex, let high = hexValue(utf8[i]) else { return nil }
+                i = utf8.index(after: i)
+                guard i != utf8.endIndex, let low = hexValue(utf8[i]) else { return nil }
+                i = utf8.index(after: i)
+                bytes.append(high << 4 | low)
+            default: bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
         }
     }
 
