@@ -40,10 +40,11 @@ struct Settings: ParsableArguments {
     }
 
     /// Lines to stderr, each carrying the request id of the request it was written for
-    /// (`RequestLogContext`), database lines included. Installed once, before the first logger.
+    /// (`RequestLogContext`), database lines included; formatted only when written
+    /// (`LazyLineLogHandler`). Installed once, before the first logger.
     static let loggingSystem: Void = LoggingSystem.bootstrap(
         { label, provider in
-            StreamLogHandler.standardError(label: label, metadataProvider: provider)
+            LazyLineLogHandler.standardError(label: label, metadataProvider: provider)
         }, metadataProvider: RequestLogContext.metadataProvider)
 
     /// Loads and lints `kinds/`; prints every problem and exits non-zero when there is one.
