@@ -33,13 +33,13 @@ import Testing
         let alphabet = "%%%+0123456789abcdefABCDEFgz é€".map(String.init) + ["%C3", "%A9", "%E2%82", "%AC", "%F0", "%9F"]
         var generator = SystemRandomNumberGenerator()
         var refused = 0
-        for _ in 0..<20_000 {
+        for _ in 0..<5_000 {
             let text = (0..<Int.random(in: 0...12, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }.joined()
             let expected = Self.foundation(text)
             if expected == nil { refused += 1 }
             #expect(ListQueryParser.formDecoded(Substring(text)) == expected, "\(text)")
         }
         // Both outcomes were exercised many times.
-        #expect(refused > 1_000 && refused < 19_000, "\(refused)")
+        #expect(refused > 250 && refused < 4_750, "\(refused)")
     }
 }
