@@ -13,15 +13,25 @@ public enum KeyLookup: Sendable, Equatable {
     case unknown
 }
 
-/// The working keys, kept in memory so that checking a key costs a hash and a dictionary lookup,
-/// not a database round trip.
+/// The keys this server has been shown, kept in memory so that checking a key costs a hash and a
+/// dictionary lookup, not a database round trip.
 ///
-/// Kept current three ways: this server's own revocations apply at once; other servers' arrive
-/// through PostgreSQL `LISTEN/NOTIFY` on `APIKeyStore.channel` (a revocation's notice carries the
-/// key's id, dropped before anything is reloaded); and a full reload every `reloadInterval` (and
-/// on every reconnect) catches up on notices missed while disconnected. A secret not in memory is
-/// looked up in the database once before it is refused, so a key made on another server works
-/// at once; repeated misses from one address are slowed by `FailedAuthLimiter`.
+/// A key enters memory only when a request presents it: a secret not in memory is looked up in
+/// the database once before it is refused (so a key made on another server works at once;
+/// repeated misses from one address are slowed by `FailedAuthLimiter`). Kept current three ways:
+/// this server's own revocations apply at once; other servers' and the CLI's arrive through
+/// PostgreSQL `LISTEN/NOTIFY` on `APIKeyStore.channel` (the notice carries the key's id); and a
+/// reload every `reloadInterval` (and on every reconnect) re-reads the keys in memory, catching up
+/// on notices missed while disconnected.
+///
+/// Two rules keep a revoked key from working again:
+/// - A reload refreshes only the keys already in memory. It once loaded every working key, so a
+///   key made elsewhere, loaded by a reload and revoked a moment later was accepted here until
+///   the revocation's notice arrived (a test saw it under load); now such a key is looked up on
+///   use, and the database says it is revoked.
+/// - A database read that started before a revocation was heard (a reload, a lookup) may still
+///   see the key working; what it read is not installed for a key revoked since it started
+///   (`State.revokedAfter`), or it would work until the next reload.
 public final class KeyDirectory: Sendable {
     public let store: APIKeyStore
     private let state = Mutex(State())
@@ -33,6 +43,39 @@ public final class KeyDirectory: Sendable {
         var byHash: [SecretHash: ActiveKey] = [:]
         /// Keys used whose `last_used_at` could not be written yet (retried at the next flush).
         var unflushed: Set<Int64> = []
+        /// Revocations heard so far; a database read notes the count when it starts.
+        var revocations = 0
+        /// The ids of keys revoked lately, with the count after each: kept until a reload that
+        /// started after it has installed its snapshot (which then saw the revocation).
+        var revokedAfter: [Int64: Int] = [:]
+
+        /// Whether key `id` was revoked after a read that started at `revocations == started`.
+        func isRevoked(_ id: Int64, since started: Int) -> Bool { (revokedAfter[id] ?? 0) > started }
+
+        mutating func forget(id: Int64) {
+            revocations += 1
+            revokedAfter[id] = revocations
+            byHash = byHash.filter { $0.value.id != id }
+        }
+
+        /// Installs a reload's snapshot of working keys (read after `started` revocations): keys
+        /// in memory are replaced by their fresh rows or dropped; keys not in memory stay out.
+        mutating func install(_ keys: [ActiveKey], readAfter started: Int) {
+            var fresh: [SecretHash: ActiveKey] = [:]
+            for key in keys where byHash[key.secretHash] != nil && !isRevoked(key.id, since: started) { fresh[key.secretHash] = key }
+            // Usage seen on the old objects is kept for the next flush.
+            for key in byHash.values where key.used.load(ordering: .relaxed) { unflushed.insert(key.id) }
+            byHash = fresh
+            // Revocations heard before the read started are in its snapshot: no need to remember them.
+            revokedAfter = revokedAfter.filter { $0.value > started }
+        }
+
+        /// Installs a key one lookup read (after `started` revocations), unless it was revoked since.
+        mutating func install(_ key: ActiveKey, readAfter started: Int) -> Bool {
+            guard !isRevoked(key.id, since: started) else { return false }
+            byHash[key.secretHash] = key
+            return true
+        }
     }
 
     public init(store: APIKeyStore, listen: PostgresConnection.Configuration?, reloadInterval: Duration = .seconds(30)) {
@@ -41,25 +84,23 @@ public final class KeyDirectory: Sendable {
         self.reloadInterval = reloadInterval
     }
 
-    /// Replaces the keys in memory with the database's.
+    /// Re-reads the keys in memory from the database: revoked ones are dropped.
     public func reload() async throws {
+        let started = state.withLock { $0.revocations }
         let keys = try await store.allActive()
-        var byHash: [SecretHash: ActiveKey] = [:]
-        for key in keys { byHash[key.secretHash] = key }
-        state.withLock { state in
-            // Usage seen on the old objects is kept for the next flush.
-            for key in state.byHash.values where key.used.load(ordering: .relaxed) { state.unflushed.insert(key.id) }
-            state.byHash = byHash
-        }
+        state.withLock { $0.install(keys, readAfter: started) }
     }
+
+    /// How many keys are in memory (for tests).
+    var keysInMemory: Int { state.withLock { $0.byHash.count } }
 
     /// The key `secret` names (the text after `Bearer `, already checked to be well formed).
     public func lookup(_ secret: Substring, now: Double = Date().timeIntervalSince1970) async -> KeyLookup {
         let hash = APIKeySecret.hash(secret)
-        var found = state.withLock { $0.byHash[hash] }
+        let (cached, started) = state.withLock { ($0.byHash[hash], $0.revocations) }
+        var found = cached
         if found == nil, let fetched = try? await store.active(hash: hash) {
-            state.withLock { $0.byHash[hash] = fetched }
-            found = fetched
+            found = state.withLock { $0.install(fetched, readAfter: started) } ? fetched : nil
         }
         guard let key = found, key.secretHash == hash else { return .unknown }  // == is constant time
         if key.isExpired(at: now) { return .expired(key) }
@@ -69,7 +110,7 @@ public final class KeyDirectory: Sendable {
 
     /// Forgets a revoked key at once (this server's revocation, or another's notice).
     public func forget(id: Int64) {
-        state.withLock { state in state.byHash = state.byHash.filter { $0.value.id != id } }
+        state.withLock { $0.forget(id: id) }
     }
 
     /// Writes `last_used_at` for the keys used since the last call, in one statement.
@@ -109,8 +150,13 @@ public final class KeyDirectory: Sendable {
         await listener.run(
             caughtUp: { try? await self.reload() },
             notified: { payload in
-                if payload.hasPrefix("revoke:"), let id = Int64(payload.dropFirst(7)) { self.forget(id: id) }
-                try? await self.reload()
+                // A revocation names its key; anything else (a notice this version does not know)
+                // re-reads every key in memory.
+                if payload.hasPrefix("revoke:"), let id = Int64(payload.dropFirst(7)) {
+                    self.forget(id: id)
+                } else {
+                    try? await self.reload()
+                }
             })
     }
 }

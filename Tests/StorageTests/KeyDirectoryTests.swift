@@ -1,0 +1,75 @@
+import Foundation
+import KindModel
+import PostgresNIO
+import TestSupport
+import Testing
+
+@testable import Storage
+
+/// `KeyDirectory` keeps only keys that were presented, and never lets a read that started before a
+/// revocation put the revoked key back.
+@Suite struct KeyDirectoryTests {
+    /// With a real database and no LISTEN (so no notice can help): a key made and revoked
+    /// elsewhere is refused here even when a reload ran while it was still working. Before, the
+    /// reload loaded every working key, and this key then worked until a notice or the next reload
+    /// (the access matrix saw a revoked key answered 200 under load).
+    @Test func aKeyRevokedElsewhereIsRefusedEvenAfterAReloadSawItWorking() async throws {
+        let url = try await TestDatabase.create(label: "keys")
+        try await TestDatabase.withClient(url) { client in
+            try await AccessTables.ensure(on: client, logger: TestDatabase.logger)
+            let store = APIKeyStore(client: client, logger: TestDatabase.logger)
+            let directory = KeyDirectory(store: store, listen: nil)
+            let used = try await store.create(name: "used", scopes: [.admin], expiresAt: nil, actor: nil).secret
+            let other = try await store.create(name: "other", scopes: [.admin], expiresAt: nil, actor: nil).secret
+            func lookup(_ secret: String) async -> Bool {
+                if case .valid = await directory.lookup(Substring(secret)) { return true }
+                return false
+            }
+            #expect(await lookup(used))
+            try await directory.reload()
+            #expect(directory.keysInMemory == 1, "a reload refreshes the keys in memory, it does not load others")
+            _ = try await store.revoke("other", actor: nil)
+            #expect(await !lookup(other), "never presented, so looked up: the database says revoked")
+
+            // A key in memory revoked elsewhere works until the notice or the next reload, which drops it.
+            _ = try await store.revoke("used", actor: nil)
+            #expect(await lookup(used))
+            try await directory.reload()
+            #expect(await !lookup(used))
+            #expect(directory.keysInMemory == 0)
+        }
+    }
+
+    static func key(_ id: Int64) -> ActiveKey {
+        ActiveKey(id: id, name: "k\(id)", scopes: ScopeSet([.admin]), expiresAt: nil, secretHash: SecretHash(Array(repeating: UInt8(id), count: 32)))
+    }
+
+    /// A read (reload or lookup) that started before a revocation was heard cannot install the key.
+    @Test func aReadStartedBeforeARevocationDoesNotBringTheKeyBack() {
+        var state = KeyDirectory.State()
+        let (a, b) = (Self.key(1), Self.key(2))
+        let installed1 = state.install(a, readAfter: state.revocations)
+        #expect(installed1)
+        let installed2 = state.install(b, readAfter: state.revocations)
+        #expect(installed2)
+
+        // A reload starts, then key 1's revocation is heard, then the reload's (older) snapshot arrives.
+        let started = state.revocations
+        state.forget(id: 1)
+        state.install([a, b], readAfter: started)
+        #expect(state.byHash.values.map(\.id) == [2])
+        // A lookup that read key 1 before the revocation cannot install it either.
+        let installed3 = state.install(a, readAfter: started)
+        #expect(!installed3)
+        #expect(state.byHash.count == 1)
+
+        // A reload that started after the revocation saw it: the revocation need not be remembered.
+        #expect(state.revokedAfter.keys.sorted() == [1])
+        state.install([b], readAfter: state.revocations)
+        #expect(state.revokedAfter.isEmpty)
+        #expect(state.byHash.values.map(\.id) == [2])
+        // And a lookup reading after the revocation (the database said working: a new key) installs it.
+        let installed4 = state.install(a, readAfter: state.revocations)
+        #expect(installed4)
+    }
+}
