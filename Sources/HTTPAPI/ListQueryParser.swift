@@ -51,11 +51,13 @@ enum ListQueryParser {
     }
 
     /// One name or value of a form-encoded query: `+` is a space and `%XX` a byte; nil when a `%`
-    /// does not start two hex digits or the bytes are not UTF-8. The same answers as Foundation's
-    /// `replacingOccurrences(of: "+", with: " ").removingPercentEncoding` (a test compares them),
-    /// except for the few invalid bytes Foundation repairs to U+FFFD (`%A9` alone), which are
-    /// refused here like every other escape that is not UTF-8; in one pass over the bytes: the Foundation pair cost a distinct page (whose keys arrive as
-    /// `duration%5Bgte%5D`) ~2.5 % of the machine's CPU in a profile at 16 connections.
+    /// does not start two hex digits or the bytes are not UTF-8.
+    ///
+    /// The same answers as Foundation's `replacingOccurrences(of: "+", with: " ")
+    /// .removingPercentEncoding` (a test compares them), except for the few invalid bytes
+    /// Foundation repairs to U+FFFD (`%A9` alone), which are refused here like every other escape
+    /// that is not UTF-8. One pass over the bytes because the Foundation pair cost a distinct page
+    /// (whose keys arrive as `duration%5Bgte%5D`) ~2.5 % of the machine's CPU at 16 connections.
     static func formDecoded(_ s: Substring) -> String? {
         let utf8 = s.utf8
         // Most parameters (`limit=50`, `cursor=…`) need no decoding.

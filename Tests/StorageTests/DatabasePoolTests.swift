@@ -28,7 +28,7 @@ import Testing
                 return try await body(pool)
             } catch let error as PSQLError {
                 // PSQLError's description hides everything; a failure in CI must say what happened.
-                throw PoolTestFailure(detail: String(reflecting: error))
+                throw PoolTestFailure(detail: ErrorLogText.describe(error))
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import KindModel
 import PostgresNIO
+import Schema
 import TestSupport
 import Testing
 
@@ -37,6 +38,50 @@ import Testing
             try await directory.reload()
             #expect(await !lookup(used))
             #expect(directory.keysInMemory == 0)
+        }
+    }
+
+    /// With LISTEN on: a revocation's notice forgets its key at once, and any other notice (one a
+    /// newer server might send) re-reads the keys in memory, here dropping one revoked without a notice.
+    @Test func noticesForgetOrReRead() async throws {
+        let url = try await TestDatabase.create(label: "keys")
+        try await TestDatabase.withClient(url) { client in
+            try await AccessTables.ensure(on: client, logger: TestDatabase.logger)
+            let store = APIKeyStore(client: client, logger: TestDatabase.logger)
+            let directory = KeyDirectory(store: store, listen: try url.connectionConfiguration(), reloadInterval: .seconds(3600))
+            let listening = Task { await directory.run() }
+            defer { listening.cancel() }
+            let first = try await store.create(name: "first", scopes: [.admin], expiresAt: nil, actor: nil).secret
+            let second = try await store.create(name: "second", scopes: [.admin], expiresAt: nil, actor: nil).secret
+            func valid(_ secret: String) async -> Bool {
+                if case .valid = await directory.lookup(Substring(secret)) { return true }
+                return false
+            }
+            /// Whether `secret` stops working once memory holds `left` keys (waited for up to 10 s on a
+            /// loaded machine; a notice takes milliseconds).
+            func forgotten(_ secret: String, leaving left: Int) async throws -> Bool {
+                for _ in 0..<200 {
+                    if directory.keysInMemory == left { return await !valid(secret) }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                return false
+            }
+            #expect(await valid(first))
+            #expect(await valid(second))
+            #expect(directory.keysInMemory == 2)
+
+            // `revoke` sends `revoke:<id>`; the directory forgets that key and keeps the other.
+            _ = try await store.revoke("first", actor: nil)
+            #expect(try await forgotten(first, leaving: 1))
+            #expect(await valid(second))
+
+            // Revoked behind the server's back, then a notice it does not know: it re-reads.
+            _ = try await client.query(
+                PostgresQuery(unsafeSQL: "UPDATE \(ServerSchema.apiKeys) SET revoked_at = now() WHERE name = 'second'"),
+                logger: TestDatabase.logger)
+            #expect(await valid(second), "no notice yet: still in memory")
+            _ = try await client.query("SELECT pg_notify(\(APIKeyStore.channel), 'something-newer')", logger: TestDatabase.logger)
+            #expect(try await forgotten(second, leaving: 0))
         }
     }
 

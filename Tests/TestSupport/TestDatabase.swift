@@ -19,7 +19,7 @@ public enum TestDatabase {
             }
         } catch let error as PSQLError {
             // PSQLError's description hides everything; a failure in CI must say what happened.
-            throw ScriptError(description: "CREATE DATABASE \(name) failed: \(String(reflecting: error))")
+            throw ScriptError(description: "CREATE DATABASE \(name) failed: \(ErrorLogText.describe(error))")
         }
         return admin.with(database: name)
     }
