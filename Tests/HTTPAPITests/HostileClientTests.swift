@@ -50,9 +50,11 @@ private func healthz(_ host: String = "127.0.0.1") -> String { "GET /healthz HTT
 
     @Test func aSlowButLiveUploadSucceedsAndAStalledBodyIsClosed() async throws {
         // A 2 s window (floor 1,000 bytes/s): the slow sender below may be paused for ~1.6 s by a
-        // loaded test machine and still be live, which a 500 ms window did not tolerate.
+        // loaded test machine and still be live, which a 500 ms window did not tolerate. The head
+        // and idle limits are long: the live client's connection, opened before this body runs,
+        // must survive until its first request however busy the machine is (`forTestClients`).
         let rate = ConnectionLimits(
-            headerTimeout: .seconds(5), idleTimeout: .seconds(5),
+            headerTimeout: .seconds(60), idleTimeout: .seconds(60),
             minBodyRate: .init(bytes: 2000, window: .seconds(2)))
         try await TestServer.run(setup: .live, connections: rate) { client, context in
             let port = try #require(client.port)

@@ -313,7 +313,12 @@ enum TestSupportLogger {
             #expect(ContinuousClock.now - started < .seconds(10))
             // Like every 503 of the API: when to retry, and why in words an operator can act on.
             #expect(response.headers[.retryAfter] == "5")
-            #expect(response.text.contains("connection refused"), "\(response.text)")
+            // A probe starved of CPU for its whole 2 s (the full suite on 2 cores once stalled this
+            // test for 30 s) honestly says "no answer within 2.0 seconds"; ask again, a bounded few
+            // times, for the cause itself.
+            var text = response.text
+            for _ in 0..<5 where text.contains("no answer within") { text = try await client.get("/healthz").text }
+            #expect(text.contains("connection refused"), "\(text)")
         }
     }
 }
