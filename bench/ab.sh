@@ -10,7 +10,7 @@
 # Needs the catalogue of a kept benchmark database: run `BENCH_KEEP=1 make bench` first (or
 # `BENCH_KEEP=1 BENCH_DURATION=2 make bench` for a quicker one); this starts that cluster again.
 # PATH is a server path, `random-song` for GET /api/audio/song/<random id>, or `create-song` for
-# POST /api/audio/create of a valid song; a PATH with {n} takes a random AB_MIN..AB_MAX (default
+# POST /api/audio/create of a valid song (the songs and audit rows it makes are deleted again at the end); a PATH with {n} takes a random AB_MIN..AB_MAX (default
 # 1..1000) per request. AB_PSQL_A / AB_PSQL_B: SQL run on the benchmark database before that side's
 # server starts (e.g. `ALTER DATABASE postgres SET plan_cache_mode = force_generic_plan`), to compare
 # PostgreSQL settings with one binary. AB_KINDS_A=DIR gives A its own kinds folder (an older binary cannot read a
@@ -32,6 +32,19 @@ mode=(); url_path=$P
 if [ "$P" = random-song ]; then mode=(BENCH_MODE=random_id BENCH_PREFIX=/api/audio/song/ BENCH_MAX_ID="$max_song"); url_path=/; fi
 case "$P" in *'{n}'*) mode=(BENCH_MODE=template "BENCH_TEMPLATE=$P" "BENCH_MIN=${AB_MIN:-1}" "BENCH_MAX_ID=${AB_MAX:-1000}"); url_path=/ ;; esac
 if [ "$P" = create-song ]; then mode=(BENCH_MODE=post 'BENCH_BODY={"filetype":"song","name":"Bench song","duration":215}'); url_path=/api/audio/create; fi
+# A create A/B adds ~100k songs (and their audit rows) per side and pair. They are taken out again
+# at the end, however the script ends, so that the kept database stays the one `make bench` loaded:
+# before this, session after session of create runs had grown it from its load to 1.44 million
+# songs, and GETs by random id then read a different table from the one their report names.
+max_audit=$(psql -X -qtA "$DATABASE_URL" -c 'SELECT coalesce(max(id), 0) FROM audio_server.audit')
+finish() {
+  if [ "$P" = create-song ]; then
+    psql -X -q "$DATABASE_URL" -c "DELETE FROM audio_server.audit WHERE id > $max_audit" -c "DELETE FROM song WHERE id > $max_song" \
+      -c "SELECT setval(pg_get_serial_sequence('song', 'id'), $max_song)" -c "VACUUM ANALYZE song" >/dev/null || true
+  fi
+  scripts/pgtmp.sh stop "$WORK/pg" >/dev/null 2>&1 || true
+}
+trap finish EXIT
 # Both servers get a key on every request; a binary from before access control ignores it, so
 # an A/B across that change measures what the check costs. The key is made with the newer binary.
 export SECRET_KEY="bench-secret-key-of-at-least-32-characters"
@@ -69,4 +82,3 @@ print(f'$1 {rps:10.0f} req/s   server {($s1-$s0)/hz/n*1e6:6.1f} µs CPU/req   po
 echo "A = $A"; echo "B = $B"; echo "$P at $C connections, $PAIRS alternating pairs"
 # AB_KINDS_A: the kinds folder for A, when A is older than a kinds/ change it cannot read.
 for i in $(seq "$PAIRS"); do one "pair $i A" "$A" "${AB_KINDS_A:-}" "${AB_PSQL_A:-}"; one "pair $i B" "$B" "" "${AB_PSQL_B:-}"; done
-scripts/pgtmp.sh stop "$WORK/pg" >/dev/null 2>&1 || true
