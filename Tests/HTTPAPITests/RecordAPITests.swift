@@ -323,6 +323,31 @@ enum TestSupportLogger {
     }
 }
 
+extension HealthTests {
+    /// A key the server has not seen yet is looked up in the database. When that read fails, the
+    /// answer is 503 database-unavailable, not 401 "unknown or revoked": a working key must not be
+    /// refused, nor counted toward the failed-authentication lockout, because PostgreSQL did not
+    /// answer (the full suite's load once got a fresh admin key a 401 that way).
+    @Test func aKeyThatCannotBeLookedUpIs503NotRefused() async throws {
+        let url = try DatabaseURL("postgres://nobody@127.0.0.1:1/none?sslmode=disable")
+        let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: 1), logger: Logger(label: "key-test"))
+        var configuration = ServerConfiguration(port: 0)
+        configuration.failedAuthBurst = 3
+        let app = ServerApplication.make(
+            configuration: configuration, registry: KindRegistry(try KindLoader.load(directory: TestServer.repoKinds)),
+            database: database, logger: Logger(label: "key-test"))
+        try await app.test(.router) { client in
+            let secret = APIKeySecret.generate()
+            // More tries than the lockout allows: none of them is a failed authentication.
+            for _ in 0..<6 {
+                let response = try await client.execute(uri: "/api/audio/song", method: .get, headers: [.authorization: "Bearer \(secret)"])
+                #expect(response.status == .serviceUnavailable && response.isProblem, "\(response.status) \(response.text)")
+                #expect(client.slug(response) == "database-unavailable", "\(response.text)")
+            }
+        }
+    }
+}
+
 @Suite struct PreparedStatementTests {
     /// Every kind's insert, GET and list page are prepared statements of their own
     /// (`PreparedStatements`): 40 kinds × 3 shapes, each serving its own kind's records.

@@ -52,7 +52,8 @@ public final class AccessGate: Sendable {
         guard let secret = Self.bearerToken(header), APIKeySecret.isWellFormed(secret) else {
             throw await fail(.malformed, request, context)
         }
-        switch await keys.lookup(secret) {
+        // A lookup the database could not answer throws: a 503 (`Problem(for:)`), not a refusal.
+        switch try await keys.lookup(secret) {
         case .valid(let key): return key
         case .expired: throw await fail(.expired, request, context)
         case .unknown: throw await fail(.unknown, request, context)

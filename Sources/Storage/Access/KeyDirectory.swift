@@ -95,11 +95,16 @@ public final class KeyDirectory: Sendable {
     var keysInMemory: Int { state.withLock { $0.byHash.count } }
 
     /// The key `secret` names (the text after `Bearer `, already checked to be well formed).
-    public func lookup(_ secret: Substring, now: Double = Date().timeIntervalSince1970) async -> KeyLookup {
+    ///
+    /// Throws when a secret not in memory cannot be looked up (the database is unreachable or too
+    /// slow): the caller answers 503, not "unknown or revoked". A working key is not refused, nor
+    /// counted as a failed attempt, because the database did not answer; under the full suite's
+    /// load a fresh key once got that 401.
+    public func lookup(_ secret: Substring, now: Double = Date().timeIntervalSince1970) async throws -> KeyLookup {
         let hash = APIKeySecret.hash(secret)
         let (cached, started) = state.withLock { ($0.byHash[hash], $0.revocations) }
         var found = cached
-        if found == nil, let fetched = try? await store.active(hash: hash) {
+        if found == nil, let fetched = try await store.active(hash: hash) {
             found = state.withLock { $0.install(fetched, readAfter: started) } ? fetched : nil
         }
         guard let key = found, key.secretHash == hash else { return .unknown }  // == is constant time
