@@ -133,7 +133,7 @@ enum TestServer {
             return try await APIKeyStore(client: client, logger: logger)
                 .create(name: "test-admin-\(UInt32.random(in: 0...UInt32.max))", scopes: [.admin], expiresAt: nil, actor: nil).secret
         }
-        let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: 8), logger: logger)
+        let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .onTestCluster(size: 8), logger: logger)
         var configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, storageDirectory: storageDir, maxUploadBytes: maxUploadBytes,
             secretKey: secretKey, connections: connections, allowedHosts: allowedHosts, benchRoutes: benchRoutes,

@@ -227,13 +227,3 @@ struct PoolTestFailure: Error, CustomStringConvertible {
         #expect(text.count < 400 && !text.contains(longSQL), "\(text.count) characters")
     }
 }
-
-extension DatabasePool.Settings {
-    /// Settings for a pool on the shared test cluster. The connect timeout is far above the 3 s
-    /// default: the whole suite starts at once on 2 cores, and a test about reuse failed in CI
-    /// (2026-12-06) with a PSQLError whose details were hidden (now shown, see `withPool`); a
-    /// connect slower than 3 s is the likeliest cause. These tests are about leasing, not timeouts.
-    static func onTestCluster(size: Int, leaseTimeout: Duration = .seconds(5)) -> Self {
-        .init(size: size, leaseTimeout: leaseTimeout, connectTimeout: .seconds(30))
-    }
-}
