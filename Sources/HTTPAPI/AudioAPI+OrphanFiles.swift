@@ -9,22 +9,28 @@ extension AudioAPI {
     ///
     /// Every kind's row with the key's record id is checked, not only the kind in the key: a kind
     /// renamed since keeps its files' keys, and removing a file a row names would lose data.
+    ///
+    /// Each key is claimed before it is checked (`FileIntents.claim`): from then on no upload can
+    /// name it, however slow its commit, so a file found unnamed stays unnamed while it is removed.
     func sweepOrphanFiles(olderThan age: Duration) async throws -> Int {
         var removed = 0
         for key in try await intents.stale(olderThan: age) {
-            guard let owner = FileBackend.owner(ofKey: key) else {
-                try await intents.forget(key)  // not a key this server makes: leave the file alone
-                continue
+            // Not claimed: its row named it, or it was noted again, since the list was read.
+            guard try await intents.claim(key, olderThan: age) else { continue }
+            // Not a key this server makes: leave the file alone (its note is gone with the claim).
+            guard let owner = FileBackend.owner(ofKey: key) else { continue }
+            do {
+                if try await isNamed(key, recordID: owner.id) { continue }
+                if let error = await backend.remove(key: key) {
+                    records.logger.warning("could not remove a file a crash left without a record", metadata: ["key": "\(key)", "error": "\(error)"])
+                    try await intents.note(key)  // to try again at a later sweep
+                    continue
+                }
+            } catch {
+                // Unsure whether a row names it: note it again rather than forget a possible orphan.
+                try? await intents.note(key)
+                throw error
             }
-            if try await isNamed(key, recordID: owner.id) {
-                try await intents.forget(key)
-                continue
-            }
-            if let error = await backend.remove(key: key) {
-                records.logger.warning("could not remove a file a crash left without a record", metadata: ["key": "\(key)", "error": "\(error)"])
-                continue
-            }
-            try await intents.forget(key)
             removed += 1
         }
         return removed

@@ -73,6 +73,11 @@ extension Problem {
         where channel == .ioOnClosedChannel || channel == .eof || channel == .inputClosed || channel == .outputClosed:
             logger.debug("client closed the connection during the request", metadata: ["error": "\(channel)", "path": "\(request.uri.path)"])
             return clientGone
+        case let reclaimed as FileIntents.Reclaimed:
+            // The file's commit outlasted ORPHAN_FILE_AGE and the sweeper removed it first: the
+            // record was not changed; the same upload sent again succeeds.
+            logger.warning("an upload outlasted the orphan age", metadata: ["error": "\(reclaimed)", "path": "\(request.uri.path)"])
+            return Problem.storageUnavailable(reclaimed.description)
         case let objects as ObjectStorageError:
             // Object storage failing (down, refusing our credentials, …): the client's request was
             // fine, and nothing was changed (the record keeps its previous file).

@@ -26,6 +26,18 @@ extension RecordStore {
         _ id: Int64, file: StoredFile, key: String, ifMatch: VersionGuard? = nil,
         in queries: KindQueries, audit: AuditActor? = nil
     ) async throws -> AttachOutcome {
+        do {
+            return try await attachFileInTransaction(id, file: file, key: key, ifMatch: ifMatch, in: queries, audit: audit)
+        } catch let transaction as PostgresTransactionError {
+            // PostgresNIO wraps what the transaction's body threw; a reclaimed key is the caller's to handle.
+            if let reclaimed = transaction.closureError as? FileIntents.Reclaimed { throw reclaimed }
+            throw transaction
+        }
+    }
+
+    private func attachFileInTransaction(
+        _ id: Int64, file: StoredFile, key: String, ifMatch: VersionGuard?, in queries: KindQueries, audit: AuditActor?
+    ) async throws -> AttachOutcome {
         try await client.lease {
             try await $0.withTransaction(logger: logger) { connection in
                 var lockBindings = PostgresBindings()
@@ -38,7 +50,10 @@ extension RecordStore {
                 if let ifMatch, !ifMatch.accepts(found.version) { return .stale(current: found.version) }
                 // In the same transaction: the new file is named from now on, the old one is not
                 // (noted until it is removed, so a crash before that leaves it to the sweeper).
-                try await connection.query(FileIntents.forgetQuery(key), logger: logger)
+                // The new key's note must still be there: gone, the sweeper has claimed the file.
+                var stillNoted = false
+                for try await _ in try await connection.query(FileIntents.forgetQuery(key), logger: logger) { stillNoted = true }
+                guard stillNoted else { throw FileIntents.Reclaimed(key: key) }
                 if let oldKey = found.oldKey, oldKey != key { try await connection.query(FileIntents.noteQuery(oldKey), logger: logger) }
                 var bindings = PostgresBindings()
                 bindings.append(id)
