@@ -299,14 +299,21 @@ enum TestSupportLogger {
 }
 
 @Suite struct HealthTests {
-    @Test func healthzIs503QuicklyWhenTheDatabaseIsDown() async throws {
-        // A port nothing listens on: the pool would retry for a minute; /healthz must answer now.
+    /// A server whose database is a port nothing listens on (the pool would retry for a minute).
+    static func withDatabaseDown(
+        _ configuration: ServerConfiguration = ServerConfiguration(port: 0), _ body: @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
         let url = try DatabaseURL("postgres://nobody@127.0.0.1:1/none?sslmode=disable")
         let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: 1), logger: Logger(label: "health-test"))
         let app = ServerApplication.make(
-            configuration: ServerConfiguration(port: 0), registry: KindRegistry(try KindLoader.load(directory: TestServer.repoKinds)),
+            configuration: configuration, registry: KindRegistry(try KindLoader.load(directory: TestServer.repoKinds)),
             database: database, logger: Logger(label: "health-test"))
-        try await app.test(.router) { client in
+        try await app.test(.router, body)
+    }
+
+    @Test func healthzIs503QuicklyWhenTheDatabaseIsDown() async throws {
+        // /healthz must answer now, not after the pool's retries.
+        try await Self.withDatabaseDown { client in
             let started = ContinuousClock.now
             let response = try await client.get("/healthz")
             #expect(response.status == .serviceUnavailable && response.isProblem)
@@ -329,14 +336,9 @@ extension HealthTests {
     /// refused, nor counted toward the failed-authentication lockout, because PostgreSQL did not
     /// answer (the full suite's load once got a fresh admin key a 401 that way).
     @Test func aKeyThatCannotBeLookedUpIs503NotRefused() async throws {
-        let url = try DatabaseURL("postgres://nobody@127.0.0.1:1/none?sslmode=disable")
-        let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .init(size: 1), logger: Logger(label: "key-test"))
         var configuration = ServerConfiguration(port: 0)
         configuration.failedAuthBurst = 3
-        let app = ServerApplication.make(
-            configuration: configuration, registry: KindRegistry(try KindLoader.load(directory: TestServer.repoKinds)),
-            database: database, logger: Logger(label: "key-test"))
-        try await app.test(.router) { client in
+        try await Self.withDatabaseDown(configuration) { client in
             let secret = APIKeySecret.generate()
             // More tries than the lockout allows: none of them is a failed authentication.
             for _ in 0..<6 {

@@ -22,10 +22,7 @@ import Testing
             let directory = KeyDirectory(store: store, listen: nil)
             let used = try await store.create(name: "used", scopes: [.admin], expiresAt: nil, actor: nil).secret
             let other = try await store.create(name: "other", scopes: [.admin], expiresAt: nil, actor: nil).secret
-            func lookup(_ secret: String) async -> Bool {
-                if case .valid? = try? await directory.lookup(Substring(secret)) { return true }
-                return false
-            }
+            func lookup(_ secret: String) async -> Bool { await Self.isValid(secret, in: directory) }
             #expect(await lookup(used))
             try await directory.reload()
             #expect(directory.keysInMemory == 1, "a reload refreshes the keys in memory, it does not load others")
@@ -53,10 +50,7 @@ import Testing
             defer { listening.cancel() }
             let first = try await store.create(name: "first", scopes: [.admin], expiresAt: nil, actor: nil).secret
             let second = try await store.create(name: "second", scopes: [.admin], expiresAt: nil, actor: nil).secret
-            func valid(_ secret: String) async -> Bool {
-                if case .valid? = try? await directory.lookup(Substring(secret)) { return true }
-                return false
-            }
+            func valid(_ secret: String) async -> Bool { await Self.isValid(secret, in: directory) }
             /// Whether `secret` stops working once memory holds `left` keys (waited for up to 10 s on a
             /// loaded machine; a notice takes milliseconds).
             func forgotten(_ secret: String, leaving left: Int) async throws -> Bool {
@@ -83,6 +77,12 @@ import Testing
             _ = try await client.query("SELECT pg_notify(\(APIKeyStore.channel), 'something-newer')", logger: TestDatabase.logger)
             #expect(try await forgotten(second, leaving: 0))
         }
+    }
+
+    /// Whether `directory` takes `secret` as a working key (a failed lookup counts as no).
+    static func isValid(_ secret: String, in directory: KeyDirectory) async -> Bool {
+        if case .valid? = try? await directory.lookup(Substring(secret)) { return true }
+        return false
     }
 
     static func key(_ id: Int64) -> ActiveKey {
