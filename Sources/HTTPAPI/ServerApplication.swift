@@ -134,8 +134,14 @@ struct DatabaseWatchService: Service {
 }
 
 /// Removes expired resumable uploads and their bytes every `interval` (within a minute of expiry
-/// at the default 30 s), and plain uploads abandoned in `tmp/` by a crash (untouched for ten
-/// minutes). Every server sharing the database may run it: each row goes to one.
+/// at the default 30 s), plain uploads abandoned in `tmp/` by a crash (untouched for ten minutes),
+/// and files a crash left without a row. Every server sharing the database may run it: each row
+/// goes to one.
+///
+/// The sessions and the orphan files are swept by two loops of their own, so that one slow step
+/// cannot hold up the other: with object storage unreachable (a black-holed endpoint), each
+/// expired session's clean-up waits out the S3 client's request timeout, and the orphan sweep,
+/// which must keep noting back the keys it could not remove, used to wait behind all of them.
 struct UploadSweeperService: Service {
     let store: UploadSessionStore
     let interval: Duration
@@ -145,25 +151,41 @@ struct UploadSweeperService: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                if Task.isCancelled { break }
-                // Plain uploads a crashed server left in tmp/ (any server sharing STORAGE_DIR may remove them).
-                let abandoned = store.files.removeUnfinishedUploads()
-                if abandoned > 0 { logger.notice("removed abandoned unfinished uploads", metadata: ["count": "\(abandoned)"]) }
-                do {
-                    let removed = try await store.sweep()
-                    if removed > 0 { logger.info("removed expired resumable uploads", metadata: ["count": "\(removed)"]) }
-                } catch {
-                    logger.debug("resumable upload sweep failed", metadata: ["error": "\(String(reflecting: error))"])
-                }
-                do {
-                    let orphans = try await sweepOrphans()
-                    if orphans > 0 { logger.notice("removed files a crash left without a record", metadata: ["count": "\(orphans)"]) }
-                } catch {
-                    logger.debug("orphan file sweep failed", metadata: ["error": "\(String(reflecting: error))"])
+            await withDiscardingTaskGroup { group in
+                group.addTask { await every(interval) { await sweepSessions() } }
+                group.addTask {
+                    await every(interval) {
+                        do {
+                            let orphans = try await sweepOrphans()
+                            if orphans > 0 { logger.notice("removed files a crash left without a record", metadata: ["count": "\(orphans)"]) }
+                        } catch {
+                            logger.debug("orphan file sweep failed", metadata: ["error": "\(String(reflecting: error))"])
+                        }
+                    }
                 }
             }
+        }
+    }
+
+    /// Expired resumable sessions, and plain uploads a crashed server left in `tmp/` (any server
+    /// sharing STORAGE_DIR may remove them).
+    private func sweepSessions() async {
+        let abandoned = store.files.removeUnfinishedUploads()
+        if abandoned > 0 { logger.notice("removed abandoned unfinished uploads", metadata: ["count": "\(abandoned)"]) }
+        do {
+            let removed = try await store.sweep()
+            if removed > 0 { logger.info("removed expired resumable uploads", metadata: ["count": "\(removed)"]) }
+        } catch {
+            logger.debug("resumable upload sweep failed", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
+    /// Runs `step` after every `interval` until cancelled; a step's own time is not counted.
+    private func every(_ interval: Duration, _ step: @Sendable () async -> Void) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            if Task.isCancelled { break }
+            await step()
         }
     }
 }

@@ -68,6 +68,49 @@ import Testing
             #expect(try await Self.noted(context).isEmpty, "every noted key was dealt with")
             let download = try await client.get("/api/audio/song/\(id)/file")
             #expect(download.status == .ok, "\(download.status) \(download.text.prefix(500))")
+
+            // A record's DELETE notes its file in the same statement and clears the note once the
+            // file is removed: nothing is left noted, and the file is gone.
+            #expect(try await client.execute(uri: "/api/audio/song/\(id)", method: .delete).status == .noContent)
+            #expect(try await !context.files().contains(named), "the deleted record's file was removed")
+            #expect(try await Self.noted(context).isEmpty, "the delete's note was cleared")
+        }
+    }
+
+    /// A stale key whose file cannot be removed (object storage down) is noted again after the
+    /// sweeper claimed it, for a later sweep to try: its claim deleted the note, and without the
+    /// new note the file would be left for good. The note is set an hour back; a fresh `noted_at`
+    /// shows the sweeper claimed it, failed to remove it, and noted it again.
+    @Test func aFileTheSweeperCannotRemoveIsNotedAgain() async throws {
+        try await TestServer.run(
+            uploadSweepInterval: .milliseconds(200), orphanFileAge: .seconds(60), objectStorage: try ObjectStorageDownTests.unreachable()
+        ) { _, context in
+            let key = FileBackend.newKey(kind: "song", id: 999_999_999, fileExtension: "wav")
+            try await context.sql { db in
+                _ = try await db.query(FileIntents.noteQuery(key), logger: TestDatabase.logger)
+                _ = try await db.query(
+                    "UPDATE audio_server.file_intents SET noted_at = now() - interval '1 hour' WHERE key = \(key)", logger: TestDatabase.logger)
+            }
+            // true: noted within the last 10 minutes (again); false: still the old note; nil: not
+            // noted (between the claim and the new note, or dropped for good).
+            var recent: Bool? = false
+            // Up to 60 s: a sweep every 200 ms, each refused at once by the closed port, on a loaded machine.
+            for _ in 0..<300 where recent != true {
+                try await Task.sleep(for: .milliseconds(200))
+                recent = try await context.sql { db in
+                    try await db.query(
+                        "SELECT noted_at > now() - interval '10 minutes' FROM audio_server.file_intents WHERE key = \(key)",
+                        logger: TestDatabase.logger
+                    ).collect().first?.decode(Bool.self)
+                }
+            }
+            #expect(recent == true, "the key is noted again after a failed removal (nil: its note was dropped)")
+            // And it stays noted: the new note is not stale again for another ORPHAN_FILE_AGE.
+            try await Task.sleep(for: .seconds(1))
+            let stillNoted = try await context.sql { db in
+                try await db.query("SELECT 1 FROM audio_server.file_intents WHERE key = \(key)", logger: TestDatabase.logger).collect()
+            }
+            #expect(stillNoted.count == 1)
         }
     }
 

@@ -52,6 +52,50 @@ import Testing
             #expect(try await intents.stale(olderThan: .seconds(3600)).isEmpty)
         }
     }
+
+    /// A record's DELETE notes its file in the statement that deletes the row, with or without an
+    /// audit row: a server killed before the file is removed (or a removal that fails) leaves a
+    /// noted key the sweeper removes. Before, it left a file no row named and nothing noted, which
+    /// only `storage verify --repair` found.
+    @Test func aDeletedRecordsFileIsNotedByTheDeleteItself() async throws {
+        try await SharedRoundTripDatabaseTests.withTrackTable { client, queries in
+            try await AccessTables.ensure(on: client, logger: TestDatabase.logger)
+            let store = RecordStore(client: client, logger: TestDatabase.logger, sharing: .off)
+            let intents = FileIntents(client: client, logger: TestDatabase.logger)
+            let actor = AuditActor(keyID: nil, keyName: nil, requestID: "delete-test", client: "127.0.0.1")
+            for audit in [nil, actor] {
+                let id = try #require(
+                    try await client.query("INSERT INTO track (title) VALUES ('t') RETURNING id", logger: TestDatabase.logger)
+                        .collect().first?.decode(Int64.self))
+                let key = FileBackend.newKey(kind: "track", id: id, fileExtension: "wav")
+                try await intents.note(key)
+                guard case .attached = try await store.attachFile(id, file: Self.file, key: key, in: queries) else {
+                    Issue.record("the file was not attached")
+                    return
+                }
+                #expect(try await !Self.isNoted(key, client), "the attach cleared the note")
+                #expect(try await store.delete(id, in: queries, audit: audit) == .deleted(fileKey: key))
+                #expect(try await Self.isNoted(key, client), "the delete noted its file (audited: \(audit != nil))")
+                // A record without a file notes nothing.
+                let bare = try #require(
+                    try await client.query("INSERT INTO track (title) VALUES ('u') RETURNING id", logger: TestDatabase.logger)
+                        .collect().first?.decode(Int64.self))
+                #expect(try await store.delete(bare, in: queries, audit: audit) == .deleted(fileKey: nil))
+                let count = try await client.query("SELECT count(*) FROM audio_server.file_intents", logger: TestDatabase.logger)
+                    .collect().first?.decode(Int64.self)
+                #expect(count == 1)
+                try await intents.forget(key)
+            }
+            let audited = try await client.query(
+                "SELECT count(*) FROM audio_server.audit WHERE request_id = 'delete-test' AND action = 'delete'", logger: TestDatabase.logger
+            ).collect().first?.decode(Int64.self)
+            #expect(audited == 2, "the audited deletes still wrote their audit rows")
+        }
+    }
+
+    static func isNoted(_ key: String, _ client: PostgresClient) async throws -> Bool {
+        try await !client.query("SELECT 1 FROM audio_server.file_intents WHERE key = \(key)", logger: TestDatabase.logger).collect().isEmpty
+    }
 }
 
 extension FileLookup {

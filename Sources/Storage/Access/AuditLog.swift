@@ -79,11 +79,19 @@ public struct AuditLog: Sendable {
 
     /// `sql` (a data-changing statement whose RETURNING includes `"id"`) with an audit row appended
     /// for each row it returns, in the same statement. The actor and kind are bound as parameters
-    /// `$first…$first+5`; the statement still returns exactly what `sql` returned.
-    static func wrapping(_ sql: String, firstParameter n: Int) -> String {
-        "WITH changed AS (\(sql)), audited AS (INSERT INTO \(ServerSchema.audit) (\(columns)) "
-            + "SELECT $\(n)::text, $\(n + 1)::text, changed.\"id\", $\(n + 2)::bigint, $\(n + 3)::text, $\(n + 4)::text, $\(n + 5)::text FROM changed) "
-            + "SELECT * FROM changed"
+    /// `$first…$first+5`; the statement still returns exactly what `sql` returned. `also`: more
+    /// common table expressions on `changed` to run in the same statement (`FileIntents.notingChangedFiles`).
+    static func wrapping(_ sql: String, firstParameter n: Int, also: [String] = []) -> String {
+        let audited =
+            "audited AS (INSERT INTO \(ServerSchema.audit) (\(columns)) "
+            + "SELECT $\(n)::text, $\(n + 1)::text, changed.\"id\", $\(n + 2)::bigint, $\(n + 3)::text, $\(n + 4)::text, $\(n + 5)::text FROM changed)"
+        return changed(sql, effects: [audited] + also)
+    }
+
+    /// `sql` as the common table expression `changed`, with `effects` (more expressions reading
+    /// `changed`) run by the same statement, which returns exactly what `sql` returned.
+    static func changed(_ sql: String, effects: [String]) -> String {
+        "WITH changed AS (\(sql)), \(effects.joined(separator: ", ")) SELECT * FROM changed"
     }
 
     /// A multi-row insert (`RecordStore`'s shared creates) with one audit row per record: `$2` is

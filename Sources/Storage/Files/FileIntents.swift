@@ -49,6 +49,14 @@ public struct FileIntents: Sendable {
         "INSERT INTO audio_server.file_intents (key) VALUES (\(key)) ON CONFLICT (key) DO UPDATE SET noted_at = now()"
     }
 
+    /// An expression for a statement wrapped as `changed` (`AuditLog.changed`) that notes the file
+    /// key of each row it returns. A record's DELETE notes its file in the statement that deletes
+    /// the row: the file is removed after the commit, and a crash in between leaves a noted key
+    /// the sweeper removes, not an orphan that only `storage verify --repair` would find.
+    static let notingChangedFiles =
+        "noted AS (INSERT INTO audio_server.file_intents (key) SELECT \"file_key\" FROM changed WHERE \"file_key\" IS NOT NULL "
+        + "ON CONFLICT (key) DO UPDATE SET noted_at = now())"
+
     /// The statement that forgets `key` inside the transaction whose row now names it. It returns
     /// the key when the note was there; no row means the sweeper claimed the key, and that
     /// transaction must not name it (`Reclaimed`).

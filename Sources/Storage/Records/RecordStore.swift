@@ -63,8 +63,9 @@ public struct RecordStore: Sendable {
     }
 
     /// Deletes the record, when its version matches `ifMatch` (if given). The row goes first and the
-    /// caller removes the returned file key after, so a crash leaves at worst an orphan file
-    /// (`storage verify --repair`), never a row naming a missing file.
+    /// caller removes the returned file key after, so a crash never leaves a row naming a missing
+    /// file; the same statement notes that key in `FileIntents`, so a crash before the file is
+    /// removed leaves it to the orphan sweeper. The caller forgets the note once the file is gone.
     /// `audit`: who asked; the audit row (`delete`) is written by the same statement.
     public func delete(_ id: Int64, ifMatch: VersionGuard? = nil, in queries: KindQueries, audit: AuditActor? = nil) async throws -> DeleteOutcome {
         var bindings = PostgresBindings()
@@ -72,8 +73,10 @@ public struct RecordStore: Sendable {
         if let ifMatch { bindings.append(ifMatch.tags) }
         var sql = ifMatch == nil ? queries.deleteByID : queries.deleteByIDIfVersion
         if let audit {
-            sql = AuditLog.wrapping(sql, firstParameter: ifMatch == nil ? 2 : 3)
+            sql = AuditLog.wrapping(sql, firstParameter: ifMatch == nil ? 2 : 3, also: [FileIntents.notingChangedFiles])
             AuditLog.bind(.delete, kind: queries.kind.name, actor: audit, into: &bindings)
+        } else {
+            sql = AuditLog.changed(sql, effects: [FileIntents.notingChangedFiles])
         }
         for row in try await allRows(PostgresQuery(unsafeSQL: sql, binds: bindings)) {
             return .deleted(fileKey: try row.decode((String?, Int64).self).0)
