@@ -52,8 +52,11 @@ for s in socks: s.close()
 PY
 )
 
+# Its glog files (every S3 request at INFO: the place to see who deleted an object) go to
+# $dir/logs instead of /tmp, where they piled up run after run.
+mkdir -p "$dir/logs"
 AWS_ACCESS_KEY_ID=$access AWS_SECRET_ACCESS_KEY=$secret \
-  nohup weed mini -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
+  nohup weed -logdir="$dir/logs" mini -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
     -webdav=false -admin.ui=false -s3.port.iceberg=0 -s3.port.lance=0 \
     -s3.port="$s3" -s3.port.grpc="$s3grpc" -master.port="$master" -master.port.grpc="$mgrpc" \
     -volume.port="$volume" -volume.port.grpc="$vgrpc" -filer.port="$filer" -filer.port.grpc="$fgrpc" \
