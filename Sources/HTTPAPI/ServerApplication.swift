@@ -173,7 +173,9 @@ struct UploadSweeperService: Service {
         let abandoned = store.files.removeUnfinishedUploads()
         if abandoned > 0 { logger.notice("removed abandoned unfinished uploads", metadata: ["count": "\(abandoned)"]) }
         do {
-            let removed = try await store.sweep()
+            // One at a time, so that a shutdown is not held up by more than one clean-up.
+            var removed = 0
+            while !Task.isCancelled, try await store.sweep(limit: 1) == 1 { removed += 1 }
             if removed > 0 { logger.info("removed expired resumable uploads", metadata: ["count": "\(removed)"]) }
         } catch {
             logger.debug("resumable upload sweep failed", metadata: ["error": "\(String(reflecting: error))"])

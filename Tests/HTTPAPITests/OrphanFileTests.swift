@@ -114,9 +114,85 @@ import Testing
         }
     }
 
+    /// With object storage that accepts connections and never answers (a black-holed endpoint),
+    /// each expired resumable session's clean-up waits out the S3 client's request timeout twice
+    /// (abort, list). The orphan sweep runs in a loop of its own and keeps noting back the key it
+    /// cannot remove meanwhile; when both were one loop, it waited behind every session (here
+    /// about 16 s: 8 sessions, two 1 s timeouts each), and so did the server's shutdown.
+    @Test func theOrphanSweepDoesNotWaitForSessionCleanUpsStuckOnObjectStorage() async throws {
+        let silent = try SilentListener()
+        defer { silent.close() }
+        let location = try S3Location(bucket: "audio-silent", endpoint: "http://127.0.0.1:\(silent.port)", pathStyle: true)
+        let store = ObjectFileStore(
+            client: ObjectStorageClient(
+                location: location, credentials: ObjectStorageCredentials(accessKeyID: "k", secretAccessKey: "s"),
+                configuration: .init(requestTimeout: .seconds(1), transferTimeout: .seconds(1))))
+        let bodyEnded = try await TestServer.run(uploadSweepInterval: .milliseconds(200), orphanFileAge: .seconds(60), objectStorage: store) {
+            _, context in
+            let key = FileBackend.newKey(kind: "song", id: 999_999_998, fileExtension: "wav")
+            try await context.sql { db in
+                for n in 0..<8 {
+                    let id = "expired-session-\(n)-0000000000"
+                    _ = try await db.query(
+                        """
+                        INSERT INTO audio_server.upload_sessions (id, kind, record_id, upload_length, expires_at, object_key, object_upload_id, object_part_etags)
+                        VALUES (\(id), 'song', 1, 10, now() - interval '1 hour', 'files/song/1/x.wav', 'upload-id', '{}')
+                        """, logger: TestDatabase.logger)
+                }
+                _ = try await db.query(FileIntents.noteQuery(key), logger: TestDatabase.logger)
+                _ = try await db.query(
+                    "UPDATE audio_server.file_intents SET noted_at = now() - interval '1 hour' WHERE key = \(key)", logger: TestDatabase.logger)
+            }
+            let started = ContinuousClock.now
+            var recent: Bool? = false
+            // The sessions alone hold their loop for ~16 s; the orphan sweep needs ~1 s (its own
+            // removal times out once). 10 s is room for a loaded machine, and less than the 16.
+            while recent != true && ContinuousClock.now - started < .seconds(10) {
+                try await Task.sleep(for: .milliseconds(200))
+                recent = try await context.sql { db in
+                    try await db.query(
+                        "SELECT noted_at > now() - interval '10 minutes' FROM audio_server.file_intents WHERE key = \(key)",
+                        logger: TestDatabase.logger
+                    ).collect().first?.decode(Bool.self)
+                }
+            }
+            #expect(recent == true, "the orphan sweep claimed and noted the key again while the session clean-ups were stuck")
+            return ContinuousClock.now
+        }
+        // The sweeper takes expired sessions one at a time, so the shutdown waited for one clean-up
+        // (~2 s here), not for all eight (~16 s, as when one DELETE took them all).
+        let shutdown = ContinuousClock.now - bodyEnded
+        #expect(shutdown < .seconds(10), "the shutdown took \(shutdown)")
+    }
+
     static func noted(_ context: ServerContext) async throws -> [String] {
         try await context.sql { db in
             try await db.query("SELECT key FROM audio_server.file_intents", logger: TestDatabase.logger).collect().map { try $0.decode(String.self) }
         }
     }
+}
+
+/// A TCP port that accepts connections (the kernel completes them from its backlog) and never
+/// answers: an object store behind a black hole.
+final class SilentListener: Sendable {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        guard bound == 0, listen(fd, 64) == 0 else {
+            _ = Glibc.close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { _ = Glibc.close(fd) }
 }

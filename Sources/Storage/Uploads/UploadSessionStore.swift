@@ -391,14 +391,19 @@ public struct UploadSessionStore: Sendable {
         return rows.count
     }
 
-    /// Removes expired sessions and their data; returns how many. Every server may run it: the
-    /// DELETE hands each row to one of them.
+    /// Removes expired sessions and their data, at most `limit` of them (the oldest first; nil:
+    /// all); returns how many. Every server may run it: the DELETE hands each row to one of them.
+    /// The sweeper takes one at a time, so that a shutdown waits for at most one session's
+    /// clean-up, however long an unreachable object store makes each of them.
     @discardableResult
-    public func sweep() async throws -> Int {
+    public func sweep(limit: Int? = nil) async throws -> Int {
         let rows = try await PreparedStatements.rows(
             PostgresQuery(
                 unsafeSQL: """
-                    DELETE FROM audio_server.upload_sessions WHERE expires_at <= now() RETURNING \(Self.endedColumns)
+                    DELETE FROM audio_server.upload_sessions WHERE id IN (
+                        SELECT id FROM audio_server.upload_sessions WHERE expires_at <= now()
+                        ORDER BY expires_at \(limit.map { "LIMIT \($0)" } ?? "") FOR UPDATE SKIP LOCKED)
+                    RETURNING \(Self.endedColumns)
                     """), client: client, logger: logger)
         try await removeData(of: rows)
         return rows.count
