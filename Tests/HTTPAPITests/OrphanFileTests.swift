@@ -86,25 +86,9 @@ import Testing
             uploadSweepInterval: .milliseconds(200), orphanFileAge: .seconds(60), objectStorage: try ObjectStorageDownTests.unreachable()
         ) { _, context in
             let key = FileBackend.newKey(kind: "song", id: 999_999_999, fileExtension: "wav")
-            try await context.sql { db in
-                _ = try await db.query(FileIntents.noteQuery(key), logger: TestDatabase.logger)
-                _ = try await db.query(
-                    "UPDATE audio_server.file_intents SET noted_at = now() - interval '1 hour' WHERE key = \(key)", logger: TestDatabase.logger)
-            }
-            // true: noted within the last 10 minutes (again); false: still the old note; nil: not
-            // noted (between the claim and the new note, or dropped for good).
-            var recent: Bool? = false
+            try await context.sql { db in try await Self.noteAnHourAgo(key, db) }
             // Up to 60 s: a sweep every 200 ms, each refused at once by the closed port, on a loaded machine.
-            for _ in 0..<300 where recent != true {
-                try await Task.sleep(for: .milliseconds(200))
-                recent = try await context.sql { db in
-                    try await db.query(
-                        "SELECT noted_at > now() - interval '10 minutes' FROM audio_server.file_intents WHERE key = \(key)",
-                        logger: TestDatabase.logger
-                    ).collect().first?.decode(Bool.self)
-                }
-            }
-            #expect(recent == true, "the key is noted again after a failed removal (nil: its note was dropped)")
+            #expect(try await Self.isNotedAgain(key, context, within: .seconds(60)), "the key is noted again after a failed removal")
             // And it stays noted: the new note is not stale again for another ORPHAN_FILE_AGE.
             try await Task.sleep(for: .seconds(1))
             let stillNoted = try await context.sql { db in
@@ -139,30 +123,42 @@ import Testing
                         VALUES (\(id), 'song', 1, 10, now() - interval '1 hour', 'files/song/1/x.wav', 'upload-id', '{}')
                         """, logger: TestDatabase.logger)
                 }
-                _ = try await db.query(FileIntents.noteQuery(key), logger: TestDatabase.logger)
-                _ = try await db.query(
-                    "UPDATE audio_server.file_intents SET noted_at = now() - interval '1 hour' WHERE key = \(key)", logger: TestDatabase.logger)
+                try await Self.noteAnHourAgo(key, db)
             }
-            let started = ContinuousClock.now
-            var recent: Bool? = false
             // The sessions alone hold their loop for ~16 s; the orphan sweep needs ~1 s (its own
             // removal times out once). 10 s is room for a loaded machine, and less than the 16.
-            while recent != true && ContinuousClock.now - started < .seconds(10) {
-                try await Task.sleep(for: .milliseconds(200))
-                recent = try await context.sql { db in
-                    try await db.query(
-                        "SELECT noted_at > now() - interval '10 minutes' FROM audio_server.file_intents WHERE key = \(key)",
-                        logger: TestDatabase.logger
-                    ).collect().first?.decode(Bool.self)
-                }
-            }
-            #expect(recent == true, "the orphan sweep claimed and noted the key again while the session clean-ups were stuck")
+            #expect(
+                try await Self.isNotedAgain(key, context, within: .seconds(10)),
+                "the orphan sweep claimed and noted the key again while the session clean-ups were stuck")
             return ContinuousClock.now
         }
         // The sweeper takes expired sessions one at a time, so the shutdown waited for one clean-up
         // (~2 s here), not for all eight (~16 s, as when one DELETE took them all).
         let shutdown = ContinuousClock.now - bodyEnded
         #expect(shutdown < .seconds(10), "the shutdown took \(shutdown)")
+    }
+
+    /// Notes `key` as if an hour ago: stale for the sweeper at once.
+    static func noteAnHourAgo(_ key: String, _ db: PostgresClient) async throws {
+        _ = try await db.query(FileIntents.noteQuery(key), logger: TestDatabase.logger)
+        _ = try await db.query(
+            "UPDATE audio_server.file_intents SET noted_at = now() - interval '1 hour' WHERE key = \(key)", logger: TestDatabase.logger)
+    }
+
+    /// Whether `key` is noted within the last 10 minutes (so: claimed, and noted again) before
+    /// `limit` has passed. Between the claim and the new note the key is not noted at all.
+    static func isNotedAgain(_ key: String, _ context: ServerContext, within limit: Duration) async throws -> Bool {
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < limit {
+            try await Task.sleep(for: .milliseconds(200))
+            let recent = try await context.sql { db in
+                try await db.query(
+                    "SELECT noted_at > now() - interval '10 minutes' FROM audio_server.file_intents WHERE key = \(key)", logger: TestDatabase.logger
+                ).collect().first?.decode(Bool.self)
+            }
+            if recent == true { return true }
+        }
+        return false
     }
 
     static func noted(_ context: ServerContext) async throws -> [String] {
