@@ -236,8 +236,31 @@ import Testing
         try await TestServer.run(setup: .live, backend: backend) { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
             let files = ["wav_mono_s16.wav", "flac_stereo.flac", "mp3_cbr_info.mp3", "opus_mono.opus", "wav_stereo_s16.wav", "m4a_aac_stereo.m4a"]
+            let port = try #require(client.port)
             let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
-                for file in files { group.addTask { try await client.upload("/api/audio/song/\(id)", file: file).status } }
+                for file in files {
+                    group.addTask {
+                        // A connection of its own per upload, so that the six really run at once: the
+                        // test's live client sends them one after another on its one connection, and
+                        // its 20 s read timeout counts from the call, so under load the sixth timed out
+                        // waiting for the other five.
+                        let own = TestClient(host: "localhost", port: port, configuration: .init(timeout: .seconds(120)))
+                        own.connect()
+                        var body = MultipartBody()
+                        body.addFile(filename: file, contentType: "application/octet-stream", bytes: try Fixture.bytes(file))
+                        let headers: HTTPFields = [.contentType: body.contentType, .authorization: "Bearer \(context.adminSecret)"]
+                        let request = TestClient.Request(
+                            "/api/audio/song/\(id)", method: .put, authority: "localhost", headers: headers, body: ByteBuffer(bytes: body.bytes))
+                        do {
+                            let response = try await own.execute(request)
+                            try await own.shutdown()
+                            return response.head.status
+                        } catch {
+                            try? await own.shutdown()
+                            throw error
+                        }
+                    }
+                }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(statuses.allSatisfy { $0 == .ok })
