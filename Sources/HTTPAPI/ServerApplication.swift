@@ -175,7 +175,7 @@ struct UploadSweeperService: Service {
         do {
             // One at a time, so that a shutdown is not held up by more than one clean-up.
             var removed = 0
-            while !Task.isCancelled, try await store.sweep(limit: 1) == 1 { removed += 1 }
+            while !Task.isCancelled, try await store.sweepOne() { removed += 1 }
             if removed > 0 { logger.info("removed expired resumable uploads", metadata: ["count": "\(removed)"]) }
         } catch {
             logger.debug("resumable upload sweep failed", metadata: ["error": "\(String(reflecting: error))"])

@@ -68,6 +68,15 @@ import Testing
         #expect(other.status == .internalServerError)
     }
 
+    /// An upload whose file the orphan sweeper claimed before its record could name it (its
+    /// storing outlasted ORPHAN_FILE_AGE) is a 503 to retry, naming the cause: nothing changed.
+    @Test func aReclaimedFileIsStorageUnavailable() {
+        let problem = Problem(for: FileIntents.Reclaimed(key: "files/song/1/x.wav"), request: Self.request, logger: Logger(label: "test"))
+        #expect(problem.status == .serviceUnavailable && problem.slug == "storage-unavailable")
+        #expect(problem.headers[.retryAfter] == "5")
+        #expect(problem.detail.contains("ORPHAN_FILE_AGE") && problem.detail.contains("files/song/1/x.wav"), "\(problem.detail)")
+    }
+
     /// A chunked upload declares no length, so a stale If-Match is caught only under the row lock
     /// when the file is attached: still 412, and the new file is removed.
     @Test func aStaleIfMatchOnAChunkedUploadIsCaughtUnderTheRowLock() async throws {

@@ -122,7 +122,8 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: store.dataPath(live.id)))
             #expect(try await verifier.verify(kinds: []).isEmpty)
             // The sweeper takes the expired row (its file is gone already); the live one stays.
-            #expect(try await store.sweep() == 1)
+            #expect(try await store.sweepOne())
+            #expect(try await !store.sweepOne())
             #expect(try await store.session(live.id) != nil)
         }
     }

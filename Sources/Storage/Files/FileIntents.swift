@@ -68,6 +68,7 @@ public struct FileIntents: Sendable {
     /// longer than `ORPHAN_FILE_AGE`, so the file is (being) removed as an orphan.
     public struct Reclaimed: Error, CustomStringConvertible {
         public let key: String
+        public init(key: String) { self.key = key }
         public var description: String {
             "storing the file took longer than ORPHAN_FILE_AGE, and it was removed as an orphan before its record could name it (\(key))"
         }

@@ -391,22 +391,22 @@ public struct UploadSessionStore: Sendable {
         return rows.count
     }
 
-    /// Removes expired sessions and their data, at most `limit` of them (the oldest first; nil:
-    /// all); returns how many. Every server may run it: the DELETE hands each row to one of them.
-    /// The sweeper takes one at a time, so that a shutdown waits for at most one session's
-    /// clean-up, however long an unreachable object store makes each of them.
+    /// Removes the oldest expired session and its data; false when none is left. Every server may
+    /// run it: the DELETE hands each row to one of them (`SKIP LOCKED`). One at a time, so that a
+    /// shutdown waits for at most one session's clean-up, however long an unreachable object
+    /// store makes each of them.
     @discardableResult
-    public func sweep(limit: Int? = nil) async throws -> Int {
+    public func sweepOne() async throws -> Bool {
         let rows = try await PreparedStatements.rows(
             PostgresQuery(
                 unsafeSQL: """
                     DELETE FROM audio_server.upload_sessions WHERE id IN (
                         SELECT id FROM audio_server.upload_sessions WHERE expires_at <= now()
-                        ORDER BY expires_at \(limit.map { "LIMIT \($0)" } ?? "") FOR UPDATE SKIP LOCKED)
+                        ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED)
                     RETURNING \(Self.endedColumns)
                     """), client: client, logger: logger)
         try await removeData(of: rows)
-        return rows.count
+        return !rows.isEmpty
     }
 
     /// The ids of sessions that have not expired (for `storage verify`: data files of any other
