@@ -173,9 +173,11 @@ struct UploadSweeperService: Service {
         let abandoned = store.files.removeUnfinishedUploads()
         if abandoned > 0 { logger.notice("removed abandoned unfinished uploads", metadata: ["count": "\(abandoned)"]) }
         do {
-            // One at a time, so that a shutdown is not held up by more than one clean-up.
+            // One at a time, so that a shutdown is not held up by more than one clean-up. A
+            // session kept for a retry ends the round: object storage is failing, the next round
+            // tries again.
             var removed = 0
-            while !Task.isCancelled, try await store.sweepOne() { removed += 1 }
+            while !Task.isCancelled, try await store.sweepOne() == .removed { removed += 1 }
             if removed > 0 { logger.info("removed expired resumable uploads", metadata: ["count": "\(removed)"]) }
         } catch {
             logger.debug("resumable upload sweep failed", metadata: ["error": "\(String(reflecting: error))"])

@@ -208,6 +208,65 @@ struct ResumableObjectStorageTests {
         }
     }
 
+    /// A session ended while object storage fails (here: terminated through a server whose
+    /// object storage is down) is gone for clients at once, and its bytes are not forgotten: its
+    /// row stays, ended, and once the retry time has passed a server that reaches the bucket
+    /// removes them and the row. (Before, a failed removal was ignored: the bytes stayed in the
+    /// bucket for good, an open multipart upload billed and invisible in listings.)
+    @Test func aSessionEndedWhileObjectStorageIsDownIsClearedByALaterSweep() async throws {
+        let (wav, _) = try await Self.wav(dataBytes: 8_000_000)
+        let url = try await TestDatabase.create(label: "s3ended")
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("audio-s3ended-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try await TestServer.run(
+            storageDirectory: root + "/a", databaseURL: url, uploadSweepInterval: .milliseconds(200), objectStorage: try TestObjectStorage.store()
+        ) { a, contextA in
+            try await TestServer.run(
+                storageDirectory: root + "/b", databaseURL: url, uploadSweepInterval: .seconds(3600),
+                objectStorage: try ObjectStorageDownTests.unreachable()
+            ) { b, _ in
+                let id = try await a.create(#"{"filetype":"song","name":"t","duration":45}"#)
+                let location = try #require(try await a.tusCreate("song", id, length: wav.count + 1).headers[.location])
+                #expect(try await a.tusPatch(location, offset: 0, Array(wav[0..<6_000_000])).status == .noContent)  // a part
+                #expect(try await a.tusPatch(location, offset: 6_000_000, Array(wav[6_000_000...])).status == .noContent)  // a tail
+                #expect(try await Self.inProgress(contextA).tails.count == 1)
+                #expect(try await Self.inProgress(contextA).multipart.count == 1)
+
+                let terminated = try await b.execute(uri: location, method: .delete, headers: ResumableUploadTests.tus())
+                #expect(terminated.status == .noContent, "\(terminated.status) \(terminated.text)")
+                #expect(try await a.tusHead(location).status == .notFound, "the session ended for clients")
+                #expect(try await b.execute(uri: location, method: .delete, headers: ResumableUploadTests.tus()).status == .notFound)
+                var progress = try await Self.inProgress(contextA)
+                #expect(progress.tails.count == 1 && progress.multipart.count == 1, "the removal failed: \(progress)")
+                let token = String(location.split(separator: "/").last!)
+                @Sendable func ended() async throws -> Bool? {
+                    try await contextA.sql { db in
+                        try await db.query(
+                            "SELECT ended_at IS NOT NULL FROM audio_server.upload_sessions WHERE id = \(token)", logger: TestDatabase.logger
+                        ).collect().first?.decode(Bool.self)
+                    }
+                }
+                #expect(try await ended() == true, "the row stays, ended, until its bytes are gone")
+                // A's sweeps (every 200 ms) leave it alone until the retry time (a minute) has passed.
+                try await Task.sleep(for: .seconds(1))
+                #expect(try await ended() == true)
+                try await contextA.sql { db in
+                    _ = try await db.query(
+                        "UPDATE audio_server.upload_sessions SET claimed_until = clock_timestamp() - interval '1 second' WHERE id = \(token)",
+                        logger: TestDatabase.logger)
+                }
+                // Up to 30 s on a loaded machine.
+                for _ in 0..<150 where progress != ([], []) {
+                    try await Task.sleep(for: .milliseconds(200))
+                    progress = try await Self.inProgress(contextA)
+                }
+                #expect(progress == ([], []), "\(progress)")
+                for _ in 0..<50 where try await ended() != nil { try await Task.sleep(for: .milliseconds(100)) }
+                #expect(try await ended() == nil, "the row went with its bytes")
+            }
+        }
+    }
+
     /// The refusal's answer itself, apart from the bucket.
     @Test func aRefusedCompletionAnswers415() async throws {
         try await TestServer.run(backend: .s3) { client, context in

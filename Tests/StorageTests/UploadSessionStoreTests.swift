@@ -67,6 +67,57 @@ import Testing
         }
     }
 
+    /// Ending a session first marks it ended (gone for clients), then removes its bytes, then its
+    /// row. A server that died in between leaves an ended row held for `removalRetry`; a later
+    /// sweep removes it and its file. An expired session with an append in progress waits for it.
+    @Test func endedSessionsAreFinishedBySweepsAndAppendsAreWaitedFor() async throws {
+        let root = Self.root()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let url = try await TestDatabase.create(label: "sessions")
+        try await TestDatabase.withClient(url) { client in
+            try await AccessTables.ensure(on: client, logger: TestDatabase.logger)
+            let store = Self.store(client, root: root)
+            @Sendable func sql(_ query: PostgresQuery) async throws {
+                _ = try await client.query(query, logger: TestDatabase.logger)
+            }
+            let cut = try await store.create(
+                kind: "song", recordID: 1, length: 100, metadata: nil, originalName: nil, expiresIn: .seconds(600), keyID: nil)
+            // As `end` leaves it when its server dies before the bytes are removed.
+            try await sql(
+                """
+                UPDATE audio_server.upload_sessions SET ended_at = now(), claim = gen_random_uuid(),
+                    claimed_until = clock_timestamp() + interval '1 minute' WHERE id = \(cut.id)
+                """)
+            #expect(try await store.session(cut.id) == nil, "an ended session is gone for clients")
+            guard case .notFound = try await store.claim(cut.id, offset: 0) else {
+                Issue.record("an ended session could be claimed")
+                return
+            }
+            #expect(FileManager.default.fileExists(atPath: store.dataPath(cut.id)))
+            #expect(try await store.liveIDs().isEmpty)
+            #expect(try await store.sweepOne() == .nothingToDo, "held by its (dead) server until the retry time")
+            try await sql("UPDATE audio_server.upload_sessions SET claimed_until = clock_timestamp() - interval '1 second' WHERE id = \(cut.id)")
+            #expect(try await store.sweepOne() == .removed)
+            #expect(!FileManager.default.fileExists(atPath: store.dataPath(cut.id)))
+            let left = try await client.query("SELECT count(*) FROM audio_server.upload_sessions", logger: TestDatabase.logger).collect()
+            #expect(try left.first?.decode(Int64.self) == 0)
+
+            // Expired while an append holds it: the sweep waits for the append's release.
+            let busy = try await store.create(
+                kind: "song", recordID: 2, length: 100, metadata: nil, originalName: nil, expiresIn: .seconds(600), keyID: nil)
+            guard case .claimed(_, let token) = try await store.claim(busy.id, offset: 0) else {
+                Issue.record("no claim")
+                return
+            }
+            try await sql("UPDATE audio_server.upload_sessions SET expires_at = now() - interval '1 second' WHERE id = \(busy.id)")
+            #expect(try await store.sweepOne() == .nothingToDo)
+            #expect(try await store.release(busy.id, token: token, offset: 10) != nil, "the append kept its claim")
+            #expect(try await store.sweepOne() == .removed)
+            #expect(!FileManager.default.fileExists(atPath: store.dataPath(busy.id)))
+            #expect(try await !store.delete(busy.id), "ending it again finds nothing to end")
+        }
+    }
+
     /// A table made by the tus-only version (length required) takes sessions of unknown length
     /// after the next ensure; ensuring twice changes nothing.
     @Test func anEarlierTableLearnsOptionalLengths() async throws {
@@ -122,8 +173,8 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: store.dataPath(live.id)))
             #expect(try await verifier.verify(kinds: []).isEmpty)
             // The sweeper takes the expired row (its file is gone already); the live one stays.
-            #expect(try await store.sweepOne())
-            #expect(try await !store.sweepOne())
+            #expect(try await store.sweepOne() == .removed)
+            #expect(try await store.sweepOne() == .nothingToDo)
             #expect(try await store.session(live.id) != nil)
         }
     }

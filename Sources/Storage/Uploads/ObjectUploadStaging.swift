@@ -213,14 +213,22 @@ public struct ObjectUploadStaging: Sendable {
 
     /// Removes what an ended session left in the bucket: its multipart upload (aborted, unless it
     /// was completed: that object is noted in `FileIntents` and is its caller's or the sweeper's to
-    /// remove) and every tail object under its folder. Failures are ignored: `storage verify`
-    /// reports what is left.
-    public func discard(sessionID: String, key: String?, uploadID: String?) async {
+    /// remove) and every tail object under its folder. Throws when something may be left (object
+    /// storage unreachable or refusing): the session's row then stays, ended, for a later sweep
+    /// (`UploadSessionStore`). An upload already aborted or completed counts as removed. Detached,
+    /// so that a cancelled request does not cut the removal short.
+    public func discard(sessionID: String, key: String?, uploadID: String?) async throws {
         let client = store.client
-        await Task.detached {
-            if let key, let uploadID { try? await client.abortMultipartUpload(key: key, uploadID: uploadID) }
-            for object in (try? await client.listAllObjects(prefix: Self.tailPrefix(sessionID))) ?? [] {
-                try? await client.deleteObject(key: object.key)
+        try await Task.detached {
+            if let key, let uploadID {
+                do {
+                    try await client.abortMultipartUpload(key: key, uploadID: uploadID)
+                } catch ObjectStorageError.noSuchUpload, ObjectStorageError.notFound {
+                    // Gone already: a previous attempt aborted it.
+                }
+            }
+            for object in try await client.listAllObjects(prefix: Self.tailPrefix(sessionID)) {
+                try await client.deleteObject(key: object.key)
             }
         }.value
     }

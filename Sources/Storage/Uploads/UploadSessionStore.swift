@@ -163,6 +163,10 @@ public struct UploadSessionStore: Sendable {
         "ALTER TABLE audio_server.upload_sessions ADD COLUMN IF NOT EXISTS object_part_etags text[]",
         "ALTER TABLE audio_server.upload_sessions ADD COLUMN IF NOT EXISTS object_part_sizes bigint[]",
         "ALTER TABLE audio_server.upload_sessions ADD COLUMN IF NOT EXISTS object_tail_key text",
+        // Set when the session ended (terminated, completed, refused, expired, its record deleted)
+        // but its bytes may not be removed yet: clients no longer see it, and the row goes once
+        // they are (`end`).
+        "ALTER TABLE audio_server.upload_sessions ADD COLUMN IF NOT EXISTS ended_at timestamptz",
     ]
 
     static let columns = """
@@ -235,7 +239,7 @@ public struct UploadSessionStore: Sendable {
     /// The session with this id, expired or not; nil when there is none.
     public func session(_ id: String) async throws -> UploadSession? {
         let rows = try await PreparedStatements.rows(
-            "SELECT \(unescaped: Self.columns) FROM audio_server.upload_sessions WHERE id = \(id)",
+            "SELECT \(unescaped: Self.columns) FROM audio_server.upload_sessions WHERE id = \(id) AND ended_at IS NULL",
             client: client, logger: logger)
         return try rows.first.map(Self.session)
     }
@@ -247,7 +251,7 @@ public struct UploadSessionStore: Sendable {
         let rows = try await PreparedStatements.rows(
             """
             UPDATE audio_server.upload_sessions SET claim = \(token), claimed_until = clock_timestamp() + make_interval(secs => \(lease))
-            WHERE id = \(id) AND upload_offset = \(offset) AND expires_at > now() AND (claim IS NULL OR claimed_until < clock_timestamp())
+            WHERE id = \(id) AND upload_offset = \(offset) AND expires_at > now() AND ended_at IS NULL AND (claim IS NULL OR claimed_until < clock_timestamp())
             RETURNING \(unescaped: Self.columns)
             """, client: client, logger: logger)
         if let row = rows.first { return .claimed(try Self.session(row), token: token) }
@@ -266,7 +270,7 @@ public struct UploadSessionStore: Sendable {
             """
             UPDATE audio_server.upload_sessions SET claim = \(token), claimed_until = clock_timestamp() + make_interval(secs => \(lease))
             WHERE id = \(id) AND kind = \(target.kind) AND record_id = \(target.recordID) AND upload_offset = \(offset)
-              AND expires_at > now() AND (claim IS NULL OR claimed_until < clock_timestamp())
+              AND expires_at > now() AND ended_at IS NULL AND (claim IS NULL OR claimed_until < clock_timestamp())
               AND EXISTS (SELECT 1 FROM \(unescaped: target.table) WHERE "id" = \(target.recordID))
             RETURNING \(unescaped: Self.columns)
             """, client: client, logger: logger)
@@ -279,7 +283,7 @@ public struct UploadSessionStore: Sendable {
         let why = try await PreparedStatements.rows(
             """
             SELECT upload_offset, expires_at <= now(), claim IS NOT NULL AND claimed_until >= clock_timestamp(), kind, record_id
-            FROM audio_server.upload_sessions WHERE id = \(id)
+            FROM audio_server.upload_sessions WHERE id = \(id) AND ended_at IS NULL
             """, client: client, logger: logger)
         guard let row = why.first else { return .notFound }
         let (current, expired, busy, kind, recordID) = try row.decode((Int64, Bool, Bool, String, Int64).self)
@@ -349,64 +353,99 @@ public struct UploadSessionStore: Sendable {
     /// What ending a session must remove besides its row: the local file, or what it has in object storage.
     static let endedColumns = "id, object_key, object_upload_id, object_part_etags IS NOT NULL"
 
-    /// Removes the bytes of sessions whose rows were just deleted (`endedColumns` rows): the local
-    /// file, or the multipart upload (aborted) and tail objects. Object storage failures are
-    /// ignored: `storage verify` reports what is left.
-    private func removeData(of rows: [PostgresRow]) async throws {
-        for row in rows {
-            let (id, key, uploadID, inObjectStorage) = try row.decode((String, String?, String?, Bool).self)
-            _ = Self.runningHashes.withLock { $0.removeValue(forKey: id) }
-            if inObjectStorage {
-                await staging?.discard(sessionID: id, key: key, uploadID: uploadID)
-            } else {
-                unlink(dataPath(id))
-            }
-        }
-    }
+    /// How long a server removing an ended session's bytes holds the session before another may
+    /// try again (its removal failed, or the server died meanwhile).
+    public static let removalRetry: Duration = .seconds(60)
 
-    /// Removes a session and its data (termination, completion, refusal). False when there was none.
-    /// A completed object (`ObjectUploadState.isCompleted`) is not removed here: its key is noted
-    /// in `FileIntents` until a record names it, and whoever refused it removes it.
-    @discardableResult
-    public func delete(_ id: String) async throws -> Bool {
-        let rows = try await PreparedStatements.rows(
-            "DELETE FROM audio_server.upload_sessions WHERE id = \(id) RETURNING \(unescaped: Self.endedColumns)",
-            client: client, logger: logger)
-        if rows.isEmpty {
-            unlink(dataPath(id))
-            _ = Self.runningHashes.withLock { $0.removeValue(forKey: id) }
-        }
-        try await removeData(of: rows)
-        return !rows.isEmpty
-    }
-
-    /// Removes every session of a record (the record was deleted); returns how many.
-    @discardableResult
-    public func deleteSessions(kind: String, recordID: Int64) async throws -> Int {
-        let rows = try await PreparedStatements.rows(
-            """
-            DELETE FROM audio_server.upload_sessions WHERE kind = \(kind) AND record_id = \(recordID) RETURNING \(unescaped: Self.endedColumns)
-            """, client: client, logger: logger)
-        try await removeData(of: rows)
-        return rows.count
-    }
-
-    /// Removes the oldest expired session and its data; false when none is left. Every server may
-    /// run it: the DELETE hands each row to one of them (`SKIP LOCKED`). One at a time, so that a
-    /// shutdown waits for at most one session's clean-up, however long an unreachable object
-    /// store makes each of them.
-    @discardableResult
-    public func sweepOne() async throws -> Bool {
+    /// Ends the sessions `condition` picks (its values are `$3`, `$4`, …): marks them ended and
+    /// claimed by this call for `removalRetry`, removes their bytes, then deletes the rows whose
+    /// bytes are gone. A row whose bytes could not be removed (object storage down) stays, ended,
+    /// and a later sweep tries again; so does one whose server died in between. Clients see an
+    /// ended session as gone at once; a claim it held (an append in progress) is lost.
+    private func end(where condition: String, _ values: [any PostgresNonThrowingEncodable & Sendable] = []) async throws -> (
+        ended: Int, removed: Int
+    ) {
+        let token = UUID()
+        var binds = PostgresBindings()
+        binds.append(token)
+        binds.append(Double(Self.removalRetry.components.seconds))
+        for value in values { binds.append(value) }
         let rows = try await PreparedStatements.rows(
             PostgresQuery(
                 unsafeSQL: """
-                    DELETE FROM audio_server.upload_sessions WHERE id IN (
-                        SELECT id FROM audio_server.upload_sessions WHERE expires_at <= now()
-                        ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-                    RETURNING \(Self.endedColumns)
-                    """), client: client, logger: logger)
-        try await removeData(of: rows)
-        return !rows.isEmpty
+                    UPDATE audio_server.upload_sessions
+                    SET ended_at = coalesce(ended_at, now()), claim = $1, claimed_until = clock_timestamp() + make_interval(secs => $2)
+                    WHERE \(condition) RETURNING \(Self.endedColumns)
+                    """, binds: binds), client: client, logger: logger)
+        var removed: [String] = []
+        for row in rows {
+            let (id, key, uploadID, inObjectStorage) = try row.decode((String, String?, String?, Bool).self)
+            _ = Self.runningHashes.withLock { $0.removeValue(forKey: id) }
+            if !inObjectStorage {
+                unlink(dataPath(id))
+            } else if let staging {
+                do {
+                    try await staging.discard(sessionID: id, key: key, uploadID: uploadID)
+                } catch {
+                    logger.warning(
+                        "could not remove an ended resumable upload's bytes from object storage; a later sweep tries again",
+                        metadata: ["error": "\(error)"])
+                    continue
+                }
+            } else {
+                continue  // in object storage, but this server has none configured: left for one that has
+            }
+            removed.append(id)
+        }
+        if !removed.isEmpty {
+            _ = try await PreparedStatements.rows(
+                "DELETE FROM audio_server.upload_sessions WHERE id = ANY(\(removed)) AND claim = \(token)",
+                client: client, logger: logger)
+        }
+        return (rows.count, removed.count)
+    }
+
+    /// Ends a session and removes its data (termination, completion, refusal). False when there
+    /// was none. A completed object (`ObjectUploadState.isCompleted`) is not removed here: its key
+    /// is noted in `FileIntents` until a record names it, and whoever refused it removes it.
+    @discardableResult
+    public func delete(_ id: String) async throws -> Bool {
+        let ended = try await end(where: "id = $3 AND ended_at IS NULL", [id]).ended
+        if ended == 0 {
+            unlink(dataPath(id))
+            _ = Self.runningHashes.withLock { $0.removeValue(forKey: id) }
+        }
+        return ended > 0
+    }
+
+    /// Ends every session of a record (the record was deleted); returns how many.
+    @discardableResult
+    public func deleteSessions(kind: String, recordID: Int64) async throws -> Int {
+        try await end(where: "kind = $3 AND record_id = $4 AND ended_at IS NULL", [kind, recordID]).ended
+    }
+
+    /// What one step of the sweep of expired and ended sessions did.
+    public enum SweepStep: Sendable, Equatable {
+        /// No session is waiting to be removed (or each is held by another server).
+        case nothingToDo
+        case removed
+        /// Its bytes could not be removed; it is tried again after `removalRetry`.
+        case keptForRetry
+    }
+
+    /// Removes the oldest expired session, or an ended one whose removal failed or was cut short,
+    /// with its data. Every server may run it: a session is held by one of them at a time (`SKIP
+    /// LOCKED`, then the claim). One at a time, so that a shutdown waits for at most one session's
+    /// clean-up, however long an unreachable object store makes each of them. A session with an
+    /// append in progress (claimed) waits for it.
+    public func sweepOne() async throws -> SweepStep {
+        let (ended, removed) = try await end(
+            where: """
+                id IN (SELECT id FROM audio_server.upload_sessions
+                    WHERE (expires_at <= now() OR ended_at IS NOT NULL) AND (claim IS NULL OR claimed_until < clock_timestamp())
+                    ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+                """)
+        return ended == 0 ? .nothingToDo : removed == 1 ? .removed : .keptForRetry
     }
 
     /// The ids of sessions that have not expired (for `storage verify`: data files of any other
@@ -416,7 +455,7 @@ public struct UploadSessionStore: Sendable {
             "SELECT to_regclass('audio_server.upload_sessions') IS NOT NULL", client: client, logger: logger)
         guard try exists.first?.decode(Bool.self) == true else { return [] }
         let rows = try await PreparedStatements.rows(
-            "SELECT id FROM audio_server.upload_sessions WHERE expires_at > now()",
+            "SELECT id FROM audio_server.upload_sessions WHERE expires_at > now() AND ended_at IS NULL",
             client: client, logger: logger)
         return Set(try rows.map { try $0.decode(String.self) })
     }
@@ -433,7 +472,7 @@ public struct UploadSessionStore: Sendable {
             "SELECT to_regclass('audio_server.upload_sessions') IS NOT NULL", client: client, logger: logger)
         guard try exists.first?.decode(Bool.self) == true else { return ([], []) }
         let rows = try await PreparedStatements.rows(
-            "SELECT id, object_upload_id FROM audio_server.upload_sessions WHERE expires_at > now()", client: client, logger: logger)
+            "SELECT id, object_upload_id FROM audio_server.upload_sessions WHERE expires_at > now() AND ended_at IS NULL", client: client, logger: logger)
         var sessions = Set<String>()
         var uploads = Set<String>()
         for row in rows {
