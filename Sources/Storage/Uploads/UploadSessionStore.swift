@@ -357,14 +357,15 @@ public struct UploadSessionStore: Sendable {
     /// try again (its removal failed, or the server died meanwhile).
     public static let removalRetry: Duration = .seconds(60)
 
+    /// How many sessions a call of `end` ended, and how many of them it removed with their bytes.
+    private typealias Ending = (ended: Int, removed: Int)
+
     /// Ends the sessions `condition` picks (its values are `$3`, `$4`, …): marks them ended and
     /// claimed by this call for `removalRetry`, removes their bytes, then deletes the rows whose
     /// bytes are gone. A row whose bytes could not be removed (object storage down) stays, ended,
     /// and a later sweep tries again; so does one whose server died in between. Clients see an
     /// ended session as gone at once; a claim it held (an append in progress) is lost.
-    private func end(where condition: String, _ values: [any PostgresNonThrowingEncodable & Sendable] = []) async throws -> (
-        ended: Int, removed: Int
-    ) {
+    private func end(where condition: String, _ values: [any PostgresNonThrowingEncodable & Sendable] = []) async throws -> Ending {
         let token = UUID()
         var binds = PostgresBindings()
         binds.append(token)
@@ -472,7 +473,8 @@ public struct UploadSessionStore: Sendable {
             "SELECT to_regclass('audio_server.upload_sessions') IS NOT NULL", client: client, logger: logger)
         guard try exists.first?.decode(Bool.self) == true else { return ([], []) }
         let rows = try await PreparedStatements.rows(
-            "SELECT id, object_upload_id FROM audio_server.upload_sessions WHERE expires_at > now() AND ended_at IS NULL", client: client, logger: logger)
+            "SELECT id, object_upload_id FROM audio_server.upload_sessions WHERE expires_at > now() AND ended_at IS NULL",
+            client: client, logger: logger)
         var sessions = Set<String>()
         var uploads = Set<String>()
         for row in rows {
