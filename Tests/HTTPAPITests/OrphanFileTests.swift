@@ -98,6 +98,25 @@ import Testing
         }
     }
 
+    /// A stale key whose records cannot be checked (here a kind's table renamed behind the
+    /// server's back, so the check throws) is neither removed nor forgotten: a row might name it,
+    /// so the file stays, and the key is noted again for a later sweep.
+    @Test func aFileWhoseRecordsCannotBeCheckedIsKeptAndNotedAgain() async throws {
+        try await TestServer.run(uploadSweepInterval: .milliseconds(200), orphanFileAge: .seconds(60)) { _, context in
+            let key = FileBackend.newKey(kind: "song", id: 999_999_997, fileExtension: "wav")
+            let path = context.storageDirectory + "/" + key
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(try Fixture.bytes("wav_mono_s16.wav")).write(to: URL(fileURLWithPath: path))
+            try await context.sql { db in
+                _ = try await db.query(#"ALTER TABLE "podcast" RENAME TO "podcast_away""#, logger: TestDatabase.logger)
+                try await Self.noteAnHourAgo(key, db)
+            }
+            #expect(try await Self.isNotedAgain(key, context, within: .seconds(60)), "the key is noted again after a failed check")
+            #expect(FileManager.default.fileExists(atPath: path), "a file no check could clear was kept")
+        }
+    }
+
     /// With object storage that accepts connections and never answers (a black-holed endpoint),
     /// each expired resumable session's clean-up waits out the S3 client's request timeout twice
     /// (abort, list). The orphan sweep runs in a loop of its own and keeps noting back the key it
