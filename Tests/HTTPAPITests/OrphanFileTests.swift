@@ -157,6 +157,45 @@ import Testing
         #expect(shutdown < .seconds(10), "the shutdown took \(shutdown)")
     }
 
+    /// A shutdown does not wait out object storage's request timeouts (30 s here, as by default,
+    /// twice: abort, list) for a session clean-up stuck on an endpoint that never answers: the
+    /// sweep stops at once, and the session stays ended for the next sweep, here or on another
+    /// server. (Before, the clean-up ran apart from the sweep and the shutdown waited ~60 s.)
+    @Test func aShutdownDoesNotWaitForASessionCleanUpStuckOnObjectStorage() async throws {
+        let silent = try SilentListener()
+        defer { silent.close() }
+        let location = try S3Location(bucket: "audio-silent", endpoint: "http://127.0.0.1:\(silent.port)", pathStyle: true)
+        let store = ObjectFileStore(
+            client: ObjectStorageClient(
+                location: location, credentials: ObjectStorageCredentials(accessKeyID: "k", secretAccessKey: "s"),
+                configuration: .init(requestTimeout: .seconds(30), transferTimeout: .seconds(30))))
+        let url = try await TestDatabase.create(label: "sweepstop")
+        let id = "expired-session-stuck-0000000000"
+        @Sendable func ended() async throws -> Bool? {
+            try await TestDatabase.withClient(url) { db in
+                try await db.query("SELECT ended_at IS NOT NULL FROM audio_server.upload_sessions WHERE id = \(id)", logger: TestDatabase.logger)
+                    .collect().first?.decode(Bool.self)
+            }
+        }
+        let bodyEnded = try await TestServer.run(databaseURL: url, uploadSweepInterval: .milliseconds(200), objectStorage: store) { _, context in
+            try await context.sql { db in
+                _ = try await db.query(
+                    """
+                    INSERT INTO audio_server.upload_sessions (id, kind, record_id, upload_length, expires_at, object_key, object_upload_id, object_part_etags)
+                    VALUES (\(id), 'song', 1, 10, now() - interval '1 hour', 'files/song/1/x.wav', 'upload-id', '{}')
+                    """, logger: TestDatabase.logger)
+            }
+            // The sweep claims it (ended) and then waits on the silent endpoint. Up to 30 s on a loaded machine.
+            for _ in 0..<150 where try await ended() != true { try await Task.sleep(for: .milliseconds(200)) }
+            #expect(try await ended() == true, "the sweep took the session")
+            try await Task.sleep(for: .milliseconds(500))
+            return ContinuousClock.now
+        }
+        let shutdown = ContinuousClock.now - bodyEnded
+        #expect(shutdown < .seconds(10), "the shutdown took \(shutdown)")
+        #expect(try await ended() == true, "the session stays, ended, for the next sweep")
+    }
+
     /// Notes `key` as if an hour ago: stale for the sweeper at once.
     static func noteAnHourAgo(_ key: String, _ db: PostgresClient) async throws {
         _ = try await db.query(FileIntents.noteQuery(key), logger: TestDatabase.logger)

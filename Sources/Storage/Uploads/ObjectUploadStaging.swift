@@ -215,11 +215,14 @@ public struct ObjectUploadStaging: Sendable {
     /// was completed: that object is noted in `FileIntents` and is its caller's or the sweeper's to
     /// remove) and every tail object under its folder. Throws when something may be left (object
     /// storage unreachable or refusing): the session's row then stays, ended, for a later sweep
-    /// (`UploadSessionStore`). An upload already aborted or completed counts as removed. Detached,
-    /// so that a cancelled request does not cut the removal short.
-    public func discard(sessionID: String, key: String?, uploadID: String?) async throws {
+    /// (`UploadSessionStore`). An upload already aborted or completed counts as removed.
+    ///
+    /// `finishIfCancelled`: run apart from the calling task, so that a request cut short does not
+    /// cut its session's removal short. The sweeper passes false: at a shutdown, an ended row left
+    /// for the next sweep is better than waiting out an unreachable store's timeouts.
+    public func discard(sessionID: String, key: String?, uploadID: String?, finishIfCancelled: Bool = true) async throws {
         let client = store.client
-        try await Task.detached {
+        @Sendable func remove() async throws {
             if let key, let uploadID {
                 do {
                     try await client.abortMultipartUpload(key: key, uploadID: uploadID)
@@ -228,9 +231,11 @@ public struct ObjectUploadStaging: Sendable {
                 }
             }
             for object in try await client.listAllObjects(prefix: Self.tailPrefix(sessionID)) {
+                try Task.checkCancellation()
                 try await client.deleteObject(key: object.key)
             }
-        }.value
+        }
+        if finishIfCancelled { try await Task.detached { try await remove() }.value } else { try await remove() }
     }
 }
 

@@ -365,7 +365,10 @@ public struct UploadSessionStore: Sendable {
     /// bytes are gone. A row whose bytes could not be removed (object storage down) stays, ended,
     /// and a later sweep tries again; so does one whose server died in between. Clients see an
     /// ended session as gone at once; a claim it held (an append in progress) is lost.
-    private func end(where condition: String, _ values: [any PostgresNonThrowingEncodable & Sendable] = []) async throws -> Ending {
+    /// `finishIfCancelled`: see `ObjectUploadStaging.discard`.
+    private func end(
+        where condition: String, _ values: [any PostgresNonThrowingEncodable & Sendable] = [], finishIfCancelled: Bool = true
+    ) async throws -> Ending {
         let token = UUID()
         var binds = PostgresBindings()
         binds.append(token)
@@ -386,8 +389,9 @@ public struct UploadSessionStore: Sendable {
                 unlink(dataPath(id))
             } else if let staging {
                 do {
-                    try await staging.discard(sessionID: id, key: key, uploadID: uploadID)
+                    try await staging.discard(sessionID: id, key: key, uploadID: uploadID, finishIfCancelled: finishIfCancelled)
                 } catch {
+                    if Task.isCancelled { continue }  // shutting down: the next sweep, here or elsewhere, goes on
                     logger.warning(
                         "could not remove an ended resumable upload's bytes from object storage; a later sweep tries again",
                         metadata: ["error": "\(error)"])
@@ -437,15 +441,16 @@ public struct UploadSessionStore: Sendable {
     /// Removes the oldest expired session, or an ended one whose removal failed or was cut short,
     /// with its data. Every server may run it: a session is held by one of them at a time (`SKIP
     /// LOCKED`, then the claim). One at a time, so that a shutdown waits for at most one session's
-    /// clean-up, however long an unreachable object store makes each of them. A session with an
-    /// append in progress (claimed) waits for it.
+    /// clean-up, and a cancelled sweep (a shutdown) stops waiting on object storage at once: the
+    /// session stays ended for the next sweep. A session with an append in progress (claimed)
+    /// waits for it.
     public func sweepOne() async throws -> SweepStep {
         let (ended, removed) = try await end(
             where: """
                 id IN (SELECT id FROM audio_server.upload_sessions
                     WHERE (expires_at <= now() OR ended_at IS NOT NULL) AND (claim IS NULL OR claimed_until < clock_timestamp())
                     ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-                """)
+                """, finishIfCancelled: false)
         return ended == 0 ? .nothingToDo : removed == 1 ? .removed : .keptForRetry
     }
 
