@@ -196,6 +196,41 @@ import Testing
         #expect(try await ended() == true, "the session stays, ended, for the next sweep")
     }
 
+    /// Nor for an orphan file's removal stuck on it: the sweep stops at once and the key it had
+    /// claimed (its note deleted) is noted again, so the file is not left with nothing naming or
+    /// noting it. (Before, the shutdown waited out the 30 s request timeout.)
+    @Test func aShutdownDoesNotWaitForAnOrphanRemovalStuckOnObjectStorage() async throws {
+        let silent = try SilentListener()
+        defer { silent.close() }
+        let location = try S3Location(bucket: "audio-silent", endpoint: "http://127.0.0.1:\(silent.port)", pathStyle: true)
+        let store = ObjectFileStore(
+            client: ObjectStorageClient(
+                location: location, credentials: ObjectStorageCredentials(accessKeyID: "k", secretAccessKey: "s"),
+                configuration: .init(requestTimeout: .seconds(30), transferTimeout: .seconds(30))))
+        let url = try await TestDatabase.create(label: "orphanstop")
+        let key = FileBackend.newKey(kind: "song", id: 999_999_996, fileExtension: "wav")
+        @Sendable func notedRecently() async throws -> Bool? {
+            try await TestDatabase.withClient(url) { db in
+                try await db.query(
+                    "SELECT noted_at > now() - interval '10 minutes' FROM audio_server.file_intents WHERE key = \(key)", logger: TestDatabase.logger
+                ).collect().first?.decode(Bool.self)
+            }
+        }
+        let bodyEnded = try await TestServer.run(
+            databaseURL: url, uploadSweepInterval: .milliseconds(200), orphanFileAge: .seconds(60), objectStorage: store
+        ) { _, context in
+            try await context.sql { db in try await Self.noteAnHourAgo(key, db) }
+            // The sweep claims the key (its note goes) and waits on the silent endpoint. Up to 30 s on a loaded machine.
+            for _ in 0..<150 where try await notedRecently() != nil { try await Task.sleep(for: .milliseconds(200)) }
+            #expect(try await notedRecently() == nil, "the sweep claimed the key")
+            try await Task.sleep(for: .milliseconds(500))
+            return ContinuousClock.now
+        }
+        let shutdown = ContinuousClock.now - bodyEnded
+        #expect(shutdown < .seconds(10), "the shutdown took \(shutdown)")
+        #expect(try await notedRecently() == true, "the claimed key is noted again for a later sweep")
+    }
+
     /// Notes `key` as if an hour ago: stale for the sweeper at once.
     static func noteAnHourAgo(_ key: String, _ db: PostgresClient) async throws {
         _ = try await db.query(FileIntents.noteQuery(key), logger: TestDatabase.logger)

@@ -94,15 +94,15 @@ public enum FileBackend: Sendable {
 
     /// Removes a committed file after its row no longer names it. Missing files are fine; a
     /// failure (object storage unreachable) is returned for the log and leaves an orphan that
-    /// `storage verify --repair` removes.
+    /// `storage verify --repair` removes. `finishIfCancelled`: see `ObjectFileStore.remove`.
     @discardableResult
-    public func remove(key: String) async -> (any Error)? {
+    public func remove(key: String, finishIfCancelled: Bool = true) async -> (any Error)? {
         switch self {
         case .disk(let store):
             store.remove(key: key)
             return nil
         case .objectStorage(let store):
-            return await store.remove(key: key)
+            return await store.remove(key: key, finishIfCancelled: finishIfCancelled)
         }
     }
 

@@ -123,19 +123,21 @@ public struct ObjectFileStore: Sendable {
     }
 
     /// Deletes an object (after its row no longer names it), even when the calling task is
-    /// cancelled. A failure is returned, not thrown: the row has already moved on, and what is
-    /// left is an orphan for `storage verify --repair`.
+    /// cancelled unless `finishIfCancelled` is false (the orphan sweep, which notes the key again
+    /// and must not hold up a shutdown). A failure is returned, not thrown: the row has already
+    /// moved on, and what is left is an orphan for `storage verify --repair`.
     @discardableResult
-    public func remove(key: String) async -> (any Error)? {
+    public func remove(key: String, finishIfCancelled: Bool = true) async -> (any Error)? {
         let client = self.client
-        return await Task.detached { () -> (any Error)? in
+        @Sendable func delete() async -> (any Error)? {
             do {
                 try await client.deleteObject(key: key)
                 return nil
             } catch {
                 return error
             }
-        }.value
+        }
+        return finishIfCancelled ? await Task.detached { await delete() }.value : await delete()
     }
 }
 
