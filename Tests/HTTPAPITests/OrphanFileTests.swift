@@ -125,23 +125,12 @@ import Testing
     @Test func theOrphanSweepDoesNotWaitForSessionCleanUpsStuckOnObjectStorage() async throws {
         let silent = try SilentListener()
         defer { silent.close() }
-        let location = try S3Location(bucket: "audio-silent", endpoint: "http://127.0.0.1:\(silent.port)", pathStyle: true)
-        let store = ObjectFileStore(
-            client: ObjectStorageClient(
-                location: location, credentials: ObjectStorageCredentials(accessKeyID: "k", secretAccessKey: "s"),
-                configuration: .init(requestTimeout: .seconds(1), transferTimeout: .seconds(1))))
+        let store = try silent.objectStore(timeout: .seconds(1))
         let bodyEnded = try await TestServer.run(uploadSweepInterval: .milliseconds(200), orphanFileAge: .seconds(60), objectStorage: store) {
             _, context in
             let key = FileBackend.newKey(kind: "song", id: 999_999_998, fileExtension: "wav")
             try await context.sql { db in
-                for n in 0..<8 {
-                    let id = "expired-session-\(n)-0000000000"
-                    _ = try await db.query(
-                        """
-                        INSERT INTO audio_server.upload_sessions (id, kind, record_id, upload_length, expires_at, object_key, object_upload_id, object_part_etags)
-                        VALUES (\(id), 'song', 1, 10, now() - interval '1 hour', 'files/song/1/x.wav', 'upload-id', '{}')
-                        """, logger: TestDatabase.logger)
-                }
+                for n in 0..<8 { try await Self.insertExpiredObjectSession("expired-session-\(n)-0000000000", db) }
                 try await Self.noteAnHourAgo(key, db)
             }
             // The sessions alone hold their loop for ~16 s; the orphan sweep needs ~1 s (its own
@@ -164,11 +153,7 @@ import Testing
     @Test func aShutdownDoesNotWaitForASessionCleanUpStuckOnObjectStorage() async throws {
         let silent = try SilentListener()
         defer { silent.close() }
-        let location = try S3Location(bucket: "audio-silent", endpoint: "http://127.0.0.1:\(silent.port)", pathStyle: true)
-        let store = ObjectFileStore(
-            client: ObjectStorageClient(
-                location: location, credentials: ObjectStorageCredentials(accessKeyID: "k", secretAccessKey: "s"),
-                configuration: .init(requestTimeout: .seconds(30), transferTimeout: .seconds(30))))
+        let store = try silent.objectStore(timeout: .seconds(30))
         let url = try await TestDatabase.create(label: "sweepstop")
         let id = "expired-session-stuck-0000000000"
         @Sendable func ended() async throws -> Bool? {
@@ -177,21 +162,8 @@ import Testing
                     .collect().first?.decode(Bool.self)
             }
         }
-        let bodyEnded = try await TestServer.run(databaseURL: url, uploadSweepInterval: .milliseconds(200), objectStorage: store) { _, context in
-            try await context.sql { db in
-                _ = try await db.query(
-                    """
-                    INSERT INTO audio_server.upload_sessions (id, kind, record_id, upload_length, expires_at, object_key, object_upload_id, object_part_etags)
-                    VALUES (\(id), 'song', 1, 10, now() - interval '1 hour', 'files/song/1/x.wav', 'upload-id', '{}')
-                    """, logger: TestDatabase.logger)
-            }
-            // The sweep claims it (ended) and then waits on the silent endpoint. Up to 30 s on a loaded machine.
-            for _ in 0..<150 where try await ended() != true { try await Task.sleep(for: .milliseconds(200)) }
-            #expect(try await ended() == true, "the sweep took the session")
-            try await Task.sleep(for: .milliseconds(500))
-            return ContinuousClock.now
-        }
-        let shutdown = ContinuousClock.now - bodyEnded
+        let shutdown = try await Self.shutdownWhileStuck(
+            url, store, setup: { try await Self.insertExpiredObjectSession(id, $0) }, stuck: { try await ended() == true })
         #expect(shutdown < .seconds(10), "the shutdown took \(shutdown)")
         #expect(try await ended() == true, "the session stays, ended, for the next sweep")
     }
@@ -202,11 +174,7 @@ import Testing
     @Test func aShutdownDoesNotWaitForAnOrphanRemovalStuckOnObjectStorage() async throws {
         let silent = try SilentListener()
         defer { silent.close() }
-        let location = try S3Location(bucket: "audio-silent", endpoint: "http://127.0.0.1:\(silent.port)", pathStyle: true)
-        let store = ObjectFileStore(
-            client: ObjectStorageClient(
-                location: location, credentials: ObjectStorageCredentials(accessKeyID: "k", secretAccessKey: "s"),
-                configuration: .init(requestTimeout: .seconds(30), transferTimeout: .seconds(30))))
+        let store = try silent.objectStore(timeout: .seconds(30))
         let url = try await TestDatabase.create(label: "orphanstop")
         let key = FileBackend.newKey(kind: "song", id: 999_999_996, fileExtension: "wav")
         @Sendable func notedRecently() async throws -> Bool? {
@@ -216,19 +184,39 @@ import Testing
                 ).collect().first?.decode(Bool.self)
             }
         }
+        // Stuck once the sweep has claimed the key (its note is gone).
+        let shutdown = try await Self.shutdownWhileStuck(
+            url, store, setup: { try await Self.noteAnHourAgo(key, $0) }, stuck: { try await notedRecently() == nil })
+        #expect(shutdown < .seconds(10), "the shutdown took \(shutdown)")
+        #expect(try await notedRecently() == true, "the claimed key is noted again for a later sweep")
+    }
+
+    /// Starts a server on `url` whose object storage is `store` (sweeps every 200 ms, orphans after
+    /// 60 s), runs `setup`, waits until `stuck` says a sweep is waiting on the object store (up to
+    /// 30 s on a loaded machine), then stops the server: returns how long the stop took.
+    static func shutdownWhileStuck(
+        _ url: DatabaseURL, _ store: ObjectFileStore, setup: @escaping @Sendable (PostgresClient) async throws -> Void,
+        stuck: @escaping @Sendable () async throws -> Bool
+    ) async throws -> Duration {
         let bodyEnded = try await TestServer.run(
             databaseURL: url, uploadSweepInterval: .milliseconds(200), orphanFileAge: .seconds(60), objectStorage: store
         ) { _, context in
-            try await context.sql { db in try await Self.noteAnHourAgo(key, db) }
-            // The sweep claims the key (its note goes) and waits on the silent endpoint. Up to 30 s on a loaded machine.
-            for _ in 0..<150 where try await notedRecently() != nil { try await Task.sleep(for: .milliseconds(200)) }
-            #expect(try await notedRecently() == nil, "the sweep claimed the key")
+            try await context.sql { db in try await setup(db) }
+            for _ in 0..<150 where try await !stuck() { try await Task.sleep(for: .milliseconds(200)) }
+            #expect(try await stuck(), "a sweep is waiting on the object store")
             try await Task.sleep(for: .milliseconds(500))
             return ContinuousClock.now
         }
-        let shutdown = ContinuousClock.now - bodyEnded
-        #expect(shutdown < .seconds(10), "the shutdown took \(shutdown)")
-        #expect(try await notedRecently() == true, "the claimed key is noted again for a later sweep")
+        return ContinuousClock.now - bodyEnded
+    }
+
+    /// A session in object storage that expired an hour ago (its upload id names nothing).
+    static func insertExpiredObjectSession(_ id: String, _ db: PostgresClient) async throws {
+        _ = try await db.query(
+            """
+            INSERT INTO audio_server.upload_sessions (id, kind, record_id, upload_length, expires_at, object_key, object_upload_id, object_part_etags)
+            VALUES (\(id), 'song', 1, 10, now() - interval '1 hour', 'files/song/1/x.wav', 'upload-id', '{}')
+            """, logger: TestDatabase.logger)
     }
 
     /// Notes `key` as if an hour ago: stale for the sweeper at once.
@@ -284,4 +272,13 @@ final class SilentListener: Sendable {
     }
 
     func close() { _ = Glibc.close(fd) }
+
+    /// An object store whose endpoint is this listener: every request waits out `timeout`.
+    func objectStore(timeout: TimeAmount) throws -> ObjectFileStore {
+        let location = try S3Location(bucket: "audio-silent", endpoint: "http://127.0.0.1:\(port)", pathStyle: true)
+        return ObjectFileStore(
+            client: ObjectStorageClient(
+                location: location, credentials: ObjectStorageCredentials(accessKeyID: "k", secretAccessKey: "s"),
+                configuration: .init(requestTimeout: timeout, transferTimeout: timeout)))
+    }
 }

@@ -17,13 +17,19 @@ import Testing
         FileManager.default.temporaryDirectory.appendingPathComponent("sessions-\(UUID().uuidString)").path
     }
 
-    @Test func oneClaimAtATimeAtTheAcknowledgedOffset() async throws {
+    /// A fresh database with the server's tables, and a store on a fresh folder.
+    static func withStore(_ body: @Sendable (UploadSessionStore, PostgresClient) async throws -> Void) async throws {
         let root = Self.root()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let url = try await TestDatabase.create(label: "sessions")
         try await TestDatabase.withClient(url) { client in
             try await AccessTables.ensure(on: client, logger: TestDatabase.logger)
-            let store = Self.store(client, root: root)
+            try await body(Self.store(client, root: root), client)
+        }
+    }
+
+    @Test func oneClaimAtATimeAtTheAcknowledgedOffset() async throws {
+        try await Self.withStore { store, client in
             let session = try await store.create(
                 kind: "song", recordID: 1, length: 100, metadata: nil, originalName: nil, expiresIn: .seconds(60), keyID: nil)
             #expect(session.offset == 0 && !session.expired && FileManager.default.fileExists(atPath: store.dataPath(session.id)))
@@ -71,12 +77,7 @@ import Testing
     /// row. A server that died in between leaves an ended row held for `removalRetry`; a later
     /// sweep removes it and its file. An expired session with an append in progress waits for it.
     @Test func endedSessionsAreFinishedBySweepsAndAppendsAreWaitedFor() async throws {
-        let root = Self.root()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let url = try await TestDatabase.create(label: "sessions")
-        try await TestDatabase.withClient(url) { client in
-            try await AccessTables.ensure(on: client, logger: TestDatabase.logger)
-            let store = Self.store(client, root: root)
+        try await Self.withStore { store, client in
             @Sendable func sql(_ query: PostgresQuery) async throws {
                 _ = try await client.query(query, logger: TestDatabase.logger)
             }
@@ -152,13 +153,9 @@ import Testing
     }
 
     @Test func verifyReportsAbandonedSessionsOnly() async throws {
-        let root = Self.root()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let url = try await TestDatabase.create(label: "sessions")
-        try await TestDatabase.withClient(url) { client in
+        try await Self.withStore { store, client in
+            let root = store.files.root
             let verifier = StorageVerifier(records: RecordStore(client: client, logger: TestDatabase.logger), files: FileStore(root: root))
-            try await AccessTables.ensure(on: client, logger: TestDatabase.logger)
-            let store = Self.store(client, root: root)
             let live = try await store.create(
                 kind: "song", recordID: 1, length: 100, metadata: nil, originalName: nil, expiresIn: .seconds(600), keyID: nil)
             let old = try await store.create(
