@@ -174,10 +174,16 @@ struct UploadSweeperService: Service {
         if abandoned > 0 { logger.notice("removed abandoned unfinished uploads", metadata: ["count": "\(abandoned)"]) }
         do {
             // One at a time, so that a shutdown is not held up by more than one clean-up. A
-            // session kept for a retry ends the round: object storage is failing, the next round
-            // tries again.
+            // session kept for a retry is not taken again for `removalRetry`, so the round goes on
+            // to the others (on disk ones among them) and ends when none is left to try.
             var removed = 0
-            while !Task.isCancelled, try await store.sweepOne() == .removed { removed += 1 }
+            loop: while !Task.isCancelled {
+                switch try await store.sweepOne() {
+                case .nothingToDo: break loop
+                case .removed: removed += 1
+                case .keptForRetry: continue
+                }
+            }
             if removed > 0 { logger.info("removed expired resumable uploads", metadata: ["count": "\(removed)"]) }
         } catch {
             logger.debug("resumable upload sweep failed", metadata: ["error": "\(String(reflecting: error))"])

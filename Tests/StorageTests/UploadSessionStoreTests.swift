@@ -119,6 +119,52 @@ import Testing
         }
     }
 
+    /// A server leaves sessions whose bytes are in object storage to servers that have it, and a
+    /// session it cannot remove (object storage down) is kept for a retry without holding up the
+    /// others: the sweep goes on past it.
+    @Test func theSweepGoesPastSessionsItCannotRemove() async throws {
+        try await Self.withStore { onDisk, client in
+            let inBucket = "expired-in-the-bucket-000000000"
+            _ = try await client.query(
+                """
+                INSERT INTO audio_server.upload_sessions (id, kind, record_id, upload_length, expires_at, object_key, object_upload_id, object_part_etags)
+                VALUES (\(inBucket), 'song', 1, 10, now() - interval '2 hours', 'files/song/1/x.wav', 'upload-id', '{}')
+                """, logger: TestDatabase.logger)
+            @Sendable func expireOne() async throws -> UploadSession {
+                let session = try await onDisk.create(
+                    kind: "song", recordID: 2, length: 100, metadata: nil, originalName: nil, expiresIn: .seconds(600), keyID: nil)
+                _ = try await client.query(
+                    "UPDATE audio_server.upload_sessions SET expires_at = now() - interval '1 hour' WHERE id = \(session.id)",
+                    logger: TestDatabase.logger)
+                return session
+            }
+            @Sendable func ended() async throws -> Bool? {
+                try await client.query(
+                    "SELECT ended_at IS NOT NULL FROM audio_server.upload_sessions WHERE id = \(inBucket)", logger: TestDatabase.logger
+                ).collect().first?.decode(Bool.self)
+            }
+            // A server without object storage: the older session is not its to remove.
+            _ = try await expireOne()
+            #expect(try await onDisk.sweepOne() == .removed)
+            #expect(try await onDisk.sweepOne() == .nothingToDo)
+            #expect(try await ended() == false)
+            // A server whose object storage is down: tries it, keeps it, and goes on to the next.
+            let location = try S3Location(bucket: "audio-down", endpoint: "http://127.0.0.1:1", pathStyle: true)
+            let down = UploadSessionStore(
+                client: client, logger: TestDatabase.logger, files: onDisk.files,
+                objects: ObjectFileStore(
+                    client: ObjectStorageClient(
+                        location: location, credentials: ObjectStorageCredentials(accessKeyID: "k", secretAccessKey: "s"),
+                        configuration: .init(requestTimeout: .seconds(5), transferTimeout: .seconds(5)))))
+            let next = try await expireOne()
+            #expect(try await down.sweepOne() == .keptForRetry)
+            #expect(try await down.sweepOne() == .removed)
+            #expect(try await down.sweepOne() == .nothingToDo, "the kept one waits for its retry time")
+            #expect(try await ended() == true)
+            #expect(!FileManager.default.fileExists(atPath: onDisk.dataPath(next.id)))
+        }
+    }
+
     /// A table made by the tus-only version (length required) takes sessions of unknown length
     /// after the next ensure; ensuring twice changes nothing.
     @Test func anEarlierTableLearnsOptionalLengths() async throws {

@@ -398,7 +398,7 @@ public struct UploadSessionStore: Sendable {
                     continue
                 }
             } else {
-                continue  // in object storage, but this server has none configured: left for one that has
+                continue  // in object storage, and this server has none: left for a server that has (`sweepOne`)
             }
             removed.append(id)
         }
@@ -445,12 +445,14 @@ public struct UploadSessionStore: Sendable {
     /// session stays ended for the next sweep. A session with an append in progress (claimed)
     /// waits for it.
     public func sweepOne() async throws -> SweepStep {
+        // A session whose bytes are in object storage is left to servers that have it ($3).
         let (ended, removed) = try await end(
             where: """
                 id IN (SELECT id FROM audio_server.upload_sessions
                     WHERE (expires_at <= now() OR ended_at IS NOT NULL) AND (claim IS NULL OR claimed_until < clock_timestamp())
+                      AND (object_part_etags IS NULL OR $3)
                     ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-                """, finishIfCancelled: false)
+                """, [objects != nil], finishIfCancelled: false)
         return ended == 0 ? .nothingToDo : removed == 1 ? .removed : .keptForRetry
     }
 
