@@ -247,6 +247,13 @@ struct ResumableObjectStorageTests {
                     }
                 }
                 #expect(try await ended() == true, "the row stays, ended, until its bytes are gone")
+                // Expired too: a server of an earlier version (no `ended_at`) must not take it for live.
+                let expired = try await contextA.sql { db in
+                    try await db.query(
+                        "SELECT expires_at <= now() FROM audio_server.upload_sessions WHERE id = \(token)", logger: TestDatabase.logger
+                    ).collect().first?.decode(Bool.self)
+                }
+                #expect(expired == true)
                 // A's sweeps (every 200 ms) leave it alone until the retry time (a minute) has passed.
                 try await Task.sleep(for: .seconds(1))
                 #expect(try await ended() == true)

@@ -364,7 +364,9 @@ public struct UploadSessionStore: Sendable {
     /// claimed by this call for `removalRetry`, removes their bytes, then deletes the rows whose
     /// bytes are gone. A row whose bytes could not be removed (object storage down) stays, ended,
     /// and a later sweep tries again; so does one whose server died in between. Clients see an
-    /// ended session as gone at once; a claim it held (an append in progress) is lost.
+    /// ended session as gone at once; a claim it held (an append in progress) is lost. Its expiry
+    /// is brought forward too, so that a server of an earlier version (during a rolling upgrade),
+    /// which knows nothing of `ended_at`, takes it for expired rather than live.
     /// `finishIfCancelled`: see `ObjectUploadStaging.discard`.
     private func end(
         where condition: String, _ values: [any PostgresNonThrowingEncodable & Sendable] = [], finishIfCancelled: Bool = true
@@ -378,7 +380,8 @@ public struct UploadSessionStore: Sendable {
             PostgresQuery(
                 unsafeSQL: """
                     UPDATE audio_server.upload_sessions
-                    SET ended_at = coalesce(ended_at, now()), claim = $1, claimed_until = clock_timestamp() + make_interval(secs => $2)
+                    SET ended_at = coalesce(ended_at, now()), expires_at = least(expires_at, now()),
+                        claim = $1, claimed_until = clock_timestamp() + make_interval(secs => $2)
                     WHERE \(condition) RETURNING \(Self.endedColumns)
                     """, binds: binds), client: client, logger: logger)
         var removed: [String] = []
