@@ -352,7 +352,7 @@ extension AudioAPI {
                 if released != nil {
                     await objectAppend?.removeReplacedTail(now: object)
                 } else {
-                    await objectAppend?.removeUnrecordedTail(object)
+                    await objectAppend?.removeUnrecorded(object)
                 }
             }
             return released
@@ -458,6 +458,7 @@ extension AudioAPI {
             if let object = try await persisted(final: true) {
                 // Every byte is in the bucket: recorded before the completion, which may then be retried.
                 guard let advanced = try await store.advance(session.id, token: token, offset: offset, length: offset, object: object) else {
+                    await objectAppend?.removeUnrecorded(object)
                     throw Self.noSession()
                 }
                 await objectAppend?.removeReplacedTail(now: object)

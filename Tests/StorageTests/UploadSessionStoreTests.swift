@@ -165,6 +165,42 @@ import Testing
         }
     }
 
+    /// An append that began the session's multipart upload (its first 5 MiB) while the session
+    /// was terminated cannot record it: the row is ended, the release finds no claim. Nobody
+    /// else knows that upload's id, so the append aborts it rather than leave it open (and billed)
+    /// in the bucket. Against the real SeaweedFS of `scripts/with-test-s3.sh`.
+    @Test(.enabled(if: TestObjectStorage.configured, "TEST_S3_URL not set: run through scripts/with-test-s3.sh"))
+    func anAppendCutOffByATerminationAbortsTheUploadItBegan() async throws {
+        let objects = try TestObjectStorage.store()
+        try await Self.withStore { onDisk, client in
+            let store = UploadSessionStore(client: client, logger: TestDatabase.logger, files: onDisk.files, objects: objects)
+            let session = try await store.create(
+                kind: "song", recordID: 1, length: 20_000_000, metadata: nil, originalName: nil, expiresIn: .seconds(600), keyID: nil)
+            guard case .claimed(let claimed, let token) = try await store.claim(session.id, offset: 0), let state = claimed.object,
+                let staging = store.staging
+            else {
+                Issue.record("no claim on a session in object storage")
+                return
+            }
+            let append = try await ObjectAppend(staging: staging, session: claimed, state: state)
+            defer { append.discard() }
+            let bytes = Data(repeating: 7, count: 6_000_000)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: append.path))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: bytes)
+            try handle.close()
+            let stored = try await append.persist(session: claimed, appended: Int64(bytes.count), final: false)
+            let key = try #require(stored.key)
+            #expect(stored.uploadID != nil && stored.parts.count == 1)
+            // The termination comes first: its row named no multipart upload yet.
+            #expect(try await store.delete(session.id))
+            #expect(try await objects.client.listMultipartUploads().map(\.key) == [key], "the append's upload is still open")
+            #expect(try await store.release(session.id, token: token, offset: Int64(bytes.count), object: stored) == nil)
+            await append.removeUnrecorded(stored)
+            #expect(try await objects.client.listMultipartUploads().isEmpty, "the upload nobody could record was aborted")
+        }
+    }
+
     /// A table made by the tus-only version (length required) takes sessions of unknown length
     /// after the next ensure; ensuring twice changes nothing.
     @Test func anEarlierTableLearnsOptionalLengths() async throws {

@@ -138,28 +138,37 @@ public struct ObjectUploadStaging: Sendable {
             let read: @Sendable (Int64, UnsafeMutableRawBufferPointer) throws -> Int = { try source.read(at: $0, into: $1) }
             var next = state
             var offset: Int64 = 0
-            for length in split.parts {
-                guard next.parts.count < 10_000 else { throw FileStoreError.io("an upload in object storage has at most 10,000 parts") }
-                if next.key == nil {
-                    // The first part starts at the file's first byte: its format names the key.
-                    let prefix = try await NIOThreadPool.singleton.runIfActive { try source.read(at: 0, count: Int(min(source.size, 64 << 10))) }
-                    let format = AudioFormat.sniff(prefix)
-                    let key = FileBackend.newKey(kind: session.kind, id: session.recordID, fileExtension: format?.fileExtension ?? "bin")
-                    next.uploadID = try await client.createMultipartUpload(key: key, contentType: format?.contentType)
-                    next.key = key
+            // A multipart upload this call begins is named nowhere until its state is recorded: on
+            // a failure here it is aborted, not left open (and billed) in the bucket.
+            var began: (key: String, uploadID: String)?
+            do {
+                for length in split.parts {
+                    guard next.parts.count < 10_000 else { throw FileStoreError.io("an upload in object storage has at most 10,000 parts") }
+                    if next.key == nil {
+                        // The first part starts at the file's first byte: its format names the key.
+                        let prefix = try await NIOThreadPool.singleton.runIfActive { try source.read(at: 0, count: Int(min(source.size, 64 << 10))) }
+                        let format = AudioFormat.sniff(prefix)
+                        let key = FileBackend.newKey(kind: session.kind, id: session.recordID, fileExtension: format?.fileExtension ?? "bin")
+                        next.uploadID = try await client.createMultipartUpload(key: key, contentType: format?.contentType)
+                        next.key = key
+                        began = (key, next.uploadID!)
+                    }
+                    guard let key = next.key, let uploadID = next.uploadID else { throw FileStoreError.io("the upload was already completed") }
+                    let etag = try await client.uploadPart(
+                        key: key, uploadID: uploadID, partNumber: next.parts.count + 1,
+                        body: FileChunks(read: read, offset: offset, length: length), length: length)
+                    next.parts.append(.init(etag: etag, size: length))
+                    offset += length
                 }
-                guard let key = next.key, let uploadID = next.uploadID else { throw FileStoreError.io("the upload was already completed") }
-                let etag = try await client.uploadPart(
-                    key: key, uploadID: uploadID, partNumber: next.parts.count + 1,
-                    body: FileChunks(read: read, offset: offset, length: length), length: length)
-                next.parts.append(.init(etag: etag, size: length))
-                offset += length
-            }
-            next.tailKey = nil
-            if split.tail > 0 {
-                let tailKey = Self.tailPrefix(session.id) + UUID().uuidString.lowercased() + ".tail"
-                try await client.putObject(key: tailKey, body: FileChunks(read: read, offset: offset, length: split.tail), length: split.tail)
-                next.tailKey = tailKey
+                next.tailKey = nil
+                if split.tail > 0 {
+                    let tailKey = Self.tailPrefix(session.id) + UUID().uuidString.lowercased() + ".tail"
+                    try await client.putObject(key: tailKey, body: FileChunks(read: read, offset: offset, length: split.tail), length: split.tail)
+                    next.tailKey = tailKey
+                }
+            } catch {
+                if let began { try? await client.abortMultipartUpload(key: began.key, uploadID: began.uploadID) }
+                throw error
             }
             return next
         }.value
@@ -270,10 +279,13 @@ public struct ObjectAppend: Sendable {
     }
 
     /// When the row could not name `stored` (the session ended, or another append took it over):
-    /// the tail this append wrote is nobody's. (Its parts are overwritten by the next append's or
-    /// left out of the completion, which frees them.)
-    public func removeUnrecordedTail(_ stored: ObjectUploadState) async {
+    /// what this append put in the bucket is nobody's: the tail it wrote, and the multipart upload
+    /// it began when the row named none (aborted; nobody else knows its id). Parts it added to the
+    /// row's multipart upload are overwritten by the next append's or left out of the completion,
+    /// which frees them, or go with it when the session's end aborts it.
+    public func removeUnrecorded(_ stored: ObjectUploadState) async {
         if let new = stored.tailKey, new != state.tailKey { await staging.removeTail(new) }
+        if state.uploadID == nil, let key = stored.key, let began = stored.uploadID { await staging.store.abort(key: key, uploadID: began) }
     }
 
     /// Deletes the local file (the bucket has what was kept).
