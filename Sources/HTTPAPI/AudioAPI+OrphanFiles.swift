@@ -22,7 +22,7 @@ extension AudioAPI {
             do {
                 if try await isNamed(key, recordID: owner.id) { continue }
                 // Not waited for at a shutdown: the key is noted again for a later sweep.
-                if let error = await backend.remove(key: key, finishIfCancelled: false) {
+                if let error = await backend.removeOrphan(key: key) {
                     if !Task.isCancelled {
                         records.logger.warning(
                             "could not remove a file a crash left without a record", metadata: ["key": "\(key)", "error": "\(error)"])

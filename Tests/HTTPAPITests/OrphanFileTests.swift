@@ -77,6 +77,31 @@ import Testing
         }
     }
 
+    /// A plain upload of a large file killed mid-way leaves its key noted and a multipart upload
+    /// open under it (billed, and never listed as an object). The sweeper aborts that upload when it
+    /// removes the orphan. Against the real SeaweedFS of `scripts/with-test-s3.sh`.
+    @Test(.enabled(if: TestObjectStorage.configured, "TEST_S3_URL not set: run through scripts/with-test-s3.sh"))
+    func aMultipartUploadACrashLeftOpenIsAborted() async throws {
+        try await TestServer.run(uploadSweepInterval: .milliseconds(200), orphanFileAge: .seconds(60), backend: .s3) { _, context in
+            let objects = try #require(context.objects)
+            let key = FileBackend.newKey(kind: "song", id: 999_999_995, fileExtension: "wav")
+            // Another upload under a key that starts the same way, and is not noted: left alone.
+            let sibling = key + ".other"
+            _ = try await objects.client.createMultipartUpload(key: key, contentType: "audio/wav")
+            _ = try await objects.client.createMultipartUpload(key: sibling, contentType: "audio/wav")
+            try await context.sql { db in try await Self.noteAnHourAgo(key, db) }
+            var open = try await context.openMultipartUploads()
+            // Up to 30 s on a loaded machine.
+            for _ in 0..<150 where open.contains(key) {
+                try await Task.sleep(for: .milliseconds(200))
+                open = try await context.openMultipartUploads()
+            }
+            #expect(open == [sibling], "the orphan's open upload was aborted, the other kept: \(open)")
+            for _ in 0..<50 where try await !Self.noted(context).isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(try await Self.noted(context).isEmpty, "the key was dealt with")
+        }
+    }
+
     /// A stale key whose file cannot be removed (object storage down) is noted again after the
     /// sweeper claimed it, for a later sweep to try: its claim deleted the note, and without the
     /// new note the file would be left for good. The note is set an hour back; a fresh `noted_at`

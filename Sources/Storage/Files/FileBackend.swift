@@ -94,15 +94,27 @@ public enum FileBackend: Sendable {
 
     /// Removes a committed file after its row no longer names it. Missing files are fine; a
     /// failure (object storage unreachable) is returned for the log and leaves an orphan that
-    /// `storage verify --repair` removes. `finishIfCancelled`: see `ObjectFileStore.remove`.
+    /// `storage verify --repair` removes.
     @discardableResult
-    public func remove(key: String, finishIfCancelled: Bool = true) async -> (any Error)? {
+    public func remove(key: String) async -> (any Error)? {
         switch self {
         case .disk(let store):
             store.remove(key: key)
             return nil
         case .objectStorage(let store):
-            return await store.remove(key: key, finishIfCancelled: finishIfCancelled)
+            return await store.remove(key: key)
+        }
+    }
+
+    /// Removes a file a crash left without a row (`ObjectFileStore.removeOrphan`: with object
+    /// storage, also a multipart upload left open under its key). Follows the caller's cancellation.
+    public func removeOrphan(key: String) async -> (any Error)? {
+        switch self {
+        case .disk(let store):
+            store.remove(key: key)
+            return nil
+        case .objectStorage(let store):
+            return await store.removeOrphan(key: key)
         }
     }
 

@@ -115,6 +115,26 @@ public struct ObjectFileStore: Sendable {
         client.presignedGetURL(key: key, expiresIn: seconds, contentType: contentType, contentDisposition: contentDisposition)
     }
 
+    /// Removes a file a crash left without a row (the orphan sweep): the object, and any multipart
+    /// upload still open under its key (a plain upload of a large file killed before it completed
+    /// or aborted it; open parts are billed and never listed as objects). Not run apart from the
+    /// calling task: the sweep notes the key again when this fails or is cut short.
+    public func removeOrphan(key: String) async -> (any Error)? {
+        do {
+            for upload in try await client.listMultipartUploads(prefix: key) where upload.key == key {
+                do {
+                    try await client.abortMultipartUpload(key: key, uploadID: upload.uploadID)
+                } catch ObjectStorageError.noSuchUpload {
+                    // Aborted meanwhile (another server's sweep, `storage verify --repair`).
+                }
+            }
+            try await client.deleteObject(key: key)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     /// Aborts a multipart upload, even when the calling task is cancelled (a client that hung up
     /// must not leave parts behind); failures are ignored (`storage verify` lists what remains).
     func abort(key: String, uploadID: String) async {
@@ -123,21 +143,19 @@ public struct ObjectFileStore: Sendable {
     }
 
     /// Deletes an object (after its row no longer names it), even when the calling task is
-    /// cancelled unless `finishIfCancelled` is false (the orphan sweep, which notes the key again
-    /// and must not hold up a shutdown). A failure is returned, not thrown: the row has already
-    /// moved on, and what is left is an orphan for `storage verify --repair`.
+    /// cancelled. A failure is returned, not thrown: the row has already moved on, and what is
+    /// left is an orphan for `storage verify --repair`.
     @discardableResult
-    public func remove(key: String, finishIfCancelled: Bool = true) async -> (any Error)? {
+    public func remove(key: String) async -> (any Error)? {
         let client = self.client
-        @Sendable func delete() async -> (any Error)? {
+        return await Task.detached { () -> (any Error)? in
             do {
                 try await client.deleteObject(key: key)
                 return nil
             } catch {
                 return error
             }
-        }
-        return finishIfCancelled ? await Task.detached { await delete() }.value : await delete()
+        }.value
     }
 }
 
