@@ -109,13 +109,8 @@ public enum FileBackend: Sendable {
     /// Removes a file a crash left without a row (`ObjectFileStore.removeOrphan`: with object
     /// storage, also a multipart upload left open under its key). Follows the caller's cancellation.
     public func removeOrphan(key: String) async -> (any Error)? {
-        switch self {
-        case .disk(let store):
-            store.remove(key: key)
-            return nil
-        case .objectStorage(let store):
-            return await store.removeOrphan(key: key)
-        }
+        guard case .objectStorage(let store) = self else { return await remove(key: key) }
+        return await store.removeOrphan(key: key)
     }
 
     /// Why the store cannot be used right now, or nil (`/healthz`). The disk is not probed.
