@@ -352,10 +352,14 @@ extension AudioAPI {
                 if released != nil {
                     await objectAppend?.removeReplacedTail(now: object)
                 } else {
-                    await objectAppend?.removeUnrecorded(object)
+                    await objectAppend?.removeUnrecordedTail(object)
                 }
             }
             return released
+        }
+        /// Records a multipart upload this append begins, while it holds the claim.
+        @Sendable func recordBegun(key: String, uploadID: String) async throws {
+            guard try await store.recordBegunUpload(session.id, token: token, key: key, uploadID: uploadID) else { throw ClaimLost() }
         }
         /// Stores the received bytes in the bucket (nil on disk: they are fsynced already). On
         /// failure nothing is acknowledged: the claim ends at the old offset.
@@ -364,7 +368,7 @@ extension AudioAPI {
             do {
                 // A claim lost (stalled past its lease) must not write: another append owns the session.
                 if lost.isSet { throw ClaimLost() }
-                return try await objectAppend.persist(session: session, appended: sink.size, final: final)
+                return try await objectAppend.persist(session: session, appended: sink.size, final: final, recordBegun: recordBegun)
             } catch ObjectStorageError.noSuchUpload {
                 _ = try? await store.delete(session.id)
                 throw Self.bytesGone()
@@ -395,7 +399,7 @@ extension AudioAPI {
             {
                 // A cut connection: what arrived is durable (fsynced, or stored in the bucket), so it counts.
                 if let objectAppend, !lost.isSet {
-                    if let moved = try? await objectAppend.persist(session: session, appended: sink.size, final: false) {
+                    if let moved = try? await objectAppend.persist(session: session, appended: sink.size, final: false, recordBegun: recordBegun) {
                         kept += sink.size
                         object = moved
                     }
@@ -458,7 +462,6 @@ extension AudioAPI {
             if let object = try await persisted(final: true) {
                 // Every byte is in the bucket: recorded before the completion, which may then be retried.
                 guard let advanced = try await store.advance(session.id, token: token, offset: offset, length: offset, object: object) else {
-                    await objectAppend?.removeUnrecorded(object)
                     throw Self.noSession()
                 }
                 await objectAppend?.removeReplacedTail(now: object)

@@ -165,38 +165,56 @@ import Testing
         }
     }
 
-    /// An append that began the session's multipart upload (its first 5 MiB) while the session
-    /// was terminated cannot record it: the row is ended, the release finds no claim. Nobody
-    /// else knows that upload's id, so the append aborts it rather than leave it open (and billed)
-    /// in the bucket. Against the real SeaweedFS of `scripts/with-test-s3.sh`.
+    /// The multipart upload an append begins (its first 5 MiB) is recorded in the row before its
+    /// first part is sent: a server killed during that append leaves it named there, and the
+    /// session's end (here the sweep, once it expired) aborts it. An append whose session was
+    /// terminated before it began one cannot record it, and aborts it. Against the real SeaweedFS
+    /// of `scripts/with-test-s3.sh`; before, both were left open (and billed) in the bucket.
     @Test(.enabled(if: TestObjectStorage.configured, "TEST_S3_URL not set: run through scripts/with-test-s3.sh"))
-    func anAppendCutOffByATerminationAbortsTheUploadItBegan() async throws {
+    func aMultipartUploadAnAppendBeginsIsNeverLeftUnrecorded() async throws {
         let objects = try TestObjectStorage.store()
         try await Self.withStore { onDisk, client in
             let store = UploadSessionStore(client: client, logger: TestDatabase.logger, files: onDisk.files, objects: objects)
-            let session = try await store.create(
-                kind: "song", recordID: 1, length: 20_000_000, metadata: nil, originalName: nil, expiresIn: .seconds(600), keyID: nil)
-            guard case .claimed(let claimed, let token) = try await store.claim(session.id, offset: 0), let state = claimed.object,
-                let staging = store.staging
-            else {
-                Issue.record("no claim on a session in object storage")
-                return
+            struct Lost: Error {}
+            /// A claimed session and an append of 6,000,000 bytes (a part) ready to be stored.
+            @Sendable func append() async throws -> (UploadSession, UUID, ObjectAppend) {
+                let session = try await store.create(
+                    kind: "song", recordID: 1, length: 20_000_000, metadata: nil, originalName: nil, expiresIn: .seconds(600), keyID: nil)
+                guard case .claimed(let claimed, let token) = try await store.claim(session.id, offset: 0), let state = claimed.object,
+                    let staging = store.staging
+                else { throw Lost() }
+                let append = try await ObjectAppend(staging: staging, session: claimed, state: state)
+                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: append.path))
+                try handle.seekToEnd()
+                try handle.write(contentsOf: Data(repeating: 7, count: 6_000_000))
+                try handle.close()
+                return (claimed, token, append)
             }
-            let append = try await ObjectAppend(staging: staging, session: claimed, state: state)
-            defer { append.discard() }
-            let bytes = Data(repeating: 7, count: 6_000_000)
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: append.path))
-            try handle.seekToEnd()
-            try handle.write(contentsOf: bytes)
-            try handle.close()
-            let stored = try await append.persist(session: claimed, appended: Int64(bytes.count), final: false)
-            let key = try #require(stored.key)
-            #expect(stored.uploadID != nil && stored.parts.count == 1)
-            // The termination comes first: its row named no multipart upload yet.
-            #expect(try await store.delete(session.id))
-            #expect(try await objects.client.listMultipartUploads().map(\.key) == [key], "the append's upload is still open")
-            #expect(try await store.release(session.id, token: token, offset: Int64(bytes.count), object: stored) == nil)
-            await append.removeUnrecorded(stored)
+            @Sendable func persist(_ session: UploadSession, _ token: UUID, _ append: ObjectAppend) async throws -> ObjectUploadState {
+                try await append.persist(session: session, appended: 6_000_000, final: false) { key, uploadID in
+                    guard try await store.recordBegunUpload(session.id, token: token, key: key, uploadID: uploadID) else { throw Lost() }
+                }
+            }
+
+            // Killed after the part was sent, before the offset was stored.
+            let (killed, token, first) = try await append()
+            defer { first.discard() }
+            let stored = try await persist(killed, token, first)
+            #expect(try await objects.client.listMultipartUploads().map(\.uploadID) == [try #require(stored.uploadID)])
+            #expect(try await store.session(killed.id)?.object?.uploadID == stored.uploadID, "the row names the upload")
+            _ = try await client.query(
+                """
+                UPDATE audio_server.upload_sessions SET expires_at = now() - interval '1 second',
+                    claimed_until = clock_timestamp() - interval '1 second' WHERE id = \(killed.id)
+                """, logger: TestDatabase.logger)
+            #expect(try await store.sweepOne() == .removed)
+            #expect(try await objects.client.listMultipartUploads().isEmpty, "the session's end aborted it")
+
+            // Terminated while the append ran, before it began the upload.
+            let (cut, cutToken, second) = try await append()
+            defer { second.discard() }
+            #expect(try await store.delete(cut.id))
+            await #expect(throws: Lost.self) { try await persist(cut, cutToken, second) }
             #expect(try await objects.client.listMultipartUploads().isEmpty, "the upload nobody could record was aborted")
         }
     }

@@ -127,8 +127,14 @@ public struct ObjectUploadStaging: Sendable {
     /// `beginAppend`) after `state`'s parts: whole parts and, unless `final`, a new tail. Returns
     /// the state to record with the new offset. Runs detached: a client that hung up does not
     /// cancel it (what arrived is kept).
+    ///
+    /// A multipart upload it begins is recorded in the session's row (`recordBegun`) before its
+    /// first part is sent, so that a server killed during the append leaves it named there, for
+    /// the session's end to abort. When that record fails (the session ended, or another append
+    /// took it over), nobody else knows the upload: it is aborted here.
     public func persist(
-        _ state: ObjectUploadState, session: UploadSession, path: String, size: Int64, final: Bool
+        _ state: ObjectUploadState, session: UploadSession, path: String, size: Int64, final: Bool,
+        recordBegun: @escaping @Sendable (_ key: String, _ uploadID: String) async throws -> Void
     ) async throws -> ObjectUploadState {
         let split = Self.split(pending: size, final: final, partSize: store.partSize)
         let client = store.client
@@ -138,8 +144,8 @@ public struct ObjectUploadStaging: Sendable {
             let read: @Sendable (Int64, UnsafeMutableRawBufferPointer) throws -> Int = { try source.read(at: $0, into: $1) }
             var next = state
             var offset: Int64 = 0
-            // A multipart upload this call begins is named nowhere until its state is recorded: on
-            // a failure here it is aborted, not left open (and billed) in the bucket.
+            // A multipart upload begun and not yet recorded: aborted on a failure, not left open
+            // (and billed) in the bucket.
             var began: (key: String, uploadID: String)?
             do {
                 for length in split.parts {
@@ -149,9 +155,12 @@ public struct ObjectUploadStaging: Sendable {
                         let prefix = try await NIOThreadPool.singleton.runIfActive { try source.read(at: 0, count: Int(min(source.size, 64 << 10))) }
                         let format = AudioFormat.sniff(prefix)
                         let key = FileBackend.newKey(kind: session.kind, id: session.recordID, fileExtension: format?.fileExtension ?? "bin")
-                        next.uploadID = try await client.createMultipartUpload(key: key, contentType: format?.contentType)
+                        let uploadID = try await client.createMultipartUpload(key: key, contentType: format?.contentType)
+                        began = (key, uploadID)
+                        try await recordBegun(key, uploadID)
+                        began = nil
                         next.key = key
-                        began = (key, next.uploadID!)
+                        next.uploadID = uploadID
                     }
                     guard let key = next.key, let uploadID = next.uploadID else { throw FileStoreError.io("the upload was already completed") }
                     let etag = try await client.uploadPart(
@@ -269,8 +278,12 @@ public struct ObjectAppend: Sendable {
 
     /// Stores the tail and the `appended` bytes received after it in the bucket (whole parts, and
     /// a new tail unless `final`); returns where the session's bytes are now.
-    public func persist(session: UploadSession, appended: Int64, final: Bool) async throws -> ObjectUploadState {
-        try await staging.persist(state, session: session, path: path, size: tail + appended, final: final)
+    /// `recordBegun`: see `ObjectUploadStaging.persist`.
+    public func persist(
+        session: UploadSession, appended: Int64, final: Bool,
+        recordBegun: @escaping @Sendable (_ key: String, _ uploadID: String) async throws -> Void
+    ) async throws -> ObjectUploadState {
+        try await staging.persist(state, session: session, path: path, size: tail + appended, final: final, recordBegun: recordBegun)
     }
 
     /// Once the row names `now`: the tail it replaced is deleted.
@@ -279,13 +292,11 @@ public struct ObjectAppend: Sendable {
     }
 
     /// When the row could not name `stored` (the session ended, or another append took it over):
-    /// what this append put in the bucket is nobody's: the tail it wrote, and the multipart upload
-    /// it began when the row named none (aborted; nobody else knows its id). Parts it added to the
-    /// row's multipart upload are overwritten by the next append's or left out of the completion,
-    /// which frees them, or go with it when the session's end aborts it.
-    public func removeUnrecorded(_ stored: ObjectUploadState) async {
+    /// the tail this append wrote is nobody's. (Its parts are overwritten by the next append's or
+    /// left out of the completion, which frees them, or go with the multipart upload when the
+    /// session's end aborts it; a multipart upload it began is in the row already, `persist`.)
+    public func removeUnrecordedTail(_ stored: ObjectUploadState) async {
         if let new = stored.tailKey, new != state.tailKey { await staging.removeTail(new) }
-        if state.uploadID == nil, let key = stored.key, let began = stored.uploadID { await staging.store.abort(key: key, uploadID: began) }
     }
 
     /// Deletes the local file (the bucket has what was kept).

@@ -310,6 +310,18 @@ public struct UploadSessionStore: Sendable {
         return !rows.isEmpty
     }
 
+    /// Records the multipart upload an append has just begun, before its first part is sent
+    /// (`ObjectUploadStaging.persist`), so that a server killed during the append leaves it named
+    /// by the row, for the session's end to abort. False when the claim was lost.
+    public func recordBegunUpload(_ id: String, token: UUID, key: String, uploadID: String) async throws -> Bool {
+        let rows = try await PreparedStatements.rows(
+            """
+            UPDATE audio_server.upload_sessions SET object_key = \(key), object_upload_id = \(uploadID)
+            WHERE id = \(id) AND claim = \(token) AND object_key IS NULL RETURNING 1
+            """, client: client, logger: logger)
+        return !rows.isEmpty
+    }
+
     /// Ends a claim, storing the new acknowledged offset (its bytes must be durable already: fsynced,
     /// or in object storage as `object` says) and the length when it became known. Nil when the
     /// claim was lost (deleted session, or the lease was taken over).
