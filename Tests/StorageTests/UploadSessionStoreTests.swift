@@ -86,7 +86,7 @@ import Testing
             // As `end` leaves it when its server dies before the bytes are removed.
             try await sql(
                 """
-                UPDATE audio_server.upload_sessions SET ended_at = now(), claim = gen_random_uuid(),
+                UPDATE audio_server.upload_sessions SET ended_at = now(), expires_at = now(), claim = gen_random_uuid(),
                     claimed_until = clock_timestamp() + interval '1 minute' WHERE id = \(cut.id)
                 """)
             #expect(try await store.session(cut.id) == nil, "an ended session is gone for clients")
@@ -209,6 +209,20 @@ import Testing
                 """, logger: TestDatabase.logger)
             #expect(try await store.sweepOne() == .removed)
             #expect(try await objects.client.listMultipartUploads().isEmpty, "the session's end aborted it")
+
+            // Killed the same way, and its upload aborted meanwhile (`storage verify --repair`, a
+            // lifecycle rule): the end counts it as gone rather than keeping the row for a retry.
+            // (SeaweedFS answers a second abort with success; AWS answers NoSuchUpload, the branch
+            // `discard` catches, which this store cannot show.)
+            let (repaired, repairedToken, third) = try await append()
+            defer { third.discard() }
+            let aborted = try await persist(repaired, repairedToken, third)
+            try await objects.client.abortMultipartUpload(key: try #require(aborted.key), uploadID: try #require(aborted.uploadID))
+            #expect(try await store.delete(repaired.id))
+            let left = try await client.query(
+                "SELECT count(*) FROM audio_server.upload_sessions WHERE id = \(repaired.id)", logger: TestDatabase.logger
+            ).collect()
+            #expect(try left.first?.decode(Int64.self) == 0, "removed, not kept for a retry")
 
             // Terminated while the append ran, before it began the upload.
             let (cut, cutToken, second) = try await append()

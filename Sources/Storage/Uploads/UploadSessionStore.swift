@@ -251,7 +251,7 @@ public struct UploadSessionStore: Sendable {
         let rows = try await PreparedStatements.rows(
             """
             UPDATE audio_server.upload_sessions SET claim = \(token), claimed_until = clock_timestamp() + make_interval(secs => \(lease))
-            WHERE id = \(id) AND upload_offset = \(offset) AND expires_at > now() AND ended_at IS NULL AND (claim IS NULL OR claimed_until < clock_timestamp())
+            WHERE id = \(id) AND upload_offset = \(offset) AND expires_at > now() AND (claim IS NULL OR claimed_until < clock_timestamp())
             RETURNING \(unescaped: Self.columns)
             """, client: client, logger: logger)
         if let row = rows.first { return .claimed(try Self.session(row), token: token) }
@@ -270,7 +270,7 @@ public struct UploadSessionStore: Sendable {
             """
             UPDATE audio_server.upload_sessions SET claim = \(token), claimed_until = clock_timestamp() + make_interval(secs => \(lease))
             WHERE id = \(id) AND kind = \(target.kind) AND record_id = \(target.recordID) AND upload_offset = \(offset)
-              AND expires_at > now() AND ended_at IS NULL AND (claim IS NULL OR claimed_until < clock_timestamp())
+              AND expires_at > now() AND (claim IS NULL OR claimed_until < clock_timestamp())
               AND EXISTS (SELECT 1 FROM \(unescaped: target.table) WHERE "id" = \(target.recordID))
             RETURNING \(unescaped: Self.columns)
             """, client: client, logger: logger)
@@ -377,8 +377,10 @@ public struct UploadSessionStore: Sendable {
     /// bytes are gone. A row whose bytes could not be removed (object storage down) stays, ended,
     /// and a later sweep tries again; so does one whose server died in between. Clients see an
     /// ended session as gone at once; a claim it held (an append in progress) is lost. Its expiry
-    /// is brought forward too, so that a server of an earlier version (during a rolling upgrade),
-    /// which knows nothing of `ended_at`, takes it for expired rather than live.
+    /// is brought forward, so every check for a live session (`expires_at > now()`: claims,
+    /// `storage verify`, a server of an earlier version during a rolling upgrade) excludes it and
+    /// the sweep takes it like an expired one; `ended_at` only tells lookups to answer "gone" (404)
+    /// rather than "expired" (410).
     /// `finishIfCancelled`: see `ObjectUploadStaging.discard`.
     private func end(
         where condition: String, _ values: [any PostgresNonThrowingEncodable & Sendable] = [], finishIfCancelled: Bool = true
@@ -464,7 +466,7 @@ public struct UploadSessionStore: Sendable {
         let (ended, removed) = try await end(
             where: """
                 id IN (SELECT id FROM audio_server.upload_sessions
-                    WHERE (expires_at <= now() OR ended_at IS NOT NULL) AND (claim IS NULL OR claimed_until < clock_timestamp())
+                    WHERE expires_at <= now() AND (claim IS NULL OR claimed_until < clock_timestamp())
                       AND (object_part_etags IS NULL OR $3)
                     ORDER BY expires_at LIMIT 1 FOR UPDATE SKIP LOCKED)
                 """, [objects != nil], finishIfCancelled: false)
@@ -478,7 +480,7 @@ public struct UploadSessionStore: Sendable {
             "SELECT to_regclass('audio_server.upload_sessions') IS NOT NULL", client: client, logger: logger)
         guard try exists.first?.decode(Bool.self) == true else { return [] }
         let rows = try await PreparedStatements.rows(
-            "SELECT id FROM audio_server.upload_sessions WHERE expires_at > now() AND ended_at IS NULL",
+            "SELECT id FROM audio_server.upload_sessions WHERE expires_at > now()",
             client: client, logger: logger)
         return Set(try rows.map { try $0.decode(String.self) })
     }
@@ -495,8 +497,7 @@ public struct UploadSessionStore: Sendable {
             "SELECT to_regclass('audio_server.upload_sessions') IS NOT NULL", client: client, logger: logger)
         guard try exists.first?.decode(Bool.self) == true else { return ([], []) }
         let rows = try await PreparedStatements.rows(
-            "SELECT id, object_upload_id FROM audio_server.upload_sessions WHERE expires_at > now() AND ended_at IS NULL",
-            client: client, logger: logger)
+            "SELECT id, object_upload_id FROM audio_server.upload_sessions WHERE expires_at > now()", client: client, logger: logger)
         var sessions = Set<String>()
         var uploads = Set<String>()
         for row in rows {
