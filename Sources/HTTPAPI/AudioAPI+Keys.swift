@@ -83,14 +83,14 @@ public enum KeyRequest {
         var issues: [ValidationIssue] = []
         var name = ""
         switch object["name"] {
-        case .string(let text) where (1...100).contains(text.count) && !text.allSatisfy(\.isNumber) && !text.contains(where: \.isNewline):
+        case .string(let text) where KeyName.accepts(text):
             name = text
         case nil, .null?:
             issues.append(
                 ValidationIssue(field: "name", code: .required, message: "'name' is required: a label for the key, such as 'ci' or 'player'"))
         default:
             issues.append(
-                ValidationIssue(field: "name", code: .type, message: "'name' must be 1–100 characters on one line, not only digits (digits are ids)"))
+                ValidationIssue(field: "name", code: .type, message: KeyName.problem))
         }
         var scopes: [Scope] = []
         switch object["scopes"] {

@@ -114,6 +114,37 @@ import Testing
         #expect(!RFC3339.staysWithinYears("0001-01-01T00:00:00+00:09") && RFC3339.staysWithinYears("0001-01-01T00:00:00-00:09"))
     }
 
+    /// The served schema of a key's name accepts exactly the names `POST /api/keys` takes, judged by
+    /// Python's jsonschema (what schemathesis generates from): the edges by hand, and random names
+    /// drawn from digits, letters, line breaks and characters outside the BMP.
+    @Test func keyNameRuleMatchesItsSchema() throws {
+        var samples = [
+            "ci", "123", "12a", "½", "٣", "a\nb", "a\r", "a\u{0B}b", "a\u{0C}", "a\u{85}", "a\u{2028}b", "a\u{2029}", "\r\n", "x\n",
+            String(repeating: "é", count: 100), String(repeating: "e\u{301}", count: 50), String(repeating: "e\u{301}", count: 51),
+            String(repeating: "😀", count: 100), String(repeating: "a", count: 101), " ", "\t", "0 1",
+        ]
+        let alphabet: [Character] = ["0", "7", "a", " ", "\n", "\r", "\u{0B}", "\u{85}", "\u{2028}", "½", "é", "😀", "\u{301}"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<300 {
+            let length = Int.random(in: 0...6, using: &generator)
+            samples.append(String((0..<length).map { _ in alphabet.randomElement(using: &generator)! }))
+        }
+        let expected = JSONValue.array(samples.map { .array([.string($0), .bool(KeyName.accepts($0))]) })
+        #expect(KeyName.accepts("ci") && !KeyName.accepts("123") && KeyName.accepts("½") && !KeyName.accepts("a\u{2028}b"))
+        let script = """
+            import json, sys
+            from jsonschema import Draft202012Validator as V
+            name = V(json.loads(sys.argv[1]))
+            for text, accepted in json.loads(sys.argv[2]):
+                assert name.is_valid(text) == accepted, (text, accepted)
+            print("OK")
+            """
+        let document = try JSONParser.parse(OpenAPIDocument.json(try Self.catalog(extra: false), serverURL: "http://127.0.0.1:8080"))
+        let schema = try #require(document["components"]?["schemas"]?["APIKeyRequest"]?["properties"]?["name"])
+        let output = try run("/usr/bin/env", ["python3", "-c", script, JSONWriter.string(schema), JSONWriter.string(expected)])
+        #expect(output.trimmingCharacters(in: .whitespacesAndNewlines) == "OK")
+    }
+
     // MARK: constraints
 
     @Test func recordSchemasCarryEveryConstraint() throws {

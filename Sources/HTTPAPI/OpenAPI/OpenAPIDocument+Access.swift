@@ -287,7 +287,10 @@ extension OpenAPIDocument {
                             (
                                 "name",
                                 .object(
-                                    JSONObject([("type", "string"), ("minLength", 1), ("maxLength", 100), ("pattern", "^(?![0-9]+$)[^\\n\\r]+$")]))
+                                    JSONObject([
+                                        ("type", "string"), ("minLength", 1), ("maxLength", .integer(Int64(KeyName.maxLength))),
+                                        ("pattern", .string(KeyName.pattern)),
+                                    ]))
                             ),
                             ("scopes", scopes),
                             ("expires_at", .object(JSONObject([("type", ["string", "null"]), ("format", "date-time")]))),
