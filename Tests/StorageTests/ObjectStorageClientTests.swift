@@ -163,6 +163,29 @@ struct ObjectStorageClientTests {
         #expect(try await client.headObject(key: key) == nil)
     }
 
+    /// `abortIfOpen` counts an upload that is gone as aborted, and still throws on any other
+    /// failure. An upload id SeaweedFS never issued is answered `NoSuchUpload` (as AWS answers for
+    /// an aborted one; SeaweedFS answers a second abort of a real one with success).
+    @Test func abortIfOpenCountsAGoneUploadAsAborted() async throws {
+        let client = try TestS3.client()
+        let key = "never-begun.bin"
+        let unknown = "no-such-upload-" + UUID().uuidString
+        await #expect(throws: ObjectStorageError.noSuchUpload(uploadID: unknown)) {
+            try await client.abortMultipartUpload(key: key, uploadID: unknown)
+        }
+        try await client.abortIfOpen(key: key, uploadID: unknown)
+
+        let uploadID = try await client.createMultipartUpload(key: key)
+        try await client.abortIfOpen(key: key, uploadID: uploadID)
+        #expect(try await client.listMultipartUploads(prefix: key).isEmpty)
+
+        // Any other failure is not "gone": nothing listens here.
+        let unreachable = ObjectStorageClient(
+            location: try S3Location(bucket: "audio-test", endpoint: "http://127.0.0.1:1", pathStyle: true),
+            credentials: .init(accessKeyID: "a", secretAccessKey: "b"), configuration: .init(requestTimeout: .seconds(2)))
+        await #expect(throws: ObjectStorageError.self) { try await unreachable.abortIfOpen(key: key, uploadID: unknown) }
+    }
+
     @Test func presignedGetNeedsNoHeaders() async throws {
         let client = try TestS3.client()
         let bytes = TestS3.bytes(count: 2048, seed: 4)

@@ -212,8 +212,8 @@ import Testing
 
             // Killed the same way, and its upload aborted meanwhile (`storage verify --repair`, a
             // lifecycle rule): the end counts it as gone rather than keeping the row for a retry.
-            // (SeaweedFS answers a second abort with success; AWS answers NoSuchUpload, the branch
-            // `discard` catches, which this store cannot show.)
+            // (SeaweedFS answers a second abort with success; AWS answers NoSuchUpload, which
+            // `abortIfOpen` counts as gone: ObjectStorageClientTests.abortIfOpenCountsAGoneUploadAsAborted.)
             let (repaired, repairedToken, third) = try await append()
             defer { third.discard() }
             let aborted = try await persist(repaired, repairedToken, third)

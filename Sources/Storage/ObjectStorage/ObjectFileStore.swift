@@ -122,11 +122,7 @@ public struct ObjectFileStore: Sendable {
     public func removeOrphan(key: String) async -> (any Error)? {
         do {
             for upload in try await client.listMultipartUploads(prefix: key) where upload.key == key {
-                do {
-                    try await client.abortMultipartUpload(key: key, uploadID: upload.uploadID)
-                } catch ObjectStorageError.noSuchUpload {
-                    // Aborted meanwhile (another server's sweep, `storage verify --repair`).
-                }
+                try await client.abortIfOpen(key: key, uploadID: upload.uploadID)
             }
             try await client.deleteObject(key: key)
             return nil

@@ -266,6 +266,16 @@ public struct ObjectStorageClient: Sendable {
         try await expect(response, [200, 204], key: key, uploadID: uploadID)
     }
 
+    /// Aborts a multipart upload that may be gone already (aborted by an earlier attempt, another
+    /// server's sweep or `storage verify --repair`): that counts as done. Any other failure throws.
+    public func abortIfOpen(key: String, uploadID: String) async throws {
+        do {
+            try await abortMultipartUpload(key: key, uploadID: uploadID)
+        } catch ObjectStorageError.noSuchUpload, ObjectStorageError.notFound {
+            // Gone already.
+        }
+    }
+
     public struct MultipartUpload: Sendable, Equatable {
         public var key: String
         public var uploadID: String

@@ -241,13 +241,7 @@ public struct ObjectUploadStaging: Sendable {
     public func discard(sessionID: String, key: String?, uploadID: String?, finishIfCancelled: Bool = true) async throws {
         let client = store.client
         @Sendable func remove() async throws {
-            if let key, let uploadID {
-                do {
-                    try await client.abortMultipartUpload(key: key, uploadID: uploadID)
-                } catch ObjectStorageError.noSuchUpload, ObjectStorageError.notFound {
-                    // Gone already: a previous attempt aborted it.
-                }
-            }
+            if let key, let uploadID { try await client.abortIfOpen(key: key, uploadID: uploadID) }
             for object in try await client.listAllObjects(prefix: Self.tailPrefix(sessionID)) {
                 try Task.checkCancellation()
                 try await client.deleteObject(key: object.key)
