@@ -67,10 +67,16 @@ import Testing
         let twoKinds = try kinds(YAML.song, "name: jingle\nfields:\n  label: {type: text}\n")
         let problems = planningProblems(from: twoKinds, to: try kinds(YAML.song("", duration: "")))
         #expect(problems.count == 2, "\(problems)")
-        #expect(problems.contains { $0.contains("kind 'jingle' was removed") && $0.contains("ALL its rows") && $0.contains("--allow-destructive") })
+        // Each says the whole command to run (also what `serve` prints), and a dropped kind's files.
+        #expect(
+            problems.contains {
+                $0.contains("kind 'jingle' was removed") && $0.contains("ALL its rows")
+                    && $0.contains("`audio-server migrate generate --allow-destructive`") && $0.contains("storage verify --repair")
+            })
         #expect(
             problems.contains {
                 $0.contains("field 'song.duration' was removed") && $0.contains("every row") && $0.contains("renamed_from: duration")
+                    && $0.contains("`audio-server migrate generate --allow-destructive`")
             })
         let allowed = try plan(from: twoKinds, to: try kinds(YAML.song("", duration: "")), allowDestructive: true)
         #expect(allowed.steps == [.dropField(kind: "song", field: "duration"), .dropKind("jingle")])

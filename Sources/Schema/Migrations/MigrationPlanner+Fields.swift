@@ -67,7 +67,7 @@ struct KindDiff {
                 fieldDrops.append(.dropField(kind: table, field: field.name))
             } else {
                 problems.append(
-                    "field '\(table).\(field.name)' was removed: dropping column \"\(field.name)\" would delete its values in every row of '\(table)'; rerun with --allow-destructive to generate it, or add `renamed_from: \(field.name)` to the field that replaces it"
+                    "field '\(table).\(field.name)' was removed: dropping column \"\(field.name)\" would delete its values in every row of '\(table)'; to drop it, generate the migration with `audio-server migrate generate --allow-destructive` (then `audio-server migrate apply`), or add `renamed_from: \(field.name)` to the field that replaces it"
                 )
             }
         }

@@ -63,7 +63,7 @@ public enum MigrationPlanner {
                 steps.append(.dropKind(kind.name))
             } else {
                 problems.append(
-                    "kind '\(kind.name)' was removed: dropping table \"\(kind.name)\" would delete ALL its rows and their \(kind.fields.count) field\(kind.fields.count == 1 ? "" : "s") (\(kind.fields.map(\.name).joined(separator: ", "))); rerun with --allow-destructive to generate it, or add `renamed_from: \(kind.name)` to the kind that replaces it"
+                    "kind '\(kind.name)' was removed: dropping table \"\(kind.name)\" would delete ALL its rows and their \(kind.fields.count) field\(kind.fields.count == 1 ? "" : "s") (\(kind.fields.map(\.name).joined(separator: ", "))), and its stored audio files would be left for `audio-server storage verify --repair` to remove; to drop it, generate the migration with `audio-server migrate generate --allow-destructive` (then `audio-server migrate apply`), or add `renamed_from: \(kind.name)` to the kind that replaces it"
                 )
             }
         }
