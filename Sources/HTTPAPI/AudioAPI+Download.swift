@@ -131,6 +131,15 @@ extension AudioAPI {
                 throw ObjectGone(file: file, error: ObjectStorageError.notFound(key: file.key))
             }
         }
+        // RFC 9110 §13.2.2: If-Match first (strong comparison), so a client resuming or verifying a
+        // download of a file it has seen learns that the file was replaced instead of mixing bytes.
+        if let im = request.headers[.ifMatch], !Self.matches(im, etag, weak: false) {
+            throw Problem(
+                .staleVersion,
+                detail:
+                    "The file of \(queries.kind.name) \(id) is not the one If-Match names: it was replaced since (its ETag is now \(etag)); download it again without If-Match.",
+                headers: [.eTag: etag])
+        }
         if let inm = request.headers[.ifNoneMatch], Self.matches(inm, etag) {
             try await objectMustExist()
             return Response(status: .notModified, headers: headers)
@@ -227,11 +236,12 @@ extension AudioAPI {
         )
     }
 
-    /// `If-None-Match` comparison (weak, as RFC 9110 says for this header).
-    static func matches(_ header: String, _ etag: String) -> Bool {
+    /// Whether a list of entity tags names `etag`: weak comparison for `If-None-Match`, strong
+    /// (a `W/` tag never matches) for `If-Match` (RFC 9110 §8.8.3.2).
+    static func matches(_ header: String, _ etag: String, weak: Bool = true) -> Bool {
         header.split(separator: ",").contains {
             let tag = $0.trimmingCharacters(in: .whitespaces)
-            return tag == "*" || tag == etag || tag == "W/" + etag
+            return tag == "*" || tag == etag || (weak && tag == "W/" + etag)
         }
     }
 

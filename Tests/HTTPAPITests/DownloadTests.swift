@@ -40,6 +40,14 @@ import Testing
             let notModified = try await client.get(uri, headers: [.ifNoneMatch: etag])
             #expect(notModified.status == .notModified && notModified.body.readableBytes == 0)
             #expect(try await client.get(uri, headers: [.ifNoneMatch: "\"other\""]).status == .ok)
+            // If-Match: the file it names (or any, `*`) is served; another is a 412 problem; a weak tag never matches.
+            #expect(try await client.get(uri, headers: [.ifMatch: etag]).status == .ok)
+            #expect(try await client.get(uri, headers: [.ifMatch: "\"other\", \(etag)"]).status == .ok)
+            #expect(try await client.get(uri, headers: [.ifMatch: "*"]).status == .ok)
+            let replaced = try await client.get(uri, headers: [.ifMatch: "\"other\""])
+            #expect(replaced.status == .preconditionFailed && replaced.isProblem && replaced.headers[.eTag] == etag)
+            #expect(try await client.get(uri, headers: [.ifMatch: "W/\(etag)"]).status == .preconditionFailed)
+            #expect(try await client.execute(uri: uri, method: .head, headers: [.ifMatch: "\"other\""]).status == .preconditionFailed)
 
             func range(_ header: String, ifRange: String? = nil) async throws -> TestResponse {
                 var headers: HTTPFields = [.range: header]

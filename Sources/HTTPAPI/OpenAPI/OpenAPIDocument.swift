@@ -439,6 +439,7 @@ public enum OpenAPIDocument {
                 idParameter(kind),
                 headerParameter("Range", "One byte range, e.g. `bytes=0-1023`, `bytes=1024-`, `bytes=-500`."),
                 headerParameter("If-None-Match", "ETags you have; a match gives 304."),
+                headerParameter("If-Match", "Serve only this file (its ETag, strong comparison; `*`: any); another gives 412."),
                 headerParameter("If-Range", "Honour Range only if the file still has this ETag; otherwise the whole file (200)."),
             ],
             responses: [
@@ -455,6 +456,12 @@ public enum OpenAPIDocument {
                 ),
                 ("400", problem("The id is not a positive 64-bit integer.")),
                 ("404", problem("No \(kind.name) has this id, it has no file yet, or its stored file is missing from the server (`file-missing`).")),
+                (
+                    "412",
+                    problem(
+                        "If-Match names another file than the one stored (`stale-version`).",
+                        headers: [("ETag", header("The stored file's ETag.", required: true))])
+                ),
                 (
                     "416",
                     problem(
