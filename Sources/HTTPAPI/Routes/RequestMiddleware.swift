@@ -45,8 +45,10 @@ struct RequestMiddleware: RouterMiddleware {
             var problem = Problem(for: error, request: request, logger: context.logger)
             problem.headers[.xRequestID] = context.requestID
             if let origin { CORS.mark(&problem.headers, origin: origin) }
-            if let started { Self.logAccess(request, status: problem.status, bytes: nil, since: started, context.logger) }
-            throw problem
+            // Answered here rather than thrown to Hummingbird, so that the line can count the body.
+            let response = try problem.response(from: request, context: context)
+            if let started { Self.logAccess(request, status: response.status, bytes: response.body.contentLength, since: started, context.logger) }
+            return response
         }
     }
 
