@@ -11,7 +11,7 @@ extension AudioAPI {
     }
 
     func createKey(_ request: Request, _ context: AudioRequestContext, by admin: ActiveKey?) async throws -> Response {
-        let object = try await JSONBody.readObject(request, limit: 64 * 1024)
+        let object = try await JSONBody.readObject(request, limit: 64 * 1024, shape: .key)
         let (name, scopes, expiresAt) = try KeyRequest.parse(object, catalog: registry.runtime.catalog)
         do {
             let (key, secret) = try await access.keys.store.create(

@@ -172,7 +172,7 @@ public struct AudioAPI: Sendable {
         let key = try await access.identify(request, context)
         if key == nil { try access.require(.action(.write, kind: "<kind>"), key: nil, request, context) }
         let runtime = registry.runtime
-        let object = try await JSONBody.readObject(request, limit: Self.maxJSONBytes)
+        let object = try await JSONBody.readObject(request, limit: Self.maxJSONBytes, shape: .record)
         let known = runtime.catalog.names
         guard let filetypeValue = object["filetype"] else {
             throw Problem(
@@ -246,7 +246,7 @@ public struct AudioAPI: Sendable {
     /// `PATCH /api/audio/<kind>/<id>`: validates only the fields sent; `If-Match` guards against lost updates.
     func update(_ request: Request, queries: KindQueries, id: Int64, actor: AuditActor) async throws -> Response {
         let kind = queries.kind
-        var object = try await JSONBody.readObject(request, limit: Self.maxJSONBytes)
+        var object = try await JSONBody.readObject(request, limit: Self.maxJSONBytes, shape: .changes(kind))
         if let filetype = object["filetype"] {
             guard let name = filetype.stringValue, registry.runtime.catalog.kind(named: name)?.name == kind.name else {
                 throw Problem.validation([

@@ -6,12 +6,28 @@ import Storage
 
 /// Reads a JSON request body with the checks a public API needs before validation even starts.
 enum JSONBody {
-    static func readObject(_ request: Request, limit: Int) async throws -> JSONObject {
+    /// What a route's body is, for the problems that say how to send it.
+    struct Shape: Sendable {
+        /// "the record", "the key"
+        let noun: String
+        /// A JSON object of this shape.
+        let example: String
+
+        static let record = Shape(noun: "the record", example: #"{"filetype": "song", "name": ...}"#)
+        static let key = Shape(noun: "the key", example: #"{"name": "player", "scopes": ["read:song"]}"#)
+        /// A PATCH: only the fields to change.
+        static func changes(_ kind: KindDefinition) -> Shape {
+            Shape(noun: "the fields to change", example: "{\"\(kind.fields.first?.name ?? "field")\": ...}")
+        }
+    }
+
+    static func readObject(_ request: Request, limit: Int, shape: Shape) async throws -> JSONObject {
         let contentType = request.headers.value(.contentType) ?? ""
         guard isJSON(contentType) else {
             throw Problem(
                 .unsupportedMediaType,
-                detail: "Send the record as JSON with Content-Type: application/json (got '\(contentType.isEmpty ? "none" : contentType)').")
+                detail:
+                    "Send \(shape.noun) as JSON with Content-Type: application/json (got '\(contentType.isEmpty ? "none" : contentType)').")
         }
         if let length = request.headers.value(.contentLength).flatMap({ Int($0) }), length > limit {
             throw tooLarge(limit)
@@ -46,7 +62,7 @@ enum JSONBody {
             throw Problem(.malformedJSON, detail: "The body is not valid JSON: \(error.description).")
         }
         guard case .object(let object) = value else {
-            throw Problem(.notAnObject, detail: "Send a JSON object like {\"filetype\": \"song\", ...}; got \(value.typeDescription).")
+            throw Problem(.notAnObject, detail: "Send \(shape.noun) as a JSON object like \(shape.example); got \(value.typeDescription).")
         }
         return object
     }

@@ -91,16 +91,12 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             let url = try settings.requireDatabaseURL()
             let logger = settings.makeLogger()
-            do {
-                let revoked = try await withDatabase(url, logger: logger) { client in
-                    try await AccessTables.ensure(on: client, logger: logger)
-                    return try await APIKeyStore(client: client, logger: logger).revoke(key, actor: commandLineActor)
-                }
-                print("revoked key \(revoked.id) '\(revoked.name)'")
-            } catch APIKeyError.notFound {
-                printError("no working key has id or name '\(key)'; `audio-server keys list` shows them")
-                throw ExitCode(1)
+            // A key that is not there is printed by `withDatabase` (APIKeyError's description), exit 1.
+            let revoked = try await withDatabase(url, logger: logger) { client in
+                try await AccessTables.ensure(on: client, logger: logger)
+                return try await APIKeyStore(client: client, logger: logger).revoke(key, actor: commandLineActor)
             }
+            print("revoked key \(revoked.id) '\(revoked.name)'")
         }
     }
 }
@@ -110,7 +106,8 @@ struct KeysCommand: AsyncParsableCommand {
 /// the client.
 var commandLineActor: AuditActor {
     let env = ProcessInfo.processInfo.environment
-    let user = env["USER"] ?? env["LOGNAME"] ?? "unknown"
+    // `USER` is unset under cron, systemd and `docker exec`: the account's name then comes from the uid.
+    let user = env["USER"] ?? env["LOGNAME"] ?? getpwuid(getuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? "uid \(getuid())"
     return AuditActor(
         keyID: nil, keyName: nil, requestID: "cli-\(UInt64.random(in: 0...UInt64.max))",
         client: "audio-server CLI (\(user)@\(ProcessInfo.processInfo.hostName))")

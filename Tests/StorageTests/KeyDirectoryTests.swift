@@ -79,6 +79,38 @@ import Testing
         }
     }
 
+    /// `last_used_at` is when a key was last used, not when the batch was written, and a key used
+    /// and then revoked (here or by another server's notice) before the write still shows its use.
+    /// Before, the flush wrote `now()` (up to 30 s late) and a revocation dropped the unwritten use.
+    @Test func lastUsedIsTheTimeOfUseAndSurvivesARevocation() async throws {
+        let url = try await TestDatabase.create(label: "keys")
+        try await TestDatabase.withClient(url) { client in
+            try await AccessTables.ensure(on: client, logger: TestDatabase.logger)
+            let store = APIKeyStore(client: client, logger: TestDatabase.logger)
+            let directory = KeyDirectory(store: store, listen: nil)
+            let kept = try await store.create(name: "kept", scopes: [.admin], expiresAt: nil, actor: nil).secret
+            let gone = try await store.create(name: "gone", scopes: [.admin], expiresAt: nil, actor: nil).secret
+            // Used an hour ago (as the clock is passed in): that is the time written.
+            let anHourAgo = (Date().timeIntervalSince1970 - 3600).rounded(.down)
+            for secret in [kept, gone] {
+                guard case .valid = try await directory.lookup(Substring(secret), now: anHourAgo) else {
+                    Issue.record("a working key was refused")
+                    return
+                }
+            }
+            let revoked = try await store.revoke("gone", actor: nil)
+            directory.forget(id: revoked.id)
+            await directory.flushUsage()
+            let used = Dictionary(uniqueKeysWithValues: try await store.list().map { ($0.name, $0.lastUsedAt) })
+            let expected = RFC3339.format(Date(timeIntervalSince1970: anHourAgo)).prefix(19)
+            #expect(used["kept"]??.prefix(19) == expected)
+            #expect(used["gone"]??.prefix(19) == expected)
+            // An older use (another server's late flush) does not move it back.
+            try await store.touch([revoked.id: Int64(anHourAgo - 60) * 1000])
+            #expect(try await store.list().first { $0.name == "gone" }?.lastUsedAt?.prefix(19) == expected)
+        }
+    }
+
     /// Whether `directory` takes `secret` as a working key (a failed lookup counts as no).
     static func isValid(_ secret: String, in directory: KeyDirectory) async -> Bool {
         if case .valid? = try? await directory.lookup(Substring(secret)) { return true }

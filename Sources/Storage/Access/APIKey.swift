@@ -26,9 +26,10 @@ public final class ActiveKey: Sendable, Equatable {
     public let expiresAt: Double?
     /// SHA-256 of the secret, compared again in constant time after the lookup.
     let secretHash: SecretHash
-    /// Whether the key was used since `last_used_at` was last written: a flag, not a lock, on the
-    /// request path.
-    let used = Atomic(false)
+    /// When the key was last used (milliseconds since 1970) and not yet written to `last_used_at`;
+    /// 0: not used since. An atomic, not a lock, on the request path: a store at most once a
+    /// millisecond per key.
+    let lastUse = Atomic<Int64>(0)
 
     init(id: Int64, name: String, scopes: ScopeSet, expiresAt: Double?, secretHash: SecretHash) {
         self.id = id

@@ -5,11 +5,21 @@ import PostgresNIO
 public import Schema
 
 /// Why a key could not be made or revoked.
-public enum APIKeyError: Error, Equatable, Sendable {
+public enum APIKeyError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A working key already has this name.
     case nameTaken(String)
     /// No working key has this id or name.
     case notFound(String)
+
+    /// What the command line prints (the HTTP API answers with its own problems).
+    public var description: String {
+        switch self {
+        case .nameTaken(let name):
+            "a working key is already named '\(name)': pick another name, or revoke that key first (`audio-server keys revoke \(name)`)"
+        case .notFound(let idOrName):
+            "no working key has id or name '\(idOrName)' (it may be revoked already); `audio-server keys list` shows the keys"
+        }
+    }
 }
 
 /// API keys in `audio_server.api_keys`. Secrets are never stored: only their SHA-256.
@@ -143,11 +153,18 @@ public struct APIKeyStore: Sendable {
             Self.active)
     }
 
-    /// Records that these keys were used now (batched by `KeyDirectory`, not per request).
-    public func touch(_ ids: [Int64]) async throws {
-        guard !ids.isEmpty else { return }
+    /// Records when these keys were last used (key id → milliseconds since 1970; batched by
+    /// `KeyDirectory`, not per request). An older time never replaces a newer one another server wrote.
+    public func touch(_ usage: [Int64: Int64]) async throws {
+        guard !usage.isEmpty else { return }
+        let ids = Array(usage.keys)
+        let millis = ids.map { usage[$0]! }
         _ = try await client.lease { connection in
-            try await connection.query("UPDATE \(unescaped: ServerSchema.apiKeys) SET last_used_at = now() WHERE id = ANY(\(ids))", logger: logger)
+            try await connection.query(
+                """
+                UPDATE \(unescaped: ServerSchema.apiKeys) AS k SET last_used_at = greatest(k.last_used_at, to_timestamp(u.ms / 1000.0))
+                FROM unnest(\(ids)::bigint[], \(millis)::bigint[]) AS u(id, ms) WHERE k.id = u.id
+                """, logger: logger)
         }
     }
 }

@@ -41,8 +41,9 @@ public final class KeyDirectory: Sendable {
 
     struct State {
         var byHash: [SecretHash: ActiveKey] = [:]
-        /// Keys used whose `last_used_at` could not be written yet (retried at the next flush).
-        var unflushed: Set<Int64> = []
+        /// Keys used whose `last_used_at` is not written yet, with when (milliseconds since 1970):
+        /// usage seen on key objects that were replaced or forgotten, and writes that failed.
+        var unflushed: [Int64: Int64] = [:]
         /// Revocations heard so far; a database read notes the count when it starts.
         var revocations = 0
         /// The ids of keys revoked lately, with the count after each: kept until a reload that
@@ -55,7 +56,15 @@ public final class KeyDirectory: Sendable {
         mutating func forget(id: Int64) {
             revocations += 1
             revokedAfter[id] = revocations
+            // A key used and then revoked before the next flush still shows when it was used.
+            for key in byHash.values where key.id == id { keepUsage(of: key) }
             byHash = byHash.filter { $0.value.id != id }
+        }
+
+        /// Moves a key object's unwritten usage to `unflushed` (the object is about to be dropped).
+        mutating func keepUsage(of key: ActiveKey) {
+            let at = key.lastUse.exchange(0, ordering: .relaxed)
+            if at > 0 { unflushed[key.id] = max(unflushed[key.id] ?? 0, at) }
         }
 
         /// Installs a reload's snapshot of working keys (read after `started` revocations): keys
@@ -64,7 +73,7 @@ public final class KeyDirectory: Sendable {
             var fresh: [SecretHash: ActiveKey] = [:]
             for key in keys where byHash[key.secretHash] != nil && !isRevoked(key.id, since: started) { fresh[key.secretHash] = key }
             // Usage seen on the old objects is kept for the next flush.
-            for key in byHash.values where key.used.load(ordering: .relaxed) { unflushed.insert(key.id) }
+            for key in byHash.values { keepUsage(of: key) }
             byHash = fresh
             // Revocations heard before the read started are in its snapshot: no need to remember them.
             revokedAfter = revokedAfter.filter { $0.value > started }
@@ -109,7 +118,8 @@ public final class KeyDirectory: Sendable {
         }
         guard let key = found, key.secretHash == hash else { return .unknown }  // == is constant time
         if key.isExpired(at: now) { return .expired(key) }
-        if !key.used.load(ordering: .relaxed) { key.used.store(true, ordering: .relaxed) }
+        let millis = Int64(now * 1000)
+        if key.lastUse.load(ordering: .relaxed) < millis { key.lastUse.store(millis, ordering: .relaxed) }
         return .valid(key)
     }
 
@@ -118,17 +128,17 @@ public final class KeyDirectory: Sendable {
         state.withLock { $0.forget(id: id) }
     }
 
-    /// Writes `last_used_at` for the keys used since the last call, in one statement.
+    /// Writes `last_used_at` (the time of each key's latest use, not of this write) for the keys
+    /// used since the last call, in one statement.
     public func flushUsage() async {
-        let ids = state.withLock { state -> [Int64] in
-            var ids = state.unflushed
-            for key in state.byHash.values where key.used.exchange(false, ordering: .relaxed) { ids.insert(key.id) }
-            state.unflushed = []
-            return Array(ids)
+        let usage = state.withLock { state -> [Int64: Int64] in
+            for key in state.byHash.values { state.keepUsage(of: key) }
+            defer { state.unflushed = [:] }
+            return state.unflushed
         }
-        do { try await store.touch(ids) } catch {
+        do { try await store.touch(usage) } catch {
             store.logger.debug("could not record key usage", metadata: ["error": "\(error)"])
-            state.withLock { $0.unflushed.formUnion(ids) }
+            state.withLock { $0.unflushed.merge(usage, uniquingKeysWith: max) }
         }
     }
 
