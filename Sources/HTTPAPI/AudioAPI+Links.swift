@@ -7,6 +7,8 @@ extension AudioAPI {
     /// `POST /api/audio/<kind>/<id>/file/link?expires_in=SECONDS`: a signed link to the record's
     /// file that plays without any header (`<audio src>`), for 1 s to 7 days (default 1 hour).
     func createLink(_ request: Request, queries: KindQueries, id: Int64) async throws -> Response {
+        // A link to a `download: key` file would never be accepted: refuse to hand out a dead one.
+        if queries.kind.access.download == .key { throw Self.linksNotAccepted(queries.kind.name) }
         let lifetime = try Self.linkLifetime(request.uri.queryParameters.get("expires_in"))
         let file: StoredFileInfo
         switch try await records.fileInfo(id, in: queries) {
@@ -14,7 +16,9 @@ extension AudioAPI {
         case .noFile: throw Self.noFile(queries.kind.name, id)
         case .file(let info): file = info
         }
-        let expires = Int64(Date().timeIntervalSince1970.rounded(.down)) + lifetime
+        // Rounded up: a link lives at least the seconds asked for (a 1 s link made at x.9 s would
+        // otherwise have a tenth of a second).
+        let expires = Int64(Date().timeIntervalSince1970.rounded(.up)) + lifetime
         let url = access.links.url(kind: queries.kind.name, id: id, expires: expires, sha256: file.sha256)
         let body = JSONObject([("url", .string(url)), ("expires_at", .string(RFC3339.format(Date(timeIntervalSince1970: Double(expires)))))])
         return JSONResponse.make(.ok, JSONWriter.string(.object(body)))
@@ -33,6 +37,14 @@ extension AudioAPI {
                 ])
         }
         return seconds
+    }
+
+    static func linksNotAccepted(_ kind: String) -> Problem {
+        Problem(
+            .linksNotAccepted,
+            detail:
+                "\(kind) files are downloaded with a key only (`download: key`), so a signed link would not be accepted; send the key with the download, or set `access: download: signed` in kinds/\(kind).yaml to hand out links."
+        )
     }
 
     static func noFile(_ kind: String, _ id: Int64) -> Problem {

@@ -112,7 +112,10 @@ import Testing
         case .expired: return (.unauthorized, "key-expired")
         case .none: return allowedWithoutKey ? (route.success, nil) : (.unauthorized, "key-missing")
         case .wrongScope: return allowedWithoutKey ? (route.success, nil) : (.forbidden, "scope-missing")
-        case .rightScope: return (route.success, nil)
+        case .rightScope:
+            // A kind whose files need a key hands out no links: they could never be used.
+            if route == .link && access.download == .key { return (.forbidden, "links-not-accepted") }
+            return (route.success, nil)
         }
     }
 

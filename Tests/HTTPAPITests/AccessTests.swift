@@ -88,6 +88,13 @@ import Testing
             let alias = try await client.postJSON("/api/keys", #"{"name":"books","scopes":["read:audiobook"]}"#)
             #expect(try alias.json()["scopes"] == ["read:audio_book"])
             #expect(try await client.postJSON("/api/keys", #"{"name":"books","scopes":["read:*"]}"#).status == .conflict)
+            // A body that is not an object, or not JSON, is told what a key request looks like, not a record.
+            let array = try await client.postJSON("/api/keys", "[1]")
+            let detail = try array.json()["detail"]?.stringValue ?? ""
+            #expect(array.status == .badRequest && detail.contains(#""scopes""#) && !detail.contains("filetype"), "\(detail)")
+            let text = try await client.execute(uri: "/api/keys", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: "x"))
+            let textDetail = try text.json()["detail"]?.stringValue ?? ""
+            #expect(text.status == .unsupportedMediaType && textDetail.contains("the key") && !textDetail.contains("record"), "\(textDetail)")
         }
     }
 
@@ -216,8 +223,11 @@ import Testing
             // The same link on another record, and on one that does not exist (no oracle: same 403).
             try await refused(url.replacingOccurrences(of: "/song/\(a)/", with: "/song/\(b)/"), "link-invalid")
             try await refused(url.replacingOccurrences(of: "/song/\(a)/", with: "/song/987654/"), "link-invalid")
-            // Malformed parts are a 400.
-            #expect(try await client.call(.get, "/api/audio/song/\(a)/file?expires=soon&signature=x", auth: nil).status == .badRequest)
+            // A cut or lengthened signature and a non-numeric expiry are tampering too: the same 403.
+            try await refused(url + "x", "link-invalid")
+            try await refused(url.replacingOccurrences(of: signature, with: String(signature.dropLast())), "link-invalid")
+            try await refused(url.replacingOccurrences(of: "expires=\(expires)", with: "expires=soon"), "link-invalid")
+            try await refused("/api/audio/song/\(a)/file?expires=soon&signature=x", "link-invalid")
 
             // Replacing the file ends every link to the old one.
             var other = wav
@@ -515,7 +525,11 @@ import Testing
         let capture = LogCapture()
         try await TestServer.run(logger: capture.logger(level: .info)) { client, _ in
             _ = try await client.get("/api/audio/song?name=secret-filter", headers: [.xRequestID: "access-log-1"])
-            _ = try await client.call(.get, "/api/audio/nosuch", auth: nil, headers: [.xRequestID: "access-log-2"])
+            let missing = try await client.call(.get, "/api/audio/nosuch", auth: nil, headers: [.xRequestID: "access-log-2"])
+            // A problem's line counts its body too (it said `-` for every 4xx and 5xx).
+            let line = try #require(capture.messages(atLeast: .info).first { $0.hasPrefix("request ") && $0.contains("access-log-2") })
+            #expect(line.contains(#""status": 404"#) && line.contains(#""bytes": \#(missing.body.readableBytes)"#), "\(line)")
+            #expect(missing.body.readableBytes > 0)
         }
         let lines = capture.messages(atLeast: .info).filter { $0.hasPrefix("request ") }
         let first = try #require(lines.first { $0.contains("access-log-1") })
@@ -641,7 +655,20 @@ import Testing
 
         #expect(try run(binary, ["keys", "revoke", "ci"], environment: environment).contains("revoked key"))
         #expect(try run(binary, ["keys", "list"], environment: environment).contains("\tyes"))
-        #expect(throws: (any Error).self) { try run(binary, ["keys", "revoke", "ci"], environment: environment) }
+        // Errors are sentences that say what to do, not Swift's names for them.
+        let again = #expect(throws: ScriptError.self) { try run(binary, ["keys", "revoke", "ci"], environment: environment) }
+        #expect(again?.description.contains("no working key has id or name 'ci'") == true, "\(String(describing: again))")
+        #expect(again?.description.contains("notFound") == false)
+        _ = try run(binary, ["keys", "create", "--name", "taken", "--scope", "admin"], environment: environment)
+        let taken = #expect(throws: ScriptError.self) {
+            try run(binary, ["keys", "create", "--name", "taken", "--scope", "admin"], environment: environment)
+        }
+        #expect(taken?.description.contains("a working key is already named 'taken'") == true, "\(String(describing: taken))")
+        // Without USER or LOGNAME (cron, systemd) the audit still names the account.
+        var bare = environment
+        bare["USER"] = nil
+        bare["LOGNAME"] = nil
+        _ = try run(binary, ["keys", "revoke", "taken"], environment: bare)
         // A scope naming no kind, and a bad lifetime, are refused before the database is touched.
         #expect(throws: (any Error).self) {
             try run(binary, ["keys", "create", "--name", "x", "--scope", "read:nosuchkind"], environment: environment)
@@ -652,6 +679,7 @@ import Testing
 
         let audit = try run(binary, ["audit"], environment: environment)
         #expect(audit.contains("key_create") && audit.contains("key_revoke") && audit.contains("audio-server CLI"))
+        #expect(!audit.contains("unknown@"), "the account comes from the uid when USER is unset: \(audit)")
         #expect(!audit.contains(secret))
     }
 }

@@ -69,23 +69,24 @@ public final class AccessGate: Sendable {
             try require(scope, key: key, request, context)
             return .allowed
         case .needsScopeOrSignature(let scope):
+            // A link part that is not even well formed (a cut signature, `expires=soon`) is a
+            // tampered link like any other: 403 `link-invalid` when it is checked, counted as a failure.
             let link = SignedLinkQuery(query: request.uri.query)
-            if let problem = link?.malformation { throw problem }
             if let key, Self.allows(key, scope) { return .allowed }
             if let link {
                 try refuseIfLockedOut(request, context)
                 return .ifLinkVerifies(link)
             }
-            try require(scope, key: key, request, context)
+            try require(scope, key: key, request, context, orSignedLink: true)
             return .allowed
         }
     }
 
-    /// 401 without a key, 403 with one that lacks `scope`.
-    func require(_ scope: Scope, key: ActiveKey?, _ request: Request, _ context: AudioRequestContext) throws {
+    /// 401 without a key, 403 with one that lacks `scope`; `orSignedLink`: a signed link would do too, and the 401 says so.
+    func require(_ scope: Scope, key: ActiveKey?, _ request: Request, _ context: AudioRequestContext, orSignedLink: Bool = false) throws {
         guard let key else {
             try refuseIfLockedOut(request, context)
-            throw AccessProblems.missingKey(scope)
+            throw AccessProblems.missingKey(scope, orSignedLink: orSignedLink)
         }
         if !Self.allows(key, scope) { throw AccessProblems.missingScope(scope, key: key) }
     }
@@ -149,11 +150,12 @@ public final class AccessGate: Sendable {
 enum AccessProblems {
     static let challenge = #"Bearer realm="audio-server""#
 
-    static func missingKey(_ scope: Scope) -> Problem {
-        Problem(
+    static func missingKey(_ scope: Scope, orSignedLink: Bool = false) -> Problem {
+        let or = orSignedLink ? " (or use a signed link, which a holder of that scope gets with POST …/file/link)" : ""
+        return Problem(
             .keyMissing,
             detail:
-                "This route needs an API key with the \(scope) scope; send it as 'Authorization: Bearer <key>'. An admin makes keys with `audio-server keys create` or POST /api/keys.",
+                "This route needs an API key with the \(scope) scope; send it as 'Authorization: Bearer <key>'\(or). An admin makes keys with `audio-server keys create` or POST /api/keys.",
             extensions: [("reason", "missing"), ("required_scope", .string(scope.description))],
             headers: [.wwwAuthenticate: challenge])
     }

@@ -34,6 +34,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case keyNotFound = "key-not-found"
     case linkExpired = "link-expired"
     case linkInvalid = "link-invalid"
+    case linksNotAccepted = "links-not-accepted"
     case malformedBody = "malformed-body"
     case malformedChunkedBody = "malformed-chunked-body"
     case malformedJSON = "malformed-json"
@@ -89,7 +90,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .keyNameTaken, .unique, .uploadBusy, .uploadOffsetMismatch: .conflict
         case .uploadExpired: .gone
         case .checksumMismatch: .init(code: 460, reasonPhrase: "Checksum Mismatch")
-        case .linkExpired, .linkInvalid, .scopeMissing: .forbidden
+        case .linkExpired, .linkInvalid, .linksNotAccepted, .scopeMissing: .forbidden
         case .methodNotAllowed: .methodNotAllowed
         case .rangeNotSatisfiable: .rangeNotSatisfiable
         case .staleVersion, .tusVersionUnsupported: .preconditionFailed
@@ -131,6 +132,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .keyNotFound: "Key not found"
         case .linkExpired: "Signed link expired"
         case .linkInvalid: "Invalid signed link"
+        case .linksNotAccepted: "Kind does not accept signed links"
         case .malformedBody: "Malformed request body"
         case .malformedChunkedBody: "Malformed chunked body"
         case .malformedJSON: "Malformed JSON"
