@@ -54,6 +54,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         /// The last raw read while a head was under way, to explain a parse error.
         var headBytes: ByteBuffer?
         var closing = false
+        /// The response being written said `Connection: close`: the connection ends after it.
+        var closeAfterResponse = false
     }
 
     let limits: ConnectionLimits
@@ -78,13 +80,19 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head:
+        case .head(var head):
             state.requestOpen = true
             state.responsesPending += 1
             state.headStarted = false
             state.headStartedAt = nil
             state.headBytes = nil
             state.windowStart = nil
+            // Here, before Hummingbird's router chooses a route by the method (`TusMethodOverride`).
+            if head.method == .post, head.headerFields.contains(TusMethodOverride.header) {
+                TusMethodOverride.apply(to: &head)
+                context.fireChannelRead(wrapInboundOut(.head(head)))
+                return
+            }
         case .end:
             state.requestOpen = false
         case .body:
@@ -94,12 +102,29 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            // A refusal that cannot know where the request's body ends (an unsupported
+            // Transfer-Encoding) says `Connection: close`; Hummingbird closes only when the request
+            // asked to, so the rest of that body would be parsed as the next request. The status
+            // is compared first: a success pays one integer comparison.
+            if head.status.code >= 400, head.headerFields[.connection] == "close" { state.closeAfterResponse = true }
+        case .end:
             state.responsesPending = max(0, state.responsesPending - 1)
             if state.responsesPending == 0 {
                 state.servedOne = true
                 state.idleSince = nil
             }
+            if state.closeAfterResponse {
+                state.closing = true
+                let channel = context.channel
+                let written = promise ?? context.eventLoop.makePromise()
+                written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+                context.writeAndFlush(data, promise: written)
+                return
+            }
+        case .body:
+            break
         }
         context.write(data, promise: promise)
     }

@@ -125,7 +125,9 @@ enum RequestGuard {
             throw Problem(
                 .unsupportedTransferEncoding,
                 detail:
-                    "Transfer-Encoding '\(encoding)' is not supported: this server accepts only chunked (or a Content-Length); send the body unencoded."
+                    "Transfer-Encoding '\(encoding)' is not supported: this server accepts only chunked (or a Content-Length); send the body unencoded.",
+                // Where such a body ends is unknown: the connection is closed after this answer.
+                headers: [.connection: "close"]
             )
         }
         if let encoding = fields.value(.contentEncoding), encoding.lowercased() != "identity",

@@ -581,6 +581,10 @@ import Testing
             #expect(get.headers[.accessControlAllowOrigin] == "https://app.example.com")
             let exposed = try #require(get.headers[.accessControlExposeHeaders])
             for name in ["ETag", "Location", "Content-Range", "Accept-Ranges", "Content-Length"] { #expect(exposed.contains(name)) }
+            // A browser tus client on another origin reads its offset and limits from these.
+            for name in ["Upload-Offset", "Upload-Length", "Upload-Expires", "Tus-Resumable", "Tus-Version", "Upload-Limit", "Upload-Complete"] {
+                #expect(exposed.contains(name), "\(name) not exposed")
+            }
             let problem = try await client.call(.get, "/api/audio/nosuch", auth: nil, headers: [.origin: "https://app.example.com"])
             #expect(problem.headers[.accessControlAllowOrigin] == "https://app.example.com")
 

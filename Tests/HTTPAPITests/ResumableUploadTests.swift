@@ -241,6 +241,45 @@ import Testing
         }
     }
 
+    /// tus core: a client that cannot send PATCH or DELETE sends POST with X-HTTP-Method-Override,
+    /// which the server MUST take as the method; only on an upload URL. And refusals made before a
+    /// tus handler runs (405, 421) carry Tus-Resumable like every other tus answer.
+    @Test func methodOverrideAndTusResumableOnEveryAnswer() async throws {
+        try await TestServer.run(setup: .live) { client, context in
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)
+            let location = try #require(try await client.tusCreate("song", id, length: 50_000).headers[.location])
+            let patched = try await client.execute(
+                uri: location, method: .post,
+                headers: Self.tus([TusMethodOverride.header: "PATCH", .uploadOffset: "0", .contentType: Self.offsetStream]),
+                body: ByteBuffer(bytes: Array(repeating: 7, count: 2000)))
+            #expect(patched.status == .noContent && patched.headers[.uploadOffset] == "2000", "\(patched.text)")
+            let head = try await client.execute(uri: location, method: .post, headers: Self.tus([TusMethodOverride.header: "head"]))
+            #expect(head.status == .ok && head.headers[.uploadOffset] == "2000")
+            // Access is checked as the method named: a key without upload:song may not cancel.
+            let reader = try await context.makeKey(["read:song"])
+            let refused = try await client.call(
+                .post, location, auth: "Bearer \(reader)", headers: Self.tus([TusMethodOverride.header: "DELETE"]))
+            #expect(refused.status == .forbidden && refused.headers[.tusResumable] == "1.0.0")
+            let cancelled = try await client.execute(uri: location, method: .post, headers: Self.tus([TusMethodOverride.header: "DELETE"]))
+            #expect(cancelled.status == .noContent && context.storedFiles().isEmpty)
+            // Nowhere else: a POST to a record with the header is still a POST (405 here).
+            let elsewhere = try await client.execute(uri: "/api/audio/song/\(id)", method: .post, headers: [TusMethodOverride.header: "DELETE"])
+            #expect(elsewhere.status == .methodNotAllowed)
+            #expect(try await client.get("/api/audio/song/\(id)").status == .ok)
+
+            // 405 on the creation URL and the upload URL, and 421 for a foreign Host, say the tus version.
+            let get = try await client.execute(uri: "/api/audio/song/\(id)/uploads", method: .get, headers: Self.tus())
+            #expect(get.status == .methodNotAllowed && get.headers[.tusResumable] == "1.0.0")
+            let options = try await client.execute(uri: location, method: .options, headers: Self.tus())
+            #expect(options.status == .methodNotAllowed && options.headers[.tusResumable] == "1.0.0")
+            let foreign = try await RawConnection.sendAndRead(
+                port: try #require(client.port),
+                head: "POST /api/audio/song/\(id)/uploads HTTP/1.1\r\nHost: evil.example\r\nTus-Resumable: 1.0.0\r\nUpload-Length: 10\r\nContent-Length: 0\r\n\r\n",
+                until: "}", wait: .seconds(5))
+            #expect(foreign.hasPrefix("HTTP/1.1 421") && foreign.lowercased().contains("tus-resumable: 1.0.0"), "\(foreign.prefix(300))")
+        }
+    }
+
     @Test func terminationRemovesTheData() async throws {
         try await TestServer.run { client, context in
             let id = try await client.create(#"{"filetype":"song","name":"t","duration":3}"#)

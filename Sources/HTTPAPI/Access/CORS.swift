@@ -33,9 +33,16 @@ public struct CORSOrigins: Sendable, Equatable {
 /// credentials mode is not needed and not allowed. Called by `RequestMiddleware`.
 enum CORS {
     static let methods = "GET, HEAD, POST, PUT, PATCH, DELETE"
-    static let requestHeaders = "Authorization, Content-Type, If-Match, If-None-Match, If-Range, Range, X-Request-Id"
+    /// Resumable uploads (tus and the IETF draft) carry their state in headers: a browser client on
+    /// another origin (tus-js-client, Uppy) must be allowed to send and read them, or it cannot resume.
+    static let uploadRequestHeaders =
+        "Tus-Resumable, Upload-Length, Upload-Offset, Upload-Metadata, Upload-Checksum, Upload-Defer-Length, Upload-Complete, Upload-Draft-Interop-Version, X-HTTP-Method-Override"
+    static let uploadResponseHeaders =
+        "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm, Upload-Offset, Upload-Length, Upload-Expires, Upload-Metadata, Upload-Limit, Upload-Complete, Upload-Draft-Interop-Version"
+    static let requestHeaders = "Authorization, Content-Type, If-Match, If-None-Match, If-Range, Range, X-Request-Id, " + uploadRequestHeaders
     static let exposed =
-        "ETag, Location, Content-Range, Accept-Ranges, Content-Length, Content-Disposition, Retry-After, WWW-Authenticate, X-Request-Id"
+        "ETag, Location, Content-Range, Accept-Ranges, Content-Length, Content-Disposition, Retry-After, WWW-Authenticate, X-Request-Id, "
+        + uploadResponseHeaders
 
     /// The allowed origin of the request, if it has one.
     static func origin(_ request: Request, _ allowed: CORSOrigins?) -> String? {

@@ -44,6 +44,10 @@ struct RequestMiddleware: RouterMiddleware {
         } catch {
             var problem = Problem(for: error, request: request, logger: context.logger)
             problem.headers[.xRequestID] = context.requestID
+            // A tus client reads this on every answer; the handlers add it, refusals before them (405, 421) here.
+            if problem.headers[.tusResumable] == nil, TusMethodOverride.isTusPath(request.uri.path) {
+                problem.headers[.tusResumable] = AudioAPI.tusVersion
+            }
             if let origin { CORS.mark(&problem.headers, origin: origin) }
             // Answered here rather than thrown to Hummingbird, so that the line can count the body.
             let response = try problem.response(from: request, context: context)
