@@ -274,7 +274,8 @@ import Testing
             #expect(options.status == .methodNotAllowed && options.headers[.tusResumable] == "1.0.0")
             let foreign = try await RawConnection.sendAndRead(
                 port: try #require(client.port),
-                head: "POST /api/audio/song/\(id)/uploads HTTP/1.1\r\nHost: evil.example\r\nTus-Resumable: 1.0.0\r\nUpload-Length: 10\r\nContent-Length: 0\r\n\r\n",
+                head:
+                    "POST /api/audio/song/\(id)/uploads HTTP/1.1\r\nHost: evil.example\r\nTus-Resumable: 1.0.0\r\nUpload-Length: 10\r\nContent-Length: 0\r\n\r\n",
                 until: "}", wait: .seconds(5))
             #expect(foreign.hasPrefix("HTTP/1.1 421") && foreign.lowercased().contains("tus-resumable: 1.0.0"), "\(foreign.prefix(300))")
         }
