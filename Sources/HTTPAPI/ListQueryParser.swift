@@ -250,13 +250,18 @@ enum ListQueryParser {
                 case .boolean: text == "true" ? .bool(true) : text == "false" ? .bool(false) : .string(text)
                 case .string, .text, .enum, .date, .datetime, .list: .string(text)
                 }
-            let numericOK = !field.valueType.isNumeric || Double(text) != nil
+            // The body's rules judge the value, so a number PostgreSQL would refuse (1e-400) is a 400
+            // naming the parameter. Only decimal literals: those rules read digits, not `0x10` or `nan`.
+            let numericOK = !field.valueType.isNumeric || JSONNumber(literal: text).isDecimal
             _ = RecordValidator.validateValue(json, field: scalar, path: key, now: nil, issues: &itemIssues)
             // Any RFC 3339 instant is a fine bound to compare with, even one no record can hold.
             if field.valueType == .datetime { itemIssues.removeAll { $0.code == .outOfRange } }
             if !numericOK || !itemIssues.isEmpty {
                 let expected = RecordValidator.describe(scalar)
-                issues.append(ValidationIssue(field: key, code: .invalidValue, message: "'\(key)' must be \(expected) (got '\(value)')"))
+                // A value of the right type that no column can hold says why (1e400, 1e-400).
+                let message = numericOK ? itemIssues.first { $0.code == .outOfRange }?.message : nil
+                issues.append(
+                    ValidationIssue(field: key, code: .invalidValue, message: message ?? "'\(key)' must be \(expected) (got '\(value)')"))
                 return
             }
             if field.valueType == .integer, case .number(let n) = json, let i = n.int64 { text = String(i) }

@@ -46,28 +46,34 @@ public struct JSONNumber: Sendable, Equatable, Hashable, CustomStringConvertible
         }
     }
 
-    /// The value as a 64-bit integer when it is one exactly (`60` and `60.0` both are); nil otherwise.
+    /// The value as a 64-bit integer when it is one exactly (`60`, `60.0` and `6e1` all are); nil
+    /// otherwise. Read from the digits: a double would make `60.000000000000000001` 60.
     public var int64: Int64? {
         if let v = Int64(literal) { return v }
-        guard let d = Double(literal), d.isFinite, d == d.rounded(),
-            d >= -9.223372036854775e18, d < 9.223372036854775e18
-        else { return nil }
-        return Int64(d)
+        return DecimalLiteral(literal)?.int64
     }
 
-    /// The value as a finite double; nil when it overflows to infinity.
+    /// The value as a double; nil when it overflows to infinity or underflows to 0.
     public var double: Double? {
-        guard let d = Double(literal), d.isFinite else { return nil }
+        guard let d = Double(literal), d.isFinite, !underflows else { return nil }
         return d
     }
 
-    /// True when the literal denotes an integral value, however large.
-    public var isIntegral: Bool {
-        if Int64(literal) != nil { return true }
-        guard let d = Double(literal) else { return false }
-        // A literal too large for a double (1e400) is integral in magnitude: range checks report it.
-        return d.isFinite ? d == d.rounded() : true
+    /// True when a nonzero literal is too close to zero for a double (`1e-400`): it would round to
+    /// 0, which is not the value sent, and PostgreSQL refuses it as out of range. (Subnormals like
+    /// `1e-310` keep a value and are fine.)
+    public var underflows: Bool {
+        guard let decimal = DecimalLiteral(literal), !decimal.isZero else { return false }
+        return Double(literal) == 0
     }
+
+    /// True when the literal is a decimal number (`-12.5e3`, also `+5`, `.5`, `5.`): what a list
+    /// filter must send, since `Double` also reads `0x10`, `inf` and `nan`, which no rule here judges.
+    public var isDecimal: Bool { DecimalLiteral(literal) != nil }
+
+    /// True when the literal denotes an integral value, however large (`1e400` is: range checks
+    /// report it), judged on its digits (`60.000000000000000001` is not).
+    public var isIntegral: Bool { DecimalLiteral(literal)?.isWhole ?? false }
 
     public var description: String { literal }
 }

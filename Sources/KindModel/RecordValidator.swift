@@ -154,7 +154,15 @@ public enum RecordValidator {
             return .integer(i)
         case .number:
             guard case .number(let n) = value else { return fail(.type, "'\(path)' must be a number, got \(value.typeDescription)") }
-            guard let d = n.double else { return fail(.outOfRange, "'\(path)' is too large for a double-precision number (got \(n))") }
+            guard let d = n.double else {
+                if n.underflows {
+                    return fail(
+                        .outOfRange,
+                        "'\(path)' is too close to zero for a double-precision number, which would round it to 0 (got \(n)); send 0, or a magnitude of at least 5e-324"
+                    )
+                }
+                return fail(.outOfRange, "'\(path)' is too large for a double-precision number (got \(n))")
+            }
             if let lo = rules.min, d < lo { return fail(.min, "'\(path)' must be ≥ \(JSONNumber(lo)) (got \(n))") }
             if let hi = rules.max, d > hi { return fail(.max, "'\(path)' must be ≤ \(JSONNumber(hi)) (got \(n))") }
             return .number(d)

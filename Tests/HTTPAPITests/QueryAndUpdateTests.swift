@@ -120,6 +120,32 @@ extension TestClientProtocol {
         }
     }
 
+    /// A filter value the column cannot hold is a 400 naming the parameter, like the same value in
+    /// a body: a number that underflows to 0 is refused with the code overflow gets (not passed to
+    /// PostgreSQL, whose refusal names no field), and an integer must be whole in its digits.
+    @Test func numbersFilterExactlyOrAreRefusedByName() async throws {
+        try await TestServer.run(extraKinds: ["sample.yaml": everyTypeKind]) { client, _ in
+            let a = try await client.create(#"{"filetype":"sample","plays":60,"ratio":1e-310}"#)
+            func refusal(_ query: String) async throws -> (field: String?, code: String?) {
+                let response = try await client.get("/api/audio/sample?\(query)")
+                #expect(response.status == .badRequest && response.isProblem, "\(query): \(response.text)")
+                let error = try response.json()["errors"]?.arrayValue?.first?.objectValue
+                return (error?["field"]?.stringValue, error?["code"]?.stringValue)
+            }
+            let overflow = try await refusal("ratio=1e400")
+            #expect(overflow.field == "ratio" && overflow.code != nil)
+            for query in ["ratio=1e-400", "ratio[gt]=-1e-400"] {
+                let underflow = try await refusal(query)
+                #expect(underflow.field == String(query.prefix { $0 != "=" }) && underflow.code == overflow.code, "\(query)")
+            }
+            let fraction = try await refusal("plays=60.000000000000000001")
+            #expect(fraction.field == "plays", "\(fraction)")
+            #expect(try await client.ids("/api/audio/sample?plays=6e1") == [a])
+            #expect(try await client.ids("/api/audio/sample?plays=60.000") == [a])
+            #expect(try await client.ids("/api/audio/sample?ratio[gt]=0&ratio[lt]=2e-310") == [a])
+        }
+    }
+
     @Test func unknownOperatorMessageNamesAllowedOnes() async throws {
         try await TestServer.run { client, _ in
             let response = try await client.get("/api/audio/song?duration[contains]=3")

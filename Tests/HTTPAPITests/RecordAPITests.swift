@@ -86,6 +86,8 @@ import Testing
         (#"{"filetype":"song","name":["x"],"duration":5}"#, ["name:type"]),
         (#"{"filetype":"song","name":"x","duration":1e400}"#, ["duration:max"]),
         (#"{"filetype":"song","name":"x","duration":99999999999999999999999}"#, ["duration:max"]),
+        (#"{"filetype":"song","name":"x","duration":60.000000000000000001}"#, ["duration:type"]),
+        (#"{"filetype":"song","name":"x","duration":6e1}"#, []),
         (#"{"filetype":"song","name":"a\u0000b","duration":5}"#, ["name:invalid_character"]),
         (#"{"filetype":"song","duration":5}"#, ["name:required"]),
         (#"{"filetype":"song","name":"x","duration":5,"id":9}"#, ["id:unknown_field"]),

@@ -55,7 +55,29 @@ private func podcast(_ changes: [(String, JSONValue?)]) -> JSONValue {
         #expect(codes(podcast([("duration", .number(JSONNumber(literal: "60.0")))])) == [])
         #expect(codes(podcast([("duration", .number(JSONNumber(literal: "60.5")))])) == ["duration:type"])
         #expect(codes(podcast([("duration", "60")])) == ["duration:type"])
+        // Whole is judged on the literal's digits, not on the double it rounds to.
+        for whole in ["60.000", "6e1", "6000e-2", "0.6E2", "-0.0"] {
+            let expected = whole == "-0.0" ? ["duration:min"] : []
+            #expect(codes(podcast([("duration", .number(JSONNumber(literal: whole)))])) == expected, "\(whole)")
+        }
+        for fraction in ["60.000000000000000001", "60.0000000000000001e0", "6000000000000000001e-17", "1e-400"] {
+            let found = issues(podcast([("duration", .number(JSONNumber(literal: fraction)))]))
+            #expect(found.map { "\($0.field):\($0.code)" } == ["duration:type"], "\(fraction)")
+            #expect(found.first?.message.contains("must be a whole number") == true)
+        }
         #expect(codes(podcast([("duration", true)])) == ["duration:type"])
+    }
+
+    /// Integers are read from the literal's digits: a double would round 2^53 + 1 to 2^53, and
+    /// refuse Int64.max written with a fraction.
+    @Test func integerLiteralsAreExact() {
+        #expect(JSONNumber(literal: "9007199254740993.0").int64 == 9_007_199_254_740_993)
+        #expect(JSONNumber(literal: "9223372036854775807.0").int64 == Int64.max)
+        #expect(JSONNumber(literal: "-9223372036854775808e0").int64 == Int64.min)
+        #expect(JSONNumber(literal: "9223372036854775808.0").int64 == nil)
+        #expect(JSONNumber(literal: "1e400").isIntegral && JSONNumber(literal: "1e400").int64 == nil)
+        #expect(JSONNumber(literal: "1e-999999999999999999999").int64 == nil)
+        #expect(!JSONNumber(literal: "60.000000000000000001").isIntegral)
     }
 
     @Test func participantsEdges() {
@@ -143,6 +165,26 @@ private func podcast(_ changes: [(String, JSONValue?)]) -> JSONValue {
         #expect(check([("tags", [])]) == ["tags:min_items"])
         #expect(check([("tags", [0])]) == ["tags[0]:min"])
         #expect(check([("unknown", 1)]) == [])  // additional_fields: ignore
+    }
+
+    /// A nonzero number too close to zero for a double (it would round to 0) is refused like one
+    /// too large, not stored as 0; the smallest doubles (subnormals) are still numbers.
+    @Test func underflowIsRefusedLikeOverflow() throws {
+        let kind = try #require(try KindLoader.parse([("kinds/x.yaml", "fields:\n  rating: {type: number}\n")]).kind(named: "x"))
+        func check(_ literal: String) -> [ValidationIssue] {
+            switch RecordValidator.validate(JSONObject([("rating", .number(JSONNumber(literal: literal)))]), kind: kind, mode: .create) {
+            case .success: return []
+            case .failure(let f): return f.issues
+            }
+        }
+        for literal in ["1e-400", "-1e-400", "0." + String(repeating: "0", count: 400) + "1", "2e-324"] {
+            let found = check(literal)
+            #expect(found.map { "\($0.field):\($0.code)" } == ["rating:out_of_range"], "\(literal)")
+            #expect(found.first?.message.contains("round it to 0") == true, "\(found)")
+        }
+        for literal in ["0", "0.0", "-0e-400", "0e999", "1e-310", "5e-324", "2.2250738585072014e-308"] {
+            #expect(check(literal).isEmpty, "\(literal)")
+        }
     }
 
     @Test func rfc3339RoundTrip() throws {
