@@ -6,6 +6,9 @@ struct KindFileReader {
     let file: String
     private(set) var problems: [KindProblem] = []
     private(set) var nameMark: Mark?
+    /// Where each of the kind's aliases is written (in `aliases` order), so that a problem with one
+    /// alias, such as its use by another kind, points at that alias rather than at the list or `name:`.
+    private(set) var aliasMarks: [Mark?] = []
 
     init(file: String) { self.file = file }
 
@@ -58,6 +61,7 @@ struct KindFileReader {
         var kind = KindDefinition(name: stem, fields: [])
         var fieldsNode: Node?
         var indexesNode: Node?
+        var aliasNodes: [Node] = []
         for (keyNode, value) in mapping {
             guard let key = keyNode.string else {
                 problem(keyNode, "keys must be strings")
@@ -68,7 +72,10 @@ struct KindFileReader {
                 nameMark = value.mark
                 if let s = scalarString(value, "name") { kind.name = s }
             case "description": kind.description = scalarString(value, "description")
-            case "aliases": kind.aliases = stringList(value, "aliases")
+            case "aliases":
+                let aliases = stringNodes(value, "aliases")
+                kind.aliases = aliases.map(\.string)
+                aliasNodes = aliases.map(\.node)
             case "additional_fields":
                 if let s = scalarString(value, key) {
                     if let policy = AdditionalFieldsPolicy(rawValue: s) {
@@ -89,10 +96,11 @@ struct KindFileReader {
         if nameMark == nil { nameMark = root.mark }
         checkName(kind.name, what: "kind name", at: mapping["name"] ?? root)
         if Self.reservedKindNamesContain(kind.name) { problem(root, "kind name '\(kind.name)' is reserved (it is a fixed route)") }
-        for alias in kind.aliases {
-            checkName(alias, what: "alias", at: mapping["aliases"])
-            if Self.reservedKindNamesContain(alias) { problem(mapping["aliases"], "alias '\(alias)' is reserved (it is a fixed route)") }
-            if alias == kind.name { problem(mapping["aliases"], "alias '\(alias)' repeats the kind's own name") }
+        aliasMarks = aliasNodes.map(\.mark)
+        for (alias, node) in zip(kind.aliases, aliasNodes) {
+            checkName(alias, what: "alias", at: node)
+            if Self.reservedKindNamesContain(alias) { problem(node, "alias '\(alias)' is reserved (it is a fixed route)") }
+            if alias == kind.name { problem(node, "alias '\(alias)' repeats the kind's own name") }
         }
         if let renamed = kind.renamedFrom { checkName(renamed, what: "renamed_from", at: mapping["renamed_from"]) }
         guard let fieldsNode else {
@@ -169,11 +177,16 @@ struct KindFileReader {
     }
 
     mutating func stringList(_ node: Node, _ key: String) -> [String] {
+        stringNodes(node, key).map(\.string)
+    }
+
+    /// A list of strings with the node of each, for problems reported at one entry.
+    mutating func stringNodes(_ node: Node, _ key: String) -> [(string: String, node: Node)] {
         guard case .sequence(let seq) = node else {
             problem(node, "'\(key)' must be a list")
             return []
         }
-        return seq.compactMap { scalarString($0, key) }
+        return seq.compactMap { item in scalarString(item, key).map { (string: $0, node: item) } }
     }
 
     mutating func nonNegativeInt(_ node: Node, _ key: String) -> Int? {

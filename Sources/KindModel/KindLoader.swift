@@ -40,17 +40,18 @@ public enum KindLoader {
     /// (duplicate names and aliases across files).
     public static func parse(_ sources: [(file: String, text: String)]) throws(KindLintError) -> KindCatalog {
         var problems: [KindProblem] = []
-        var kinds: [(kind: KindDefinition, file: String, mark: Mark?)] = []
+        var kinds: [(kind: KindDefinition, file: String, nameMark: Mark?, aliasMarks: [Mark?])] = []
         for source in sources {
             var reader = KindFileReader(file: source.file)
             if let kind = reader.read(source.text) {
-                kinds.append((kind, source.file, reader.nameMark))
+                kinds.append((kind, source.file, reader.nameMark, reader.aliasMarks))
             }
             problems += reader.problems
         }
         var owners: [String: String] = [:]
-        for (kind, file, mark) in kinds {
-            for token in [kind.name] + kind.aliases {
+        for (kind, file, nameMark, aliasMarks) in kinds {
+            // Each token is reported where it is written: the name at `name:`, an alias in `aliases:`.
+            for (token, mark) in [(kind.name, nameMark)] + Array(zip(kind.aliases, aliasMarks)) {
                 if let owner = owners[token] {
                     problems.append(
                         KindProblem(

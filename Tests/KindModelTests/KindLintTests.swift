@@ -139,6 +139,31 @@ func expectProblem(_ yaml: String, _ fragment: String, line: Int? = nil, sourceL
         }
     }
 
+    /// A repeated alias is reported where that alias is written, not at the kind's `name:`.
+    @Test func duplicateAliasIsReportedAtTheAlias() {
+        let a = "name: song\nfields:\n  a: {type: string}\n"
+        let b = "name: tune\naliases:\n  - melody\n  - song\nfields:\n  a: {type: string}\n"
+        do {
+            _ = try KindLoader.parse([("kinds/a.yaml", a), ("kinds/b.yaml", b)])
+            Issue.record("duplicate alias accepted")
+        } catch {
+            #expect(
+                error.problems.map(\.description) == [
+                    "kinds/b.yaml:4:5: kind name or alias 'song' is already used by kind 'song' (kinds/a.yaml); names and aliases must be unique"
+                ])
+        }
+        let repeated = problems("name: tune\naliases: [melody, air, melody]\nfields:\n  a: {type: string}\n")
+        #expect(repeated.count == 1 && repeated.first?.hasPrefix("kinds/sample.yaml:2:24: ") == true, "\(repeated)")
+        // A kind name used twice stays reported at the second kind's `name:`.
+        let c = "name: song\naliases: [x]\nfields:\n  a: {type: string}\n"
+        do {
+            _ = try KindLoader.parse([("kinds/a.yaml", a), ("kinds/c.yaml", c)])
+            Issue.record("duplicate kind accepted")
+        } catch {
+            #expect(error.problems.map { "\($0.file):\($0.line):\($0.column)" } == ["kinds/c.yaml:1:7"])
+        }
+    }
+
     @Test func malformedYAMLHasPosition() {
         let found = problems("fields:\n  name: {type: string\n  other: 1\n")
         #expect(found.count == 1)
