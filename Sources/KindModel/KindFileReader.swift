@@ -95,10 +95,12 @@ struct KindFileReader {
         }
         if nameMark == nil { nameMark = root.mark }
         checkName(kind.name, what: "kind name", at: mapping["name"] ?? root)
+        checkNotSystemColumn(kind.name, what: "kind name", at: mapping["name"] ?? root)
         if Self.reservedKindNamesContain(kind.name) { problem(root, "kind name '\(kind.name)' is reserved (it is a fixed route)") }
         aliasMarks = aliasNodes.map(\.mark)
         for (alias, node) in zip(kind.aliases, aliasNodes) {
             checkName(alias, what: "alias", at: node)
+            checkNotSystemColumn(alias, what: "alias", at: node)
             if Self.reservedKindNamesContain(alias) { problem(node, "alias '\(alias)' is reserved (it is a fixed route)") }
             if alias == kind.name { problem(node, "alias '\(alias)' repeats the kind's own name") }
         }
@@ -118,10 +120,7 @@ struct KindFileReader {
                 continue
             }
             checkName(name, what: "field name", at: nameNode)
-            if SystemColumn.names.contains(name) {
-                problem(
-                    nameNode, "field name '\(name)' clashes with a system column (\(SystemColumn.names.sorted().joined(separator: ", "))); rename it")
-            }
+            checkNotSystemColumn(name, what: "field name", at: nameNode)
             if !seen.insert(name).inserted { problem(nameNode, "duplicate field '\(name)'") }
             if let field = readField(name: name, node: definition) { kind.fields.append(field) }
         }
@@ -152,6 +151,15 @@ struct KindFileReader {
         if !KindLoader.isValidName(name) {
             problem(
                 node, "\(what) '\(name)' must match [a-z][a-z0-9_]{0,47} (lowercase letter, then up to 47 lowercase letters, digits or underscores)")
+        }
+    }
+
+    /// Every name a kind file declares stays clear of the system columns (docs/kinds.md): a field
+    /// would collide with the column, and a kind or alias named `id` or `file` would be a
+    /// `filetype` value and URL segment read as the system name beside it (`/api/audio/file/…`).
+    mutating func checkNotSystemColumn(_ name: String, what: String, at node: Node?) {
+        if SystemColumn.names.contains(name) {
+            problem(node, "\(what) '\(name)' clashes with a system column (\(SystemColumn.names.sorted().joined(separator: ", "))); rename it")
         }
     }
 

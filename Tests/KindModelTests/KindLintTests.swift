@@ -122,6 +122,23 @@ func expectProblem(_ yaml: String, _ fragment: String, line: Int? = nil, sourceL
         }
     }
 
+    /// Kind names and aliases are checked against the same system column list as field names, at
+    /// their own position.
+    @Test func kindNameOrAliasClashingWithASystemColumn() {
+        for name in SystemColumn.names.sorted() {
+            #expect(
+                problems("name: \(name)\nfields:\n  a: {type: string}\n").contains {
+                    $0.hasPrefix("kinds/sample.yaml:1:7: ") && $0.contains("kind name '\(name)' clashes with a system column")
+                }, "\(name)")
+            #expect(
+                problems("name: tune\naliases: [ok, \(name)]\nfields:\n  a: {type: string}\n").contains {
+                    $0.hasPrefix("kinds/sample.yaml:2:15: ") && $0.contains("alias '\(name)' clashes with a system column")
+                }, "\(name)")
+        }
+        // Without `name:`, the file name is the kind name.
+        #expect(problems("fields:\n  a: {type: string}\n", file: "kinds/id.yaml").contains { $0.contains("kind name 'id' clashes") })
+    }
+
     @Test func duplicateKindsAndAliases() {
         let a = "name: song\nfields:\n  a: {type: string}\n"
         let b = "name: tune\naliases: [song]\nfields:\n  a: {type: string}\n"
