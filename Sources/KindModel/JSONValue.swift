@@ -55,7 +55,8 @@ public struct JSONNumber: Sendable, Equatable, Hashable, CustomStringConvertible
 
     /// The value as a double; nil when it overflows to infinity or underflows to 0.
     public var double: Double? {
-        guard let d = Double(literal), d.isFinite, !underflows else { return nil }
+        // Only a 0 can be an underflow: other values skip the digit reading (a create's hot path).
+        guard let d = Double(literal), d.isFinite, d != 0 || !underflows else { return nil }
         return d
     }
 
@@ -73,7 +74,11 @@ public struct JSONNumber: Sendable, Equatable, Hashable, CustomStringConvertible
 
     /// True when the literal denotes an integral value, however large (`1e400` is: range checks
     /// report it), judged on its digits (`60.000000000000000001` is not).
-    public var isIntegral: Bool { DecimalLiteral(literal)?.isWhole ?? false }
+    public var isIntegral: Bool {
+        // A plain integer (every normal body) needs no digit reading.
+        if Int64(literal) != nil { return true }
+        return DecimalLiteral(literal)?.isWhole ?? false
+    }
 
     public var description: String { literal }
 }
