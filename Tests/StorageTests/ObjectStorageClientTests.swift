@@ -186,6 +186,24 @@ struct ObjectStorageClientTests {
         await #expect(throws: ObjectStorageError.self) { try await unreachable.abortIfOpen(key: key, uploadID: unknown) }
     }
 
+    /// An object store that refuses connections fails a request at once (the caller answers 503
+    /// and the client retries), even one with the hour-long transfer deadline; before, the shared
+    /// HTTP client retried connecting until the deadline and downloads waited 40–90 s. The start-up
+    /// check still tries until its own deadline, for a store that is starting beside the server.
+    @Test func aRefusedConnectionFailsAtOnceButTheStartupCheckWaits() async throws {
+        let closed = ObjectStorageClient(
+            location: try S3Location(bucket: "audio-test", endpoint: "http://127.0.0.1:1", pathStyle: true),
+            credentials: .init(accessKeyID: "a", secretAccessKey: "b"))
+        let started = ContinuousClock.now
+        await #expect(throws: ObjectStorageError.self) { _ = try await closed.getObject(key: "k") }
+        await #expect(throws: ObjectStorageError.self) { _ = try await closed.headObject(key: "k") }
+        #expect(ContinuousClock.now - started < .seconds(3), "took \(ContinuousClock.now - started)")
+        let checking = ContinuousClock.now
+        await #expect(throws: ObjectStorageError.self) { try await closed.checkAccess(timeout: .seconds(2)) }
+        let waited = ContinuousClock.now - checking
+        #expect(waited > .milliseconds(1500) && waited < .seconds(5), "the check gave up after \(waited)")
+    }
+
     @Test func presignedGetNeedsNoHeaders() async throws {
         let client = try TestS3.client()
         let bytes = TestS3.bytes(count: 2048, seed: 4)

@@ -31,8 +31,23 @@ public struct ObjectStorageClient: Sendable {
         }
     }
 
-    public init(location: S3Location, credentials: ObjectStorageCredentials, httpClient: HTTPClient = .shared, configuration: Configuration = .init())
-    {
+    /// The HTTP client requests go through unless a caller passes its own: AsyncHTTPClient's shared
+    /// one retries a failed connection until the request's deadline (the transfer timeout, an hour,
+    /// for a GET or PUT), so during an outage a download or upload waited 40–90 s, or for the store
+    /// to come back, instead of getting its 503. Here a refused connection fails the request at once
+    /// and an unanswered one after 3 s; the client retries (`Retry-After`), and `checkAccess` keeps
+    /// trying until its own deadline, so a server starting beside its object store still waits for it.
+    public static let outageAwareHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(3)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    public init(
+        location: S3Location, credentials: ObjectStorageCredentials, httpClient: HTTPClient = Self.outageAwareHTTPClient,
+        configuration: Configuration = .init()
+    ) {
         self.location = location
         self.signer = SigV4Signer(credentials: credentials, region: location.region)
         self.httpClient = httpClient
@@ -324,10 +339,20 @@ public struct ObjectStorageClient: Sendable {
 
     /// Lists at most one key under the location's prefix: proves the endpoint answers, the bucket
     /// exists and the credentials may read it. Throws `.unreachable`, `.noSuchBucket`,
-    /// `.invalidCredentials` or `.accessDenied` naming which is wrong. AsyncHTTPClient retries a
-    /// refused connection until the deadline, so an unreachable endpoint is reported after `timeout`.
+    /// `.invalidCredentials` or `.accessDenied` naming which is wrong. An unreachable endpoint is
+    /// tried again until `timeout` has passed (an object store starting beside the server), then reported.
     public func checkAccess(timeout: TimeAmount = .seconds(10)) async throws {
-        _ = try await listObjects(prefix: "", continuationToken: nil, maxKeys: 1, delimiter: nil, timeout: timeout)
+        let deadline = NIODeadline.now() + timeout
+        var pause = TimeAmount.milliseconds(100)
+        while true {
+            do {
+                _ = try await listObjects(prefix: "", continuationToken: nil, maxKeys: 1, delimiter: nil, timeout: deadline - .now())
+                return
+            } catch ObjectStorageError.unreachable where NIODeadline.now() + pause < deadline {
+                try await Task.sleep(nanoseconds: UInt64(pause.nanoseconds))
+                pause = min(pause * 2, .seconds(1))
+            }
+        }
     }
 
     // MARK: requests
