@@ -243,7 +243,7 @@ public final class ObjectStorageHealth: Sendable {
             probes.add(1, ordering: .relaxed)
             let probe = Task { () -> String? in
                 do {
-                    try await client.checkAccess(timeout: .seconds(seconds))
+                    try await client.checkAccess(timeout: .seconds(seconds), retrying: false)
                     return nil
                 } catch {
                     return "\(error)"

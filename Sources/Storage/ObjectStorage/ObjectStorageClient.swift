@@ -339,16 +339,17 @@ public struct ObjectStorageClient: Sendable {
 
     /// Lists at most one key under the location's prefix: proves the endpoint answers, the bucket
     /// exists and the credentials may read it. Throws `.unreachable`, `.noSuchBucket`,
-    /// `.invalidCredentials` or `.accessDenied` naming which is wrong. An unreachable endpoint is
-    /// tried again until `timeout` has passed (an object store starting beside the server), then reported.
-    public func checkAccess(timeout: TimeAmount = .seconds(10)) async throws {
+    /// `.invalidCredentials` or `.accessDenied` naming which is wrong. With `retrying`, an
+    /// unreachable endpoint is tried again until `timeout` has passed (an object store starting
+    /// beside the server), then reported; without (a health probe), the first failure is the answer.
+    public func checkAccess(timeout: TimeAmount = .seconds(10), retrying: Bool = true) async throws {
         let deadline = NIODeadline.now() + timeout
         var pause = TimeAmount.milliseconds(100)
         while true {
             do {
                 _ = try await listObjects(prefix: "", continuationToken: nil, maxKeys: 1, delimiter: nil, timeout: deadline - .now())
                 return
-            } catch ObjectStorageError.unreachable where NIODeadline.now() + pause < deadline {
+            } catch ObjectStorageError.unreachable where retrying && NIODeadline.now() + pause < deadline {
                 try await Task.sleep(nanoseconds: UInt64(pause.nanoseconds))
                 pause = min(pause * 2, .seconds(1))
             }
