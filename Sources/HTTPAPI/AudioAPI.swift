@@ -350,6 +350,6 @@ public struct AudioAPI: Sendable {
 
     /// 503 at once while the health watcher's last probe failed (record routes, create included).
     func refuseWhileDatabaseDown() throws {
-        if health.isKnownDown { throw Problem.databaseUnavailable(health.problem ?? "it does not answer") }
+        if health.isKnownDown { throw Problem.databaseUnavailable() }  // the watcher logs why
     }
 }

@@ -336,6 +336,7 @@ struct ObjectStorageBackendTests {
             let response = try await client.upload("/api/audio/song/\(id)", file: "wav_mono_s16.wav")
             #expect(response.status == .serviceUnavailable, "\(response.text)")
             #expect(try response.json()["type"]?.stringValue == "/problems/storage-unavailable")
+            #expect(!response.text.contains("127.0.0.1"), "the endpoint is logged, not told to clients: \(response.text)")
             #expect(context.storedFiles().isEmpty, "\(context.storedFiles())")
             #expect(try await client.get("/api/audio/song/\(id)").json()["file"] == .null)
         }

@@ -77,12 +77,12 @@ extension Problem {
             // The file's commit outlasted ORPHAN_FILE_AGE and the sweeper removed it first: the
             // record was not changed; the same upload sent again succeeds.
             logger.warning("an upload outlasted the orphan age", metadata: ["error": "\(reclaimed)", "path": "\(request.uri.path)"])
-            return Problem.storageUnavailable(reclaimed.description)
+            return Problem.storageUnavailable()
         case let objects as ObjectStorageError:
             // Object storage failing (down, refusing our credentials, …): the client's request was
             // fine, and nothing was changed (the record keeps its previous file).
             logger.error("object storage failed", metadata: ["error": "\(objects)", "path": "\(request.uri.path)"])
-            return Problem.storageUnavailable(objects.description)
+            return Problem.storageUnavailable()
         case let file as FileStoreError where file.isOutOfSpace:
             logger.warning("storage is full", metadata: ["error": "\(file)", "path": "\(request.uri.path)"])
             return Problem(
@@ -93,7 +93,7 @@ extension Problem {
         default:
             if let reason = StorageError.unavailability(of: error) {
                 logger.warning("database unavailable", metadata: ["error": "\(reason)", "path": "\(request.uri.path)"])
-                return Problem.databaseUnavailable(reason)
+                return Problem.databaseUnavailable()
             }
             logger.error("unhandled error", metadata: ["error": "\(ErrorLogText.describe(error))", "path": "\(request.uri.path)"])
             return Problem(.internal, detail: "The server failed to handle this request; it has been logged.")

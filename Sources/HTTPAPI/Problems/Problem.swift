@@ -97,17 +97,22 @@ extension Problem {
         Problem(.notFound, detail: "There is no \(kind) with id \(id).")
     }
 
-    /// 503 while the object storage holding the files cannot be used; `Retry-After` says when to try again.
-    static func storageUnavailable(_ reason: String) -> Problem {
+    /// 503 while the object storage holding the files cannot be used; `Retry-After` says when to
+    /// try again. `reason` (endpoints, errors: the operator's business) only on `/healthz`; API
+    /// routes log it and tell the client what it can do.
+    static func storageUnavailable(_ reason: String? = nil) -> Problem {
         Problem(
-            .storageUnavailable, detail: "The server cannot use its file storage right now (\(reason)); nothing was changed, retry shortly.",
+            .storageUnavailable,
+            detail: "The server cannot use its file storage right now\(reason.map { " (\($0))" } ?? ""); nothing was changed, retry shortly.",
             headers: [.retryAfter: "5"])
     }
 
-    /// 503 while PostgreSQL cannot be reached; `Retry-After` says when to try again.
-    static func databaseUnavailable(_ reason: String) -> Problem {
+    /// 503 while PostgreSQL cannot be reached; `Retry-After` says when to try again. `reason`
+    /// (such as "DATABASE_URL has no password": advice for the operator) only on `/healthz`; API
+    /// routes log it.
+    static func databaseUnavailable(_ reason: String? = nil) -> Problem {
         Problem(
-            .databaseUnavailable, detail: "The server cannot reach PostgreSQL right now (\(reason)); retry shortly.",
+            .databaseUnavailable, detail: "The server cannot reach its database right now\(reason.map { " (\($0))" } ?? ""); retry shortly.",
             headers: [.retryAfter: "5"])
     }
 }
