@@ -457,7 +457,8 @@ try:
         assert driver.switch_to.active_element.get_attribute("id") == "conflict-reload"
         driver.save_screenshot(os.path.join(opts.results, f"{step_number:02d}-stale-edit-conflict.png"))
         by_css("#conflict-overwrite").click()
-        wait_text(".notice", r"Saved podcast")
+        # The notice names the record as saved, with the name just given (it showed the old one).
+        wait_text(".notice", r"Saved podcast .*Episode 11 \(edited\).* over the other change")
         status, _, record = api("GET", f"/api/audio/podcast/{podcast}")
         assert record["name"] == "Episode 11 (edited)" and record["host"] == "Someone else", record
 

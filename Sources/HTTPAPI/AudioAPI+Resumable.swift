@@ -121,8 +121,15 @@ extension AudioAPI {
                     headers[.uploadOffset] = String(
                         try await append(request, session: claimed, token: token, checksum: checksum, queries: queries, actor: actor).offset)
                 } catch {
-                    // The client never learns the session's URL from a failed creation: drop it.
+                    // The client never learns the session's URL from a failed creation: drop it,
+                    // and do not tell it to resume one (a checksum mismatch's usual advice).
                     _ = try? await uploads.delete(session.id)
+                    if var problem = error as? Problem, problem.type == .checksumMismatch {
+                        problem.detail =
+                            "The \(checksum?.algorithm.rawValue ?? "checksum") of the bytes sent with the creation does not match Upload-Checksum; no upload was created. Create it again (POST), with or without the bytes."
+                        problem.headers[.uploadOffset] = nil
+                        throw problem
+                    }
                     throw error
                 }
             }
@@ -680,10 +687,15 @@ extension AudioAPI {
             throw Problem(.invalidUploadHeader, detail: "Upload-Metadata is longer than 4096 bytes.")
         }
         var name: String?
+        var keys = Set<Substring>()
         for pair in metadata.split(separator: ",") {
             let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: " ", omittingEmptySubsequences: true)
             guard (1...2).contains(parts.count), !parts[0].isEmpty else {
                 throw Problem(.invalidUploadHeader, detail: "Upload-Metadata must be comma-separated '<key> <base64 value>' pairs (got '\(pair)').")
+            }
+            // tus: "All keys MUST be unique" (which of two values would count is anyone's guess).
+            guard keys.insert(parts[0]).inserted else {
+                throw Problem(.invalidUploadHeader, detail: "Upload-Metadata names '\(parts[0])' twice; send each key once.")
             }
             var value = Data()
             if parts.count == 2 {

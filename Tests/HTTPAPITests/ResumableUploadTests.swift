@@ -146,6 +146,18 @@ import Testing
             #expect(try tooBig.json()["max_bytes"]?.int64 == 20_000)
             #expect(try await create([.uploadLength: "100", .uploadMetadata: "filename !!notbase64"]).status == .badRequest)
             #expect(try await create([.uploadLength: "100", .uploadChecksum: "md5 AAAA"]).status == .badRequest)
+            // tus: metadata keys are unique.
+            let twice = try await create([.uploadLength: "100", .uploadMetadata: "filename YQ==,filename Yg=="])
+            #expect(twice.status == .badRequest && client.slug(twice) == "invalid-upload-header")
+            // A creation whose bytes fail their checksum creates nothing, and its problem does not
+            // tell the client to resume an upload it never got the URL of.
+            let badBytes = try await client.execute(
+                uri: "/api/audio/clip/\(clip)/uploads", method: .post,
+                headers: Self.tus([.uploadLength: "100", .contentType: Self.offsetStream, .uploadChecksum: "sha1 \(Self.sha1([9]))"]),
+                body: ByteBuffer(bytes: Array(repeating: 1, count: 10)))
+            #expect(badBytes.status.code == 460 && badBytes.headers[.location] == nil && badBytes.headers[.uploadOffset] == nil)
+            let badDetail = try badBytes.json()["detail"]?.stringValue ?? ""
+            #expect(badDetail.contains("no upload was created") && !badDetail.contains("offset"), "\(badDetail)")
             #expect(try await create([.uploadLength: "100"], id: 999_999).status == .notFound)
             #expect(try await create([.uploadLength: "100"], kind: "nokind").status == .notFound)
             // Access as for PUT: a key with upload:clip; none, or another scope, is refused.

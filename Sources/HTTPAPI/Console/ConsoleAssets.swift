@@ -9,7 +9,7 @@ import NIOCore
 /// server serves its console with nothing beside it and nothing fetched at run time. The console
 /// is plain HTML, CSS and JavaScript modules that call the public API (docs/console.md).
 ///
-/// Every answer carries a strong `ETag` (the file's SHA-256) and `Cache-Control: no-cache`: a
+/// Every answer carries a strong `ETag` (the first 128 bits of the file's SHA-256) and `Cache-Control: no-cache`: a
 /// browser keeps the files and revalidates them (304, no body), so a new binary's console is
 /// seen on the next load. The security headers allow only this origin's scripts, styles, media
 /// and API calls, no framing, and no referrer (signed links must not leak through it).

@@ -274,8 +274,9 @@ export async function recordPage(access, name, idText) {
           onclick: async () => {
             record = current.data; etag = current.etag;
             try {
-              await json('PATCH', `/api/audio/${kind.name}/${record.id}`, { body: changes, headers: { 'If-Match': etag } });
-              sessionStorage.setItem('audio-console-flash', `Saved ${label(kind, record)} over the other change.`);
+              // The notice names the record as saved (with the new name), not as it was before.
+              const { data: saved } = await json('PATCH', `/api/audio/${kind.name}/${record.id}`, { body: changes, headers: { 'If-Match': etag } });
+              sessionStorage.setItem('audio-console-flash', `Saved ${label(kind, saved)} over the other change.`);
               go(`#/kinds/${kind.name}/records/${record.id}`);
             } catch (error) { status.replaceChildren(problemBox(error)); }
           },
