@@ -37,9 +37,12 @@ public struct CursorSigner: Sendable {
 
     private static let tagBytes = 16
 
-    func encode(_ position: PagePosition, sort: String) -> String {
+    /// A cursor for the page after `position` of `kind`'s list sorted by `sort`: it is refused
+    /// for another kind or sort (another kind's values would be compared with this one's columns).
+    func encode(_ position: PagePosition, kind: String, sort: String) -> String {
         let object = JSONValue.object(
             JSONObject([
+                ("t", .string(kind)),
                 ("s", .string(sort)),
                 ("k", .array(position.values.map { $0.map(JSONValue.string) ?? .null })),
                 ("i", .integer(position.id)),
@@ -48,8 +51,8 @@ public struct CursorSigner: Sendable {
         return Base64URL.encode(payload) + "." + Base64URL.encode(tag(payload))
     }
 
-    /// The position, or nil when the text is not a cursor issued under this key for `sort`.
-    func decode(_ text: String, sort: String, keyCount: Int) -> PagePosition? {
+    /// The position, or nil when the text is not a cursor issued under this key for `kind` and `sort`.
+    func decode(_ text: String, kind: String, sort: String, keyCount: Int) -> PagePosition? {
         guard text.utf8.count <= 8192, let dot = text.utf8.lastIndex(of: UInt8(ascii: ".")) else { return nil }
         let payloadText = Substring(text)[..<dot]
         let tagText = Substring(text)[text.index(after: dot)...]
@@ -62,7 +65,7 @@ public struct CursorSigner: Sendable {
         for (a, b) in zip(expected, tag) { difference |= a ^ b }
         guard difference == 0,
             case .object(let o)? = try? JSONParser.parse(payload),
-            o["s"]?.stringValue == sort,
+            o["t"]?.stringValue == kind, o["s"]?.stringValue == sort,
             case .number(let n)? = o["i"], let id = n.int64, id >= 0,
             let keys = o["k"]?.arrayValue, keys.count == keyCount
         else { return nil }

@@ -149,7 +149,7 @@ enum ListQueryParser {
             }
         }
         if let cursorText {
-            if let position = cursors.decode(cursorText, sort: sortSpec, keyCount: query.sort.count) {
+            if let position = cursors.decode(cursorText, kind: kind.name, sort: sortSpec, keyCount: query.sort.count) {
                 query.after = position
             } else {
                 issues.append(cursorIssue)

@@ -181,6 +181,15 @@ extension TestClientProtocol {
             let page = try await client.get("/api/audio/sample?sort=plays&limit=2").json()
             let cursor = try #require(page["next_cursor"]?.stringValue)
             #expect(try await client.get("/api/audio/sample?sort=title&cursor=\(cursor)").status == .badRequest)
+            // And to its kind: the same sort on another kind is refused (it was served from the
+            // other kind's position), as a cursor error.
+            for i in 0..<2 { _ = try await client.create(#"{"filetype":"song","name":"s\#(i)","duration":\#(100 + i)}"#) }
+            let songs = try await client.get("/api/audio/song?sort=created_at&limit=1").json()
+            let songCursor = try #require(songs["next_cursor"]?.stringValue)
+            let elsewhere = try await client.get("/api/audio/sample?sort=created_at&cursor=\(songCursor)")
+            #expect(try elsewhere.status == .badRequest && elsewhere.errorCodes() == ["cursor:format"], "\(elsewhere.text)")
+            let own = try await client.get("/api/audio/sample?sort=created_at&limit=1").json()["next_cursor"]?.stringValue
+            #expect(try await client.get("/api/audio/sample?sort=created_at&cursor=\(try #require(own))").status == .ok)
         }
     }
 
