@@ -14,10 +14,12 @@ port=${PORT:-8080}
 mkdir -p .data
 pidfile=.data/serve.pid
 
-# A second `make run` of this clone while the first still serves.
+# A second `make run` of this clone while the first still serves. The process is recognised by the
+# command line this script gives it below (`<binary> serve --auto-migrate`), whatever the binary is
+# called (AUDIO_SERVER_BIN may name any file); a reused pid of another program is not mistaken for it.
 if [ -f "$pidfile" ]; then
   pid=$(cat "$pidfile")
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -qa audio-server "/proc/$pid/cmdline" 2>/dev/null; then
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- ' serve --auto-migrate'; then
     die "this clone's server is already running (pid $pid, $(cat .data/serve.address 2>/dev/null)): use it, or stop it with Ctrl-C in its terminal or 'kill $pid'"
   fi
   rm -f "$pidfile"
