@@ -81,6 +81,13 @@ import Testing
         #expect(error(404, nil, key: nil) == .noSuchBucket(bucket: "bkt"))
         #expect(error(416, nil) == .invalidRange)
         #expect(error(502, nil) == .unexpected(status: 502, code: nil, message: nil))
+        // An endpoint that is not S3 (here: a JSON 404 of some web API) is not "no such bucket".
+        let notS3 = ObjectStorageError.from(status: 404, body: #"{"type":"/problems/no-route"}"#, bucket: "bkt", key: nil)
+        guard case .unexpected(404, nil, let message?) = notS3 else {
+            Issue.record("\(notS3)")
+            return
+        }
+        #expect(message.contains("S3 server"))
     }
 
     @Test func contentRangeHeader() {

@@ -49,6 +49,11 @@ public enum ObjectStorageError: Error, Sendable, Equatable, CustomStringConverti
             "AuthorizationHeaderMalformed", "AuthorizationQueryParametersError":
             return .invalidCredentials(code: code!, message: message ?? "")
         case "AccessDenied": return .accessDenied(message: message ?? "Access Denied")
+        case nil where !body.isEmpty && !body.contains("<Error"):
+            // A body that is not S3's XML error: the endpoint is not an S3 server (a web server,
+            // another API), whatever its status says; a wrong `endpoint=` must not read as a
+            // missing bucket.
+            return .unexpected(status: status, code: nil, message: "the answer is not an S3 error document: is the endpoint an S3 server?")
         case nil:
             switch status {
             case 403: return .accessDenied(message: "403 with no error body")
