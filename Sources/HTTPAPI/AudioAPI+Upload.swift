@@ -136,17 +136,23 @@ extension AudioAPI {
     var intents: FileIntents { FileIntents(client: records.client, logger: records.logger) }
 
     /// Whether a request's declared body can be accepted, judged from its head alone (for
-    /// `Expect: 100-continue`), from the route table: false for a body on a route that needs a key
-    /// when none is sent (its 401 comes first), and for an upload whose Content-Length is over
-    /// its kind's limit.
+    /// `Expect: 100-continue`, and the draft's 104), from the route table: false for a body on a
+    /// route that needs a key when none is sent or the key is one this server holds without the
+    /// scope (its 401 or 403 comes first), and for an upload whose Content-Length is over its
+    /// kind's limit.
     @Sendable func acceptsBody(_ head: HTTPRequest) -> Bool {
         guard let path = head.path?.split(separator: "?", maxSplits: 1).first,
             let (operation, segments) = APIOperation.matching(head.method, path: path)
         else { return true }
-        if case .kind(let purpose) = operation.access, purpose != .read, purpose != .download,
-            head.headerFields[.authorization] == nil
-        {
-            return false
+        if case .kind(let purpose) = operation.access, purpose != .read, purpose != .download {
+            let authorization = head.headerFields[.authorization]
+            if authorization == nil { return false }
+            // A key held in memory without the scope gets its 403 before the body, like no key its 401.
+            if segments.count > 2, let queries = registry.runtime.resolve(Self.pathSegment(String(segments[2]))),
+                access.certainlyRefuses(operation.decision(for: queries.kind), authorization: authorization)
+            {
+                return false
+            }
         }
         guard operation.body == .audio, let length = head.headerFields[.contentLength].flatMap({ Int64($0) }),
             let queries = registry.runtime.resolve(Self.pathSegment(String(segments[2])))

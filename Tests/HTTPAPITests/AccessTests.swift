@@ -137,10 +137,11 @@ import Testing
     }
 }
 
-/// An upload without a key gets its 401 before the body is sent: no `100 Continue` for it.
+/// An upload without a key gets its 401 before the body is sent, and one with a key the server
+/// knows to lack the scope its 403: no `100 Continue` for either.
 @Suite struct ContinueWithoutKeyTests {
     @Test func noContinueForAWriteWithoutAKey() async throws {
-        try await TestServer.run(setup: .live) { client, _ in
+        try await TestServer.run(setup: .live) { client, context in
             let port = try #require(client.port)
             let id = try await client.create(#"{"filetype":"song","name":"c","duration":1}"#)
             let wav = LargeUploadTests.wav(dataBytes: 44_100 * 4)
@@ -149,6 +150,12 @@ import Testing
             // The head alone gets its final 401 (no 100 Continue first): the body is never needed.
             let anonymous = try await RawConnection.sendAndRead(port: port, head: head, until: "}", wait: .seconds(20))
             #expect(anonymous.hasPrefix("HTTP/1.1 401"), "\(anonymous.prefix(200))")
+            // A key the server knows (used once) without upload:song: its 403 comes first too.
+            let reader = try await context.makeKey(["read:song"])
+            #expect(try await client.call(.get, "/api/audio/song/\(id)", auth: "Bearer \(reader)").status == .ok)
+            let readerHead = head.replacingOccurrences(of: "X-Test-Anonymous: 1\r\n", with: "Authorization: Bearer \(reader)\r\n")
+            let unscoped = try await RawConnection.sendAndRead(port: port, head: readerHead, until: "}", wait: .seconds(20))
+            #expect(unscoped.hasPrefix("HTTP/1.1 403"), "\(unscoped.prefix(200))")
             // With the key the same upload is invited to send its body.
             let keyed = try await RawConnection.sendHeadWaitThenBody(
                 port: port, head: head.replacingOccurrences(of: "X-Test-Anonymous: 1\r\n", with: ""), body: wav)

@@ -40,6 +40,22 @@ public final class AccessGate: Sendable {
         return proxies.client(peer: context.remoteAddress, forwardedFor: forwarded)
     }
 
+    /// Whether the request's `Authorization` certainly will not do for `decision`: missing, not a
+    /// well-formed bearer key, or a key this server holds in memory without the scope. Decided on
+    /// the event loop without the database (a key not in memory is given the benefit of the doubt),
+    /// so that no `100 Continue` or `104` invites a body the handler will refuse with 401 or 403.
+    func certainlyRefuses(_ decision: AccessDecision, authorization: String?) -> Bool {
+        let scope: Scope
+        switch decision {
+        case .allowed: return false
+        case .needsScope(let needed), .needsScopeOrSignature(let needed): scope = needed
+        }
+        guard let authorization else { return true }
+        guard let secret = Self.bearerToken(authorization), APIKeySecret.isWellFormed(secret) else { return true }
+        guard let key = keys.inMemory(secret) else { return false }
+        return !Self.allows(key, scope)
+    }
+
     /// Who made a change, for its audit row.
     func actor(_ key: ActiveKey?, _ request: Request, _ context: AudioRequestContext) -> AuditActor {
         AuditActor(keyID: key?.id, keyName: key?.name, requestID: context.requestID, client: client(request, context))

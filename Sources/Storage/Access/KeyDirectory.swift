@@ -123,6 +123,15 @@ public final class KeyDirectory: Sendable {
         return .valid(key)
     }
 
+    /// The working key `secret` names when it is in memory, without asking the database (nil:
+    /// not in memory, or expired). For decisions made on the event loop before a handler runs,
+    /// such as whether to send `100 Continue`; the handler's own `lookup` stays the check.
+    public func inMemory(_ secret: Substring, now: Double = Date().timeIntervalSince1970) -> ActiveKey? {
+        let hash = APIKeySecret.hash(secret)
+        guard let key = state.withLock({ $0.byHash[hash] }), key.secretHash == hash, !key.isExpired(at: now) else { return nil }
+        return key
+    }
+
     /// Forgets a revoked key at once (this server's revocation, or another's notice).
     public func forget(id: Int64) {
         state.withLock { $0.forget(id: id) }
