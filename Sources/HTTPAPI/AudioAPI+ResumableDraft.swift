@@ -106,10 +106,7 @@ extension AudioAPI {
                 throw Self.stale(kind: kind.name, id: id, current: version, action: "check the record")
             }
             let actor = access.actor(key, request, context)
-            let name = request.headers[.contentDisposition].flatMap { disposition -> String? in
-                let params = HeaderParameters.parse(disposition)
-                return (params["filename*"].flatMap(HeaderParameters.decodeRFC5987) ?? params["filename"]).flatMap(UploadReceiver.baseName)
-            }
+            let name = UploadReceiver.originalName(fromDisposition: request.headers[.contentDisposition])
             // The token a 104 already announced (ContinueHandler), so the resource is where it said.
             let announced = request.headers[.announcedUploadToken].flatMap { Self.isToken($0) ? $0 : nil }
             let session = try await uploads.create(

@@ -187,7 +187,9 @@ extension AudioAPI {
             )
         }
         // Any other declared type is only a claim: the bytes are sniffed and probed either way.
-        return .raw
+        // A raw body may name its file the way a multipart part does (`curl -H 'Content-Disposition:
+        // attachment; filename="a.wav"' --data-binary @a.wav`).
+        return .raw(originalName: UploadReceiver.originalName(fromDisposition: request.headers[.contentDisposition]))
     }
 
     /// Maps the probe outcome to 415 problems, and checks the kind's accepted formats.

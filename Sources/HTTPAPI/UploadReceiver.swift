@@ -9,7 +9,8 @@ import Storage
 /// part (named `file`, named after the kind, or carrying a filename) and skipping other parts.
 struct UploadReceiver {
     enum Mode {
-        case raw
+        /// The body is the file; its name, if any, came in the request's `Content-Disposition`.
+        case raw(originalName: String?)
         case multipart(boundary: String)
 
         var isMultipart: Bool { if case .multipart = self { true } else { false } }
@@ -63,11 +64,11 @@ struct UploadReceiver {
     func receive(_ body: RequestBody, into sink: UploadSink) async throws -> Received {
         let received: Received
         switch mode {
-        case .raw:
+        case .raw(let originalName):
             for try await buffer in body {
                 if try write(buffer, to: sink) { try await sink.flush() }
             }
-            received = Received(originalName: nil)
+            received = Received(originalName: originalName)
         case .multipart(let boundary):
             received = try await receiveMultipart(body, boundary: boundary, into: sink)
         }
@@ -170,10 +171,20 @@ struct UploadReceiver {
         guard let disposition = headers.first(where: { $0.0 == "content-disposition" })?.1 else { return false }
         let params = HeaderParameters.parse(disposition)
         let name = params["name"]
-        let filename = params["filename*"].flatMap(HeaderParameters.decodeRFC5987) ?? params["filename"]
+        let filename = Self.filename(params)
         guard name.map(fieldNames.contains) == true || filename != nil else { return false }
         received.originalName = filename.flatMap(Self.baseName)
         return true
+    }
+
+    /// The file name a `Content-Disposition` gives (`filename*` before `filename`, RFC 6266), as
+    /// `original_name` keeps it: of a multipart part, or of a whole request whose body is the file.
+    static func originalName(fromDisposition disposition: String?) -> String? {
+        disposition.flatMap { filename(HeaderParameters.parse($0)) }.flatMap(baseName)
+    }
+
+    private static func filename(_ params: [String: String]) -> String? {
+        params["filename*"].flatMap(HeaderParameters.decodeRFC5987) ?? params["filename"]
     }
 
     /// The longest `original_name` kept, in UTF-8 bytes (the usual file-system name limit).

@@ -53,6 +53,18 @@ import Testing
             #expect(try wav.json()["file"]?.objectValue?["content_type"] == "audio/wav")
             let raw = try await client.uploadRaw("/api/audio/song/\(id)", bytes: try Fixture.bytes("wav_mono_s16.wav"), contentType: "text/plain")
             #expect(raw.status == .ok)
+            #expect(try raw.json()["file"]?.objectValue?["original_name"] == .null, "a raw body without a name has none")
+            // A raw body names its file with the request's Content-Disposition, as a part would (filename* first).
+            let named = try await client.execute(
+                uri: "/api/audio/song/\(id)", method: .put,
+                headers: [
+                    .contentType: "audio/wav",
+                    .contentDisposition: #"attachment; filename="fallback.wav"; filename*=UTF-8''M%C3%BD%20song.wav"#,
+                ],
+                body: ByteBuffer(bytes: try Fixture.bytes("wav_mono_s16.wav")))
+            #expect(try named.json()["file"]?.objectValue?["original_name"] == "Mý song.wav", "\(named.text)")
+            let download = try await client.get("/api/audio/song/\(id)/file")
+            #expect(download.headers[.contentDisposition]?.contains("M%C3%BD%20song.wav") == true)
             let text = try await client.uploadRaw("/api/audio/song/\(id)", bytes: Array("just some text, not audio".utf8), contentType: "audio/mpeg")
             #expect(text.status == .unsupportedMediaType && text.isProblem)
             let problem = try text.json()
