@@ -146,7 +146,8 @@ struct StorageOptions: ParsableArguments {
         case .invalidCredentials: "the credentials are rejected (check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)"
         case .accessDenied: "the credentials may not list the bucket (check the key's permissions)"
         case .unreachable(let endpoint, _): "the endpoint \(endpoint) does not answer (check endpoint= in STORAGE_URL)"
-        case .unexpected(let status, nil, _): "the endpoint answered HTTP \(status) without an S3 error: is it an S3 server? (check endpoint= in STORAGE_URL)"
+        case .unexpected(let status, nil, _):
+            "the endpoint answered HTTP \(status) without an S3 error: is it an S3 server? (check endpoint= in STORAGE_URL)"
         default: "the object storage answered unexpectedly"
         }
     }
