@@ -8,6 +8,16 @@ import Storage
 /// not silently return everything.
 enum ListQueryParser {
     static let reserved: Set<String> = ["limit", "cursor", "sort", "count", "has_file"]
+
+    /// A boolean in a query string, the same for `has_file` and boolean fields: `true`/`false` in
+    /// any case, or `1`/`0` (what HTML forms and most query builders send).
+    static func queryBool(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "true", "1": true
+        case "false", "0": false
+        default: nil
+        }
+    }
     /// Most filters and sort keys one request may use. Each distinct filter shape is a statement
     /// PostgreSQL plans (and, prepared, keeps per connection), and a shared list statement carries
     /// a column per filter value: thousands of filters cost seconds of planning and megabytes per
@@ -125,10 +135,10 @@ enum ListQueryParser {
                     issues.append(ValidationIssue(field: "count", code: .enum, message: "'count' must be 'exact' (got '\(value)')"))
                 }
             case "has_file":
-                switch value.lowercased() {
-                case "true", "1": query.hasFile = true
-                case "false", "0": query.hasFile = false
-                default: issues.append(ValidationIssue(field: "has_file", code: .type, message: "'has_file' must be true or false (got '\(value)')"))
+                if let flag = Self.queryBool(value) {
+                    query.hasFile = flag
+                } else {
+                    issues.append(ValidationIssue(field: "has_file", code: .type, message: "'has_file' must be true or false (got '\(value)')"))
                 }
             case "sort":
                 sortSpec = value
@@ -247,7 +257,7 @@ enum ListQueryParser {
             let json: JSONValue =
                 switch field.valueType {
                 case .integer, .number: .number(JSONNumber(literal: text))
-                case .boolean: text == "true" ? .bool(true) : text == "false" ? .bool(false) : .string(text)
+                case .boolean: Self.queryBool(text).map(JSONValue.bool) ?? .string(text)
                 case .string, .text, .enum, .date, .datetime, .list: .string(text)
                 }
             // The body's rules judge the value, so a number PostgreSQL would refuse (1e-400) is a 400
@@ -265,6 +275,7 @@ enum ListQueryParser {
                 return
             }
             if field.valueType == .integer, case .number(let n) = json, let i = n.int64 { text = String(i) }
+            if field.valueType == .boolean, case .bool(let flag) = json { text = flag ? "true" : "false" }
             // Bound as text and cast by PostgreSQL, which refuses offsets beyond ±15:59 and year 0:
             // send UTC, and ±infinity for instants before or after every storable one.
             if field.valueType == .datetime, let date = RFC3339.parseDateTime(text) {

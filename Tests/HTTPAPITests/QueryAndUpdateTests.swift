@@ -82,6 +82,11 @@ extension TestClientProtocol {
             // booleans
             #expect(try await q("live=true") == [a])
             #expect(try await q("live=false") == [b])
+            // spelled as has_file takes them: any case, or 1/0
+            #expect(try await q("live=TRUE") == [a])
+            #expect(try await q("live=1") == [a])
+            #expect(try await q("live[ne]=0") == [a, c])  // ne keeps records without a value, as for plays
+            #expect(try await q("has_file=FALSE") == [a, b, c])
             // dates and datetimes, to the microsecond
             #expect(try await q("day[gte]=2026-02-01") == [b])
             #expect(try await q("day[lt]=2026-02-01") == [a])
