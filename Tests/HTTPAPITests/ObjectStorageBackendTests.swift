@@ -305,8 +305,6 @@ struct ObjectStorageBackendTests {
             let start = ContinuousClock.now
             let first = try await client.get("/healthz")
             #expect(first.status == .serviceUnavailable)
-            // A refused connection is the answer at once: the probe does not retry it.
-            #expect(start.duration(to: .now) < .seconds(2), "\(start.duration(to: .now))")
             #expect(try first.json()["type"]?.stringValue == "/problems/storage-unavailable")
             #expect(try first.json()["detail"]?.stringValue?.contains("http://127.0.0.1:1") == true, "\(first.text)")
             // Cached: a poll within the verdict's age sends no probe of its own.

@@ -35,12 +35,12 @@ public struct ObjectStorageClient: Sendable {
     /// one retries a failed connection until the request's deadline (the transfer timeout, an hour,
     /// for a GET or PUT), so during an outage a download or upload waited 40–90 s, or for the store
     /// to come back, instead of getting its 503. Here a refused connection fails the request at once
-    /// and an unanswered one after 3 s; the client retries (`Retry-After`), and `checkAccess` keeps
-    /// trying until its own deadline, so a server starting beside its object store still waits for it.
+    /// and an unanswered one after the connect timeout (AsyncHTTPClient's, 10 s); the client retries
+    /// (`Retry-After`), and `checkAccess` keeps trying until its own deadline, so a server starting
+    /// beside its object store still waits for it.
     public static let outageAwareHTTPClient: HTTPClient = {
         var configuration = HTTPClient.Configuration.singletonConfiguration
         configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.timeout.connect = .seconds(3)
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
