@@ -133,7 +133,8 @@ extension AudioAPI {
         }
         // RFC 9110 §13.2.2: If-Match first (strong comparison), so a client resuming or verifying a
         // download of a file it has seen learns that the file was replaced instead of mixing bytes.
-        if let im = request.headers[.ifMatch], !Self.matches(im, etag, weak: false) {
+        // An empty field lists no tag: it is no condition (as a missing one).
+        if let im = request.headers[.ifMatch], !im.allSatisfy({ $0 == " " || $0 == "\t" }), !Self.matches(im, etag, weak: false) {
             throw Problem(
                 .staleVersion,
                 detail:

@@ -8,7 +8,7 @@ extension AudioAPI {
     /// file that plays without any header (`<audio src>`), for 1 s to 7 days (default 1 hour).
     func createLink(_ request: Request, queries: KindQueries, id: Int64) async throws -> Response {
         // A link to a `download: key` file would never be accepted: refuse to hand out a dead one.
-        if queries.kind.access.download == .key { throw Self.linksNotAccepted(queries.kind.name) }
+        if !APIOperation.createLink.isOffered(by: queries.kind) { throw Self.linksNotAccepted(queries.kind.name) }
         let lifetime = try Self.linkLifetime(request.uri.queryParameters.get("expires_in"))
         let file: StoredFileInfo
         switch try await records.fileInfo(id, in: queries) {

@@ -687,15 +687,10 @@ extension AudioAPI {
             throw Problem(.invalidUploadHeader, detail: "Upload-Metadata is longer than 4096 bytes.")
         }
         var name: String?
-        var keys = Set<Substring>()
         for pair in metadata.split(separator: ",") {
             let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: " ", omittingEmptySubsequences: true)
             guard (1...2).contains(parts.count), !parts[0].isEmpty else {
                 throw Problem(.invalidUploadHeader, detail: "Upload-Metadata must be comma-separated '<key> <base64 value>' pairs (got '\(pair)').")
-            }
-            // tus: "All keys MUST be unique" (which of two values would count is anyone's guess).
-            guard keys.insert(parts[0]).inserted else {
-                throw Problem(.invalidUploadHeader, detail: "Upload-Metadata names '\(parts[0])' twice; send each key once.")
             }
             var value = Data()
             if parts.count == 2 {

@@ -100,6 +100,10 @@ import Testing
                 }
             }
             #expect(mismatches.isEmpty, "\(mismatches.count) mismatches:\n\(mismatches.joined(separator: "\n"))")
+            // A link route that can only answer links-not-accepted is not offered in OpenAPI.
+            let document = OpenAPIDocument.make(try KindLoader.load(directory: context.kindsDirectory))
+            #expect(document["paths", "/api/audio/keyclip/{id}/file/link"] == nil)
+            #expect(document["paths", "/api/audio/openclip/{id}/file/link"] != nil && document["paths", "/api/audio/song/{id}/file/link"] != nil)
         }
     }
 

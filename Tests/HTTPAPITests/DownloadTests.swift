@@ -44,6 +44,7 @@ import Testing
             #expect(try await client.get(uri, headers: [.ifMatch: etag]).status == .ok)
             #expect(try await client.get(uri, headers: [.ifMatch: "\"other\", \(etag)"]).status == .ok)
             #expect(try await client.get(uri, headers: [.ifMatch: "*"]).status == .ok)
+            #expect(try await client.get(uri, headers: [.ifMatch: ""]).status == .ok, "an empty If-Match names nothing: no condition")
             let replaced = try await client.get(uri, headers: [.ifMatch: "\"other\""])
             #expect(replaced.status == .preconditionFailed && replaced.isProblem && replaced.headers[.eTag] == etag)
             #expect(try await client.get(uri, headers: [.ifMatch: "W/\(etag)"]).status == .preconditionFailed)

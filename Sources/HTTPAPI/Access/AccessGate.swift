@@ -85,10 +85,14 @@ public final class AccessGate: Sendable {
             try require(scope, key: key, request, context)
             return .allowed
         case .needsScopeOrSignature(let scope):
-            // A link part that is not even well formed (a cut signature, `expires=soon`) is a
-            // tampered link like any other: 403 `link-invalid` when it is checked, counted as a failure.
+            // A link part that is not even well formed (a cut signature, `expires=soon`): when the
+            // link is what grants access, a tampered link like any other (403 `link-invalid`, counted
+            // as a failure); beside a key that grants it, a malformed query parameter (400).
             let link = SignedLinkQuery(query: request.uri.query)
-            if let key, Self.allows(key, scope) { return .allowed }
+            if let key, Self.allows(key, scope) {
+                if let problem = link?.malformation { throw problem }
+                return .allowed
+            }
             if let link {
                 try refuseIfLockedOut(request, context)
                 return .ifLinkVerifies(link)

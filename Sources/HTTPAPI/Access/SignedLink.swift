@@ -66,4 +66,28 @@ struct SignedLinkQuery: Sendable {
         }
         if expiresText == nil && signatureText == nil { return nil }
     }
+
+    /// The 400 of a part that is present but not even well formed (`expires` not a 64-bit
+    /// integer, `signature` not 43 base64url characters), for a request a key serves. (Where the
+    /// link itself is the credential, the same link is refused as tampered: 403.)
+    var malformation: Problem? {
+        var issues: [ValidationIssue] = []
+        if expiresText != nil && expires == nil {
+            issues.append(
+                ValidationIssue(field: "expires", code: .type, message: "'expires' must be a whole number of seconds since 1970, as the link had it"))
+        }
+        if let signatureText, !Self.isWellFormed(signatureText) {
+            issues.append(ValidationIssue(field: "signature", code: .format, message: "'signature' must be the 43 characters the link had"))
+        }
+        guard !issues.isEmpty else { return nil }
+        return Problem(
+            .invalidQuery, detail: Problem.summary(issues.map(\.message)) + "; use the link exactly as POST …/file/link returned it.", errors: issues)
+    }
+
+    static func isWellFormed(_ signature: String) -> Bool {
+        signature.utf8.count == 43
+            && signature.utf8.allSatisfy { b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x5F
+            }
+    }
 }

@@ -103,20 +103,6 @@ extension OpenAPIDocument {
                 ("required", ["url", "expires_at"]),
                 ("additionalProperties", false),
             ]))
-        var responses: [(String, JSONValue)] = [
-            ("200", jsonResponse("The link and when it expires.", link)),
-            ("400", problem("expires_in is out of range or the id is not a positive integer.")),
-        ]
-        if kind.access.download == .key {
-            responses.append(
-                (
-                    "403",
-                    problem(
-                        "The key lacks the read:\(kind.name) scope, or (`links-not-accepted`) this kind's files are downloaded with a key only (`download: key`)."
-                    )
-                ))
-        }
-        responses.append(("404", problem("No such record, or it has no file yet.")))
         return operation(
             "link_\(kind.name)_file", tag: kind.name, summary: "A signed link to the \(kind.name)'s file for players that cannot send headers.",
             parameters: [
@@ -125,7 +111,11 @@ extension OpenAPIDocument {
                     "expires_in", "Lifetime in seconds, 1 to 604800 (7 days); default 3600.",
                     .object(JSONObject([("type", "integer"), ("minimum", 1), ("maximum", 604_800)]))),
             ],
-            responses: responses)
+            responses: [
+                ("200", jsonResponse("The link and when it expires.", link)),
+                ("400", problem("expires_in is out of range or the id is not a positive integer.")),
+                ("404", problem("No such record, or it has no file yet.")),
+            ])
     }
 
     static var listKeys: JSONValue {

@@ -21,7 +21,7 @@ extension OpenAPIDocument {
         }
         for operation in APIOperation.allCases where !operation.isKindRoute && !operation.isConsole { add(operation, kind: nil) }
         for kind in catalog.kinds {
-            for operation in APIOperation.allCases where operation.isKindRoute { add(operation, kind: kind) }
+            for operation in APIOperation.allCases where operation.isKindRoute && operation.isOffered(by: kind) { add(operation, kind: kind) }
         }
         return paths
     }

@@ -133,6 +133,13 @@ public enum APIOperation: String, CaseIterable, Sendable {
 }
 
 extension APIOperation {
+    /// Whether `kind` offers this route at all. A kind whose files need a key (`download: key`)
+    /// hands out no signed links, which could never be used: its link route answers 403
+    /// `links-not-accepted` and OpenAPI leaves it out.
+    func isOffered(by kind: KindDefinition) -> Bool {
+        self != .createLink || kind.access.download != .key
+    }
+
     /// What this operation needs on `kind` (for kind routes; the others ignore it).
     func decision(for kind: KindDefinition) -> AccessDecision {
         switch access {
