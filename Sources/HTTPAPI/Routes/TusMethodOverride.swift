@@ -19,19 +19,18 @@ enum TusMethodOverride {
         head.method = method
     }
 
-    /// `/api/audio/*/*/uploads/*` (a query after it allowed).
+    /// A tus upload URL (`/api/audio/*/*/uploads/*`), by the route table.
     static func isUploadURL(_ path: String) -> Bool {
-        guard path.hasPrefix("/api/audio/") else { return false }
-        let bare = path.utf8.prefix { $0 != UInt8(ascii: "?") }
-        let segments = bare.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-        return segments.count == 7 && segments[5].elementsEqual("uploads".utf8) && !segments[6].isEmpty
+        APIOperation.matching(.patch, path: bare(path))?.0 == .appendUpload
     }
 
-    /// A tus route (the creation URL or an upload URL): every answer there carries `Tus-Resumable`,
-    /// refusals made before the handler included (405, 421).
+    /// A tus route (the creation URL or an upload URL), by the route table: every answer there
+    /// carries `Tus-Resumable`, refusals made before the handler included (405, 421).
     static func isTusPath(_ path: String) -> Bool {
-        guard path.hasPrefix("/api/audio/") else { return false }
-        let segments = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-        return (segments.count == 6 || segments.count == 7) && segments[5].elementsEqual("uploads".utf8)
+        APIOperation.matching(.post, path: bare(path))?.0 == .createUpload || isUploadURL(path)
+    }
+
+    private static func bare(_ path: String) -> Substring {
+        path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? Substring(path)
     }
 }
