@@ -50,6 +50,8 @@ public enum ValidationCode: String, CaseIterable, Sendable, Codable, CustomStrin
     case tooManySortKeys = "too_many_sort_keys", tooManyFilters = "too_many_filters"
     /// A sort that would scan a large table without an index (`sort-needs-index`).
     case needsIndex = "needs_index"
+    /// A list or count that read more than the server's statement timeout allows (`query-too-slow`).
+    case tooSlow = "too_slow"
     /// A query string that is not valid percent-encoded UTF-8.
     case encoding
 }

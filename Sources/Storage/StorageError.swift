@@ -18,6 +18,10 @@ public enum StorageError: Error, Sendable, Equatable {
     /// A list sorted by `field` that no index serves, on a table of about `estimatedRows` rows,
     /// more than `FullScanGuard` lets a page scan; `indexedSorts` are the sort keys that are served.
     case sortNeedsIndex(kind: String, field: String, descending: Bool, estimatedRows: Int64, indexedSorts: [String])
+    /// PostgreSQL stopped the statement when it ran past the server's `STATEMENT_TIMEOUT` (SQLSTATE
+    /// 57014; the server sends no cancel requests of its own, so that is the only cause). A read
+    /// that long scanned what no index serves; a write that long waited on a lock.
+    case statementTimeout(kind: String)
 
     /// Maps a PostgreSQL error to a client error when it is one; nil for everything else (a 5xx).
     /// - Parameter owners: constraint name → the field and rule it enforces (`KindQueries.constraintOwners`).
@@ -30,6 +34,8 @@ public enum StorageError: Error, Sendable, Equatable {
         case .checkViolation, .notNullViolation:
             if let owner = owners[constraint] { return .ruleViolation(kind: kind, field: owner.field, rule: owner.rule) }
             return .constraintViolation(kind: kind, constraint: constraint)
+        case .queryCanceled:
+            return .statementTimeout(kind: kind)
         case _ where code.sqlClass == PostgresError.Code.dataExceptionClass:
             return .invalidValue(message: info[.message] ?? "invalid value (SQLSTATE \(code.raw))")
         default:

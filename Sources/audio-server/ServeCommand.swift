@@ -23,6 +23,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("db-pool-size"), help: "PostgreSQL connections the server keeps open (env DB_POOL_SIZE, default 32).")
     var dbPoolSize: Int?
     @Option(
+        name: .customLong("statement-timeout"),
+        help:
+            "PostgreSQL stops a request's statement that runs longer, e.g. 5s, 30s, off; a list then gets a 400 query-too-slow, a write a 503 (env STATEMENT_TIMEOUT, default 5s)."
+    )
+    var statementTimeout: String?
+    @Option(
         name: .customLong("shared-round-trips"),
         help:
             "How concurrent GETs, creates and list pages share PostgreSQL round trips: RUNNING[,BATCH[,WIDEN_AFTER_MS]] statements of one shape at once, requests per statement, and how long a shape's statement runs before another starts beside it; or off (env SHARED_ROUND_TRIPS, default 2,64,1)."
@@ -92,6 +98,10 @@ struct ServeCommand: AsyncParsableCommand {
         let poolText = dbPoolSize.map(String.init) ?? env["DB_POOL_SIZE"] ?? "32"
         guard let poolSize = Int(poolText), (1...1000).contains(poolSize) else {
             throw ValidationError("DB_POOL_SIZE must be 1–1000, got '\(poolText)'")
+        }
+        let timeoutText = statementTimeout ?? env["STATEMENT_TIMEOUT"] ?? "5s"
+        guard case .some(let timeout) = ConnectionLimits.parseDuration(timeoutText), timeout.map({ $0 >= .milliseconds(1) }) ?? true else {
+            throw ValidationError("STATEMENT_TIMEOUT must be a duration like 5s or 500ms (at least 1ms), or off; got '\(timeoutText)'")
         }
         var sharing = RoundTripLimits.standard
         if let text = sharedRoundTrips ?? env["SHARED_ROUND_TRIPS"] {
@@ -185,7 +195,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let database = DatabasePool(
-            configuration: try url.connectionConfiguration(), settings: .init(size: poolSize, warm: true), logger: poolLogger(logger))
+            configuration: try url.connectionConfiguration(statementTimeout: timeout.map { Int($0.nanoseconds / 1_000_000) }),
+            settings: .init(size: poolSize, warm: true), logger: poolLogger(logger))
         let registry = KindRegistry(catalog)
         let reloader = KindReloader(
             registry: registry, kindsDirectory: settings.kindsDirectory, migrations: directory,

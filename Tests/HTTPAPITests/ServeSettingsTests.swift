@@ -22,6 +22,9 @@ import Testing
             message: "REQUEST_HEADER_TIMEOUT must be a duration")
         try expectRefused(setting: "IDLE_TIMEOUT", value: "10 parsecs", argumentSets: [["serve"]], message: "IDLE_TIMEOUT must be a duration")
         try expectRefused(
+            setting: "STATEMENT_TIMEOUT", value: "a while", argumentSets: [["serve"], ["serve", "--statement-timeout", "0.1ms"]],
+            message: "STATEMENT_TIMEOUT must be a duration")
+        try expectRefused(
             setting: "MIN_UPLOAD_RATE", value: "fast", argumentSets: [["serve"], ["serve", "--min-upload-rate", "4KiB/never"]],
             message: "MIN_UPLOAD_RATE must be BYTES/WINDOW")
         try expectRefused(setting: "MAX_CONNECTIONS", value: "0", argumentSets: [["serve"]], message: "MAX_CONNECTIONS must be a whole number")

@@ -87,6 +87,7 @@ enum TestServer {
     static let repoKinds = TestDatabase.repositoryRoot.appendingPathComponent("kinds").path
 
     /// - Parameter extraKinds: YAML files added beside the shipped kinds (file name → text), as a user would drop them in `kinds/`.
+    /// - Parameter statementTimeout: the pool's `statement_timeout` in milliseconds (`STATEMENT_TIMEOUT`; none by default).
     /// - Parameter storageDirectory: where files go instead of a fresh folder under the test's root
     ///   (a small file system, to fill it); `logger`: instead of the default warning-level one.
     static func run<T: Sendable>(
@@ -96,7 +97,7 @@ enum TestServer {
         benchRoutes: Bool = false, storageDirectory: String? = nil, logger: Logger? = nil,
         databaseURL: DatabaseURL? = nil, keyChanges: Bool = false, secretKey: String? = nil,
         trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil, failedAuthBurst: Int = 20,
-        keyReloadInterval: Duration = .seconds(30),
+        keyReloadInterval: Duration = .seconds(30), statementTimeout: Int? = nil,
         uploadSweepInterval: Duration = .seconds(30), orphanFileAge: Duration = .seconds(3600), drain: ShutdownDrain = ShutdownDrain(),
         backend: TestBackend = .disk, objectStorage: ObjectFileStore? = nil, consoleDirectory: String? = nil,
         _ body: @Sendable (any TestClientProtocol, ServerContext) async throws -> T
@@ -133,7 +134,8 @@ enum TestServer {
             return try await APIKeyStore(client: client, logger: logger)
                 .create(name: "test-admin-\(UInt32.random(in: 0...UInt32.max))", scopes: [.admin], expiresAt: nil, actor: nil).secret
         }
-        let database = DatabasePool(configuration: try url.connectionConfiguration(), settings: .onTestCluster(size: 8), logger: logger)
+        let database = DatabasePool(
+            configuration: try url.connectionConfiguration(statementTimeout: statementTimeout), settings: .onTestCluster(size: 8), logger: logger)
         var configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, storageDirectory: storageDir, maxUploadBytes: maxUploadBytes,
             secretKey: secretKey, connections: connections, allowedHosts: allowedHosts, benchRoutes: benchRoutes,

@@ -40,6 +40,8 @@ extension Problem {
                 return Problem(.constraint, detail: "The \(kind) breaks the database rule \(constraint).")
             case .invalidValue(let message):
                 return Problem(.invalidValue, detail: "A value of the request is not valid for its column: \(message).")
+            case .statementTimeout(let kind):
+                return statementTimeout(kind: kind, request: request, logger: logger)
             case .sortNeedsIndex(let kind, let field, let descending, let rows, let indexed):
                 let key = (descending ? "-" : "") + field
                 let served = indexed.isEmpty ? "" : " Sorts an index serves: \(indexed.joined(separator: ", "))."
@@ -98,6 +100,31 @@ extension Problem {
             logger.error("unhandled error", metadata: ["error": "\(ErrorLogText.describe(error))", "path": "\(request.uri.path)"])
             return Problem(.internal, detail: "The server failed to handle this request; it has been logged.")
         }
+    }
+
+    /// A statement PostgreSQL stopped at `STATEMENT_TIMEOUT`. A read that long is the request's
+    /// own doing (a filter or `count=exact` that reads the whole table), so it is a 400 that says
+    /// how to narrow it, and sending it again would not help; a write that long waited on a lock
+    /// or an overloaded database, rolled back, and may succeed when retried.
+    private static func statementTimeout(kind: String, request: Request, logger: Logger) -> Problem {
+        logger.warning("statement timeout", metadata: ["kind": "\(kind)", "method": "\(request.method)", "path": "\(request.uri.path)"])
+        guard request.method == .get || request.method == .head else {
+            return Problem(
+                .databaseBusy,
+                detail:
+                    "The database did not finish this change of \(kind) within the server's statement timeout (another change held the record, or the database is overloaded); nothing was changed. Retry shortly.",
+                headers: [.retryAfter: "1"])
+        }
+        let fix =
+            "narrow it with a filter or sort on one of the kind's browsing fields (`browse` in GET /api/kinds/\(kind)), or leave out count=exact"
+        return Problem(
+            .queryTooSlow,
+            detail:
+                "Reading \(kind) records took longer than the server's statement timeout, so PostgreSQL stopped it: a filter no index serves (contains, ne, or a field that is not a browsing field) or count=exact reads the whole table. To get an answer, \(fix).",
+            errors: [
+                ValidationIssue(
+                    field: "query", code: .tooSlow, message: "the request reads more of \(kind) than the statement timeout allows; \(fix)")
+            ])
     }
 
     /// For a client that hung up: nobody reads it, but the request still ends with a problem.

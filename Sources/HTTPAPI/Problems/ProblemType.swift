@@ -8,6 +8,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case checksumMismatch = "checksum-mismatch"
     case clientClosed = "client-closed"
     case constraint = "constraint"
+    case databaseBusy = "database-busy"
     case databaseUnavailable = "database-unavailable"
     case draining = "draining"
     case durationMismatch = "duration-mismatch"
@@ -49,6 +50,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case notAnObject = "not-an-object"
     case notAudio = "not-audio"
     case notFound = "not-found"
+    case queryTooSlow = "query-too-slow"
     case rangeNotSatisfiable = "range-not-satisfiable"
     case scopeMissing = "scope-missing"
     case sortNeedsIndex = "sort-needs-index"
@@ -76,9 +78,10 @@ public enum ProblemType: String, CaseIterable, Sendable {
         switch self {
         case .clientClosed, .constraint, .emptyFile, .httpError, .invalidContentLength, .invalidID, .invalidQuery, .invalidUploadHeader,
             .inconsistentUploadLength, .invalidValue, .jsonLimit, .malformedBody, .malformedChunkedBody, .malformedJSON, .malformedMultipart,
-            .malformedRequest, .missingFile, .missingFiletype, .multipleFiles, .notAnObject, .truncatedUpload, .validation, .sortNeedsIndex:
+            .malformedRequest, .missingFile, .missingFiletype, .multipleFiles, .notAnObject, .truncatedUpload, .validation, .sortNeedsIndex,
+            .queryTooSlow:
             .badRequest
-        case .databaseUnavailable, .draining, .storageUnavailable, .tooManyConnections: .serviceUnavailable
+        case .databaseBusy, .databaseUnavailable, .draining, .storageUnavailable, .tooManyConnections: .serviceUnavailable
         case .durationMismatch: .unprocessableContent
         case .fileMissing, .keyNotFound, .noFile, .noRoute, .notFound, .unknownKind, .uploadNotFound: .notFound
         case .formatNotAccepted, .notAudio, .unsupportedContentEncoding, .unsupportedMediaType: .unsupportedMediaType
@@ -105,6 +108,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .checksumMismatch: "Checksum does not match the data"
         case .clientClosed: "Connection closed by the client"
         case .constraint: "Database constraint refused the record"
+        case .databaseBusy: "Database too busy"
         case .databaseUnavailable: "Database unavailable"
         case .storageUnavailable: "File storage unavailable"
         case .draining: "Server shutting down"
@@ -149,6 +153,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .notFound: "Record not found"
         case .rangeNotSatisfiable: "Range not satisfiable"
         case .scopeMissing: "Key lacks the scope"
+        case .queryTooSlow: "Query too slow"
         case .sortNeedsIndex: "Sort needs an index"
         case .staleVersion: "Record changed since you read it"
         case .tooLarge: "Too large"

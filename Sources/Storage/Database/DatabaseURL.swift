@@ -74,8 +74,15 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     /// (docs/performance.md, "Session 14"). This server's statements are short lookups and pages.
     static let sessionSettings: [(String, String)] = [("jit", "off")]
 
-    /// A single connection's configuration (the health watcher's), with the same TLS choice as the pool.
-    public func connectionConfiguration() throws -> PostgresConnection.Configuration {
+    /// A single connection's configuration (the health watcher's, the server's pool's), with the same
+    /// TLS choice as the pool.
+    ///
+    /// `statementTimeout` (milliseconds): PostgreSQL cancels any statement of the connection that
+    /// runs longer (SQLSTATE 57014), set in the startup message like `jit`, so it costs no round
+    /// trip. The server's request pool sets it (`STATEMENT_TIMEOUT`): one list whose filter no
+    /// index serves could otherwise hold a pooled connection for minutes on a large table, and 32
+    /// of them every connection. Migrations and the CLI run on connections without it.
+    public func connectionConfiguration(statementTimeout: Int? = nil) throws -> PostgresConnection.Configuration {
         var config: PostgresConnection.Configuration
         if isUnixSocket {
             config = .init(unixSocketPath: socketPath, username: user, password: password, database: database)
@@ -89,6 +96,7 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
             config = .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
         }
         config.options.additionalStartupParameters = Self.sessionSettings
+        if let statementTimeout { config.options.additionalStartupParameters.append(("statement_timeout", "\(statementTimeout)")) }
         return config
     }
 

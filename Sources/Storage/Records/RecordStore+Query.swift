@@ -54,7 +54,13 @@ extension RecordStore {
             }
             let countSQL =
                 "SELECT count(*)::bigint FROM \(queries.table) t WHERE \(countConditions.isEmpty ? "TRUE" : countConditions.joined(separator: " AND "))"
-            for row in try await allRows(PostgresQuery(unsafeSQL: countSQL, binds: countBindings)) { page.total = try row.decode(Int64.self) }
+            let counted: [PostgresRow]
+            do {
+                counted = try await allRows(PostgresQuery(unsafeSQL: countSQL, binds: countBindings))
+            } catch {
+                throw StorageError.from(error, kind: queries.kind.name) ?? error  // a count past STATEMENT_TIMEOUT
+            }
+            for row in counted { page.total = try row.decode(Int64.self) }
         }
         return page
     }
@@ -81,6 +87,10 @@ extension RecordStore {
         var read: [Result<QueryPage, any Error>]
         do {
             read = try await sharedPages(order, in: queries).map { .success($0) }
+        } catch StorageError.statementTimeout(let kind) {
+            // Pages of one shape differ only in values: read again alone, each would most likely
+            // run into the timeout again, holding a connection that long once more per page.
+            read = order.map { _ in .failure(StorageError.statementTimeout(kind: kind)) }
         } catch let error as StorageError {
             read = order.count == 1 ? [.failure(error)] : await eachAlone(order) { try await page(alone: $0, in: queries) }
         }
