@@ -237,7 +237,9 @@ public struct AudioAPI: Sendable {
         body.writeString("{\"items\":[")
         body.writeBytes(page.itemsJSON)
         body.writeString("],\"next_cursor\":")
-        body.writeString(page.next.map { "\"\(cursors.encode($0, kind: queries.kind.name, sort: sortSpec))\"" } ?? "null")
+        body.writeString(
+            page.next.map { "\"\(cursors.encode($0, kind: queries.kind.name, sort: sortSpec, filters: CursorSigner.filterPrint(query)))\"" }
+                ?? "null")
         if let total = page.total { body.writeString(",\"total\":\(total)") }
         body.writeString("}")
         return JSONResponse.make(.ok, body)

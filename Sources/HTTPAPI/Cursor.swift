@@ -37,22 +37,51 @@ public struct CursorSigner: Sendable {
 
     private static let tagBytes = 16
 
-    /// A cursor for the page after `position` of `kind`'s list sorted by `sort`: it is refused
-    /// for another kind or sort (another kind's values would be compared with this one's columns).
-    func encode(_ position: PagePosition, kind: String, sort: String) -> String {
-        let object = JSONValue.object(
-            JSONObject([
-                ("t", .string(kind)),
-                ("s", .string(sort)),
-                ("k", .array(position.values.map { $0.map(JSONValue.string) ?? .null })),
-                ("i", .integer(position.id)),
-            ]))
-        let payload = Array(JSONWriter.string(object).utf8)
+    /// A cursor for the page after `position` of `kind`'s list sorted by `sort` and filtered by
+    /// `filters` (`filterPrint`): it is refused for another kind or sort (another kind's values
+    /// would be compared with this one's columns) and for other filters (the next page of other
+    /// filters would silently skip every match before the position).
+    func encode(_ position: PagePosition, kind: String, sort: String, filters: String = "") -> String {
+        var members: [(String, JSONValue)] = [
+            ("t", .string(kind)),
+            ("s", .string(sort)),
+            ("k", .array(position.values.map { $0.map(JSONValue.string) ?? .null })),
+            ("i", .integer(position.id)),
+        ]
+        if !filters.isEmpty { members.append(("f", .string(filters))) }
+        let payload = Array(JSONWriter.string(.object(JSONObject(members))).utf8)
         return Base64URL.encode(payload) + "." + Base64URL.encode(tag(payload))
     }
 
-    /// The position, or nil when the text is not a cursor issued under this key for `kind` and `sort`.
-    func decode(_ text: String, kind: String, sort: String, keyCount: Int) -> PagePosition? {
+    /// What a cursor text is to a page request.
+    enum Reading: Equatable {
+        case position(PagePosition)
+        /// Issued by this server for this kind and sort, but for other filters.
+        case otherFilters
+        /// Not a cursor this server issued for this kind and sort (or edited).
+        case invalid
+    }
+
+    /// The position, when the text is a cursor issued under this key for `kind`, `sort` and `filters`.
+    func decode(_ text: String, kind: String, sort: String, filters: String = "", keyCount: Int) -> Reading {
+        guard let (position, printed) = read(text, kind: kind, sort: sort, keyCount: keyCount) else { return .invalid }
+        return printed == filters ? .position(position) : .otherFilters
+    }
+
+    /// A short fingerprint of a list's filters (and `has_file`), in any order: 96 bits of a SHA-256
+    /// of them, so a cursor stays short however many filters it was made under. "" without filters
+    /// (a cursor without `f`).
+    static func filterPrint(_ query: ListQuery) -> String {
+        var terms = query.filters.map { JSONValue.array([.string($0.field.name), .string($0.op.rawValue), .string($0.value)]) }
+        if let hasFile = query.hasFile { terms.append(.array([.string("has_file"), .bool(hasFile)])) }
+        guard !terms.isEmpty else { return "" }
+        let texts = terms.map { JSONWriter.string($0) }.sorted()
+        let digest = SHA256.hash(data: Array(texts.joined(separator: "\n").utf8))
+        return Base64URL.encode(Array(digest.prefix(12)))
+    }
+
+    /// The position and filter print of a cursor issued under this key for `kind` and `sort`.
+    private func read(_ text: String, kind: String, sort: String, keyCount: Int) -> (PagePosition, String)? {
         guard text.utf8.count <= 8192, let dot = text.utf8.lastIndex(of: UInt8(ascii: ".")) else { return nil }
         let payloadText = Substring(text)[..<dot]
         let tagText = Substring(text)[text.index(after: dot)...]
@@ -69,6 +98,12 @@ public struct CursorSigner: Sendable {
             case .number(let n)? = o["i"], let id = n.int64, id >= 0,
             let keys = o["k"]?.arrayValue, keys.count == keyCount
         else { return nil }
+        let printed: String
+        switch o["f"] {
+        case nil: printed = ""
+        case .string(let f)?: printed = f
+        default: return nil
+        }
         var values: [String?] = []
         for key in keys {
             switch key {
@@ -77,6 +112,6 @@ public struct CursorSigner: Sendable {
             default: return nil
             }
         }
-        return PagePosition(values: values, id: id)
+        return (PagePosition(values: values, id: id), printed)
     }
 }

@@ -106,6 +106,14 @@ enum ListQueryParser {
         field: "cursor", code: .format,
         message: "'cursor' is not a next_cursor this server issued for this sort; omit it to start at the first page")
 
+    /// A cursor sent with other filters (or `has_file`) than the page that gave it: its position
+    /// means nothing among other matches (the next page would skip every one before it).
+    static let cursorFiltersIssue = ValidationIssue(
+        field: "cursor", code: .format,
+        message:
+            "'cursor' was issued for other filters; send the same filters (and has_file) as the page that gave it, or omit the cursor to start at the first page"
+    )
+
     static func parse(
         _ parameters: [(String, String)], kind: KindDefinition, cursors: CursorSigner = .ephemeral()
     ) throws -> (ListQuery, sortSpec: String) {
@@ -159,10 +167,10 @@ enum ListQueryParser {
             }
         }
         if let cursorText {
-            if let position = cursors.decode(cursorText, kind: kind.name, sort: sortSpec, keyCount: query.sort.count) {
-                query.after = position
-            } else {
-                issues.append(cursorIssue)
+            switch cursors.decode(cursorText, kind: kind.name, sort: sortSpec, filters: CursorSigner.filterPrint(query), keyCount: query.sort.count) {
+            case .position(let position): query.after = position
+            case .otherFilters: issues.append(cursorFiltersIssue)
+            case .invalid: issues.append(cursorIssue)
             }
         }
         if !issues.isEmpty {

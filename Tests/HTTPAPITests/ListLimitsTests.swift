@@ -73,6 +73,37 @@ import Testing
             }
         }
     }
+
+    /// A cursor is bound to the filters of the page that gave it, in any order: with other
+    /// filters its position means nothing (the next page would skip every match before it), so
+    /// it is a 400 saying so, not a page that silently leaves records out.
+    @Test func aCursorIsRefusedWithOtherFilters() async throws {
+        try await TestServer.run { client, _ in
+            for i in 0..<4 { _ = try await client.create(#"{"filetype":"song","name":"s\#(i)","duration":\#(i < 2 ? 60 : 120)}"#) }
+            let path = "/api/audio/song?sort=duration&limit=1&duration%5Bgte%5D=100&name%5Bcontains%5D=s"
+            let first = try await client.get(path)
+            let cursor = try #require(try first.json()["next_cursor"]?.stringValue)
+            // The same filters in another order, and another limit: the next page.
+            let reordered = "/api/audio/song?name%5Bcontains%5D=s&duration%5Bgte%5D=100&sort=duration&limit=5&cursor=\(cursor)"
+            let next = try await client.get(reordered)
+            let items = try next.json()["items"]?.arrayValue
+            #expect(next.status == .ok && items?.count == 1, "\(next.text)")
+            for other in [
+                "sort=duration&cursor=\(cursor)", "sort=duration&duration%5Bgte%5D=100&cursor=\(cursor)",
+                "sort=duration&duration%5Bgte%5D=50&name%5Bcontains%5D=s&cursor=\(cursor)",
+                "sort=duration&duration%5Bgte%5D=100&name%5Bcontains%5D=s&has_file=false&cursor=\(cursor)",
+            ] {
+                let response = try await client.get("/api/audio/song?\(other)")
+                #expect(response.status == .badRequest && response.isProblem, "\(other): \(response.text)")
+                #expect(try response.errorCodes() == ["cursor:format"], "\(response.text)")
+                #expect(response.text.contains("issued for other filters"), "\(response.text)")
+            }
+            // A cursor of an unfiltered list is refused with filters too.
+            let plain = try #require(try await client.get("/api/audio/song?sort=duration&limit=1").json()["next_cursor"]?.stringValue)
+            #expect(try await client.get("/api/audio/song?sort=duration&cursor=\(plain)").status == .ok)
+            #expect(try await client.get("/api/audio/song?sort=duration&duration%5Bgte%5D=100&cursor=\(plain)").status == .badRequest)
+        }
+    }
 }
 
 @Suite struct OutageAnswerTests {

@@ -234,7 +234,7 @@ public enum OpenAPIDocument {
                     problem(
                         """
                         An unknown parameter, field or operator, a malformed value, a limit outside 1–1000, or a cursor this \
-                        server did not issue for this sort; or (`sort-needs-index`) a sort that no index serves on a table of \
+                        server did not issue for this sort and these filters; or (`sort-needs-index`) a sort that no index serves on a table of \
                         more than LIST_SCAN_MAX_ROWS rows (default 100,000): served sorts are \(kind.indexedSorts.map { "`\($0)`" }.joined(separator: ", ")), \
                         and a kind's author serves more with `browse: true` on a field; or (`query-too-slow`) a request                         that ran past the server's STATEMENT_TIMEOUT (default 5 s): a filter no index serves, or                         `count=exact`, on a large table. Narrow it with a filter or sort on a browsing field.
                         """)
