@@ -52,4 +52,67 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp") == ["live.part"])
         #expect(FileManager.default.fileExists(atPath: root + "/files/song/1.mp3"))
     }
+
+    /// A crash's unfinished uploads go at once, not after ten minutes: the process writing an upload
+    /// holds a lock on it, so an upload whose lock is free is a dead process's (issue 13: "removed
+    /// at startup"). The uploads of live processes, this one's or another's sharing STORAGE_DIR,
+    /// stay however old; files without the locked name keep the age rule.
+    @Test func aDeadProcesssUploadsGoAtOnceAndLiveOnesStay() async throws {
+        let root = try Self.root()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let tmp = root + "/tmp/"
+        let files = FileStore(root: root)
+        let past = Date(timeIntervalSinceNow: -FileStore.lockGrace - 1)
+        func write(_ name: String) throws {
+            try Data("x".utf8).write(to: URL(fileURLWithPath: tmp + name))
+            try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: tmp + name)
+        }
+        // This process's upload in progress.
+        let mine = try files.beginUpload()
+        defer { mine.discard() }
+        try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: mine.path)
+        let myName = (mine.path as NSString).lastPathComponent
+        #expect(myName.hasSuffix(".locked.part"))
+        // Uploads of a process that died: nobody holds their locks.
+        for name in ["dead-one.locked.part", "dead-two.locked.part"] { try write(name) }
+        // An upload of another live process (a second server sharing the folder), locked by it.
+        try write("other.locked.part")
+        // A file of an older version (no lock), young.
+        try write("legacy.part")
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        holder.arguments = [
+            "python3", "-c",
+            // Holds the lock until its standard input closes (bounded: 60 s at most).
+            "import fcntl,os,select,sys; fd=os.open(sys.argv[1], os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); select.select([sys.stdin], [], [], 60)",
+            tmp + "other.locked.part",
+        ]
+        let out = Pipe()
+        let input = Pipe()
+        holder.standardOutput = out
+        holder.standardInput = input
+        try holder.run()
+        defer { if holder.isRunning { holder.terminate() } }
+        #expect(String(decoding: out.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("locked"))
+
+        // Verify reports the dead process's uploads (with any grace) and nothing of the live ones.
+        let url = try await TestDatabase.create(label: "verify")
+        let problems = try await TestDatabase.withClient(url) { client in
+            try await StorageVerifier(records: RecordStore(client: client, logger: TestDatabase.logger), files: files).verify(
+                kinds: [], temporaryGrace: 3600)
+        }
+        #expect(Set(problems) == Set(["dead-one.locked.part", "dead-two.locked.part"].map { .staleTemporary(path: tmp + $0) }), "\(problems)")
+        // Removal: at once; the live ones stay even when "old enough" for the age rule.
+        #expect(files.removeUnfinishedUploads() == 2)
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: tmp)) == ["other.locked.part", "legacy.part", myName])
+        // Once the other process ends, its upload goes too; the legacy file waits for its age.
+        try input.fileHandleForWriting.close()
+        holder.waitUntilExit()
+        #expect(files.removeUnfinishedUploads() == 1)
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: tmp)) == ["legacy.part", myName])
+        // This process's own upload, once finished and gone, leaves its lock with it.
+        mine.discard()
+        #expect(files.removeUnfinishedUploads(olderThan: 0) == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp).isEmpty)
+    }
 }

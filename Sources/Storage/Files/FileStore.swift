@@ -39,7 +39,7 @@ public enum FileStoreError: Error, Sendable, CustomStringConvertible {
 /// Audio files on local disk under `STORAGE_DIR`:
 ///
 ///     files/<kind>/<id>/<uuid>.<ext>   committed files, named in the row's `file_key`
-///     tmp/<uuid>.part                  uploads in progress
+///     tmp/<uuid>.locked.part           uploads in progress, each locked by its writer (FileStore+Unfinished)
 ///
 /// Files are written to `tmp/`, fsynced, and renamed into `files/` only when complete and valid;
 /// every committed name is new, so a reader never sees a half-written file and an old file stays
@@ -61,26 +61,19 @@ public struct FileStore: Sendable {
     /// without a write is a crash's leftover.
     public static let abandonedUploadAge: Double = 600
 
-    /// Deletes the unfinished uploads in `tmp/` untouched for `olderThan` seconds (left by a crash
-    /// or a kill): `serve` calls it when it starts, and its sweeper every 30 s. Returns how many it
-    /// removed.
+    /// Deletes the unfinished uploads in `tmp/` that no live process is writing: at once those whose
+    /// process ended (a crash or a kill; `FileStore+Unfinished`), and other files once untouched for
+    /// `olderThan` seconds. `serve` calls it when it starts, and its sweeper every 30 s. Returns how
+    /// many it removed.
     @discardableResult
     public func removeUnfinishedUploads(olderThan age: Double = FileStore.abandonedUploadAge, now: Date = Date()) -> Int {
-        let fm = FileManager.default
-        var removed = 0
-        for name in (try? fm.contentsOfDirectory(atPath: temporaryDirectory)) ?? [] {
-            let path = temporaryDirectory + "/" + name
-            let modified = (try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
-            guard now.timeIntervalSince(modified) >= age else { continue }
-            if (try? fm.removeItem(atPath: path)) != nil { removed += 1 }
-        }
-        return removed
+        withAbandonedTemporaryFiles(olderThan: age, now: now) { paths in paths.filter { unlink($0) == 0 }.count }
     }
 
-    /// Starts writing an upload into a new temporary file.
+    /// Starts writing an upload into a new temporary file, locked while this process writes it.
     public func beginUpload() throws -> UploadSink {
         try FileManager.default.createDirectory(atPath: temporaryDirectory, withIntermediateDirectories: true)
-        return try UploadSink(path: temporaryDirectory + "/\(UUID().uuidString.lowercased()).part")
+        return try UploadSink(path: temporaryDirectory + "/" + Self.lockedUploadName(), locked: true)
     }
 
     /// Moves a finished upload to its permanent, never-reused name `key` (`FileBackend.newKey`).
@@ -148,11 +141,24 @@ public final class UploadSink: @unchecked Sendable {
     /// SHA-1 of the bytes written, when asked for (a resumable upload's `Upload-Checksum: sha1`).
     private var sha1: Insecure.SHA1?
 
-    init(path: String) throws {
+    /// `locked`: hold an exclusive `flock` on the file until this sink is gone (after the upload is
+    /// committed or discarded), so that a sweep knows it for a live upload (`FileStore+Unfinished`).
+    init(path: String, locked: Bool = false) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FileStoreError.system("cannot create \(path)") }
+        if locked {
+            // A second descriptor of the same open file: the lock outlives `finish()`'s close.
+            lock = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+            guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+                unlink(path)
+                throw FileStoreError.system("cannot lock \(path)")
+            }
+        }
     }
+
+    /// The descriptor that holds this upload's lock, or -1.
+    private var lock: Int32 = -1
 
     /// Appends to the partial file of a resumable upload at `offset`, the length the session's row
     /// acknowledges: anything after it (bytes of an append that was never acknowledged, such as one
@@ -217,7 +223,10 @@ public final class UploadSink: @unchecked Sendable {
         held = []
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit {
+        if fd >= 0 { close(fd) }
+        if lock >= 0 { close(lock) }
+    }
 
     /// Takes bytes of the upload; true when `flush()` is due (`flushBytes` are waiting).
     public func append(_ bytes: UnsafeRawBufferPointer) -> Bool {

@@ -50,8 +50,8 @@ public struct StorageVerifier: Sendable {
 
     /// Every mismatch: every file anywhere under the storage root that no row names is an orphan
     /// (a stray file in the root as much as one in `files/`), and every unfinished upload in `tmp/`
-    /// older than `temporaryGrace` (by default all of them: a running server's in-progress uploads
-    /// are the only young ones, and `serve` clears `tmp/` when it starts).
+    /// no live server is writing: those whose process ended, and other files older than
+    /// `temporaryGrace` (`FileStore+Unfinished`).
     public func verify(kinds: [KindDefinition], temporaryGrace: TimeInterval = 0) async throws -> [StorageMismatch] {
         var problems: [StorageMismatch] = []
         var referenced = Set<String>()
@@ -77,7 +77,7 @@ public struct StorageVerifier: Sendable {
         // Resumable uploads in progress: `uploads/<id>.part` of a live session is not an orphan.
         let sessions = try await UploadSessionStore(client: records.client, logger: records.logger, files: files).liveIDs()
         let fm = FileManager.default
-        let cutoff = Date().addingTimeInterval(-temporaryGrace)
+        let abandoned = Set(files.withAbandonedTemporaryFiles(olderThan: temporaryGrace) { $0 })
         if let enumerator = fm.enumerator(atPath: files.root) {
             for case let key as String in enumerator {
                 var isDir: ObjCBool = false
@@ -86,9 +86,9 @@ public struct StorageVerifier: Sendable {
                     let id = String(key.dropFirst("uploads/".count).dropLast(key.hasSuffix(".part") ? 5 : 0))
                     if !key.hasSuffix(".part") || !sessions.contains(id) { problems.append(.abandonedUpload(path: files.path(forKey: key))) }
                 } else if key.hasPrefix("tmp/") {
+                    // Uploads a live server is writing (its instance's lock is held) are never stale.
                     let path = files.path(forKey: key)
-                    let modified = (try? fm.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast
-                    if modified <= cutoff { problems.append(.staleTemporary(path: path)) }
+                    if abandoned.contains(path) { problems.append(.staleTemporary(path: path)) }
                 } else if !referenced.contains(key) {
                     problems.append(.orphan(key: key))
                 }
