@@ -10,15 +10,12 @@ extension KindFileReader {
         return nil
     }
 
-    /// The longest `max_length` a browsing string may have: a b-tree entry holds at most 2704
-    /// bytes, and 600 characters of up to 4 bytes each, plus the id, stay under it.
-    static let largestBrowsableStringLength = 600
+    static var largestBrowsableStringLength: Int { IndexEntrySize.largestBrowsableStringLength }
 
     /// Refuses a browsing field that a b-tree `(field, id)` index cannot hold or that would
     /// duplicate the field's own index.
     private mutating func checkBrowsable(_ field: FieldDefinition, _ map: Node.Mapping) {
         let at = map["browse"]
-        let fix = "browse needs a field a b-tree can index"
         switch field.type {
         case .list:
             problem(
@@ -28,18 +25,12 @@ extension KindFileReader {
         case .text:
             problem(
                 at,
-                "field '\(field.name)': a text field cannot be a browsing field (\(fix); a text value may exceed the index's 2704-byte entry limit); make it `type: string` with `max_length` of at most \(Self.largestBrowsableStringLength), or remove `browse`"
+                "field '\(field.name)': a text field cannot be a browsing field (browse needs a field a b-tree can index; a text value may exceed the index's \(IndexEntrySize.limit)-byte entry limit); make it `type: string` with `max_length` of at most \(Self.largestBrowsableStringLength), or remove `browse`"
             )
-        case .string:
-            let length = field.rules.maxLength ?? Self.defaultStringMaxLength
-            if length > Self.largestBrowsableStringLength {
-                problem(
-                    at,
-                    "field '\(field.name)': max_length \(length) is too long for a browsing field (\(fix); a b-tree entry holds at most 2704 bytes); lower max_length to \(Self.largestBrowsableStringLength) or less, or remove `browse`"
-                )
-            }
-        case .integer, .number, .boolean, .datetime, .date, .enum:
-            break
+        case .string, .integer, .number, .boolean, .datetime, .date, .enum:
+            checkIndexFits(
+                [field, KindDefinition.idColumn], declaration: "field '\(field.name)': `browse` (its `(\(field.name), id)` index)",
+                remedy: "remove `browse`", at: at)
         }
         if field.index {
             problem(
@@ -101,6 +92,12 @@ extension KindFileReader {
         }
         finishRules(&field.rules, type: field.valueType, field: name, at: node)
         if field.browse != nil { checkBrowsable(field, map) }
+        if field.index {
+            checkIndexFits([field], declaration: "field '\(name)': `index: true`", remedy: "remove `index: true`", at: map["index"])
+        }
+        if field.unique && !field.isList {
+            checkIndexFits([field], declaration: "field '\(name)': `unique: true`", remedy: "remove `unique: true`", at: map["unique"])
+        }
         if let defaultNode {
             let value = Self.jsonValue(defaultNode)
             var issues: [ValidationIssue] = []

@@ -51,7 +51,9 @@ extension KindFileReader {
         }
         guard valid else { return nil }
         let index = KindIndex(keys: keys)
-        return checkNotRedundant(index, at: node, kind: kind) ? index : nil
+        guard checkNotRedundant(index, at: node, kind: kind) else { return nil }
+        let columns = kind.indexColumns(keys.map(\.field), appendsID: index.needsIDTiebreaker)
+        return checkIndexFits(columns, declaration: "index [\(index)]", remedy: "remove the entry", at: node) ? index : nil
     }
 
     /// Whether `key` may follow `previous` in an entry; reports why not.

@@ -329,17 +329,18 @@ import Testing
     @Test func requiredRemovedIndexAndDefaultChanges() async throws {
         try await withFixture { f in
             _ = try await scenario(
-                f, initial: try kinds(YAML.song("genre: {type: text, default: pop}")), setup: [Self.threeSongs],
+                f, initial: try kinds(YAML.song("genre: {type: text, max_length: 100, default: pop}")), setup: [Self.threeSongs],
                 changed: try kinds(
                     YAML.song(
-                        "genre: {type: text, default: rock, index: true}",
+                        "genre: {type: text, max_length: 100, default: rock, index: true}",
                         duration: "duration: {type: integer, min: 1, max: 2147483647}")))
             try await f.apply()
             #expect(try await f.column("SELECT genre FROM song ORDER BY id") == ["pop", "pop", "pop"], "existing values are not rewritten")
             try await f.execute("INSERT INTO song (name) VALUES ('No duration')")
             #expect(try await f.rows("SELECT genre, duration::text FROM song WHERE id = 4") == [["rock", nil]])
             #expect(try await f.catalog().tables["song"]?.indexes["song_genre_idx"] != nil)
-            try await f.migrate(try kinds(YAML.song("genre: {type: text}", duration: "duration: {type: integer, min: 1, max: 2147483647}")))
+            try await f.migrate(
+                try kinds(YAML.song("genre: {type: text, max_length: 100}", duration: "duration: {type: integer, min: 1, max: 2147483647}")))
             #expect(try await f.catalog().tables["song"]?.indexes["song_genre_idx"] == nil)
         }
     }

@@ -200,9 +200,12 @@ import Testing
 
     @Test func requiredUniqueIndexAndDefaultChanges() throws {
         let old = try kinds(
-            YAML.song("a: {type: text}\nb: {type: text, default: x}\nc: {type: text, required: true}\nd: {type: text, unique: true, index: true}"))
+            YAML.song(
+                "a: {type: text}\nb: {type: text, default: x}\nc: {type: text, required: true}\nd: {type: text, max_length: 100, unique: true, index: true}"
+            ))
         let new = try kinds(
-            YAML.song("a: {type: text, required: true}\nb: {type: text, required: true, default: y}\nc: {type: text}\nd: {type: text}"))
+            YAML.song(
+                "a: {type: text, required: true}\nb: {type: text, required: true, default: y}\nc: {type: text}\nd: {type: text, max_length: 100}"))
         let p = try plan(from: old, to: new)
         #expect(
             p.steps == [
