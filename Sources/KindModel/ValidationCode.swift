@@ -32,6 +32,9 @@ public enum ValidationCode: String, CaseIterable, Sendable, Codable, CustomStrin
     case unknownField = "unknown_field"
     /// A field that cannot change (`filetype` on PATCH).
     case immutable
+    /// A value too large for a database index on its field (more than PostgreSQL's 2,704-byte
+    /// b-tree entry), on an index the kind linter did not make.
+    case tooLargeToIndex = "too_large_to_index"
     /// Text with a character PostgreSQL cannot store (NUL).
     case invalidCharacter = "invalid_character"
 

@@ -15,9 +15,15 @@ public enum StorageError: Error, Sendable, Equatable {
     /// PostgreSQL could not read a value sent as text as its column's type (SQLSTATE class 22):
     /// in a list query only a tampered cursor gets that far, since filters are checked first.
     case invalidValue(message: String)
+    /// PostgreSQL refused a value as larger than one of its limits (SQLSTATE 54000,
+    /// program_limit_exceeded): typically an index entry over the b-tree's 2,704 bytes, on an index
+    /// the linter did not vet (made by hand, or by an older engine). `fields` are the kind's fields
+    /// that index holds (`RecordStore.indexedFields`), empty when none is known.
+    case tooLargeForDatabase(kind: String, fields: [String], index: String?, message: String)
     /// A list sorted by `field` that no index serves, on a table of about `estimatedRows` rows,
-    /// more than `FullScanGuard` lets a page scan; `indexedSorts` are the sort keys that are served.
-    case sortNeedsIndex(kind: String, field: String, descending: Bool, estimatedRows: Int64, indexedSorts: [String])
+    /// more than `FullScanGuard` lets a page scan; `indexedSorts` are the sort keys that are served,
+    /// `advice` the kind change that would serve it (`BrowseAdvice`) or to sort by a browsing field.
+    case sortNeedsIndex(kind: String, field: String, descending: Bool, estimatedRows: Int64, indexedSorts: [String], advice: String)
     /// PostgreSQL stopped the statement when it ran past the server's `STATEMENT_TIMEOUT` (SQLSTATE
     /// 57014; the server sends no cancel requests of its own, so that is the only cause). A read
     /// that long scanned what no index serves; a write that long waited on a lock.
@@ -36,6 +42,10 @@ public enum StorageError: Error, Sendable, Equatable {
             return .constraintViolation(kind: kind, constraint: constraint)
         case .queryCanceled:
             return .statementTimeout(kind: kind)
+        case .programLimitExceeded:
+            // PostgreSQL names the index in the constraint field (`errtableconstraint`).
+            // Its columns are looked up then (`RecordStore.indexedFields`): the index may be one no kind declares.
+            return .tooLargeForDatabase(kind: kind, fields: [], index: info[.constraintName], message: info[.message] ?? "SQLSTATE \(code.raw)")
         case _ where code.sqlClass == PostgresError.Code.dataExceptionClass:
             return .invalidValue(message: info[.message] ?? "invalid value (SQLSTATE \(code.raw))")
         default:

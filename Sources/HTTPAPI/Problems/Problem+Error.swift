@@ -42,13 +42,26 @@ extension Problem {
                 return Problem(.invalidValue, detail: "A value of the request is not valid for its column: \(message).")
             case .statementTimeout(let kind):
                 return statementTimeout(kind: kind, request: request, logger: logger)
-            case .sortNeedsIndex(let kind, let field, let descending, let rows, let indexed):
+            case .tooLargeForDatabase(let kind, let fields, let index, let message):
+                // The kind linter keeps every index it declares within PostgreSQL's entry limit; an
+                // index made outside it (by hand, or by an older engine) can still refuse a value.
+                logger.warning("PostgreSQL refused a value as too large", metadata: ["kind": "\(kind)", "error": "\(message)"])
+                let fix = "send shorter values, or ask the kind's operator to drop or narrow the index\(index.map { " \($0)" } ?? "")"
+                guard !fields.isEmpty else {
+                    return Problem(.constraint, detail: "The \(kind) has a value larger than the database can hold (\(message)); \(fix).")
+                }
+                let names = fields.map { "'\($0)'" }.joined(separator: ", ")
+                return Problem.validation(
+                    fields.map {
+                        ValidationIssue(
+                            field: $0, code: .tooLargeToIndex,
+                            message:
+                                "'\($0)' is too long for the database index on \(names) (a b-tree entry holds at most \(IndexEntrySize.limit) bytes); \(fix)"
+                        )
+                    })
+            case .sortNeedsIndex(let kind, let field, let descending, let rows, let indexed, let fix):
                 let key = (descending ? "-" : "") + field
                 let served = indexed.isEmpty ? "" : " Sorts an index serves: \(indexed.joined(separator: ", "))."
-                let fix =
-                    ["id", "created_at", "updated_at"].contains(field)
-                    ? "sort by a browsing field instead"
-                    : "the kind's author can add `browse: true` to field '\(field)' in its YAML and generate a migration (docs/kinds.md, \"Browsing fields\")"
                 return Problem(
                     .sortNeedsIndex,
                     detail:

@@ -10,7 +10,8 @@ import Synchronization
 /// returns: on 5,000 rows a fraction of a millisecond, on 10 million rows seconds, for every page.
 /// Rather than let a browser's "sort by name" turn into minutes of database CPU, the request gets a
 /// `400 sort-needs-index` problem naming the sort key, the sorts that are served by an index, and
-/// the `browse: true` line that would serve it (docs/api.md, "Sorts on large tables").
+/// the kind change that would serve it, as the linter accepts it (`BrowseAdvice`; docs/api.md,
+/// "Sorts on large tables").
 ///
 /// Large means more rows than `maxRows` by PostgreSQL's own estimate (`pg_class.reltuples`, kept
 /// by autovacuum and `ANALYZE`), read at most every `refresh` per kind and only for requests whose
@@ -49,7 +50,8 @@ public final class FullScanGuard: Sendable {
         guard rows > maxRows else { return }
         throw StorageError.sortNeedsIndex(
             kind: queries.kind.name, field: key.column, descending: key.descending,
-            estimatedRows: rows, indexedSorts: queries.kind.indexedSorts)
+            estimatedRows: rows, indexedSorts: queries.kind.indexedSorts,
+            advice: BrowseAdvice(sortingBy: key.column, in: queries.kind)?.text ?? BrowseAdvice.sortByBrowsingField)
     }
 
     private func estimatedRows(_ queries: KindQueries, store: RecordStore) async throws -> Int64 {

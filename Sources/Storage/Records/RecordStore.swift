@@ -127,9 +127,27 @@ public struct RecordStore: Sendable {
         do {
             return try await PreparedStatements.rows(sql, bindings, prepare: prepared, client: client, logger: logger)
         } catch {
-            if let mapped = StorageError.from(error, kind: queries.kind.name, owners: queries.constraintOwners) { throw mapped }
-            throw error
+            guard let mapped = StorageError.from(error, kind: queries.kind.name, owners: queries.constraintOwners) else { throw error }
+            if case .tooLargeForDatabase(let kind, _, let index?, let message) = mapped {
+                throw StorageError.tooLargeForDatabase(
+                    kind: kind, fields: await indexedFields(index, in: queries), index: index, message: message)
+            }
+            throw mapped
         }
+    }
+
+    /// The kind's fields that the index `name` holds, from PostgreSQL's catalog: for a value too
+    /// large for an index (rare, so one more query then costs nothing that matters), which may be
+    /// one no kind declares. Empty when they cannot be read.
+    func indexedFields(_ name: String, in queries: KindQueries) async -> [String] {
+        var bindings = PostgresBindings()
+        bindings.append(SQLText.identifier(name))
+        let sql = """
+            SELECT a.attname::text FROM pg_index x JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = ANY(x.indkey)
+            WHERE x.indexrelid = to_regclass($1) ORDER BY array_position(x.indkey::int2[], a.attnum)
+            """
+        guard let rows = try? await allRows(PostgresQuery(unsafeSQL: sql, binds: bindings)) else { return [] }
+        return rows.compactMap { try? $0.decode(String.self) }.filter { queries.kind.field(named: $0) != nil }
     }
 
     /// Appends a validated value with the type its placeholder expects (`FieldDefinition.placeholder`):
