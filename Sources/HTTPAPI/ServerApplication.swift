@@ -44,6 +44,8 @@ public struct ServerConfiguration: Sendable {
     /// compiled into the binary (`CONSOLE_DEV_DIR`: working on the console without rebuilding).
     /// Only the console's own file names are served. nil in production.
     public var consoleDirectory: String?
+    /// Refuses list pages whose order no index serves on large tables (`LIST_SCAN_MAX_ROWS`); nil: off.
+    public var fullScan: FullScanGuard? = FullScanGuard()
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, storageDirectory: String = "./storage",
@@ -89,7 +91,9 @@ public enum ServerApplication {
             keys: keys, links: SignedLinkSigner(secret: secret), proxies: configuration.trustedProxies,
             audit: AuditLog(client: database, logger: logger), limiter: FailedAuthLimiter(burst: configuration.failedAuthBurst))
         let api = AudioAPI(
-            registry: registry, records: RecordStore(client: database, logger: logger, sharing: configuration.sharedRoundTrips),
+            registry: registry,
+            records: RecordStore(
+                client: database, logger: logger, sharing: configuration.sharedRoundTrips, fullScan: configuration.fullScan),
             files: FileStore(root: configuration.storageDirectory), maxUploadBytes: configuration.maxUploadBytes,
             health: health, cursors: CursorSigner(secret: secret), access: gate, drain: drain,
             backend: configuration.objectStorage.map(FileBackend.objectStorage), consoleDirectory: configuration.consoleDirectory)

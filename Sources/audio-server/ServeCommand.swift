@@ -79,6 +79,12 @@ struct ServeCommand: AsyncParsableCommand {
             "Remove a stored file that a crash left without its record once it is this old, e.g. 1h; longer than any upload takes to store (env ORPHAN_FILE_AGE, default 1h)."
     )
     var orphanFileAge: String?
+    @Option(
+        name: .customLong("list-scan-max-rows"),
+        help:
+            "Refuse a list page whose sort no index serves (400 sort-needs-index) on a kind of more than this many rows, or off (env LIST_SCAN_MAX_ROWS, default 100000)."
+    )
+    var listScanMaxRows: String?
     @Option(name: .customLong("bench-routes"), help: "on: serve the benchmark-only GET /_static (env BENCH_ROUTES, default off).")
     var benchRoutes: String?
     @Flag(name: .customLong("auto-migrate"), help: "Generate and apply a non-destructive migration for kinds/ changes before serving (development).")
@@ -111,6 +117,12 @@ struct ServeCommand: AsyncParsableCommand {
                         + " and WIDEN_AFTER_MS 0–10000, e.g. 2,64,1; got '\(text)'")
             }
             sharing = limits
+        }
+        let fullScan: FullScanGuard?
+        do {
+            fullScan = try FullScanGuard.configured(listScanMaxRows ?? env["LIST_SCAN_MAX_ROWS"])
+        } catch {
+            throw ValidationError(error.description)
         }
         // Signed links and list cursors are signed under it: a random one per process would break
         // every link at a restart and differ between servers, so it is required.
@@ -177,6 +189,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.failedAuthBurst = failedAuthBurst
         configuration.orphanFileAge = .nanoseconds(orphanAge.nanoseconds)
         configuration.objectStorage = files.objects
+        configuration.fullScan = fullScan
         configuration.consoleDirectory = env["CONSOLE_DEV_DIR"].flatMap { $0.isEmpty ? nil : $0 }
 
         let unfinished = FileStore(root: configuration.storageDirectory).removeUnfinishedUploads()

@@ -43,6 +43,13 @@ import Testing
             setting: "CORS_ORIGINS", value: "example.com/path", argumentSets: [["serve"]], message: "CORS_ORIGINS must be comma-separated origins")
         try expectRefused(
             setting: "FAILED_AUTH_LIMIT", value: "0", argumentSets: [["serve"]], message: "FAILED_AUTH_LIMIT must be a whole number 1–1000000")
+        for value in ["100k", "abc", "-1", "1.5", "1e6", ""] {
+            try expectRefused(
+                setting: "LIST_SCAN_MAX_ROWS", value: value, argumentSets: [["serve"]], message: "LIST_SCAN_MAX_ROWS must be a whole number of rows")
+        }
+        try expectRefused(
+            setting: "LIST_SCAN_MAX_ROWS", value: "5000", argumentSets: [["serve", "--list-scan-max-rows", "lots"]],
+            message: "LIST_SCAN_MAX_ROWS must be a whole number of rows")
         try expectRefused(setting: "DRAIN_DELAY", value: "soon", argumentSets: [["serve"]], message: "DRAIN_DELAY must be a duration")
         try expectRefused(
             setting: "ORPHAN_FILE_AGE", value: "off", argumentSets: [["serve"]], message: "ORPHAN_FILE_AGE must be a duration of 1s or more")

@@ -48,10 +48,14 @@ import Testing
         #expect(try Self.unindexed([("created_at", false)]) == "created_at")
     }
 
-    @Test func environmentSetting() {
-        #expect(FullScanGuard.fromEnvironment([:])?.maxRows == FullScanGuard.defaultMaxRows)
-        #expect(FullScanGuard.fromEnvironment(["LIST_SCAN_MAX_ROWS": "off"]) == nil)
-        #expect(FullScanGuard.fromEnvironment(["LIST_SCAN_MAX_ROWS": "5000"])?.maxRows == 5000)
-        #expect(FullScanGuard.fromEnvironment(["LIST_SCAN_MAX_ROWS": "lots"])?.maxRows == FullScanGuard.defaultMaxRows)
+    @Test func theSettingIsARowCountOrOffAndNothingElse() throws {
+        #expect(try FullScanGuard.configured(nil)?.maxRows == FullScanGuard.defaultMaxRows)
+        #expect(try FullScanGuard.configured("off") == nil)
+        #expect(try FullScanGuard.configured("OFF") == nil)
+        #expect(try FullScanGuard.configured("5000")?.maxRows == 5000)
+        #expect(try FullScanGuard.configured("0")?.maxRows == 0)
+        for bad in ["lots", "100k", "abc", "-1", "1.5", "1e6", "", " 5000"] {
+            #expect(throws: FullScanGuard.InvalidSetting.self, "\(bad)") { try FullScanGuard.configured(bad) }
+        }
     }
 }

@@ -1,6 +1,4 @@
-public import Foundation
 import KindModel
-public import Logging
 import PostgresNIO
 import Synchronization
 
@@ -27,20 +25,23 @@ public final class FullScanGuard: Sendable {
         self.refresh = refresh
     }
 
-    /// `LIST_SCAN_MAX_ROWS`: a row count (the default 100000), or `off` for no guard. A value that is
-    /// neither keeps the default and says so in the log.
-    public static func fromEnvironment(
-        _ env: [String: String] = ProcessInfo.processInfo.environment,
-        logger: Logger = Logger(label: "audio-server")
-    ) -> FullScanGuard? {
-        guard let text = env["LIST_SCAN_MAX_ROWS"] else { return FullScanGuard() }
+    /// `LIST_SCAN_MAX_ROWS` (`serve --list-scan-max-rows`): unset, the default guard; `off`, no guard
+    /// (nil); a whole number of rows, 0 or more. Anything else throws: `serve` stops with the
+    /// message, naming the setting, as it does for every other setting (a guard quietly left at its
+    /// default would let an operator believe a limit they never got).
+    public static func configured(_ text: String?) throws(InvalidSetting) -> FullScanGuard? {
+        guard let text else { return FullScanGuard() }
         if text.lowercased() == "off" { return nil }
-        guard let rows = Int64(text), rows >= 0 else {
-            logger.warning(
-                "LIST_SCAN_MAX_ROWS must be a row count or off; keeping the default", metadata: ["value": "\(text)", "default": "\(defaultMaxRows)"])
-            return FullScanGuard()
-        }
+        guard let rows = Int64(text), rows >= 0 else { throw InvalidSetting(value: text) }
         return FullScanGuard(maxRows: rows)
+    }
+
+    /// A `LIST_SCAN_MAX_ROWS` that is neither a row count nor `off`.
+    public struct InvalidSetting: Error, CustomStringConvertible {
+        public var value: String
+        public var description: String {
+            "LIST_SCAN_MAX_ROWS must be a whole number of rows (0 or more, e.g. 100000) or off; got '\(value)'"
+        }
     }
 
     /// Throws `StorageError.sortNeedsIndex` when `query`'s order is unindexed and the table is large.

@@ -29,11 +29,11 @@ public struct RecordStore: Sendable {
     let fullScan: FullScanGuard?
 
     /// - Parameter sharing: how concurrent requests share round trips; `.off` runs each alone.
-    /// - Parameter fullScan: when a list page whose order no index serves is refused (by default
-    ///   `LIST_SCAN_MAX_ROWS`, else tables over 100,000 rows).
+    /// - Parameter fullScan: when a list page whose order no index serves is refused (by default on
+    ///   tables over 100,000 rows; `serve` passes what `LIST_SCAN_MAX_ROWS` says).
     public init(
         client: any ConnectionSource, logger: Logger, sharing: RoundTripLimits = .standard,
-        fullScan: FullScanGuard? = .fromEnvironment()
+        fullScan: FullScanGuard? = FullScanGuard()
     ) {
         self.client = client
         self.baseLogger = logger
