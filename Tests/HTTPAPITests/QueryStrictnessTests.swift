@@ -55,10 +55,15 @@ import Testing
             #expect(try await client.ids("/api/audio/song?updated_at[gt]=\(bCreated)&sort=updated_at") == [c, a])
             #expect(try await client.ids("/api/audio/song?id[gt]=\(a)&id[lte]=\(b)") == [b])
             #expect(try await client.ids("/api/audio/song?id=\(c)") == [c])
-            // Nothing uploaded yet: every comparison on uploaded_time leaves all records out.
+            // Nothing uploaded yet: comparisons on uploaded_time leave all records out, except `ne`
+            // (IS DISTINCT FROM), which keeps the nulls (docs/api.md).
             #expect(try await client.ids("/api/audio/song?uploaded_time[gte]=2000-01-01T00:00:00Z") == [])
+            #expect(try await client.ids("/api/audio/song?uploaded_time[ne]=2000-01-01T00:00:00Z") == [a, b, c])
             #expect(try await client.upload("/api/audio/song/\(c)", file: "wav_mono_s16.wav").status == .ok)
             #expect(try await client.ids("/api/audio/song?uploaded_time[gte]=2000-01-01T00:00:00Z") == [c])
+            let uploaded = try #require(try await client.get("/api/audio/song/\(c)").json()["uploaded_time"]?.stringValue)
+            #expect(try await client.ids("/api/audio/song?uploaded_time[ne]=\(uploaded)") == [a, b])
+            #expect(try await client.ids("/api/audio/song?uploaded_time[ne]=\(uploaded)&has_file=true") == [])
             // Malformed values and operators that do not fit are 400s naming the parameter.
             for query in ["created_at[gt]=yesterday", "id[contains]=1", "updated_at[has]=x", "id=abc"] {
                 let response = try await client.get("/api/audio/song?\(query)")

@@ -517,7 +517,7 @@ public enum OpenAPIDocument {
             for op in FilterOperator.allowed(for: field) where op != .eq {
                 let text: String =
                     switch op {
-                    case .ne: "Records whose \(field.name) is not this value (records where it is null are excluded)."
+                    case .ne: "Records whose \(field.name) is not this value, including those where it is null (IS DISTINCT FROM)."
                     case .gt: "\(field.name) greater than this value."
                     case .gte: "\(field.name) greater than or equal to this value."
                     case .lt: "\(field.name) less than this value."
