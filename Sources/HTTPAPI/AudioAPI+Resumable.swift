@@ -39,19 +39,29 @@ extension AudioAPI {
         return nil
     }
 
-    /// Runs a tus handler: `Tus-Resumable` on its answer, problems included.
+    /// Runs a tus route that needs a key: the kind and the caller's access are checked first, then
+    /// the protocol version, so a missing, bad or insufficient key gets its 401/403 whatever
+    /// `Tus-Resumable` says (a version check first would answer 412 to every unauthenticated probe).
     func tus(
-        _ request: Request, _ context: AudioRequestContext, checkVersion: Bool = true,
-        _ handler: () async throws -> Response
+        _ request: Request, _ context: AudioRequestContext, authorizing operation: APIOperation,
+        _ handler: (KindQueries, ActiveKey?) async throws -> Response
     ) async throws -> Response {
-        do {
-            if checkVersion, request.headers[.tusResumable] != Self.tusVersion {
+        try await tus(request, context) {
+            let (queries, key) = try await authorized(operation, request, context)
+            if request.headers[.tusResumable] != Self.tusVersion {
                 let sent = request.headers[.tusResumable].map { "'\($0)'" } ?? "none"
                 throw Problem(
                     .tusVersionUnsupported,
                     detail: "This server speaks tus \(Self.tusVersion) (Tus-Resumable: \(Self.tusVersion)); the request named \(sent).",
                     headers: [.tusVersion: Self.tusVersion])
             }
+            return try await handler(queries, key)
+        }
+    }
+
+    /// Runs a tus handler: `Tus-Resumable` on its answer, problems included.
+    func tus(_ request: Request, _ context: AudioRequestContext, _ handler: () async throws -> Response) async throws -> Response {
+        do {
             var response = try await handler()
             response.headers[.tusResumable] = Self.tusVersion
             return response
@@ -64,7 +74,7 @@ extension AudioAPI {
 
     /// `OPTIONS …/uploads`: the version, extensions, the kind's size limit and checksum algorithms.
     func uploadOptions(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
-        try await tus(request, context, checkVersion: false) {
+        try await tus(request, context) {
             let queries = try resolve(context.parameters.require("kind"))
             _ = try Self.recordID(context)
             return Response(
@@ -78,8 +88,7 @@ extension AudioAPI {
 
     /// `POST …/uploads`: a session for the record's file; with a body, its first bytes too.
     func createUpload(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
-        try await tus(request, context) {
-            let (queries, key) = try await authorized(.createUpload, request, context)
+        try await tus(request, context, authorizing: .createUpload) { queries, key in
             let id = try Self.recordID(context)
             let kind = queries.kind
             if request.headers[.uploadDeferLength] != nil {
@@ -139,8 +148,7 @@ extension AudioAPI {
 
     /// `HEAD …/uploads/<upload>`: how many bytes are stored (resume from there).
     func uploadStatus(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
-        try await tus(request, context) {
-            let (queries, _) = try await authorized(.uploadStatus, request, context)
+        try await tus(request, context, authorizing: .uploadStatus) { queries, _ in
             let session = try await liveSession(context, queries: queries)
             var headers: HTTPFields = [
                 .uploadOffset: String(session.offset), .cacheControl: "no-store", .uploadExpires: Self.httpDate(session.expiresAt),
@@ -154,8 +162,7 @@ extension AudioAPI {
     /// `PATCH …/uploads/<upload>`: bytes at the current offset. The append that reaches the
     /// declared length completes the upload as a `PUT` would; a refused file ends the session.
     func appendUpload(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
-        try await tus(request, context) {
-            let (queries, key) = try await authorized(.appendUpload, request, context)
+        try await tus(request, context, authorizing: .appendUpload) { queries, key in
             try Self.requireOffsetStream(request)
             guard let text = request.headers[.uploadOffset] else {
                 throw Problem(.invalidUploadHeader, detail: "Send Upload-Offset: the offset HEAD returned.")
@@ -202,13 +209,12 @@ extension AudioAPI {
 
     /// `DELETE …/uploads/<upload>`: the session and its bytes are removed.
     func cancelUpload(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
-        try await tus(request, context) { try await removeUpload(request, context) }
+        try await tus(request, context, authorizing: .cancelUpload) { queries, _ in try await removeUpload(context, queries: queries) }
     }
 
     /// The termination both protocols share (each wraps it in its own headers and problems): the
     /// session of the URL's kind and record, and its bytes, are removed.
-    func removeUpload(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
-        let (queries, _) = try await authorized(.cancelUpload, request, context)
+    func removeUpload(_ context: AudioRequestContext, queries: KindQueries) async throws -> Response {
         let id = try Self.recordID(context)
         let token = try context.parameters.require("upload")
         guard Self.isToken(token), let session = try await uploads.session(token), session.kind == queries.kind.name, session.recordID == id,

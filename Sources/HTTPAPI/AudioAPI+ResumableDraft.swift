@@ -58,7 +58,7 @@ extension AudioAPI {
 
     /// Runs a draft handler: problems say `Upload-Complete: ?0` unless they came from processing the
     /// completed file (then `?1`, set where it was refused).
-    func draft(_ request: Request, _ context: AudioRequestContext, _ handler: () async throws -> Response) async throws -> Response {
+    func draft<Answer>(_ request: Request, _ context: AudioRequestContext, _ handler: () async throws -> Answer) async throws -> Answer {
         do {
             return try await handler()
         } catch {
@@ -224,7 +224,10 @@ extension AudioAPI {
 
     /// `DELETE` of an upload resource (draft): the upload and its bytes are gone.
     func draftCancel(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
-        try await draft(request, context) { try await removeUpload(request, context) }
+        try await draft(request, context) {
+            let (queries, _) = try await authorized(.cancelUpload, request, context)
+            return try await removeUpload(context, queries: queries)
+        }
     }
 
     static let interopVersion = "8"

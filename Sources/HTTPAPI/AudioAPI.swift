@@ -84,10 +84,12 @@ public struct AudioAPI: Sendable {
             let (queries, key) = try await authorized(operation, request, context)
             return try await update(request, queries: queries, id: Self.recordID(context), actor: access.actor(key, request, context))
         case .upload:
-            let (queries, key) = try await authorized(operation, request, context)
             if let complete = Self.resumablePut(request.headers) {
+                // Refusals of a draft PUT, 401 and 403 included, carry `Upload-Complete: ?0` (`draft`).
+                let (queries, key) = try await draft(request, context) { try await authorized(operation, request, context) }
                 return try await draftCreate(request, context, queries: queries, id: Self.recordID(context), key: key, complete: complete)
             }
+            let (queries, key) = try await authorized(operation, request, context)
             return try await upload(request, queries: queries, id: Self.recordID(context), actor: access.actor(key, request, context))
         case .delete:
             let (queries, key) = try await authorized(operation, request, context)
