@@ -214,9 +214,11 @@ extension AudioAPI {
             let appended = try await append(
                 request, session: session, token: token, checksum: nil, queries: queries,
                 actor: access.actor(key, request, context), end: .ietf(complete: complete), length: length)
-            if var completion = appended.completion {
-                completion.headers[.uploadComplete] = "?1"
-                return completion
+            if let completion = appended.completion {
+                // What the plain PUT answers: the record only to a caller who may read the kind.
+                var answer = JSONResponse.withoutRecord(completion, id: url.recordID, readable: access.mayRead(kind, key: key))
+                answer.headers[.uploadComplete] = "?1"
+                return answer
             }
             return Response(status: .noContent, headers: [.uploadComplete: "?0", .uploadOffset: String(appended.offset)])
         }

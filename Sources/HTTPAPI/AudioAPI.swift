@@ -82,15 +82,21 @@ public struct AudioAPI: Sendable {
             return try await get(request, queries: queries, id: Self.recordID(context))
         case .update:
             let (queries, key) = try await authorized(operation, request, context)
-            return try await update(request, queries: queries, id: Self.recordID(context), actor: access.actor(key, request, context))
+            return try await update(
+                request, queries: queries, id: Self.recordID(context), actor: access.actor(key, request, context),
+                readable: access.mayRead(queries.kind, key: key))
         case .upload:
             if let complete = Self.resumablePut(request.headers) {
                 // Refusals of a draft PUT, 401 and 403 included, carry `Upload-Complete: ?0` (`draft`).
                 let (queries, key) = try await draft(request, context) { try await authorized(operation, request, context) }
-                return try await draftCreate(request, context, queries: queries, id: Self.recordID(context), key: key, complete: complete)
+                let id = try Self.recordID(context)
+                let response = try await draftCreate(request, context, queries: queries, id: id, key: key, complete: complete)
+                return JSONResponse.withoutRecord(response, id: id, readable: access.mayRead(queries.kind, key: key))
             }
             let (queries, key) = try await authorized(operation, request, context)
-            return try await upload(request, queries: queries, id: Self.recordID(context), actor: access.actor(key, request, context))
+            let id = try Self.recordID(context)
+            let response = try await upload(request, queries: queries, id: id, actor: access.actor(key, request, context))
+            return JSONResponse.withoutRecord(response, id: id, readable: access.mayRead(queries.kind, key: key))
         case .delete:
             let (queries, key) = try await authorized(operation, request, context)
             return try await delete(request, queries: queries, id: Self.recordID(context), actor: access.actor(key, request, context))
@@ -200,7 +206,7 @@ public struct AudioAPI: Sendable {
         case .failure(let failure): throw Problem.validation(failure.issues)
         }
         let stored = try await records.create(record, in: queries, audit: access.actor(key, request, context))
-        var response = JSONResponse.record(.created, stored)
+        var response = JSONResponse.record(.created, stored, readable: access.mayRead(kind, key: key))
         response.headers[.location] = "/api/audio/\(kind.name)/\(stored.id)"
         return response
     }
@@ -248,7 +254,8 @@ public struct AudioAPI: Sendable {
     }
 
     /// `PATCH /api/audio/<kind>/<id>`: validates only the fields sent; `If-Match` guards against lost updates.
-    func update(_ request: Request, queries: KindQueries, id: Int64, actor: AuditActor) async throws -> Response {
+    /// `readable`: whether the caller may read the kind (else the answer is `{"id": N}`).
+    func update(_ request: Request, queries: KindQueries, id: Int64, actor: AuditActor, readable: Bool) async throws -> Response {
         let kind = queries.kind
         var object = try await JSONBody.readObject(request, limit: Self.maxJSONBytes, shape: .changes(kind))
         if let filetype = object["filetype"] {
@@ -266,14 +273,27 @@ public struct AudioAPI: Sendable {
         case .success(let r): record = r
         case .failure(let failure): throw Problem.validation(failure.issues)
         }
+        if record.values.isEmpty { return try await unchanged(id, queries: queries, ifMatch: Self.versionGuard(request), readable: readable) }
         switch try await records.update(id, with: record, ifMatch: Self.versionGuard(request), in: queries, audit: actor) {
         case .updated(let stored):
-            return JSONResponse.record(.ok, stored)
+            return JSONResponse.record(.ok, stored, readable: readable)
         case .notFound:
             throw Problem.notFound(kind: kind.name, id: id)
         case .stale(let current):
             throw Self.stale(kind: kind.name, id: id, current: current, action: "reapply your change")
         }
+    }
+
+    /// A PATCH that sets no field (`{}`, or only the record's own `filetype`) changes nothing, so
+    /// it writes nothing: `updated_at`, the version (ETag) and the audit trail stay as they are.
+    /// It answers what a PATCH answers (404, 412 for a stale `If-Match`, else 200 with the record
+    /// and its current ETag), so a client need not special-case it.
+    func unchanged(_ id: Int64, queries: KindQueries, ifMatch: VersionGuard?, readable: Bool) async throws -> Response {
+        guard let stored = try await records.get(id, in: queries) else { throw Problem.notFound(kind: queries.kind.name, id: id) }
+        if let ifMatch, !ifMatch.accepts(stored.version) {
+            throw Self.stale(kind: queries.kind.name, id: id, current: stored.version, action: "reapply your change")
+        }
+        return JSONResponse.record(.ok, stored, readable: readable)
     }
 
     /// The `If-Match` condition of a write (PATCH, PUT of a file, DELETE); nil when absent or `*`.

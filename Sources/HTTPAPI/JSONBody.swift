@@ -111,9 +111,28 @@ enum JSONResponse {
     }
 
     /// A record body with its version as a strong ETag (used by `If-Match` on updates).
-    static func record(_ status: HTTPResponse.Status, _ record: StoredRecord) -> Response {
-        var response = make(status, ByteBuffer(bytes: record.json))
+    /// `readable` false (a write by a caller who may not read the kind, `AccessGate.mayRead`):
+    /// only `{"id": N}`, with the same status and ETag, so that a write-only or upload-only key
+    /// cannot read records through the answers of its writes (as Supabase's `return=representation`
+    /// needs a SELECT policy). The ETag is kept: such a caller needs it for `If-Match`.
+    static func record(_ status: HTTPResponse.Status, _ record: StoredRecord, readable: Bool = true) -> Response {
+        var response = readable ? make(status, ByteBuffer(bytes: record.json)) : idOnly(status, record.id)
         response.headers[.eTag] = "\"\(record.version)\""
         return response
+    }
+
+    /// The minimal answer of a write (`record(_:_:readable:)`): the record's id, nothing else.
+    static func idOnly(_ status: HTTPResponse.Status, _ id: Int64) -> Response {
+        make(status, "{\"id\":\(id)}")
+    }
+
+    /// A write's answer (an upload's, whose record is rendered deep in `storeFile`) for a caller
+    /// who may not read the kind: the body becomes `{"id": N}`; status and headers (ETag,
+    /// `Upload-Complete`, …) stay. Answers without a JSON body (204, a tus 201) are left alone.
+    static func withoutRecord(_ response: Response, id: Int64, readable: Bool) -> Response {
+        guard !readable, response.headers[.contentType] == "application/json" else { return response }
+        var minimal = idOnly(response.status, id)
+        for field in response.headers where field.name != .contentType && field.name != .contentLength { minimal.headers.append(field) }
+        return minimal
     }
 }

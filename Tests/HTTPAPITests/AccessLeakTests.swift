@@ -18,6 +18,82 @@ import Testing
     ]
     static let json: HTTPFields = [.contentType: "application/json"]
 
+    /// A write-only or upload-only key gets `{"id": N}` with the full answer's status, Location and
+    /// ETag from every write that would answer the record; a key that may read, or a kind with
+    /// public reads, still gets the record.
+    @Test func writesAnswerOnlyTheIdToACallerWhoMayNotRead() async throws {
+        try await TestServer.run(extraKinds: Self.kinds) { client, context in
+            let writer = "Bearer " + (try await context.makeKey(["write:jingle"]))
+            let uploader = "Bearer " + (try await context.makeKey(["upload:jingle"]))
+            let reader = "Bearer " + (try await context.makeKey(["write:jingle", "read:jingle"]))
+
+            let created = try await client.call(
+                .post, "/api/audio/create", auth: writer, headers: Self.json, body: ByteBuffer(string: #"{"filetype":"jingle","title":"t"}"#))
+            #expect(created.status == .created, "\(created.text)")
+            let id = try #require(try created.json()["id"]?.int64)
+            #expect(created.text == #"{"id":\#(id)}"#)
+            #expect(created.headers[.location] == "/api/audio/jingle/\(id)" && created.headers[.eTag] != nil)
+
+            let patched = try await client.call(
+                .patch, "/api/audio/jingle/\(id)", auth: writer, headers: Self.json, body: ByteBuffer(string: #"{"title":"u"}"#))
+            #expect(patched.status == .ok && patched.text == #"{"id":\#(id)}"#, "\(patched.text)")
+            #expect(patched.headers[.eTag] != nil && patched.headers[.eTag] != created.headers[.eTag])
+            // The empty PATCH of the audit's repro: no record either (and no write, below).
+            let empty = try await client.call(.patch, "/api/audio/jingle/\(id)", auth: writer, headers: Self.json, body: ByteBuffer(string: "{}"))
+            #expect(empty.status == .ok && empty.text == #"{"id":\#(id)}"# && empty.headers[.eTag] == patched.headers[.eTag])
+
+            let wav = AccessMatrixTests.wav
+            let put = try await client.call(
+                .put, "/api/audio/jingle/\(id)", auth: uploader, headers: [.contentType: "audio/wav"], body: ByteBuffer(bytes: wav))
+            #expect(put.status == .ok && put.text == #"{"id":\#(id)}"#, "\(put.text)")
+            #expect(put.headers[.eTag] != nil && put.headers[.eTag] != patched.headers[.eTag])
+            // The IETF draft's PUT that completes at once answers what the plain PUT does.
+            let draft = try await client.call(
+                .put, "/api/audio/jingle/\(id)", auth: uploader,
+                headers: ResumableDraftTests.fields([.uploadComplete: "?1", .contentType: "audio/wav"]), body: ByteBuffer(bytes: wav))
+            #expect(draft.status == .ok && draft.text == #"{"id":\#(id)}"# && draft.headers[.uploadComplete] == "?1", "\(draft.text)")
+
+            // A key that may read gets the whole record, file included.
+            let full = try await client.call(
+                .patch, "/api/audio/jingle/\(id)", auth: reader, headers: Self.json, body: ByteBuffer(string: #"{"title":"v"}"#))
+            #expect(try full.status == .ok && (full.json()["title"]) == "v" && (full.json()["file"]?.objectValue) != nil)
+            // Public reads: anyone may read the record, so a write-only key gets it.
+            let songWriter = "Bearer " + (try await context.makeKey(["write:song"]))
+            let song = try await client.call(
+                .post, "/api/audio/create", auth: songWriter, headers: Self.json,
+                body: ByteBuffer(string: #"{"filetype":"song","name":"m","duration":1}"#))
+            #expect(try song.status == .created && (song.json()["name"]) == "m")
+        }
+    }
+
+    /// `PATCH {}` changes nothing: the same ETag and body, no audit row; its 404 and 412 stay.
+    @Test func anEmptyPatchWritesNothing() async throws {
+        try await TestServer.run(extraKinds: Self.kinds) { client, context in
+            let id = try await client.create(#"{"filetype":"jingle","title":"t"}"#)
+            let before = try await client.get("/api/audio/jingle/\(id)")
+            let updates = try await context.auditRows().filter { $0.action == "update" }.count
+            for body in ["{}", #"{"filetype":"jingle"}"#] {
+                let answer = try await client.execute(
+                    uri: "/api/audio/jingle/\(id)", method: .patch, headers: Self.json, body: ByteBuffer(string: body))
+                #expect(answer.status == .ok && answer.text == before.text && answer.headers[.eTag] == before.headers[.eTag], "\(body)")
+            }
+            let etag = try #require(before.headers[.eTag])
+            var matching = Self.json
+            matching[.ifMatch] = etag
+            let guarded = try await client.execute(uri: "/api/audio/jingle/\(id)", method: .patch, headers: matching, body: ByteBuffer(string: "{}"))
+            #expect(guarded.status == .ok)
+            var stale = Self.json
+            stale[.ifMatch] = "\"not-the-version\""
+            let refused = try await client.execute(uri: "/api/audio/jingle/\(id)", method: .patch, headers: stale, body: ByteBuffer(string: "{}"))
+            #expect(refused.status == .preconditionFailed && refused.headers[.eTag] == etag)
+            let missing = try await client.execute(
+                uri: "/api/audio/jingle/999999", method: .patch, headers: Self.json, body: ByteBuffer(string: "{}"))
+            #expect(missing.status == .notFound)
+            #expect(try await client.get("/api/audio/jingle/\(id)").text == before.text)
+            #expect(try await context.auditRows().filter { $0.action == "update" }.count == updates)
+        }
+    }
+
     /// tus routes check the key before the protocol version; the draft's PUT says
     /// `Upload-Complete: ?0` on its 401 and 403 too.
     @Test func resumableRoutesCheckTheKeyFirst() async throws {

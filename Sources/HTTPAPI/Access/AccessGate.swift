@@ -111,6 +111,17 @@ public final class AccessGate: Sendable {
         if !Self.allows(key, scope) { throw AccessProblems.missingScope(scope, key: key) }
     }
 
+    /// Whether the caller may read records of `kind` (reads are public, or its key holds
+    /// `read:<kind>`). A write's answer carries the record only when it may (`JSONResponse.record`),
+    /// and a download's 404s tell a missing record from a missing file only then: a key that may
+    /// write, upload or download but not read must not learn fields or which ids exist.
+    func mayRead(_ kind: KindDefinition, key: ActiveKey?) -> Bool {
+        switch APIOperation.get.decision(for: kind) {
+        case .allowed: true
+        case .needsScope(let scope), .needsScopeOrSignature(let scope): key.map { Self.allows($0, scope) } ?? false
+        }
+    }
+
     static func allows(_ key: ActiveKey, _ scope: Scope) -> Bool {
         switch scope {
         case .admin: key.scopes.allowsAdmin

@@ -201,8 +201,9 @@ extension OpenAPIDocument {
                 (
                     "200",
                     jsonResponse(
-                        "The IETF draft's completing append (Upload-Complete: ?1, application/partial-upload): what PUT answers, the record with its file.",
-                        ref(name(kind, "Record")))
+                        "The IETF draft's completing append (Upload-Complete: ?1, application/partial-upload): what PUT answers, the record with its file."
+                            + idOnlyNote(idOnly: mayAnswerIdOnly(kind)),
+                        writeAnswer(ref(name(kind, "Record")), idOnly: mayAnswerIdOnly(kind)))
                 ),
                 (
                     "204",

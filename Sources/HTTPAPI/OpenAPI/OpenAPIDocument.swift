@@ -44,6 +44,7 @@ public enum OpenAPIDocument {
         schemas["ValidationIssue"] = validationIssueSchema
         schemas["AudioFile"] = AudioFileSchema.schema
         schemas["KindDescription"] = kindDescriptionSchema
+        if catalog.kinds.contains(where: mayAnswerIdOnly) { schemas[idOnlyComponent] = idOnlySchema }
         for kind in catalog.kinds {
             schemas[name(kind, "Record")] = .object(KindJSONSchema.recordBody(kind, fileSchema: ref("AudioFile")))
             schemas[name(kind, "CreateRequest")] = KindJSONSchema.createRequest(kind)
@@ -198,7 +199,9 @@ public enum OpenAPIDocument {
                 (
                     "201",
                     jsonResponse(
-                        "Created; the record as stored, with defaults applied.", .object(record),
+                        "Created; the record as stored, with defaults applied."
+                            + idOnlyNote(idOnly: catalog.kinds.contains(where: mayAnswerIdOnly)),
+                        writeAnswer(.object(record), idOnly: catalog.kinds.contains(where: mayAnswerIdOnly)),
                         headers: [
                             ("Location", header("Where the record lives: /api/audio/<kind>/<id> (canonical kind name).", required: true)),
                             ("ETag", etagHeader),
@@ -288,12 +291,18 @@ public enum OpenAPIDocument {
             description: """
                 Only the fields present are validated and changed; `null` clears an optional field and is refused \
                 for a required one. `filetype` may be sent only unchanged. `updated_at` and the ETag advance. \
+                A body that sets no field (`{}`) changes nothing: no write, no audit row, the same ETag. \
                 With `If-Match`, the update happens only if the record still has that ETag.
                 """,
             parameters: [idParameter(kind), ifMatchParameter("the update happens")],
             requestBody: jsonRequestBody(ref(name(kind, "UpdateRequest")), "The fields to change."),
             responses: [
-                ("200", jsonResponse("The updated record.", ref(name(kind, "Record")), headers: [("ETag", etagHeader)])),
+                (
+                    "200",
+                    jsonResponse(
+                        "The updated record." + idOnlyNote(idOnly: mayAnswerIdOnly(kind)),
+                        writeAnswer(ref(name(kind, "Record")), idOnly: mayAnswerIdOnly(kind)), headers: [("ETag", etagHeader)])
+                ),
                 ("400", problem("Malformed JSON, a bad id, or invalid fields (`errors` lists them, up to 100; `more_errors` counts the rest).")),
                 ("404", problem("No \(kind.name) has this id.")),
                 ("409", problem("A field marked unique already has this value in another record.")),
@@ -369,7 +378,12 @@ public enum OpenAPIDocument {
             parameters: [idParameter(kind), ifMatchParameter("the file is stored")] + resumablePutParameters, requestBody: .object(body),
             responses: [
                 resumablePutAnnouncement,
-                ("200", jsonResponse("The record with its new `file`.", ref(name(kind, "Record")), headers: [("ETag", etagHeader)])),
+                (
+                    "200",
+                    jsonResponse(
+                        "The record with its new `file`." + idOnlyNote(idOnly: mayAnswerIdOnly(kind)),
+                        writeAnswer(ref(name(kind, "Record")), idOnly: mayAnswerIdOnly(kind)), headers: [("ETag", etagHeader)])
+                ),
                 resumablePutCreated,
                 (
                     "400",
