@@ -47,17 +47,19 @@ extension AudioAPI {
     ///
     /// With a signed link (`grant` says so), the link is checked against the record's file before
     /// anything else is answered: a missing record or file gets the same 403 as a bad signature.
+    /// `readable`: whether the caller may read the kind; if not, a missing record and a record
+    /// without a file get one and the same 404 (`nothingToDownload`).
     func download(
-        _ request: Request, _ context: AudioRequestContext, queries: KindQueries, id: Int64, grant: AccessGate.Grant
+        _ request: Request, _ context: AudioRequestContext, queries: KindQueries, id: Int64, grant: AccessGate.Grant, readable: Bool
     ) async throws -> Response {
         do {
-            return try await downloadOnce(request, context, queries: queries, id: id, grant: grant)
+            return try await downloadOnce(request, context, queries: queries, id: id, grant: grant, readable: readable)
         } catch let gone as ObjectGone {
             // On disk a reader keeps the replaced file open; an object is gone once deleted. When an
             // upload replaced the file between our reading the row and reading the object, the row
             // now names another key: answer from it (once; every check runs again).
             if case .file(let info) = try await records.fileInfo(id, in: queries), info.key != gone.key {
-                return try await downloadOnce(request, context, queries: queries, id: id, grant: grant)
+                return try await downloadOnce(request, context, queries: queries, id: id, grant: grant, readable: readable)
             }
             throw missingFile(gone.file, queries: queries, id: id, context: context, error: gone.error)
         }
@@ -71,18 +73,13 @@ extension AudioAPI {
     }
 
     private func downloadOnce(
-        _ request: Request, _ context: AudioRequestContext, queries: KindQueries, id: Int64, grant: AccessGate.Grant
+        _ request: Request, _ context: AudioRequestContext, queries: KindQueries, id: Int64, grant: AccessGate.Grant, readable: Bool
     ) async throws -> Response {
         let lookup = try await records.fileInfo(id, in: queries)
         if case .ifLinkVerifies(let link) = grant {
             try await access.verifyLink(link, kind: queries.kind.name, id: id, sha256: lookup.sha256, request, context)
         }
-        let file: StoredFileInfo
-        switch lookup {
-        case .noRecord: throw Problem.notFound(kind: queries.kind.name, id: id)
-        case .noFile: throw Self.noFile(queries.kind.name, id)
-        case .file(let info): file = info
-        }
+        let file = try Self.fileToServe(lookup, kind: queries.kind.name, id: id, readable: readable)
         // On disk the file is opened first, for HEAD and 304 too: a row whose file is gone gets the
         // same clear answer from every method. Kept open: a concurrent replacement unlinks the old
         // name, but this descriptor keeps reading it whole. Objects are never overwritten (every

@@ -104,10 +104,11 @@ public struct AudioAPI: Sendable {
             let kind = try resolve(context.parameters.require("kind"))
             let key = try await access.identify(request, context)
             let grant = try access.require(APIOperation.download.decision(for: kind.kind), key: key, request, context)
-            return try await download(request, context, queries: kind, id: Self.recordID(context), grant: grant)
+            return try await download(
+                request, context, queries: kind, id: Self.recordID(context), grant: grant, readable: access.mayRead(kind.kind, key: key))
         case .createLink:
-            let (queries, _) = try await authorized(operation, request, context)
-            return try await createLink(request, queries: queries, id: Self.recordID(context))
+            let (queries, key) = try await authorized(operation, request, context)
+            return try await createLink(request, queries: queries, id: Self.recordID(context), readable: access.mayRead(queries.kind, key: key))
         case .uploadOptions: return try await uploadOptions(request, context)
         case .uploadLimits: return try uploadLimits(context)
         case .createUpload: return try await createUpload(request, context)

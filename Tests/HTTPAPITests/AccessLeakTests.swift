@@ -94,6 +94,36 @@ import Testing
         }
     }
 
+    /// On a kind whose reads need a key but whose files are public, a caller who may not read
+    /// gets one and the same 404 for a record without a file and for no record at all, from the
+    /// download (GET, HEAD) and the link route; a reader is told which.
+    @Test func fileRoutesDoNotTellIdsApartToNonReaders() async throws {
+        try await TestServer.run(extraKinds: Self.kinds) { client, context in
+            let bare = try await client.create(#"{"filetype":"secretish","title":"t"}"#)
+            let absent: Int64 = 999_999
+            let uploader = "Bearer " + (try await context.makeKey(["upload:secretish"]))
+            #expect(try await client.call(.get, "/api/audio/secretish/\(bare)", auth: nil).status == .unauthorized)
+            for auth in [nil, uploader] {
+                for (method, suffix) in [(HTTPRequest.Method.get, "/file"), (.head, "/file"), (.post, "/file/link")] {
+                    let withoutFile = try await client.call(method, "/api/audio/secretish/\(bare)\(suffix)", auth: auth)
+                    let noRecord = try await client.call(method, "/api/audio/secretish/\(absent)\(suffix)", auth: auth)
+                    let label = "\(method) \(suffix) \(auth == nil ? "no key" : "upload key")"
+                    #expect(withoutFile.status == .notFound && noRecord.status == .notFound, "\(label)")
+                    #expect(withoutFile.text == noRecord.text.replacingOccurrences(of: "\(absent)", with: "\(bare)"), "\(label)")
+                    #expect(Self.comparable(withoutFile.headers) == Self.comparable(noRecord.headers), "\(label)")
+                }
+            }
+            let reader = "Bearer " + (try await context.makeKey(["read:secretish"]))
+            #expect(try client.slug(await client.call(.get, "/api/audio/secretish/\(bare)/file", auth: reader)) == "no-file")
+            #expect(try client.slug(await client.call(.get, "/api/audio/secretish/\(absent)/file", auth: reader)) == "not-found")
+        }
+    }
+
+    /// Headers that must not differ between two refusals (the request id and a length do).
+    static func comparable(_ headers: HTTPFields) -> [String] {
+        headers.filter { $0.name != .xRequestID && $0.name != .contentLength }.map { "\($0.name): \($0.value)" }.sorted()
+    }
+
     /// tus routes check the key before the protocol version; the draft's PUT says
     /// `Upload-Complete: ?0` on its 401 and 403 too.
     @Test func resumableRoutesCheckTheKeyFirst() async throws {
