@@ -8,9 +8,7 @@ extension AudioAPI {
     static let auditLimits = (default: 50, max: 500)
 
     func listAudit(_ request: Request) async throws -> Response {
-        var filter = try Self.auditFilter(request.uri.queryParameters)
-        // A kind is recorded by its canonical name; an alias finds the same rows.
-        if let kind = filter.kind, let canonical = registry.runtime.catalog.kind(named: kind)?.name { filter.kind = canonical }
+        let filter = try Self.auditFilter(request.uri.queryParameters, catalog: registry.runtime.catalog)
         // One row more than asked tells whether there is a next page.
         var asked = filter
         asked.limit = filter.limit + 1
@@ -22,11 +20,23 @@ extension AudioAPI {
         return JSONResponse.make(.ok, JSONWriter.string(.object(body)))
     }
 
-    static func auditFilter(_ query: Parameters) throws -> AuditFilter {
+    /// The filter a query asks for; every unknown, repeated or bad parameter is a 400 naming it.
+    /// `kind` must name a kind of `catalog` (an alias finds its kind's rows, which record the
+    /// canonical name); rows of a kind since removed from `kinds/` are read with
+    /// `audio-server audit --kind NAME`, which takes any name. A repeated parameter is refused
+    /// rather than one of its values silently chosen (filters combine with AND; one action at a time).
+    static func auditFilter(_ query: Parameters, catalog: KindCatalog) throws -> AuditFilter {
         var filter = AuditFilter()
         var issues: [ValidationIssue] = []
+        var seen: Set<Substring> = []
         for (name, value) in query {
             let text = String(value)
+            guard seen.insert(name).inserted else {
+                if !issues.contains(where: { $0.field == String(name) && $0.code == .duplicate }) {
+                    issues.append(ValidationIssue(field: String(name), code: .duplicate, message: "'\(name)' is given more than once; give it once"))
+                }
+                continue
+            }
             switch String(name) {
             case "limit":
                 if let n = Int(text), (1...auditLimits.max).contains(n) {
@@ -45,10 +55,13 @@ extension AudioAPI {
                     issues.append(ValidationIssue(field: "cursor", code: .format, message: "'cursor' must be a next_cursor this route returned"))
                 }
             case "kind":
-                if KindLoader.isValidName(text) {
-                    filter.kind = text
+                if let kind = catalog.kind(named: text) {
+                    filter.kind = kind.name
                 } else {
-                    issues.append(ValidationIssue(field: "kind", code: .format, message: "'kind' must be a kind name ([a-z][a-z0-9_]*)"))
+                    issues.append(
+                        ValidationIssue(
+                            field: "kind", code: .enum,
+                            message: "'kind' must be one of: \(catalog.names.joined(separator: ", ")) (or an alias of one)"))
                 }
             case "record_id":
                 if let n = Int64(text) {

@@ -10,7 +10,7 @@ extension AudioAPI {
     func createLink(_ request: Request, queries: KindQueries, id: Int64, readable: Bool) async throws -> Response {
         // A link to a `download: key` file would never be accepted: refuse to hand out a dead one.
         if !APIOperation.createLink.isOffered(by: queries.kind) { throw Self.linksNotAccepted(queries.kind.name) }
-        let lifetime = try Self.linkLifetime(request.uri.queryParameters.get("expires_in"))
+        let lifetime = try Self.linkLifetime(request.uri.queryParameters)
         let file = try Self.fileToServe(try await records.fileInfo(id, in: queries), kind: queries.kind.name, id: id, readable: readable)
         // Rounded up: a link lives at least the seconds asked for (a 1 s link made at x.9 s would
         // otherwise have a tenth of a second).
@@ -20,7 +20,23 @@ extension AudioAPI {
         return JSONResponse.make(.ok, JSONWriter.string(.object(body)))
     }
 
-    static func linkLifetime(_ text: String?) throws -> Int64 {
+    /// The lifetime a link request asks for. `expires_in` is its only parameter: another one, or
+    /// `expires_in` twice, is a 400 naming it (as the list and audit routes do), not ignored.
+    static func linkLifetime(_ query: Parameters) throws -> Int64 {
+        var text: String?
+        for (name, value) in query {
+            guard name == "expires_in" else {
+                throw Problem(
+                    .invalidQuery, detail: "'\(name)' is not a parameter of this route; the only one is expires_in (seconds).",
+                    errors: [ValidationIssue(field: String(name), code: .unknown, message: "'\(name)' is not a parameter; use expires_in")])
+            }
+            guard text == nil else {
+                throw Problem(
+                    .invalidQuery, detail: "expires_in is given more than once; give it once.",
+                    errors: [ValidationIssue(field: "expires_in", code: .duplicate, message: "'expires_in' is given more than once; give it once")])
+            }
+            text = String(value)
+        }
         guard let text else { return SignedLinkSigner.defaultLifetime }
         let range = SignedLinkSigner.lifetimes
         guard let seconds = Int64(text), range.contains(seconds) else {

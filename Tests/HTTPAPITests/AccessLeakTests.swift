@@ -154,4 +154,30 @@ import Testing
             #expect(version.status == .preconditionFailed && client.slug(version) == "tus-version-unsupported")
         }
     }
+
+    /// The audit and link routes refuse an unknown parameter, a repeated one and an unknown kind.
+    @Test func auditAndLinkQueriesAreChecked() async throws {
+        try await TestServer.run { client, _ in
+            let book = try await client.create(#"{"filetype":"audiobook","title":"T","author":"A","narrator":"N","duration":1}"#)
+            // An alias finds its kind's rows (recorded under the canonical name).
+            let alias = try await client.get("/api/audit?kind=audiobook")
+            let items = try #require(try alias.json()["items"]?.arrayValue)
+            #expect(alias.status == .ok && items.contains { $0.objectValue?["record_id"]?.int64 == book && $0.objectValue?["kind"] == "audio_book" })
+            let unknown = try await client.get("/api/audit?kind=nokind")
+            #expect(try unknown.status == .badRequest && (unknown.errorCodes()) == ["kind:enum"])
+            #expect(unknown.text.contains("song") && unknown.text.contains("audio_book"))
+            let twice = try await client.get("/api/audit?action=lockout&action=create")
+            #expect(try twice.status == .badRequest && (twice.errorCodes()) == ["action:duplicate"], "\(twice.text)")
+
+            let wav = AccessMatrixTests.wav
+            let song = try await client.create(#"{"filetype":"song","name":"m","duration":1}"#)
+            #expect(try await client.uploadRaw("/api/audio/song/\(song)", bytes: wav, contentType: "audio/wav").status == .ok)
+            let link = "/api/audio/song/\(song)/file/link"
+            #expect(try await client.execute(uri: link + "?expires_in=60", method: .post).status == .ok)
+            let extra = try await client.execute(uri: link + "?foo=1", method: .post)
+            #expect(try extra.status == .badRequest && (extra.errorCodes()) == ["foo:unknown"], "\(extra.text)")
+            let repeated = try await client.execute(uri: link + "?expires_in=1&expires_in=2", method: .post)
+            #expect(try repeated.status == .badRequest && (repeated.errorCodes()) == ["expires_in:duplicate"], "\(repeated.text)")
+        }
+    }
 }

@@ -113,7 +113,7 @@ extension OpenAPIDocument {
             ],
             responses: [
                 ("200", jsonResponse("The link and when it expires.", link)),
-                ("400", problem("expires_in is out of range or the id is not a positive integer.")),
+                ("400", problem("expires_in is out of range or given twice, another query parameter is sent, or the id is not a positive integer.")),
                 ("404", problem("No such record, or it has no file yet.")),
             ])
     }
@@ -203,7 +203,7 @@ extension OpenAPIDocument {
             ])
     }
 
-    static var listAudit: JSONValue {
+    static func listAudit(_ catalog: KindCatalog) -> JSONValue {
         operation(
             "list_audit", tag: "access", summary: "The audit trail, newest first.",
             parameters: [
@@ -211,8 +211,10 @@ extension OpenAPIDocument {
                     "limit", "Items per page, 1–500 (default 50).", .object(JSONObject([("type", "integer"), ("minimum", 1), ("maximum", 500)]))),
                 queryParameter("cursor", "The next_cursor of the previous page.", .object(JSONObject([("type", "string")]))),
                 queryParameter(
-                    "kind", "Only this kind (its name; an alias finds the same rows).",
-                    .object(JSONObject([("type", "string"), ("pattern", "^[a-z][a-z0-9_]{0,47}$")]))),
+                    "kind",
+                    "Only this kind (its name; an alias finds the same rows). A kind no longer served is read with `audio-server audit --kind`.",
+                    .object(
+                        JSONObject([("type", "string"), ("enum", .array(catalog.kinds.flatMap { [$0.name] + $0.aliases }.map(JSONValue.string)))]))),
                 queryParameter(
                     "record_id", "Only this record (or key, for key actions).", .object(JSONObject([("type", "integer"), ("format", "int64")]))),
                 queryParameter("key_id", "Only changes made with this key.", .object(JSONObject([("type", "integer"), ("format", "int64")]))),
@@ -239,7 +241,12 @@ extension OpenAPIDocument {
                                 ("required", ["items", "next_cursor"]),
                             ])))
                 ),
-                ("400", problem("A filter or the cursor is invalid (errors[] names it).")),
+                (
+                    "400",
+                    problem(
+                        "An unknown parameter, a bad value (a kind that is not served, an action that does not exist), or a parameter given twice; errors[] names it."
+                    )
+                ),
             ])
     }
 

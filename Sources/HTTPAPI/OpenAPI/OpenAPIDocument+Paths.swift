@@ -57,7 +57,7 @@ extension OpenAPIDocument {
         case .listKeys: listKeys
         case .createKey: createKey
         case .revokeKey: revokeKey
-        case .listAudit: listAudit
+        case .listAudit: listAudit(catalog)
         case .currentKey: currentKey
         case .uploadOptions, .createUpload, .uploadStatus, .appendUpload, .cancelUpload: resumableUpload(operation, kind: kind!)
         // Not documented: `paths` skips them (the console's files, not the API).
