@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 import Synchronization
 
 /// Open connections of one server, shared by all its event loops.
@@ -75,6 +76,13 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             try context.pipeline.syncOperations.addHandler(watcher, position: .first)
         } catch {
             logger.error("cannot install the connection watcher", metadata: ["error": "\(error)"])
+        }
+        do {
+            // Where HTTP/1's version, target and every Host line are still visible.
+            let codec = try context.pipeline.syncOperations.context(handlerType: HTTP1ToHTTPServerCodec.self)
+            try context.pipeline.syncOperations.addHandler(RequestHost(), position: .before(codec.handler))
+        } catch {
+            logger.error("cannot install the Host check", metadata: ["error": "\(error)"])
         }
     }
 

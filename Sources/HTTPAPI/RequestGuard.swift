@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 
 #if canImport(Glibc)
@@ -88,10 +89,12 @@ public struct HostAllowList: Sendable {
     }
 
     /// Whether `authority` (the request's Host) names this server. A request without one is
-    /// accepted: browsers always send it, so rebinding cannot reach the server that way.
+    /// accepted: browsers always send it, so rebinding cannot reach the server that way (an
+    /// HTTP/1.1 request without one never gets here with nil: `RequestHost` marks it with an empty
+    /// Host, which no list allows).
     public func allows(_ authority: String?) -> Bool {
-        guard !allowsAll, let authority else { return true }
-        return matches(authority)
+        guard let authority else { return true }
+        return allowsAll ? !authority.isEmpty : matches(authority)
     }
 
     func matches(_ authority: String) -> Bool {
@@ -106,7 +109,7 @@ public struct HostAllowList: Sendable {
 }
 
 /// Refuses requests the API cannot serve as sent, before any handler runs: a `Host` that is not
-/// this server (421), a `Transfer-Encoding` other than chunked (501), a `Content-Encoding` on a
+/// this server (421), a missing or repeated `Host` (400, found by `RequestHost`), a `Transfer-Encoding` other than chunked (501), a `Content-Encoding` on a
 /// body (415: bodies are read as sent, never decompressed). A few header comparisons per request,
 /// made by `RequestMiddleware` (one middleware layer for all of them: each layer costs an async
 /// frame and a copy of the request context on every request).
@@ -114,6 +117,7 @@ enum RequestGuard {
     static func refuse(_ request: Request, hosts: HostAllowList) throws {
         let head = request.head
         guard hosts.allows(head.authority) else {
+            if head.authority == "" { throw Self.invalidHost(head.headerFields[values: Self.host], hosts: hosts) }
             throw Problem(
                 .hostNotAllowed,
                 detail:
@@ -139,6 +143,22 @@ enum RequestGuard {
                     "The body is sent with Content-Encoding '\(encoding)', which this server does not decode; send it uncompressed (identity) and without the Content-Encoding header.",
                 headers: [.acceptEncoding: "identity"])
         }
+    }
+
+    static let host = HTTPField.Name("Host")!
+
+    /// RFC 9112 §3.2's 400: no Host on HTTP/1.1 (or an empty one), or several. `lines`: the Host
+    /// lines after the empty one `RequestHost` put first (none when there was none, or one that was
+    /// empty).
+    static func invalidHost(_ lines: [String], hosts: HostAllowList) -> Problem {
+        let names = hosts.allowsAll ? "any name of this server" : "one of \(hosts.names.joined(separator: ", "))"
+        let found =
+            lines.count > 1
+            ? "The request has \(lines.count) Host headers (\(lines.map { "'\($0)'" }.joined(separator: ", "))); a request may carry only one"
+            : "The request has no Host header, or an empty one; an HTTP/1.1 request must name the server it is for"
+        return Problem(
+            .invalidHost, detail: "\(found) (RFC 9112 §3.2). Send exactly one Host header with \(names).",
+            extensions: [("allowed_hosts", .array(hosts.names.map { .string($0) }))])
     }
 
     static func isChunked(_ value: String) -> Bool {

@@ -110,6 +110,12 @@ enum RawConnection {
 }
 
 extension RawConnection {
+    /// The status code of a raw HTTP answer (0 when there is none).
+    static func status(_ answer: String) -> Int {
+        let line = answer.prefix { $0 != "\r" }.split(separator: " ")
+        return line.count > 1 ? Int(line[1]) ?? 0 : 0
+    }
+
     /// Sends `head` (and `body`, if any) and returns whatever the server answers within `wait`.
     ///
     /// On a thread of its own: the socket calls block, and the server under test runs in this

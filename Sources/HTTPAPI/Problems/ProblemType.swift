@@ -22,6 +22,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case insufficientStorage = "insufficient-storage"
     case `internal` = "internal"
     case invalidContentLength = "invalid-content-length"
+    case invalidHost = "invalid-host"
     case invalidID = "invalid-id"
     case invalidQuery = "invalid-query"
     case invalidUploadHeader = "invalid-upload-header"
@@ -76,7 +77,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     /// for a URL and 400 for a body's `filetype`; `httpError` takes the status Hummingbird chose).
     public var status: HTTPResponse.Status {
         switch self {
-        case .clientClosed, .constraint, .emptyFile, .httpError, .invalidContentLength, .invalidID, .invalidQuery, .invalidUploadHeader,
+        case .clientClosed, .constraint, .emptyFile, .httpError, .invalidContentLength, .invalidHost, .invalidID, .invalidQuery, .invalidUploadHeader,
             .inconsistentUploadLength, .invalidValue, .jsonLimit, .malformedBody, .malformedChunkedBody, .malformedJSON, .malformedMultipart,
             .malformedRequest, .missingFile, .missingFiletype, .multipleFiles, .notAnObject, .truncatedUpload, .validation, .sortNeedsIndex,
             .queryTooSlow:
@@ -123,6 +124,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .insufficientStorage: "Storage full"
         case .internal: "Internal server error"
         case .invalidContentLength: "Invalid Content-Length"
+        case .invalidHost: "Missing or repeated Host"
         case .invalidID: "Invalid id"
         case .invalidQuery: "Invalid query parameters"
         case .invalidUploadHeader: "Invalid upload header"
