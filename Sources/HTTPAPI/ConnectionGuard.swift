@@ -20,8 +20,10 @@ final class ConnectionCounter: Sendable {
 ///   `idleTimeout`; a body must keep arriving at `minBodyRate` while the server waits for it;
 /// - past `maxConnections`, a new connection gets a 503 problem and is closed at once, so the
 ///   process never runs out of file descriptors and existing connections keep being served;
-/// - an unparseable request head gets a problem response (400, 431 or 501) instead of
-///   Hummingbird's empty 400.
+/// - an unparseable request head gets a problem response that names what was wrong (400, 414,
+///   431, 501 or 505) instead of Hummingbird's empty 400;
+/// - which host a request is for is settled by `RequestHost`, which it installs before the
+///   conversion to Hummingbird's types.
 ///
 /// The per-request work is a few stores of flags: timestamps are taken by a per-connection tick
 /// (`ConnectionLimits.tick`), so no clock is read and no timer is scheduled per request.
@@ -54,6 +56,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         var readPending = false
         /// The last raw read while a head was under way, to explain a parse error.
         var headBytes: ByteBuffer?
+        /// The bytes of the head under way's request line seen so far, and whether its end was: a
+        /// head too large whose request line is most of it is the URL's fault (414), otherwise the
+        /// headers' (431).
+        var requestLineBytes = 0
+        var requestLineEnded = false
         var closing = false
         /// The response being written said `Connection: close`: the connection ends after it.
         var closeAfterResponse = false
@@ -94,6 +101,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             state.headStarted = false
             state.headStartedAt = nil
             state.headBytes = nil
+            state.requestLineBytes = 0
+            state.requestLineEnded = false
             state.windowStart = nil
             // Here, before Hummingbird's router chooses a route by the method (`TusMethodOverride`).
             if head.method == .post, head.headerFields.contains(TusMethodOverride.header) {
@@ -149,7 +158,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             logger.debug("client closed the connection during a request head")
             return
         }
-        let problem = Self.problem(for: parseError, head: state.headBytes)
+        let urlFillsHead = !state.requestLineEnded || state.requestLineBytes > Self.headLimit / 2
+        let problem = Self.problem(for: parseError, head: state.headBytes, urlFillsHead: urlFillsHead)
         logger.debug("unparseable request head", metadata: ["error": "\(parseError)", "status": "\(problem.status.code)"])
         state.closing = true
         let body = ByteBuffer(string: JSONWriter.string(problem.json))
@@ -164,24 +174,64 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
-    static func problem(for error: HTTPParserError, head: ByteBuffer?) -> Problem {
+    /// The largest request head (request line and headers together) the HTTP decoder reads, and
+    /// so also the longest URL (`ServerApplication` configures the decoder with it; Hummingbird's
+    /// default too).
+    static let headLimit = 80 * 1024
+
+    /// - Parameter urlFillsHead: the request line is more than half of the head (or did not end).
+    static func problem(for error: HTTPParserError, head: ByteBuffer?, urlFillsHead: Bool = false) -> Problem {
+        let limit = "\(headLimit / 1024) KiB"
         switch error {
+        case .headerOverflow where urlFillsHead:
+            return Problem(
+                .urlTooLong,
+                detail:
+                    "The request's URL is longer than the server reads: at most \(limit), and \(limit) for the URL and headers together; send a shorter URL (fewer or shorter query parameters)."
+            )
         case .headerOverflow:
             return Problem(
-                .headersTooLarge, detail: "The request's header section is larger than the server accepts (80 KiB); send fewer or shorter headers.")
+                .headersTooLarge,
+                detail: "The request's URL and headers together are larger than the server reads (\(limit)); send fewer or shorter headers.")
         case .invalidContentLength, .unexpectedContentLength:
-            return Problem(
-                .invalidContentLength,
-                detail: "Content-Length must be one decimal number, and not combined with Transfer-Encoding; fix the request's framing.")
+            return invalidFraming
         case .invalidChunkSize:
             return malformedChunks
         case .unknown where head.map(Self.mentionsTransferEncoding) == true:
-            return unsupportedTransferEncoding
-        default:
+            // llhttp's HPE_INVALID_TRANSFER_ENCODING: with a Content-Length, or not ending in chunked.
+            return head.map(Self.mentionsContentLength) == true ? invalidFraming : unsupportedTransferEncoding
+        case .invalidMethod:
+            if let method = head.flatMap(Self.methodToken) {
+                return Problem(
+                    .unknownMethod,
+                    detail:
+                        "This server does not recognise the method '\(method)' (methods are case-sensitive); its routes take \(RouteTable.methods.joined(separator: ", ")). GET /openapi.json lists each route's methods."
+                )
+            }
+        case .paused where head.map(Self.isHTTP2Preface) == true, .invalidVersion:
             return Problem(
-                .malformedRequest, detail: "The request head could not be parsed as HTTP/1.1 (\(error)); check the request line and header syntax.")
+                .httpVersionNotSupported,
+                detail:
+                    "This server speaks HTTP/1.1 and HTTP/1.0 only (not HTTP/2 or later); send the request as HTTP/1.1 (for curl: --http1.1, without --http2-prior-knowledge)."
+            )
+        default:
+            break
         }
+        if let head, head.readableBytes > 0, head.getInteger(at: head.readerIndex, as: UInt8.self) == 0x16 {
+            // A TLS ClientHello starts with the handshake record type 22.
+            return Problem(
+                .malformedRequest,
+                detail: "The request is TLS (https) but this server speaks plain HTTP; use http://, or send https to the proxy that ends TLS.")
+        }
+        return Problem(
+            .malformedRequest, detail: "The request head could not be parsed as HTTP/1.1 (\(error)); check the request line and header syntax.")
     }
+
+    static let invalidFraming = Problem(
+        .invalidContentLength,
+        detail:
+            "Content-Length must be one decimal number, and not combined with Transfer-Encoding; fix the request's framing (send one of the two)."
+    )
 
     static let malformedChunks = Problem(
         .malformedChunkedBody,
@@ -193,8 +243,39 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         .unsupportedTransferEncoding, detail: "This server accepts only Transfer-Encoding: chunked (or a Content-Length); send the body unencoded.")
 
     /// Whether raw head bytes contain a Transfer-Encoding header (only looked at on a parse error).
-    static func mentionsTransferEncoding(_ buffer: ByteBuffer) -> Bool {
-        String(buffer: buffer).lowercased().contains("\ntransfer-encoding:")
+    static func mentionsTransferEncoding(_ buffer: ByteBuffer) -> Bool { hasField("transfer-encoding", in: buffer) }
+
+    static func mentionsContentLength(_ buffer: ByteBuffer) -> Bool { hasField("content-length", in: buffer) }
+
+    /// Whether a line of `buffer` starts with `name:` (`name` lower-case; compared without case).
+    /// Byte by byte: a `String` search for "\nname:" never matches, because "\r\n" is one Character.
+    static func hasField(_ name: String, in buffer: ByteBuffer) -> Bool {
+        let needle = Array("\n\(name):".utf8)
+        let bytes = buffer.readableBytesView.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        guard bytes.count >= needle.count else { return false }
+        return (0...(bytes.count - needle.count)).contains { start in
+            bytes[start] == 0x0A && bytes[start..<(start + needle.count)].elementsEqual(needle)
+        }
+    }
+
+    /// The method of a request line whose method llhttp does not know, when it is a well-formed
+    /// token followed by a space (`FOO / HTTP/1.1`); nil for bytes that are not a request line.
+    static func methodToken(_ buffer: ByteBuffer) -> String? {
+        let bytes = buffer.readableBytesView
+        guard let space = bytes.firstIndex(of: UInt8(ascii: " ")), space > bytes.startIndex else { return nil }
+        let token = bytes[..<space]
+        guard token.count <= 32, token.allSatisfy(isTokenByte) else { return nil }
+        return String(decoding: token, as: UTF8.self)
+    }
+
+    /// RFC 9110 §5.6.2 `tchar`.
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || "!#$%&'*+-.^_`|~".utf8.contains(byte)
+    }
+
+    /// The connection preface of HTTP/2 with prior knowledge (RFC 9113 §3.4), which llhttp stops at.
+    static func isHTTP2Preface(_ buffer: ByteBuffer) -> Bool {
+        buffer.readableBytesView.starts(with: "PRI * HTTP/2.0\r\n".utf8)
     }
 
     /// The byte-level half: counts the connection against the cap, sees every read and read
@@ -272,6 +353,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             if !state.requestOpen && state.responsesPending == 0 {
                 state.headStarted = true
                 state.headBytes = buffer
+                // Looked for until found: for most requests, within the first read's first line.
+                if !state.requestLineEnded {
+                    let end = buffer.withUnsafeReadableBytes { $0.firstIndex(of: UInt8(ascii: "\n")) }
+                    state.requestLineBytes &+= end ?? buffer.readableBytes
+                    state.requestLineEnded = end != nil
+                }
             }
             context.fireChannelRead(data)
         }

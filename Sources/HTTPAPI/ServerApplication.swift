@@ -115,10 +115,13 @@ public enum ServerApplication {
         return Application(
             router: router,
             server: .http1(
-                configuration: .init(additionalChannelHandlers: [
-                    ConnectionGuard(limits: limits, counter: counter, logger: logger),
-                    ContinueHandler(accepts: api.acceptsBody, announce: api.announceUpload),
-                ])),
+                configuration: .init(
+                    additionalChannelHandlers: [
+                        ConnectionGuard(limits: limits, counter: counter, logger: logger),
+                        ContinueHandler(accepts: api.acceptsBody, announce: api.announceUpload),
+                    ],
+                    // Named by the 414 and 431 problems (`ConnectionGuard.problem`).
+                    httpDecoderConfiguration: .init(maxHeaderFieldSize: ConnectionGuard.headLimit, maxHeaderListSize: ConnectionGuard.headLimit))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "audio-server"),
             services: services, logger: logger)
     }

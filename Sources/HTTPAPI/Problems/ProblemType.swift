@@ -18,6 +18,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case headersTooLarge = "headers-too-large"
     case hostNotAllowed = "host-not-allowed"
     case httpError = "http-error"
+    case httpVersionNotSupported = "http-version-not-supported"
     case inconsistentUploadLength = "inconsistent-upload-length"
     case insufficientStorage = "insufficient-storage"
     case `internal` = "internal"
@@ -64,6 +65,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case tusVersionUnsupported = "tus-version-unsupported"
     case unique = "unique"
     case unknownKind = "unknown-kind"
+    case unknownMethod = "unknown-method"
     case unsupportedContentEncoding = "unsupported-content-encoding"
     case unsupportedMediaType = "unsupported-media-type"
     case unsupportedTransferEncoding = "unsupported-transfer-encoding"
@@ -71,6 +73,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case uploadExpired = "upload-expired"
     case uploadNotFound = "upload-not-found"
     case uploadOffsetMismatch = "upload-offset-mismatch"
+    case urlTooLong = "url-too-long"
     case validation = "validation"
 
     /// The status a problem of this type has unless the site says otherwise (`unknownKind` is 404
@@ -87,6 +90,8 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .fileMissing, .keyNotFound, .noFile, .noRoute, .notFound, .unknownKind, .uploadNotFound: .notFound
         case .formatNotAccepted, .notAudio, .unsupportedContentEncoding, .unsupportedMediaType: .unsupportedMediaType
         case .headersTooLarge: .requestHeaderFieldsTooLarge
+        case .urlTooLong: .uriTooLong
+        case .httpVersionNotSupported: .httpVersionNotSupported
         case .hostNotAllowed: .misdirectedRequest
         case .insufficientStorage: .init(code: 507, reasonPhrase: "Insufficient Storage")
         case .internal: .internalServerError
@@ -100,7 +105,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .staleVersion, .tusVersionUnsupported: .preconditionFailed
         case .tooLarge: .contentTooLarge
         case .tooManyFailures: .tooManyRequests
-        case .unsupportedTransferEncoding: .notImplemented
+        case .unknownMethod, .unsupportedTransferEncoding: .notImplemented
         }
     }
 
@@ -120,6 +125,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .headersTooLarge: "Request headers too large"
         case .hostNotAllowed: "Host not allowed"
         case .httpError: "Request refused"
+        case .httpVersionNotSupported: "HTTP version not supported"
         case .inconsistentUploadLength: "Upload length is inconsistent"
         case .insufficientStorage: "Storage full"
         case .internal: "Internal server error"
@@ -165,6 +171,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .tusVersionUnsupported: "tus version not supported"
         case .unique: "Value already used"
         case .unknownKind: "Unknown kind"
+        case .unknownMethod: "Method not recognised"
         case .unsupportedContentEncoding: "Content-Encoding not supported"
         case .unsupportedMediaType: "Unsupported Content-Type"
         case .unsupportedTransferEncoding: "Transfer-Encoding not supported"
@@ -172,6 +179,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .uploadExpired: "Upload expired"
         case .uploadNotFound: "Upload not found"
         case .uploadOffsetMismatch: "Upload offset does not match"
+        case .urlTooLong: "URL too long"
         case .validation: "Invalid fields"
         }
     }

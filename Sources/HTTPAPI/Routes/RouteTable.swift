@@ -16,6 +16,11 @@ enum RouteTable {
         return order.map { ($0, byShape[$0]!) }
     }()
 
+    /// Every method some route serves, in the table's order (for the 501 to a method nobody serves).
+    static let methods: [String] = routes.flatMap(\.methods).reduce(into: []) { seen, method in
+        if !seen.contains(method) { seen.append(method) }
+    }
+
     /// The methods served at `path`, or nil when no route has this shape (a real 404).
     static func allowedMethods(path: String) -> [String]? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
