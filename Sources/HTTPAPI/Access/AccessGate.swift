@@ -164,7 +164,7 @@ public final class AccessGate: Sendable {
                 context.logger.error("could not audit a lockout", metadata: ["error": "\(ErrorLogText.describe(error))"])
             }
         }
-        return AccessProblems.refused(failure)
+        return AccessProblems.refused(failure, authorization: request.headers.value(.authorization))
     }
 
     /// The secret of `Bearer <secret>` (scheme case-insensitive, RFC 6750 §2.1).
@@ -181,6 +181,20 @@ public final class AccessGate: Sendable {
 enum AccessProblems {
     static let challenge = #"Bearer realm="audio-server""#
 
+    /// The challenge of a 401 to a credential that was sent (RFC 6750 §3.1): `invalid_token` for a
+    /// bearer token that is malformed, unknown, revoked or expired; none for another scheme
+    /// (`Basic …`), which is as if no credential was sent: the client only learns to use Bearer.
+    static func refusalChallenge(authorization: String?) -> String {
+        guard let authorization, AccessGate.bearerToken(authorization) != nil else { return challenge }
+        return challenge + #", error="invalid_token""#
+    }
+
+    /// The challenge of a 403 to a key without the scope (RFC 6750 §3.1 `insufficient_scope`),
+    /// naming the scope the route needs.
+    static func insufficientScopeChallenge(_ scope: Scope) -> String {
+        challenge + #", error="insufficient_scope", scope=""# + scope.description + #"""#
+    }
+
     static func missingKey(_ scope: Scope, orSignedLink: Bool = false) -> Problem {
         let or = orSignedLink ? " (or use a signed link, which a holder of that scope gets with POST …/file/link)" : ""
         return Problem(
@@ -191,8 +205,8 @@ enum AccessProblems {
             headers: [.wwwAuthenticate: challenge])
     }
 
-    static func refused(_ failure: AccessGate.Failure) -> Problem {
-        let invalid = #"Bearer realm="audio-server", error="invalid_token""#
+    static func refused(_ failure: AccessGate.Failure, authorization: String? = nil) -> Problem {
+        let invalid = refusalChallenge(authorization: authorization)
         switch failure {
         case .malformed:
             return Problem(
@@ -221,7 +235,8 @@ enum AccessProblems {
         Problem(
             .scopeMissing,
             detail: "Key '\(key.name)' does not hold the \(scope) scope this route needs; use a key that does, or have an admin make one.",
-            extensions: [("required_scope", .string(scope.description))])
+            extensions: [("required_scope", .string(scope.description))],
+            headers: [.wwwAuthenticate: insufficientScopeChallenge(scope)])
     }
 
     static func linkExpired(_ expires: Int64) -> Problem {

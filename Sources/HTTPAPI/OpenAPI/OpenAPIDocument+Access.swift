@@ -66,7 +66,16 @@ extension OpenAPIDocument {
     static func refusals(_ responses: inout JSONObject, scope: Scope) {
         credentialRefusals(&responses)
         if responses["403"] == nil {
-            responses["403"] = problem("The key lacks the \(scope) scope, or a signed link does not verify or has expired.")
+            responses["403"] = problem(
+                "The key lacks the \(scope) scope, or a signed link does not verify or has expired.",
+                headers: [
+                    (
+                        "WWW-Authenticate",
+                        header(
+                            "When the key lacks the scope (RFC 6750 insufficient_scope): \(AccessProblems.insufficientScopeChallenge(scope))",
+                            required: false)
+                    )
+                ])
         }
     }
 
@@ -74,7 +83,7 @@ extension OpenAPIDocument {
     static func credentialRefusals(_ responses: inout JSONObject) {
         if responses["401"] == nil {
             responses["401"] = problem(
-                "No key, or a malformed, unknown, revoked or expired one (WWW-Authenticate: Bearer).",
+                "No key, or a malformed, unknown, revoked or expired one (WWW-Authenticate: Bearer, with error=\"invalid_token\" when a bearer key was refused).",
                 headers: [("WWW-Authenticate", header("Bearer realm=\"audio-server\"", required: true))])
         }
         if responses["429"] == nil {
