@@ -60,13 +60,23 @@ enum CORS {
                 .accessControlAllowMethods: methods,
                 .accessControlAllowHeaders: request.headers[.accessControlRequestHeaders] ?? requestHeaders,
                 .accessControlMaxAge: "600",
-                .vary: "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
             ])
     }
 
-    static func mark(_ headers: inout HTTPFields, origin: String) {
-        headers[.accessControlAllowOrigin] = origin
-        headers[.accessControlExposeHeaders] = exposed
-        headers[.vary] = "Origin"
+    /// Marks a response of a server with `CORS_ORIGINS` set: the CORS headers when `origin` is
+    /// allowed, and `Vary` on every response, with an allowed Origin, another one or none. Whether
+    /// a response carries `Access-Control-Allow-Origin` depends on the request's Origin, so a cache
+    /// that kept the answer to one origin must not hand it to another (Fetch standard, "CORS
+    /// protocol and HTTP caches"). An OPTIONS answer also depends on the preflight's
+    /// `Access-Control-Request-*` (a preflight is answered here, other OPTIONS by the router; the
+    /// allowed headers echo the requested ones).
+    static func mark(_ headers: inout HTTPFields, origin: String?, method: HTTPRequest.Method) {
+        if let origin {
+            headers[.accessControlAllowOrigin] = origin
+            headers[.accessControlExposeHeaders] = exposed
+        }
+        headers[.vary] = method == .options ? varyPreflight : "Origin"
     }
+
+    static let varyPreflight = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
 }

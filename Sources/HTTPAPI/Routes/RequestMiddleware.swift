@@ -38,7 +38,7 @@ struct RequestMiddleware: RouterMiddleware {
                 response = try await RequestLogContext.$requestID.withValue(context.requestID) { try await next(request, context) }
             }
             response.headers[.xRequestID] = context.requestID
-            if let origin { CORS.mark(&response.headers, origin: origin) }
+            if cors != nil { CORS.mark(&response.headers, origin: origin, method: request.method) }
             if let started { Self.logAccess(request, status: response.status, bytes: response.body.contentLength, since: started, context.logger) }
             return response
         } catch {
@@ -48,7 +48,7 @@ struct RequestMiddleware: RouterMiddleware {
             if problem.headers[.tusResumable] == nil, TusMethodOverride.isTusPath(request.uri.path) {
                 problem.headers[.tusResumable] = AudioAPI.tusVersion
             }
-            if let origin { CORS.mark(&problem.headers, origin: origin) }
+            if cors != nil { CORS.mark(&problem.headers, origin: origin, method: request.method) }
             // Answered here rather than thrown to Hummingbird, so that the line can count the body.
             let response = try problem.response(from: request, context: context)
             if let started { Self.logAccess(request, status: response.status, bytes: response.body.contentLength, since: started, context.logger) }
