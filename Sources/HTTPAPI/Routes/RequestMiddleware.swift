@@ -20,7 +20,7 @@ struct RequestMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        if let incoming = request.headers.value(.xRequestID), Self.isWellFormed(incoming) {
+        if let incoming = request.headers.value(.xRequestID), Self.isKept(incoming) {
             context.logger[metadataKey: "hb.request.id"] = .string(incoming)
             context.requestID = incoming
         } else {
@@ -72,15 +72,33 @@ struct RequestMiddleware: RouterMiddleware {
             ])
     }
 
-    /// 1–128 characters of letters, digits and `-_.:`; anything else (log injection, huge ids) is replaced.
-    static func isWellFormed(_ id: String) -> Bool {
+    /// Whether an incoming request id is kept: 1–128 characters of letters, digits and `-_.:`;
+    /// anything else (log injection, huge ids) is replaced.
+    /// So is an id containing `afs_` in any case, the prefix of key secrets (`APIKeySecret`): a key
+    /// pasted into the wrong header would otherwise be written to the log and the audit trail, and
+    /// echoed back. Any id with the prefix, not only one of a secret's exact shape: a secret with a
+    /// character added or cut still gives the key away. Checked in the same pass over the bytes.
+    static func isKept(_ id: String) -> Bool {
         let utf8 = id.utf8
         guard (1...128).contains(utf8.count) else { return false }
-        return utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x2D || byte == 0x5F || byte == 0x2E || byte == 0x3A
+        var lastThree: UInt32 = 0  // lower-cased (`| 0x20` maps only A–Z onto a–z among these bytes)
+        for byte in utf8 {
+            guard
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == 0x2D || byte == 0x5F || byte == 0x2E || byte == 0x3A
+            else { return false }
+            if byte == 0x5F, lastThree & 0xFF_FFFF == secretPrefixStem { return false }
+            lastThree = lastThree << 8 | UInt32(byte | 0x20)
         }
+        return true
     }
+
+    /// `afs`, the part of `APIKeySecret.prefix` before its `_`, as three lower-cased bytes.
+    static let secretPrefixStem: UInt32 = {
+        let prefix = APIKeySecret.prefix.utf8
+        precondition(prefix.count == 4 && prefix.last == 0x5F, "isKept looks for three characters and `_`")
+        return prefix.dropLast().reduce(0) { $0 << 8 | UInt32($1 | 0x20) }
+    }()
 }
 
 extension HTTPField.Name {
