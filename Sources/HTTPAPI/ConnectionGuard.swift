@@ -64,6 +64,13 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         var closing = false
         /// The response being written said `Connection: close`: the connection ends after it.
         var closeAfterResponse = false
+        /// The open request asked for the connection to end after its answer (`Connection: close`).
+        var requestCloses = false
+        /// Answered and ending while the request's body is still arriving: the rest is read and
+        /// dropped until `limits.lingerTime` after this, or `lingerIdle` without a byte.
+        var lingeringSince: NIODeadline?
+        var lingerBytes = 0
+        var lingerQuietSince: NIODeadline?
     }
 
     let limits: ConnectionLimits
@@ -94,9 +101,16 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if state.lingeringSince != nil {
+            // The answer is out and the connection ends: what still arrives is dropped.
+            context.read()
+            return
+        }
         switch unwrapInboundIn(data) {
         case .head(var head):
             state.requestOpen = true
+            // A few comparisons per request: only a present Connection header is looked into.
+            state.requestCloses = head.headerFields[.connection].map { $0.lowercased().contains("close") } ?? false
             state.responsesPending += 1
             state.headStarted = false
             state.headStartedAt = nil
@@ -132,6 +146,17 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 state.servedOne = true
                 state.idleSince = nil
             }
+            if state.requestOpen, state.requestCloses, !state.closeAfterResponse {
+                // Answered before the body was read, and the connection ends: keep reading (and
+                // dropping) for a bounded time so that a client still writing gets to its answer
+                // instead of a reset; `Watcher.check` closes when the time is up. (Not after a
+                // refusal whose body's end is unknown, `closeAfterResponse`: that closes at once.)
+                state.lingeringSince = .now()
+                state.lingerBytes = state.bytesRead
+                context.writeAndFlush(data, promise: promise)
+                context.read()
+                return
+            }
             if state.closeAfterResponse {
                 state.closing = true
                 let channel = context.channel
@@ -149,6 +174,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// A request head the decoder cannot parse: answer with a problem and close, unless a handler
     /// already owns the request (its body stream then throws the error: `Problem(for:)`).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if state.lingeringSince != nil {
+            // What arrives after the answer is dropped, malformed or not; the connection ends.
+            state.closing = true
+            context.close(promise: nil)
+            return
+        }
         guard let parseError = error as? HTTPParserError, !state.requestOpen, state.responsesPending == 0, !state.closing else {
             context.fireErrorCaught(error)
             return
@@ -379,6 +410,17 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             // start the body window again.
             if let every = limits.tick, let last = lastTick, now - last > every * 3 {
                 state.windowStart = nil
+                return
+            }
+            if let since = state.lingeringSince {
+                if state.bytesRead != state.lingerBytes {
+                    state.lingerBytes = state.bytesRead
+                    state.lingerQuietSince = now
+                }
+                let quiet = now - (state.lingerQuietSince ?? since)
+                if now - since >= limits.lingerTime || quiet >= limits.lingerIdle {
+                    close(context, reason: "answered; the rest of the request body is not read")
+                }
                 return
             }
             if state.requestOpen {

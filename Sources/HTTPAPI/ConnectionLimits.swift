@@ -19,6 +19,13 @@ public struct ConnectionLimits: Sendable {
     public var minBodyRate: BodyRate?
     /// Connections beyond this many get a 503 problem and are closed at once (`MAX_CONNECTIONS`).
     public var maxConnections: Int?
+    /// After answering a request that asked to close before its body was read (a refusal), the
+    /// server reads and drops the rest for at most this long, then closes (nginx's `lingering_time`).
+    /// Closing at once would reset the connection under a client still writing, which then never
+    /// reads its answer; not reading at all left the connection open for as long as the client
+    /// kept writing. Reading stops sooner when `lingerIdle` passes without a byte.
+    public var lingerTime: TimeAmount = .seconds(30)
+    public var lingerIdle: TimeAmount = .seconds(5)
 
     public struct BodyRate: Sendable, Equatable {
         public var bytes: Int
