@@ -24,6 +24,10 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 A=${1:?old binary}; B=${2:?new binary}; P=${3:?path or random-song}; C=${4:-64}; PAIRS=${5:-3}
 WORK=bench/.work
+if ! command -v wrk >/dev/null; then
+  [ "$(id -u)" = 0 ] || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
+  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
 [ -d "$WORK/pg/data" ] || { echo "no kept benchmark database in $WORK/pg: run BENCH_KEEP=1 make bench first" >&2; exit 2; }
 DATABASE_URL=$(scripts/pgtmp.sh start "$WORK/pg")
 export DATABASE_URL KINDS_DIR="$here/kinds" MIGRATIONS_DIR="$here/migrations"

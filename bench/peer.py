@@ -143,6 +143,16 @@ def pocketbase_binary():
     return found
 
 
+def ensure_wrk():
+    """wrk measures both servers; installed with apt when missing and root (as bench/run.sh does)."""
+    if shutil.which("wrk"):
+        return
+    if os.geteuid() != 0:
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+    log("installing wrk")
+    subprocess.run(["bash", "-c", "apt-get update -qq && apt-get install -y -qq wrk >/dev/null"], check=True)
+
+
 def start_pocketbase():
     binary = pocketbase_binary()
     data = os.path.join(WORK, "pb_data")
@@ -206,6 +216,7 @@ def main():
     binary = os.environ.get("BENCH_BIN") or os.path.join(HERE, ".build", "release", "audio-server")
     if not os.access(binary, os.X_OK):
         raise SystemExit(f"no release binary at {binary}: swift build -c release --product audio-server, or set BENCH_BIN")
+    ensure_wrk()
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
     started = datetime.datetime.now(datetime.timezone.utc)
