@@ -607,7 +607,7 @@ upload:
             return out;""")
         expect = {
             "field-title": ["INPUT", "text", None, None, None, "40", "^[A-Za-z0-9 ]+$"],
-            "field-notes": ["TEXTAREA", "textarea", None, None, None, None, None],
+            "field-notes": ["TEXTAREA", "textarea", None, None, None, "673", None],  # max_length keeps its index within b-tree size
             "field-code": ["INPUT", "text", None, None, None, "8", None],
             "field-station": ["SELECT", "select-one", None, None, None, None, None],
             "field-plays": ["INPUT", "number", "0", None, "1", None, None],
