@@ -33,7 +33,7 @@ extension AudioAPI {
             let text = String(value)
             guard seen.insert(name).inserted else {
                 if !issues.contains(where: { $0.field == String(name) && $0.code == .duplicate }) {
-                    issues.append(ValidationIssue(field: String(name), code: .duplicate, message: "'\(name)' is given more than once; give it once"))
+                    issues.append(ListQueryParser.givenTwice(name))
                 }
                 continue
             }

@@ -33,7 +33,7 @@ extension AudioAPI {
             guard text == nil else {
                 throw Problem(
                     .invalidQuery, detail: "expires_in is given more than once; give it once.",
-                    errors: [ValidationIssue(field: "expires_in", code: .duplicate, message: "'expires_in' is given more than once; give it once")])
+                    errors: [ListQueryParser.givenTwice("expires_in")])
             }
             text = String(value)
         }

@@ -231,7 +231,7 @@ public struct AudioAPI: Sendable {
     }
 
     func list(_ request: Request, queries: KindQueries) async throws -> Response {
-        let (query, sortSpec) = try ListQueryParser.parse(ListQueryParser.pairs(request.uri.query), kind: queries.kind, cursors: cursors)
+        let (query, scope) = try ListQueryParser.parse(ListQueryParser.pairs(request.uri.query), kind: queries.kind, cursors: cursors)
         let page: QueryPage
         do {
             page = try await records.list(query, in: queries)
@@ -246,9 +246,7 @@ public struct AudioAPI: Sendable {
         body.writeString("{\"items\":[")
         body.writeBytes(page.itemsJSON)
         body.writeString("],\"next_cursor\":")
-        body.writeString(
-            page.next.map { "\"\(cursors.encode($0, kind: queries.kind.name, sort: sortSpec, filters: CursorSigner.filterPrint(query)))\"" }
-                ?? "null")
+        body.writeString(page.next.map { "\"\(cursors.encode($0, kind: queries.kind.name, scope: scope))\"" } ?? "null")
         if let total = page.total { body.writeString(",\"total\":\(total)") }
         body.writeString("}")
         return JSONResponse.make(.ok, body)

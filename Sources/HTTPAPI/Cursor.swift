@@ -11,6 +11,14 @@ import Storage
 /// with its own error text. A cursor that was not issued by a server holding the same secret
 /// (`SECRET_KEY`; several servers behind one balancer must share it) is refused before any of
 /// its values is read.
+/// What a list's cursors are bound to besides the kind: the `sort` as the request spelled it, and
+/// the fingerprint of its filters (`CursorSigner.filterPrint`), computed once per request for both
+/// the cursor it was sent and the one it is answered with.
+struct CursorScope: Sendable, Equatable {
+    var sort: String
+    var filters: String
+}
+
 public struct CursorSigner: Sendable {
     /// The HMAC with the key's pads already absorbed: each tag copies it and hashes only the
     /// cursor (every list page signs one, so the per-key work is done once, not per page).
@@ -37,18 +45,17 @@ public struct CursorSigner: Sendable {
 
     private static let tagBytes = 16
 
-    /// A cursor for the page after `position` of `kind`'s list sorted by `sort` and filtered by
-    /// `filters` (`filterPrint`): it is refused for another kind or sort (another kind's values
-    /// would be compared with this one's columns) and for other filters (the next page of other
-    /// filters would silently skip every match before the position).
-    func encode(_ position: PagePosition, kind: String, sort: String, filters: String = "") -> String {
+    /// A cursor for the page after `position` of `kind`'s list in `scope`: it is refused for another
+    /// kind or sort (another kind's values would be compared with this one's columns) and for other
+    /// filters (the next page of other filters would silently skip every match before the position).
+    func encode(_ position: PagePosition, kind: String, scope: CursorScope) -> String {
         var members: [(String, JSONValue)] = [
             ("t", .string(kind)),
-            ("s", .string(sort)),
+            ("s", .string(scope.sort)),
             ("k", .array(position.values.map { $0.map(JSONValue.string) ?? .null })),
             ("i", .integer(position.id)),
         ]
-        if !filters.isEmpty { members.append(("f", .string(filters))) }
+        if !scope.filters.isEmpty { members.append(("f", .string(scope.filters))) }
         let payload = Array(JSONWriter.string(.object(JSONObject(members))).utf8)
         return Base64URL.encode(payload) + "." + Base64URL.encode(tag(payload))
     }
@@ -62,10 +69,10 @@ public struct CursorSigner: Sendable {
         case invalid
     }
 
-    /// The position, when the text is a cursor issued under this key for `kind`, `sort` and `filters`.
-    func decode(_ text: String, kind: String, sort: String, filters: String = "", keyCount: Int) -> Reading {
-        guard let (position, printed) = read(text, kind: kind, sort: sort, keyCount: keyCount) else { return .invalid }
-        return printed == filters ? .position(position) : .otherFilters
+    /// The position, when the text is a cursor issued under this key for `kind` and `scope`.
+    func decode(_ text: String, kind: String, scope: CursorScope, keyCount: Int) -> Reading {
+        guard let (position, printed) = read(text, kind: kind, sort: scope.sort, keyCount: keyCount) else { return .invalid }
+        return printed == scope.filters ? .position(position) : .otherFilters
     }
 
     /// A short fingerprint of a list's filters (and `has_file`), in any order: 96 bits of a SHA-256

@@ -106,6 +106,12 @@ enum ListQueryParser {
         field: "cursor", code: .format,
         message: "'cursor' is not a next_cursor this server issued for this sort; omit it to start at the first page")
 
+    /// A parameter given more than once where one value is taken (the audit and link routes refuse
+    /// the repeat rather than choose one of its values silently).
+    static func givenTwice(_ name: some StringProtocol) -> ValidationIssue {
+        ValidationIssue(field: String(name), code: .duplicate, message: "'\(name)' is given more than once; give it once")
+    }
+
     /// A cursor sent with other filters (or `has_file`) than the page that gave it: its position
     /// means nothing among other matches (the next page would skip every one before it).
     static let cursorFiltersIssue = ValidationIssue(
@@ -116,7 +122,7 @@ enum ListQueryParser {
 
     static func parse(
         _ parameters: [(String, String)], kind: KindDefinition, cursors: CursorSigner = .ephemeral()
-    ) throws -> (ListQuery, sortSpec: String) {
+    ) throws -> (ListQuery, scope: CursorScope) {
         var query = ListQuery()
         var issues: [ValidationIssue] = []
         var cursorText: String?
@@ -166,8 +172,9 @@ enum ListQueryParser {
                 parseFilter(key, value, kind: kind, into: &query, issues: &issues)
             }
         }
+        let scope = CursorScope(sort: sortSpec, filters: CursorSigner.filterPrint(query))
         if let cursorText {
-            switch cursors.decode(cursorText, kind: kind.name, sort: sortSpec, filters: CursorSigner.filterPrint(query), keyCount: query.sort.count) {
+            switch cursors.decode(cursorText, kind: kind.name, scope: scope, keyCount: query.sort.count) {
             case .position(let position): query.after = position
             case .otherFilters: issues.append(cursorFiltersIssue)
             case .invalid: issues.append(cursorIssue)
@@ -176,7 +183,7 @@ enum ListQueryParser {
         if !issues.isEmpty {
             throw Problem(.invalidQuery, detail: Problem.summary(issues.map(\.message)), errors: issues)
         }
-        return (query, sortSpec)
+        return (query, scope)
     }
 
     private static func parseSort(_ value: String, kind: KindDefinition, into query: inout ListQuery, issues: inout [ValidationIssue]) {

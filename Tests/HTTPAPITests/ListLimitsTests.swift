@@ -64,7 +64,7 @@ import Testing
             tag[0] ^= 1
             let retagged = String(parts[0]) + "." + Base64URL.encode(tag)
             let foreign = CursorSigner(secret: String(repeating: "x", count: 40))
-                .encode(PagePosition(values: [nil], id: 1), kind: "song", sort: "created_at")
+                .encode(PagePosition(values: [nil], id: 1), kind: "song", scope: CursorScope(sort: "created_at", filters: ""))
             for bad in [edited, retagged, foreign, String(parts[0])] {
                 let response = try await client.get(path + "&cursor=\(bad)")
                 #expect(response.status == .badRequest && response.isProblem, "\(response.text)")

@@ -254,9 +254,7 @@ extension RecordStore {
     /// nil when one range does it (every key ascending and never NULL: `keysetCondition`'s row
     /// comparison), or the cursor's first value is NULL (then only NULLs follow, one range too).
     private static func keysetBranches(_ sort: [SortKey], after: PagePosition, bind: (String, String) -> String) -> [String]? {
-        guard let first = sort.first, first.column != "id", let firstValue = after.values.first ?? nil,
-            !sort.allSatisfy({ !$0.nullable && !$0.descending })
-        else { return nil }
+        guard let first = sort.first, first.column != "id", let firstValue = after.values.first ?? nil, !rowComparable(sort) else { return nil }
         let column = "t.\(SQLText.identifier(first.column))"
         let value = bind(firstValue, first.sqlType)
         let rest = keysetCondition(Array(sort.dropFirst()), after: PagePosition(values: Array(after.values.dropFirst()), id: after.id), bind: bind)
@@ -264,6 +262,10 @@ extension RecordStore {
         if first.nullable { branches.append("\(column) IS NULL") }
         return branches
     }
+
+    /// Whether the rows after a cursor are one row comparison `(k1, …, id) > (v1, …, vid)`: every key
+    /// ascending and never NULL (a required browsing field, `sort=duration`).
+    private static func rowComparable(_ sort: [SortKey]) -> Bool { sort.allSatisfy { !$0.nullable && !$0.descending } }
 
     /// `(k1, k2, ..., id) > (v1, v2, ..., vid)` in the page order, spelled out so that each key can
     /// have its own direction and NULLs sort last in both.
@@ -278,7 +280,7 @@ extension RecordStore {
     /// the `(field, id)` index scan exactly at the cursor. With only `k1 >= v1` it read every tie of
     /// the cursor's value before it, so deep pages cost more as a table grows (docs/performance.md).
     private static func keysetCondition(_ sort: [SortKey], after: PagePosition, bind: (String, String) -> String) -> String {
-        if sort.allSatisfy({ !$0.nullable && !$0.descending }), after.values.count == sort.count {
+        if rowComparable(sort), after.values.count == sort.count {
             let present = after.values.compactMap { $0 }
             if present.count == sort.count {
                 let columns = sort.map { "t.\(SQLText.identifier($0.column))" } + ["t.\"id\""]
