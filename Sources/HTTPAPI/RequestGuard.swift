@@ -94,7 +94,54 @@ public struct HostAllowList: Sendable {
     /// Host, which no list allows).
     public func allows(_ authority: String?) -> Bool {
         guard let authority else { return true }
-        return allowsAll ? !authority.isEmpty : matches(authority)
+        return Self.isWellFormed(authority) && (allowsAll || matches(authority))
+    }
+
+    /// Whether `authority` is a `Host` value RFC 9112 §3.2 accepts: `uri-host [":" port]` of RFC
+    /// 3986 §3.2.2–3 — an IP literal in brackets, or a name or IPv4 address of unreserved
+    /// characters, sub-delims and %-escapes — then at most five port digits. Anything else
+    /// (spaces, `/`, `@`, a port that is not a number) is a malformed request, a 400, not a name
+    /// this server might have had (421). One pass over a few bytes.
+    static func isWellFormed(_ authority: String) -> Bool {
+        var bytes = authority.utf8[...]
+        guard let first = bytes.first else { return false }
+        if first == UInt8(ascii: "[") {
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return false }
+            let literal = bytes[bytes.index(after: bytes.startIndex)..<close]
+            guard !literal.isEmpty, literal.allSatisfy({ isRegName($0) || $0 == UInt8(ascii: ":") }) else { return false }
+            bytes = bytes[bytes.index(after: close)...]
+        } else {
+            let end = bytes.firstIndex(of: UInt8(ascii: ":")) ?? bytes.endIndex
+            let name = bytes[..<end]
+            guard !name.isEmpty, name.allSatisfy(isRegName) else { return false }
+            // A %-escape is two hex digits.
+            var rest = name[...]
+            while let percent = rest.firstIndex(of: UInt8(ascii: "%")) {
+                let digits = rest[rest.index(after: percent)...].prefix(2)
+                guard digits.count == 2, digits.allSatisfy(isHexDigit) else { return false }
+                rest = rest[digits.endIndex...]
+            }
+            bytes = bytes[end...]
+        }
+        guard let colon = bytes.first else { return true }
+        let port = bytes.dropFirst()
+        return colon == UInt8(ascii: ":") && port.count <= 5 && port.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    }
+
+    /// unreserved / sub-delims / "%" (RFC 3986 §3.2.2's reg-name, of which an IPv4 address is one).
+    private static func isRegName(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "%"): true
+        case UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"),
+            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="):
+            true
+        default: false
+        }
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x66)
     }
 
     func matches(_ authority: String) -> Bool {
@@ -109,7 +156,7 @@ public struct HostAllowList: Sendable {
 }
 
 /// Refuses requests the API cannot serve as sent, before any handler runs: a `Host` that is not
-/// this server (421), a missing or repeated `Host` (400, found by `RequestHost`), a `Transfer-Encoding` other than chunked (501), a `Content-Encoding` on a
+/// this server (421), a missing or repeated `Host` (400, found by `RequestHost`) or a malformed one (400), a `Transfer-Encoding` other than chunked (501), a `Content-Encoding` on a
 /// body (415: bodies are read as sent, never decompressed). A few header comparisons per request,
 /// made by `RequestMiddleware` (one middleware layer for all of them: each layer costs an async
 /// frame and a copy of the request context on every request).
@@ -118,6 +165,7 @@ enum RequestGuard {
         let head = request.head
         guard hosts.allows(head.authority) else {
             if head.authority == "" { throw Self.invalidHost(head.headerFields[values: Self.host], hosts: hosts) }
+            if let authority = head.authority, !HostAllowList.isWellFormed(authority) { throw Self.malformedHost(authority, hosts: hosts) }
             throw Problem(
                 .hostNotAllowed,
                 detail:
@@ -158,6 +206,17 @@ enum RequestGuard {
             : "The request has no Host header, or an empty one; an HTTP/1.1 request must name the server it is for"
         return Problem(
             .invalidHost, detail: "\(found) (RFC 9112 §3.2). Send exactly one Host header with \(names).",
+            extensions: [("allowed_hosts", .array(hosts.names.map { .string($0) }))])
+    }
+
+    /// RFC 9112 §3.2's 400 for a Host value that is not `host[:port]`.
+    static func malformedHost(_ authority: String, hosts: HostAllowList) -> Problem {
+        let names = hosts.allowsAll ? "a name or address of this server" : "one of \(hosts.names.joined(separator: ", "))"
+        let shown = authority.count > 100 ? "\(authority.prefix(100))…" : authority
+        return Problem(
+            .invalidHost,
+            detail:
+                "The Host header '\(shown)' is not a host name or address with an optional port (RFC 9112 §3.2, RFC 3986 §3.2.2). Send Host: \(names), with ':port' if any.",
             extensions: [("allowed_hosts", .array(hosts.names.map { .string($0) }))])
     }
 

@@ -26,6 +26,16 @@ import Testing
                 #expect(answer.contains(found) && answer.contains("Send exactly one Host header"), "\(head): \(answer)")
                 #expect(answer.lowercased().contains("x-request-id:"), "answered by the middleware, like any request: \(answer)")
             }
+            // A value that is not host[:port] is malformed (400), not a name this server lacks (421).
+            for value in ["a b", "evil.example/x", "user@127.0.0.1", "127.0.0.1:http", "127.0.0.1:80:80", "[::1", "[]", "%zz", "127.0.0.1:123456"] {
+                let answer = try await send("GET /healthz HTTP/1.1\r\nHost: \(value)\r\n\r\n")
+                #expect(RawConnection.status(answer) == 400, "\(value): \(answer.prefix(300))")
+                #expect(answer.contains("/problems/invalid-host") && answer.contains("not a host name or address"), "\(value): \(answer)")
+            }
+            for value in ["127.0.0.1:\(port)", "LOCALHOST", "[::1]:\(port)", "localhost:"] {
+                let answer = try await send("GET /healthz HTTP/1.1\r\nHost: \(value)\r\n\r\n")
+                #expect(RawConnection.status(answer) == 200, "\(value): \(answer.prefix(300))")
+            }
             // HTTP/1.0 did not require Host: still served.
             #expect(RawConnection.status(try await send("GET /healthz HTTP/1.0\r\n\r\n")) == 200)
             #expect(RawConnection.status(try await send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")) == 200)
@@ -38,6 +48,9 @@ import Testing
                 RawConnection.status(missing) == 400 && missing.contains("invalid-host") && missing.contains("any name of this server"), "\(missing)")
             let any = try await RawConnection.sendAndRead(port: port, head: "GET /healthz HTTP/1.1\r\nHost: a.example\r\n\r\n", until: "}")
             #expect(RawConnection.status(any) == 200)
+            let malformed = try await RawConnection.sendAndRead(
+                port: port, head: "GET /healthz HTTP/1.1\r\nHost: a.example/../b\r\n\r\n", until: "}", wait: .seconds(5))
+            #expect(RawConnection.status(malformed) == 400 && malformed.contains("invalid-host"), "\(malformed)")
         }
     }
 

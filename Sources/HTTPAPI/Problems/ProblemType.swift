@@ -130,7 +130,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .insufficientStorage: "Storage full"
         case .internal: "Internal server error"
         case .invalidContentLength: "Invalid Content-Length"
-        case .invalidHost: "Missing or repeated Host"
+        case .invalidHost: "Missing, repeated or malformed Host"
         case .invalidID: "Invalid id"
         case .invalidQuery: "Invalid query parameters"
         case .invalidUploadHeader: "Invalid upload header"
