@@ -125,7 +125,7 @@ extension AudioAPI {
             if hasBody {
                 do {
                     guard case .claimed(let claimed, let token) = try await uploads.claim(session.id, offset: 0) else {
-                        throw Problem(.uploadBusy, detail: "The new upload could not be claimed; retry.")
+                        throw UploadProblems.busy("The new upload could not be claimed; retry.")
                     }
                     headers[.uploadOffset] = String(
                         try await append(request, session: claimed, token: token, checksum: checksum, queries: queries, actor: actor).offset)
@@ -190,7 +190,7 @@ extension AudioAPI {
                         detail: "Upload-Offset is \(offset) but the upload has \(current) bytes; resume from \(current) (HEAD tells).",
                         extensions: [("upload_offset", .integer(current))], headers: [.uploadOffset: String(current)])
                 }
-                throw Problem(.uploadBusy, detail: "Another request is appending to this upload now; wait for it, then HEAD and resume.")
+                throw UploadProblems.busy("Another request is appending to this upload now; wait for it, then HEAD and resume.")
             }
             if let length = claimed.length, let declared = request.headers[.contentLength].flatMap({ Int64($0) }), declared > length - offset,
                 offset <= length
@@ -512,7 +512,7 @@ extension AudioAPI {
     }
 
     static func claimLostProblem() -> Problem {
-        Problem(.uploadBusy, detail: "This append lost its claim on the upload (it stalled); HEAD and resume.")
+        UploadProblems.busy("This append lost its claim on the upload (it stalled); HEAD and resume.")
     }
 
     /// For a session kept in object storage: its tail read into a new local file, after which this

@@ -113,7 +113,7 @@ extension AudioAPI {
                 id: announced, kind: kind.name, recordID: id, length: length, metadata: nil, originalName: name,
                 expiresIn: .seconds(Self.resumableRules(kind).expiresSeconds), keyID: actor.keyID)
             guard case .claimed(let claimed, let token) = try await uploads.claim(session.id, offset: 0) else {
-                throw Problem(.uploadBusy, detail: "The new upload could not be claimed; retry.")
+                throw UploadProblems.busy("The new upload could not be claimed; retry.")
             }
             let appended = try await append(
                 request, session: claimed, token: token, checksum: nil, queries: queries, actor: actor,
@@ -184,7 +184,7 @@ extension AudioAPI {
                         extensions: [("expected-offset", .integer(current)), ("provided-offset", .integer(offset))],
                         headers: [.uploadOffset: String(current)])
                 }
-                throw Problem(.uploadBusy, detail: "Another request is appending to this upload now; wait for it, then HEAD and resume.")
+                throw UploadProblems.busy("Another request is appending to this upload now; wait for it, then HEAD and resume.")
             }
             // Checked with the claim held, which is released (the offset unchanged) when they refuse.
             func refuse(_ problem: Problem) async -> Problem {

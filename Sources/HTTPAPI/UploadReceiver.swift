@@ -299,6 +299,13 @@ enum HeaderParameters {
 }
 
 enum UploadProblems {
+    /// 409 while another request holds the resumable upload's claim. `Retry-After: 1`: a claim
+    /// ends when its append does, or at the latest when its 20 s lease runs out unrenewed, so a
+    /// client that waits a second and asks again (HEAD, then resume) is not hammering the server.
+    static func busy(_ detail: String) -> Problem {
+        Problem(.uploadBusy, detail: detail, headers: [.retryAfter: "1"])
+    }
+
     static func tooLarge(_ limit: Int64) -> Problem {
         Problem(
             .tooLarge, detail: "This kind accepts files of at most \(limit) bytes (\(formatBytes(limit))); the upload is larger.",

@@ -366,6 +366,8 @@ import Testing
             #expect(claimed)
             let busy = try await client.tusPatch(location, offset: half.count, Array(wav[half.count...]))
             #expect(busy.status == .conflict && client.slug(busy) == "upload-busy")
+            // It says when to ask again: the claim ends with its append, or its lease.
+            #expect(busy.headers[.retryAfter] == "1")
         }
     }
 

@@ -215,7 +215,12 @@ extension OpenAPIDocument {
                 ),
                 ("400", tusProblem("Upload-Offset missing or invalid, malformed Upload-Checksum, or a bad id.")),
                 ("404", tusProblem("No such upload for this record, or the record was deleted.")),
-                ("409", tusProblem("Upload-Offset is not the upload's offset, or another request is appending now.")),
+                (
+                    "409",
+                    tusProblem(
+                        "Upload-Offset is not the upload's offset (upload-offset-mismatch), or another request is appending now (upload-busy).",
+                        [("Retry-After", header("With upload-busy: seconds to wait before HEAD and resuming.", required: false))])
+                ),
                 ("410", tusProblem("The upload expired, or its stored bytes are gone.")),
                 versionRefused,
                 ("413", tusProblem("More bytes than Upload-Length leaves, or a completed file over the kind's limit.")),
