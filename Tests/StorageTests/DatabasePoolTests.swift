@@ -198,9 +198,14 @@ import Testing
         let verdict = await DatabaseHealth.probe(try refused.connectionConfiguration(), id: 1, timeout: .seconds(30), logger: TestDatabase.logger)
         #expect(verdict?.contains("connection refused") == true, "\(verdict ?? "nil")")
         let url = try await TestDatabase.create(label: "pool")
-        let missing = await DatabaseHealth.probe(
-            try url.with(database: "no_such_db_\(UInt32.random(in: 0...UInt32.max))").connectionConfiguration(),
-            id: 2, timeout: .seconds(30), logger: TestDatabase.logger)
+        let absent = try url.with(database: "no_such_db_\(UInt32.random(in: 0...UInt32.max))").connectionConfiguration()
+        var missing = await DatabaseHealth.probe(absent, id: 2, timeout: .seconds(30), logger: TestDatabase.logger)
+        // The whole suite's servers share the test cluster's 500 connections, and the probe can
+        // meet it full (that answer is explained too, and is not what this test asks): ask again.
+        for _ in 0..<20 where missing?.contains("no free connection slots") == true {
+            try await Task.sleep(for: .milliseconds(500))
+            missing = await DatabaseHealth.probe(absent, id: 2, timeout: .seconds(30), logger: TestDatabase.logger)
+        }
         #expect(missing?.contains("does not exist") == true, "\(missing ?? "nil")")
     }
 }
