@@ -46,8 +46,8 @@ finish() {
     # REINDEX too: the deleted rows leave song's indexes mostly empty pages ((duration, id): 1,087
     # deleted of 1,113 pages for 5,000 songs after one pair), and distinct pages afterwards cost
     # PostgreSQL 13 times the CPU (1,520 against 112-121 µs per page at 16 connections, session
-    # 22; the plain statement's EXPLAIN still reads 57 buffers, so the shared statement's generic
-    # plan is what changes): every page A/B after a create A/B measured that, not the server.
+    # 22; the plain statement's EXPLAIN still reads 57 buffers, the cause in the shared statement
+    # was not found): every page A/B after a create A/B measured that, not the server.
     psql -X -q "$DATABASE_URL" -c "DELETE FROM audio_server.audit WHERE id > $max_audit" -c "DELETE FROM song WHERE id > $max_song" \
       -c "SELECT setval(pg_get_serial_sequence('song', 'id'), $max_song)" -c "VACUUM ANALYZE song" \
       -c "REINDEX TABLE song" -c "VACUUM FULL audio_server.audit" >/dev/null || true
