@@ -55,7 +55,7 @@ extension AudioAPI {
                     detail: "This server speaks tus \(Self.tusVersion) (Tus-Resumable: \(Self.tusVersion)); the request named \(sent).",
                     headers: [.tusVersion: Self.tusVersion])
             }
-            return try await handler(queries, key)
+            return try await access.quotingRecordsToReaders(queries.kind, key: key) { try await handler(queries, key) }
         }
     }
 

@@ -163,65 +163,72 @@ extension AudioAPI {
     func draftAppend(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
         try await draft(request, context) {
             let (queries, key) = try await authorized(.appendUpload, request, context)
-            let kind = queries.kind
-            guard HeaderText.mediaType(request.headers[.contentType] ?? "") == Self.partialUpload else {
+            return try await access.quotingRecordsToReaders(queries.kind, key: key) {
+                try await draftAppend(request, context, queries: queries, key: key)
+            }
+        }
+    }
+
+    /// `draftAppend` once the key may append.
+    private func draftAppend(_ request: Request, _ context: AudioRequestContext, queries: KindQueries, key: ActiveKey?) async throws -> Response {
+        let kind = queries.kind
+        guard HeaderText.mediaType(request.headers[.contentType] ?? "") == Self.partialUpload else {
+            throw Problem(
+                .unsupportedMediaType,
+                detail: "Append with Content-Type: \(Self.partialUpload) (got '\(request.headers[.contentType] ?? "none")').")
+        }
+        guard let complete = Self.uploadComplete(request.headers) else {
+            throw Problem(.invalidUploadHeader, detail: "An append says whether it ends the upload: Upload-Complete: ?0 or ?1.")
+        }
+        guard let offset = request.headers[.uploadOffset].flatMap(Self.nonNegative) else {
+            throw Problem(.invalidUploadHeader, detail: "Send Upload-Offset: the offset HEAD returned.")
+        }
+        let url = try Self.uploadURL(context)
+        let claim = try await claimAppend(url, offset: offset, queries: queries)
+        guard case .claimed(let session, let token) = claim else {
+            if case .offsetMismatch(let current) = claim {
                 throw Problem(
-                    .unsupportedMediaType,
-                    detail: "Append with Content-Type: \(Self.partialUpload) (got '\(request.headers[.contentType] ?? "none")').")
+                    .uploadOffsetMismatch, detail: "Upload-Offset is \(offset) but the upload has \(current) bytes; resume from \(current).",
+                    extensions: [("expected-offset", .integer(current)), ("provided-offset", .integer(offset))],
+                    headers: [.uploadOffset: String(current)])
             }
-            guard let complete = Self.uploadComplete(request.headers) else {
-                throw Problem(.invalidUploadHeader, detail: "An append says whether it ends the upload: Upload-Complete: ?0 or ?1.")
-            }
-            guard let offset = request.headers[.uploadOffset].flatMap(Self.nonNegative) else {
-                throw Problem(.invalidUploadHeader, detail: "Send Upload-Offset: the offset HEAD returned.")
-            }
-            let url = try Self.uploadURL(context)
-            let claim = try await claimAppend(url, offset: offset, queries: queries)
-            guard case .claimed(let session, let token) = claim else {
-                if case .offsetMismatch(let current) = claim {
-                    throw Problem(
-                        .uploadOffsetMismatch, detail: "Upload-Offset is \(offset) but the upload has \(current) bytes; resume from \(current).",
-                        extensions: [("expected-offset", .integer(current)), ("provided-offset", .integer(offset))],
-                        headers: [.uploadOffset: String(current)])
-                }
-                throw UploadProblems.busy("Another request is appending to this upload now; wait for it, then HEAD and resume.")
-            }
-            // Checked with the claim held, which is released (the offset unchanged) when they refuse.
-            func refuse(_ problem: Problem) async -> Problem {
-                _ = try? await uploads.release(session.id, token: token, offset: session.offset)
-                return problem
-            }
-            let contentLength = request.headers[.contentLength].flatMap(Self.nonNegative)
-            var length = request.headers[.uploadLength].flatMap(Self.nonNegative)
-            if complete, let contentLength {
-                if let length, length != offset + contentLength {
-                    throw await refuse(
-                        Problem(
-                            .inconsistentUploadLength,
-                            detail: "Upload-Length says \(length) bytes but this request ends the upload at \(offset + contentLength)."))
-                }
-                length = offset + contentLength
-            }
-            if let known = session.length, let length, known != length {
+            throw UploadProblems.busy("Another request is appending to this upload now; wait for it, then HEAD and resume.")
+        }
+        // Checked with the claim held, which is released (the offset unchanged) when they refuse.
+        func refuse(_ problem: Problem) async -> Problem {
+            _ = try? await uploads.release(session.id, token: token, offset: session.offset)
+            return problem
+        }
+        let contentLength = request.headers[.contentLength].flatMap(Self.nonNegative)
+        var length = request.headers[.uploadLength].flatMap(Self.nonNegative)
+        if complete, let contentLength {
+            if let length, length != offset + contentLength {
                 throw await refuse(
                     Problem(
-                        .inconsistentUploadLength, detail: "The upload's length is \(known) bytes; this request says \(length).",
-                        extensions: [("upload_length", .integer(known))]))
+                        .inconsistentUploadLength,
+                        detail: "Upload-Length says \(length) bytes but this request ends the upload at \(offset + contentLength)."))
             }
-            if let contentLength, contentLength > Self.resumableRules(kind).maxAppend {
-                throw await refuse(Self.appendTooLarge(kind, uploadLimitField(kind, expiresAt: session.expiresAt)))
-            }
-            let appended = try await append(
-                request, session: session, token: token, checksum: nil, queries: queries,
-                actor: access.actor(key, request, context), end: .ietf(complete: complete), length: length)
-            if let completion = appended.completion {
-                // What the plain PUT answers: the record only to a caller who may read the kind.
-                var answer = JSONResponse.withoutRecord(completion, id: url.recordID, readable: access.mayRead(kind, key: key))
-                answer.headers[.uploadComplete] = "?1"
-                return answer
-            }
-            return Response(status: .noContent, headers: [.uploadComplete: "?0", .uploadOffset: String(appended.offset)])
+            length = offset + contentLength
         }
+        if let known = session.length, let length, known != length {
+            throw await refuse(
+                Problem(
+                    .inconsistentUploadLength, detail: "The upload's length is \(known) bytes; this request says \(length).",
+                    extensions: [("upload_length", .integer(known))]))
+        }
+        if let contentLength, contentLength > Self.resumableRules(kind).maxAppend {
+            throw await refuse(Self.appendTooLarge(kind, uploadLimitField(kind, expiresAt: session.expiresAt)))
+        }
+        let appended = try await append(
+            request, session: session, token: token, checksum: nil, queries: queries,
+            actor: access.actor(key, request, context), end: .ietf(complete: complete), length: length)
+        if let completion = appended.completion {
+            // What the plain PUT answers: the record only to a caller who may read the kind.
+            var answer = JSONResponse.withoutRecord(completion, id: url.recordID, readable: access.mayRead(kind, key: key))
+            answer.headers[.uploadComplete] = "?1"
+            return answer
+        }
+        return Response(status: .noContent, headers: [.uploadComplete: "?0", .uploadOffset: String(appended.offset)])
     }
 
     /// `DELETE` of an upload resource (draft): the upload and its bytes are gone.

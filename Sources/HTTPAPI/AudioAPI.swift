@@ -90,12 +90,16 @@ public struct AudioAPI: Sendable {
                 // Refusals of a draft PUT, 401 and 403 included, carry `Upload-Complete: ?0` (`draft`).
                 let (queries, key) = try await draft(request, context) { try await authorized(operation, request, context) }
                 let id = try Self.recordID(context)
-                let response = try await draftCreate(request, context, queries: queries, id: id, key: key, complete: complete)
+                let response = try await access.quotingRecordsToReaders(queries.kind, key: key) {
+                    try await draftCreate(request, context, queries: queries, id: id, key: key, complete: complete)
+                }
                 return JSONResponse.withoutRecord(response, id: id, readable: access.mayRead(queries.kind, key: key))
             }
             let (queries, key) = try await authorized(operation, request, context)
             let id = try Self.recordID(context)
-            let response = try await upload(request, queries: queries, id: id, actor: access.actor(key, request, context))
+            let response = try await access.quotingRecordsToReaders(queries.kind, key: key) {
+                try await upload(request, queries: queries, id: id, actor: access.actor(key, request, context))
+            }
             return JSONResponse.withoutRecord(response, id: id, readable: access.mayRead(queries.kind, key: key))
         case .delete:
             let (queries, key) = try await authorized(operation, request, context)

@@ -66,6 +66,46 @@ import Testing
         }
     }
 
+    /// The 422 `duration-mismatch` names the record's declared duration: an upload-only key gets
+    /// it without that value (the file's own duration is still said), on the plain PUT, the draft's
+    /// PUT and a tus creation that carries the whole file; a key that may read gets the value.
+    @Test func aDurationMismatchQuotesTheRecordOnlyToReaders() async throws {
+        let timed = [
+            "timed.yaml":
+                "name: timed\nfields:\n  duration: {type: integer, min: 1, required: true}\nupload:\n  duration_field: duration\n  duration_tolerance: 1s\n"
+        ]
+        try await TestServer.run(extraKinds: timed) { client, context in
+            let writer = "Bearer " + (try await context.makeKey(["write:timed"]))
+            let uploader = "Bearer " + (try await context.makeKey(["upload:timed"]))
+            let reader = "Bearer " + (try await context.makeKey(["upload:timed", "read:timed"]))
+            let created = try await client.call(
+                .post, "/api/audio/create", auth: writer, headers: Self.json, body: ByteBuffer(string: #"{"filetype":"timed","duration":4321}"#))
+            let id = try #require(try created.json()["id"]?.int64, "\(created.text)")
+            let wav = AccessMatrixTests.wav  // 1 s
+            func refusals(_ auth: String) async throws -> [TestResponse] {
+                let put = try await client.call(
+                    .put, "/api/audio/timed/\(id)", auth: auth, headers: [.contentType: "audio/wav"], body: ByteBuffer(bytes: wav))
+                let draft = try await client.call(
+                    .put, "/api/audio/timed/\(id)", auth: auth,
+                    headers: ResumableDraftTests.fields([.uploadComplete: "?1", .contentType: "audio/wav"]), body: ByteBuffer(bytes: wav))
+                let tus = try await client.call(
+                    .post, "/api/audio/timed/\(id)/uploads", auth: auth,
+                    headers: ResumableUploadTests.tus([.uploadLength: String(wav.count), .contentType: ResumableUploadTests.offsetStream]),
+                    body: ByteBuffer(bytes: wav))
+                return [put, draft, tus]
+            }
+            for answer in try await refusals(uploader) {
+                #expect(answer.status == .unprocessableContent && client.slug(answer) == "duration-mismatch", "\(answer.text)")
+                #expect(!answer.text.contains("4321") && !answer.text.contains("declared_duration"), "\(answer.text)")
+                #expect(answer.text.contains("1.000 s") && answer.text.contains("probed_duration"), "\(answer.text)")
+            }
+            for answer in try await refusals(reader) {
+                #expect(answer.status == .unprocessableContent && client.slug(answer) == "duration-mismatch", "\(answer.text)")
+                #expect(answer.text.contains("4321") && answer.text.contains("declared_duration"), "\(answer.text)")
+            }
+        }
+    }
+
     /// `PATCH {}` changes nothing: the same ETag and body, no audit row; its 404 and 412 stay.
     @Test func anEmptyPatchWritesNothing() async throws {
         try await TestServer.run(extraKinds: Self.kinds) { client, context in
