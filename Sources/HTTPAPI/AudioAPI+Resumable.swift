@@ -526,7 +526,8 @@ extension AudioAPI {
 
     /// The last byte arrived: the plain upload's end (`storeFile`), whose response (the record)
     /// is returned. A refused file (4xx) ends the session and its data at once; a server-side
-    /// failure keeps both, so an empty append at the final offset can try again.
+    /// failure keeps both, at the offset before the final append (on disk; in object storage at
+    /// the final offset, so that an empty append there reads the object back and tries again).
     /// `sha256`: the file's hash when the appends carried it along (else the file is read for it).
     /// `ifMatch`: the precondition of a resumable `PUT` that completes the upload in one request.
     func complete(
@@ -552,9 +553,10 @@ extension AudioAPI {
         }
         let path = store.dataPath(session.id)
         do {
+            // On a server-side failure the bytes come back to the session (`FileBackend.restore`).
             let response = try await storeFile(
                 at: path, size: size, originalName: session.originalName, queries: queries, id: session.recordID,
-                declaredDuration: declaredDuration, ifMatch: ifMatch, actor: actor
+                declaredDuration: declaredDuration, ifMatch: ifMatch, actor: actor, keepingSource: true
             ) { try sha256 ?? UploadSessionStore.sha256(ofFileAt: path) }
             _ = try? await store.delete(session.id)
             return response
@@ -562,7 +564,10 @@ extension AudioAPI {
             _ = try? await store.delete(session.id)
             throw problem
         } catch {
-            _ = try? await store.release(session.id, token: token, offset: size, length: size)
+            // A server-side failure (the database, the disk): the upload stays at the offset before
+            // this append, with its bytes, so that HEAD does not call it complete (a tus client
+            // would stop there) and the client sends its last bytes again, which completes it.
+            _ = try? await store.release(session.id, token: token, offset: session.offset, length: size)
             throw error
         }
     }
@@ -598,7 +603,8 @@ extension AudioAPI {
         do {
             sink = try await staging.fetch(key)
         } catch ObjectStorageError.notFound {
-            // Removed meanwhile (a failed attach removes what it committed): nothing left to finish.
+            // Removed meanwhile (a refused file's object is removed; an unattached one is swept
+            // after ORPHAN_FILE_AGE): nothing left to finish.
             _ = try? await store.delete(session.id)
             throw Self.bytesGone()
         } catch {
@@ -615,7 +621,7 @@ extension AudioAPI {
         do {
             let response = try await storeFile(
                 at: sink.path, size: size, originalName: session.originalName, queries: queries, id: session.recordID,
-                declaredDuration: declaredDuration, ifMatch: ifMatch, actor: actor, storedAs: key
+                declaredDuration: declaredDuration, ifMatch: ifMatch, actor: actor, storedAs: key, keepingSource: true
             ) { try sink.finish() }
             _ = try? await store.delete(session.id)
             return response

@@ -61,10 +61,12 @@ extension AudioAPI {
     /// The caller removes the file at `path` when this throws; a file already moved is removed here.
     /// `storedAs`: the key of an object already holding these bytes (a resumable upload completed
     /// in object storage), noted in `FileIntents` by the caller: the file at `path` is then only
-    /// read (hash, probe), nothing is uploaded, and the row names that key.
+    /// read (hash, probe), nothing is uploaded, and the row names that key. `keepingSource`: the
+    /// bytes are a resumable session's, which outlive a failure here (the file at `path` is given
+    /// back on disk, an object named by `storedAs` is left to the caller).
     func storeFile(
         at path: String, size: Int64, originalName: String?, queries: KindQueries, id: Int64,
-        declaredDuration: Double?, ifMatch: VersionGuard?, actor: AuditActor, storedAs: String? = nil,
+        declaredDuration: Double?, ifMatch: VersionGuard?, actor: AuditActor, storedAs: String? = nil, keepingSource: Bool = false,
         finish: @escaping @Sendable () throws -> String
     ) async throws -> Response {
         let kind = queries.kind
@@ -99,7 +101,7 @@ extension AudioAPI {
             key = FileBackend.newKey(kind: kind.name, id: id, fileExtension: result.format.fileExtension)
             try await intents.note(key)
             do {
-                try await backend.commit(path, as: key, contentType: result.format.contentType)
+                try await backend.commit(path, as: key, contentType: result.format.contentType, keepingSource: keepingSource)
             } catch {
                 try? await intents.forget(key)
                 throw error
@@ -116,7 +118,15 @@ extension AudioAPI {
                 throw Self.stale(kind: kind.name, id: id, current: current, action: "check the record")
             }
         } catch {
-            await removeCommitted(key)
+            if keepingSource, storedAs != nil {
+                // The completed object of a resumable session, which names it: kept for a retry,
+                // or removed by the caller when the session ends.
+            } else if keepingSource, backend.restore(key, to: path) {
+                // A resumable session's bytes, back where its next append finds them.
+                try? await intents.forget(key)
+            } else {
+                await removeCommitted(key)
+            }
             throw error
         }
     }

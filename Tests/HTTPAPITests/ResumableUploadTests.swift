@@ -305,6 +305,43 @@ import Testing
         }
     }
 
+    /// A completion that fails on the server's side after the file was moved into place (here
+    /// PostgreSQL refuses the row's update) gives the bytes back to the session at the offset
+    /// before the final append: HEAD does not call the upload complete (a tus client would stop
+    /// there), and sending the last bytes again completes it. Before, the moved file was deleted
+    /// and the session was left at its final offset with no bytes: HEAD said complete, and the
+    /// documented retry (an empty PATCH there) could only find them gone.
+    /// In object storage the session stays at its final offset with the completed object, and an
+    /// empty PATCH there reads it back and completes (docs/object-storage.md); before, the failed
+    /// attach removed the object and that retry answered 410.
+    @Test(arguments: TestBackend.all) func aCompletionFailedOnTheServerResumesFromTheLastAppend(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, context in
+            let wav = try Fixture.bytes("wav_stereo_s16.wav")
+            let half = wav.count / 2
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":2}"#)
+            let location = try #require(try await client.tusCreate("song", id, length: wav.count).headers[.location])
+            #expect(try await client.tusPatch(location, offset: 0, Array(wav[..<half])).status == .noContent)
+            try await context.sql { db in
+                _ = try await db.query(
+                    """
+                    CREATE FUNCTION refuse_song_update() RETURNS trigger LANGUAGE plpgsql AS
+                    $$ BEGIN RAISE EXCEPTION 'injected failure' USING ERRCODE = '58030'; END $$
+                    """)
+                _ = try await db.query("CREATE TRIGGER refuse_song_update BEFORE UPDATE ON song FOR EACH ROW EXECUTE FUNCTION refuse_song_update()")
+            }
+            let failed = try await client.tusPatch(location, offset: half, Array(wav[half...]))
+            #expect(failed.status.code >= 500, "\(failed.status) \(failed.text)")
+            let resumeAt = backend == .disk ? half : wav.count
+            #expect(try await client.tusHead(location).headers[.uploadOffset] == String(resumeAt))
+            #expect(try await client.get("/api/audio/song/\(id)").json()["file"] == .null)
+            try await context.sql { db in _ = try await db.query("DROP TRIGGER refuse_song_update ON song") }
+            let again = try await client.tusPatch(location, offset: resumeAt, Array(wav[resumeAt...]))
+            #expect(again.status == .noContent, "\(again.status) \(again.text)")
+            #expect(try await client.get("/api/audio/song/\(id)").json()["file"]?.objectValue?["sha256"]?.stringValue == Fixture.sha256(wav))
+            #expect(try await client.tusHead(location).status == .notFound)
+        }
+    }
+
     @Test(arguments: TestBackend.all) func creationWithUploadAndRefusedCompletions(_ backend: TestBackend) async throws {
         try await TestServer.run(extraKinds: Self.smallKinds, backend: backend) { client, context in
             let wav = try Fixture.bytes("wav_stereo_s16.wav")  // 1.5 s

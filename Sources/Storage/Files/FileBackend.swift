@@ -69,13 +69,31 @@ public enum FileBackend: Sendable {
     /// multipart upload above the threshold, aborted on failure) and the local file deleted. On
     /// failure nothing is committed and the local file stays for the caller to discard (or, for
     /// a resumable upload, to retry).
-    public func commit(_ temporaryPath: String, as key: String, contentType: String) async throws {
+    /// `keepingSource`: the bytes at `temporaryPath` are a resumable session's, which must outlive
+    /// a completion that fails after this commit: in object storage the local file stays; on disk
+    /// it is moved as always (a hard link would share the committed file's inode with a file the
+    /// session may append to) and `restore` moves it back.
+    public func commit(_ temporaryPath: String, as key: String, contentType: String, keepingSource: Bool = false) async throws {
         switch self {
         case .disk(let store):
             try store.commit(temporaryPath, as: key)
         case .objectStorage(let store):
             try await store.upload(localPath: temporaryPath, key: key, contentType: contentType)
-            unlink(temporaryPath)
+            if !keepingSource { unlink(temporaryPath) }
+        }
+    }
+
+    /// Undoes `commit(_:as:contentType:keepingSource: true)` after the row could not name the file:
+    /// on disk the file goes back to `temporaryPath`; true when the bytes are there again (in
+    /// object storage they never left it; the committed object is for the caller to remove).
+    public func restore(_ key: String, to temporaryPath: String) -> Bool {
+        switch self {
+        case .disk(let store):
+            guard rename(store.path(forKey: key), temporaryPath) == 0 else { return false }
+            FileStore.fsyncDirectory((temporaryPath as NSString).deletingLastPathComponent)
+            return true
+        case .objectStorage:
+            return false
         }
     }
 
