@@ -53,6 +53,17 @@ public enum StorageError: Error, Sendable, Equatable {
         }
     }
 
+    /// Whether `error` is PostgreSQL stopping a statement at the server's `STATEMENT_TIMEOUT`
+    /// (SQLSTATE 57014), on a statement that is not a record's (those become `statementTimeout`):
+    /// a key lookup, an upload session, an audit read behind a lock or on an overloaded database.
+    public static func isStatementTimeout(_ error: any Error) -> Bool {
+        if let transaction = error as? PostgresTransactionError, let cause = transaction.closureError ?? transaction.commitError {
+            return isStatementTimeout(cause)
+        }
+        guard let psql = error as? PSQLError, psql.code == .server else { return false }
+        return PostgresError.Code(of: psql) == .queryCanceled
+    }
+
     /// Why the database is unreachable, when `error` says so (the HTTP layer answers 503, not 500):
     /// a refused or lost connection, a server shutting down or out of connection slots, or the
     /// pool giving up on creating connections.

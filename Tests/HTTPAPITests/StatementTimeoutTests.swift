@@ -35,8 +35,14 @@ import Testing
                 // Stopped at the timeout, not when the scan would have ended (seconds); generous for a loaded machine.
                 #expect(ContinuousClock.now - started < .seconds(5))
             }
-            // The pool is fine afterwards, and pages an index serves are unaffected.
-            let page = try await client.get("/api/audio/song?duration%5Bgte%5D=3000&sort=duration&limit=5")
+            // The pool is fine afterwards, and pages an index serves are unaffected. (150 ms is
+            // tight: on 2 cores busy with the whole suite even this page can outlast it, so a
+            // query-too-slow answer is asked again a few times.)
+            var page = try await client.get("/api/audio/song?duration%5Bgte%5D=3000&sort=duration&limit=5")
+            for _ in 0..<10 where page.status == .badRequest {
+                try await Task.sleep(for: .milliseconds(300))
+                page = try await client.get("/api/audio/song?duration%5Bgte%5D=3000&sort=duration&limit=5")
+            }
             #expect(page.status == .ok, "\(page.text)")
             #expect(try page.json()["items"]?.arrayValue?.count == 5)
         }
@@ -46,7 +52,13 @@ import Testing
     /// `Retry-After`, nothing changed, and the same PATCH succeeds once the lock is gone.
     @Test func aWriteStuckBehindALockIsRolledBackWithARetryableProblem() async throws {
         try await TestServer.run(statementTimeout: 200) { client, server in
-            let id = try await client.create(#"{"filetype":"song","name":"Held","duration":60}"#)
+            // Retried while the loaded machine makes even this outlast 200 ms (503 database-busy).
+            var made = try await client.postJSON("/api/audio/create", #"{"filetype":"song","name":"Held","duration":60}"#)
+            for _ in 0..<10 where made.status == .serviceUnavailable {
+                try await Task.sleep(for: .milliseconds(300))
+                made = try await client.postJSON("/api/audio/create", #"{"filetype":"song","name":"Held","duration":60}"#)
+            }
+            let id = try #require(try made.json()["id"]?.int64, "\(made.status) \(made.text)")
             let answer: TestResponse = try await server.sql { db in
                 try await db.withConnection { connection in
                     try await connection.query("BEGIN", logger: TestDatabase.logger)
@@ -67,6 +79,28 @@ import Testing
                 body: ByteBuffer(string: #"{"name":"Changed"}"#))
             let renamed = try retried.json()["name"]
             #expect(retried.status == .ok && renamed == "Changed", "\(retried.text)")
+        }
+    }
+
+    /// A statement that is not a record's stopped at the timeout — here the lookup of a key not yet
+    /// in memory, behind a lock on the keys table — is the same retryable 503 `database-busy`, not
+    /// a 500 (the full suite on a loaded machine once met it on a create's key lookup).
+    @Test func aKeyLookupStuckBehindALockIsARetryableProblem() async throws {
+        try await TestServer.run(statementTimeout: 200) { client, server in
+            let key = "Bearer " + (try await server.makeKey(["read:song"]))
+            let answer: TestResponse = try await server.sql { db in
+                try await db.withConnection { connection in
+                    try await connection.query("BEGIN", logger: TestDatabase.logger)
+                    try await connection.query("LOCK TABLE audio_server.api_keys IN ACCESS EXCLUSIVE MODE", logger: TestDatabase.logger)
+                    let answer = try await client.call(.get, "/api/audio/song", auth: key)
+                    try await connection.query("ROLLBACK", logger: TestDatabase.logger)
+                    return answer
+                }
+            }
+            #expect(answer.status == .serviceUnavailable && answer.isProblem, "\(answer.status) \(answer.text)")
+            #expect(try answer.json()["type"]?.stringValue?.hasSuffix("/problems/database-busy") == true, "\(answer.text)")
+            #expect(answer.headers[.retryAfter] == "1")
+            #expect(try await client.call(.get, "/api/audio/song", auth: key).status == .ok)
         }
     }
 }

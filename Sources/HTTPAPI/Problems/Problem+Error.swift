@@ -110,6 +110,16 @@ extension Problem {
                 logger.warning("database unavailable", metadata: ["error": "\(reason)", "path": "\(request.uri.path)"])
                 return Problem.databaseUnavailable()
             }
+            if StorageError.isStatementTimeout(error) {
+                // Not a record's statement (those are answered above, by what they read or wrote):
+                // the request's own bookkeeping waited on a lock or an overloaded database.
+                logger.warning("statement timeout", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)"])
+                return Problem(
+                    .databaseBusy,
+                    detail:
+                        "The database did not answer within the server's statement timeout (it is overloaded, or a lock held the statement); nothing was changed. Retry shortly.",
+                    headers: [.retryAfter: "1"])
+            }
             logger.error("unhandled error", metadata: ["error": "\(ErrorLogText.describe(error))", "path": "\(request.uri.path)"])
             return Problem(.internal, detail: "The server failed to handle this request; it has been logged.")
         }
