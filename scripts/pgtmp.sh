@@ -70,8 +70,7 @@ as_pg() {
 }
 
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
-    || echo $((20000 + RANDOM % 20000))
+  python3 "$(cd "$(dirname "$0")" && pwd)/lib/free_port.py" 2>/dev/null || echo $((20000 + RANDOM % 10000))
 }
 
 case "$cmd" in

@@ -42,15 +42,7 @@ secret=${SEAWEEDFS_SECRET_KEY:-$(rand)$(rand)}
 
 # Free loopback ports, one per listener SeaweedFS opens (gRPC ports given explicitly so the
 # default "+10000" rule cannot collide with someone else's).
-read -r s3 s3grpc master mgrpc volume vgrpc filer fgrpc metrics < <(python3 - <<'PY'
-import socket
-socks = []
-for _ in range(9):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-for s in socks: s.close()
-PY
-)
+read -r s3 s3grpc master mgrpc volume vgrpc filer fgrpc metrics < <(python3 "$(cd "$(dirname "$0")" && pwd)/lib/free_port.py" 9)
 
 # Its glog files (every S3 request at INFO: the place to see who deleted an object) go to
 # $dir/logs instead of /tmp, where they piled up run after run.

@@ -118,14 +118,13 @@ extension AudioAPI {
                 throw Self.stale(kind: kind.name, id: id, current: current, action: "check the record")
             }
         } catch {
-            if keepingSource, storedAs != nil {
-                // The completed object of a resumable session, which names it: kept for a retry,
-                // or removed by the caller when the session ends.
-            } else if keepingSource, backend.restore(key, to: path) {
-                // A resumable session's bytes, back where its next append finds them.
-                try? await intents.forget(key)
-            } else {
+            // A resumable session's bytes outlive the failure: its completed object stays, named by
+            // the session (`storedAs`), or its file goes back where the next append finds it.
+            let keptForSession = keepingSource && (storedAs != nil || backend.restore(key, to: path))
+            if !keptForSession {
                 await removeCommitted(key)
+            } else if storedAs == nil {
+                try? await intents.forget(key)
             }
             throw error
         }

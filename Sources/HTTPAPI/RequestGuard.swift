@@ -164,8 +164,12 @@ enum RequestGuard {
     static func refuse(_ request: Request, hosts: HostAllowList) throws {
         let head = request.head
         guard hosts.allows(head.authority) else {
-            if head.authority == "" { throw Self.invalidHost(head.headerFields[values: Self.host], hosts: hosts) }
-            if let authority = head.authority, !HostAllowList.isWellFormed(authority) { throw Self.malformedHost(authority, hosts: hosts) }
+            if head.authority == "" { throw Self.invalidHost(Self.missingOrRepeated(head.headerFields[values: Self.host]), hosts: hosts) }
+            if let authority = head.authority, !HostAllowList.isWellFormed(authority) {
+                let shown = authority.count > 100 ? "\(authority.prefix(100))…" : authority
+                throw Self.invalidHost(
+                    "The Host header '\(shown)' is not a host name or address with an optional port (RFC 3986 §3.2.2)", hosts: hosts)
+            }
             throw Problem(
                 .hostNotAllowed,
                 detail:
@@ -195,29 +199,20 @@ enum RequestGuard {
 
     static let host = HTTPField.Name("Host")!
 
-    /// RFC 9112 §3.2's 400: no Host on HTTP/1.1 (or an empty one), or several. `lines`: the Host
-    /// lines after the empty one `RequestHost` put first (none when there was none, or one that was
-    /// empty).
-    static func invalidHost(_ lines: [String], hosts: HostAllowList) -> Problem {
+    /// RFC 9112 §3.2's 400 for a `Host` that is missing, repeated or malformed; `found` says which.
+    static func invalidHost(_ found: String, hosts: HostAllowList) -> Problem {
         let names = hosts.allowsAll ? "any name of this server" : "one of \(hosts.names.joined(separator: ", "))"
-        let found =
-            lines.count > 1
-            ? "The request has \(lines.count) Host headers (\(lines.map { "'\($0)'" }.joined(separator: ", "))); a request may carry only one"
-            : "The request has no Host header, or an empty one; an HTTP/1.1 request must name the server it is for"
         return Problem(
             .invalidHost, detail: "\(found) (RFC 9112 §3.2). Send exactly one Host header with \(names).",
             extensions: [("allowed_hosts", .array(hosts.names.map { .string($0) }))])
     }
 
-    /// RFC 9112 §3.2's 400 for a Host value that is not `host[:port]`.
-    static func malformedHost(_ authority: String, hosts: HostAllowList) -> Problem {
-        let names = hosts.allowsAll ? "a name or address of this server" : "one of \(hosts.names.joined(separator: ", "))"
-        let shown = authority.count > 100 ? "\(authority.prefix(100))…" : authority
-        return Problem(
-            .invalidHost,
-            detail:
-                "The Host header '\(shown)' is not a host name or address with an optional port (RFC 9112 §3.2, RFC 3986 §3.2.2). Send Host: \(names), with ':port' if any.",
-            extensions: [("allowed_hosts", .array(hosts.names.map { .string($0) }))])
+    /// What `invalidHost` says of `lines`, the Host lines after the empty one `RequestHost` put
+    /// first (none when there was none, or one that was empty).
+    static func missingOrRepeated(_ lines: [String]) -> String {
+        lines.count > 1
+            ? "The request has \(lines.count) Host headers (\(lines.map { "'\($0)'" }.joined(separator: ", "))); a request may carry only one"
+            : "The request has no Host header, or an empty one; an HTTP/1.1 request must name the server it is for"
     }
 
     static func isChunked(_ value: String) -> Bool {

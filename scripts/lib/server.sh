@@ -32,27 +32,9 @@ bench_binary() {
   fi
 }
 
-# Prints a free TCP port on 127.0.0.1, below the kernel's ephemeral range: a port the kernel hands
-# out (bind to 0) may also be given to an outgoing connection (to PostgreSQL, SeaweedFS, ...) before
-# the server binds it, which once failed the lb-e2e run with "Address already in use".
+# Prints a free TCP port on 127.0.0.1 (scripts/lib/free_port.py says why below the ephemeral range).
 free_port() {
-  python3 - <<'PY'
-import random, socket
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-for _ in range(500):
-    port = random.randint(min(10000, low - 2000), low - 1)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(port)
-    break
-else:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
-PY
+  python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py"
 }
 
 # wait_healthy URL PID LOG: waits up to 20 s for URL/healthz; fails, showing LOG, if the server

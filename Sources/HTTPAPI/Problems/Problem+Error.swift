@@ -114,11 +114,7 @@ extension Problem {
                 // Not a record's statement (those are answered above, by what they read or wrote):
                 // the request's own bookkeeping waited on a lock or an overloaded database.
                 logger.warning("statement timeout", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)"])
-                return Problem(
-                    .databaseBusy,
-                    detail:
-                        "The database did not answer within the server's statement timeout (it is overloaded, or a lock held the statement); nothing was changed. Retry shortly.",
-                    headers: [.retryAfter: "1"])
+                return Problem.databaseBusy("this request")
             }
             logger.error("unhandled error", metadata: ["error": "\(ErrorLogText.describe(error))", "path": "\(request.uri.path)"])
             return Problem(.internal, detail: "The server failed to handle this request; it has been logged.")
@@ -131,13 +127,7 @@ extension Problem {
     /// or an overloaded database, rolled back, and may succeed when retried.
     private static func statementTimeout(kind: String, request: Request, logger: Logger) -> Problem {
         logger.warning("statement timeout", metadata: ["kind": "\(kind)", "method": "\(request.method)", "path": "\(request.uri.path)"])
-        guard request.method == .get || request.method == .head else {
-            return Problem(
-                .databaseBusy,
-                detail:
-                    "The database did not finish this change of \(kind) within the server's statement timeout (another change held the record, or the database is overloaded); nothing was changed. Retry shortly.",
-                headers: [.retryAfter: "1"])
-        }
+        guard request.method == .get || request.method == .head else { return Problem.databaseBusy("this change of \(kind)") }
         let fix =
             "narrow it with a filter or sort on one of the kind's browsing fields (`browse` in GET /api/kinds/\(kind)), or leave out count=exact"
         return Problem(

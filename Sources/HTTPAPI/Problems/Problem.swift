@@ -107,6 +107,17 @@ extension Problem {
             headers: [.retryAfter: "5"])
     }
 
+    /// 503 when PostgreSQL stopped a statement at the server's `STATEMENT_TIMEOUT` while `what`
+    /// waited on a lock or an overloaded database: rolled back, so nothing was changed, and the
+    /// same request may succeed a moment later (`Retry-After: 1`).
+    static func databaseBusy(_ what: String) -> Problem {
+        Problem(
+            .databaseBusy,
+            detail:
+                "The database did not finish \(what) within the server's statement timeout (a lock held by another change, or an overloaded database); nothing was changed. Retry shortly.",
+            headers: [.retryAfter: "1"])
+    }
+
     /// 503 while PostgreSQL cannot be reached; `Retry-After` says when to try again. `reason`
     /// (such as "DATABASE_URL has no password": advice for the operator) only on `/healthz`; API
     /// routes log it.
