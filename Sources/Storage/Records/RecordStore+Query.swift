@@ -102,7 +102,13 @@ extension RecordStore {
         var bindings = StatementBindings()
         for text in request.statement.texts { bindings.append(text) }
         bindings.append(request.statement.limit)
-        return try page(of: try await rows(request.statement.sql, bindings, in: queries), request.query, skipping: 0, in: queries)
+        let sql = "SELECT \(Self.aggregatedPageSQL(request.statement.sql))"
+        var page = QueryPage(itemsJSON: [], next: nil, total: nil)
+        for row in try await rows(sql, bindings, in: queries) {
+            var cells = row.makeIterator()
+            page = try self.page(of: cells.next(), request.query, in: queries)
+        }
+        return page
     }
 
     /// Several distinct pages of one shape in one statement (`sharedPagesSQL`).
@@ -113,22 +119,25 @@ extension RecordStore {
         for i in 0..<textCount { bindings.append(requests.map { $0.statement.texts[i] }) }
         bindings.append(requests.map(\.statement.limit))
         let sql = Self.sharedPagesSQL(first.query, in: queries)
-        var rowsOf = [[PostgresRow]](repeating: [], count: requests.count)
+        var pages = [QueryPage?](repeating: nil, count: requests.count)
         for row in try await rows(sql, bindings, in: queries) {
             var cells = row.makeIterator()
             guard let n = try cells.next()?.decode(Int64.self), (1...Int64(requests.count)).contains(n) else {
                 throw CellJSON.Failure.malformed(20)
             }
-            rowsOf[Int(n) - 1].append(row)
+            pages[Int(n) - 1] = try page(of: cells.next(), requests[Int(n) - 1].query, in: queries)
         }
-        return try requests.indices.map { try page(of: rowsOf[$0], requests[$0].query, skipping: 1, in: queries) }
+        return try pages.map { page in
+            guard let page else { throw CellJSON.Failure.malformed(SentRecords.recordOID) }  // one row per page, always
+            return page
+        }
     }
 
-    /// `SELECT b.n, r.* FROM unnest($1::text[], …, $k::int8[]) WITH ORDINALITY b(p1, …, lim, n)
-    /// CROSS JOIN LATERAL (<the page query, reading b's columns>) r`, each array behind
-    /// `PreparedStatements.sharedArray`. A lateral subquery is evaluated per row of `b`, so each
-    /// page keeps its own ORDER BY … LIMIT; `n` says whose page a row is. Its parameters are one
-    /// text array per value of `query`'s page statement, then the limits.
+    /// `SELECT b.n, (<the page's records as one value>) FROM unnest($1::text[], …, $k::int8[])
+    /// WITH ORDINALITY b(p1, …, lim, n)`, each array behind `PreparedStatements.sharedArray`. The
+    /// page query (reading b's columns) is evaluated per row of `b`, so each page keeps its own
+    /// ORDER BY … LIMIT and index scan; `n` says whose page a row is. Its parameters are one text
+    /// array per value of `query`'s page statement, then the limits.
     static func sharedPagesSQL(_ query: ListQuery, in queries: KindQueries) -> String {
         let page = Self.pageSQL(query, in: queries, placeholder: { i, type in "b.\"p\(i)\"::\(type)" }, limit: "b.\"lim\"")
         let textCount = page.texts.count
@@ -136,35 +145,56 @@ extension RecordStore {
             (0..<textCount).map { PreparedStatements.sharedArray("$\($0 + 1)", of: "text[]") }
             + [PreparedStatements.sharedArray("$\(textCount + 1)", of: "int8[]")]
         let names = (0..<textCount).map { "\"p\($0 + 1)\"" } + ["\"lim\"", "\"n\""]
-        return "SELECT b.\"n\", r.* FROM unnest(\(arrays.joined(separator: ", "))) WITH ORDINALITY AS b(\(names.joined(separator: ", ")))"
-            + " CROSS JOIN LATERAL (\(page.sql)) r"
+        return "SELECT b.\"n\", \(aggregatedPageSQL(page.sql)) FROM unnest(\(arrays.joined(separator: ", "))) WITH ORDINALITY AS b(\(names.joined(separator: ", ")))"
     }
 
-    /// A page of the rows of one request (the record's columns after `skipping` leading ones).
-    private func page(of rows: [PostgresRow], _ query: ListQuery, skipping: Int, in queries: KindQueries) throws -> QueryPage {
-        let shown = min(rows.count, query.limit)
-        var json: [UInt8] = []
-        json.reserveCapacity(shown * 320)
-        var lastID: Int64 = 0
-        for (i, row) in rows.prefix(shown).enumerated() {
-            if i > 0 { json.append(UInt8(ascii: ",")) }
-            lastID = try queries.renderer.write(row, into: &json, skipping: skipping).id
-        }
-        var next: PagePosition?
-        if rows.count > query.limit {
-            // The cursor is read from the last shown row's own cells, once per page, rather than
-            // computed by PostgreSQL for every row the page's scan passes (issue 21).
-            var values: [String?] = []
-            if !query.sort.isEmpty {
-                let last = PostgresRandomAccessRow(rows[query.limit - 1])
-                values = try query.sort.map { key in
-                    guard let column = queries.columnIndex[key.column] else { throw CellJSON.Failure.notARecordColumn(key.column) }
-                    return try CellJSON.cursorText(last[skipping + column])
-                }
+    /// A page's rows as one value, its records in binary one after another (`SentRecords`), in
+    /// the page's order: an aggregate reads a sorted subquery in its order when nothing else
+    /// (a join, a grouping) stands between them, as PostgreSQL's documentation of aggregates says.
+    /// NULL when the page is empty.
+    static func aggregatedPageSQL(_ pageSQL: String) -> String {
+        "(SELECT string_agg(record_send(r), ''::bytea) FROM (\(pageSQL)) r)"
+    }
+
+    /// A page of one request from its records as `aggregatedPageSQL` sends them.
+    private func page(of cell: PostgresCell?, _ query: ListQuery, in queries: KindQueries) throws -> QueryPage {
+        guard let bytes = cell?.bytes else { return QueryPage(itemsJSON: [], next: nil, total: nil) }
+        return try bytes.withUnsafeReadableBytes { raw in
+            var records = SentRecords(raw)
+            var json: [UInt8] = []
+            json.reserveCapacity(raw.count + raw.count / 2)
+            var lastID: Int64 = 0
+            var lastStart = 0
+            var shown = 0
+            while shown < query.limit, !records.isAtEnd {
+                if shown > 0 { json.append(UInt8(ascii: ",")) }
+                lastStart = records.offset
+                lastID = try queries.renderer.write(&records, into: &json)
+                shown += 1
             }
-            next = PagePosition(values: values, id: lastID)
+            var next: PagePosition?
+            if !records.isAtEnd {
+                // The cursor is read from the last shown record's own values, once per page, rather
+                // than computed by PostgreSQL for every row the page's scan passes (issue 21).
+                var values: [String?] = []
+                if !query.sort.isEmpty {
+                    let columns = try query.sort.map { key in
+                        guard let column = queries.columnIndex[key.column] else { throw CellJSON.Failure.notARecordColumn(key.column) }
+                        return column
+                    }
+                    var texts = [String?](repeating: nil, count: columns.count)
+                    records.seek(to: lastStart)
+                    try records.nextRecord { column, oid, value in
+                        for (i, wanted) in columns.enumerated() where wanted == column {
+                            texts[i] = try CellJSON.cursorText(oid: oid, value)
+                        }
+                    }
+                    values = texts
+                }
+                next = PagePosition(values: values, id: lastID)
+            }
+            return QueryPage(itemsJSON: json, next: next, total: nil)
         }
-        return QueryPage(itemsJSON: json, next: next, total: nil)
     }
 
     /// The SQL and bindings of one page (one more row than `limit`, to know whether a next page

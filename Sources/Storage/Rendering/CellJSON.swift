@@ -40,19 +40,15 @@ enum CellJSON {
     /// sortable type as its JSON without the quotes — shortest round-trip digits for a double,
     /// microseconds for a timestamp (`2026-11-26T20:51:53.123456Z`), `NaN`/`Infinity` as
     /// PostgreSQL spells them.
-    static func cursorText(_ cell: PostgresCell) throws -> String? {
-        guard cell.format == .binary else { throw Failure.textFormat }
-        guard let bytes = cell.bytes else { return nil }
-        let oid = cell.dataType.rawValue
-        return try bytes.withUnsafeReadableBytes { raw in
-            if RenderedType(rawValue: oid)?.isText == true { return String(decoding: raw, as: UTF8.self) }
-            var out: [UInt8] = []
-            try write(oid: oid, raw, into: &out)
-            if out.count >= 2, out.first == UInt8(ascii: "\""), out.last == UInt8(ascii: "\"") {
-                return String(decoding: out.dropFirst().dropLast(), as: UTF8.self)
-            }
-            return String(decoding: out, as: UTF8.self)
+    static func cursorText(oid: UInt32, _ raw: UnsafeRawBufferPointer?) throws -> String? {
+        guard let raw else { return nil }
+        if RenderedType(rawValue: oid)?.isText == true { return String(decoding: raw, as: UTF8.self) }
+        var out: [UInt8] = []
+        try write(oid: oid, raw, into: &out)
+        if out.count >= 2, out.first == UInt8(ascii: "\""), out.last == UInt8(ascii: "\"") {
+            return String(decoding: out.dropFirst().dropLast(), as: UTF8.self)
         }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Reads the value in place (no `ByteBuffer` slices, hence no reference counting per value).

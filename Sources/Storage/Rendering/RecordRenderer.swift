@@ -47,23 +47,16 @@ struct RecordRenderer: Sendable {
         return StoredRecord(id: id, json: out, version: text)
     }
 
-    /// Appends the record's JSON to `out` (a list page writes all its records into one buffer) and
-    /// returns its id and where its version text is in `out`. The record's columns start after
-    /// `skipping` leading ones (a shared list statement puts whose page the row is first).
+    /// Appends the record's JSON to `out` and returns its id and where its version text is in
+    /// `out`. (A list page's records arrive as one value instead: `SentRecords`.)
     @discardableResult
-    func write(_ row: PostgresRow, into out: inout [UInt8], skipping: Int = 0) throws -> (id: Int64, version: Range<Int>) {
+    func write(_ row: PostgresRow, into out: inout [UInt8]) throws -> (id: Int64, version: Range<Int>) {
         var id: Int64 = 0
         var version = out.count..<out.count
         var column = 0
-        var skip = skipping
         for cell in row {
-            if skip > 0 {
-                skip -= 1
-                continue
-            }
             guard column < prefixes.count else { break }
-            // Through a pointer: appending an `ArraySlice` retains and releases the array per column.
-            prefixBytes.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[prefixes[column]])) }
+            appendPrefix(column, to: &out)
             if column == 0 {
                 id = try cell.decode(Int64.self)
                 CellJSON.writeInteger(id, &out)
@@ -76,5 +69,11 @@ struct RecordRenderer: Sendable {
         }
         out.append(UInt8(ascii: "}"))
         return (id, version)
+    }
+
+    /// The bytes before column `column`'s value: `{"id":` for the first, `,"name":` and so on.
+    func appendPrefix(_ column: Int, to out: inout [UInt8]) {
+        // Through a pointer: appending an `ArraySlice` retains and releases the array per column.
+        prefixBytes.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[prefixes[column]])) }
     }
 }
