@@ -145,7 +145,8 @@ extension RecordStore {
             (0..<textCount).map { PreparedStatements.sharedArray("$\($0 + 1)", of: "text[]") }
             + [PreparedStatements.sharedArray("$\(textCount + 1)", of: "int8[]")]
         let names = (0..<textCount).map { "\"p\($0 + 1)\"" } + ["\"lim\"", "\"n\""]
-        return "SELECT b.\"n\", \(aggregatedPageSQL(page.sql)) FROM unnest(\(arrays.joined(separator: ", "))) WITH ORDINALITY AS b(\(names.joined(separator: ", ")))"
+        return "SELECT b.\"n\", \(aggregatedPageSQL(page.sql))"
+            + " FROM unnest(\(arrays.joined(separator: ", "))) WITH ORDINALITY AS b(\(names.joined(separator: ", ")))"
     }
 
     /// A page's rows as one value, its records in binary one after another (`SentRecords`), in
