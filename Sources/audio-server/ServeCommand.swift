@@ -31,7 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("shared-round-trips"),
         help:
-            "How concurrent GETs, creates and list pages share PostgreSQL round trips: RUNNING[,BATCH[,WIDEN_AFTER_MS]] statements of one shape at once, requests per statement, and how long a shape's statement runs before another starts beside it; or off (env SHARED_ROUND_TRIPS, default 2,64,1)."
+            "How concurrent GETs, creates and list pages share PostgreSQL round trips: RUNNING[,BATCH[,WIDEN_AFTER_MS]] statements of one shape at once, requests per statement, and how long a shape's statement runs before another starts beside it; or off (env SHARED_ROUND_TRIPS, default 2,64,3)."
     )
     var sharedRoundTrips: String?
     @Option(
@@ -114,7 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
             guard let limits = RoundTripLimits(setting: text) else {
                 throw ValidationError(
                     "SHARED_ROUND_TRIPS must be off or RUNNING[,BATCH[,WIDEN_AFTER_MS]] with RUNNING and BATCH 1–1000"
-                        + " and WIDEN_AFTER_MS 0–10000, e.g. 2,64,1; got '\(text)'")
+                        + " and WIDEN_AFTER_MS 0–10000, e.g. 2,64,3; got '\(text)'")
             }
             sharing = limits
         }
