@@ -91,6 +91,41 @@ import Testing
         }
     }
 
+    /// Creates of different keys and requests that share statements: each record's audit row names
+    /// its own key, request and client (the batch's audit rows are matched to its records by the
+    /// order of their ids, `AuditLog.wrappingBatch`), and there is exactly one per record.
+    @Test func sharedCreatesAreEachAuditedToTheirOwnActor() async throws {
+        try await Self.withTrackTable { client, queries in
+            try await AccessTables.ensure(on: client, logger: TestDatabase.logger)
+            let shared = RecordStore(client: client, logger: TestDatabase.logger, sharing: RoundTripLimits(maxRunning: 1, maxBatch: 64))
+            let actors = (0..<Self.bodies.count).map { n in
+                AuditActor(keyID: Int64(100 + n % 3), keyName: "key \(n % 3)", requestID: "request-\(n)", client: "10.0.0.\(n)")
+            }
+            let records = try Self.bodies.map { try Self.validated($0, queries.kind) }
+            let created = try await withThrowingTaskGroup(of: (Int, Int64).self) { group in
+                for (i, record) in records.enumerated() {
+                    group.addTask { (i, try await shared.create(record, in: queries, audit: actors[i]).id) }
+                }
+                var out: [Int64: Int] = [:]
+                for try await (i, id) in group { out[id] = i }
+                return out
+            }
+            let statements = try #require(shared.sharedCreates).statementsRun
+            #expect(statements < records.count, "creates should have shared statements: \(statements) for \(records.count)")
+            let sql = "SELECT record_id, key_id, key_name, request_id, client FROM \(ServerSchema.audit) WHERE action = 'create' AND kind = 'track'"
+            var audited: [Int64: AuditActor] = [:]
+            var rows = 0
+            for try await (recordID, keyID, keyName, requestID, client) in try await client.query(
+                PostgresQuery(unsafeSQL: sql), logger: TestDatabase.logger
+            ).decode((Int64, Int64?, String?, String, String).self) {
+                audited[recordID] = AuditActor(keyID: keyID, keyName: keyName, requestID: requestID, client: client)
+                rows += 1
+            }
+            #expect(rows == records.count)
+            for (id, i) in created { #expect(audited[id] == actors[i], "record \(id), created by request \(i)") }
+        }
+    }
+
     /// A batch that PostgreSQL rejects for one record (a duplicate unique code) is retried record by
     /// record: the duplicate gets its unique violation, its neighbours are stored.
     @Test func aRejectedRecordDoesNotFailItsNeighbours() async throws {
