@@ -92,23 +92,10 @@ extension RecordStore {
             // run into the timeout again, holding a connection that long once more per page.
             read = order.map { _ in .failure(StorageError.statementTimeout(kind: kind)) }
         } catch let error as StorageError {
-            read = order.count == 1 ? [.failure(error)] : await eachAlone(order) { try await page(alone: $0, in: queries) }
+            // Each page again as a batch of one: only the request that sent the value gets the error.
+            read = order.count == 1 ? [.failure(error)] : await eachAlone(order) { try await sharedPages([$0], in: queries)[0] }
         }
         return slots.map { read[$0] }
-    }
-
-    /// One request's page with its own statement: after a shared statement of several failed for a value.
-    private func page(alone request: PageRequest, in queries: KindQueries) async throws -> QueryPage {
-        var bindings = StatementBindings()
-        for text in request.statement.texts { bindings.append(text) }
-        bindings.append(request.statement.limit)
-        let sql = "SELECT \(Self.aggregatedPageSQL(request.statement.sql))"
-        var page = QueryPage(itemsJSON: [], next: nil, total: nil)
-        for row in try await rows(sql, bindings, in: queries) {
-            var cells = row.makeIterator()
-            page = try self.page(of: cells.next(), request.query, in: queries)
-        }
-        return page
     }
 
     /// Several distinct pages of one shape in one statement (`sharedPagesSQL`).
@@ -175,27 +162,27 @@ extension RecordStore {
             }
             var next: PagePosition?
             if !records.isAtEnd {
-                // The cursor is read from the last shown record's own values, once per page, rather
-                // than computed by PostgreSQL for every row the page's scan passes (issue 21).
-                var values: [String?] = []
-                if !query.sort.isEmpty {
-                    let columns = try query.sort.map { key in
-                        guard let column = queries.columnIndex[key.column] else { throw CellJSON.Failure.notARecordColumn(key.column) }
-                        return column
-                    }
-                    var texts = [String?](repeating: nil, count: columns.count)
-                    records.seek(to: lastStart)
-                    try records.nextRecord { column, oid, value in
-                        for (i, wanted) in columns.enumerated() where wanted == column {
-                            texts[i] = try CellJSON.cursorText(oid: oid, value)
-                        }
-                    }
-                    values = texts
-                }
-                next = PagePosition(values: values, id: lastID)
+                records.seek(to: lastStart)
+                next = PagePosition(values: try Self.sortValues(of: &records, query, in: queries), id: lastID)
             }
             return QueryPage(itemsJSON: json, next: next, total: nil)
         }
+    }
+
+    /// The cursor text of each of `query`'s sort keys in the record at `records`' position: read
+    /// from the last shown record's own values, once per page, rather than computed by PostgreSQL
+    /// for every row the page's scan passes (issue 21).
+    private static func sortValues(of records: inout SentRecords, _ query: ListQuery, in queries: KindQueries) throws -> [String?] {
+        guard !query.sort.isEmpty else { return [] }
+        let columns = try query.sort.map { key in
+            guard let column = queries.columnIndex[key.column] else { throw CellJSON.Failure.notARecordColumn(key.column) }
+            return column
+        }
+        var texts = [String?](repeating: nil, count: columns.count)
+        try records.nextRecord { column, oid, value in
+            for (i, wanted) in columns.enumerated() where wanted == column { texts[i] = try CellJSON.cursorText(oid: oid, value) }
+        }
+        return texts
     }
 
     /// The SQL and bindings of one page (one more row than `limit`, to know whether a next page
