@@ -18,6 +18,7 @@
 # turns on the /_static ceiling route.
 #
 #   bench/ab.sh /tmp/audio-server-before .build-release/release/audio-server random-song 64 3
+#   AB_SLICES=15 bench/ab.sh old new random-song 16        (both up at once, 2-s slices: see `interleaved`)
 #   bench/ab.sh old new '/api/audio/podcast?limit=50' 16 4
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -89,6 +90,55 @@ one() { # one LABEL BINARY [KINDS_DIR] [SQL]
 rps=float('${rps:-0}' or 0); n=max(rps*8,1); hz=$(getconf CLK_TCK)
 print(f'$1 {rps:10.0f} req/s   server {($s1-$s0)/hz/n*1e6:6.1f} µs CPU/req   postgres {($g1-$g0)/hz/n*1e6:6.1f} µs CPU/req')"
 }
-echo "A = $A"; echo "B = $B"; echo "$P at $C connections, $PAIRS alternating pairs"
+# AB_SLICES=N: both servers run at once and wrk alternates N slices of 2 s between them, for
+# effects of a few per cent. The host's slow and fast phases last minutes and move both sides'
+# figures by up to half between 8-s pairs; within 4 s they are nearly the same for both. An A/A run
+# of one binary (session 24, GET by id, 16 connections, 15 slices) gave a median B/A of 1.005 and
+# server CPU within 1.3 %. AB_PSQL_* and AB_KINDS_A do not apply (both servers share one start).
+interleaved() {
+  local pb ia ib i side p pid t0 t1 line rps bad
+  pb=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  mkdir -p "$WORK/ab-storage"
+  BENCH_ROUTES=on HOST=127.0.0.1 PORT=$port STORAGE_DIR="$here/$WORK/ab-storage" LOG_LEVEL=warning "$A" serve >"$WORK/ab-server.log" 2>&1 &
+  ia=$!
+  BENCH_ROUTES=on HOST=127.0.0.1 PORT=$pb STORAGE_DIR="$here/$WORK/ab-storage" LOG_LEVEL=warning "$B" serve >"$WORK/ab-server-b.log" 2>&1 &
+  ib=$!
+  for p in $port $pb; do
+    for _ in $(seq 150); do curl -fsS "http://127.0.0.1:$p/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+    env "${mode[@]}" timeout 30 wrk -t2 -c"$C" -d2s -s bench/lua/bench.lua "http://127.0.0.1:$p$url_path" >/dev/null 2>&1 || true
+  done
+  : >"$WORK/ab-slices.txt"
+  for i in $(seq "$AB_SLICES"); do
+    for side in A B; do
+      if [ $side = A ]; then p=$port pid=$ia; else p=$pb pid=$ib; fi
+      t0=$(ticks "$pid")
+      line=$(env "${mode[@]}" timeout 30 wrk -t2 -c"$C" -d2s -s bench/lua/bench.lua "http://127.0.0.1:$p$url_path" 2>&1 | grep '^WRK_RESULT' || true)
+      t1=$(ticks "$pid")
+      rps=$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line"); bad=$(sed -nE 's/.*err_status=([0-9]+).*/\1/p' <<<"$line")
+      [ "${bad:-0}" = 0 ] || echo "slice $i $side: $bad responses were errors (4xx/5xx): it measures nothing" >&2
+      echo "$side ${rps:-0} $((t1 - t0))" >>"$WORK/ab-slices.txt"
+    done
+  done
+  kill "$ia" "$ib"; wait "$ia" "$ib" 2>/dev/null || true
+  python3 - "$WORK/ab-slices.txt" "$(getconf CLK_TCK)" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+hz = int(sys.argv[2])
+side = {s: [(float(r[1]), int(r[2])) for r in rows if r[0] == s] for s in "AB"}
+for s, slices in side.items():
+    cpu = sum(t for _, t in slices) / hz / max(sum(r * 2 for r, _ in slices), 1) * 1e6
+    print(f"{s}: median {statistics.median(r for r, _ in slices):8.0f} req/s   server {cpu:6.1f} µs CPU/req")
+ratios = [b[0] / a[0] for a, b in zip(side["A"], side["B"]) if a[0] > 0]
+print(f"B/A per slice: median {statistics.median(ratios):.3f}, mean {statistics.mean(ratios):.3f}, "
+      f"{min(ratios):.3f} to {max(ratios):.3f}; B faster in {sum(r > 1 for r in ratios)} of {len(ratios)}")
+PY
+}
+echo "A = $A"; echo "B = $B"
+if [ -n "${AB_SLICES:-}" ]; then
+  echo "$P at $C connections, both servers up, $AB_SLICES alternating 2-s slices"
+  interleaved
+  exit 0
+fi
+echo "$P at $C connections, $PAIRS alternating pairs"
 # AB_KINDS_A: the kinds folder for A, when A is older than a kinds/ change it cannot read.
 for i in $(seq "$PAIRS"); do one "pair $i A" "$A" "${AB_KINDS_A:-}" "${AB_PSQL_A:-}"; one "pair $i B" "$B" "" "${AB_PSQL_B:-}"; done

@@ -75,7 +75,7 @@ extension AudioAPI {
     /// `OPTIONS …/uploads`: the version, extensions, the kind's size limit and checksum algorithms.
     func uploadOptions(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
         try await tus(request, context) {
-            let queries = try resolve(context.parameters.require("kind"))
+            let queries = try resolve(context.route.require("kind"))
             _ = try Self.recordID(context)
             return Response(
                 status: .noContent,
@@ -216,7 +216,7 @@ extension AudioAPI {
     /// session of the URL's kind and record, and its bytes, are removed.
     func removeUpload(_ context: AudioRequestContext, queries: KindQueries) async throws -> Response {
         let id = try Self.recordID(context)
-        let token = try context.parameters.require("upload")
+        let token = try context.route.require("upload")
         guard Self.isToken(token), let session = try await uploads.session(token), session.kind == queries.kind.name, session.recordID == id,
             try await uploads.delete(token)
         else { throw Self.noSession() }
@@ -229,7 +229,7 @@ extension AudioAPI {
     /// cannot be one.
     static func uploadURL(_ context: AudioRequestContext) throws -> (token: String, recordID: Int64) {
         let id = try recordID(context)
-        let token = try context.parameters.require("upload")
+        let token = try context.route.require("upload")
         guard isToken(token) else { throw noSession() }
         return (token, id)
     }

@@ -136,7 +136,7 @@ extension AudioAPI {
     /// here gets, so a client can size its appends before it starts. The record is not looked up:
     /// the route is open, and must not tell which ids exist.
     func uploadLimits(_ context: AudioRequestContext) throws -> Response {
-        let queries = try resolve(context.parameters.require("kind"))
+        let queries = try resolve(context.route.require("kind"))
         _ = try Self.recordID(context)
         let allowed = RouteTable.allowedMethods(path: APIOperation.uploadLimits.path) ?? []
         return Response(

@@ -46,25 +46,6 @@ public struct AudioAPI: Sendable {
         self.consoleDirectory = consoleDirectory
     }
 
-    /// Adds every route of `APIOperation` to `router` (HEAD beside each GET); `benchRoutes` adds
-    /// `GET /_static`, the benchmark's ceiling (a fixed body, no database: bench/run.sh), which a
-    /// production server does not expose.
-    public func register(on router: Router<AudioRequestContext>, benchRoutes: Bool = false) {
-        if benchRoutes {
-            router.get("/_static") { _, _ in JSONResponse.make(.ok, #"{"ok":true}"#) }
-        }
-        for operation in APIOperation.allCases {
-            router.on(RouterPath(operation.path), method: operation.method) { request, context in
-                try await self.respond(operation, request, context)
-            }
-            if operation.answersHead {
-                router.on(RouterPath(operation.path), method: .head) { request, context in
-                    try await Self.head(of: self.respond(operation, request, context))
-                }
-            }
-        }
-    }
-
     /// Runs `operation`'s handler. Every kind route resolves the kind, then checks access
     /// (`AccessGate`) before it reads anything of a record.
     func respond(_ operation: APIOperation, _ request: Request, _ context: AudioRequestContext) async throws -> Response {
@@ -72,7 +53,7 @@ public struct AudioAPI: Sendable {
         case .health: return try await health()
         case .openAPI: return JSONResponse.make(.ok, registry.runtime.openAPIJSON)
         case .listKinds: return listKinds()
-        case .describeKind: return try describeKind(context.parameters.require("kind"))
+        case .describeKind: return try describeKind(context.route.require("kind"))
         case .create: return try await create(request, context)
         case .list:
             let (queries, _) = try await authorized(operation, request, context)
@@ -105,7 +86,7 @@ public struct AudioAPI: Sendable {
             let (queries, key) = try await authorized(operation, request, context)
             return try await delete(request, queries: queries, id: Self.recordID(context), actor: access.actor(key, request, context))
         case .download:
-            let kind = try resolve(context.parameters.require("kind"))
+            let kind = try resolve(context.route.require("kind"))
             let key = try await access.identify(request, context)
             let grant = try access.require(APIOperation.download.decision(for: kind.kind), key: key, request, context)
             return try await download(
@@ -124,14 +105,14 @@ public struct AudioAPI: Sendable {
         case .consolePage: return try ConsoleAssets.respond("index.html", request, developmentDirectory: consoleDirectory)
         case .consoleAsset:
             return try ConsoleAssets.respond(
-                Self.pathSegment(context.parameters.require("asset")), request, developmentDirectory: consoleDirectory)
+                Self.pathSegment(context.route.require("asset")), request, developmentDirectory: consoleDirectory)
         case .listKeys, .createKey, .revokeKey, .listAudit:
             let key = try await access.identify(request, context)
             try access.require(.admin, key: key, request, context)
             switch operation {
             case .listKeys: return try await listKeys()
             case .createKey: return try await createKey(request, context, by: key)
-            case .revokeKey: return try await revokeKey(context.parameters.require("id"), request, context, by: key)
+            case .revokeKey: return try await revokeKey(context.route.require("id"), request, context, by: key)
             default: return try await listAudit(request)
             }
         }
@@ -139,7 +120,7 @@ public struct AudioAPI: Sendable {
 
     /// The kind of a kind route, once the caller is allowed to use it; and the caller's key.
     func authorized(_ operation: APIOperation, _ request: Request, _ context: AudioRequestContext) async throws -> (KindQueries, ActiveKey?) {
-        let queries = try resolve(context.parameters.require("kind"))
+        let queries = try resolve(context.route.require("kind"))
         let key = try await access.identify(request, context)
         _ = try access.require(operation.decision(for: queries.kind), key: key, request, context)
         return (queries, key)
@@ -147,7 +128,7 @@ public struct AudioAPI: Sendable {
 
     /// The record id of the path, or 400.
     static func recordID(_ context: AudioRequestContext) throws -> Int64 {
-        let idText = pathSegment(try context.parameters.require("id"))
+        let idText = pathSegment(try context.route.require("id"))
         guard let id = Int64(idText), id > 0 else {
             throw Problem(
                 .invalidID, detail: "The id in the URL must be a positive integer (got '\(idText)').",

@@ -104,16 +104,14 @@ public enum ServerApplication {
                 sweepOrphans: { [orphanAge = configuration.orphanFileAge] in try await api.sweepOrphanFiles(olderThan: orphanAge) }))
         if let watch { services.append(DatabaseWatchService(health: health, configuration: watch, logger: logger)) }
         services += extra
-        let router = Router(context: AudioRequestContext.self)
-        router.add(
+        let responder = APIResponder(
             middleware: RequestMiddleware(
-                hosts: configuration.allowedHosts ?? .defaults(listeningOn: configuration.host),
-                cors: configuration.corsOrigins))
-        api.register(on: router, benchRoutes: configuration.benchRoutes)
+                hosts: configuration.allowedHosts ?? .defaults(listeningOn: configuration.host), cors: configuration.corsOrigins),
+            api: api, benchRoutes: configuration.benchRoutes)
         let limits = configuration.connections
         let counter = ConnectionCounter()
         return Application(
-            router: router,
+            responder: responder,
             server: .http1(
                 configuration: .init(
                     additionalChannelHandlers: [

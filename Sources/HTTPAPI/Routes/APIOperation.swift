@@ -112,17 +112,11 @@ public enum APIOperation: String, CaseIterable, Sendable {
         path.split(separator: "/").map { $0.hasPrefix(":") ? "*" : String($0) }
     }
 
-    /// The operation serving `method` on `path` (the most specific shape), with the path's segments.
+    /// The operation serving `method` on `path`, with the path's segments: the one the router
+    /// (`APIResponder`) would choose, so that channel handlers deciding before it agree with it.
     public static func matching(_ method: HTTPRequest.Method, path: Substring) -> (APIOperation, [Substring])? {
-        let segments = path.split(separator: "/")
-        var best: (APIOperation, Int)?
-        for operation in allCases where operation.method == method || (method == .head && operation.answersHead) {
-            let shape = operation.shape
-            guard shape.count == segments.count, zip(shape, segments).allSatisfy({ $0 == "*" || $0 == $1 }) else { continue }
-            let wildcards = shape.filter { $0 == "*" }.count
-            if best == nil || wildcards < best!.1 { best = (operation, wildcards) }
-        }
-        return best.map { ($0.0, segments) }
+        guard let (route, segments) = RouteTable.route(path: path), let (operation, _) = route.operation(for: method) else { return nil }
+        return (operation, segments)
     }
 
     /// Fixed segments that sit where a kind name goes (`/api/audio/create`): no kind may take them.

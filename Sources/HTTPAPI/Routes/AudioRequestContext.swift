@@ -9,6 +9,8 @@ public struct AudioRequestContext: RequestContext, RemoteAddressRequestContext {
     /// `X-Request-Id`: a well-formed incoming one, else Hummingbird's own id of the request
     /// (set by `RequestMiddleware`, the only middleware).
     public var requestID = ""
+    /// The route the request took and its path parameters (set by `APIResponder`).
+    var route = RouteMatch()
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -13,7 +13,7 @@ import Storage
 /// proxy's or client's id follows the request through; otherwise Hummingbird's is used. Lines
 /// written below, by the store, the pool and PostgresNIO, get it from `RequestLogContext`. Writes
 /// the access log line of each request (at `info`: method, path, status, bytes, duration, id).
-struct RequestMiddleware: RouterMiddleware {
+struct RequestMiddleware: Sendable {
     typealias Context = AudioRequestContext
     let hosts: HostAllowList
     let cors: CORSOrigins?

@@ -1,19 +1,57 @@
-/// The methods each route shape answers, so that a request with another method on an existing
-/// path gets 405 with `Allow` (RFC 9110) instead of the router's 404. Derived from `APIOperation`.
+/// The routes of `APIOperation` grouped by path shape: which operation serves a request (the
+/// server's router, `APIResponder`), and which methods a path takes, so that a request with
+/// another method on an existing path gets 405 with `Allow` (RFC 9110) instead of a 404.
 import HTTPTypes
+import Hummingbird
 
 enum RouteTable {
-    /// Path shapes, `*` standing for one segment, with their methods (HEAD where GET is served).
-    static let routes: [(pattern: [String], methods: [String])] = {
-        var byShape: [[String]: [String]] = [:]
+    /// One path shape and the operations served there.
+    struct Route: Sendable {
+        /// The path's segments, nil where a `:name` parameter stands.
+        let literals: [String?]
+        /// The parameter names by segment (`kind` for `:kind`), nil for a literal segment.
+        let parameterNames: [String?]
+        /// The operations at this shape (at most one per method).
+        let operations: [APIOperation]
+        /// The methods served, HEAD where GET is, in the table's order (for `Allow`).
+        let methods: [String]
+        /// How many segments are parameters: with fewer, a shape is more specific.
+        let parameterCount: Int
+
+        /// The operation serving `method` here; `headOfGet` when it is a GET answering a HEAD.
+        func operation(for method: HTTPRequest.Method) -> (operation: APIOperation, headOfGet: Bool)? {
+            if let exact = operations.first(where: { $0.method == method }) { return (exact, false) }
+            if method == .head, let get = operations.first(where: { $0.answersHead }) { return (get, true) }
+            return nil
+        }
+
+        /// Whether `segments` have this shape.
+        func matches(_ segments: [Substring]) -> Bool {
+            guard segments.count == literals.count else { return false }
+            for (literal, segment) in zip(literals, segments) where literal != nil && literal! != segment { return false }
+            return true
+        }
+    }
+
+    /// Every shape, in the order `APIOperation` first names it.
+    static let routes: [Route] = {
+        var byShape: [[String]: [APIOperation]] = [:]
         var order: [[String]] = []
         for operation in APIOperation.allCases {
             let shape = operation.shape
             if byShape[shape] == nil { order.append(shape) }
-            byShape[shape, default: []].append(operation.method.rawValue)
-            if operation.answersHead { byShape[shape, default: []].append("HEAD") }
+            byShape[shape, default: []].append(operation)
         }
-        return order.map { ($0, byShape[$0]!) }
+        return order.map { shape in
+            let operations = byShape[shape]!
+            let segments = operations[0].path.split(separator: "/")
+            return Route(
+                literals: segments.map { $0.hasPrefix(":") ? nil : String($0) },
+                parameterNames: segments.map { $0.hasPrefix(":") ? String($0.dropFirst()) : nil },
+                operations: operations,
+                methods: operations.flatMap { $0.answersHead ? [$0.method.rawValue, "HEAD"] : [$0.method.rawValue] },
+                parameterCount: shape.filter { $0 == "*" }.count)
+        }
     }()
 
     /// Every method some route serves, in the table's order (for the 501 to a method nobody serves).
@@ -21,16 +59,34 @@ enum RouteTable {
         if !seen.contains(method) { seen.append(method) }
     }
 
+    /// The route of `path` and the path's segments (empty ones skipped, as in `//api/kinds/`), or
+    /// nil when no route has its shape (a real 404). The most specific shape wins, as in
+    /// Hummingbird's router: `/api/audio/create` before `/api/audio/:kind`, whatever the method —
+    /// a GET there is a 405, not a list of a kind named `create`.
+    static func route<Path: StringProtocol>(path: Path) -> (route: Route, segments: [Substring])? where Path.SubSequence == Substring {
+        let segments = path.split(separator: "/")
+        var best: Route?
+        for route in routes where route.matches(segments) {
+            if best == nil || route.parameterCount < best!.parameterCount { best = route }
+        }
+        return best.map { ($0, segments) }
+    }
+
     /// The methods served at `path`, or nil when no route has this shape (a real 404).
-    static func allowedMethods(path: String) -> [String]? {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        // The most specific shape wins: `/api/audio/create` before `/api/audio/*`.
-        let matches = routes.filter { route in
-            route.pattern.count == segments.count && zip(route.pattern, segments).allSatisfy { $0 == "*" || $0 == $1 }
+    static func allowedMethods(path: String) -> [String]? { route(path: path)?.route.methods }
+}
+
+/// The route a request took: its path's segments, read by the operation's parameter names
+/// (`context.route.require("kind")` for `/api/audio/:kind`).
+public struct RouteMatch: Sendable {
+    var parameterNames: [String?] = []
+    var segments: [Substring] = []
+
+    /// The raw (still percent-encoded) path segment where the route's `:name` stands.
+    func require(_ name: String) throws -> String {
+        for (index, parameter) in parameterNames.enumerated() where parameter == name && index < segments.count {
+            return String(segments[index])
         }
-        guard let best = matches.max(by: { $0.pattern.filter { $0 == "*" }.count > $1.pattern.filter { $0 == "*" }.count }) else {
-            return nil
-        }
-        return best.methods
+        throw HTTPError(.badRequest, message: "Expected parameter does not exist")
     }
 }
