@@ -115,7 +115,16 @@ import Testing
     @Test func healthSaysDrainingWhileEverythingElseIsServed() async throws {
         let drain = ShutdownDrain()
         try await TestServer.run(drain: drain) { client, _ in
-            #expect(try await client.get("/healthz").status == .ok)
+            // A fresh server's first check leases its first database connection, which may take
+            // longer than /healthz's 2 s deadline while hundreds of tests run at once (it failed
+            // so in a CI run): ready first, then draining.
+            var ready = try await client.get("/healthz").status
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ready != .ok, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+                ready = try await client.get("/healthz").status
+            }
+            #expect(ready == .ok)
             let created = try await client.postJSON("/api/audio/create", #"{"filetype":"song","name":"Before","duration":5}"#)
             #expect(created.status == .created)
             drain.begin()
