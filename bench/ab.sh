@@ -64,27 +64,38 @@ for bin in "$B" "$A"; do
     BENCH_KEY=$("$bin" keys create --name "ab-$(date +%s%N)" --scope admin | tail -1); export BENCH_KEY; break
   fi
 done
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
 
 ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"; }
-one() { # one LABEL BINARY [KINDS_DIR] [SQL]
+# serve BINARY PORT LOG [KINDS_DIR]: starts a server in the background (its pid in $served), waits
+# until it answers, and warms it up with 2 s of the measured load.
+serve() {
   mkdir -p "$WORK/ab-storage"
+  KINDS_DIR=${4:-$KINDS_DIR} BENCH_ROUTES=on HOST=127.0.0.1 PORT=$2 STORAGE_DIR="$here/$WORK/ab-storage" LOG_LEVEL=warning "$1" serve >"$3" 2>&1 &
+  served=$!
+  local _
+  for _ in $(seq 150); do curl -fsS "http://127.0.0.1:$2/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+  load "$2" 2 >/dev/null
+}
+# load PORT SECONDS: wrk's WRK_RESULT line for SECONDS of the measured load on PORT.
+load() { env "${mode[@]}" timeout $(($2 + 30)) wrk -t2 -c"$C" -d"$2"s -s bench/lua/bench.lua "http://127.0.0.1:$1$url_path" 2>&1 | grep '^WRK_RESULT' || true; }
+# field NAME LINE: a number of a WRK_RESULT line (empty when the line has none).
+field() { sed -nE "s/.*[ ]$1=([0-9.]+).*/\1/p" <<<"$2"; }
+one() { # one LABEL BINARY [KINDS_DIR] [SQL]
   [ -z "${4:-}" ] || psql -X -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "$4" >/dev/null
-  KINDS_DIR=${3:-$KINDS_DIR} BENCH_ROUTES=on HOST=127.0.0.1 PORT=$port STORAGE_DIR="$here/$WORK/ab-storage" LOG_LEVEL=warning "$2" serve >"$WORK/ab-server.log" 2>&1 &
-  local pid=$! _
-  for _ in $(seq 150); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-  env "${mode[@]}" timeout 30 wrk -t2 -c"$C" -d2s -s bench/lua/bench.lua "$base$url_path" >/dev/null 2>&1 || true
+  serve "$2" "$port" "$WORK/ab-server.log" "${3:-}"
+  local pid=$served
   # This cluster's postmaster and its backends only: other clusters on a shared machine are not ours.
   local pg postmaster; postmaster=$(head -1 "$WORK/pg/data/postmaster.pid"); pg="$postmaster $(pgrep -P "$postmaster" | tr '\n' ' ')"
   local s0 g0 s1 g1 line rps
   s0=$(ticks "$pid"); g0=$(ticks $pg)
-  line=$(env "${mode[@]}" timeout 40 wrk -t2 -c"$C" -d8s -s bench/lua/bench.lua "$base$url_path" 2>&1 | grep '^WRK_RESULT' || true)
+  line=$(load "$port" 8)
   s1=$(ticks "$pid"); g1=$(ticks $pg)
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  rps=$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line")
+  rps=$(field rps "$line")
   # Error responses are not the endpoint's speed: say so loudly rather than print them as req/s.
-  local bad; bad=$(sed -nE 's/.*err_status=([0-9]+).*/\1/p' <<<"$line")
+  local bad; bad=$(field err_status "$line")
   [ "${bad:-0}" = 0 ] || echo "$1: $bad responses were errors (4xx/5xx): this pair measures nothing" >&2
   python3 -c "
 rps=float('${rps:-0}' or 0); n=max(rps*8,1); hz=$(getconf CLK_TCK)
@@ -97,24 +108,15 @@ print(f'$1 {rps:10.0f} req/s   server {($s1-$s0)/hz/n*1e6:6.1f} µs CPU/req   po
 # server CPU within 1.3 %. AB_PSQL_* and AB_KINDS_A do not apply (both servers share one start).
 interleaved() {
   local pb ia ib i side p pid t0 t1 line rps bad
-  pb=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  mkdir -p "$WORK/ab-storage"
-  BENCH_ROUTES=on HOST=127.0.0.1 PORT=$port STORAGE_DIR="$here/$WORK/ab-storage" LOG_LEVEL=warning "$A" serve >"$WORK/ab-server.log" 2>&1 &
-  ia=$!
-  BENCH_ROUTES=on HOST=127.0.0.1 PORT=$pb STORAGE_DIR="$here/$WORK/ab-storage" LOG_LEVEL=warning "$B" serve >"$WORK/ab-server-b.log" 2>&1 &
-  ib=$!
-  for p in $port $pb; do
-    for _ in $(seq 150); do curl -fsS "http://127.0.0.1:$p/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-    env "${mode[@]}" timeout 30 wrk -t2 -c"$C" -d2s -s bench/lua/bench.lua "http://127.0.0.1:$p$url_path" >/dev/null 2>&1 || true
-  done
+  pb=$(free_port)
+  serve "$A" "$port" "$WORK/ab-server.log"; ia=$served
+  serve "$B" "$pb" "$WORK/ab-server-b.log"; ib=$served
   : >"$WORK/ab-slices.txt"
   for i in $(seq "$AB_SLICES"); do
     for side in A B; do
       if [ $side = A ]; then p=$port pid=$ia; else p=$pb pid=$ib; fi
-      t0=$(ticks "$pid")
-      line=$(env "${mode[@]}" timeout 30 wrk -t2 -c"$C" -d2s -s bench/lua/bench.lua "http://127.0.0.1:$p$url_path" 2>&1 | grep '^WRK_RESULT' || true)
-      t1=$(ticks "$pid")
-      rps=$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line"); bad=$(sed -nE 's/.*err_status=([0-9]+).*/\1/p' <<<"$line")
+      t0=$(ticks "$pid"); line=$(load "$p" 2); t1=$(ticks "$pid")
+      rps=$(field rps "$line"); bad=$(field err_status "$line")
       [ "${bad:-0}" = 0 ] || echo "slice $i $side: $bad responses were errors (4xx/5xx): it measures nothing" >&2
       echo "$side ${rps:-0} $((t1 - t0))" >>"$WORK/ab-slices.txt"
     done

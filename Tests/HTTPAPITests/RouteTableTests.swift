@@ -45,7 +45,7 @@ import Testing
     /// Parameters are read by the names of the route's path, raw (percent-decoding is the handler's).
     @Test func parametersAreReadByName() throws {
         let (route, segments) = try #require(RouteTable.route(path: "/api/audio/audio%20book/42/uploads/abc"))
-        let match = RouteMatch(parameterNames: route.parameterNames, segments: segments)
+        let match = RouteMatch(pattern: route.pattern, segments: segments)
         #expect(try match.require("kind") == "audio%20book")
         #expect(try match.require("id") == "42")
         #expect(try match.require("upload") == "abc")

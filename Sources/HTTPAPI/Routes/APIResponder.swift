@@ -25,7 +25,7 @@ struct APIResponder: HTTPResponder {
             guard let (route, segments) = RouteTable.route(path: path), let (operation, headOfGet) = route.operation(for: request.method)
             else { throw HTTPError(.notFound) }
             var context = context
-            context.route = RouteMatch(parameterNames: route.parameterNames, segments: segments)
+            context.route = RouteMatch(pattern: route.pattern, segments: segments)
             let response = try await api.respond(operation, request, context)
             return headOfGet ? AudioAPI.head(of: response) : response
         }

@@ -5,17 +5,21 @@ import HTTPTypes
 import Hummingbird
 
 enum RouteTable {
+    /// One segment of a route's path: fixed text, or a `:name` parameter.
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(String)
+    }
+
     /// One path shape and the operations served there.
     struct Route: Sendable {
-        /// The path's segments, nil where a `:name` parameter stands.
-        let literals: [String?]
-        /// The parameter names by segment (`kind` for `:kind`), nil for a literal segment.
-        let parameterNames: [String?]
+        let pattern: [Segment]
         /// The operations at this shape (at most one per method).
         let operations: [APIOperation]
         /// The methods served, HEAD where GET is, in the table's order (for `Allow`).
         let methods: [String]
-        /// How many segments are parameters: with fewer, a shape is more specific.
+        /// How many segments are parameters: with fewer, a shape is more specific (kept, not
+        /// counted per request).
         let parameterCount: Int
 
         /// The operation serving `method` here; `headOfGet` when it is a GET answering a HEAD.
@@ -27,8 +31,10 @@ enum RouteTable {
 
         /// Whether `segments` have this shape.
         func matches(_ segments: [Substring]) -> Bool {
-            guard segments.count == literals.count else { return false }
-            for (literal, segment) in zip(literals, segments) where literal != nil && literal! != segment { return false }
+            guard segments.count == pattern.count else { return false }
+            for (part, segment) in zip(pattern, segments) {
+                if case .literal(let text) = part, text != segment { return false }
+            }
             return true
         }
     }
@@ -44,11 +50,11 @@ enum RouteTable {
         }
         return order.map { shape in
             let operations = byShape[shape]!
-            let segments = operations[0].path.split(separator: "/")
+            let pattern = operations[0].path.split(separator: "/").map {
+                $0.hasPrefix(":") ? Segment.parameter(String($0.dropFirst())) : .literal(String($0))
+            }
             return Route(
-                literals: segments.map { $0.hasPrefix(":") ? nil : String($0) },
-                parameterNames: segments.map { $0.hasPrefix(":") ? String($0.dropFirst()) : nil },
-                operations: operations,
+                pattern: pattern, operations: operations,
                 methods: operations.flatMap { $0.answersHead ? [$0.method.rawValue, "HEAD"] : [$0.method.rawValue] },
                 parameterCount: shape.filter { $0 == "*" }.count)
         }
@@ -79,14 +85,12 @@ enum RouteTable {
 /// The route a request took: its path's segments, read by the operation's parameter names
 /// (`context.route.require("kind")` for `/api/audio/:kind`).
 public struct RouteMatch: Sendable {
-    var parameterNames: [String?] = []
+    var pattern: [RouteTable.Segment] = []
     var segments: [Substring] = []
 
     /// The raw (still percent-encoded) path segment where the route's `:name` stands.
     func require(_ name: String) throws -> String {
-        for (index, parameter) in parameterNames.enumerated() where parameter == name && index < segments.count {
-            return String(segments[index])
-        }
+        for (part, segment) in zip(pattern, segments) where part == .parameter(name) { return String(segment) }
         throw HTTPError(.badRequest, message: "Expected parameter does not exist")
     }
 }
