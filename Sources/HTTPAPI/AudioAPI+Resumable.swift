@@ -148,14 +148,49 @@ extension AudioAPI {
 
     /// `HEAD …/uploads/<upload>`: how many bytes are stored (resume from there).
     func uploadStatus(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
-        try await tus(request, context, authorizing: .uploadStatus) { queries, _ in
+        try await tus(request, context, authorizing: .uploadStatus) { queries, key in
             let session = try await liveSession(context, queries: queries)
-            var headers: HTTPFields = [
-                .uploadOffset: String(session.offset), .cacheControl: "no-store", .uploadExpires: Self.httpDate(session.expiresAt),
-            ]
-            if let length = session.length { headers[.uploadLength] = String(length) } else { headers[.uploadDeferLength] = "1" }
-            if let metadata = session.metadata { headers[.uploadMetadata] = metadata }
-            return Response(status: .ok, headers: headers)
+            if let length = session.length, session.offset == length {
+                return try await completeOnStatus(request, context, length: length, key: key, queries: queries)
+            }
+            return Self.status(of: session)
+        }
+    }
+
+    /// What `HEAD` answers for a session still taking bytes.
+    static func status(of session: UploadSession) -> Response {
+        var headers: HTTPFields = [
+            .uploadOffset: String(session.offset), .cacheControl: "no-store", .uploadExpires: Self.httpDate(session.expiresAt),
+        ]
+        if let length = session.length { headers[.uploadLength] = String(length) } else { headers[.uploadDeferLength] = "1" }
+        if let metadata = session.metadata { headers[.uploadMetadata] = metadata }
+        return Response(status: .ok, headers: headers)
+    }
+
+    /// `HEAD` of an upload whose every byte is stored but which was not completed: its completion
+    /// failed on the server's side after the last bytes reached object storage, or the last
+    /// append's connection was cut after its last byte. A tus client that reads an Upload-Offset
+    /// equal to Upload-Length stops there, believing the file attached, so HEAD completes the
+    /// upload first (exactly as an empty PATCH at that offset does, with the same access) and
+    /// reports the final offset only once the record has its file. A failure is answered as that
+    /// PATCH would answer it: a refused file (415, 422, …) ends the session, a server-side failure
+    /// (5xx) keeps it for the next HEAD or PATCH.
+    func completeOnStatus(
+        _ request: Request, _ context: AudioRequestContext, length: Int64, key: ActiveKey?, queries: KindQueries
+    ) async throws -> Response {
+        switch try await claimAppend(try Self.uploadURL(context), offset: length, queries: queries) {
+        case .claimed(let session, let token):
+            _ = try await append(request, session: session, token: token, checksum: nil, queries: queries, actor: access.actor(key, request, context))
+            return Response(
+                status: .ok,
+                headers: [
+                    .uploadOffset: String(length), .uploadLength: String(length), .cacheControl: "no-store",
+                    .uploadExpires: Self.httpDate(session.expiresAt),
+                ])
+        case .busy:
+            throw UploadProblems.busy("Another request is completing this upload now; wait for it, then HEAD again.")
+        case .offsetMismatch:
+            return Self.status(of: try await liveSession(context, queries: queries))
         }
     }
 

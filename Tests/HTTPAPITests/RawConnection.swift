@@ -42,6 +42,24 @@ enum RawConnection {
                 """, body: body)
     }
 
+    /// A chunked tus PATCH of the upload at `location` that sends all of `body` as one chunk and
+    /// hangs up before the last (empty) chunk: every byte arrived, but the request never ended.
+    static func cutChunkedTusAppend(port: Int, location: String, offset: Int, body: [UInt8]) async throws {
+        try await sendThenClose(
+            port: port,
+            head: """
+                PATCH \(location) HTTP/1.1\r
+                Host: 127.0.0.1\r
+                Tus-Resumable: 1.0.0\r
+                Upload-Offset: \(offset)\r
+                Content-Type: application/offset+octet-stream\r
+                Transfer-Encoding: chunked\r
+                \r
+                \(String(body.count, radix: 16))\r
+
+                """, body: body + Array("\r\n".utf8))
+    }
+
     static func sendThenClose(port: Int, head: String, body: [UInt8]) async throws {
         try await RawSocket.onThread {
             let fd = try open(port: port)

@@ -157,7 +157,10 @@ extension OpenAPIDocument {
                     "200",
                     .object(
                         JSONObject([
-                            ("description", "The offset to resume from."),
+                            (
+                                "description",
+                                "The offset to resume from. An upload whose every byte is stored but which was not completed (its completion failed on the server's side, or its last append was cut after its last byte) is completed first, as an empty PATCH at that offset would: Upload-Offset equal to Upload-Length then means the record has its file."
+                            ),
                             (
                                 "headers",
                                 .object(
@@ -184,7 +187,10 @@ extension OpenAPIDocument {
                 ),
                 ("400", tusProblem("The id is not a positive integer.")),
                 ("404", tusProblem("No such upload for this record, or the record was deleted (its upload is removed).")),
+                ("409", tusProblem("upload-busy: another request is completing this upload now; wait (Retry-After), then HEAD again.")),
                 ("410", tusProblem("The upload expired; its bytes are removed.")),
+                ("415", tusProblem("The upload it completed is not audio of an accepted format; the session and its bytes are removed.")),
+                ("422", tusProblem("The upload it completed breaks the kind's rules (duration); the session and its bytes are removed.")),
                 versionRefused,
             ])
         let append = operation(
