@@ -1,5 +1,5 @@
 import Foundation
-import Storage
+@testable import Storage
 import TestSupport
 import Testing
 
@@ -114,5 +114,37 @@ import Testing
         mine.discard()
         #expect(files.removeUnfinishedUploads(olderThan: 0) == 1)
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp).isEmpty)
+    }
+}
+
+/// A storage folder on a file system without `flock` (some NFS, SMB and FUSE mounts answer it with
+/// ENOLCK or EOPNOTSUPP): uploads still work, unlocked, and their leftovers keep the age rule.
+/// `flockWorks: false` makes the store answer as such a file system does; this machine's file
+/// systems all have locks.
+@Suite struct LocklessStorageTests {
+    @Test func uploadsGoOnUnlockedAndLeftoversKeepTheAgeRule() throws {
+        let root = try StorageVerifyTests.root()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let files = FileStore(root: root, flockWorks: false)
+        // An upload is written and committed as on any disk (before, `beginUpload` threw: a 500).
+        let upload = try files.beginUpload()
+        let name = (upload.path as NSString).lastPathComponent
+        #expect(name.hasSuffix(".part") && !name.hasSuffix(".locked.part"), "\(name)")
+        let bytes = Array("RIFF audio bytes".utf8)
+        _ = bytes.withUnsafeBytes { upload.append($0) }
+        let sha = try upload.finish()
+        #expect(sha.count == 64)
+        try files.commit(upload.path, as: "files/song/1/a.wav")
+        #expect(FileManager.default.contents(atPath: files.path(forKey: "files/song/1/a.wav")) == Data(bytes))
+        // A live upload left by a process (unlocked): kept while young, removed once idle past the age.
+        let left = try files.beginUpload()
+        _ = bytes.withUnsafeBytes { left.append($0) }
+        _ = try left.finish()
+        // A locked-name upload from when the folder had locks: no lock can be tested now, so its age decides too.
+        try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/tmp/old.locked.part"))
+        #expect(files.removeUnfinishedUploads(now: Date(timeIntervalSinceNow: FileStore.lockGrace + 1)) == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").count == 2)
+        #expect(files.removeUnfinishedUploads(now: Date(timeIntervalSinceNow: FileStore.abandonedUploadAge + 1)) == 2)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/tmp").isEmpty)
     }
 }

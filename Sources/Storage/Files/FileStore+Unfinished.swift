@@ -40,13 +40,41 @@ extension FileStore {
             guard idle >= Self.lockGrace else { continue }
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { continue }
-            if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+            switch Self.exclusiveLock(fd, flockWorks: flockWorks) {
+            case .taken:
                 held.append(fd)
                 abandoned.append(path)
-            } else {
+            case .busy:
                 close(fd)
+            case .unsupported:
+                // No locks here after all (the folder moved to such a file system): the age rule.
+                close(fd)
+                if idle >= age { abandoned.append(path) }
             }
         }
         return try body(abandoned)
+    }
+
+    /// What an exclusive, non-blocking `flock` on a file did.
+    enum LockAttempt: Equatable {
+        case taken
+        /// Another open file holds it: a live process's upload.
+        case busy
+        /// The file system has no `flock` (ENOLCK, EOPNOTSUPP, ENOSYS, EINVAL: some NFS, SMB and
+        /// FUSE mounts).
+        case unsupported
+    }
+
+    /// Takes an exclusive `flock` on `fd` without waiting (`flockWorks` false: as a file system
+    /// without locks answers, which this machine's file systems cannot be made to do).
+    static func exclusiveLock(_ fd: Int32, flockWorks: Bool = true) -> LockAttempt {
+        guard flockWorks else { return .unsupported }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 { return .taken }
+        return errno == EWOULDBLOCK || errno == EINTR ? .busy : .unsupported
+    }
+
+    /// The name an upload begun as `<uuid>.locked.part` takes when it cannot be locked.
+    static func unlockedName(of path: String) -> String {
+        path.hasSuffix(lockedSuffix) ? String(path.dropLast(lockedSuffix.count)) + ".part" : path
     }
 }

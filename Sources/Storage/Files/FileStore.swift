@@ -47,7 +47,16 @@ public enum FileStoreError: Error, Sendable, CustomStringConvertible {
 public struct FileStore: Sendable {
     public let root: String
 
-    public init(root: String) { self.root = root }
+    /// Whether `flock` is used on this store's uploads; tests set it false to stand for a file
+    /// system without locks (`FileStore+Unfinished`).
+    let flockWorks: Bool
+
+    public init(root: String) { self.init(root: root, flockWorks: true) }
+
+    init(root: String, flockWorks: Bool) {
+        self.root = root
+        self.flockWorks = flockWorks
+    }
 
     public var temporaryDirectory: String { root + "/tmp" }
     public var filesDirectory: String { root + "/files" }
@@ -73,7 +82,7 @@ public struct FileStore: Sendable {
     /// Starts writing an upload into a new temporary file, locked while this process writes it.
     public func beginUpload() throws -> UploadSink {
         try FileManager.default.createDirectory(atPath: temporaryDirectory, withIntermediateDirectories: true)
-        return try UploadSink(path: temporaryDirectory + "/" + Self.lockedUploadName(), locked: true)
+        return try UploadSink(path: temporaryDirectory + "/" + Self.lockedUploadName(), locked: true, flockWorks: flockWorks)
     }
 
     /// Moves a finished upload to its permanent, never-reused name `key` (`FileBackend.newKey`).
@@ -143,16 +152,33 @@ public final class UploadSink: @unchecked Sendable {
 
     /// `locked`: hold an exclusive `flock` on the file until this sink is gone (after the upload is
     /// committed or discarded), so that a sweep knows it for a live upload (`FileStore+Unfinished`).
-    init(path: String, locked: Bool = false) throws {
+    init(path: String, locked: Bool = false, flockWorks: Bool = true) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FileStoreError.system("cannot create \(path)") }
         if locked {
             // A second descriptor of the same open file: the lock outlives `finish()`'s close.
             lock = fcntl(fd, F_DUPFD_CLOEXEC, 0)
-            guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            guard lock >= 0 else {
                 unlink(path)
                 throw FileStoreError.system("cannot lock \(path)")
+            }
+            switch FileStore.exclusiveLock(lock, flockWorks: flockWorks) {
+            case .taken: break
+            case .busy:
+                unlink(path)
+                throw FileStoreError.system("cannot lock \(path)")
+            case .unsupported:
+                // A file system without `flock` (some network and FUSE mounts): the upload goes on
+                // unlocked, under a name the sweep judges by age alone (`FileStore+Unfinished`).
+                close(lock)
+                lock = -1
+                let unlocked = FileStore.unlockedName(of: path)
+                guard rename(path, unlocked) == 0 else {
+                    unlink(path)
+                    throw FileStoreError.system("cannot rename \(path)")
+                }
+                self.path = unlocked
             }
         }
     }
