@@ -1,7 +1,8 @@
 import Foundation
-@testable import Storage
 import TestSupport
 import Testing
+
+@testable import Storage
 
 /// `storage verify` sees the whole storage root, and unfinished uploads are found and cleared at once.
 @Suite struct StorageVerifyTests {
