@@ -591,9 +591,9 @@ extension AudioAPI {
             // On a server-side failure the bytes come back to the session (`FileBackend.restore`).
             let response = try await storeFile(
                 at: path, size: size, originalName: session.originalName, queries: queries, id: session.recordID,
-                declaredDuration: declaredDuration, ifMatch: ifMatch, actor: actor, keepingSource: true
+                declaredDuration: declaredDuration, ifMatch: ifMatch, actor: actor, keepingSource: true, endingUpload: session.id
             ) { try sha256 ?? UploadSessionStore.sha256(ofFileAt: path) }
-            _ = try? await store.delete(session.id)
+            try? await store.removeEnded(session.id)
             return response
         } catch let problem as Problem where problem.status.code < 500 {
             _ = try? await store.delete(session.id)
@@ -656,9 +656,10 @@ extension AudioAPI {
         do {
             let response = try await storeFile(
                 at: sink.path, size: size, originalName: session.originalName, queries: queries, id: session.recordID,
-                declaredDuration: declaredDuration, ifMatch: ifMatch, actor: actor, storedAs: key, keepingSource: true
+                declaredDuration: declaredDuration, ifMatch: ifMatch, actor: actor, storedAs: key, keepingSource: true,
+                endingUpload: session.id
             ) { try sink.finish() }
-            _ = try? await store.delete(session.id)
+            try? await store.removeEnded(session.id)
             return response
         } catch let problem as Problem where problem.status.code < 500 {
             _ = try? await store.delete(session.id)

@@ -63,11 +63,12 @@ extension AudioAPI {
     /// in object storage), noted in `FileIntents` by the caller: the file at `path` is then only
     /// read (hash, probe), nothing is uploaded, and the row names that key. `keepingSource`: the
     /// bytes are a resumable session's, which outlive a failure here (the file at `path` is given
-    /// back on disk, an object named by `storedAs` is left to the caller).
+    /// back on disk, an object named by `storedAs` is left to the caller). `endingUpload`: that
+    /// session, ended by the transaction that attaches the file.
     func storeFile(
         at path: String, size: Int64, originalName: String?, queries: KindQueries, id: Int64,
         declaredDuration: Double?, ifMatch: VersionGuard?, actor: AuditActor, storedAs: String? = nil, keepingSource: Bool = false,
-        finish: @escaping @Sendable () throws -> String
+        endingUpload upload: String? = nil, finish: @escaping @Sendable () throws -> String
     ) async throws -> Response {
         let kind = queries.kind
         let durationField = kind.upload?.durationTolerance == nil ? nil : kind.upload?.durationField
@@ -108,7 +109,7 @@ extension AudioAPI {
             }
         }
         do {
-            switch try await records.attachFile(id, file: file, key: key, ifMatch: ifMatch, in: queries, audit: actor) {
+            switch try await records.attachFile(id, file: file, key: key, ifMatch: ifMatch, in: queries, audit: actor, endingUpload: upload) {
             case .attached(let record, let replacedKey):
                 if let replacedKey, replacedKey != key { await removeCommitted(replacedKey) }
                 return JSONResponse.record(.ok, record)

@@ -354,6 +354,52 @@ import Testing
         }
     }
 
+    /// The transaction that gives the record its file also ends the upload session, so a crash
+    /// between that commit and the session's clean-up (stood for here by PostgreSQL refusing the
+    /// clean-up) leaves a session that answers "gone" like any completed one. Before, it stayed
+    /// live at the offset before the last append while its bytes were the record's file: the
+    /// client's resume was told they were gone (410) and to start again.
+    @Test(arguments: TestBackend.all) func aCompletedUploadEndsWithItsRecordsCommit(_ backend: TestBackend) async throws {
+        try await TestServer.run(backend: backend) { client, context in
+            let wav = try Fixture.bytes("wav_stereo_s16.wav")
+            let half = wav.count / 2
+            let id = try await client.create(#"{"filetype":"song","name":"t","duration":2}"#)
+            let location = try #require(try await client.tusCreate("song", id, length: wav.count).headers[.location])
+            #expect(try await client.tusPatch(location, offset: 0, Array(wav[..<half])).status == .noContent)
+            try await context.sql { db in
+                _ = try await db.query(
+                    """
+                    CREATE FUNCTION refuse_session_cleanup() RETURNS trigger LANGUAGE plpgsql AS
+                    $$ BEGIN RAISE EXCEPTION 'injected failure' USING ERRCODE = '58030'; END $$
+                    """)
+                // The clean-up's ending (a new claim with the end) and its deletion are refused.
+                _ = try await db.query(
+                    """
+                    CREATE TRIGGER refuse_session_end BEFORE UPDATE ON audio_server.upload_sessions FOR EACH ROW
+                    WHEN (NEW.ended_at IS NOT NULL AND NEW.claim IS DISTINCT FROM OLD.claim) EXECUTE FUNCTION refuse_session_cleanup()
+                    """)
+                _ = try await db.query(
+                    "CREATE TRIGGER refuse_session_delete BEFORE DELETE ON audio_server.upload_sessions FOR EACH ROW EXECUTE FUNCTION refuse_session_cleanup()"
+                )
+            }
+            let last = try await client.tusPatch(location, offset: half, Array(wav[half...]))
+            #expect(last.status == .noContent, "\(last.status) \(last.text)")
+            #expect(try await client.get("/api/audio/song/\(id)").json()["file"]?.objectValue?["sha256"]?.stringValue == Fixture.sha256(wav))
+            // The session's row is still there (its clean-up was refused), ended.
+            let rows = try await context.sql { db in
+                try await db.query("SELECT count(*) FROM audio_server.upload_sessions WHERE ended_at IS NOT NULL").collect().first?.decode(Int.self)
+            }
+            #expect(rows == 1)
+            #expect(try await client.tusHead(location).status == .notFound)
+            let resumed = try await client.tusPatch(location, offset: half, Array(wav[half...]))
+            #expect(resumed.status == .notFound, "\(resumed.status) \(resumed.text)")
+            try await context.sql { db in
+                _ = try await db.query("DROP TRIGGER refuse_session_end ON audio_server.upload_sessions")
+                _ = try await db.query("DROP TRIGGER refuse_session_delete ON audio_server.upload_sessions")
+            }
+        }
+    }
+
     /// An append cut off after its last byte leaves every byte stored but the upload not
     /// completed (a cut request never completes one). HEAD then completes it, so a tus client
     /// that resumes (HEAD, sees the final offset, stops) finds its file attached.

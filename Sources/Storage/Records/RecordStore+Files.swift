@@ -24,10 +24,10 @@ extension RecordStore {
     /// `audit`: who asked; the audit row (`upload`) is written by the same statement.
     public func attachFile(
         _ id: Int64, file: StoredFile, key: String, ifMatch: VersionGuard? = nil,
-        in queries: KindQueries, audit: AuditActor? = nil
+        in queries: KindQueries, audit: AuditActor? = nil, endingUpload upload: String? = nil
     ) async throws -> AttachOutcome {
         do {
-            return try await attachFileInTransaction(id, file: file, key: key, ifMatch: ifMatch, in: queries, audit: audit)
+            return try await attachFileInTransaction(id, file: file, key: key, ifMatch: ifMatch, in: queries, audit: audit, endingUpload: upload)
         } catch let transaction as PostgresTransactionError {
             // PostgresNIO wraps what the transaction's body threw; a reclaimed key is the caller's to handle.
             if let reclaimed = transaction.closureError as? FileIntents.Reclaimed { throw reclaimed }
@@ -36,7 +36,8 @@ extension RecordStore {
     }
 
     private func attachFileInTransaction(
-        _ id: Int64, file: StoredFile, key: String, ifMatch: VersionGuard?, in queries: KindQueries, audit: AuditActor?
+        _ id: Int64, file: StoredFile, key: String, ifMatch: VersionGuard?, in queries: KindQueries, audit: AuditActor?,
+        endingUpload upload: String?
     ) async throws -> AttachOutcome {
         try await client.lease {
             try await $0.withTransaction(logger: logger) { connection in
@@ -66,8 +67,12 @@ extension RecordStore {
                     AuditLog.bind(.upload, kind: queries.kind.name, actor: audit, into: &bindings)
                 }
                 let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
-                for try await row in rows { return .attached(try queries.renderer.render(row), replacedKey: found.oldKey) }
-                return .notFound
+                var attached: StoredRecord?
+                for try await row in rows where attached == nil { attached = try queries.renderer.render(row) }
+                guard let attached else { return .notFound }
+                // A resumable upload ends with the commit that gives its record the file.
+                if let upload { try await connection.query(UploadSessionStore.endQuery(upload), logger: logger) }
+                return .attached(attached, replacedKey: found.oldKey)
             }
         }
     }

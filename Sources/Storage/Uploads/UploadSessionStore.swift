@@ -440,6 +440,24 @@ public struct UploadSessionStore: Sendable {
         return ended > 0
     }
 
+    /// The statement that ends session `id` inside the transaction that makes its file the
+    /// record's (`RecordStore.attachFile`): a crash after that commit, before `removeEnded`,
+    /// leaves a session that answers "gone" like any completed one, not a live session whose
+    /// bytes were moved into the record (its resume would find them missing: 410). The sweep
+    /// removes it then, as an expired one.
+    static func endQuery(_ id: String) -> PostgresQuery {
+        "UPDATE audio_server.upload_sessions SET ended_at = coalesce(ended_at, now()), expires_at = least(expires_at, now()) WHERE id = \(id)"
+    }
+
+    /// Removes session `id` and whatever of its bytes is left, ended already or not (a completed
+    /// session, ended by `endQuery` in its record's transaction).
+    public func removeEnded(_ id: String) async throws {
+        if try await end(where: "id = $3", [id]).ended == 0 {
+            unlink(dataPath(id))
+            _ = Self.runningHashes.withLock { $0.removeValue(forKey: id) }
+        }
+    }
+
     /// Ends every session of a record (the record was deleted); returns how many.
     @discardableResult
     public func deleteSessions(kind: String, recordID: Int64) async throws -> Int {
