@@ -28,36 +28,22 @@ enum RawConnection {
     /// A tus PATCH of the upload at `location` that announces `announced` bytes from `offset`,
     /// sends `body` (fewer) and hangs up: a connection cut mid-append.
     static func cutTusAppend(port: Int, location: String, offset: Int, announced: Int, body: [UInt8]) async throws {
-        try await sendThenClose(
-            port: port,
-            head: """
-                PATCH \(location) HTTP/1.1\r
-                Host: 127.0.0.1\r
-                Tus-Resumable: 1.0.0\r
-                Upload-Offset: \(offset)\r
-                Content-Type: application/offset+octet-stream\r
-                Content-Length: \(announced)\r
-                \r
-
-                """, body: body)
+        let framing = "Content-Length: \(announced)\r\n\r\n"
+        try await sendThenClose(port: port, head: tusAppendHead(location, offset: offset, framing: framing), body: body)
     }
 
     /// A chunked tus PATCH of the upload at `location` that sends all of `body` as one chunk and
     /// hangs up before the last (empty) chunk: every byte arrived, but the request never ended.
     static func cutChunkedTusAppend(port: Int, location: String, offset: Int, body: [UInt8]) async throws {
-        try await sendThenClose(
-            port: port,
-            head: """
-                PATCH \(location) HTTP/1.1\r
-                Host: 127.0.0.1\r
-                Tus-Resumable: 1.0.0\r
-                Upload-Offset: \(offset)\r
-                Content-Type: application/offset+octet-stream\r
-                Transfer-Encoding: chunked\r
-                \r
-                \(String(body.count, radix: 16))\r
+        let framing = "Transfer-Encoding: chunked\r\n\r\n\(String(body.count, radix: 16))\r\n"
+        try await sendThenClose(port: port, head: tusAppendHead(location, offset: offset, framing: framing), body: body + Array("\r\n".utf8))
+    }
 
-                """, body: body + Array("\r\n".utf8))
+    /// A tus PATCH's head up to its framing (`framing`: the body's length header, the blank line,
+    /// and whatever precedes the body's bytes).
+    private static func tusAppendHead(_ location: String, offset: Int, framing: String) -> String {
+        "PATCH \(location) HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: \(offset)\r\n"
+            + "Content-Type: application/offset+octet-stream\r\n" + framing
     }
 
     static func sendThenClose(port: Int, head: String, body: [UInt8]) async throws {

@@ -316,17 +316,9 @@ import Testing
     /// attach removed the object and that retry answered 410.
     @Test(arguments: TestBackend.all) func aCompletionFailedOnTheServerResumesFromTheLastAppend(_ backend: TestBackend) async throws {
         try await TestServer.run(backend: backend) { client, context in
-            let wav = try Fixture.bytes("wav_stereo_s16.wav")
-            let half = wav.count / 2
-            let id = try await client.create(#"{"filetype":"song","name":"t","duration":2}"#)
-            let location = try #require(try await client.tusCreate("song", id, length: wav.count).headers[.location])
-            #expect(try await client.tusPatch(location, offset: 0, Array(wav[..<half])).status == .noContent)
+            let (wav, half, id, location) = try await client.halfUploadedSong()
             try await context.sql { db in
-                _ = try await db.query(
-                    """
-                    CREATE FUNCTION refuse_song_update() RETURNS trigger LANGUAGE plpgsql AS
-                    $$ BEGIN RAISE EXCEPTION 'injected failure' USING ERRCODE = '58030'; END $$
-                    """)
+                _ = try await db.query(ServerContext.failingFunction("refuse_song_update"))
                 _ = try await db.query("CREATE TRIGGER refuse_song_update BEFORE UPDATE ON song FOR EACH ROW EXECUTE FUNCTION refuse_song_update()")
             }
             let failed = try await client.tusPatch(location, offset: half, Array(wav[half...]))
@@ -361,17 +353,9 @@ import Testing
     /// client's resume was told they were gone (410) and to start again.
     @Test(arguments: TestBackend.all) func aCompletedUploadEndsWithItsRecordsCommit(_ backend: TestBackend) async throws {
         try await TestServer.run(backend: backend) { client, context in
-            let wav = try Fixture.bytes("wav_stereo_s16.wav")
-            let half = wav.count / 2
-            let id = try await client.create(#"{"filetype":"song","name":"t","duration":2}"#)
-            let location = try #require(try await client.tusCreate("song", id, length: wav.count).headers[.location])
-            #expect(try await client.tusPatch(location, offset: 0, Array(wav[..<half])).status == .noContent)
+            let (wav, half, id, location) = try await client.halfUploadedSong()
             try await context.sql { db in
-                _ = try await db.query(
-                    """
-                    CREATE FUNCTION refuse_session_cleanup() RETURNS trigger LANGUAGE plpgsql AS
-                    $$ BEGIN RAISE EXCEPTION 'injected failure' USING ERRCODE = '58030'; END $$
-                    """)
+                _ = try await db.query(ServerContext.failingFunction("refuse_session_cleanup"))
                 // The clean-up's ending (a new claim with the end) and its deletion are refused.
                 _ = try await db.query(
                     """
@@ -707,6 +691,15 @@ import Testing
 }
 
 extension ServerContext {
+    /// A trigger function `name` that fails every row it is fired for, as a database fault would.
+    static func failingFunction(_ name: String) -> PostgresQuery {
+        PostgresQuery(
+            unsafeSQL: """
+                CREATE FUNCTION \(name)() RETURNS trigger LANGUAGE plpgsql AS
+                $$ BEGIN RAISE EXCEPTION 'injected failure' USING ERRCODE = '58030'; END $$
+                """)
+    }
+
     /// Makes the upload at `location` expire now (as 24 hours would).
     func expire(_ location: String) async throws {
         let token = String(location.split(separator: "/").last!)
@@ -718,6 +711,16 @@ extension ServerContext {
 }
 
 extension TestClientProtocol {
+    /// A song with a tus upload of the stereo WAV fixture whose first half is stored.
+    func halfUploadedSong() async throws -> (wav: [UInt8], half: Int, id: Int64, location: String) {
+        let wav = try Fixture.bytes("wav_stereo_s16.wav")
+        let half = wav.count / 2
+        let id = try await create(#"{"filetype":"song","name":"t","duration":2}"#)
+        let location = try #require(try await tusCreate("song", id, length: wav.count).headers[.location])
+        #expect(try await tusPatch(location, offset: 0, Array(wav[..<half])).status == .noContent)
+        return (wav, half, id, location)
+    }
+
     func tusCreate(
         _ kind: String, _ id: Int64, length: Int, metadata: String? = nil, body: [UInt8]? = nil, checksum: String? = nil
     ) async throws -> TestResponse {
