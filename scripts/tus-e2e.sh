@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Resumable uploads with a real tus client: starts the server on a throwaway PostgreSQL (as
 # scripts/fuzz-api.sh does) and runs scripts/tus_e2e.py, which uploads through tuspy (whole with
-# checksums, resumed from a stored URL, refused, terminated). Installs tuspy when missing.
+# checksums, resumed from a stored URL, refused, terminated, across a SIGKILL, and resumed after a
+# completion that failed on the server's side, on disk and on a throwaway SeaweedFS). Installs
+# tuspy when missing (and `weed`, through scripts/seaweedfs.sh).
 #
 # Environment: AUDIO_SERVER_BIN (use this binary instead of building), SWIFT_BUILD_FLAGS, TUS_KEEP
 # (keep the temp dir with the server log).
@@ -56,3 +58,17 @@ timeout 120 python3 "$root/scripts/tus_e2e.py" "$base" "$admin_key" after-kill "
 # Nothing partial may be left: every session above completed, was refused or terminated.
 left=$(find "$tmp/storage" -path '*/uploads/*' -type f | wc -l)
 [ "$left" -eq 0 ] || { echo "partial uploads left behind: $left" >&2; exit 1; }
+
+# A completion that fails on the server's side, resumed by a fresh tuspy uploader: on disk, then
+# with the files in a throwaway SeaweedFS (where every byte is already in the bucket when it fails).
+timeout 120 python3 "$root/scripts/tus_e2e.py" "$base" "$admin_key" failed-completion "$DATABASE_URL"
+e2e_on_exit() { "$root/scripts/seaweedfs.sh" stop "$tmp/weed" >/dev/null 2>&1 || true; }
+"$root/scripts/seaweedfs.sh" start "$tmp/weed" >/dev/null
+kill -TERM "$server_pid"
+wait "$server_pid" 2>/dev/null || true
+# shellcheck disable=SC1091
+. "$tmp/weed/env"
+export STORAGE_URL=$TEST_S3_URL AWS_ACCESS_KEY_ID=$TEST_S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$TEST_S3_SECRET_ACCESS_KEY STAGING_DIR="$tmp/staging"
+start_server
+timeout 120 python3 "$root/scripts/tus_e2e.py" "$base" "$admin_key" failed-completion "$DATABASE_URL"
+echo "tus end-to-end on S3: ok"

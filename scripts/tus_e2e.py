@@ -4,6 +4,11 @@ Usage: tus_e2e.py BASE_URL ADMIN_KEY                 the scenarios below
        tus_e2e.py BASE_URL ADMIN_KEY before-kill STATE  two chunks of an upload, its URL saved in STATE
        tus_e2e.py BASE_URL ADMIN_KEY after-kill STATE   (another server, after the first was killed
                                                         with SIGKILL) resume from STATE and finish
+       tus_e2e.py BASE_URL ADMIN_KEY failed-completion DATABASE_URL
+                                                        the last chunk's completion fails on the
+                                                        server's side (PostgreSQL refuses the row's
+                                                        update); a fresh uploader resumes and the
+                                                        record gets its file (on disk and on S3)
 
 1. A WAV sent whole by `uploader.upload()` in 256 KiB chunks with sha1 Upload-Checksum and a
    filename in Upload-Metadata: the record's file must have the WAV's SHA-256, name and duration.
@@ -158,7 +163,40 @@ def after_kill(state):
     print(f"after the kill, on another server: resumed at {saved['offset']}, sha256 matches")
 
 
+def failed_completion(database_url):
+    """The completing PATCH fails with a 5xx; a fresh uploader that knows only the URL resumes.
+    On disk HEAD gives the offset before the last chunk, which is sent again; in object storage
+    every byte is in the bucket and HEAD completes the upload. Either way tuspy ends with the file
+    on the record (before session 25, on S3 HEAD said every byte was there and tuspy stopped with
+    no file attached)."""
+    import subprocess
+    def sql(statement):
+        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", database_url, "-c", statement], check=True)
+    song = create_song(70)
+    path, data = wav_file(70, rate=22050)  # 6.2 MB: one 5 MB part in object storage, then the rest
+    client = tus_client.TusClient(f"{base}/api/audio/song/{song}/uploads", headers=auth)
+    first = client.uploader(path, chunk_size=5_000_000, metadata={"filename": "failed.wav"})
+    first.upload_chunk()
+    sql("CREATE FUNCTION tus_e2e_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'injected failure' USING ERRCODE = '58030'; END $$")
+    sql(f"CREATE TRIGGER tus_e2e_refuse BEFORE UPDATE ON song FOR EACH ROW WHEN (OLD.id = {song}) EXECUTE FUNCTION tus_e2e_refuse()")
+    try:
+        first.upload_chunk()
+        raise AssertionError("the completing PATCH succeeded despite the injected failure")
+    except TusCommunicationError as error:
+        assert error.status_code is not None and error.status_code >= 500, error.status_code
+    finally:
+        sql("DROP TRIGGER tus_e2e_refuse ON song")
+        sql("DROP FUNCTION tus_e2e_refuse()")
+    assert record_file(song) is None
+    second = client.uploader(path, url=first.url, chunk_size=5_000_000)
+    resumed_at = second.offset
+    second.upload()
+    check(song, data, 70, "failed.wav")
+    print(f"failed completion: 5xx, then a fresh uploader resumed at {resumed_at} of {len(data)}; sha256 matches")
+
+
 if len(sys.argv) > 3:
-    {"before-kill": before_kill, "after-kill": after_kill}[sys.argv[3]](sys.argv[4])
+    {"before-kill": before_kill, "after-kill": after_kill, "failed-completion": failed_completion}[sys.argv[3]](sys.argv[4])
 else:
     main()
