@@ -19,12 +19,10 @@ import Testing
     @Test func recordRoutesFailFastWhileTheWatcherSeesNoDatabase() async throws {
         let dead = PostgresConnection.Configuration(host: "127.0.0.1", port: 1, username: "nobody", password: nil, database: nil, tls: .disable)
         try await TestServer.run(watch: dead, benchRoutes: true) { client, _ in
-            var status: HTTPResponse.Status = .ok
-            let deadline = ContinuousClock.now + .seconds(10)
-            while ContinuousClock.now < deadline {
-                status = try await client.get("/api/audio/song/1").status
-                if status == .serviceUnavailable { break }
-                try await Task.sleep(for: .milliseconds(100))
+            let status = try await poll(for: .seconds(10)) {
+                try await client.get("/api/audio/song/1").status
+            } until: {
+                $0 == .serviceUnavailable
             }
             #expect(status == .serviceUnavailable)
             let started = ContinuousClock.now
@@ -115,16 +113,8 @@ import Testing
     @Test func healthSaysDrainingWhileEverythingElseIsServed() async throws {
         let drain = ShutdownDrain()
         try await TestServer.run(drain: drain) { client, _ in
-            // A fresh server's first check leases its first database connection, which may take
-            // longer than /healthz's 2 s deadline while hundreds of tests run at once (it failed
-            // so in a CI run): ready first, then draining.
-            var ready = try await client.get("/healthz").status
-            let deadline = ContinuousClock.now + .seconds(20)
-            while ready != .ok, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(200))
-                ready = try await client.get("/healthz").status
-            }
-            #expect(ready == .ok)
+            // Ready first (`ready()`), then draining.
+            #expect(try await client.ready() == .ok)
             let created = try await client.postJSON("/api/audio/create", #"{"filetype":"song","name":"Before","duration":5}"#)
             #expect(created.status == .created)
             drain.begin()

@@ -8,6 +8,7 @@ import Testing
 @Suite struct HostHeaderTests {
     @Test func anHTTP11RequestNeedsExactlyOneHost() async throws {
         try await TestServer.run(setup: .live) { client, _ in
+            #expect(try await client.ready() == .ok)  // the 200s below are /healthz's
             let port = try #require(client.port)
             func send(_ head: String) async throws -> String {
                 try await RawConnection.sendAndRead(port: port, head: head, until: "}", wait: .seconds(5))
@@ -42,6 +43,7 @@ import Testing
         }
         // `ALLOWED_HOSTS=*` opens the names, not the syntax.
         try await TestServer.run(setup: .live, allowedHosts: HostAllowList(setting: "*")) { client, _ in
+            #expect(try await client.ready() == .ok)
             let port = try #require(client.port)
             let missing = try await RawConnection.sendAndRead(port: port, head: "GET /healthz HTTP/1.1\r\n\r\n", until: "}", wait: .seconds(5))
             #expect(
@@ -57,6 +59,7 @@ import Testing
     /// §3.2.2: an absolute-form target's authority is the host; Host is ignored.
     @Test func anAbsoluteFormTargetNamesTheHost() async throws {
         try await TestServer.run(setup: .live) { client, _ in
+            #expect(try await client.ready() == .ok)  // the 200s below are /healthz's
             let port = try #require(client.port)
             func send(_ head: String) async throws -> String {
                 try await RawConnection.sendAndRead(port: port, head: head, until: "}", wait: .seconds(5))

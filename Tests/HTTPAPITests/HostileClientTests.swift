@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import Storage
 import Synchronization
+import TestSupport
 import Testing
 
 /// Short limits so the tests wait fractions of a second, not the defaults' 10–60 s.
@@ -98,14 +99,12 @@ private func healthz(_ host: String = "127.0.0.1") -> String { "GET /healthz HTT
             // The first check leases the server's first database connection, which can take longer
             // than /healthz's 2 s deadline while hundreds of tests run at once: asked again on the
             // same connection (a 503 keeps it open) until ready.
-            var ready = ""
-            let deadline = ContinuousClock.now + .seconds(20)
-            repeat {
+            let ready = try await poll(for: .seconds(20), every: .milliseconds(200)) {
                 try await first.send(healthz())
-                ready = try await first.read(until: "}")
-                if ready.hasPrefix("HTTP/1.1 200") { break }
-                try await Task.sleep(for: .milliseconds(200))
-            } while ContinuousClock.now < deadline
+                return try await first.read(until: "}")
+            } until: {
+                $0.hasPrefix("HTTP/1.1 200")
+            }
             #expect(ready.hasPrefix("HTTP/1.1 200"), "\(ready.prefix(200))")
             var held = [RawSocket]()
             for _ in 0..<3 { held.append(try await RawSocket.connect(port: port)) }

@@ -6,6 +6,7 @@ import KindModel
 import Logging
 import PostgresNIO
 import Storage
+import TestSupport
 import Testing
 
 @testable import HTTPAPI
@@ -112,9 +113,10 @@ import Testing
     @Test func createAndHealthzAre503WithRetryAfterWhileTheDatabaseIsDown() async throws {
         let dead = PostgresConnection.Configuration(host: "127.0.0.1", port: 1, username: "nobody", password: nil, database: nil, tls: .disable)
         try await TestServer.run(watch: dead) { client, _ in
-            let deadline = ContinuousClock.now + .seconds(10)
-            while ContinuousClock.now < deadline, try await client.get("/api/audio/song/1").status != .serviceUnavailable {
-                try await Task.sleep(for: .milliseconds(100))
+            _ = try await poll(for: .seconds(10)) {
+                try await client.get("/api/audio/song/1").status
+            } until: {
+                $0 == .serviceUnavailable
             }
             let started = ContinuousClock.now
             let created = try await client.postJSON("/api/audio/create", #"{"filetype":"song","name":"x","duration":1}"#)

@@ -165,12 +165,10 @@ struct ResumableObjectStorageTests {
             /// removing its objects when the request's own removal finds it already ended), so the
             /// bucket empties shortly after the answer rather than before it.
             func expectEmptyBucket(_ what: String, settling: Bool = false) async throws {
-                var left = try await context.files()
-                var open = try await context.openMultipartUploads()
-                let deadline = ContinuousClock.now + .seconds(15)
-                while settling, !(left.isEmpty && open.isEmpty), ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(100))
-                    (left, open) = (try await context.files(), try await context.openMultipartUploads())
+                let (left, open) = try await poll(for: settling ? .seconds(15) : .zero) {
+                    (try await context.files(), try await context.openMultipartUploads())
+                } until: {
+                    $0.isEmpty && $1.isEmpty
                 }
                 #expect(left.isEmpty, "\(what): \(left)")
                 #expect(open.isEmpty, "\(what): \(open)")

@@ -337,6 +337,19 @@ import Testing
                 let again = try await client.tusPatch(location, offset: half, Array(wav[half...]))
                 #expect(again.status == .noContent, "\(again.status) \(again.text)")
             } else {
+                // While another request holds the upload (here a claim set by hand), HEAD does not
+                // complete it beside that request, nor report the final offset: 409, busy.
+                let token = String(location.split(separator: "/").last!)
+                try await context.sql { db in
+                    _ = try await db.query(
+                        "UPDATE audio_server.upload_sessions SET claim = gen_random_uuid(), claimed_until = clock_timestamp() + interval '1 minute' WHERE id = \(token)"
+                    )
+                }
+                let busy = try await client.tusHead(location)
+                #expect(busy.status == .conflict && busy.headers[.uploadOffset] == nil && busy.headers[.retryAfter] == "1", "\(busy.status)")
+                try await context.sql { db in
+                    _ = try await db.query("UPDATE audio_server.upload_sessions SET claim = NULL, claimed_until = NULL WHERE id = \(token)")
+                }
                 // What a tus client does when it resumes: HEAD, which now completes it.
                 let head = try await client.tusHead(location)
                 #expect(head.status == .ok && head.headers[.uploadOffset] == String(wav.count), "\(head.status)")
@@ -398,11 +411,10 @@ import Testing
             try await RawConnection.cutChunkedTusAppend(port: port, location: location, offset: 1000, body: Array(wav[1000...]))
             // The server notices the hang-up asynchronously (until then HEAD sees 1000 bytes, or
             // the append's claim); then HEAD finds every byte stored, and completes the upload.
-            var head = try await client.tusHead(location)
-            let deadline = ContinuousClock.now + .seconds(10)
-            while head.status != .ok || head.headers[.uploadOffset] == "1000", ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(100))
-                head = try await client.tusHead(location)
+            let head = try await poll(for: .seconds(10)) {
+                try await client.tusHead(location)
+            } until: {
+                $0.status == .ok && $0.headers[.uploadOffset] != "1000"
             }
             #expect(head.status == .ok && head.headers[.uploadOffset] == String(wav.count), "\(head.status) \(head.headers)")
             #expect(try await client.get("/api/audio/song/\(id)").json()["file"]?.objectValue?["sha256"]?.stringValue == Fixture.sha256(wav))

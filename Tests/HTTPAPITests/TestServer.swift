@@ -205,6 +205,17 @@ extension TestClientProtocol {
         try await execute(uri: uri, method: .post, headers: [.contentType: contentType], body: ByteBuffer(string: json))
     }
 
+    /// `/healthz` until it answers 200 (at most 20 s), for tests that need a ready server before
+    /// they test: a fresh server's first check leases its first database connection, which can
+    /// outlast /healthz's 2 s deadline while hundreds of tests run at once (503s failed CI runs so).
+    func ready() async throws -> HTTPResponse.Status {
+        try await poll(for: .seconds(20), every: .milliseconds(200)) {
+            try await get("/healthz").status
+        } until: {
+            $0 == .ok
+        }
+    }
+
     func get(_ uri: String, headers: HTTPFields = [:]) async throws -> TestResponse {
         try await execute(uri: uri, method: .get, headers: headers)
     }

@@ -322,7 +322,9 @@ import Testing
     }
 
     @Test func storageVerifyFindsAndRepairsMismatches() async throws {
-        try await TestServer.run { client, context in
+        // The server's own sweep (every 30 s by default) would remove the stale temp file this
+        // test plants before `verify` sees it; an hour keeps it out of the test's way.
+        try await TestServer.run(uploadSweepInterval: .seconds(3600)) { client, context in
             let a = try await client.create(#"{"filetype":"song","name":"a","duration":3}"#)
             let b = try await client.create(#"{"filetype":"song","name":"b","duration":3}"#)
             _ = try await client.upload("/api/audio/song/\(a)", file: "wav_mono_s16.wav")

@@ -56,7 +56,7 @@ extension FileStore {
     }
 
     /// What an exclusive, non-blocking `flock` on a file did.
-    enum LockAttempt: Equatable {
+    enum LockAttempt {
         case taken
         /// Another open file holds it: a live process's upload.
         case busy
@@ -67,7 +67,7 @@ extension FileStore {
 
     /// Takes an exclusive `flock` on `fd` without waiting (`flockWorks` false: as a file system
     /// without locks answers, which this machine's file systems cannot be made to do).
-    static func exclusiveLock(_ fd: Int32, flockWorks: Bool = true) -> LockAttempt {
+    static func exclusiveLock(_ fd: Int32, flockWorks: Bool) -> LockAttempt {
         guard flockWorks else { return .unsupported }
         if flock(fd, LOCK_EX | LOCK_NB) == 0 { return .taken }
         return errno == EWOULDBLOCK || errno == EINTR ? .busy : .unsupported

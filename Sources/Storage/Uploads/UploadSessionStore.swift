@@ -432,7 +432,13 @@ public struct UploadSessionStore: Sendable {
     /// is noted in `FileIntents` until a record names it, and whoever refused it removes it.
     @discardableResult
     public func delete(_ id: String) async throws -> Bool {
-        let ended = try await end(where: "id = $3 AND ended_at IS NULL", [id]).ended
+        try await remove(id, where: "id = $3 AND ended_at IS NULL")
+    }
+
+    /// Ends the session `condition` picks by `id` and removes its data; whatever of its data is
+    /// left goes even when it picks none. True when it picked one.
+    private func remove(_ id: String, where condition: String) async throws -> Bool {
+        let ended = try await end(where: condition, [id]).ended
         if ended == 0 {
             unlink(dataPath(id))
             _ = Self.runningHashes.withLock { $0.removeValue(forKey: id) }
@@ -452,10 +458,7 @@ public struct UploadSessionStore: Sendable {
     /// Removes session `id` and whatever of its bytes is left, ended already or not (a completed
     /// session, ended by `endQuery` in its record's transaction).
     public func removeEnded(_ id: String) async throws {
-        if try await end(where: "id = $3", [id]).ended == 0 {
-            unlink(dataPath(id))
-            _ = Self.runningHashes.withLock { $0.removeValue(forKey: id) }
-        }
+        _ = try await remove(id, where: "id = $3")
     }
 
     /// Ends every session of a record (the record was deleted); returns how many.
