@@ -25,6 +25,7 @@ private func healthz(_ host: String = "127.0.0.1") -> String { "GET /healthz HTT
         var idle = quick
         idle.headerTimeout = .seconds(60)
         try await TestServer.run(setup: .live, connections: idle) { client, _ in
+            #expect(try await client.ready() == .ok)  // the first /healthz may wait on the first lease
             let socket = try await RawSocket.connect(port: try #require(client.port))
             // Timed from before the request: the idle timer starts after the response, so the
             // connection cannot close sooner than this, however late this test reads the answer.
@@ -213,6 +214,7 @@ private func healthz(_ host: String = "127.0.0.1") -> String { "GET /healthz HTT
 @Suite struct HostAllowListTests {
     @Test func onlyTheServersOwnNamesAreAnswered() async throws {
         try await TestServer.run(setup: .live) { client, _ in
+            #expect(try await client.ready() == .ok)  // the 200s below are /healthz's (`ready()`)
             let port = try #require(client.port)
             for host in ["evil.example", "evil.example:\(port)", "127.0.0.2"] {
                 let answer = try await RawConnection.sendAndRead(
@@ -230,6 +232,7 @@ private func healthz(_ host: String = "127.0.0.1") -> String { "GET /healthz HTT
 
     @Test func aStarOrAnAddedNameAllowsOtherHosts() async throws {
         try await TestServer.run(setup: .live, allowedHosts: HostAllowList(setting: "*")) { client, _ in
+            #expect(try await client.ready() == .ok)
             let answer = try await RawConnection.sendAndRead(port: try #require(client.port), head: healthz("evil.example"), until: "}")
             #expect(answer.hasPrefix("HTTP/1.1 200"))
         }
