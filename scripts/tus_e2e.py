@@ -12,6 +12,8 @@ Usage: tus_e2e.py BASE_URL ADMIN_KEY                 the scenarios below
 
 1. A WAV sent whole by `uploader.upload()` in 256 KiB chunks with sha1 Upload-Checksum and a
    filename in Upload-Metadata: the record's file must have the WAV's SHA-256, name and duration.
+   A fresh uploader given that URL afterwards (a client whose completing answer was lost) reads
+   the final offset from HEAD and sends nothing.
 2. Resumed by a second uploader that knows only the stored URL (as after a client restart): two
    chunks, then a fresh uploader with `url=` asks the offset (HEAD) and finishes.
 3. A file that is not audio: the completing PATCH is refused (415) and the session is gone.
@@ -92,6 +94,13 @@ def main():
     uploader.upload()
     check(song, data, 3, "tuspy take.wav")
     print(f"whole: {len(data)} bytes in {-(-len(data) // (256 * 1024))} chunks, sha256 matches")
+    # A client that lost the completing answer, or resumes a finished upload: a fresh uploader
+    # with the URL reads every byte stored (HEAD) and has nothing left to send.
+    again = client.uploader(path, url=uploader.url, chunk_size=256 * 1024)
+    assert again.offset == len(data), (again.offset, len(data))
+    again.upload()
+    check(song, data, 3, "tuspy take.wav")
+    print(f"resumed after completion: HEAD says {again.offset} of {len(data)}; nothing sent again")
 
     # 2. Two chunks, then a new uploader that knows only the URL resumes.
     song = create_song(2)

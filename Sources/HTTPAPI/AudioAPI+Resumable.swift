@@ -146,24 +146,37 @@ extension AudioAPI {
         }
     }
 
-    /// `HEAD …/uploads/<upload>`: how many bytes are stored (resume from there).
+    /// `HEAD …/uploads/<upload>`: how many bytes are stored (resume from there); for a completed
+    /// upload, all of them (`Upload-Offset` = `Upload-Length`) until its `Upload-Expires`.
     func uploadStatus(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
         try await tus(request, context, authorizing: .uploadStatus) { queries, key in
-            let session = try await liveSession(context, queries: queries)
-            if let length = session.length, session.offset == length {
-                return try await completeOnStatus(request, context, length: length, key: key, queries: queries)
+            switch try await uploadResource(context, queries: queries) {
+            case .completed(let done):
+                return Self.status(of: done)
+            case .live(let session):
+                if let length = session.length, session.offset == length {
+                    return try await completeOnStatus(request, context, length: length, key: key, queries: queries)
+                }
+                return Self.status(of: session)
             }
-            return Self.status(of: session)
         }
     }
 
     /// What `HEAD` answers for a session still taking bytes.
     static func status(of session: UploadSession) -> Response {
-        var headers: HTTPFields = [
-            .uploadOffset: String(session.offset), .cacheControl: "no-store", .uploadExpires: Self.httpDate(session.expiresAt),
-        ]
-        if let length = session.length { headers[.uploadLength] = String(length) } else { headers[.uploadDeferLength] = "1" }
-        if let metadata = session.metadata { headers[.uploadMetadata] = metadata }
+        status(offset: session.offset, length: session.length, expiresAt: session.expiresAt, metadata: session.metadata)
+    }
+
+    /// What `HEAD` answers for a completed upload: every byte, as tus asks ("even if … the upload
+    /// is already considered completed").
+    static func status(of done: CompletedUpload) -> Response {
+        status(offset: done.length, length: done.length, expiresAt: done.expiresAt, metadata: done.metadata)
+    }
+
+    private static func status(offset: Int64, length: Int64?, expiresAt: Date, metadata: String?) -> Response {
+        var headers: HTTPFields = [.uploadOffset: String(offset), .cacheControl: "no-store", .uploadExpires: Self.httpDate(expiresAt)]
+        if let length { headers[.uploadLength] = String(length) } else { headers[.uploadDeferLength] = "1" }
+        if let metadata { headers[.uploadMetadata] = metadata }
         return Response(status: .ok, headers: headers)
     }
 
@@ -181,14 +194,11 @@ extension AudioAPI {
         switch try await claimAppend(try Self.uploadURL(context), offset: length, queries: queries) {
         case .claimed(let session, let token):
             _ = try await append(request, session: session, token: token, checksum: nil, queries: queries, actor: access.actor(key, request, context))
-            return Response(
-                status: .ok,
-                headers: [
-                    .uploadOffset: String(length), .uploadLength: String(length), .cacheControl: "no-store",
-                    .uploadExpires: Self.httpDate(session.expiresAt),
-                ])
+            return Self.status(offset: length, length: length, expiresAt: session.expiresAt, metadata: session.metadata)
         case .busy:
             throw UploadProblems.busy("Another request is completing this upload now; wait for it, then HEAD again.")
+        case .completed(let done):
+            return Self.status(of: done)
         case .offsetMismatch:
             return Self.status(of: try await liveSession(context, queries: queries))
         }
@@ -219,6 +229,11 @@ extension AudioAPI {
             }
             guard case .claimed(let claimed, let token) = claim else {
                 readAhead?.giveBack(session: url.token, offset: offset)
+                if case .completed(let done) = claim {
+                    // Its answer was lost, say: an empty append at the end is acknowledged again.
+                    try Self.refuseAppend(to: done, at: offset, request: request, queries: queries)
+                    return Response(status: .noContent, headers: [.uploadOffset: String(done.length), .uploadExpires: Self.httpDate(done.expiresAt)])
+                }
                 if case .offsetMismatch(let current) = claim {
                     throw Problem(
                         .uploadOffsetMismatch,
@@ -248,14 +263,44 @@ extension AudioAPI {
     }
 
     /// The termination both protocols share (each wraps it in its own headers and problems): the
-    /// session of the URL's kind and record, and its bytes, are removed.
+    /// session of the URL's kind and record, and its bytes, are removed. A completed upload is
+    /// forgotten (its URL answers 404 from now on); its file stays the record's.
     func removeUpload(_ context: AudioRequestContext, queries: KindQueries) async throws -> Response {
-        let id = try Self.recordID(context)
-        let token = try context.route.require("upload")
-        guard Self.isToken(token), let session = try await uploads.session(token), session.kind == queries.kind.name, session.recordID == id,
-            try await uploads.delete(token)
-        else { throw Self.noSession() }
+        let (token, id) = try Self.uploadURL(context)
+        if let session = try await uploads.session(token) {
+            guard session.kind == queries.kind.name, session.recordID == id, try await uploads.delete(token) else { throw Self.noSession() }
+        } else {
+            guard let done = try await uploads.completed(token), done.kind == queries.kind.name, done.recordID == id,
+                try await uploads.forgetCompleted(token)
+            else { throw Self.noSession() }
+        }
         return Response(status: .noContent)
+    }
+
+    /// Refuses an append to a completed upload unless it is an empty one at its end (a client
+    /// sending the completing request again, its answer lost), which tus acknowledges.
+    static func refuseAppend(to done: CompletedUpload, at offset: Int64, request: Request, queries: KindQueries) throws {
+        guard offset == done.length else {
+            throw Problem(
+                .uploadOffsetMismatch,
+                detail:
+                    "Upload-Offset is \(offset) but the upload is complete at \(done.length) bytes: its file is the record's (GET \(recordPath(done, queries))).",
+                extensions: [("upload_offset", .integer(done.length))], headers: [.uploadOffset: String(done.length)])
+        }
+        guard !sendsBytes(request) else { throw uploadComplete(done, queries) }
+    }
+
+    /// Bytes (or, in the draft, an append that does not complete it) for a completed upload.
+    static func uploadComplete(_ done: CompletedUpload, _ queries: KindQueries) -> Problem {
+        Problem(
+            .uploadComplete,
+            detail:
+                "This upload is complete at \(done.length) bytes and takes no more; its file is the record's (GET \(recordPath(done, queries))). To replace the file, upload it again.",
+            extensions: [("upload_offset", .integer(done.length))], headers: [.uploadOffset: String(done.length)])
+    }
+
+    private static func recordPath(_ done: CompletedUpload, _ queries: KindQueries) -> String {
+        "/api/audio/\(queries.kind.name)/\(done.recordID)"
     }
 
     // MARK: the engine
@@ -274,6 +319,8 @@ extension AudioAPI {
         case claimed(UploadSession, token: UUID)
         case offsetMismatch(current: Int64)
         case busy
+        /// The upload completed: its file is the record's.
+        case completed(CompletedUpload)
     }
 
     /// Claims the URL's session for an append at `offset` (`UploadSessionStore.claim(_:offset:of:)`:
@@ -286,6 +333,12 @@ extension AudioAPI {
         case .offsetMismatch(let current): return .offsetMismatch(current: current)
         case .busy: return .busy
         case .notFound: throw Self.noSession()
+        case .completed(let done):
+            guard case .record = try await records.uploadTarget(url.recordID, numericField: nil, in: queries) else {
+                _ = try? await uploads.forgetCompleted(url.token)
+                throw Problem.notFound(kind: queries.kind.name, id: url.recordID)
+            }
+            return .completed(done)
         case .recordGone:
             _ = try? await uploads.delete(url.token)
             throw Problem.notFound(kind: queries.kind.name, id: url.recordID)
@@ -298,19 +351,42 @@ extension AudioAPI {
     /// The session of the URL, for its kind and record, not expired, its record still there
     /// (a session whose record was deleted is removed with its data).
     func liveSession(_ context: AudioRequestContext, queries: KindQueries) async throws -> UploadSession {
+        guard case .live(let session) = try await uploadResource(context, queries: queries) else { throw Self.noSession() }
+        return session
+    }
+
+    /// What an upload URL names: a session taking bytes, or an upload that completed.
+    enum UploadResource {
+        case live(UploadSession)
+        case completed(CompletedUpload)
+    }
+
+    /// The upload of the URL, for its kind and record: its live session (not expired; an expired
+    /// one is removed, 410) or, once it completed, its completion until that expires; its record
+    /// must still be there (a session whose record was deleted is removed with its data).
+    func uploadResource(_ context: AudioRequestContext, queries: KindQueries) async throws -> UploadResource {
         let (token, id) = try Self.uploadURL(context)
-        guard let session = try await uploads.session(token), session.kind == queries.kind.name, session.recordID == id else {
+        let resource: UploadResource
+        if let session = try await uploads.session(token) {
+            guard session.kind == queries.kind.name, session.recordID == id else { throw Self.noSession() }
+            if session.expired {
+                _ = try? await uploads.delete(session.id)
+                throw Self.expired()
+            }
+            resource = .live(session)
+        } else if let done = try await uploads.completed(token), done.kind == queries.kind.name, done.recordID == id {
+            resource = .completed(done)
+        } else {
             throw Self.noSession()
         }
-        if session.expired {
-            _ = try? await uploads.delete(session.id)
-            throw Self.expired()
-        }
         guard case .record = try await records.uploadTarget(id, numericField: nil, in: queries) else {
-            _ = try? await uploads.delete(session.id)
+            switch resource {
+            case .live: _ = try? await uploads.delete(token)
+            case .completed: _ = try? await uploads.forgetCompleted(token)
+            }
             throw Problem.notFound(kind: queries.kind.name, id: id)
         }
-        return session
+        return resource
     }
 
     /// How an append ends the upload: tus completes it when the declared length is reached; the
@@ -708,6 +784,12 @@ extension AudioAPI {
 
     /// Whether a creation request carries bytes (creation-with-upload): a declared non-empty body,
     /// or one sent as application/offset+octet-stream (some clients send an empty POST chunked).
+    /// Whether the request carries bytes: a `Content-Length` above 0, or a chunked body.
+    static func sendsBytes(_ request: Request) -> Bool {
+        if let length = request.headers[.contentLength] { return length != "0" }
+        return request.headers[.transferEncoding] != nil
+    }
+
     static func hasBody(_ request: Request) -> Bool {
         if let length = request.headers[.contentLength], length != "0" { return true }
         return HeaderText.mediaType(request.headers[.contentType] ?? "") == "application/offset+octet-stream"

@@ -144,16 +144,23 @@ extension AudioAPI {
             headers: [.uploadLimit: uploadLimitField(queries.kind, expiresAt: nil), .allow: allowed.joined(separator: ", ")])
     }
 
-    /// `HEAD` of an upload resource (draft): where to resume.
+    /// `HEAD` of an upload resource (draft): where to resume; once the upload completed,
+    /// `Upload-Complete: ?1` at its final offset, until the upload would have expired (the draft
+    /// lets a server keep the resource "for a period of time after completion" for a client that
+    /// did not receive the last response).
     func draftStatus(_ request: Request, _ context: AudioRequestContext) async throws -> Response {
         try await draft(request, context) {
             let (queries, _) = try await authorized(.uploadStatus, request, context)
-            let session = try await liveSession(context, queries: queries)
+            let (offset, length, complete, expiresAt): (Int64, Int64?, Bool, Date)
+            switch try await uploadResource(context, queries: queries) {
+            case .live(let session): (offset, length, complete, expiresAt) = (session.offset, session.length, false, session.expiresAt)
+            case .completed(let done): (offset, length, complete, expiresAt) = (done.length, done.length, true, done.expiresAt)
+            }
             var headers: HTTPFields = [
-                .uploadOffset: String(session.offset), .uploadComplete: "?0", .cacheControl: "no-store",
-                .uploadLimit: uploadLimitField(queries.kind, expiresAt: session.expiresAt),
+                .uploadOffset: String(offset), .uploadComplete: complete ? "?1" : "?0", .cacheControl: "no-store",
+                .uploadLimit: uploadLimitField(queries.kind, expiresAt: expiresAt),
             ]
-            if let length = session.length { headers[.uploadLength] = String(length) }
+            if let length { headers[.uploadLength] = String(length) }
             return Response(status: .noContent, headers: headers)
         }
     }
@@ -185,8 +192,22 @@ extension AudioAPI {
         }
         let url = try Self.uploadURL(context)
         let claim = try await claimAppend(url, offset: offset, queries: queries)
+        if case .completed(let done) = claim, offset == done.length {
+            guard complete, !Self.sendsBytes(request) else { throw Self.uploadComplete(done, queries) }
+            // The completing request again (its answer lost): its answer again, from the record as it is now.
+            guard let stored = try await records.get(done.recordID, in: queries) else {
+                throw Problem.notFound(kind: kind.name, id: done.recordID)
+            }
+            var answer = JSONResponse.withoutRecord(
+                JSONResponse.record(.ok, stored), id: done.recordID, readable: access.mayRead(kind, key: key))
+            answer.headers[.uploadComplete] = "?1"
+            return answer
+        }
         guard case .claimed(let session, let token) = claim else {
-            if case .offsetMismatch(let current) = claim {
+            var mismatch: Int64?
+            if case .offsetMismatch(let current) = claim { mismatch = current }
+            if case .completed(let done) = claim { mismatch = done.length }
+            if let current = mismatch {
                 throw Problem(
                     .uploadOffsetMismatch, detail: "Upload-Offset is \(offset) but the upload has \(current) bytes; resume from \(current).",
                     extensions: [("expected-offset", .integer(current)), ("provided-offset", .integer(offset))],

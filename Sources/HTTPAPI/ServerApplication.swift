@@ -172,7 +172,7 @@ struct UploadSweeperService: Service {
         }
     }
 
-    /// Expired resumable sessions, and plain uploads a crashed server left in `tmp/` (any server
+    /// Expired resumable sessions and completed uploads, and plain uploads a crashed server left in `tmp/` (any server
     /// sharing STORAGE_DIR may remove them).
     private func sweepSessions() async {
         let abandoned = store.files.removeUnfinishedUploads()
@@ -190,6 +190,8 @@ struct UploadSweeperService: Service {
                 }
             }
             if removed > 0 { logger.info("removed expired resumable uploads", metadata: ["count": "\(removed)"]) }
+            // Completed uploads answer HEAD until their expiry; then they are forgotten.
+            try await store.forgetExpiredCompletions()
         } catch {
             logger.debug("resumable upload sweep failed", metadata: ["error": "\(String(reflecting: error))"])
         }

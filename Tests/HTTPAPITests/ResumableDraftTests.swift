@@ -108,9 +108,31 @@ import Testing
             #expect(done.status == .ok, "\(done.text)")
             #expect(done.headers[.uploadComplete] == "?1")
             #expect(try done.json()["file"]?.objectValue?["sha256"]?.stringValue == Fixture.sha256(wav))
-            #expect(try await client.execute(uri: location, method: .head, headers: Self.interop).status == .notFound)
             #expect(try await context.files().count == 1)  // the file, nothing of the upload (on disk or in the bucket)
             #expect(try await context.openMultipartUploads().isEmpty)
+
+            // The upload resource stays for a client that lost the last answer (until it expires):
+            // HEAD says complete, at every byte.
+            let after = try await client.execute(uri: location, method: .head, headers: Self.interop)
+            #expect(after.status == .noContent && after.headers[.uploadComplete] == "?1", "\(after.status) \(after.headers)")
+            #expect(after.headers[.uploadOffset] == String(wav.count) && after.headers[.uploadLength] == String(wav.count))
+            #expect(after.headers[.uploadLimit] != nil && after.headers[.cacheControl] == "no-store")
+            // The completing request sent again, with nothing left to send: its answer again.
+            let replay = try await patch(wav.count, [], complete: true)
+            #expect(replay.status == .ok && replay.headers[.uploadComplete] == "?1", "\(replay.status) \(replay.text)")
+            #expect(try replay.json()["file"]?.objectValue?["sha256"]?.stringValue == Fixture.sha256(wav))
+            // Anything else is refused, marked as about the upload (?0), and changes nothing.
+            let more = try await patch(wav.count, [1, 2], complete: true)
+            #expect(more.status == .badRequest && client.slug(more) == "upload-complete" && more.headers[.uploadComplete] == "?0")
+            let notEnding = try await patch(wav.count, [], complete: false)
+            #expect(notEnding.status == .badRequest && client.slug(notEnding) == "upload-complete")
+            let behind = try await patch(30_000, Array(wav[30_000...]), complete: true)
+            #expect(behind.status == .conflict && behind.headers[.uploadOffset] == String(wav.count) && behind.headers[.uploadComplete] == "?0")
+            #expect(try await context.files().count == 1)
+            // Cancelling it forgets the resource; the record keeps its file.
+            #expect(try await client.execute(uri: location, method: .delete, headers: Self.interop).status == .noContent)
+            #expect(try await client.execute(uri: location, method: .head, headers: Self.interop).status == .notFound)
+            #expect(try await client.get("/api/audio/song/\(id)").json()["file"]?.objectValue?["sha256"]?.stringValue == Fixture.sha256(wav))
         }
     }
 

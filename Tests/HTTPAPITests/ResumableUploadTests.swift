@@ -77,8 +77,8 @@ import Testing
             #expect(file["sha256"]?.stringValue == Fixture.sha256(wav))
             #expect(file["size"]?.int64 == Int64(wav.count) && file["format"] == "wav")
             #expect(file["original_name"] == "take 1.wav")
-            // The session is gone, its bytes moved into place: one stored file, nothing partial.
-            #expect(try await client.tusHead(location).status == .notFound)
+            // The upload is complete, its bytes moved into place: one stored file, nothing partial.
+            try await client.expectComplete(location, length: wav.count)
             let stored = try await context.files()
             #expect(stored.count == 1 && stored[0].hasPrefix("files/song/"), "\(stored)")
             // The audit trail has the upload like a PUT's.
@@ -355,15 +355,16 @@ import Testing
                 #expect(head.status == .ok && head.headers[.uploadOffset] == String(wav.count), "\(head.status)")
             }
             #expect(try await client.get("/api/audio/song/\(id)").json()["file"]?.objectValue?["sha256"]?.stringValue == Fixture.sha256(wav))
-            #expect(try await client.tusHead(location).status == .notFound)
+            try await client.expectComplete(location, length: wav.count)
         }
     }
 
-    /// The transaction that gives the record its file also ends the upload session, so a crash
-    /// between that commit and the session's clean-up (stood for here by PostgreSQL refusing the
-    /// clean-up) leaves a session that answers "gone" like any completed one. Before, it stayed
-    /// live at the offset before the last append while its bytes were the record's file: the
-    /// client's resume was told they were gone (410) and to start again.
+    /// The transaction that gives the record its file also ends the upload session and records
+    /// the upload as complete, so a crash between that commit and the session's clean-up (stood
+    /// for here by PostgreSQL refusing the clean-up) leaves an upload that answers "complete" like
+    /// any completed one. Before session 25 it stayed live at the offset before the last append
+    /// while its bytes were the record's file: the client's resume was told they were gone (410)
+    /// and to start again; in session 25 it answered 404, which a tus client takes for an error.
     @Test(arguments: TestBackend.all) func aCompletedUploadEndsWithItsRecordsCommit(_ backend: TestBackend) async throws {
         try await TestServer.run(backend: backend) { client, context in
             let (wav, half, id, location) = try await client.halfUploadedSong()
@@ -387,9 +388,10 @@ import Testing
                 try await db.query("SELECT count(*) FROM audio_server.upload_sessions WHERE ended_at IS NOT NULL").collect().first?.decode(Int.self)
             }
             #expect(rows == 1)
-            #expect(try await client.tusHead(location).status == .notFound)
+            try await client.expectComplete(location, length: wav.count)
+            // A client that resends its last append (the answer lost) is told where the upload is.
             let resumed = try await client.tusPatch(location, offset: half, Array(wav[half...]))
-            #expect(resumed.status == .notFound, "\(resumed.status) \(resumed.text)")
+            #expect(resumed.status == .conflict && resumed.headers[.uploadOffset] == String(wav.count), "\(resumed.status) \(resumed.text)")
             try await context.sql { db in
                 _ = try await db.query("DROP TRIGGER refuse_session_end ON audio_server.upload_sessions")
                 _ = try await db.query("DROP TRIGGER refuse_session_delete ON audio_server.upload_sessions")
@@ -418,7 +420,7 @@ import Testing
             }
             #expect(head.status == .ok && head.headers[.uploadOffset] == String(wav.count), "\(head.status) \(head.headers)")
             #expect(try await client.get("/api/audio/song/\(id)").json()["file"]?.objectValue?["sha256"]?.stringValue == Fixture.sha256(wav))
-            #expect(try await client.tusHead(location).status == .notFound)
+            try await client.expectComplete(location, length: wav.count)
         }
     }
 
@@ -542,6 +544,79 @@ import Testing
             let partial = context.storageDirectory + "/uploads/\(token).part"
             let size = try #require(try FileManager.default.attributesOfItem(atPath: partial)[.size] as? Int)
             #expect(size == 0, "nothing of the append that lost its claim was written")
+        }
+    }
+
+    /// A completed upload's URL says "complete" until the upload would have expired: HEAD answers
+    /// the final offset (tus: "even if … the upload is already considered completed"), so that a
+    /// client whose last answer was lost, or that resumes a finished upload, stops there with the
+    /// file attached instead of failing on a 404. Nothing can be appended; an empty append at the
+    /// end is acknowledged again; termination forgets the URL and leaves the record its file.
+    @Test(arguments: TestBackend.all) func aCompletedUploadAnswersCompleteUntilItExpires(_ backend: TestBackend) async throws {
+        try await TestServer.run(uploadSweepInterval: .milliseconds(200), backend: backend) { client, context in
+            let (wav, half, id, location) = try await client.halfUploadedSong()
+            #expect(try await client.tusPatch(location, offset: half, Array(wav[half...])).status == .noContent)
+            let head = try await client.expectComplete(location, length: wav.count)
+            #expect(head.headers[.uploadExpires]?.hasSuffix(" GMT") == true && head.headers[.cacheControl] == "no-store")
+            let sha = Fixture.sha256(wav)
+            func fileHash() async throws -> String? {
+                try await client.get("/api/audio/song/\(id)").json()["file"]?.objectValue?["sha256"]?.stringValue
+            }
+            #expect(try await fileHash() == sha)
+
+            let again = try await client.tusPatch(location, offset: wav.count, [])
+            #expect(again.status == .noContent && again.headers[.uploadOffset] == String(wav.count), "\(again.status) \(again.text)")
+            let behind = try await client.tusPatch(location, offset: half, Array(wav[half...]))
+            #expect(behind.status == .conflict && client.slug(behind) == "upload-offset-mismatch", "\(behind.status) \(behind.text)")
+            #expect(behind.headers[.uploadOffset] == String(wav.count))
+            #expect(try behind.json()["upload_offset"]?.int64 == Int64(wav.count))
+            let more = try await client.tusPatch(location, offset: wav.count, [1, 2, 3])
+            #expect(more.status == .badRequest && client.slug(more) == "upload-complete", "\(more.status) \(more.text)")
+            #expect(more.headers[.contentType] == "application/problem+json" && more.text.contains("/api/audio/song/\(id)"))
+            #expect(try await fileHash() == sha)
+            // Another record's URL with this token, or another kind's, is not this upload.
+            let token = String(location.split(separator: "/").last!)
+            let other = try await client.create(#"{"filetype":"song","name":"t","duration":2}"#)
+            #expect(try await client.tusHead("/api/audio/song/\(other)/uploads/\(token)").status == .notFound)
+
+            // Termination forgets the URL; the record keeps its file.
+            #expect(try await client.execute(uri: location, method: .delete, headers: Self.tus()).status == .noContent)
+            #expect(try await client.tusHead(location).status == .notFound)
+            #expect(try await client.execute(uri: location, method: .delete, headers: Self.tus()).status == .notFound)
+            #expect(try await fileHash() == sha)
+            #expect(try await context.files().count == 1)
+
+            // Past its expiry it is unknown, and the sweep forgets it.
+            let (wav2, half2, _, second) = try await client.halfUploadedSong()
+            #expect(try await client.tusPatch(second, offset: half2, Array(wav2[half2...])).status == .noContent)
+            try await client.expectComplete(second, length: wav2.count)
+            let secondToken = String(second.split(separator: "/").last!)
+            @Sendable func completions() async throws -> Int {
+                try await context.sql { db in
+                    try await db.query("SELECT count(*) FROM audio_server.completed_uploads WHERE id = \(secondToken)").collect().first!.decode(
+                        Int.self)
+                }
+            }
+            try await context.sql { db in
+                _ = try await db.query("UPDATE audio_server.completed_uploads SET expires_at = now() - interval '1 second' WHERE id = \(secondToken)")
+            }
+            #expect(try await client.tusHead(second).status == .notFound)
+            let swept = try await poll(for: .seconds(10)) {
+                try await completions()
+            } until: {
+                $0 == 0
+            }
+            #expect(swept == 0, "the sweep forgets an expired completion")
+
+            // Deleting the record forgets its completed uploads.
+            let (wav3, half3, third, thirdLocation) = try await client.halfUploadedSong()
+            #expect(try await client.tusPatch(thirdLocation, offset: half3, Array(wav3[half3...])).status == .noContent)
+            #expect(try await client.execute(uri: "/api/audio/song/\(third)", method: .delete).status == .noContent)
+            #expect(try await client.tusHead(thirdLocation).status == .notFound)
+            let left = try await context.sql { db in
+                try await db.query("SELECT count(*) FROM audio_server.completed_uploads").collect().first!.decode(Int.self)
+            }
+            #expect(left == 0)
         }
     }
 
@@ -754,5 +829,15 @@ extension TestClientProtocol {
 
     func tusHead(_ location: String) async throws -> TestResponse {
         try await execute(uri: location, method: .head, headers: ResumableUploadTests.tus())
+    }
+
+    /// Expects HEAD to say the upload at `location` is complete: 200, every byte stored.
+    @discardableResult
+    func expectComplete(_ location: String, length: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws -> TestResponse {
+        let head = try await tusHead(location)
+        #expect(
+            head.status == .ok && head.headers[.uploadOffset] == String(length) && head.headers[.uploadLength] == String(length),
+            "\(head.status) \(head.headers)", sourceLocation: sourceLocation)
+        return head
     }
 }

@@ -159,7 +159,7 @@ extension OpenAPIDocument {
                         JSONObject([
                             (
                                 "description",
-                                "The offset to resume from. An upload whose every byte is stored but which was not completed (its completion failed on the server's side, or its last append was cut after its last byte) is completed first, as an empty PATCH at that offset would: Upload-Offset equal to Upload-Length then means the record has its file."
+                                "The offset to resume from. An upload whose every byte is stored but which was not completed (its completion failed on the server's side, or its last append was cut after its last byte) is completed first, as an empty PATCH at that offset would: Upload-Offset equal to Upload-Length then means the record has its file. A completed upload keeps answering so (every byte stored) until its Upload-Expires, for a client whose last answer was lost."
                             ),
                             (
                                 "headers",
@@ -181,7 +181,7 @@ extension OpenAPIDocument {
                         JSONObject([
                             (
                                 "description",
-                                "The IETF draft's answer (a request with Upload-Draft-Interop-Version): Upload-Offset, Upload-Complete, Upload-Length when known, Upload-Limit."
+                                "The IETF draft's answer (a request with Upload-Draft-Interop-Version): Upload-Offset, Upload-Complete (?1 once the upload completed, until it expires), Upload-Length when known, Upload-Limit."
                             )
                         ]))
                 ),
@@ -196,7 +196,7 @@ extension OpenAPIDocument {
         let append = operation(
             "append_\(kind.name)_upload", tag: kind.name, summary: "Append bytes to a resumable upload at its offset.",
             description:
-                "204 with the new Upload-Offset once the bytes are on disk. The request that brings the last byte also checks and stores the file as PUT does (the refusal's status when it is refused, and the upload is removed).",
+                "204 with the new Upload-Offset once the bytes are on disk. The request that brings the last byte also checks and stores the file as PUT does (the refusal's status when it is refused, and the upload is removed). A completed upload (until its Upload-Expires) takes no more bytes: an empty append at its end is acknowledged again (tus: 204; the draft with Upload-Complete: ?1: the record, as the completing answer), any other is refused (400 upload-complete, or 409 at another offset).",
             parameters: [
                 idParameter(kind), uploadParameter, versionParameter,
                 headerParameter("Upload-Offset", "The offset HEAD returned.", required: true, schema: digits),
@@ -219,7 +219,11 @@ extension OpenAPIDocument {
                             ("headers", .object(JSONObject([tusResumable, ("Upload-Offset", offsetHeader), ("Upload-Expires", expires)]))),
                         ]))
                 ),
-                ("400", tusProblem("Upload-Offset missing or invalid, malformed Upload-Checksum, or a bad id.")),
+                (
+                    "400",
+                    tusProblem(
+                        "Upload-Offset missing or invalid, malformed Upload-Checksum, a bad id, or bytes for a completed upload (upload-complete).")
+                ),
                 ("404", tusProblem("No such upload for this record, or the record was deleted.")),
                 (
                     "409",
@@ -236,6 +240,7 @@ extension OpenAPIDocument {
             ])
         let cancel = operation(
             "delete_\(kind.name)_upload", tag: kind.name, summary: "Terminate a resumable upload: its bytes are removed.",
+            description: "A completed upload is forgotten (its URL answers 404 from then on); the record keeps its file.",
             parameters: [idParameter(kind), uploadParameter, versionParameter],
             responses: [
                 ("204", .object(JSONObject([("description", "Removed."), ("headers", .object(JSONObject([tusResumable])))]))),

@@ -70,6 +70,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
     case unsupportedMediaType = "unsupported-media-type"
     case unsupportedTransferEncoding = "unsupported-transfer-encoding"
     case uploadBusy = "upload-busy"
+    case uploadComplete = "upload-complete"
     case uploadExpired = "upload-expired"
     case uploadNotFound = "upload-not-found"
     case uploadOffsetMismatch = "upload-offset-mismatch"
@@ -83,7 +84,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .clientClosed, .constraint, .emptyFile, .httpError, .invalidContentLength, .invalidHost, .invalidID, .invalidQuery, .invalidUploadHeader,
             .inconsistentUploadLength, .invalidValue, .jsonLimit, .malformedBody, .malformedChunkedBody, .malformedJSON, .malformedMultipart,
             .malformedRequest, .missingFile, .missingFiletype, .multipleFiles, .notAnObject, .truncatedUpload, .validation, .sortNeedsIndex,
-            .queryTooSlow:
+            .queryTooSlow, .uploadComplete:
             .badRequest
         case .databaseBusy, .databaseUnavailable, .draining, .storageUnavailable, .tooManyConnections: .serviceUnavailable
         case .durationMismatch: .unprocessableContent
@@ -176,6 +177,7 @@ public enum ProblemType: String, CaseIterable, Sendable {
         case .unsupportedMediaType: "Unsupported Content-Type"
         case .unsupportedTransferEncoding: "Transfer-Encoding not supported"
         case .uploadBusy: "Upload in use by another request"
+        case .uploadComplete: "Upload already complete"
         case .uploadExpired: "Upload expired"
         case .uploadNotFound: "Upload not found"
         case .uploadOffsetMismatch: "Upload offset does not match"

@@ -70,8 +70,8 @@ extension RecordStore {
                 var attached: StoredRecord?
                 for try await row in rows where attached == nil { attached = try queries.renderer.render(row) }
                 guard let attached else { return .notFound }
-                // A resumable upload ends with the commit that gives its record the file.
-                if let upload { try await connection.query(UploadSessionStore.endQuery(upload), logger: logger) }
+                // A resumable upload ends, complete, with the commit that gives its record the file.
+                if let upload { try await connection.query(UploadSessionStore.completionQuery(upload, length: file.size), logger: logger) }
                 return .attached(attached, replacedKey: found.oldKey)
             }
         }

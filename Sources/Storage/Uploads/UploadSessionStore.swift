@@ -48,6 +48,26 @@ public enum UploadClaim: Sendable {
     case busy
     /// The session's record is gone (deleted behind the API's back): the session must end.
     case recordGone
+    /// The upload is complete: its file is its record's (`CompletedUpload`).
+    case completed(CompletedUpload)
+}
+
+/// A resumable upload that completed: its file became its record's, and its URL answers "complete,
+/// at this offset" until the session would have expired (`Upload-Expires`), so that a client whose
+/// completing request's answer was lost (a cut connection, a crash after the commit) learns from
+/// HEAD that it is done instead of being told the upload is unknown (tus 1.0: HEAD includes the
+/// offset "even if … the upload is already considered completed"; the IETF draft's upload resource
+/// likewise answers `Upload-Complete: ?1`). Written in the transaction that attaches the file.
+public struct CompletedUpload: Sendable, Equatable {
+    public var id: String
+    public var kind: String
+    public var recordID: Int64
+    /// The file's length: the final `Upload-Offset` (and `Upload-Length`).
+    public var length: Int64
+    /// `Upload-Metadata` as the client sent it.
+    public var metadata: String?
+    /// When the URL stops answering (the session's own expiry).
+    public var expiresAt: Date
 }
 
 /// The record an append's URL names: the session must be this record's, and the record must
@@ -167,6 +187,19 @@ public struct UploadSessionStore: Sendable {
         // but its bytes may not be removed yet: clients no longer see it, and the row goes once
         // they are (`end`).
         "ALTER TABLE audio_server.upload_sessions ADD COLUMN IF NOT EXISTS ended_at timestamptz",
+        // Completed uploads, until their sessions would have expired (`CompletedUpload`).
+        """
+        CREATE TABLE IF NOT EXISTS audio_server.completed_uploads (
+            id text PRIMARY KEY,
+            kind text NOT NULL,
+            record_id bigint NOT NULL,
+            upload_length bigint NOT NULL CHECK (upload_length >= 0),
+            metadata text,
+            expires_at timestamptz NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS completed_uploads_expires ON audio_server.completed_uploads (expires_at)",
+        "CREATE INDEX IF NOT EXISTS completed_uploads_record ON audio_server.completed_uploads (kind, record_id)",
     ]
 
     static let columns = """
@@ -285,7 +318,12 @@ public struct UploadSessionStore: Sendable {
             SELECT upload_offset, expires_at <= now(), claim IS NOT NULL AND claimed_until >= clock_timestamp(), kind, record_id
             FROM audio_server.upload_sessions WHERE id = \(id) AND ended_at IS NULL
             """, client: client, logger: logger)
-        guard let row = why.first else { return .notFound }
+        guard let row = why.first else {
+            guard let done = try await completed(id), target.map({ done.kind == $0.kind && done.recordID == $0.recordID }) ?? true else {
+                return .notFound
+            }
+            return .completed(done)
+        }
         let (current, expired, busy, kind, recordID) = try row.decode((Int64, Bool, Bool, String, Int64).self)
         if let target {
             guard kind == target.kind, recordID == target.recordID else { return .notFound }
@@ -447,24 +485,67 @@ public struct UploadSessionStore: Sendable {
     }
 
     /// The statement that ends session `id` inside the transaction that makes its file the
-    /// record's (`RecordStore.attachFile`): a crash after that commit, before `removeEnded`,
-    /// leaves a session that answers "gone" like any completed one, not a live session whose
-    /// bytes were moved into the record (its resume would find them missing: 410). The sweep
-    /// removes it then, as an expired one.
-    static func endQuery(_ id: String) -> PostgresQuery {
-        "UPDATE audio_server.upload_sessions SET ended_at = coalesce(ended_at, now()), expires_at = least(expires_at, now()) WHERE id = \(id)"
+    /// record's (`RecordStore.attachFile`) and keeps its completion (`CompletedUpload`, `length`
+    /// bytes) until the session's expiry: a crash after that commit, before `removeEnded`, leaves
+    /// an upload that answers "complete" like any completed one, not a live session whose bytes
+    /// were moved into the record (its resume would find them missing: 410). The sweep removes
+    /// the ended session then, as an expired one. (All parts of one statement read the rows as
+    /// they were before it, so `expires_at` is the session's own, not the ended one's.)
+    static func completionQuery(_ id: String, length: Int64) -> PostgresQuery {
+        """
+        WITH ended AS (
+            UPDATE audio_server.upload_sessions AS s SET ended_at = coalesce(s.ended_at, now()), expires_at = least(s.expires_at, now())
+            FROM audio_server.upload_sessions AS before WHERE s.id = \(id) AND before.id = s.id
+            RETURNING s.id, s.kind, s.record_id, s.metadata, before.expires_at
+        )
+        INSERT INTO audio_server.completed_uploads (id, kind, record_id, upload_length, metadata, expires_at)
+        SELECT id, kind, record_id, \(length), metadata, expires_at FROM ended ON CONFLICT (id) DO NOTHING
+        """
+    }
+
+    /// The completed upload `id`, until its expiry; nil when there is none.
+    public func completed(_ id: String) async throws -> CompletedUpload? {
+        let rows = try await PreparedStatements.rows(
+            """
+            SELECT id, kind, record_id, upload_length, metadata, extract(epoch FROM expires_at)::float8
+            FROM audio_server.completed_uploads WHERE id = \(id) AND expires_at > now()
+            """, client: client, logger: logger)
+        return try rows.first.map { row in
+            let (id, kind, recordID, length, metadata, expires) = try row.decode((String, String, Int64, Int64, String?, Double).self)
+            return CompletedUpload(
+                id: id, kind: kind, recordID: recordID, length: length, metadata: metadata, expiresAt: Date(timeIntervalSince1970: expires))
+        }
+    }
+
+    /// Forgets the completed upload `id` (its termination; the record keeps its file). False when
+    /// there was none.
+    public func forgetCompleted(_ id: String) async throws -> Bool {
+        try await !PreparedStatements.rows(
+            "DELETE FROM audio_server.completed_uploads WHERE id = \(id) RETURNING id", client: client, logger: logger
+        ).isEmpty
+    }
+
+    /// Forgets completed uploads whose time has passed (part of the sweep); returns how many.
+    @discardableResult
+    public func forgetExpiredCompletions() async throws -> Int {
+        try await PreparedStatements.rows(
+            "DELETE FROM audio_server.completed_uploads WHERE expires_at <= now() RETURNING id", client: client, logger: logger
+        ).count
     }
 
     /// Removes session `id` and whatever of its bytes is left, ended already or not (a completed
-    /// session, ended by `endQuery` in its record's transaction).
+    /// session, ended by `completionQuery` in its record's transaction).
     public func removeEnded(_ id: String) async throws {
         _ = try await remove(id, where: "id = $3")
     }
 
-    /// Ends every session of a record (the record was deleted); returns how many.
+    /// Ends every session of a record (the record was deleted), and forgets its completed ones;
+    /// returns how many sessions it ended.
     @discardableResult
     public func deleteSessions(kind: String, recordID: Int64) async throws -> Int {
-        try await end(where: "kind = $3 AND record_id = $4 AND ended_at IS NULL", [kind, recordID]).ended
+        _ = try await PreparedStatements.rows(
+            "DELETE FROM audio_server.completed_uploads WHERE kind = \(kind) AND record_id = \(recordID)", client: client, logger: logger)
+        return try await end(where: "kind = $3 AND record_id = $4 AND ended_at IS NULL", [kind, recordID]).ended
     }
 
     /// What one step of the sweep of expired and ended sessions did.
