@@ -333,12 +333,7 @@ extension AudioAPI {
         case .offsetMismatch(let current): return .offsetMismatch(current: current)
         case .busy: return .busy
         case .notFound: throw Self.noSession()
-        case .completed(let done):
-            guard case .record = try await records.uploadTarget(url.recordID, numericField: nil, in: queries) else {
-                _ = try? await uploads.forgetCompleted(url.token)
-                throw Problem.notFound(kind: queries.kind.name, id: url.recordID)
-            }
-            return .completed(done)
+        case .completed(let done): return .completed(done)
         case .recordGone:
             _ = try? await uploads.delete(url.token)
             throw Problem.notFound(kind: queries.kind.name, id: url.recordID)
@@ -782,14 +777,14 @@ extension AudioAPI {
         }
     }
 
-    /// Whether a creation request carries bytes (creation-with-upload): a declared non-empty body,
-    /// or one sent as application/offset+octet-stream (some clients send an empty POST chunked).
     /// Whether the request carries bytes: a `Content-Length` above 0, or a chunked body.
     static func sendsBytes(_ request: Request) -> Bool {
         if let length = request.headers[.contentLength] { return length != "0" }
         return request.headers[.transferEncoding] != nil
     }
 
+    /// Whether a creation request carries bytes (creation-with-upload): a declared non-empty body,
+    /// or one sent as application/offset+octet-stream (some clients send an empty POST chunked).
     static func hasBody(_ request: Request) -> Bool {
         if let length = request.headers[.contentLength], length != "0" { return true }
         return HeaderText.mediaType(request.headers[.contentType] ?? "") == "application/offset+octet-stream"

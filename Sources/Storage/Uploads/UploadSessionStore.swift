@@ -46,7 +46,8 @@ public enum UploadClaim: Sendable {
     case offsetMismatch(current: Int64)
     /// Another request is appending to this session now.
     case busy
-    /// The session's record is gone (deleted behind the API's back): the session must end.
+    /// The session's record is gone (deleted behind the API's back): the session must end (a
+    /// completed upload's is forgotten already).
     case recordGone
     /// The upload is complete: its file is its record's (`CompletedUpload`).
     case completed(CompletedUpload)
@@ -322,18 +323,26 @@ public struct UploadSessionStore: Sendable {
             guard let done = try await completed(id), target.map({ done.kind == $0.kind && done.recordID == $0.recordID }) ?? true else {
                 return .notFound
             }
+            if let target, try await !recordExists(target) {
+                _ = try await forgetCompleted(id)
+                return .recordGone
+            }
             return .completed(done)
         }
         let (current, expired, busy, kind, recordID) = try row.decode((Int64, Bool, Bool, String, Int64).self)
         if let target {
             guard kind == target.kind, recordID == target.recordID else { return .notFound }
-            let exists = try await PreparedStatements.rows(
-                "SELECT 1 FROM \(unescaped: target.table) WHERE \"id\" = \(target.recordID)", client: client, logger: logger)
-            if exists.isEmpty { return .recordGone }
+            if try await !recordExists(target) { return .recordGone }
         }
         if expired { return .expired }
         if current != offset { return .offsetMismatch(current: current) }
         return busy ? .busy : .offsetMismatch(current: current)
+    }
+
+    private func recordExists(_ target: AppendTarget) async throws -> Bool {
+        try await !PreparedStatements.rows(
+            "SELECT 1 FROM \(unescaped: target.table) WHERE \"id\" = \(target.recordID)", client: client, logger: logger
+        ).isEmpty
     }
 
     /// Extends a claim while its append is running; false when it was lost (the session was deleted,
