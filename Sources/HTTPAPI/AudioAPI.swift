@@ -193,9 +193,12 @@ public struct AudioAPI: Sendable {
         }
         let stored = try await records.create(record, in: queries, audit: access.actor(key, request, context))
         var response = JSONResponse.record(.created, stored, readable: access.mayRead(kind, key: key))
-        response.headers[.location] = "/api/audio/\(kind.name)/\(stored.id)"
+        response.headers[.location] = Self.location(kind, stored.id)
         return response
     }
+
+    /// Where a created record is read (`Location` of a create's 201).
+    static func location(_ kind: KindDefinition, _ id: Int64) -> String { "/api/audio/\(kind.name)/\(id)" }
 
     /// `GET /api/audio/<kind>/<id>`; `If-None-Match` with the current ETag → 304, so a client can
     /// revalidate a cached record without the body.

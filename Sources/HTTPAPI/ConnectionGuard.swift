@@ -71,17 +71,45 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         var lingeringSince: NIODeadline?
         var lingerBytes = 0
         var lingerQuietSince: NIODeadline?
+
+        /// A request head arrived (seen by `ConnectionGuard`, or by `FastPathHandler` for the
+        /// requests it answers, which never reach it).
+        func headArrived(closes: Bool) {
+            requestOpen = true
+            requestCloses = closes
+            responsesPending += 1
+            headStarted = false
+            headStartedAt = nil
+            headBytes = nil
+            requestLineBytes = 0
+            requestLineEnded = false
+            windowStart = nil
+        }
+
+        func requestEnded() { requestOpen = false }
+
+        /// An answer's end was written.
+        func responseEnded() {
+            responsesPending = max(0, responsesPending - 1)
+            if responsesPending == 0 {
+                servedOne = true
+                idleSince = nil
+            }
+        }
     }
 
     let limits: ConnectionLimits
     let counter: ConnectionCounter
     let logger: Logger
     let state = State()
+    /// Answers the hottest routes before the conversion to Hummingbird's types (`FastPathHandler`).
+    let fastPath: FastPath?
 
-    init(limits: ConnectionLimits, counter: ConnectionCounter, logger: Logger) {
+    init(limits: ConnectionLimits, counter: ConnectionCounter, logger: Logger, fastPath: FastPath? = nil) {
         self.limits = limits
         self.counter = counter
         self.logger = logger
+        self.fastPath = fastPath
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -95,6 +123,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             // Where HTTP/1's version, target and every Host line are still visible.
             let codec = try context.pipeline.syncOperations.context(handlerType: HTTP1ToHTTPServerCodec.self)
             try context.pipeline.syncOperations.addHandler(RequestHost(), position: .before(codec.handler))
+            if let fastPath {
+                // After the Host check (it reads the settled Host), before the conversion.
+                try context.pipeline.syncOperations.addHandler(
+                    FastPathHandler(fastPath: fastPath, connection: state), position: .before(codec.handler))
+            }
         } catch {
             logger.error("cannot install the Host check", metadata: ["error": "\(error)"])
         }
@@ -108,16 +141,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
         switch unwrapInboundIn(data) {
         case .head(var head):
-            state.requestOpen = true
             // A few comparisons per request: only a present Connection header is looked into.
-            state.requestCloses = head.headerFields[.connection].map { $0.lowercased().contains("close") } ?? false
-            state.responsesPending += 1
-            state.headStarted = false
-            state.headStartedAt = nil
-            state.headBytes = nil
-            state.requestLineBytes = 0
-            state.requestLineEnded = false
-            state.windowStart = nil
+            state.headArrived(closes: head.headerFields[.connection].map { $0.lowercased().contains("close") } ?? false)
             // Here, before Hummingbird's router chooses a route by the method (`TusMethodOverride`).
             if head.method == .post, head.headerFields.contains(TusMethodOverride.header) {
                 TusMethodOverride.apply(to: &head)
@@ -125,7 +150,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
         case .end:
-            state.requestOpen = false
+            state.requestEnded()
         case .body:
             break
         }
@@ -141,11 +166,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             // is compared first: a success pays one integer comparison.
             if head.status.code >= 400, head.headerFields[.connection] == "close" { state.closeAfterResponse = true }
         case .end:
-            state.responsesPending = max(0, state.responsesPending - 1)
-            if state.responsesPending == 0 {
-                state.servedOne = true
-                state.idleSince = nil
-            }
+            state.responseEnded()
             if state.requestOpen, state.requestCloses, !state.closeAfterResponse {
                 // Answered before the body was read, and the connection ends: keep reading (and
                 // dropping) for a bounded time so that a client still writing gets to its answer

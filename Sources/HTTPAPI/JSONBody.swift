@@ -116,9 +116,15 @@ enum JSONResponse {
     /// cannot read records through the answers of its writes (as Supabase's `return=representation`
     /// needs a SELECT policy). The ETag is kept: such a caller needs it for `If-Match`.
     static func record(_ status: HTTPResponse.Status, _ record: StoredRecord, readable: Bool = true) -> Response {
-        var response = readable ? make(status, ByteBuffer(bytes: record.json)) : idOnly(status, record.id)
-        response.headers[.eTag] = "\"\(record.version)\""
-        return response
+        let (headers, body) = recordParts(record, readable: readable)
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
+    }
+
+    /// The headers and body of `record(_:_:readable:)`, for the fast path (`FastPath`), which
+    /// writes them to the channel itself.
+    static func recordParts(_ record: StoredRecord, readable: Bool) -> (HTTPFields, ByteBuffer) {
+        let body = readable ? ByteBuffer(bytes: record.json) : ByteBuffer(string: "{\"id\":\(record.id)}")
+        return ([.contentType: "application/json", .eTag: "\"\(record.version)\""], body)
     }
 
     /// The minimal answer of a write (`record(_:_:readable:)`): the record's id, nothing else.

@@ -87,6 +87,10 @@ struct ServeCommand: AsyncParsableCommand {
     var listScanMaxRows: String?
     @Option(name: .customLong("bench-routes"), help: "on: serve the benchmark-only GET /_static (env BENCH_ROUTES, default off).")
     var benchRoutes: String?
+    @Option(
+        name: .customLong("fast-paths"),
+        help: "off: answer GET by id and create through the general request path too (env FAST_PATHS, default on; the answers are the same).")
+    var fastPaths: String?
     @Flag(name: .customLong("auto-migrate"), help: "Generate and apply a non-destructive migration for kinds/ changes before serving (development).")
     var autoMigrate = false
 
@@ -175,6 +179,10 @@ struct ServeCommand: AsyncParsableCommand {
         guard ["on", "off", "true", "false", "1", "0"].contains(benchText) else {
             throw ValidationError("BENCH_ROUTES must be on or off, got '\(benchText)'")
         }
+        let fastText = (fastPaths ?? env["FAST_PATHS"] ?? "on").lowercased()
+        guard ["on", "off", "true", "false", "1", "0"].contains(fastText) else {
+            throw ValidationError("FAST_PATHS must be on or off, got '\(fastText)'")
+        }
         // Before the database: a wrong bucket, endpoint or credential is named at once.
         let files = try await storage.resolve()
         if let objects = files.objects {
@@ -190,6 +198,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.orphanFileAge = .nanoseconds(orphanAge.nanoseconds)
         configuration.objectStorage = files.objects
         configuration.fullScan = fullScan
+        configuration.fastPaths = ["on", "true", "1"].contains(fastText)
         configuration.consoleDirectory = env["CONSOLE_DEV_DIR"].flatMap { $0.isEmpty ? nil : $0 }
 
         let unfinished = FileStore(root: configuration.storageDirectory).removeUnfinishedUploads()

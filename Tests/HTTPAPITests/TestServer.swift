@@ -99,7 +99,7 @@ enum TestServer {
         trustedProxies: TrustedProxies = .none, corsOrigins: CORSOrigins? = nil, failedAuthBurst: Int = 20,
         keyReloadInterval: Duration = .seconds(30), statementTimeout: Int? = nil,
         uploadSweepInterval: Duration = .seconds(30), orphanFileAge: Duration = .seconds(3600), drain: ShutdownDrain = ShutdownDrain(),
-        backend: TestBackend = .disk, objectStorage: ObjectFileStore? = nil, consoleDirectory: String? = nil,
+        backend: TestBackend = .disk, objectStorage: ObjectFileStore? = nil, consoleDirectory: String? = nil, fastPaths: Bool = true,
         _ body: @Sendable (any TestClientProtocol, ServerContext) async throws -> T
     ) async throws -> T {
         let fm = FileManager.default
@@ -145,6 +145,7 @@ enum TestServer {
         configuration.uploadSweepInterval = uploadSweepInterval
         configuration.orphanFileAge = orphanFileAge
         configuration.consoleDirectory = consoleDirectory
+        configuration.fastPaths = fastPaths
         if let objectStorage {
             configuration.objectStorage = objectStorage
         } else if backend == .s3 {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import KindModel
 import Logging
+import NIOCore
 public import Storage
 
 /// The one place requests are checked against `APIOperation.access` and the kind's `access:`
@@ -36,8 +37,13 @@ public final class AccessGate: Sendable {
 
     /// The client's address as the limiter and the audit trail see it.
     func client(_ request: Request, _ context: AudioRequestContext) -> String {
-        let forwarded = proxies.addresses.isEmpty ? nil : request.headers[values: .xForwardedFor].joined(separator: ",")
-        return proxies.client(peer: context.remoteAddress, forwardedFor: forwarded)
+        client(peer: context.remoteAddress, forwardedFor: request.headers[values: .xForwardedFor])
+    }
+
+    /// The same, from the connection's peer and the request's `X-Forwarded-For` lines (`FastPath`).
+    func client(peer: SocketAddress?, forwardedFor lines: @autoclosure () -> [String]) -> String {
+        let forwarded = proxies.addresses.isEmpty ? nil : lines().joined(separator: ",")
+        return proxies.client(peer: peer, forwardedFor: forwarded)
     }
 
     /// Whether the request's `Authorization` certainly will not do for `decision`: missing, not a

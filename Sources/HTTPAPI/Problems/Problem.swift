@@ -54,14 +54,19 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var headers = self.headers
-        headers[.contentType] = "application/problem+json"
-        let text = JSONWriter.string(json)
+        var (headers, body) = rendered()
         guard request.method != .head else {
-            headers[.contentLength] = String(text.utf8.count)
+            headers[.contentLength] = String(body.readableBytes)
             return Response(status: status, headers: headers)
         }
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
+    }
+
+    /// The headers (with `Content-Type`) and body of the answer, for `response` and `FastPath`.
+    func rendered() -> (HTTPFields, ByteBuffer) {
+        var headers = self.headers
+        headers[.contentType] = "application/problem+json"
+        return (headers, ByteBuffer(string: JSONWriter.string(json)))
     }
 }
 

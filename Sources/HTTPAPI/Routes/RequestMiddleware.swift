@@ -59,13 +59,19 @@ struct RequestMiddleware: Sendable {
     /// One line per request. The path is logged without its query: a signed link's signature and
     /// filter values stay out of the log.
     static func logAccess(_ request: Request, status: HTTPResponse.Status, bytes: Int?, since started: ContinuousClock.Instant, _ logger: Logger) {
+        logAccess(method: request.method.rawValue, path: request.uri.path, status: status, bytes: bytes, since: started, logger)
+    }
+
+    static func logAccess(
+        method: String, path: String, status: HTTPResponse.Status, bytes: Int?, since started: ContinuousClock.Instant, _ logger: Logger
+    ) {
         let elapsed = ContinuousClock.now - started
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
         logger.info(
             "request",
             metadata: [
-                "method": .string(request.method.rawValue),
-                "path": .string(request.uri.path),
+                "method": .string(method),
+                "path": .string(path),
                 "status": .stringConvertible(status.code),
                 "bytes": bytes.map { .stringConvertible($0) } ?? "-",
                 "duration_us": .stringConvertible(micros),

@@ -35,6 +35,8 @@ public enum KeyLookup: Sendable, Equatable {
 public final class KeyDirectory: Sendable {
     public let store: APIKeyStore
     private let state = Mutex(State())
+    /// Counts revocations and reloads (`changeCount`).
+    private let changes = Atomic<Int>(0)
     /// The connection `run()` listens on; nil: no LISTEN (periodic reloads only).
     let listenConfiguration: PostgresConnection.Configuration?
     let reloadInterval: Duration
@@ -98,6 +100,7 @@ public final class KeyDirectory: Sendable {
         let started = state.withLock { $0.revocations }
         let keys = try await store.allActive()
         state.withLock { $0.install(keys, readAfter: started) }
+        changes.add(1, ordering: .releasing)
     }
 
     /// How many keys are in memory (for tests).
@@ -118,9 +121,14 @@ public final class KeyDirectory: Sendable {
         }
         guard let key = found, key.secretHash == hash else { return .unknown }  // == is constant time
         if key.isExpired(at: now) { return .expired(key) }
+        Self.noteUse(of: key, at: now)
+        return .valid(key)
+    }
+
+    /// Remembers that `key` was used at `now` (written to `last_used_at` by `flushUsage`).
+    public static func noteUse(of key: ActiveKey, at now: Double) {
         let millis = Int64(now * 1000)
         if key.lastUse.load(ordering: .relaxed) < millis { key.lastUse.store(millis, ordering: .relaxed) }
-        return .valid(key)
     }
 
     /// The working key `secret` names when it is in memory, without asking the database (nil:
@@ -132,9 +140,15 @@ public final class KeyDirectory: Sendable {
         return key
     }
 
+    /// How many times the keys in memory were revoked or reloaded so far: a caller that keeps the
+    /// key of a lookup (`FastPathHandler`, per connection, to skip hashing the same secret on
+    /// every request) reuses it only while this count is unchanged.
+    public var changeCount: Int { changes.load(ordering: .acquiring) }
+
     /// Forgets a revoked key at once (this server's revocation, or another's notice).
     public func forget(id: Int64) {
         state.withLock { $0.forget(id: id) }
+        changes.add(1, ordering: .releasing)
     }
 
     /// Writes `last_used_at` (the time of each key's latest use, not of this write) for the keys
