@@ -1,8 +1,4 @@
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -10,6 +6,10 @@ import Logging
 import Testing
 
 @testable import HTTPAPI
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The fast path (`FastPath`) answers GET by id and create itself and passes every other request
 /// on: the same requests, sent as raw bytes to one server with it and one without, must get the
@@ -68,7 +68,8 @@ import Testing
         Case(name: "create without filetype") { _ in post(#"{"name":"x","duration":3}"#) },
         Case(name: "create an unknown kind") { _ in post(#"{"filetype":"nosuchkind","name":"x"}"#) },
         Case(name: "create without a key") { _ in post(song, headers: "Content-Type: application/json\r\nX-Test-Anonymous: 1\r\n") },
-        Case(name: "create with a read-only key") { read in post(song, headers: "Content-Type: application/json\r\nAuthorization: Bearer \(read)\r\n") },
+        Case(name: "create with a read-only key") { read in post(song, headers: "Content-Type: application/json\r\nAuthorization: Bearer \(read)\r\n")
+        },
         Case(name: "create with a malformed key") { _ in post(song, headers: "Content-Type: application/json\r\nAuthorization: Bearer x\r\n") },
         Case(name: "create as text/plain") { _ in post(song, headers: "Content-Type: text/plain\r\n") },
         Case(name: "create without Content-Type") { _ in post(song, headers: "") },
@@ -82,12 +83,16 @@ import Testing
             post(song, headers: "Content-Type: application/json\r\nExpect: 100-continue\r\n")
         },
         Case(name: "create with Origin") { _ in post(song, headers: "Content-Type: application/json\r\nOrigin: http://127.0.0.1:1\r\n") },
-        Case(name: "pipelined: fast, passed on, fast, passed on", request: { _ in
-            get("/api/audio/song/1") + get("/api/audio/song/999999") + post(song) + get("/api/audio/song/abc")
-        }, answers: 4),
-        Case(name: "pipelined: passed on, then fast", request: { _ in
-            get("/api/kinds") + get("/api/audio/song/2") + post(song)
-        }, answers: 3),
+        Case(
+            name: "pipelined: fast, passed on, fast, passed on",
+            request: { _ in
+                get("/api/audio/song/1") + get("/api/audio/song/999999") + post(song) + get("/api/audio/song/abc")
+            }, answers: 4),
+        Case(
+            name: "pipelined: passed on, then fast",
+            request: { _ in
+                get("/api/kinds") + get("/api/audio/song/2") + post(song)
+            }, answers: 3),
     ]
 
     /// One answer, as the comparison sees it.

@@ -90,7 +90,8 @@ final class FastPath: Sendable {
         guard !fields.contains(name: "connection"), !fields.contains(name: "origin"),
             !fields.contains(name: "transfer-encoding"), !fields.contains(name: "content-encoding"), !fields.contains(name: "expect"),
             !api.drain.isDraining, !api.health.isKnownDown,
-            let (route, segments) = RouteTable.route(path: head.uri), let (operation, headOfGet) = route.operation(for: head.method == .GET ? .get : .post),
+            let (route, segments) = RouteTable.route(path: head.uri),
+            let (operation, headOfGet) = route.operation(for: head.method == .GET ? .get : .post),
             !headOfGet
         else { return nil }
         let match = RouteMatch(pattern: route.pattern, segments: segments)
@@ -105,7 +106,8 @@ final class FastPath: Sendable {
         case .create:
             guard let type = fields.first(name: "content-type"), JSONBody.isJSON(type),
                 let length = fields.first(name: "content-length").flatMap({ Int($0) }), length > 0, length <= Self.maxCreateBody,
-                case .some(.some(let key)) = checkKey(fields, for: .needsScope(.action(.write, kind: nil)), peer: peer(), scopeLater: true, memo: &memo)
+                case .some(.some(let key)) = checkKey(
+                    fields, for: .needsScope(.action(.write, kind: nil)), peer: peer(), scopeLater: true, memo: &memo)
             else { return nil }
             return .create(key)
         default:
@@ -117,7 +119,9 @@ final class FastPath: Sendable {
     /// `.some(nil)` for an allowed request without a key, nil when the normal path must decide
     /// (no key where one is needed, a key not in memory or expired, a missing scope, a lockout).
     /// `scopeLater`: only that a valid key is sent (a create's scope depends on its body).
-    func checkKey(_ fields: HTTPHeaders, for decision: AccessDecision, peer: SocketAddress?, scopeLater: Bool = false, memo: inout Memo)
+    func checkKey(
+        _ fields: HTTPHeaders, for decision: AccessDecision, peer: SocketAddress?, scopeLater: Bool = false, memo: inout Memo
+    )
         -> ActiveKey??
     {
         let access = api.access
@@ -178,14 +182,17 @@ final class FastPath: Sendable {
         guard case .success(let record) = RecordValidator.validate(object, kind: kind, mode: .create, ignoring: ["filetype"]) else {
             return .passOn
         }
-        let actor = AuditActor(keyID: key.id, keyName: key.name, requestID: requestID, client: api.access.client(peer: peer, forwardedFor: head.headers["x-forwarded-for"]))
+        let actor = AuditActor(
+            keyID: key.id, keyName: key.name, requestID: requestID,
+            client: api.access.client(peer: peer, forwardedFor: head.headers["x-forwarded-for"]))
         let stored: StoredRecord
         do {
             stored = try await api.records.create(record, in: queries, audit: actor)
         } catch {
             // The statement was sent: not passed on (it could create the record twice), answered
             // as the normal path answers it.
-            let request = (try? HTTPRequest(head, secure: false, splitCookie: false)) ?? HTTPRequest(method: .post, scheme: nil, authority: nil, path: head.uri)
+            let request =
+                (try? HTTPRequest(head, secure: false, splitCookie: false)) ?? HTTPRequest(method: .post, scheme: nil, authority: nil, path: head.uri)
             let problem = Problem(for: error, request: Request(head: request, body: RequestBody(buffer: body)), logger: logger)
             let (headers, text) = problem.rendered()
             return .answer(problem.status, headers, text)
