@@ -59,7 +59,17 @@ import Glibc
         Case(name: "GET with a query") { _ in get("/api/audio/song/1?x=1") },
         Case(name: "GET with a percent-encoded kind") { _ in get("/api/audio/%73ong/1") },
         Case(name: "GET with a body") { _ in "GET /api/audio/song/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}" },
+        Case(name: "GET with two Authorization lines") { read in
+            get("/api/audio/song/1", headers: "Authorization: Bearer \(read)\r\nAuthorization: Bearer \(read)\r\n")
+        },
+        Case(name: "GET with two request ids") { _ in get("/api/audio/song/1", headers: "X-Request-Id: one\r\nX-Request-Id: two\r\n") },
         Case(name: "create a record") { _ in post(song) },
+        Case(name: "create with a method override") { _ in
+            post(song, headers: "Content-Type: application/json\r\nX-HTTP-Method-Override: PATCH\r\n")
+        },
+        Case(name: "create with two Content-Types") { _ in
+            post(song, headers: "Content-Type: application/json\r\nContent-Type: text/plain\r\n")
+        },
         Case(name: "create with a charset") { _ in post(song, headers: "Content-Type: application/json; charset=utf-8\r\n") },
         Case(name: "create an invalid record") { _ in post(#"{"filetype":"song","name":"","duration":-1}"#) },
         Case(name: "create with an unknown field") { _ in post(#"{"filetype":"song","name":"x","duration":3,"bogus":1}"#) },

@@ -79,35 +79,29 @@ final class FastPath: Sendable {
         guard head.method == .GET || head.method == .POST, head.version == .http1_1, head.uri.utf8.first == UInt8(ascii: "/"),
             !head.uri.utf8.contains(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "%") })
         else { return nil }
-        let fields = head.headers
-        // `Host` as `RequestGuard` judges it (`RequestHost` has marked a missing or repeated one);
-        // framing, encodings, CORS and `Connection` are left to the normal path whenever present.
-        let host = fields.first(name: "host")
-        if host == nil || host != memo.allowedHost {
-            guard hosts.allows(host) else { return nil }
-            memo.allowedHost = host
+        let facts = HeadFacts(head.headers)
+        guard !facts.leaveToNormalPath else { return nil }
+        // `Host` as `RequestGuard` judges it (`RequestHost` has marked a missing or repeated one).
+        if facts.host == nil || facts.host != memo.allowedHost {
+            guard hosts.allows(facts.host) else { return nil }
+            memo.allowedHost = facts.host
         }
-        guard !fields.contains(name: "connection"), !fields.contains(name: "origin"),
-            !fields.contains(name: "transfer-encoding"), !fields.contains(name: "content-encoding"), !fields.contains(name: "expect"),
-            !api.drain.isDraining, !api.health.isKnownDown,
-            let (route, segments) = RouteTable.route(path: head.uri),
-            let (operation, headOfGet) = route.operation(for: head.method == .GET ? .get : .post),
-            !headOfGet
+        guard !api.drain.isDraining, !api.health.isKnownDown, let (route, segments) = RouteTable.route(path: head.uri),
+            let (operation, headOfGet) = route.operation(for: head.method == .GET ? .get : .post), !headOfGet
         else { return nil }
         let match = RouteMatch(pattern: route.pattern, segments: segments)
         switch operation {
         case .get:
-            guard !fields.contains(name: "if-none-match"), fields.first(name: "content-length") ?? "0" == "0",
-                let token = try? match.require("kind"), let idText = try? match.require("id"),
+            guard facts.contentLength ?? "0" == "0", let token = try? match.require("kind"), let idText = try? match.require("id"),
                 let queries = api.registry.runtime.resolve(token), let id = Int64(idText), id > 0,
-                checkKey(fields, for: APIOperation.get.decision(for: queries.kind), peer: peer(), memo: &memo) != nil
+                checkKey(facts, head.headers, for: APIOperation.get.decision(for: queries.kind), peer: peer(), memo: &memo) != nil
             else { return nil }
             return .get(queries, id: id)
         case .create:
-            guard let type = fields.first(name: "content-type"), JSONBody.isJSON(type),
-                let length = fields.first(name: "content-length").flatMap({ Int($0) }), length > 0, length <= Self.maxCreateBody,
+            guard let type = facts.contentType, JSONBody.isJSON(type),
+                let length = facts.contentLength.flatMap({ Int($0) }), length > 0, length <= Self.maxCreateBody,
                 case .some(.some(let key)) = checkKey(
-                    fields, for: .needsScope(.action(.write, kind: nil)), peer: peer(), scopeLater: true, memo: &memo)
+                    facts, head.headers, for: .needsScope(.action(.write, kind: nil)), peer: peer(), scopeLater: true, memo: &memo)
             else { return nil }
             return .create(key)
         default:
@@ -120,12 +114,13 @@ final class FastPath: Sendable {
     /// (no key where one is needed, a key not in memory or expired, a missing scope, a lockout).
     /// `scopeLater`: only that a valid key is sent (a create's scope depends on its body).
     func checkKey(
-        _ fields: HTTPHeaders, for decision: AccessDecision, peer: SocketAddress?, scopeLater: Bool = false, memo: inout Memo
+        _ facts: HeadFacts, _ headers: HTTPHeaders, for decision: AccessDecision, peer: SocketAddress?, scopeLater: Bool = false,
+        memo: inout Memo
     )
         -> ActiveKey??
     {
         let access = api.access
-        if !access.limiter.isQuiet, access.limiter.lockedFor(access.client(peer: peer, forwardedFor: fields["x-forwarded-for"])) != nil {
+        if !access.limiter.isQuiet, access.limiter.lockedFor(access.client(peer: peer, forwardedFor: headers["x-forwarded-for"])) != nil {
             return nil
         }
         let scope: Scope?
@@ -133,7 +128,7 @@ final class FastPath: Sendable {
         case .allowed: scope = nil
         case .needsScope(let needed), .needsScopeOrSignature(let needed): scope = needed
         }
-        guard let authorization = fields.first(name: "authorization") else { return scope == nil ? .some(nil) : nil }
+        guard let authorization = facts.authorization else { return scope == nil ? .some(nil) : nil }
         let now = Date().timeIntervalSince1970
         let key: ActiveKey
         let changes = access.keys.changeCount
