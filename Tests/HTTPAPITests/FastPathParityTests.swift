@@ -7,10 +7,6 @@ import Testing
 
 @testable import HTTPAPI
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The fast path (`FastPath`) answers GET by id and create itself and passes every other request
 /// on: the same requests, sent as raw bytes to one server with it and one without, must get the
 /// same status, the same header names, the same problem and the same body shape — and the fast
@@ -154,17 +150,7 @@ import Glibc
             let fd = try RawConnection.open(port: port)
             defer { close(fd) }
             try RawConnection.send(fd, Array(TestServer.withAdminKey(text, port: port).utf8))
-            var data: [UInt8] = []
-            let deadline = ContinuousClock.now + .seconds(20)
-            while ContinuousClock.now < deadline {
-                if answers(data, head: head).filter({ $0.status != 100 }).count >= count { break }
-                var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                guard poll(&pfd, 1, 50) > 0 else { continue }
-                var buffer = [UInt8](repeating: 0, count: 4096)
-                let n = recv(fd, &buffer, buffer.count, 0)
-                if n <= 0 { break }
-                data += buffer[0..<n]
-            }
+            let data = RawConnection.receive(fd, timeout: .seconds(20)) { answers($0, head: head).filter { $0.status != 100 }.count >= count }
             return answers(data, head: head)
         }
     }

@@ -72,6 +72,11 @@ enum RawConnection {
     }
 
     static func receive(_ fd: Int32, until marker: String, timeout: Duration) -> String {
+        String(decoding: receive(fd, timeout: timeout) { String(decoding: $0, as: UTF8.self).contains(marker) }, as: UTF8.self)
+    }
+
+    /// What arrives until `done` says the bytes so far are enough (or the peer closes, or `timeout` passes).
+    static func receive(_ fd: Int32, timeout: Duration, until done: ([UInt8]) -> Bool) -> [UInt8] {
         var data: [UInt8] = []
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -81,9 +86,9 @@ enum RawConnection {
             let n = recv(fd, &buffer, buffer.count, 0)
             if n <= 0 { break }
             data += buffer[0..<n]
-            if String(decoding: data, as: UTF8.self).contains(marker) { break }
+            if done(data) { break }
         }
-        return String(decoding: data, as: UTF8.self)
+        return data
     }
 
     static func send(_ fd: Int32, _ bytes: [UInt8]) throws {
