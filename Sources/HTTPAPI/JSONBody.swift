@@ -123,14 +123,16 @@ enum JSONResponse {
     /// The headers and body of `record(_:_:readable:)`, for the fast path (`FastPath`), which
     /// writes them to the channel itself.
     static func recordParts(_ record: StoredRecord, readable: Bool) -> (HTTPFields, ByteBuffer) {
-        let body = readable ? ByteBuffer(bytes: record.json) : ByteBuffer(string: "{\"id\":\(record.id)}")
+        let body = readable ? ByteBuffer(bytes: record.json) : ByteBuffer(string: idOnlyBody(record.id))
         return ([.contentType: "application/json", .eTag: "\"\(record.version)\""], body)
     }
 
     /// The minimal answer of a write (`record(_:_:readable:)`): the record's id, nothing else.
     static func idOnly(_ status: HTTPResponse.Status, _ id: Int64) -> Response {
-        make(status, "{\"id\":\(id)}")
+        make(status, idOnlyBody(id))
     }
+
+    static func idOnlyBody(_ id: Int64) -> String { "{\"id\":\(id)}" }
 
     /// A write's answer (an upload's, whose record is rendered deep in `storeFile`) for a caller
     /// who may not read the kind: the body becomes `{"id": N}`; status and headers (ETag,

@@ -23,6 +23,18 @@ import Testing
 
     static let song = #"{"filetype":"song","name":"parity","duration":61}"#
 
+    /// A kind with a unique field, for a create the database refuses.
+    static let uniqueKind = """
+        name: parity_tag
+        description: A label no two records share.
+        fields:
+          label:
+            type: string
+            required: true
+            max_length: 50
+            unique: true
+        """
+
     static func post(_ body: String, headers: String = "Content-Type: application/json\r\n") -> String {
         "POST /api/audio/create HTTP/1.1\r\nHost: 127.0.0.1\r\n\(headers)Content-Length: \(body.utf8.count)\r\n\r\n\(body)"
     }
@@ -60,6 +72,10 @@ import Testing
         },
         Case(name: "GET with two request ids") { _ in get("/api/audio/song/1", headers: "X-Request-Id: one\r\nX-Request-Id: two\r\n") },
         Case(name: "create a record") { _ in post(song) },
+        // The second of these is refused by the database (a unique field): the fast path has sent
+        // the INSERT, so it answers the problem itself (`Problem(for:)`) instead of passing it on.
+        Case(name: "create a unique value") { _ in post(#"{"filetype":"parity_tag","label":"same"}"#) },
+        Case(name: "create the same unique value again") { _ in post(#"{"filetype":"parity_tag","label":"same"}"#) },
         Case(name: "create with a method override") { _ in
             post(song, headers: "Content-Type: application/json\r\nX-HTTP-Method-Override: PATCH\r\n")
         },
@@ -157,7 +173,8 @@ import Testing
 
     /// Sends every case to a server with the fast path on or off; the answers, by case.
     static func run(fastPaths: Bool, logger: Logger) async throws -> [[Answer]] {
-        try await TestServer.run(setup: .live, logger: logger, fastPaths: fastPaths) { client, context in
+        try await TestServer.run(extraKinds: ["parity_tag.yaml": Self.uniqueKind], setup: .live, logger: logger, fastPaths: fastPaths) {
+            client, context in
             let port = try #require(client.port)
             _ = try await client.create(#"{"filetype":"song","name":"one","duration":10}"#)
             _ = try await client.create(#"{"filetype":"song","name":"two","duration":20}"#)
@@ -196,9 +213,14 @@ import Testing
             #expect(fast[index].first?.status == 200 || fast[index].first?.status == 201, "\(name): \(fast[index])")
         }
         // At least those, plus the pipelined ones it may take (the first of each pipeline, and the
-        // fast request after a passed-on one once that answer ended).
-        #expect(lines.count >= expected.count, "\(lines)")
-        #expect(lines.allSatisfy { $0.contains(#""status": 200"#) || $0.contains(#""status": 201"#) }, "\(lines)")
+        // fast request after a passed-on one once that answer ended); and the unique clash, answered
+        // by it with the normal path's problem.
+        let clash = try #require(Self.cases.firstIndex { $0.name == "create the same unique value again" })
+        #expect(fast[clash].first?.status == 409, "\(fast[clash])")
+        let clashes = lines.filter { $0.contains(#""status": 409"#) }
+        #expect(clashes.count == 1, "\(lines)")
+        #expect(lines.count >= expected.count + 1, "\(lines)")
+        #expect(lines.allSatisfy { $0.contains(#""status": 200"#) || $0.contains(#""status": 201"#) || $0.contains(#""status": 409"#) }, "\(lines)")
     }
 
     /// The connection limits judge what the fast path answers as any other request: a kept-alive
@@ -226,6 +248,28 @@ import Testing
             let post = Self.post(Self.song)
             try await stalled.send(String(post.dropLast(10)))
             #expect(try await stalled.closedWithin(.seconds(5)) != nil, "a stalled create body kept its connection")
+        }
+    }
+
+    /// Each connection keeps the key it last looked up (`FastPath.Memo`): a revocation must end
+    /// that at once, so the next request on the same connection is refused.
+    @Test func aKeyRevokedWhileItsConnectionIsOpenIsRefusedOnIt() async throws {
+        try await TestServer.run(setup: .live) { client, context in
+            let port = try #require(client.port)
+            let id = try await client.create(Self.song)
+            let secret = try await context.makeKey(["read:song"])
+            let keyID = try #require(try await client.get("/api/key", headers: [.authorization: "Bearer \(secret)"]).json()["key"]?["id"]?.int64)
+            let socket = try await RawSocket.connect(port: port)
+            let request = Self.get("/api/audio/song/\(id)", headers: "Authorization: Bearer \(secret)\r\n")
+            // Twice: the key is in memory and kept by the connection from the second on.
+            for _ in 0..<2 {
+                try await socket.send(request)
+                #expect(try await socket.read(until: "}").hasPrefix("HTTP/1.1 200"))
+            }
+            #expect(try await client.execute(uri: "/api/keys/\(keyID)", method: .delete).status == .noContent)
+            try await socket.send(request)
+            let refused = try await socket.read(until: "}")
+            #expect(refused.hasPrefix("HTTP/1.1 401"), "\(refused)")
         }
     }
 }

@@ -75,7 +75,8 @@ final class FastPath: Sendable {
     /// The plan for a request, on the event loop from its head alone; nil: the normal path takes it.
     /// Only what the normal path would certainly answer 200 or 201 (given the record exists and
     /// the body is valid) is planned; every test here is a reason to let the normal path decide.
-    func plan(_ head: HTTPRequestHead, peer: @autoclosure () -> SocketAddress?, memo: inout Memo) -> Plan? {
+    /// With the plan, the request's own `X-Request-Id` as sent (judged by `requestID(_:)`).
+    func plan(_ head: HTTPRequestHead, peer: @autoclosure () -> SocketAddress?, memo: inout Memo) -> (Plan, incomingID: String?)? {
         guard head.method == .GET || head.method == .POST, head.version == .http1_1, head.uri.utf8.first == UInt8(ascii: "/"),
             !head.uri.utf8.contains(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "%") })
         else { return nil }
@@ -96,14 +97,14 @@ final class FastPath: Sendable {
                 let queries = api.registry.runtime.resolve(token), let id = Int64(idText), id > 0,
                 checkKey(facts, head.headers, for: APIOperation.get.decision(for: queries.kind), peer: peer(), memo: &memo) != nil
             else { return nil }
-            return .get(queries, id: id)
+            return (.get(queries, id: id), facts.requestID)
         case .create:
             guard let type = facts.contentType, JSONBody.isJSON(type),
                 let length = facts.contentLength.flatMap({ Int($0) }), length > 0, length <= Self.maxCreateBody,
                 case .some(.some(let key)) = checkKey(
                     facts, head.headers, for: .needsScope(.action(.write, kind: nil)), peer: peer(), scopeLater: true, memo: &memo)
             else { return nil }
-            return .create(key)
+            return (.create(key), facts.requestID)
         default:
             return nil
         }
@@ -200,21 +201,22 @@ final class FastPath: Sendable {
     /// The answer's head: its headers and those every answer gets, as `RequestMiddleware` and
     /// Hummingbird add them.
     func head(_ status: HTTPResponse.Status, _ fields: HTTPFields, length: Int, requestID: String) -> HTTPResponseHead {
+        var fields = fields
+        // A request with Origin is not taken here: CORS marks only `Vary`, as for any request.
+        if cors != nil { CORS.mark(&fields, origin: nil, method: .get) }
         var headers = HTTPHeaders()
-        headers.reserveCapacity(fields.count + 5)
+        headers.reserveCapacity(fields.count + 4)
         for field in fields { headers.add(name: field.name.rawName, value: field.value) }
         headers.add(name: "Content-Length", value: String(length))
         headers.add(name: "X-Request-Id", value: requestID)
-        // A request with Origin is not taken here: CORS adds only `Vary`.
-        if cors != nil { headers.add(name: "Vary", value: "Origin") }
         headers.add(name: "Date", value: dates.now())
         headers.add(name: "Server", value: serverName)
         return HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status.code), headers: headers)
     }
 
     /// A kept `X-Request-Id` of the request, or a new id from Hummingbird's generator.
-    static func requestID(_ fields: HTTPHeaders) -> String {
-        if let incoming = fields.first(name: "x-request-id"), RequestMiddleware.isKept(incoming) { return incoming }
+    static func requestID(_ incoming: String?) -> String {
+        if let incoming, RequestMiddleware.isKept(incoming) { return incoming }
         return RequestID().description
     }
 }

@@ -36,12 +36,15 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     final class Taken: @unchecked Sendable {
         let head: HTTPRequestHead
         let plan: FastPath.Plan
+        /// The `X-Request-Id` the request sent, if any.
+        let incomingID: String?
         /// Written on the event loop until the request's end, then read by the task only.
         var body: ByteBuffer?
 
-        init(head: HTTPRequestHead, plan: FastPath.Plan) {
+        init(head: HTTPRequestHead, plan: FastPath.Plan, incomingID: String?) {
             self.head = head
             self.plan = plan
+            self.incomingID = incomingID
         }
     }
 
@@ -80,8 +83,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func take(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch part {
         case .head(let head):
-            if passedOn == 0, !passing, !quiescing, let plan = fastPath.plan(head, peer: context.channel.remoteAddress, memo: &memo) {
-                taken = Taken(head: head, plan: plan)
+            if passedOn == 0, !passing, !quiescing, let (plan, incomingID) = fastPath.plan(head, peer: context.channel.remoteAddress, memo: &memo) {
+                taken = Taken(head: head, plan: plan, incomingID: incomingID)
                 connection.headArrived(closes: false)
                 return
             }
@@ -106,7 +109,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func start(_ request: Taken, context: ChannelHandlerContext) {
-        let requestID = FastPath.requestID(request.head.headers)
+        let requestID = FastPath.requestID(request.incomingID)
         let started: ContinuousClock.Instant? = fastPath.logger.logLevel <= .info ? .now : nil
         let peer = context.channel.remoteAddress
         let loop = context.eventLoop
